@@ -1,0 +1,45 @@
+"""Who acts. Every service takes an ``Actor`` and the audit trail records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ActorKind(StrEnum):
+    OPERATOR = "operator"
+    API_CLIENT = "api_client"
+    SYSTEM = "system"
+
+
+class Role(StrEnum):
+    """Operator and API-client roles (docs/permissions.md)."""
+
+    ADMIN = "admin"  # everything, including catalog, API clients and operators
+    FINANCE = "finance"  # customers, accounts and money
+    SUPPORT = "support"  # read-only
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    ref: str
+    name: str
+    role: Role | None = None
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(ActorKind.SYSTEM, name, name, Role.ADMIN)
+
+    @classmethod
+    def operator(cls, user) -> Actor:
+        from tripleplay.access.selectors import role_of_user
+
+        return cls(ActorKind.OPERATOR, str(user.pk), user.get_username(), role_of_user(user))
+
+    @classmethod
+    def api_client(cls, client) -> Actor:
+        return cls(ActorKind.API_CLIENT, str(client.pk), client.name, Role(client.role))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"

@@ -1,0 +1,154 @@
+"""Customers (who signs and pays) and their accounts (service endpoints: an IPTV subscriber, a phone
+line, an internet login). Statuses keep a full history of who changed them, when and why."""
+
+from django.db import models
+from django.db.models import Q
+
+from tripleplay.catalog.models import Period, Product, SubscriptionPlan
+from tripleplay.core.models import ActorFields
+
+
+class BalanceModel(models.TextChoices):
+    PREPAID = "prepaid"
+    POSTPAID = "postpaid"
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # automatic (overdue, insufficient funds); lifted automatically when paid
+    BLOCKED = "blocked"  # by an operator
+    CLOSED = "closed"  # final
+
+
+# Allowed status transitions, for customers and accounts alike. Closed is final.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.ACTIVE: frozenset({Status.SUSPENDED, Status.BLOCKED, Status.CLOSED}),
+    Status.SUSPENDED: frozenset({Status.ACTIVE, Status.BLOCKED, Status.CLOSED}),
+    Status.BLOCKED: frozenset({Status.ACTIVE, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
+    currency = models.CharField(max_length=3)
+    balance_model = models.CharField(max_length=8, choices=BalanceModel.choices)
+    billing_period = models.CharField(max_length=12, choices=Period.choices, default=Period.MONTHLY)
+    # monthly: day of month 1..31 (31 = last day in shorter months); semimonthly: 1..15 (and +15);
+    # weekly: ISO weekday 1..7; daily: 1.
+    bill_cycle_day = models.PositiveSmallIntegerField(default=1)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)  # percent, e.g. 20.0000
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=200, blank=True)
+    status_changed_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["name"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100), name="customer_tax_rate_range"),
+            models.CheckConstraint(
+                condition=Q(bill_cycle_day__gte=1) & Q(bill_cycle_day__lte=31), name="customer_bill_cycle_day_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk})"
+
+
+class CustomerStatusChange(ActorFields):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=200)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Account(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts")
+    # Identifiers platforms and networks know the account by. Unique where set.
+    login = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    device_id = models.CharField(max_length=100, null=True, blank=True, unique=True)  # STB serial or MAC
+    phone_number = models.CharField(max_length=32, null=True, blank=True, unique=True)  # E.164 digits
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=200, blank=True)
+    status_changed_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.login or self.phone_number or self.device_id or f"account #{self.pk}"
+
+
+class AccountStatusChange(ActorFields):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=200)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class AssignmentRole(models.TextChoices):
+    MAIN = "main"
+    ADDON = "addon"
+
+
+class AccountProduct(models.Model):
+    """A product on an account for a span of dates: start_date inclusive, end_date exclusive (the
+    first day without the service); end_date null while the product is current. Exactly one current
+    main product per account (a partial unique index)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="products")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="assignments")
+    plan = models.ForeignKey(SubscriptionPlan, on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(max_length=8, choices=AssignmentRole.choices)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(role="main", end_date__isnull=True),
+                name="one_current_main_product_per_account",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "product"],
+                condition=Q(end_date__isnull=True),
+                name="product_current_once_per_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="assignment_end_not_before_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.role} {self.product.code} {self.start_date}..{self.end_date or ''}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.end_date is None

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from tripleplay.core.errors import NotFound
+from tripleplay.customers.models import Account, AccountProduct, Customer
+
+
+def customers(*, status: str | None = None, search: str | None = None) -> QuerySet[Customer]:
+    qs = Customer.objects.select_related("funds")
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search) | Q(email__icontains=search) | Q(accounts__login__icontains=search)
+        ).distinct()
+    return qs.order_by("id")
+
+
+def customer(customer_id: int) -> Customer:
+    try:
+        return Customer.objects.select_related("funds").get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"customer {customer_id} does not exist") from None
+
+
+def accounts(*, customer_id: int | None = None, status: str | None = None,
+             search: str | None = None) -> QuerySet[Account]:
+    qs = Account.objects.all()
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(Q(login__icontains=search) | Q(phone_number__icontains=search)
+                       | Q(device_id__icontains=search))
+    return qs.order_by("id")
+
+
+def account(account_id: int) -> Account:
+    try:
+        return Account.objects.select_related("customer").get(pk=account_id)
+    except (Account.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"account {account_id} does not exist") from None
+
+
+def current_products(account: Account) -> QuerySet[AccountProduct]:
+    return account.products.filter(end_date__isnull=True).select_related("product", "plan").order_by("role", "id")
+
+
+def product_history(account: Account) -> QuerySet[AccountProduct]:
+    return account.products.select_related("product", "plan").order_by("start_date", "id")

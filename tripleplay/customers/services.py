@@ -1,0 +1,370 @@
+"""Customer and account writes: sign-up, details, products on accounts, status changes.
+
+Lock order (docs/concurrency.md): customer row, then its accounts (by id), then the funds row.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+
+from tripleplay import clock
+from tripleplay.audit.services import record
+from tripleplay.catalog.models import CatalogStatus, Period, ProductKind, SubscriptionPlan
+from tripleplay.core import validation as v
+from tripleplay.core.actors import Actor
+from tripleplay.core.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from tripleplay.customers.models import (
+    TRANSITIONS,
+    Account,
+    AccountProduct,
+    AccountStatusChange,
+    AssignmentRole,
+    BalanceModel,
+    Customer,
+    CustomerStatusChange,
+    Status,
+)
+from tripleplay.money import Money
+
+_CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "postal_code", "country")
+_CYCLE_DAY_RANGE = {Period.DAILY: (1, 1), Period.WEEKLY: (1, 7), Period.SEMIMONTHLY: (1, 15), Period.MONTHLY: (1, 31)}
+
+
+def _contact(data: dict) -> dict:
+    out = {}
+    for f in _CONTACT_FIELDS:
+        if f not in data:
+            continue
+        if f == "email":
+            out[f] = v.email(data[f])
+        elif f == "country":
+            c = v.text(data[f], f, max_length=2).upper()
+            if c and (len(c) != 2 or not c.isalpha()):
+                raise InvalidInput("country must be an ISO 3166-1 alpha-2 code such as 'DE'", details={"field": f})
+            out[f] = c
+        else:
+            out[f] = v.text(data[f], f, required=(f == "name"))
+    return out
+
+
+def _billing_cycle(period: str, day: int) -> tuple[str, int]:
+    period = v.choice(period, "billing_period", Period)
+    day = v.minor_amount(day, "bill_cycle_day", minimum=1)
+    low, high = _CYCLE_DAY_RANGE[period]
+    if not low <= day <= high:
+        raise InvalidInput(f"bill_cycle_day for a {period} period must be {low}..{high}",
+                           details={"field": "bill_cycle_day"})
+    return period, day
+
+
+def _credit_limit(balance_model: str, credit_limit_minor: int) -> int:
+    credit_limit_minor = v.minor_amount(credit_limit_minor, "credit_limit_minor")
+    if balance_model == BalanceModel.PREPAID and credit_limit_minor != 0:
+        raise InvalidInput("a prepaid customer has no credit limit", details={"field": "credit_limit_minor"})
+    return credit_limit_minor
+
+
+def create_customer(actor: Actor, *, name: str, currency: str, balance_model: str, credit_limit_minor: int = 0,
+                    billing_period: str = Period.MONTHLY, bill_cycle_day: int = 1, tax_rate="0",
+                    **contact) -> Customer:
+    from tripleplay.ledger.services import open_funds
+
+    unknown = set(contact) - set(_CONTACT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
+    fields = _contact({"name": name, **contact})
+    currency = v.currency(currency)
+    balance_model = v.choice(balance_model, "balance_model", BalanceModel)
+    limit = _credit_limit(balance_model, credit_limit_minor)
+    period, day = _billing_cycle(billing_period, bill_cycle_day)
+    rate = v.percent(tax_rate, "tax_rate")
+    now = clock.now()
+    with transaction.atomic():
+        customer = Customer.objects.create(
+            currency=currency, balance_model=balance_model, billing_period=period, bill_cycle_day=day,
+            tax_rate=rate, status=Status.ACTIVE, status_changed_at=now, created_at=now, **fields,
+        )
+        open_funds(customer, Money(limit, currency))
+        _history(CustomerStatusChange(customer=customer, from_status="", to_status=Status.ACTIVE,
+                                      reason="signed up", at=now), actor)
+        record(actor, "customer.created", customer, name=customer.name, currency=currency,
+               balance_model=balance_model, credit_limit_minor=limit)
+    return customer
+
+
+def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
+    """Contact details, billing cycle, tax rate, balance model and credit limit. The currency never
+    changes once a customer exists (entries are in it)."""
+    from tripleplay.ledger.services import set_credit_limit
+
+    if "currency" in changes and changes["currency"] != customer.currency:
+        raise Conflict("a customer's currency cannot change", code="currency_immutable")
+    changes.pop("currency", None)
+    allowed = set(_CONTACT_FIELDS) | {"billing_period", "bill_cycle_day", "tax_rate", "balance_model",
+                                      "credit_limit_minor"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
+    if customer.status == Status.CLOSED:
+        raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
+    fields = _contact(changes)
+    if "billing_period" in changes or "bill_cycle_day" in changes:
+        fields["billing_period"], fields["bill_cycle_day"] = _billing_cycle(
+            changes.get("billing_period", customer.billing_period), changes.get("bill_cycle_day", customer.bill_cycle_day)
+        )
+    if "tax_rate" in changes:
+        fields["tax_rate"] = v.percent(changes["tax_rate"], "tax_rate")
+    new_limit = None
+    if "balance_model" in changes or "credit_limit_minor" in changes:
+        model = v.choice(changes.get("balance_model", customer.balance_model), "balance_model", BalanceModel)
+        default_limit = 0 if model == BalanceModel.PREPAID else customer.funds.credit_limit_minor
+        new_limit = _credit_limit(model, changes.get("credit_limit_minor", default_limit))
+        fields["balance_model"] = model
+    with transaction.atomic():
+        for k, val in fields.items():
+            setattr(customer, k, val)
+        customer.save()
+        if new_limit is not None:
+            set_credit_limit(actor, customer, Money(new_limit, customer.currency))
+        record(actor, "customer.updated", customer, **{k: str(val) for k, val in fields.items()})
+    return customer
+
+
+def _history(change, actor: Actor):
+    change.set_actor(actor)
+    change.save()
+    return change
+
+
+def _check_transition(current: str, target: str, what: str) -> str:
+    target = v.choice(target, "status", Status)
+    if target == current:
+        raise TransitionNotAllowed(f"{what} is already {current}", details={"from": current, "to": target})
+    if target not in TRANSITIONS[current]:
+        raise TransitionNotAllowed(
+            f"{what} cannot go from {current} to {target}",
+            details={"from": current, "to": target, "allowed": sorted(TRANSITIONS[current])},
+        )
+    return target
+
+
+def change_customer_status(actor: Actor, customer: Customer, status: str, *, reason: str) -> Customer:
+    """Suspend, block, unblock, unsuspend (to active) or close. Closing a customer closes every one of
+    its accounts. Closed is final."""
+    reason = v.text(reason, "reason", required=True)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        previous = customer.status
+        target = _check_transition(previous, status, f"customer #{customer.pk}")
+        now = clock.now()
+        customer.status, customer.status_reason, customer.status_changed_at = target, reason, now
+        if target == Status.CLOSED:
+            customer.closed_at = now
+            for account in customer.accounts.select_for_update().exclude(status=Status.CLOSED).order_by("id"):
+                _set_account_status(actor, account, Status.CLOSED, f"customer closed: {reason}", now)
+        customer.save()
+        _history(CustomerStatusChange(customer=customer, from_status=previous, to_status=target, reason=reason,
+                                      at=now), actor)
+        record(actor, "customer.status_changed", customer, **{"from": previous, "to": target, "reason": reason})
+    return customer
+
+
+# -- accounts -----------------------------------------------------------------------------------
+
+
+def _identifier(value, field: str) -> str | None:
+    value = v.text(value, field, max_length=100)
+    return value or None
+
+
+def _phone(value) -> str | None:
+    value = _identifier(value, "phone_number")
+    if value is not None:
+        digits = value[1:] if value.startswith("+") else value
+        if not digits.isdigit() or not 3 <= len(digits) <= 15:
+            raise InvalidInput("phone_number must be 3..15 digits, optionally with a leading +",
+                               details={"field": "phone_number"})
+        value = digits
+    return value
+
+
+def _sellable_plan(plan: SubscriptionPlan, customer: Customer, role: str) -> SubscriptionPlan:
+    product = plan.product
+    field = "main_plan_id" if role == AssignmentRole.MAIN else "addon_plan_ids"
+    if plan.status != CatalogStatus.ACTIVE or product.status != CatalogStatus.ACTIVE:
+        raise Conflict(f"plan {plan.code!r} is retired and cannot be sold", code="plan_retired",
+                       details={"field": field})
+    expected = ProductKind.MAIN if role == AssignmentRole.MAIN else ProductKind.ADDON
+    if product.kind != expected:
+        raise InvalidInput(f"product {product.code!r} is a {product.kind} product, not a {expected} product",
+                           code="wrong_product_kind", details={"field": field})
+    if product.currency != customer.currency:
+        raise InvalidInput(f"product {product.code!r} is sold in {product.currency}, the customer pays in "
+                           f"{customer.currency}", code="currency_mismatch", details={"field": field})
+    return plan
+
+
+def _unique_identifiers(fields: dict, exclude_pk: int | None = None) -> None:
+    for field, value in fields.items():
+        if value is None:
+            continue
+        qs = Account.objects.filter(**{field: value})
+        if exclude_pk:
+            qs = qs.exclude(pk=exclude_pk)
+        if qs.exists():
+            raise Conflict(f"{field} {value!r} is used by another account", code="duplicate",
+                           details={"field": field})
+
+
+def create_account(actor: Actor, customer: Customer, *, main_plan: SubscriptionPlan,
+                   addon_plans: list[SubscriptionPlan] = (), login: str | None = None,
+                   device_id: str | None = None, phone_number: str | None = None,
+                   start_date: date | None = None) -> Account:
+    """A new service endpoint of ``customer`` with its main product and any add-ons."""
+    idents = {"login": _identifier(login, "login"), "device_id": _identifier(device_id, "device_id"),
+              "phone_number": _phone(phone_number)}
+    if customer.status == Status.CLOSED:
+        raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
+    _sellable_plan(main_plan, customer, AssignmentRole.MAIN)
+    for p in addon_plans:
+        _sellable_plan(p, customer, AssignmentRole.ADDON)
+    if len({p.product_id for p in addon_plans}) != len(addon_plans):
+        raise InvalidInput("the same add-on product is listed twice", details={"field": "addon_plan_ids"})
+    _unique_identifiers(idents)
+    now = clock.now()
+    start = start_date or clock.today()
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(customer=customer, status=Status.ACTIVE, status_changed_at=now,
+                                             created_at=now, **idents)
+            _history(AccountStatusChange(account=account, from_status="", to_status=Status.ACTIVE,
+                                         reason="created", at=now), actor)
+            _assign(account, main_plan, AssignmentRole.MAIN, start, now)
+            for p in addon_plans:
+                _assign(account, p, AssignmentRole.ADDON, start, now)
+            record(actor, "account.created", account, customer=customer.pk, main_plan=main_plan.code,
+                   addon_plans=[p.code for p in addon_plans], **idents)
+    except IntegrityError as e:  # a concurrent sign-up took an identifier
+        raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
+    return account
+
+
+def _assign(account: Account, plan: SubscriptionPlan, role: str, start: date, now) -> AccountProduct:
+    return AccountProduct.objects.create(account=account, product=plan.product, plan=plan, role=role,
+                                         start_date=start, created_at=now)
+
+
+def update_account(actor: Actor, account: Account, **changes) -> Account:
+    unknown = set(changes) - {"login", "device_id", "phone_number"}
+    if unknown:
+        raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
+    if account.status == Status.CLOSED:
+        raise Conflict(f"account #{account.pk} is closed", code="account_closed")
+    fields = {}
+    for f, val in changes.items():
+        fields[f] = _phone(val) if f == "phone_number" else _identifier(val, f)
+    _unique_identifiers(fields, exclude_pk=account.pk)
+    try:
+        with transaction.atomic():
+            for f, val in fields.items():
+                setattr(account, f, val)
+            account.save()
+            record(actor, "account.updated", account, **fields)
+    except IntegrityError as e:
+        raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
+    return account
+
+
+def _open_account(account: Account) -> Account:
+    account = Account.objects.select_related("customer").select_for_update().get(pk=account.pk)
+    if account.status == Status.CLOSED:
+        raise Conflict(f"account #{account.pk} is closed", code="account_closed")
+    return account
+
+
+def _effective(day: date | None) -> date:
+    return day or clock.today()
+
+
+def change_main_product(actor: Actor, account: Account, plan: SubscriptionPlan, *,
+                        effective_date: date | None = None) -> AccountProduct:
+    """Replace the account's main product (or its plan) from ``effective_date`` (default today)."""
+    with transaction.atomic():
+        account = _open_account(account)
+        _sellable_plan(plan, account.customer, AssignmentRole.MAIN)
+        day = _effective(effective_date)
+        current = account.products.select_for_update().get(role=AssignmentRole.MAIN, end_date__isnull=True)
+        if current.plan_id == plan.pk:
+            raise Conflict(f"account #{account.pk} is already on plan {plan.code!r}", code="no_change")
+        if day < current.start_date:
+            raise InvalidInput("the change cannot take effect before the current product started",
+                               details={"field": "effective_date"})
+        now = clock.now()
+        _end(current, day, now, f"replaced by {plan.code}")
+        assignment = _assign(account, plan, AssignmentRole.MAIN, day, now)
+        record(actor, "account.main_product_changed", account, old_plan=current.plan.code, new_plan=plan.code,
+               effective_date=day.isoformat())
+    return assignment
+
+
+def _end(assignment: AccountProduct, day: date, now, reason: str) -> None:
+    assignment.end_date, assignment.ended_at, assignment.end_reason = day, now, reason[:200]
+    assignment.save(update_fields=["end_date", "ended_at", "end_reason"])
+
+
+def add_addon(actor: Actor, account: Account, plan: SubscriptionPlan, *,
+              start_date: date | None = None) -> AccountProduct:
+    with transaction.atomic():
+        account = _open_account(account)
+        _sellable_plan(plan, account.customer, AssignmentRole.ADDON)
+        if account.products.filter(product_id=plan.product_id, end_date__isnull=True).exists():
+            raise Conflict(f"account #{account.pk} already has {plan.product.code!r}", code="duplicate")
+        assignment = _assign(account, plan, AssignmentRole.ADDON, _effective(start_date), clock.now())
+        record(actor, "account.addon_added", account, plan=plan.code, product=plan.product.code,
+               start_date=assignment.start_date.isoformat())
+    return assignment
+
+
+def remove_addon(actor: Actor, account: Account, assignment_id: int, *, end_date: date | None = None,
+                 reason: str = "removed") -> AccountProduct:
+    with transaction.atomic():
+        account = _open_account(account)
+        try:
+            assignment = account.products.select_for_update().get(pk=assignment_id, role=AssignmentRole.ADDON)
+        except (AccountProduct.DoesNotExist, ValueError, TypeError):
+            raise NotFound(f"account #{account.pk} has no add-on assignment {assignment_id}") from None
+        if assignment.end_date is not None:
+            raise Conflict(f"add-on assignment {assignment_id} has already ended", code="already_ended")
+        day = _effective(end_date)
+        if day < assignment.start_date:
+            raise InvalidInput("an add-on cannot end before it started", details={"field": "end_date"})
+        _end(assignment, day, clock.now(), v.text(reason, "reason") or "removed")
+        record(actor, "account.addon_removed", account, product=assignment.product.code,
+               end_date=day.isoformat())
+    return assignment
+
+
+def _set_account_status(actor: Actor, account: Account, target: str, reason: str, now) -> None:
+    previous = account.status
+    account.status, account.status_reason, account.status_changed_at = target, reason[:200], now
+    if target == Status.CLOSED:
+        account.closed_at = now
+        for a in account.products.select_for_update().filter(end_date__isnull=True):
+            _end(a, clock.today(), now, "account closed")
+    account.save()
+    _history(AccountStatusChange(account=account, from_status=previous, to_status=target, reason=reason[:200],
+                                 at=now), actor)
+    record(actor, "account.status_changed", account, **{"from": previous, "to": target, "reason": reason})
+
+
+def change_account_status(actor: Actor, account: Account, status: str, *, reason: str) -> Account:
+    reason = v.text(reason, "reason", required=True)
+    with transaction.atomic():
+        account = Account.objects.select_related("customer").select_for_update().get(pk=account.pk)
+        target = _check_transition(account.status, status, f"account #{account.pk}")
+        if target != Status.CLOSED and account.customer.status == Status.CLOSED:
+            raise Conflict(f"customer #{account.customer_id} is closed", code="customer_closed")
+        _set_account_status(actor, account, target, reason, clock.now())
+    return account

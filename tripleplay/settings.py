@@ -1,0 +1,144 @@
+"""Project wiring. Everything an operator sets comes from the environment (docs/operations.md).
+
+DATABASE_URL picks the database: ``postgres://user@host:port/name`` for production and for many
+workers; without it, an embedded SQLite file under TRIPLEPLAY_HOME (default ./var) in WAL mode with
+IMMEDIATE transactions, so that every writing transaction takes the write lock at BEGIN and
+conditional UPDATEs are never raced (docs/concurrency.md).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+BASE_DIR = Path(__file__).resolve().parent
+TRIPLEPLAY_HOME = Path(os.environ.get("TRIPLEPLAY_HOME", "var")).resolve()
+TRIPLEPLAY_HOME.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("TRIPLEPLAY_DEBUG", False)
+# The fallback key is for the embedded demo and tests only; `tripleplay serve` refuses to start with
+# it unless TRIPLEPLAY_DEBUG or TRIPLEPLAY_DEMO is set (see tripleplay/core/management/commands/serve.py).
+INSECURE_DEFAULT_SECRET_KEY = "tripleplay-insecure-development-key-change-me"
+SECRET_KEY = os.environ.get("TRIPLEPLAY_SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("TRIPLEPLAY_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("TRIPLEPLAY_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "tripleplay.core",
+    "tripleplay.audit",
+    "tripleplay.access",
+    "tripleplay.catalog",
+    "tripleplay.customers",
+    "tripleplay.ledger",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tripleplay.urls"
+WSGI_APPLICATION = "tripleplay.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_settings() -> dict:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        db = dj_database_url.parse(url, conn_max_age=int(os.environ.get("TRIPLEPLAY_DB_CONN_MAX_AGE", "60")))
+    else:
+        db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(TRIPLEPLAY_HOME / "tripleplay.sqlite3")}
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        options = db.setdefault("OPTIONS", {})
+        # IMMEDIATE: a writing transaction holds the write lock from BEGIN, so a conditional
+        # UPDATE can never interleave with another writer; busy writers wait up to `timeout`.
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", 20)
+        options.setdefault(
+            "init_command",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )
+        # Tests use a file (not :memory:) so that WAL and several threads behave as in production.
+        db.setdefault("TEST", {}).setdefault("NAME", str(TRIPLEPLAY_HOME / "test_tripleplay.sqlite3"))
+    return db
+
+
+DATABASES = {"default": database_settings()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TRIPLEPLAY_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = TRIPLEPLAY_HOME / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "/admin/login/"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the API's session clients read it to send X-CSRFToken
+
+# Money (docs/money.md). Rounding mode for every minor-unit rounding: any decimal.ROUND_* name.
+TRIPLEPLAY_ROUNDING = os.environ.get("TRIPLEPLAY_ROUNDING", "ROUND_HALF_UP")
+TRIPLEPLAY_DEFAULT_CURRENCY = os.environ.get("TRIPLEPLAY_DEFAULT_CURRENCY", "USD")
+
+# API
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 500
+TRIPLEPLAY_API_MAX_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = TRIPLEPLAY_API_MAX_BODY_BYTES
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TRIPLEPLAY_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import path
+
+from tripleplay.api.main import api
+
+
+def healthz(request):
+    """Liveness and database reachability, for load balancers and monitoring."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok", "database": connection.vendor})
+    except Exception as e:  # noqa: BLE001 - any database failure makes us unhealthy
+        return JsonResponse({"status": "error", "database": connection.vendor, "error": type(e).__name__},
+                            status=503)
+
+
+admin.site.site_header = "Tripleplay administration"
+admin.site.site_title = "Tripleplay"
+
+urlpatterns = [
+    path("healthz", healthz),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
