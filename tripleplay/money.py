@@ -203,15 +203,16 @@ class Money:
         return self.minor < 0
 
     def allocate(self, ratios: list[int]) -> list[Money]:
-        """Split exactly by integer ratios; leftover minor units go to the first shares (no loss)."""
+        """Split exactly by integer ratios; leftover minor units go to the first shares with a
+        non-zero ratio, one each (no loss; a zero ratio always gets zero)."""
         if not ratios or any(_require_int(r, "ratio") < 0 for r in ratios) or sum(ratios) == 0:
             raise ValueError("ratios must be non-negative ints with a positive sum")
         total = sum(ratios)
         shares = [self.minor * r // total for r in ratios]
-        remainder = self.minor - sum(shares)
-        step = 1 if remainder >= 0 else -1
-        for i in range(abs(remainder)):
-            shares[i % len(shares)] += step
+        remainder = self.minor - sum(shares)  # 0 <= remainder < number of non-zero ratios
+        receivers = [i for i, r in enumerate(ratios) if r > 0]
+        for i in range(remainder):
+            shares[receivers[i]] += 1
         return [Money(s, self.currency) for s in shares]
 
 

@@ -5,6 +5,7 @@ import hmac
 
 from tripleplay.access.models import ApiClient
 from tripleplay.core.actors import Role
+from tripleplay.core.errors import NotFound
 
 TOKEN_PREFIX_LEN = 10
 
@@ -30,3 +31,14 @@ def api_client_for_token(token: str) -> ApiClient | None:
         if hmac.compare_digest(client.token_hash, digest):
             return client
     return None
+
+
+def api_clients():
+    return ApiClient.objects.order_by("id")
+
+
+def api_client(client_id: int) -> ApiClient:
+    try:
+        return ApiClient.objects.get(pk=client_id)
+    except (ApiClient.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"API client {client_id} does not exist") from None

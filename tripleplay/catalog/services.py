@@ -69,7 +69,8 @@ def update_product(actor: Actor, product: Product, *, name: str | None = None, d
         product.name = changes["name"] = v.text(name, "name", required=True)
     if description is not None:
         product.description = changes["description"] = v.text(description, "description", max_length=2000)
-    product.save()
+    if changes:  # only what changed: a stale instance must not un-retire a product
+        product.save(update_fields=list(changes))
     if services is not None:
         services = _services(services)
         ProductService.objects.filter(product=product).exclude(service_type__in=services).delete()

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from tripleplay.core.errors import NotFound
-from tripleplay.customers.models import Account, AccountProduct, Customer
+from tripleplay.customers.models import Account, AccountProduct, AccountStatusChange, Customer, CustomerStatusChange
 
 
 def customers(*, status: str | None = None, search: str | None = None) -> QuerySet[Customer]:
@@ -45,8 +45,18 @@ def account(account_id: int) -> Account:
 
 
 def current_products(account: Account) -> QuerySet[AccountProduct]:
-    return account.products.filter(end_date__isnull=True).select_related("product", "plan").order_by("role", "id")
+    """The main product first, then add-ons in the order they were added."""
+    main_first = Case(When(role="main", then=Value(0)), default=Value(1))
+    return account.products.filter(end_date__isnull=True).select_related("product", "plan").order_by(main_first, "id")
 
 
 def product_history(account: Account) -> QuerySet[AccountProduct]:
     return account.products.select_related("product", "plan").order_by("start_date", "id")
+
+
+def customer_status_history(customer: Customer) -> QuerySet[CustomerStatusChange]:
+    return CustomerStatusChange.objects.filter(customer=customer).order_by("at", "id")
+
+
+def account_status_history(account: Account) -> QuerySet[AccountStatusChange]:
+    return AccountStatusChange.objects.filter(account=account).order_by("at", "id")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from tripleplay import clock
 from tripleplay.audit.services import record
@@ -123,12 +124,19 @@ def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
         new_limit = _credit_limit(model, changes.get("credit_limit_minor", default_limit))
         fields["balance_model"] = model
     with transaction.atomic():
+        # Re-read under the lock and save only the changed fields: a stale instance must neither
+        # reopen a customer closed meanwhile nor overwrite a concurrent status change.
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.status == Status.CLOSED:
+            raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
         for k, val in fields.items():
             setattr(customer, k, val)
-        customer.save()
+        if fields:
+            customer.save(update_fields=list(fields))
         if new_limit is not None:
             set_credit_limit(actor, customer, Money(new_limit, customer.currency))
-        record(actor, "customer.updated", customer, **{k: str(val) for k, val in fields.items()})
+        if fields:
+            record(actor, "customer.updated", customer, **{k: str(val) for k, val in fields.items()})
     return customer
 
 
@@ -268,10 +276,13 @@ def update_account(actor: Actor, account: Account, **changes) -> Account:
     _unique_identifiers(fields, exclude_pk=account.pk)
     try:
         with transaction.atomic():
+            account = _open_account(account)  # re-read under the lock (see update_customer)
             for f, val in fields.items():
                 setattr(account, f, val)
-            account.save()
-            record(actor, "account.updated", account, **fields)
+            if fields:
+                account.save(update_fields=list(fields))
+            if fields:
+                record(actor, "account.updated", account, **fields)
     except IntegrityError as e:
         raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
     return account
@@ -351,8 +362,11 @@ def _set_account_status(actor: Actor, account: Account, target: str, reason: str
     account.status, account.status_reason, account.status_changed_at = target, reason[:200], now
     if target == Status.CLOSED:
         account.closed_at = now
-        for a in account.products.select_for_update().filter(end_date__isnull=True):
-            _end(a, clock.today(), now, "account closed")
+        # Current products end today; products scheduled after today (a future start, a future
+        # end of a replaced product) end no later than today, or at their start if not started.
+        today = clock.today()
+        for a in account.products.select_for_update().filter(Q(end_date__isnull=True) | Q(end_date__gt=today)):
+            _end(a, max(today, a.start_date), now, "account closed")
     account.save()
     _history(AccountStatusChange(account=account, from_status=previous, to_status=target, reason=reason[:200],
                                  at=now), actor)

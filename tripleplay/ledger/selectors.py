@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet, Sum
 
+from tripleplay.core.errors import NotFound
 from tripleplay.customers.models import Customer
 from tripleplay.ledger.models import Funds, Hold, LedgerEntry
 from tripleplay.money import Money
@@ -56,3 +57,10 @@ def sum_of_entries(customer: Customer | int) -> int:
 def sum_of_active_holds(customer: Customer | int) -> int:
     customer_id = customer if isinstance(customer, int) else customer.pk
     return Hold.objects.filter(customer_id=customer_id, status="active").aggregate(s=Sum("amount_minor"))["s"] or 0
+
+
+def hold(hold_id: int) -> Hold:
+    try:
+        return Hold.objects.select_related("entry").get(pk=hold_id)
+    except (Hold.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"hold {hold_id} does not exist") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from tripleplay import clock
 from tripleplay.audit.services import record
@@ -29,6 +29,9 @@ PAYMENT_METHODS = ("manual", "top_up", "cash", "card", "bank_transfer", "voucher
 
 # Kinds that a closed customer may still receive: settling the final balance.
 _ALLOWED_WHEN_CLOSED = {EntryKind.PAYMENT, EntryKind.REFUND}
+
+# Entry keys the ledger writes itself ("hold:<id>:capture"); a caller's key must not take one.
+_RESERVED_KEY_PREFIX = "hold:"
 
 
 def open_funds(customer: Customer, credit_limit: Money) -> Funds:
@@ -59,23 +62,43 @@ COVER_AVAILABLE = "available"  # balance + credit limit - holds must cover it (s
 COVER_BALANCE = "balance"  # the customer's own money, balance - holds, must cover it (refunds)
 
 
-def _move_balance(customer_id: int, delta: int, *, cover: str) -> int:
+def _move_balance(customer_id: int, delta: int, *, cover: str, open_only: bool) -> int:
     """Apply ``delta`` to the balance in one UPDATE; returns the new balance.
 
     A covered debit only happens if the funds cover it (the WHERE clause), so two concurrent debits
-    can never both spend the same money."""
+    can never both spend the same money. ``open_only`` adds "and the customer is not closed" to the
+    same WHERE clause, so a caller holding a stale Customer cannot write after a close."""
     qs = Funds.objects.filter(customer_id=customer_id)
+    if open_only:
+        qs = qs.filter(_customer_not_closed())
     if delta < 0 and cover == COVER_AVAILABLE:
         qs = qs.filter(balance_minor__gte=-delta - F("credit_limit_minor") + F("held_minor"))
     elif delta < 0 and cover == COVER_BALANCE:
         qs = qs.filter(balance_minor__gte=-delta + F("held_minor"))
     if qs.update(balance_minor=F("balance_minor") + delta) != 1:
-        raise InsufficientFunds(
-            "available funds do not cover this amount",
-            details={"amount_minor": -delta, "available_minor": _available(customer_id)},
-        )
+        raise _refusal(customer_id, -delta)
     # Our own uncommitted write: we hold the row (PostgreSQL) or the database (SQLite IMMEDIATE).
     return Funds.objects.values_list("balance_minor", flat=True).get(customer_id=customer_id)
+
+
+def _customer_not_closed() -> ~Exists:
+    """NOT EXISTS (closed customer): a condition that keeps the UPDATE on the funds row itself.
+
+    A join (``exclude(customer__status=...)``) would make Django write ``WHERE customer_id IN
+    (SELECT ...)`` and move the funds condition into that subquery, which PostgreSQL does not
+    re-check after waiting for the row lock: a read-then-write that double-spends (the concurrency
+    tests caught exactly that)."""
+    return ~Exists(Customer.objects.filter(pk=OuterRef("customer_id"), status=Status.CLOSED))
+
+
+def _refusal(customer_id: int, amount_minor: int) -> Conflict:
+    """Why a conditional UPDATE of the funds row matched nothing."""
+    if Customer.objects.filter(pk=customer_id, status=Status.CLOSED).exists():
+        return Conflict(f"customer #{customer_id} is closed", code="customer_closed")
+    return InsufficientFunds(
+        "available funds do not cover this amount",
+        details={"amount_minor": amount_minor, "available_minor": _available(customer_id)},
+    )
 
 
 def _available(customer_id: int) -> int:
@@ -104,10 +127,14 @@ def post_entry(
     ``cover`` makes a debit conditional on the funds (COVER_AVAILABLE for spending, COVER_BALANCE
     for refunds); with COVER_NONE a debit may take the balance below the floor."""
     key = check_key(idempotency_key)
+    if key.startswith(_RESERVED_KEY_PREFIX):
+        raise InvalidInput(f"idempotency keys starting with {_RESERVED_KEY_PREFIX!r} are reserved",
+                           code="invalid_idempotency_key", details={"field": "idempotency_key"})
     kind = EntryKind(kind)
     _same_currency(customer, amount)
     fp = fingerprint(customer=customer.pk, kind=kind, amount=amount.minor, currency=amount.currency,
-                     account=account.pk if account else None, source=source, reference=reference)
+                     account=account.pk if account else None, source=source, reference=reference,
+                     description=description, reason=reason)
     existing = replay(LedgerEntry.objects.filter(idempotency_key=key).first(), fp, key)
     if existing is not None:
         return existing
@@ -118,7 +145,8 @@ def post_entry(
         raise InvalidInput("the account does not belong to this customer", code="account_mismatch")
     try:
         with transaction.atomic():
-            balance_after = _move_balance(customer.pk, amount.minor, cover=cover)
+            balance_after = _move_balance(customer.pk, amount.minor, cover=cover,
+                                          open_only=kind not in _ALLOWED_WHEN_CLOSED)
             entry = LedgerEntry(
                 customer=customer, account=account, kind=kind, amount_minor=amount.minor,
                 currency=amount.currency, balance_after_minor=balance_after, description=description[:200],
@@ -215,8 +243,9 @@ def place_hold(actor: Actor, customer: Customer, amount: Money, *, idempotency_k
     key = check_key(idempotency_key)
     _positive(amount)
     _same_currency(customer, amount)
+    # expires_at is not part of the request's identity: a retry computes it anew from "now".
     fp = fingerprint(customer=customer.pk, amount=amount.minor, currency=amount.currency,
-                     account=account.pk if account else None, reference=reference)
+                     account=account.pk if account else None, reference=reference, description=description)
     existing = replay(Hold.objects.filter(idempotency_key=key).first(), fp, key)
     if existing is not None:
         return existing
@@ -230,14 +259,12 @@ def place_hold(actor: Actor, customer: Customer, amount: Money, *, idempotency_k
         with transaction.atomic():
             reserved = (
                 Funds.objects.filter(customer_id=customer.pk)
+                .filter(_customer_not_closed())
                 .filter(balance_minor__gte=amount.minor - F("credit_limit_minor") + F("held_minor"))
                 .update(held_minor=F("held_minor") + amount.minor)
             )
             if reserved != 1:
-                raise InsufficientFunds(
-                    "available funds do not cover this amount",
-                    details={"amount_minor": amount.minor, "available_minor": _available(customer.pk)},
-                )
+                raise _refusal(customer.pk, amount.minor)
             hold = Hold.objects.create(
                 customer=customer, account=account, amount_minor=amount.minor, currency=amount.currency,
                 idempotency_key=key, request_fingerprint=fp, reference=reference[:100],
