@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import path, re_path
 
+from tripleplay.api.errors import not_found_view as api_not_found
 from tripleplay.api.main import api
 
 
@@ -23,5 +24,6 @@ admin.site.site_title = "Tripleplay"
 urlpatterns = [
     path("healthz", healthz),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,145 @@
+"""Customers: sign-up, details, status. A customer's money is in tripleplay.api.ledger."""
+
+from datetime import datetime
+
+from ninja import Field, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import StrictInt
+
+from tripleplay.api.permissions import OPERATIONS, READERS, require
+from tripleplay.api.schemas import ActorOut, In, MoneyOut, NonNegativeMinor, Text, decimal_text, minor
+from tripleplay.catalog.models import Period
+from tripleplay.customers import selectors, services
+from tripleplay.customers.models import BalanceModel, Status
+
+router = Router(tags=["customers"])
+
+# Defaults below document the service's own defaults; only the fields a client sends are passed on.
+
+
+class CustomerIn(In):
+    name: Text
+    currency: Text = Field(description="ISO 4217 code; fixed for the customer's life")
+    balance_model: BalanceModel
+    credit_limit_minor: NonNegativeMinor = Field(0, description="postpaid only; prepaid customers have none")
+    billing_period: Period = Period.MONTHLY
+    bill_cycle_day: StrictInt = Field(1, description="monthly 1..31, semimonthly 1..15, weekly 1..7 (ISO), daily 1")
+    tax_rate: Text = Field("0", description="percent as a decimal string, e.g. '20.5'")
+    email: Text = ""
+    phone: Text = ""
+    address_line1: Text = ""
+    address_line2: Text = ""
+    city: Text = ""
+    postal_code: Text = ""
+    country: Text = Field("", description="ISO 3166-1 alpha-2")
+
+
+class CustomerPatch(In):
+    """Only the fields sent change. The currency cannot change (409 currency_immutable)."""
+
+    name: Text = None
+    email: Text = None
+    phone: Text = None
+    address_line1: Text = None
+    address_line2: Text = None
+    city: Text = None
+    postal_code: Text = None
+    country: Text = None
+    currency: Text = None
+    balance_model: BalanceModel = None
+    credit_limit_minor: NonNegativeMinor = None
+    billing_period: Period = None
+    bill_cycle_day: StrictInt = None
+    tax_rate: Text = None
+
+
+class StatusIn(In):
+    status: Status
+    reason: Text
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str
+    phone: str
+    address_line1: str
+    address_line2: str
+    city: str
+    postal_code: str
+    country: str
+    currency: str
+    balance_model: str
+    credit_limit: MoneyOut
+    billing_period: str
+    bill_cycle_day: int
+    tax_rate: str
+    status: str
+    status_reason: str
+    status_changed_at: datetime
+    created_at: datetime
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_credit_limit(obj) -> dict:
+        return minor(obj.funds.credit_limit_minor, obj.currency)
+
+    @staticmethod
+    def resolve_tax_rate(obj) -> str:
+        return decimal_text(obj.tax_rate)
+
+
+class StatusChangeOut(Schema):
+    id: int
+    from_status: str = Field(description="empty for the first status")
+    to_status: str
+    reason: str
+    at: datetime
+    actor: ActorOut
+
+    @staticmethod
+    def resolve_actor(obj) -> dict:
+        return {"kind": obj.actor_kind, "name": obj.actor_name}
+
+
+@router.get("/customers", response=list[CustomerOut])
+@paginate(LimitOffsetPagination)
+def list_customers(request, status: Status | None = None, search: str | None = None):
+    """Customers by id; ``search`` matches name, e-mail or an account's login."""
+    require(request, *READERS)
+    return selectors.customers(status=status, search=search)
+
+
+@router.post("/customers", response={201: CustomerOut})
+def create_customer(request, payload: CustomerIn):
+    actor = require(request, *OPERATIONS)
+    customer = services.create_customer(actor, **payload.changes())
+    return selectors.customer(customer.pk)
+
+
+@router.get("/customers/{customer_id}", response=CustomerOut)
+def get_customer(request, customer_id: int):
+    require(request, *READERS)
+    return selectors.customer(customer_id)
+
+
+@router.patch("/customers/{customer_id}", response=CustomerOut)
+def update_customer(request, customer_id: int, payload: CustomerPatch):
+    actor = require(request, *OPERATIONS)
+    customer = services.update_customer(actor, selectors.customer(customer_id), **payload.changes())
+    return selectors.customer(customer.pk)
+
+
+@router.post("/customers/{customer_id}/status", response=CustomerOut)
+def change_customer_status(request, customer_id: int, payload: StatusIn):
+    """Closing a customer closes all of its accounts; closed is final."""
+    actor = require(request, *OPERATIONS)
+    customer = services.change_customer_status(actor, selectors.customer(customer_id), payload.status,
+                                               reason=payload.reason)
+    return selectors.customer(customer.pk)
+
+
+@router.get("/customers/{customer_id}/status-history", response=list[StatusChangeOut])
+def customer_status_history(request, customer_id: int):
+    require(request, *READERS)
+    return selectors.customer_status_history(selectors.customer(customer_id))

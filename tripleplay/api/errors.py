@@ -1,0 +1,173 @@
+"""One error shape for every failure of the REST API, whatever raised it:
+
+    {"error": {"code": "insufficient_funds", "message": "...", "details": {...}}}
+
+``code`` is stable and machine-readable; ``message`` is for humans; ``details`` is always an object.
+Domain errors keep their own code and HTTP status; framework errors (validation, authentication,
+malformed JSON, unknown routes) are mapped here. Nothing else reaches a client: an unexpected
+exception is logged and answered with a bare 500 ``internal_error``, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
+
+from tripleplay.core.errors import DomainError
+from tripleplay.money import AmountFormatError, CurrencyError, CurrencyMismatch
+
+logger = logging.getLogger("tripleplay.api")
+
+# Every handler names its JSON body parameter ``payload``; error locations drop that name so that a
+# field is reported as ("body", "amount_minor"), as a client wrote it.
+BODY_PARAM = "payload"
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "invalid_input",
+    429: "throttled",
+}
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+class InvalidJSONBody(ValueError):
+    """The request body is not JSON. Raised by our parser; ninja wraps it in HttpError(400)."""
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class StrictJSONParser(Parser):
+    """JSON bodies only, without the NaN/Infinity extensions of Python's json module."""
+
+    def parse_body(self, request: HttpRequest):
+        try:
+            return json.loads(request.body, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise InvalidJSONBody(str(e)) from None
+
+
+def _field_errors(errors: list[dict]) -> list[dict]:
+    """[{"location": "body", "field": "allowances.0.quantity", "message": ..., "type": ...}, ...]"""
+    out = []
+    for e in errors:
+        location, *path = [str(part) for part in e.get("loc", ())] or [""]
+        if location == "body" and path[:1] == [BODY_PARAM]:
+            path = path[1:]
+        out.append({"location": location, "field": ".".join(path), "message": e.get("msg", ""),
+                    "type": e.get("type", "")})
+    return out
+
+
+def install(api: NinjaAPI) -> None:
+    """Register our handlers on ``api`` (replacing ninja's defaults)."""
+
+    def respond(request, status: int, code: str, message: str, details: dict | None = None) -> HttpResponse:
+        return api.create_response(request, error_body(code, message, details), status=status)
+
+    @api.exception_handler(DomainError)
+    def domain_error(request, exc: DomainError):
+        return respond(request, exc.http_status, exc.code, exc.message, exc.details)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request, exc: ValidationError):
+        return respond(request, 422, "invalid_input", "the request is not valid", {"errors": _field_errors(exc.errors)})
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request, exc: AuthenticationError):
+        # ninja raises it with "Unauthorized" when no method matched; ours carry their own message.
+        message = exc.message if exc.message != "Unauthorized" else "authentication required: an API token or a session"
+        response = respond(request, 401, "unauthenticated", message)
+        response["WWW-Authenticate"] = 'Bearer realm="tripleplay"'
+        return response
+
+    @api.exception_handler(AuthorizationError)
+    def authorization_error(request, exc: AuthorizationError):
+        return respond(request, 403, "permission_denied", exc.message)
+
+    @api.exception_handler(Throttled)
+    def throttled(request, exc: Throttled):
+        return respond(request, 429, "throttled", exc.message, {"retry_after_seconds": exc.wait})
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, InvalidJSONBody):
+            return respond(request, 400, "invalid_json", f"the request body is not valid JSON: {exc.__cause__}")
+        return respond(request, exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), exc.message)
+
+    @api.exception_handler(Http404)
+    def http404(request, exc):
+        return respond(request, 404, "not_found", "not found")
+
+    @api.exception_handler(ObjectDoesNotExist)
+    def does_not_exist(request, exc):
+        return respond(request, 404, "not_found", "not found")
+
+    @api.exception_handler(DjangoPermissionDenied)
+    def django_permission_denied(request, exc):
+        return respond(request, 403, "permission_denied", "permission denied")
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc):
+        return respond(request, 413, "payload_too_large", "the request body is too large")
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request, exc):
+        return respond(request, 400, "bad_request", "the request was refused")
+
+    @api.exception_handler(CurrencyError)
+    def currency_error(request, exc):
+        return respond(request, 422, "unknown_currency", str(exc))
+
+    @api.exception_handler(CurrencyMismatch)
+    def currency_mismatch(request, exc):
+        return respond(request, 422, "currency_mismatch", str(exc))
+
+    @api.exception_handler(AmountFormatError)
+    def amount_format(request, exc):
+        return respond(request, 422, "invalid_amount", str(exc))
+
+    @api.exception_handler(Exception)
+    def unexpected(request, exc):
+        logger.exception("unhandled error in %s %s", request.method, request.path)
+        return respond(request, 500, "internal_error", "internal error")
+
+
+def json_method_not_allowed(view):
+    """Wrap an API URL's view so that ninja's plain-text 405 becomes our error shape."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = sorted(m.strip() for m in response["Allow"].split(","))
+            replaced = JsonResponse(error_body("method_not_allowed", f"{request.method} is not allowed here",
+                                               {"allowed": allowed}), status=405)
+            replaced["Allow"] = response["Allow"]
+            return replaced
+        return response
+
+    return wrapper
+
+
+def not_found_view(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Unknown paths under /api/v1/ (wired in tripleplay/urls.py after the API's own routes)."""
+    return JsonResponse(error_body("not_found", f"no such endpoint: {request.path}"), status=404)
