@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install tripleplay into ./.venv (first run only) and start the demo on http://127.0.0.1:8000/.
+# Arguments go to `tripleplay demo`: e.g. ./scripts/demo.sh --port 8765, or --no-serve.
+# Data lives in $TRIPLEPLAY_HOME (default ./var); delete that directory to start over.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/_venv.sh
+source scripts/_venv.sh
+
+ensure_venv
+export TRIPLEPLAY_HOME="${TRIPLEPLAY_HOME:-./var}"
+exec .venv/bin/tripleplay demo "$@"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install tripleplay with its dev tools into ./.venv (first run only), then lint and run the whole
+# test suite. The database is whatever DATABASE_URL says (unset: SQLite in a temporary directory), e.g.
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/tripleplay ./scripts/test.sh
+# Arguments go to pytest: ./scripts/test.sh -k ledger -x
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/_venv.sh
+source scripts/_venv.sh
+
+ensure_venv dev
+# A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never
+# clash with each other or with the demo's ./var.
+if [ -z "${TRIPLEPLAY_HOME:-}" ]; then
+    TRIPLEPLAY_HOME="$(mktemp -d "${TMPDIR:-/tmp}/tripleplay-test.XXXXXX")"
+    trap 'rm -rf "$TRIPLEPLAY_HOME"' EXIT
+fi
+export TRIPLEPLAY_HOME
+if [ -n "${DATABASE_URL:-}" ]; then
+    echo "Database: ${DATABASE_URL%%://*}://... (DATABASE_URL)"
+else
+    echo "Database: SQLite under $TRIPLEPLAY_HOME"
+fi
+
+echo "== ruff check"
+.venv/bin/ruff check .
+
+echo "== pytest"
+status=0
+.venv/bin/pytest -q "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "error: pytest collected no tests" >&2
+    exit 1
+fi
+exit "$status"

@@ -1,0 +1,99 @@
+"""`tripleplay demo`: a working tripleplay on 127.0.0.1 in one command.
+
+Migrates the database, seeds the demo data once (tripleplay/demo.py; later runs keep what is
+there), resets the demo logins, creates a fresh API token (tokens are stored hashed, so an old one
+cannot be shown again; earlier demo tokens stay valid), prints where to go, then serves.
+The built-in development SECRET_KEY is accepted here (TRIPLEPLAY_DEMO=1): never expose a demo.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from tripleplay import clock, demo
+from tripleplay.access.services import create_api_client
+from tripleplay.core.actors import Actor, Role
+from tripleplay.core.errors import DomainError
+from tripleplay.core.management.commands.serve import (
+    add_server_arguments,
+    check_server_options,
+    run_server,
+)
+
+HOST = "127.0.0.1"  # a demo with public passwords listens on loopback only
+EXAMPLE_API_PATH = "/api/v1/customers"
+
+
+class Command(BaseCommand):
+    help = "Set up demo data, logins and an API token, then serve them on 127.0.0.1."
+
+    def add_arguments(self, parser):
+        add_server_arguments(parser, host=False)
+        parser.add_argument("--no-serve", action="store_true", help="set everything up, print it, and exit")
+
+    def handle(self, *args, **options):
+        os.environ["TRIPLEPLAY_DEMO"] = "1"
+        port = options["port"]
+        check_server_options(port=port, workers=options["workers"], threads=options["threads"],
+                             timeout=options["timeout"])
+
+        self._section("Database")
+        # The raw stream: migrate's own "Applying X... OK" lines need writes without a newline.
+        call_command("migrate", interactive=False, verbosity=options["verbosity"],
+                     stdout=getattr(self.stdout, "_out", self.stdout))
+
+        self._section("Demo data")
+        actor = Actor.system("demo")
+        try:
+            result = demo.seed(actor)
+            operators = demo.ensure_operators(actor)
+            name = f"demo-{clock.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+            client, token = create_api_client(actor, name=name, role=Role.ADMIN)
+        except DomainError as e:
+            raise CommandError(f"seeding the demo failed: {e.message}") from e
+        if result.created:
+            self.stdout.write(f"Created {result.products} products, {result.customers} customers and "
+                              f"{result.accounts} accounts.")
+        else:
+            self.stdout.write("Demo data already present: kept as it is.")
+
+        self._banner(port, operators, client.name, token, serving=not options["no_serve"])
+
+        # -- Simulated IPTV platforms and the provisioning worker ---------------------------------
+        # The platform simulators (`tripleplay simulate NAME`) and `tripleplay worker` are started
+        # here, before the web server, once they exist. Nothing of the kind runs yet.
+
+        if options["no_serve"]:
+            return
+        run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
+                   timeout=options["timeout"], stdout=self.stdout)
+
+    def _section(self, title: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
+
+    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool) -> None:
+        base = f"http://{HOST}:{port}"
+        width = max(len(u) for u, _ in operators)
+        lines = [
+            "",
+            self.style.SUCCESS("Tripleplay demo is ready" + ("" if serving else " (not serving: --no-serve)")),
+            "",
+            f"  Operator UI (admin):  {base}/admin/",
+            f"  API docs:             {base}/api/v1/docs",
+            f"  Health check:         {base}/healthz",
+            "",
+            f"  Logins (password for all: {demo.DEMO_PASSWORD}):",
+            *(f"    {u:<{width}}  role {r.value}" for u, r in operators),
+            "",
+            f"  API token (client {client_name}, role admin; new on every run):",
+            f"    {token}",
+            "",
+            "  Try:",
+            f'    curl -H "Authorization: Bearer {token}" {base}{EXAMPLE_API_PATH}',
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
