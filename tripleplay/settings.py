@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "tripleplay.catalog",
     "tripleplay.customers",
     "tripleplay.ledger",
+    "tripleplay.iptv",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IptvConfig(AppConfig):
+    name = "tripleplay.iptv"
+    label = "iptv"

@@ -1,0 +1,179 @@
+"""The adapter contract, run against every registered adapter and its simulator, each simulator a
+real separate process on loopback. A new platform module passes this file or is not done."""
+
+from __future__ import annotations
+
+import pytest
+
+from tripleplay.iptv.platforms.base import (
+    AlreadyExists,
+    PermanentError,
+    PlatformConfig,
+    SubscriberNotFound,
+    SubscriberSpec,
+    TransientError,
+)
+from tripleplay.iptv.platforms.registry import adapter_for, kinds
+from tripleplay.simulators.registry import simulators
+from tripleplay.simulators.testing import running_simulator
+
+KINDS = kinds()
+
+
+def test_every_adapter_has_a_simulator_and_the_reverse():
+    assert KINDS, "no adapters registered"
+    assert set(KINDS) == set(simulators())
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def sim(request):
+    with running_simulator(request.param) as s:
+        yield s
+
+
+@pytest.fixture
+def adapter(sim):
+    sim.reset()
+    sim.set_faults()
+    a = adapter_for(sim.name, PlatformConfig(base_url=sim.url, username="tripleplay", secret="secret",
+                                             timeout_seconds=2.0))
+    yield a
+    a.close()
+
+
+def spec(sid="tp-1001", enabled=True, packages=("basic", "sports")):
+    return SubscriberSpec(subscriber_id=sid, enabled=enabled, packages=frozenset(packages), login=f"login-{sid}",
+                          device_id=f"00:1A:79:00:{sid[-2:]}:01", full_name="Ada Lovelace",
+                          account_number=sid, phone="15550100")
+
+
+def test_lists_the_platforms_packages(adapter):
+    packages = {p.external_id: p for p in adapter.list_packages()}
+    assert set(packages) == {"basic", "sports", "movies", "kids", "vod-plus"}
+    assert packages["sports"].name == "Sports Pack"
+
+
+def test_package_list_follows_the_platform(adapter, sim):
+    sim.set_packages([{"external_id": "news", "name": "News 24", "kind": "channel", "channels": ["n1"]}])
+    try:
+        assert [(p.external_id, p.name) for p in adapter.list_packages()] == [("news", "News 24")]
+    finally:
+        sim.set_packages([{"external_id": e, "name": n, "kind": k, "channels": []} for e, n, k in [
+            ("basic", "Basic TV", "channel"), ("sports", "Sports Pack", "channel"),
+            ("movies", "Movies Pack", "channel"), ("kids", "Kids Pack", "channel"),
+            ("vod-plus", "VOD Plus", "service")]])
+
+
+def test_subscriber_lifecycle(adapter, sim):
+    adapter.create_subscriber(spec(), idempotency_key="k-create")
+    state = adapter.get_subscriber("tp-1001")
+    assert (state.subscriber_id, state.enabled, state.packages) == ("tp-1001", True, frozenset({"basic", "sports"}))
+    assert sim.subscribers()["tp-1001"]["enabled"] is True
+    assert sorted(sim.subscribers()["tp-1001"]["packages"]) == ["basic", "sports"]
+
+    adapter.set_packages("tp-1001", frozenset({"basic", "movies", "kids"}), idempotency_key="k-pk")
+    assert adapter.get_subscriber("tp-1001").packages == frozenset({"basic", "movies", "kids"})
+    adapter.set_packages("tp-1001", frozenset(), idempotency_key="k-pk-empty")
+    assert adapter.get_subscriber("tp-1001").packages == frozenset()
+
+    adapter.set_enabled("tp-1001", False, idempotency_key="k-off")
+    assert adapter.get_subscriber("tp-1001").enabled is False
+    assert sim.subscribers()["tp-1001"]["enabled"] is False
+    adapter.set_enabled("tp-1001", True, idempotency_key="k-on")
+    assert adapter.get_subscriber("tp-1001").enabled is True
+
+    adapter.delete_subscriber("tp-1001", idempotency_key="k-del")
+    assert adapter.get_subscriber("tp-1001") is None
+    assert "tp-1001" not in sim.subscribers()
+
+
+def test_create_disabled_subscriber(adapter, sim):
+    adapter.create_subscriber(spec("tp-2002", enabled=False, packages=("basic",)), idempotency_key="k2")
+    assert adapter.get_subscriber("tp-2002") == type(adapter.get_subscriber("tp-2002"))(
+        "tp-2002", False, frozenset({"basic"}))
+
+
+def test_list_subscribers(adapter):
+    for i in range(3):
+        adapter.create_subscriber(spec(f"tp-30{i}", packages=("basic",) * (i % 2) or ()), idempotency_key=f"l{i}")
+    states = {s.subscriber_id: s for s in adapter.list_subscribers()}
+    assert set(states) == {"tp-300", "tp-301", "tp-302"}
+    assert states["tp-301"].packages == frozenset({"basic"})
+    assert states["tp-300"].packages == frozenset()
+
+
+def test_create_existing_is_already_exists_and_delete_missing_is_not_found(adapter):
+    adapter.create_subscriber(spec("tp-4004"), idempotency_key="a1")
+    with pytest.raises(AlreadyExists):
+        adapter.create_subscriber(spec("tp-4004"), idempotency_key="a2")
+    with pytest.raises(SubscriberNotFound):
+        adapter.delete_subscriber("tp-missing", idempotency_key="a3")
+    with pytest.raises(SubscriberNotFound):
+        adapter.set_packages("tp-missing", frozenset({"basic"}), idempotency_key="a4")
+    with pytest.raises(SubscriberNotFound):
+        adapter.set_enabled("tp-missing", False, idempotency_key="a5")
+    assert adapter.get_subscriber("tp-missing") is None
+
+
+def test_unknown_package_is_permanent(adapter, sim):
+    with pytest.raises(PermanentError) as err:
+        adapter.create_subscriber(spec("tp-5005", packages=("basic", "no-such-package")), idempotency_key="u1")
+    assert not isinstance(err.value, TransientError)
+    assert "tp-5005" not in sim.subscribers()
+
+
+def test_bad_credentials_are_permanent(sim):
+    sim.reset()
+    sim.set_faults()
+    bad = adapter_for(sim.name, PlatformConfig(base_url=sim.url, username="tripleplay", secret="wrong",
+                                               timeout_seconds=2.0))
+    with pytest.raises(PermanentError):
+        bad.create_subscriber(spec("tp-6006"), idempotency_key="b1")
+    with pytest.raises(PermanentError):
+        bad.list_packages()
+    bad.close()
+    assert sim.subscribers() == {}
+
+
+def test_platform_errors_and_timeouts_are_transient(adapter, sim):
+    sim.set_faults(error_rate=1.0)
+    with pytest.raises(TransientError):
+        adapter.create_subscriber(spec("tp-7007"), idempotency_key="t1")
+    sim.set_faults(timeout_rate=1.0, timeout_sleep_s=4.0)
+    with pytest.raises(TransientError):
+        adapter.get_subscriber("tp-7007")
+    sim.set_faults(drop_rate=1.0)
+    with pytest.raises(TransientError):
+        adapter.list_packages()
+    sim.set_faults()
+    assert adapter.get_subscriber("tp-7007") is None
+
+
+def test_retry_after_a_lost_response_is_deduplicated(adapter, sim):
+    """The platform applied the create but the answer was lost; the retry carries the same key."""
+    sim.set_faults(drop_after_rate=1.0)
+    with pytest.raises(TransientError):
+        adapter.create_subscriber(spec("tp-8008"), idempotency_key="same-key")
+    sim.set_faults()
+    adapter.create_subscriber(spec("tp-8008"), idempotency_key="same-key")  # no AlreadyExists: a replay
+    state = sim.state()
+    assert state["stats"]["duplicates"] == 1
+    assert list(state["subscribers"]) == ["tp-8008"]
+
+
+def test_every_exchange_is_recorded_without_secrets(adapter):
+    adapter.create_subscriber(spec("tp-9009"), idempotency_key="r1")
+    assert adapter.exchanges, "no exchange recorded"
+    last = adapter.exchanges[-1]
+    assert {"method", "path", "request", "status", "response"} <= set(last)
+    assert all("secret" not in str(e) for e in adapter.exchanges)
+
+
+def test_state_survives_a_restart_with_a_state_file(tmp_path):
+    kind = KINDS[0]
+    with running_simulator(kind, state_file=str(tmp_path / "state.json")) as s:
+        a = adapter_for(kind, PlatformConfig(base_url=s.url, username="tripleplay", secret="secret", timeout_seconds=2))
+        a.create_subscriber(spec("tp-1111"), idempotency_key="p1")
+        a.close()
+        s.restart()
+        assert s.subscribers()["tp-1111"]["enabled"] is True

@@ -1,0 +1,1 @@
+"""Stand-alone fake IPTV platforms, one module per wire protocol (see base.py)."""

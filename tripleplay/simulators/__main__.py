@@ -1,0 +1,59 @@
+"""python -m tripleplay.simulators NAME --port N (what `tripleplay simulate` runs; no Django needed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from tripleplay.simulators.base import Faults, make_server
+from tripleplay.simulators.registry import simulators
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tripleplay simulate", description="Run a simulated IPTV platform on loopback.")
+    p.add_argument("name", choices=sorted(simulators()), help="which platform's wire format")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default: any free one, printed)")
+    p.add_argument("--username", default="tripleplay", help="the credential the platform accepts")
+    p.add_argument("--password", default="secret", help="its password / API key")
+    p.add_argument("--state-file", help="keep subscribers and packages in this JSON file across restarts")
+    p.add_argument("--error-rate", type=float, default=0.0)
+    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--timeout-rate", type=float, default=0.0)
+    p.add_argument("--drop-rate", type=float, default=0.0)
+    p.add_argument("--drop-after-rate", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sim = simulators()[args.name](username=args.username, password=args.password, state_file=args.state_file)
+    sim.faults = Faults(error_rate=args.error_rate, latency_ms=args.latency_ms, timeout_rate=args.timeout_rate,
+                        drop_rate=args.drop_rate, drop_after_rate=args.drop_after_rate, seed=args.seed)
+    import random
+
+    sim.rng = random.Random(args.seed)
+    try:
+        server = make_server(sim, args.host, args.port)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    host, port = server.server_address[:2]
+    print(json.dumps({"simulator": args.name, "url": f"http://{host}:{port}", "username": args.username}),
+          flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        sim.state.save()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Run simulators as real separate processes on loopback, for tests, the demo and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+
+import httpx
+
+
+class SimulatorProcess:
+    """A running simulator: its URL, its process and a client for its control API."""
+
+    def __init__(self, name: str, *, username: str = "tripleplay", password: str = "secret",
+                 state_file: str | None = None, port: int = 0, extra_args: tuple[str, ...] = ()):
+        self.name, self.username, self.password = name, username, password
+        self.state_file, self.extra_args = state_file, extra_args
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+        self.control = None
+
+    def start(self, timeout: float = 15.0) -> SimulatorProcess:
+        args = [sys.executable, "-m", "tripleplay.simulators", self.name, "--port", str(self.port),
+                "--username", self.username, "--password", self.password, *self.extra_args]
+        if self.state_file:
+            args += ["--state-file", self.state_file]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not line or not line[0].strip():
+            self.stop()
+            raise RuntimeError(f"simulator {self.name} did not start: {self.proc.stderr.read()[:2000]}")
+        self.url = json.loads(line[0])["url"]
+        self.port = int(self.url.rsplit(":", 1)[1])  # a restart keeps the same port
+        self.control = httpx.Client(base_url=self.url + "/_sim", timeout=10)
+        return self
+
+    def stop(self) -> None:
+        if self.control is not None:
+            self.control.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def restart(self) -> SimulatorProcess:
+        self.stop()
+        return self.start()
+
+    # -- control API ----------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return self._ok(self.control.get("/state"))
+
+    def subscribers(self) -> dict[str, dict]:
+        return self.state()["subscribers"]
+
+    def set_faults(self, **faults) -> dict:
+        return self._ok(self.control.put("/faults", json=faults))
+
+    def reset(self) -> None:
+        self._ok(self.control.post("/reset"))
+
+    def set_packages(self, packages: list[dict]) -> None:
+        self._ok(self.control.put("/packages", json=packages))
+
+    def set_ppv_events(self, events: list[dict]) -> None:
+        self._ok(self.control.put("/ppv-events", json=events))
+
+    def put_subscriber(self, subscriber_id: str, **changes) -> dict:
+        return self._ok(self.control.put(f"/subscribers/{subscriber_id}", json=changes))
+
+    def delete_subscriber(self, subscriber_id: str) -> None:
+        self.control.delete(f"/subscribers/{subscriber_id}")
+
+    @staticmethod
+    def _ok(response: httpx.Response):
+        response.raise_for_status()
+        return response.json()
+
+
+@contextmanager
+def running_simulator(name: str, **kwargs):
+    sim = SimulatorProcess(name, **kwargs).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
