@@ -143,5 +143,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("TRIPLEPLAY_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}
+
+# Periodic jobs run by `tripleplay worker` (seconds; 0 turns a job off). docs/operations.md
+TRIPLEPLAY_JOB_INTERVALS = {
+    "expire-holds": int(os.environ.get("TRIPLEPLAY_JOB_EXPIRE_HOLDS_SECONDS", "60")),
+    "import-packages": int(os.environ.get("TRIPLEPLAY_JOB_IMPORT_PACKAGES_SECONDS", str(6 * 3600))),
 }

@@ -15,3 +15,18 @@ class ActorFields(models.Model):
         self.actor_kind = str(actor.kind)
         self.actor_ref = actor.ref
         self.actor_name = actor.name
+
+
+class ScheduledJob(models.Model):
+    """One periodic job (expire holds, import packages ...). Whichever worker wins the conditional
+    UPDATE on this row runs it; the others skip (see tripleplay.core.scheduler)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    owner = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -27,6 +27,7 @@ from tripleplay.customers.models import (
     CustomerStatusChange,
     Status,
 )
+from tripleplay.iptv import provisioning
 from tripleplay.money import Money
 
 _CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "postal_code", "country")
@@ -176,7 +177,21 @@ def change_customer_status(actor: Actor, customer: Customer, status: str, *, rea
         _history(CustomerStatusChange(customer=customer, from_status=previous, to_status=target, reason=reason,
                                       at=now), actor)
         record(actor, "customer.status_changed", customer, **{"from": previous, "to": target, "reason": reason})
+        provisioning.sync_customer(actor, customer, status_event("Customer", previous, target))
     return customer
+
+
+def status_event(level: str, previous: str, target: str) -> str:
+    """PortaBilling's provisioning event name for a status change (Account/Blocked, ...)."""
+    if target == Status.BLOCKED:
+        return f"{level}/Blocked"
+    if previous == Status.BLOCKED and target == Status.ACTIVE:
+        return f"{level}/Unblocked"
+    if target == Status.SUSPENDED:
+        return f"{level}/Status/Suspend"
+    if previous == Status.SUSPENDED and target == Status.ACTIVE:
+        return f"{level}/Status/Unsuspend"
+    return f"{level}/Status/Closed"
 
 
 # -- accounts -----------------------------------------------------------------------------------
@@ -254,6 +269,7 @@ def create_account(actor: Actor, customer: Customer, *, main_plan: SubscriptionP
                 _assign(account, p, AssignmentRole.ADDON, start, now)
             record(actor, "account.created", account, customer=customer.pk, main_plan=main_plan.code,
                    addon_plans=[p.code for p in addon_plans], **idents)
+            provisioning.sync_account(actor, account, "Account/New")
     except IntegrityError as e:  # a concurrent sign-up took an identifier
         raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
     return account
@@ -317,6 +333,7 @@ def change_main_product(actor: Actor, account: Account, plan: SubscriptionPlan, 
         assignment = _assign(account, plan, AssignmentRole.MAIN, day, now)
         record(actor, "account.main_product_changed", account, old_plan=current.plan.code, new_plan=plan.code,
                effective_date=day.isoformat())
+        provisioning.sync_account(actor, account, "Account/Product/Changed")
     return assignment
 
 
@@ -335,6 +352,7 @@ def add_addon(actor: Actor, account: Account, plan: SubscriptionPlan, *,
         assignment = _assign(account, plan, AssignmentRole.ADDON, _effective(start_date), clock.now())
         record(actor, "account.addon_added", account, plan=plan.code, product=plan.product.code,
                start_date=assignment.start_date.isoformat())
+        provisioning.sync_account(actor, account, "Account/ProductAddon/Inserted")
     return assignment
 
 
@@ -354,6 +372,7 @@ def remove_addon(actor: Actor, account: Account, assignment_id: int, *, end_date
         _end(assignment, day, clock.now(), v.text(reason, "reason") or "removed")
         record(actor, "account.addon_removed", account, product=assignment.product.code,
                end_date=day.isoformat())
+        provisioning.sync_account(actor, account, "Account/ProductAddon/Deleted")
     return assignment
 
 
@@ -380,5 +399,7 @@ def change_account_status(actor: Actor, account: Account, status: str, *, reason
         target = _check_transition(account.status, status, f"account #{account.pk}")
         if target != Status.CLOSED and account.customer.status == Status.CLOSED:
             raise Conflict(f"customer #{account.customer_id} is closed", code="customer_closed")
+        previous = account.status
         _set_account_status(actor, account, target, reason, clock.now())
+        provisioning.sync_account(actor, account, status_event("Account", previous, target))
     return account

@@ -1,0 +1,57 @@
+"""Periodic jobs inside `tripleplay worker`. With several workers, each job runs in one place at a
+time: a worker runs a job only if its conditional UPDATE of the job's row (due and not leased)
+matched. Every job is idempotent and can also be run by hand from the CLI with the same result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from tripleplay import clock
+from tripleplay.core.models import ScheduledJob
+
+log = logging.getLogger("tripleplay.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval: timedelta
+    run: Callable[[], str]  # returns a one-line result for the job's row and the log
+    lease: timedelta = timedelta(minutes=10)
+
+
+def _acquire(job: Job, owner: str) -> bool:
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            ScheduledJob.objects.get_or_create(name=job.name)
+    except IntegrityError:
+        pass  # another worker created it at the same moment
+    return ScheduledJob.objects.filter(name=job.name).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    ).filter(Q(last_started_at__isnull=True) | Q(last_started_at__lte=now - job.interval)).update(
+        owner=owner, lease_until=now + job.lease, last_started_at=now) == 1
+
+
+def run_due(jobs: list[Job], owner: str) -> list[tuple[str, str]]:
+    """Run every due job this worker wins; returns (name, result) for those it ran."""
+    ran = []
+    for job in jobs:
+        if job.interval <= timedelta(0) or not _acquire(job, owner):
+            continue
+        try:
+            result = job.run()
+        except Exception as e:  # a failing job must not stop the worker; it is retried next interval
+            log.exception("job %s failed", job.name)
+            result = f"failed: {type(e).__name__}: {e}"
+        ScheduledJob.objects.filter(name=job.name, owner=owner).update(
+            lease_until=None, last_finished_at=clock.now(), last_result=result[:2000])
+        log.info("job %s: %s", job.name, result)
+        ran.append((job.name, result))
+    return ran

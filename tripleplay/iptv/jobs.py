@@ -1,0 +1,42 @@
+"""The periodic jobs `tripleplay worker` runs (intervals: settings.TRIPLEPLAY_JOB_INTERVALS)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+
+from tripleplay.core.actors import Actor
+from tripleplay.core.scheduler import Job
+from tripleplay.iptv.platforms.base import PlatformError
+
+
+def expire_holds() -> str:
+    from tripleplay.ledger.services import expire_holds as expire
+
+    return f"released {expire()} expired holds"
+
+
+def import_packages() -> str:
+    from tripleplay.iptv.catalog_import import import_from_platform
+    from tripleplay.iptv.models import Platform
+
+    actor = Actor.system("package-import")
+    results = []
+    for platform in Platform.objects.filter(enabled=True).order_by("code"):
+        try:
+            report = import_from_platform(actor, platform)
+            changed = ", ".join(f"{k} {len(v)}" for k, v in report.packages.items() if k != "unchanged" and v)
+            results.append(f"{platform.code}: {changed or 'no change'}")
+        except PlatformError as e:
+            results.append(f"{platform.code}: {type(e).__name__}: {e}")
+    return "; ".join(results) or "no platforms"
+
+
+def worker_jobs() -> list[Job]:
+    intervals = settings.TRIPLEPLAY_JOB_INTERVALS
+    return [
+        Job("expire-holds", timedelta(seconds=intervals.get("expire-holds", 60)), expire_holds),
+        Job("import-packages", timedelta(seconds=intervals.get("import-packages", 21600)), import_packages,
+            lease=timedelta(minutes=30)),
+    ]

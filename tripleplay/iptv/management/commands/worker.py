@@ -1,0 +1,49 @@
+import signal
+
+from django.core.management.base import BaseCommand
+
+from tripleplay.core.scheduler import run_due
+from tripleplay.iptv.jobs import worker_jobs
+from tripleplay.iptv.worker import RetryPolicy, Worker
+
+
+class Command(BaseCommand):
+    help = "Deliver provisioning commands to the IPTV platforms and run the periodic jobs (until SIGTERM)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--threads", type=int, default=4, help="concurrent platform calls in this process")
+        parser.add_argument("--batch-size", type=int, default=50, help="subscribers claimed per transaction")
+        parser.add_argument("--lease-seconds", type=int, default=120,
+                            help="how long a claim lasts if this worker dies (then another takes over)")
+        parser.add_argument("--poll-seconds", type=float, default=0.5, help="sleep when the queue is empty")
+        parser.add_argument("--retry-base-seconds", type=float, default=2.0, help="first retry delay (doubles)")
+        parser.add_argument("--retry-cap-seconds", type=float, default=600.0, help="longest retry delay")
+        parser.add_argument("--until-idle", action="store_true", help="exit when nothing is queued (batch use)")
+        parser.add_argument("--no-jobs", action="store_true", help="provisioning only, no periodic jobs")
+        parser.add_argument("--name", help="worker name in leases (default host:pid:random)")
+
+    def handle(self, *args, **o):
+        worker = Worker(name=o["name"], batch_size=o["batch_size"], threads=o["threads"],
+                        lease_seconds=o["lease_seconds"], poll_seconds=o["poll_seconds"],
+                        retry=RetryPolicy(base_seconds=o["retry_base_seconds"], cap_seconds=o["retry_cap_seconds"]))
+        jobs = [] if o["no_jobs"] else worker_jobs()
+
+        def stop(signum, frame):
+            self.stderr.write(f"worker {worker.name}: signal {signum}, finishing the current batch ...")
+            worker.stop_event.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"worker {worker.name}: {o['threads']} thread(s), batch {o['batch_size']}; "
+                          f"jobs: {', '.join(j.name for j in jobs) or 'none'}")
+        self.stdout.flush()
+
+        def between_batches(done: int):
+            if jobs:
+                run_due(jobs, worker.name)
+            if done:
+                self.stdout.write(f"delivered {done} (total {worker.processed})")
+                self.stdout.flush()
+
+        worker.run(until_idle=o["until_idle"], on_batch=between_batches)
+        self.stdout.write(f"worker {worker.name}: stopped after {worker.processed} subscriber updates")
