@@ -86,6 +86,10 @@ def claim(owner: str, limit: int, lease: timedelta) -> list[int]:
             due = due.select_for_update(skip_locked=True, of=("self",))
         ids = list(due.values_list("id", flat=True)[:limit])
         if ids:
+            # A lease that expired with an owner means that worker died (or stalled) mid-call: what the
+            # platform has is unknown now, so forget the acknowledged state and re-establish it.
+            Subscriber.objects.filter(id__in=ids).exclude(lease_owner="").update(
+                applied_exists=None, applied_enabled=None, applied_packages=None)
             Subscriber.objects.filter(id__in=ids).update(lease_owner=owner, lease_until=now + lease,
                                                          status=ProvisioningStatus.IN_PROGRESS)
     return ids
@@ -106,12 +110,15 @@ def acknowledged_state(sub: Subscriber) -> dict:
 
 def apply_desired(adapter: Adapter, sub: Subscriber, command: ProvisioningCommand, state: dict) -> dict:
     """Make the platform match ``command.desired``, starting from the acknowledged ``state``, which
-    is updated in place after every call that succeeds (so a failure keeps what did succeed)."""
+    is updated in place: a field becomes unknown (None) before the call that changes it, and known
+    again when the platform acknowledges. A call that fails may still have been applied (a lost
+    answer), so its field stays unknown and the next attempt sends it again."""
     d = command.desired
     key = command.idempotency_key
     want_packages = sorted(d["packages"])
     if not d["exists"]:
         if state["exists"] is not False:
+            state.update(exists=None, enabled=None, packages=None)
             try:
                 adapter.delete_subscriber(sub.external_id, idempotency_key=f"{key}:delete")
             except SubscriberNotFound:
@@ -123,6 +130,7 @@ def apply_desired(adapter: Adapter, sub: Subscriber, command: ProvisioningComman
                               login=d.get("login", ""), device_id=d.get("device_id", ""),
                               full_name=d.get("full_name", ""), account_number=sub.external_id,
                               phone=d.get("phone", ""))
+        state.update(exists=None, enabled=None, packages=None)
         try:
             adapter.create_subscriber(spec, idempotency_key=f"{key}:create")
             state.update(exists=True, enabled=d["enabled"], packages=want_packages)
@@ -132,10 +140,12 @@ def apply_desired(adapter: Adapter, sub: Subscriber, command: ProvisioningComman
                 raise TransientError("platform says the subscriber exists but cannot find it") from None
             state.update(exists=True, enabled=actual.enabled, packages=sorted(actual.packages))
     if state["packages"] != want_packages:
+        state["packages"] = None
         adapter.set_packages(sub.external_id, frozenset(want_packages), idempotency_key=f"{key}:packages")
         state["packages"] = want_packages
     if state["enabled"] != d["enabled"]:
         step = "enable" if d["enabled"] else "disable"
+        state["enabled"] = None
         adapter.set_enabled(sub.external_id, d["enabled"], idempotency_key=f"{key}:{step}")
         state["enabled"] = d["enabled"]
     return state
@@ -212,6 +222,12 @@ class Worker:
         command = sub.pending_command
         if command is None or sub.lease_owner != self.name:
             return
+        # Late in a long batch the lease may be close to running out: leave the row to be claimed
+        # again rather than risk two workers calling the platform for one subscriber at once.
+        margin = timedelta(seconds=min(3 * float(sub.platform.timeout_seconds) + 1, self.lease.total_seconds() / 2))
+        if sub.lease_until is None or sub.lease_until - clock.now() < margin:
+            Subscriber.objects.filter(pk=sid, lease_owner=self.name).update(lease_owner="", lease_until=None)
+            return
         adapter = self._adapter(sub.platform)
         adapter.exchanges = []
         state = acknowledged_state(sub)
@@ -234,6 +250,11 @@ class Worker:
         with transaction.atomic():
             fields = dict(applied_exists=applied.get("exists"), applied_enabled=applied.get("enabled"),
                           applied_packages=applied.get("packages"), lease_owner="", lease_until=None, updated_at=now)
+            # Lock the row and check we still hold the lease; if it was taken over, the new owner
+            # re-establishes the platform's state and our results are not ours to record.
+            if not list(Subscriber.objects.select_for_update().filter(pk=sub.pk, lease_owner=self.name)
+                        .values_list("pk", flat=True)):
+                return
             still_pending = Q(pk=sub.pk, pending_command_id=command.pk)
             cmd_fields = dict(attempts=command.attempts + 1, exchanges=exchanges[-20:])
             if outcome.ok:

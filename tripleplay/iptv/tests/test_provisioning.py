@@ -235,3 +235,41 @@ def test_reconcile_reports_and_repairs_drift(tv, actor, make_customer):
     assert "legacy-42" in subs  # never touched
     after = reconcile(actor, cat.platform)
     assert [(d.kind, d.subscriber_id) for d in after.drift] == [("foreign", "legacy-42")]
+
+
+def test_a_lost_answer_leaves_the_state_unknown_so_a_later_change_is_sent(tv, actor, make_customer):
+    """The platform applied 'disable' but the answer was lost; billing then re-enables. The worker
+    must not assume the platform is still enabled (it is not): it sends 'enable'."""
+    sim, cat = tv
+    customer = make_customer()
+    account = create_account(actor, customer, main_plan=cat.tv_plan)
+    drain()
+    sid = f"tp-{account.pk}"
+    change_customer_status(actor, customer, "suspended", reason="overdue")
+    sim.set_faults(drop_after_rate=1.0)
+    assert Worker(threads=1).run_once() == 1
+    assert sim.subscribers()[sid]["enabled"] is False  # applied, answer lost
+    sub = Subscriber.objects.get(account=account)
+    assert (sub.status, sub.applied_enabled) == (ProvisioningStatus.RETRY, None)  # unknown, not "still enabled"
+    sim.set_faults()
+    change_customer_status(actor, customer, "active", reason="paid")
+    drain()
+    assert sim.subscribers()[sid]["enabled"] is True
+
+
+def test_a_takeover_after_a_dead_worker_forgets_the_acknowledged_state(tv, actor, make_customer):
+    from tripleplay.iptv.worker import claim
+
+    sim, cat = tv
+    clock.freeze(clock.now())
+    customer = make_customer()
+    account = create_account(actor, customer, main_plan=cat.tv_plan)
+    drain()
+    change_customer_status(actor, customer, "suspended", reason="overdue")
+    claim("dead-worker", 10, timedelta(seconds=30))
+    sub = Subscriber.objects.get(account=account)
+    assert (sub.lease_owner, sub.applied_enabled) == ("dead-worker", True)
+    clock.advance(timedelta(seconds=31))
+    claim("heir", 10, timedelta(seconds=30))
+    sub.refresh_from_db()
+    assert (sub.lease_owner, sub.applied_exists, sub.applied_enabled, sub.applied_packages) == ("heir", None, None, None)
