@@ -7,7 +7,7 @@ before parsing; optional XSD validation. Failures raise ``XmlError`` with a stab
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
@@ -56,7 +56,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     return root
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(path: str) -> etree.XMLSchema:
     """Load an XSD that ships with tripleplay (never from the network)."""
     doc = etree.parse(str(Path(path)), parser=_parser())

@@ -1,0 +1,442 @@
+"""tripleplay IPTV provisioning protocol v1 (namespace ``urn:tripleplay:iptv:1``): build and parse.
+
+tripleplay's own published XML protocol (spec: docs/platforms/generic_xml.md; schema:
+``XSD_PATH``). Shared by the generic XML adapter (builds requests, parses responses), its simulator
+(parses requests, builds responses) and tripleplay's inbound catalog endpoint (``parse_catalog``).
+
+Every parse goes through ``tripleplay.core.xml`` (no DTD, size limit) and is validated against the
+XSD; anything wrong raises ``tripleplay.core.xml.XmlError`` with a stable code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree
+
+from tripleplay.core.xml import DEFAULT_MAX_BYTES, XmlError, parse, parse_valid, to_bytes, validate
+from tripleplay.iptv.platforms.base import PackageInfo, PpvEventInfo, SubscriberSpec, SubscriberState
+
+NS = "urn:tripleplay:iptv:1"
+NS_PREFIX = "urn:tripleplay:iptv:"  # any version's namespace starts so (v2 would be urn:tripleplay:iptv:2)
+PROTOCOL_VERSION = "1.0"
+XSD_PATH = str(Path(__file__).resolve().parent / "schemas" / "tripleplay-iptv-1.xsd")
+ENDPOINT_PATH = "/tripleplay-iptv/v1"
+CONTENT_TYPE = "application/xml; charset=utf-8"
+
+READ_OPERATIONS = frozenset({"ping", "listPackages", "listPpvEvents", "getSubscriber", "listSubscribers"})
+WRITE_OPERATIONS = frozenset({"createSubscriber", "setPackages", "setEnabled", "deleteSubscriber"})
+OPERATIONS = READ_OPERATIONS | WRITE_OPERATIONS
+
+# code -> (HTTP status, transient). Authoritative for these codes; for any other code the error's
+# ``transient`` attribute decides. Kept in step with KnownErrorCode in the XSD (a test checks it).
+ERROR_CODES: dict[str, tuple[int, bool]] = {
+    "INVALID_REQUEST": (400, False),
+    "UNSUPPORTED_VERSION": (400, False),
+    "UNSUPPORTED_MEDIA_TYPE": (415, False),
+    "AUTHENTICATION_FAILED": (401, False),
+    "ACCESS_DENIED": (403, False),
+    "SUBSCRIBER_EXISTS": (409, False),
+    "SUBSCRIBER_NOT_FOUND": (404, False),
+    "UNKNOWN_PACKAGE": (422, False),
+    "LIMIT_EXCEEDED": (422, False),
+    "BUSY": (409, True),
+    "RATE_LIMITED": (429, True),
+    "INTERNAL_ERROR": (500, True),
+    "UNAVAILABLE": (503, True),
+}
+TRANSIENT_CODES = frozenset(code for code, (_, transient) in ERROR_CODES.items() if transient)
+
+_SUBSCRIBER_DETAILS = (("login", "login"), ("deviceId", "device_id"), ("fullName", "full_name"),
+                       ("accountNumber", "account_number"), ("phone", "phone"))
+
+
+def q(name: str) -> str:
+    """The qualified (Clark) name of a protocol element: ``{urn:tripleplay:iptv:1}name``."""
+    return f"{{{NS}}}{name}"
+
+
+def is_transient(code: str, transient_attribute: bool) -> bool:
+    if code in ERROR_CODES:
+        return ERROR_CODES[code][1]
+    return transient_attribute
+
+
+def http_status(code: str, transient: bool = False) -> int:
+    if code in ERROR_CODES:
+        return ERROR_CODES[code][0]
+    return 503 if transient else 400
+
+
+# -- parsed documents ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """One parsed request document (what a platform implementing the protocol receives)."""
+
+    operation: str
+    request_id: str
+    version: str
+    subscriber: SubscriberSpec | None = None  # createSubscriber
+    subscriber_id: str = ""  # createSubscriber (its subscriber's id) and every subscriber operation
+    packages: frozenset[str] | None = None  # setPackages
+    enabled: bool | None = None  # setEnabled
+    limit: int | None = None  # listSubscribers
+    cursor: str = ""  # listSubscribers
+
+    @property
+    def is_write(self) -> bool:
+        return self.operation in WRITE_OPERATIONS
+
+
+@dataclass(frozen=True)
+class ProtocolError:
+    code: str
+    message: str
+    transient: bool
+
+
+@dataclass(frozen=True)
+class ProtocolResponse:
+    version: str
+    request_id: str = ""
+    error: ProtocolError | None = None
+    packages: list[PackageInfo] | None = None
+    ppv_events: list[PpvEventInfo] | None = None
+    subscriber: SubscriberState | None = None
+    subscribers: list[SubscriberState] | None = None
+    next_cursor: str = ""
+    pong: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# -- small helpers --------------------------------------------------------------------------------------
+
+
+def _el(parent: etree._Element | None, name: str, text: str | None = None, **attrs) -> etree._Element:
+    clean = {k: v for k, v in attrs.items() if v is not None}
+    el = etree.Element(q(name), clean, nsmap={None: NS}) if parent is None else etree.SubElement(parent, q(name), clean)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _parse_bool(value: str | None) -> bool:
+    return (value or "").strip() in ("true", "1")
+
+
+def _timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _parse_timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.strip())
+
+
+def _text(el: etree._Element, name: str) -> str:
+    child = el.find(q(name))
+    return (child.text or "") if child is not None else ""
+
+
+def _package_ids(parent: etree._Element) -> frozenset[str]:
+    packages = parent.find(q("packages"))
+    return frozenset(p.get("id") for p in packages.iterfind(q("package"))) if packages is not None else frozenset()
+
+
+def _add_package_refs(parent: etree._Element, packages: Iterable[str]) -> None:
+    refs = _el(parent, "packages")
+    for package_id in sorted(packages):
+        _el(refs, "package", id=package_id)
+
+
+def _add_subscriber(parent: etree._Element, spec: SubscriberSpec) -> etree._Element:
+    el = _el(parent, "subscriber", id=spec.subscriber_id, enabled=_bool(spec.enabled))
+    for element, attr in _SUBSCRIBER_DETAILS:
+        value = getattr(spec, attr)
+        if value:
+            _el(el, element, value)
+    _add_package_refs(el, spec.packages)
+    return el
+
+
+def _read_subscriber_spec(el: etree._Element) -> SubscriberSpec:
+    details = {attr: _text(el, element) for element, attr in _SUBSCRIBER_DETAILS}
+    return SubscriberSpec(subscriber_id=el.get("id"), enabled=_parse_bool(el.get("enabled")),
+                          packages=_package_ids(el), **details)
+
+
+def _read_subscriber_state(el: etree._Element) -> SubscriberState:
+    spec = _read_subscriber_spec(el)
+    raw = {attr: getattr(spec, attr) for _, attr in _SUBSCRIBER_DETAILS if getattr(spec, attr)}
+    return SubscriberState(subscriber_id=spec.subscriber_id, enabled=spec.enabled, packages=spec.packages, raw=raw)
+
+
+def _add_packages(parent: etree._Element, packages: Iterable[PackageInfo]) -> None:
+    lst = _el(parent, "packages")
+    for p in packages:
+        el = _el(lst, "package", id=p.external_id, kind=p.kind)
+        _el(el, "name", p.name)
+        if p.description:
+            _el(el, "description", p.description)
+        if p.channels:
+            channels = _el(el, "channels")
+            for channel in p.channels:
+                _el(channels, "channel", id=channel)
+
+
+def _read_packages(lst: etree._Element) -> list[PackageInfo]:
+    out = []
+    for el in lst.iterfind(q("package")):
+        channels = el.find(q("channels"))
+        out.append(PackageInfo(
+            external_id=el.get("id"), name=_text(el, "name"), kind=el.get("kind"), description=_text(el, "description"),
+            channels=tuple(c.get("id") for c in channels.iterfind(q("channel"))) if channels is not None else ()))
+    return out
+
+
+def _add_ppv_events(parent: etree._Element, events: Iterable[PpvEventInfo]) -> None:
+    lst = _el(parent, "ppvEvents")
+    for e in events:
+        el = _el(lst, "ppvEvent", id=e.external_id)
+        _el(el, "title", e.title)
+        _el(el, "price", str(e.price_minor), currency=e.currency)
+        if e.starts_at:
+            _el(el, "startsAt", _timestamp(e.starts_at))
+        if e.ends_at:
+            _el(el, "endsAt", _timestamp(e.ends_at))
+        if e.content_owner:
+            _el(el, "contentOwner", e.content_owner)
+
+
+def _read_ppv_events(lst: etree._Element) -> list[PpvEventInfo]:
+    out = []
+    for el in lst.iterfind(q("ppvEvent")):
+        price = el.find(q("price"))
+        starts, ends = el.find(q("startsAt")), el.find(q("endsAt"))
+        out.append(PpvEventInfo(
+            external_id=el.get("id"), title=_text(el, "title"), price_minor=int(price.text.strip()),
+            currency=price.get("currency"),
+            starts_at=_parse_timestamp(starts.text) if starts is not None else None,
+            ends_at=_parse_timestamp(ends.text) if ends is not None else None,
+            content_owner=_text(el, "contentOwner")))
+    return out
+
+
+# -- requests (tripleplay -> platform) -------------------------------------------------------------------
+
+
+def build_request(operation: str, *, request_id: str, subscriber: SubscriberSpec | None = None,
+                  subscriber_id: str = "", packages: Iterable[str] | None = None, enabled: bool | None = None,
+                  limit: int | None = None, cursor: str = "", version: str = PROTOCOL_VERSION) -> bytes:
+    """One request document. Raises ValueError for a missing argument and XmlError when a value does
+    not fit the schema (an id with white space, a text too long), before anything is sent."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}")
+    root = _el(None, "request", version=version, requestId=request_id)
+    if operation == "createSubscriber":
+        if subscriber is None:
+            raise ValueError("createSubscriber needs subscriber=")
+        _add_subscriber(_el(root, operation), subscriber)
+    elif operation == "setPackages":
+        if packages is None:
+            raise ValueError("setPackages needs packages=")
+        _add_package_refs(_el(root, operation, subscriberId=subscriber_id), packages)
+    elif operation == "setEnabled":
+        if enabled is None:
+            raise ValueError("setEnabled needs enabled=")
+        _el(root, operation, subscriberId=subscriber_id, enabled=_bool(enabled))
+    elif operation in ("deleteSubscriber", "getSubscriber"):
+        _el(root, operation, subscriberId=subscriber_id)
+    elif operation == "listSubscribers":
+        _el(root, operation, limit=str(limit) if limit is not None else None, cursor=cursor or None)
+    else:
+        _el(root, operation)
+    validate(root, XSD_PATH)
+    return to_bytes(root)
+
+
+def parse_request(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ProtocolRequest:
+    """Parse and validate a request document. XmlError codes: those of tripleplay.core.xml.parse,
+    ``unsupported_version`` (another protocol namespace) and ``xml_schema_violation``."""
+    root = parse(data, max_bytes=max_bytes)
+    namespace = etree.QName(root).namespace or ""
+    if namespace != NS and namespace.startswith(NS_PREFIX):
+        raise XmlError("unsupported_version", f"protocol namespace {namespace} is not supported; this is {NS}")
+    validate(root, XSD_PATH)
+    op = root[0]
+    name = etree.QName(op).localname
+    common = {"operation": name, "request_id": root.get("requestId"), "version": root.get("version")}
+    if name == "createSubscriber":
+        spec = _read_subscriber_spec(op.find(q("subscriber")))
+        return ProtocolRequest(**common, subscriber=spec, subscriber_id=spec.subscriber_id)
+    if name == "setPackages":
+        return ProtocolRequest(**common, subscriber_id=op.get("subscriberId"), packages=_package_ids(op))
+    if name == "setEnabled":
+        return ProtocolRequest(**common, subscriber_id=op.get("subscriberId"), enabled=_parse_bool(op.get("enabled")))
+    if name in ("deleteSubscriber", "getSubscriber"):
+        return ProtocolRequest(**common, subscriber_id=op.get("subscriberId"))
+    if name == "listSubscribers":
+        limit = op.get("limit")
+        return ProtocolRequest(**common, limit=int(limit) if limit else None, cursor=op.get("cursor") or "")
+    return ProtocolRequest(**common)
+
+
+# -- responses (platform -> tripleplay) ------------------------------------------------------------------
+
+
+def build_ok(request_id: str | None = None, *, packages: Iterable[PackageInfo] | None = None,
+             ppv_events: Iterable[PpvEventInfo] | None = None, subscriber: SubscriberSpec | None = None,
+             subscribers: Iterable[SubscriberSpec] | None = None, next_cursor: str = "",
+             pong: dict | None = None, version: str = PROTOCOL_VERSION) -> bytes:
+    """A success response with at most one payload."""
+    root = _el(None, "response", version=version, requestId=request_id or None)
+    ok = _el(root, "ok")
+    if pong is not None:
+        _el(ok, "pong", protocolVersion=pong.get("protocolVersion", PROTOCOL_VERSION), platform=pong.get("platform"),
+            time=pong.get("time"))
+    elif packages is not None:
+        _add_packages(ok, packages)
+    elif ppv_events is not None:
+        _add_ppv_events(ok, ppv_events)
+    elif subscriber is not None:
+        _add_subscriber(ok, subscriber)
+    elif subscribers is not None:
+        page = _el(ok, "subscribers", nextCursor=next_cursor or None)
+        for spec in subscribers:
+            _add_subscriber(page, spec)
+    return to_bytes(root)
+
+
+def build_error(code: str, message: str, *, request_id: str | None = None, transient: bool | None = None,
+                version: str = PROTOCOL_VERSION) -> bytes:
+    """An error response; ``transient`` defaults to the code's documented classification."""
+    root = _el(None, "response", version=version, requestId=request_id or None)
+    err = _el(root, "error", code=code, transient=_bool(is_transient(code, bool(transient))))
+    _el(err, "message", message[:2000])
+    return to_bytes(root)
+
+
+def parse_response(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ProtocolResponse:
+    """Parse and validate a response document; raises XmlError when it is not one."""
+    root = parse_valid(data, XSD_PATH, max_bytes=max_bytes)
+    if root.tag != q("response"):
+        raise XmlError("xml_schema_violation", f"expected a response document, got {etree.QName(root).localname}")
+    common = {"version": root.get("version"), "request_id": root.get("requestId") or ""}
+    body = root[0]
+    if body.tag == q("error"):
+        code = body.get("code")
+        error = ProtocolError(code=code, message=_text(body, "message"),
+                              transient=is_transient(code, _parse_bool(body.get("transient"))))
+        return ProtocolResponse(**common, error=error)
+    payload = body.find(q("*"))
+    if payload is None:
+        return ProtocolResponse(**common)
+    name = etree.QName(payload).localname
+    if name == "pong":
+        return ProtocolResponse(**common, pong=dict(payload.attrib))
+    if name == "packages":
+        return ProtocolResponse(**common, packages=_read_packages(payload))
+    if name == "ppvEvents":
+        return ProtocolResponse(**common, ppv_events=_read_ppv_events(payload))
+    if name == "subscriber":
+        return ProtocolResponse(**common, subscriber=_read_subscriber_state(payload))
+    if name == "subscribers":
+        return ProtocolResponse(**common, next_cursor=payload.get("nextCursor") or "",
+                                subscribers=[_read_subscriber_state(s) for s in payload.iterfind(q("subscriber"))])
+    return ProtocolResponse(**common)
+
+
+# -- catalog (platform pushes to tripleplay) ---------------------------------------------------------------
+
+
+def build_catalog(packages: Iterable[PackageInfo], events: Iterable[PpvEventInfo], *, platform: str = "",
+                  generated_at: datetime | None = None, version: str = PROTOCOL_VERSION) -> bytes:
+    generated_at = generated_at or datetime.now(UTC).replace(microsecond=0)
+    root = _el(None, "catalog", version=version, platform=platform or None, generatedAt=_timestamp(generated_at))
+    _add_packages(root, packages)
+    _add_ppv_events(root, events)
+    return to_bytes(root)
+
+
+_PRICE = re.compile(r"[0-9]{1,12}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def parse_catalog(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[PackageInfo], list[PpvEventInfo]]:
+    """Parse a pushed catalog document: (packages, PPV events). Raises XmlError; codes:
+
+    - ``xml_too_large``, ``xml_dtd_forbidden``, ``invalid_xml``: from tripleplay.core.xml.parse;
+    - ``catalog_not_a_catalog``: another root element or namespace;
+    - ``catalog_missing_field``: a required element or attribute is missing or empty;
+    - ``catalog_bad_price``: a price that is not a whole, non-negative number of minor units;
+    - ``catalog_bad_currency``: a currency that is not three upper-case letters;
+    - ``catalog_duplicate_id``: two packages or two events with the same id;
+    - ``catalog_bad_window``: an event that ends before it starts;
+    - ``xml_schema_violation``: anything else the XSD refuses.
+    """
+    root = parse(data, max_bytes=max_bytes)
+    if root.tag != q("catalog"):
+        raise XmlError("catalog_not_a_catalog", f"expected {{{NS}}}catalog, got {root.tag}")
+    try:
+        validate(root, XSD_PATH)
+    except XmlError as e:
+        raise _diagnose_catalog(root, e) from None
+    packages = _read_packages(root.find(q("packages")))
+    events = _read_ppv_events(root.find(q("ppvEvents")))
+    for event in events:
+        if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
+            raise XmlError("catalog_bad_window", f"PPV event {event.external_id}: endsAt is not after startsAt")
+    return packages, events
+
+
+def _diagnose_catalog(root: etree._Element, schema_error: XmlError) -> XmlError:
+    """The XSD is the authority; this only names the commonest refusals with a precise code."""
+
+    def missing(what: str) -> XmlError:
+        return XmlError("catalog_missing_field", f"{what} is missing ({schema_error.message})")
+
+    for section in ("packages", "ppvEvents"):
+        if root.find(q(section)) is None:
+            return missing(f"catalog/{section}")
+    for kind, required_text in (("package", ("name",)), ("ppvEvent", ("title", "price"))):
+        seen: set[str] = set()
+        for el in root.iter(q(kind)):
+            if el.getparent() is None or el.getparent().getparent() is not root:
+                continue
+            ident = el.get("id")
+            if not (ident or "").strip():
+                return missing(f"{kind}/@id")
+            if ident in seen:
+                return XmlError("catalog_duplicate_id", f"{kind} id {ident!r} appears twice")
+            seen.add(ident)
+            if kind == "package" and not el.get("kind"):
+                return missing(f"package {ident}: @kind")
+            for name in required_text:
+                child = el.find(q(name))
+                if child is None or not (child.text or "").strip():
+                    return missing(f"{kind} {ident}: {name}")
+            if kind == "ppvEvent":
+                price = el.find(q("price"))
+                if not _PRICE.fullmatch((price.text or "").strip()):
+                    return XmlError("catalog_bad_price",
+                                    f"PPV event {ident}: price {price.text!r} is not a whole number of minor units")
+                currency = price.get("currency")
+                if currency is None:
+                    return missing(f"ppvEvent {ident}: price/@currency")
+                if not _CURRENCY.fullmatch(currency):
+                    return XmlError("catalog_bad_currency", f"PPV event {ident}: currency {currency!r} is not ISO 4217")
+    return schema_error
