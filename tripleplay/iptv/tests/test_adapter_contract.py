@@ -151,6 +151,7 @@ def test_platform_errors_and_timeouts_are_transient(adapter, sim):
 
 def test_retry_after_a_lost_response_is_deduplicated(adapter, sim):
     """The platform applied the create but the answer was lost; the retry carries the same key."""
+    adapter.health()  # an adapter in use (the worker caches them) already holds the session token it may need
     sim.set_faults(drop_after_rate=1.0)
     with pytest.raises(TransientError):
         adapter.create_subscriber(spec("tp-8008"), idempotency_key="same-key")
