@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.urls import path, re_path
 
 from tripleplay.api.errors import not_found_view as api_not_found
+from tripleplay.api import xml as xml_endpoints
 from tripleplay.api.main import api
 
 
@@ -24,6 +25,7 @@ admin.site.site_title = "Tripleplay"
 urlpatterns = [
     path("healthz", healthz),
     path("api/v1/", api.urls),
+    path("xml/v1/catalog", xml_endpoints.catalog_push, name="xml-catalog"),
     re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
 ]

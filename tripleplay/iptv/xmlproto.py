@@ -301,11 +301,16 @@ def parse_request(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Protoco
 def build_ok(request_id: str | None = None, *, packages: Iterable[PackageInfo] | None = None,
              ppv_events: Iterable[PpvEventInfo] | None = None, subscriber: SubscriberSpec | None = None,
              subscribers: Iterable[SubscriberSpec] | None = None, next_cursor: str = "",
-             pong: dict | None = None, version: str = PROTOCOL_VERSION) -> bytes:
-    """A success response with at most one payload."""
+             pong: dict | None = None, import_report: dict | None = None,
+             version: str = PROTOCOL_VERSION) -> bytes:
+    """A success response with at most one payload. ``import_report``: ImportReport.as_dict()."""
     root = _el(None, "response", version=version, requestId=request_id or None)
     ok = _el(root, "ok")
-    if pong is not None:
+    if import_report is not None:
+        report = _el(ok, "importReport", applied=_bool(import_report["applied"]))
+        for section, name in (("packages", "packages"), ("ppv_events", "ppvEvents")):
+            _el(report, name, **{k: str(len(v)) for k, v in import_report[section].items()})
+    elif pong is not None:
         _el(ok, "pong", protocolVersion=pong.get("protocolVersion", PROTOCOL_VERSION), platform=pong.get("platform"),
             time=pong.get("time"))
     elif packages is not None:
