@@ -254,7 +254,7 @@ def test_demo_operators_have_their_roles_and_the_demo_password():
 @pytest.mark.django_db
 def test_demo_command_without_serving_prints_urls_logins_and_a_working_token(monkeypatch):
     monkeypatch.setenv("TRIPLEPLAY_DEMO", "")  # so that the command's "1" is undone after the test
-    out = run("demo", no_serve=True, port=8123)
+    out = run("demo", no_serve=True, no_iptv=True, port=8123)
     for text in ("http://127.0.0.1:8123/admin/", "http://127.0.0.1:8123/api/v1/docs", "http://127.0.0.1:8123/healthz",
                  "tripleplay-demo", "admin", "finance", "support", "curl -H \"Authorization: Bearer tp_"):
         assert text in out
@@ -262,7 +262,7 @@ def test_demo_command_without_serving_prints_urls_logins_and_a_working_token(mon
     assert api_client_for_token(token).role == Role.ADMIN
     assert os.environ["TRIPLEPLAY_DEMO"] == "1"
 
-    again = run("demo", no_serve=True, port=8123)
+    again = run("demo", no_serve=True, no_iptv=True, port=8123)
     assert "already present" in again
     assert Customer.objects.count() == 5 and Account.objects.count() == 6
     assert ApiClient.objects.filter(is_active=True).count() == 2  # a fresh token per run
@@ -371,3 +371,40 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path):
         if server.poll() is None:
             server.kill()
             server.wait(timeout=10)
+
+
+def free_port_run(count: int) -> int:
+    """A base port with ``count`` free consecutive ports on 127.0.0.1."""
+    for _ in range(50):
+        base = free_port()
+        if base + count >= 65535:
+            continue
+        try:
+            for p in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no run of free ports")
+
+
+def test_demo_from_zero_provisions_its_subscribers_on_the_simulated_platforms(tmp_path):
+    """`tripleplay demo --no-serve` on an empty home: six simulator processes, platforms configured,
+    catalogs imported, products linked, the worker drains once; the simulators' saved state holds
+    exactly the demo's IPTV subscribers."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
+    home = tmp_path / "home"
+    env.update(TRIPLEPLAY_HOME=str(home), DJANGO_SETTINGS_MODULE="tripleplay.settings")
+    base = free_port_run(6)
+    done = subprocess.run([*tripleplay_command(), "demo", "--no-serve", "--simulator-base-port", str(base)], env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"ministra      http://127.0.0.1:{base + 3}" in done.stdout
+    saved = {name: json.loads((home / "simulators" / f"{name}.json").read_text())["subscribers"]
+             for name in ("ministra", "telebreeze", "generic_xml")}
+    assert {k: (v["enabled"], sorted(v["packages"])) for k, v in saved["ministra"].items()} == {
+        "tp-1": (True, ["basic", "kids"]), "tp-2": (True, ["basic", "movies", "sports"])}
+    assert {k: (v["enabled"], sorted(v["packages"])) for k, v in saved["telebreeze"].items()} == {
+        "tp-4": (True, ["basic"])}
+    assert saved["generic_xml"] == {}

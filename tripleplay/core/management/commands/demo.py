@@ -34,6 +34,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         add_server_arguments(parser, host=False)
         parser.add_argument("--no-serve", action="store_true", help="set everything up, print it, and exit")
+        parser.add_argument("--no-iptv", action="store_true",
+                            help="do not start the simulated IPTV platforms and the provisioning worker")
+        parser.add_argument("--simulator-base-port", type=int, default=8101,
+                            help="the six simulated platforms listen on this port and the next five (127.0.0.1)")
 
     def handle(self, *args, **options):
         os.environ["TRIPLEPLAY_DEMO"] = "1"
@@ -61,21 +65,59 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo data already present: kept as it is.")
 
-        self._banner(port, operators, client.name, token, serving=not options["no_serve"])
+        iptv = None
+        if not options["no_iptv"]:
+            self._section("Simulated IPTV platforms")
+            iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
+        try:
+            self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv)
+            if options["no_serve"]:
+                return
+            run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
+                       timeout=options["timeout"], stdout=self.stdout)
+        finally:
+            if iptv is not None:
+                iptv.stop()
 
-        # -- Simulated IPTV platforms and the provisioning worker ---------------------------------
-        # The platform simulators (`tripleplay simulate NAME`) and `tripleplay worker` are started
-        # here, before the web server, once they exist. Nothing of the kind runs yet.
+    def _start_iptv(self, actor, base_port: int, *, serving: bool):
+        from tripleplay import demo_iptv
+        from tripleplay.iptv.platforms.base import PlatformError
 
-        if options["no_serve"]:
-            return
-        run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
-                   timeout=options["timeout"], stdout=self.stdout)
+        try:
+            sims = demo_iptv.start_simulators(base_port)
+        except (RuntimeError, OSError) as e:
+            raise CommandError(f"could not start the simulated platforms on ports {base_port}..{base_port + 5}: {e}"
+                               " (choose others with --simulator-base-port, or --no-iptv)") from e
+        running = demo_iptv.RunningIptv(sims)
+        try:
+            for note in demo_iptv.configure(actor, sims):
+                self.stdout.write(f"  {note}")
+            if serving:
+                running.worker = demo_iptv.start_worker()
+            else:
+                demo_iptv.drain_once()  # provision the demo subscribers, then stop (--no-serve)
+        except (PlatformError, DomainError) as e:
+            running.stop()
+            raise CommandError(f"configuring the simulated platforms failed: {e}") from e
+        except BaseException:
+            running.stop()
+            raise
+        return running
+
+    @staticmethod
+    def _iptv_lines(iptv, serving: bool) -> list[str]:
+        if iptv is None:
+            return []
+        lines = ["  Simulated IPTV platforms (state under TRIPLEPLAY_HOME/simulators; control API at URL/_sim/state):"]
+        lines += [f"    {name:<13} {sim.url}" for name, sim in sorted(iptv.simulators.items())]
+        lines.append("  Provisioning worker: " + ("running (tripleplay worker)" if serving else "drained once"))
+        lines.append("")
+        return lines
 
     def _section(self, title: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
 
-    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool) -> None:
+    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None) -> None:
         base = f"http://{HOST}:{port}"
         width = max(len(u) for u, _ in operators)
         lines = [
@@ -92,6 +134,7 @@ class Command(BaseCommand):
             f"  API token (client {client_name}, role admin; new on every run):",
             f"    {token}",
             "",
+            *self._iptv_lines(iptv, serving),
             "  Try:",
             f'    curl -H "Authorization: Bearer {token}" {base}{EXAMPLE_API_PATH}',
             "",
