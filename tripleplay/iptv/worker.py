@@ -172,17 +172,40 @@ class Worker:
         started = clock.now()
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="provision") as pool:
             self._pool = pool
-            while not self.stop_event.is_set():
-                done = self.run_once()
-                if on_batch:
-                    on_batch(done)
-                if max_seconds is not None and (clock.now() - started).total_seconds() > max_seconds:
-                    break
-                if done == 0:
-                    if until_idle and not self._anything_pending_soon():
-                        break
-                    self.stop_event.wait(self.poll_seconds)
+            try:
+                self._loop(started, until_idle, max_seconds, on_batch)
+            finally:
+                self._close_pool_connections(pool)
         return self.processed
+
+    def _close_pool_connections(self, pool: ThreadPoolExecutor) -> None:
+        """Each pool thread closes its own database connection (Django's are per thread): one task
+        per thread, held at a barrier so that no thread takes two."""
+        if self.threads <= 1:
+            return
+        barrier = threading.Barrier(self.threads)
+
+        def close():
+            try:
+                barrier.wait(timeout=5)
+            except threading.BrokenBarrierError:
+                pass
+            connection.close()
+
+        for future in [pool.submit(close) for _ in range(self.threads)]:
+            future.result()
+
+    def _loop(self, started, until_idle: bool, max_seconds: float | None, on_batch) -> None:
+        while not self.stop_event.is_set():
+            done = self.run_once()
+            if on_batch:
+                on_batch(done)
+            if max_seconds is not None and (clock.now() - started).total_seconds() > max_seconds:
+                break
+            if done == 0:
+                if until_idle and not self._anything_pending_soon():
+                    break
+                self.stop_event.wait(self.poll_seconds)
 
     def _anything_pending_soon(self) -> bool:
         return Subscriber.objects.filter(pending_command__isnull=False, next_attempt_at__isnull=False,
@@ -192,18 +215,19 @@ class Worker:
         ids = claim(self.name, self.batch_size, self.lease)
         if not ids:
             return 0
+        subs = list(Subscriber.objects.select_related("platform", "pending_command").filter(id__in=ids).order_by("id"))
         pool = getattr(self, "_pool", None)
         if pool is None or self.threads <= 1:
-            for sid in ids:
-                self.process(sid)
+            for sub in subs:
+                self.process(sub)
         else:
-            list(pool.map(self._process_in_thread, ids))
+            list(pool.map(self._process_in_thread, subs))
         self.processed += len(ids)
         return len(ids)
 
-    def _process_in_thread(self, sid: int) -> None:
+    def _process_in_thread(self, sub: Subscriber) -> None:
         try:
-            self.process(sid)
+            self.process(sub)
         finally:
             close_old_connections()
 
@@ -217,8 +241,10 @@ class Worker:
             cache[key] = adapter_for_platform(platform)
         return cache[key]
 
-    def process(self, sid: int) -> None:
-        sub = Subscriber.objects.select_related("platform", "pending_command").get(pk=sid)
+    def process(self, sub: Subscriber | int) -> None:
+        if isinstance(sub, int):
+            sub = Subscriber.objects.select_related("platform", "pending_command").get(pk=sub)
+        sid = sub.pk
         command = sub.pending_command
         if command is None or sub.lease_owner != self.name:
             return
@@ -245,38 +271,32 @@ class Worker:
         self.finish(sub, command, outcome, adapter.exchanges)
 
     def finish(self, sub: Subscriber, command: ProvisioningCommand, outcome: Outcome, exchanges: list) -> None:
+        """Record the outcome in one short transaction of three statements (this is the hot path)."""
         now = clock.now()
         applied = outcome.applied or {}
+        attempts = sub.attempts + 1
         with transaction.atomic():
-            fields = dict(applied_exists=applied.get("exists"), applied_enabled=applied.get("enabled"),
-                          applied_packages=applied.get("packages"), lease_owner="", lease_until=None, updated_at=now)
-            # Lock the row and check we still hold the lease; if it was taken over, the new owner
-            # re-establishes the platform's state and our results are not ours to record.
-            if not list(Subscriber.objects.select_for_update().filter(pk=sub.pk, lease_owner=self.name)
-                        .values_list("pk", flat=True)):
+            # Only while we still hold the lease: if it was taken over, the new owner re-establishes
+            # the platform's state and our results are not ours to record.
+            if not Subscriber.objects.filter(pk=sub.pk, lease_owner=self.name).update(
+                    applied_exists=applied.get("exists"), applied_enabled=applied.get("enabled"),
+                    applied_packages=applied.get("packages"), lease_owner="", lease_until=None, updated_at=now):
                 return
-            still_pending = Q(pk=sub.pk, pending_command_id=command.pk)
-            cmd_fields = dict(attempts=command.attempts + 1, exchanges=exchanges[-20:])
+            # The queue fields change only if no newer command arrived meanwhile.
+            still_pending = Subscriber.objects.filter(pk=sub.pk, pending_command_id=command.pk)
+            cmd = dict(attempts=command.attempts + 1, exchanges=exchanges[-20:], last_error=outcome.error[:4000])
             if outcome.ok:
-                Subscriber.objects.filter(pk=sub.pk).update(**fields)
-                Subscriber.objects.filter(still_pending).update(pending_command=None, next_attempt_at=None, attempts=0,
-                                                                status=ProvisioningStatus.OK, status_message="")
-                ProvisioningCommand.objects.filter(pk=command.pk).update(
-                    status=CommandStatus.DONE, finished_at=now, last_error="", **cmd_fields)
-                return
-            attempts = sub.attempts + 1
-            ProvisioningCommand.objects.filter(pk=command.pk).update(last_error=outcome.error[:4000], **cmd_fields)
-            if outcome.transient and attempts < self.retry.max_attempts:
-                Subscriber.objects.filter(pk=sub.pk).update(**fields)
-                Subscriber.objects.filter(still_pending).update(
-                    attempts=attempts, next_attempt_at=now + self.retry.delay(attempts, self.rng),
-                    status=ProvisioningStatus.RETRY, status_message=f"attempt {attempts}: {outcome.error}"[:500])
-                return
-            Subscriber.objects.filter(pk=sub.pk).update(**fields)
-            if Subscriber.objects.filter(still_pending).update(
-                    attempts=attempts, next_attempt_at=None, status=ProvisioningStatus.FAILED,
-                    status_message=outcome.error[:500]):
-                ProvisioningCommand.objects.filter(pk=command.pk).update(status=CommandStatus.FAILED, finished_at=now)
+                still_pending.update(pending_command=None, next_attempt_at=None, attempts=0,
+                                     status=ProvisioningStatus.OK, status_message="")
+                cmd.update(status=CommandStatus.DONE, finished_at=now)
+            elif outcome.transient and attempts < self.retry.max_attempts:
+                still_pending.update(attempts=attempts, next_attempt_at=now + self.retry.delay(attempts, self.rng),
+                                     status=ProvisioningStatus.RETRY,
+                                     status_message=f"attempt {attempts}: {outcome.error}"[:500])
+            elif still_pending.update(attempts=attempts, next_attempt_at=None, status=ProvisioningStatus.FAILED,
+                                      status_message=outcome.error[:500]):
+                cmd.update(status=CommandStatus.FAILED, finished_at=now)
+            ProvisioningCommand.objects.filter(pk=command.pk).update(**cmd)
 
 
 def uuid_suffix() -> str:

@@ -23,13 +23,13 @@ def test_four_workers_share_the_queue_and_never_overlap(actor, make_customer, mo
     lock = threading.Lock()
     original = Worker.process
 
-    def timed(self, sid):
+    def timed(self, sub):
         start = time.monotonic()
         try:
-            return original(self, sid)
+            return original(self, sub)
         finally:
             with lock:
-                intervals.append((sid, self.name, start, time.monotonic()))
+                intervals.append((getattr(sub, "pk", sub), self.name, start, time.monotonic()))
 
     monkeypatch.setattr(Worker, "process", timed)
     with running_simulator("matrixstream") as sim:
@@ -39,7 +39,13 @@ def test_four_workers_share_the_queue_and_never_overlap(actor, make_customer, mo
         for a in accounts[::2]:
             add_addon(actor, a, cat.sports_plan)
         workers = [Worker(name=f"w{i}", threads=2, batch_size=4, poll_seconds=0.05) for i in range(4)]
-        threads = [threading.Thread(target=w.run, kwargs={"until_idle": True, "max_seconds": 60}) for w in workers]
+        def run(worker):
+            try:
+                worker.run(until_idle=True, max_seconds=60)
+            finally:
+                connection.close()  # this thread's own connection
+
+        threads = [threading.Thread(target=run, args=(w,)) for w in workers]
         for t in threads:
             t.start()
         for t in threads:
