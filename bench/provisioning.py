@@ -1,14 +1,14 @@
 """bench/provisioning: provisioning commands per second delivered to a simulated platform with 1, 2
 and 4 worker processes on PostgreSQL, next to the machine's pgbench baseline from the same run.
 
-    .venv/bin/python bench/provisioning.py [--accounts 2000] [--workers 1 2 4] [--threads 8] [--kind matrixstream]
+    .venv/bin/python bench/provisioning.py [--accounts 2000] [--workers 1 2 4] [--threads 4] [--kind matrixstream]
 
 Each round enqueues one command per account (an add-on added, or removed), starts N
 `tripleplay worker --until-idle` processes, and reports two rates: delivered per second from the
 first delivery to the last (finished_at of the commands: the steady rate), and commands over the
-wall time from process start to exit (start-up of N Django processes included). A command is one subscriber update on the platform over HTTP
-(one call: set packages). Everything runs on this machine: the simulator on 127.0.0.1, PostgreSQL,
-the workers. Requests are bounded: accounts x rounds.
+wall time from process start to exit (start-up of N Django processes included). A command is one
+subscriber update on the platform over HTTP (one call: set packages). Everything runs on this
+machine: the simulator on 127.0.0.1, PostgreSQL, the workers. Requests are bounded: accounts x rounds.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=2000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    ap.add_argument("--threads", type=int, default=8, help="threads per worker process")
+    ap.add_argument("--threads", type=int, default=4, help="threads per worker process")
     ap.add_argument("--kind", default="matrixstream", help="which simulator/adapter")
     ap.add_argument("--timeout", type=float, default=600, help="give up on a round after this many seconds")
     args = ap.parse_args()

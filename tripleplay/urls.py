@@ -3,8 +3,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.urls import path, re_path
 
-from tripleplay.api.errors import not_found_view as api_not_found
 from tripleplay.api import xml as xml_endpoints
+from tripleplay.api.errors import not_found_view as api_not_found
 from tripleplay.api.main import api
 
 
