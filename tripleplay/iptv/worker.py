@@ -72,7 +72,12 @@ def platform_config(platform: Platform) -> PlatformConfig:
 
 
 def adapter_for_platform(platform: Platform) -> Adapter:
-    return adapter_for(platform.kind, platform_config(platform))
+    """The platform's adapter; a configuration that cannot work (unknown kind, a secret that does not
+    decrypt with the current key) is a PermanentError: retrying will not help, an operator must."""
+    try:
+        return adapter_for(platform.kind, platform_config(platform))
+    except ValueError as e:
+        raise PermanentError(f"platform {platform.code} is misconfigured: {e}", code="configuration") from e
 
 
 def claim(owner: str, limit: int, lease: timedelta) -> list[int]:
@@ -254,11 +259,12 @@ class Worker:
         if sub.lease_until is None or sub.lease_until - clock.now() < margin:
             Subscriber.objects.filter(pk=sid, lease_owner=self.name).update(lease_owner="", lease_until=None)
             return
-        adapter = self._adapter(sub.platform)
-        adapter.exchanges = []
         state = acknowledged_state(sub)
         outcome = Outcome(applied=state)
+        adapter = None
         try:
+            adapter = self._adapter(sub.platform)
+            adapter.exchanges = []
             apply_desired(adapter, sub, command, state)
             outcome.ok = True
         except TransientError as e:
@@ -268,7 +274,7 @@ class Worker:
         except Exception as e:  # an adapter bug: retry (it may be data-dependent), bounded by max_attempts
             log.exception("provisioning %s crashed", sub)
             outcome.transient, outcome.error = True, f"internal error: {type(e).__name__}: {e}"
-        self.finish(sub, command, outcome, adapter.exchanges)
+        self.finish(sub, command, outcome, adapter.exchanges if adapter is not None else [])
 
     def finish(self, sub: Subscriber, command: ProvisioningCommand, outcome: Outcome, exchanges: list) -> None:
         """Record the outcome in one short transaction of three statements (this is the hot path)."""

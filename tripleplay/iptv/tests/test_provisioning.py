@@ -273,3 +273,17 @@ def test_a_takeover_after_a_dead_worker_forgets_the_acknowledged_state(tv, actor
     claim("heir", 10, timedelta(seconds=30))
     sub.refresh_from_db()
     assert (sub.lease_owner, sub.applied_exists, sub.applied_enabled, sub.applied_packages) == ("heir", None, None, None)
+
+
+def test_a_secret_that_no_longer_decrypts_fails_visibly(tv, actor, make_customer):
+    """E.g. TRIPLEPLAY_SECRET_KEY rotated without TRIPLEPLAY_CREDENTIALS_KEY: an operator must act."""
+    from tripleplay.iptv.models import Platform
+
+    sim, cat = tv
+    Platform.objects.filter(pk=cat.platform.pk).update(secret_encrypted="not-a-fernet-token")
+    account = create_account(actor, make_customer(), main_plan=cat.tv_plan)
+    drain()
+    sub = Subscriber.objects.get(account=account)
+    assert sub.status == ProvisioningStatus.FAILED
+    assert "misconfigured" in sub.status_message and "decrypt" in sub.status_message
+    assert sim.subscribers() == {}
