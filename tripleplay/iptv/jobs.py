@@ -33,10 +33,29 @@ def import_packages() -> str:
     return "; ".join(results) or "no platforms"
 
 
+def reconcile_platforms() -> str:
+    """Report drift on every enabled platform (and repair it when TRIPLEPLAY_JOB_RECONCILE_REPAIR=1)."""
+    from tripleplay.iptv.models import Platform
+    from tripleplay.iptv.reconcile import reconcile
+
+    actor = Actor.system("reconcile-job")
+    results = []
+    for platform in Platform.objects.filter(enabled=True).order_by("code"):
+        try:
+            report = reconcile(actor, platform, repair=settings.TRIPLEPLAY_JOB_RECONCILE_REPAIR)
+            results.append(f"{platform.code}: in sync {report.in_sync}/{report.checked}, drift {report.summary() or 'none'}"
+                           + (f", repaired {report.repaired}" if report.repaired else ""))
+        except PlatformError as e:
+            results.append(f"{platform.code}: {type(e).__name__}: {e}")
+    return "; ".join(results) or "no platforms"
+
+
 def worker_jobs() -> list[Job]:
     intervals = settings.TRIPLEPLAY_JOB_INTERVALS
     return [
         Job("expire-holds", timedelta(seconds=intervals.get("expire-holds", 60)), expire_holds),
         Job("import-packages", timedelta(seconds=intervals.get("import-packages", 21600)), import_packages,
             lease=timedelta(minutes=30)),
+        Job("reconcile", timedelta(seconds=intervals.get("reconcile", 86400)), reconcile_platforms,
+            lease=timedelta(hours=1)),
     ]

@@ -287,3 +287,21 @@ def test_a_secret_that_no_longer_decrypts_fails_visibly(tv, actor, make_customer
     assert sub.status == ProvisioningStatus.FAILED
     assert "misconfigured" in sub.status_message and "decrypt" in sub.status_message
     assert sim.subscribers() == {}
+
+
+def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_customer, settings):
+    from tripleplay.iptv import jobs
+
+    sim, cat = tv
+    account = create_account(actor, make_customer(), main_plan=cat.tv_plan)
+    drain()
+    sim.set_packages([{"external_id": "basic", "name": "Basic TV", "kind": "channel", "channels": []}])
+    assert jobs.import_packages() == "matrixstream: updated 1, retired 4"  # basic lost its channel list
+    sim.put_subscriber(f"tp-{account.pk}", enabled=False)
+    settings.TRIPLEPLAY_JOB_RECONCILE_REPAIR = False
+    assert jobs.reconcile_platforms() == "matrixstream: in sync 0/1, drift {'wrong_status': 1}"
+    settings.TRIPLEPLAY_JOB_RECONCILE_REPAIR = True
+    assert jobs.reconcile_platforms() == "matrixstream: in sync 0/1, drift {'wrong_status': 1}, repaired 1"
+    drain()
+    assert sim.subscribers()[f"tp-{account.pk}"]["enabled"] is True
+    assert [j.name for j in jobs.worker_jobs()] == ["expire-holds", "import-packages", "reconcile"]
