@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "tripleplay.customers",
     "tripleplay.ledger",
     "tripleplay.iptv",
+    "tripleplay.ppv",
 ]
 
 MIDDLEWARE = [
@@ -153,3 +154,6 @@ TRIPLEPLAY_JOB_INTERVALS = {
     "reconcile": int(os.environ.get("TRIPLEPLAY_JOB_RECONCILE_SECONDS", str(24 * 3600))),
 }
 TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", False)
+
+# Pay-per-view: how long an approved authorization holds the funds before it expires.
+TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))

@@ -13,8 +13,10 @@ from tripleplay.iptv.platforms.base import PlatformError
 
 def expire_holds() -> str:
     from tripleplay.ledger.services import expire_holds as expire
+    from tripleplay.ppv.services import expire_authorizations
 
-    return f"released {expire()} expired holds"
+    purchases = expire_authorizations()  # PPV first: they release their own holds and note it
+    return f"expired {purchases} PPV authorizations, released {expire()} other expired holds"
 
 
 def import_packages() -> str:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PpvConfig(AppConfig):
+    name = "tripleplay.ppv"
+    label = "ppv"

@@ -1,0 +1,351 @@
+"""Pay-per-view in real time: authorize, confirm, cancel, purchase (authorize + confirm), expire,
+refund. The platform side calls these through the JSON and XML endpoints (tripleplay/api/ppv.py,
+tripleplay/api/xml.py); a reader follows a purchase from the endpoint here and into
+ledger.services (place_hold, capture_hold, release_hold).
+
+Every call is idempotent by the platform's transaction id: the first answer to each of authorize,
+confirm and cancel is stored on the purchase row and returned to every retry. Concurrency (docs/
+concurrency.md): the funds check and the hold are one conditional UPDATE (ledger.place_hold);
+confirm and cancel lock the purchase row first, then touch the funds row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from tripleplay import clock
+from tripleplay.catalog.models import ServiceType
+from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
+from tripleplay.customers.models import AccountProduct, Status
+from tripleplay.iptv.models import CatalogItemStatus, Platform, PpvEvent, Subscriber
+from tripleplay.ledger import services as ledger
+from tripleplay.ledger.models import Funds
+from tripleplay.ledger.services import HoldExpired, HoldNotActive
+from tripleplay.money import Money
+from tripleplay.ppv.models import PpvPurchase, PurchaseStatus
+
+MAX_REF = 100
+
+
+class Answer(dict):
+    """What a platform is told. ``http_status`` is for the edges; the body is the dict itself."""
+
+    http_status = 200
+
+    @classmethod
+    def of(cls, status: int = 200, **fields) -> Answer:
+        answer = cls(fields)
+        answer.http_status = status
+        return answer
+
+
+def platform_actor(platform: Platform) -> Actor:
+    return Actor(ActorKind.API_CLIENT, f"platform:{platform.pk}", f"platform {platform.code}")
+
+
+def hold_ttl() -> timedelta:
+    return timedelta(seconds=getattr(settings, "TRIPLEPLAY_PPV_HOLD_SECONDS", 900))
+
+
+def _ref(value, field: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_REF or not value.isprintable():
+        raise InvalidInput(f"{field} must be 1..{MAX_REF} printable characters", details={"field": field})
+    return value.strip()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _body(p: PpvPurchase, result: str, code: str, message: str, available: int | None = None) -> dict:
+    return {"result": result, "code": code, "message": message, "transaction_id": p.transaction_id,
+            "authorization_id": p.pk, "subscriber": p.subscriber_ref, "event_id": p.event_ref or None,
+            "amount_minor": p.charged_minor if p.charged_minor is not None else p.price_minor,
+            "currency": p.currency or None, "available_minor": available, "expires_at": _iso(p.expires_at)}
+
+
+def _replay(p: PpvPurchase, call: str) -> Answer | None:
+    """The answer first given to ``call`` for this purchase, exactly as it was."""
+    stored = p.answers.get(call)
+    if stored is None:
+        return None
+    body = {k: v for k, v in stored.items() if k != "_http"}
+    body["authorization_id"] = p.pk
+    return Answer.of(stored.get("_http", 200), **body)
+
+
+def _store(p: PpvPurchase, call: str, answer: Answer, **fields) -> Answer:
+    p.answers = {**p.answers, call: {**answer, "_http": answer.http_status}}
+    for k, v in fields.items():
+        setattr(p, k, v)
+    p.save(update_fields=["answers", *fields])
+    return answer
+
+
+def _available(customer_id: int) -> int:
+    return Funds.objects.get(customer_id=customer_id).available_minor
+
+
+# -- authorize ------------------------------------------------------------------------------------
+
+
+def _refusal(account, customer) -> str | None:
+    """Why this account may not buy, or None."""
+    for who, obj in (("customer", customer), ("account", account)):
+        if obj.status == Status.CLOSED:
+            return f"{who}_closed"
+        if obj.status == Status.BLOCKED:
+            return f"{who}_blocked"
+        if obj.status == Status.SUSPENDED:
+            return f"{who}_suspended"
+    today = clock.today()
+    ppv_allowed = (AccountProduct.objects.filter(account=account, start_date__lte=today,
+                                                 product__services__service_type=ServiceType.PPV)
+                   .filter(Q(end_date__isnull=True) | Q(end_date__gt=today)).exists())
+    return None if ppv_allowed else "ppv_disabled"
+
+
+def _event_window_open(event: PpvEvent, now: datetime) -> bool:
+    return (event.status == CatalogItemStatus.ACTIVE and (event.starts_at is None or event.starts_at <= now)
+            and (event.ends_at is None or now < event.ends_at))
+
+
+def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event_id: str | None = None,
+              price_minor: int | None = None, currency: str | None = None) -> Answer:
+    """May ``subscriber`` buy ``event_id`` (or something at an explicit price) now? Approve by placing
+    a hold for the price, or decline with a reason code. Idempotent by transaction id."""
+    transaction_id = _ref(transaction_id, "transaction_id")
+    subscriber = _ref(subscriber, "subscriber")
+    event_id = _ref(event_id, "event_id") if event_id is not None else None
+    if event_id is None and price_minor is None:
+        raise InvalidInput("give an event_id or an explicit price_minor", details={"field": "event_id"})
+    if price_minor is not None and (isinstance(price_minor, bool) or not isinstance(price_minor, int)
+                                    or price_minor < 0):
+        raise InvalidInput("price_minor must be a non-negative integer of minor units", details={"field": "price_minor"})
+    request = {"subscriber": subscriber, "event_id": event_id, "price_minor": price_minor, "currency": currency}
+    existing = PpvPurchase.objects.filter(platform=platform, transaction_id=transaction_id).first()
+    if existing is not None:
+        return _replay_authorize(existing, request)
+    now = clock.now()
+    p = PpvPurchase(platform=platform, transaction_id=transaction_id, subscriber_ref=subscriber,
+                    event_ref=event_id or "", authorized_at=now, status=PurchaseStatus.DECLINED,
+                    answers={"request": request})
+    try:
+        with transaction.atomic():
+            answer = _decide(platform, p, event_id, price_minor, currency, now)
+            p.answers["authorize"] = {**answer, "_http": answer.http_status}  # the id is added on replay
+            p.save()
+            answer["authorization_id"] = p.pk
+            return answer
+    except IntegrityError:
+        # The same transaction id raced us and won: everything of ours rolled back; answer as it did.
+        existing = PpvPurchase.objects.filter(platform=platform, transaction_id=transaction_id).first()
+        if existing is None:
+            raise
+        return _replay_authorize(existing, request)
+
+
+def _replay_authorize(p: PpvPurchase, request: dict) -> Answer:
+    if p.answers.get("request") != request:
+        return Answer.of(409, result="error", code="transaction_id_reused",
+                         message=f"transaction {p.transaction_id} was authorized with other parameters",
+                         transaction_id=p.transaction_id, authorization_id=p.pk)
+    return _replay(p, "authorize")
+
+
+def _decline(p: PpvPurchase, code: str, message: str, available: int | None = None) -> Answer:
+    p.status, p.decline_code, p.finished_at = PurchaseStatus.DECLINED, code, p.authorized_at
+    return Answer.of(200, **_body(p, "declined", code, message, available))
+
+
+def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency, now) -> Answer:
+    sub = (Subscriber.objects.select_related("account__customer")
+           .filter(platform=platform, external_id=p.subscriber_ref).first())
+    if sub is None:  # unknown here, or another platform's subscriber: the same answer either way
+        return _decline(p, "unknown_subscriber", f"no subscriber {p.subscriber_ref} on this platform")
+    account, customer = sub.account, sub.account.customer
+    p.account, p.customer, p.currency = account, customer, customer.currency
+    if event_id is not None:
+        event = PpvEvent.objects.filter(platform=platform, external_id=event_id).first()
+        if event is None:
+            return _decline(p, "unknown_event", f"no PPV event {event_id} on this platform")
+        p.event, p.title, p.content_owner = event, event.title, event.content_owner
+        if price_minor is not None and price_minor != event.price_minor:
+            return _decline(p, "price_mismatch", f"the event costs {event.price_minor}, not {price_minor}")
+        p.price_minor, p.currency = event.price_minor, event.currency
+        if not _event_window_open(event, now):
+            return _decline(p, "event_not_available", f"{event.title} cannot be bought now")
+    else:
+        p.price_minor, p.title = price_minor, "Pay-per-view purchase"
+        p.currency = currency or customer.currency
+    if p.currency != customer.currency:
+        return _decline(p, "currency_mismatch", f"priced in {p.currency}, the customer pays in {customer.currency}")
+    refusal = _refusal(account, customer)
+    if refusal:
+        return _decline(p, refusal, f"purchase refused: {refusal.replace('_', ' ')}")
+    p.expires_at = now + hold_ttl()
+    if p.price_minor > 0:
+        try:
+            p.hold = ledger.place_hold(platform_actor(platform), customer, Money(p.price_minor, customer.currency),
+                                       idempotency_key=f"ppv:{platform.pk}:{p.transaction_id}",
+                                       expires_at=p.expires_at, account=account, reference=p.transaction_id[:100],
+                                       description=f"PPV: {p.title}"[:200])
+        except InsufficientFunds as e:
+            p.expires_at = None
+            return _decline(p, "insufficient_funds", "available funds do not cover the price",
+                            e.details.get("available_minor"))
+        except Conflict as e:  # closed by a concurrent request
+            p.expires_at = None
+            return _decline(p, e.code, e.message)
+    p.status = PurchaseStatus.AUTHORIZED
+    return Answer.of(200, **_body(p, "approved", "ok", "approved: funds held until confirmed or cancelled",
+                                  _available(customer.pk)))
+
+
+# -- confirm, cancel, purchase --------------------------------------------------------------------
+
+
+def _locked(platform: Platform, transaction_id: str | None, authorization_id: int | None) -> PpvPurchase | None:
+    qs = PpvPurchase.objects.select_for_update().select_related("hold")
+    if authorization_id is not None:
+        if isinstance(authorization_id, bool) or not isinstance(authorization_id, int):
+            raise InvalidInput("authorization_id must be an integer", details={"field": "authorization_id"})
+        qs = qs.filter(pk=authorization_id)
+    elif transaction_id is not None:
+        qs = qs.filter(transaction_id=_ref(transaction_id, "transaction_id"))
+    else:
+        raise InvalidInput("give a transaction_id or an authorization_id", details={"field": "transaction_id"})
+    return qs.filter(platform=platform).first()  # another platform's purchase is simply not found
+
+
+def _unknown(transaction_id, authorization_id) -> Answer:
+    return Answer.of(404, result="error", code="unknown_authorization",
+                     message="no such authorization for this platform", transaction_id=transaction_id,
+                     authorization_id=authorization_id)
+
+
+def _not_open(p: PpvPurchase) -> Answer:
+    codes = {PurchaseStatus.DECLINED: ("authorization_declined", "the authorization was declined"),
+             PurchaseStatus.CANCELLED: ("authorization_cancelled", "the authorization was cancelled"),
+             PurchaseStatus.EXPIRED: ("authorization_expired", "the authorization expired before it was confirmed"),
+             PurchaseStatus.CONFIRMED: ("already_confirmed", "the purchase was already confirmed"),
+             PurchaseStatus.REFUNDED: ("already_confirmed", "the purchase was confirmed and has been refunded")}
+    code, message = codes[p.status]
+    return Answer.of(409, **_body(p, "error", code, message))
+
+
+def _expire(p: PpvPurchase) -> None:
+    if p.hold is not None:
+        ledger.expire_hold(p.hold)
+    p.status, p.finished_at = PurchaseStatus.EXPIRED, clock.now()
+    p.save(update_fields=["status", "finished_at"])
+
+
+def confirm(platform: Platform, *, transaction_id: str | None = None, authorization_id: int | None = None,
+            amount_minor: int | None = None) -> Answer:
+    """Turn the held funds into a charge (the final amount may be lower than held, never higher)."""
+    with transaction.atomic():
+        p = _locked(platform, transaction_id, authorization_id)
+        if p is None:
+            return _unknown(transaction_id, authorization_id)
+        stored = p.answers.get("confirm")
+        if stored is not None:
+            if amount_minor is not None and amount_minor != stored.get("amount_minor"):
+                return Answer.of(409, result="error", code="transaction_id_reused",
+                                 message="already confirmed for another amount", transaction_id=p.transaction_id,
+                                 authorization_id=p.pk)
+            return _replay(p, "confirm")
+        if p.status == PurchaseStatus.AUTHORIZED and p.expires_at and p.expires_at <= clock.now():
+            _expire(p)
+        if p.status != PurchaseStatus.AUTHORIZED:
+            return _not_open(p)
+        amount = p.price_minor if amount_minor is None else amount_minor
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or amount > p.price_minor:
+            return Answer.of(422, **_body(p, "error", "invalid_amount",
+                                          f"the final amount must be 0..{p.price_minor} minor units"))
+        entry = None
+        if amount > 0:
+            try:
+                entry = ledger.capture_hold(platform_actor(platform), p.hold, amount=Money(amount, p.currency),
+                                            description=f"PPV: {p.title}"[:200], service_type=ServiceType.PPV,
+                                            source="ppv", data={"platform": platform.code, "event": p.event_ref,
+                                                                "content_owner": p.content_owner,
+                                                                "transaction_id": p.transaction_id})
+            except HoldExpired:
+                _expire(p)
+                return _not_open(p)
+            except HoldNotActive:
+                return _not_open(p)
+        elif p.hold is not None:
+            ledger.release_hold(platform_actor(platform), p.hold, reason="confirmed at zero")
+        now = clock.now()
+        p.status, p.charge, p.charged_minor, p.finished_at = PurchaseStatus.CONFIRMED, entry, amount, now
+        answer = Answer.of(200, **_body(p, "confirmed", "ok", "charged", _available(p.customer_id)))
+        return _store(p, "confirm", answer, status=p.status, charge=entry, charged_minor=amount, finished_at=now)
+
+
+def cancel(platform: Platform, *, transaction_id: str | None = None, authorization_id: int | None = None) -> Answer:
+    """Release the held funds (the purchase did not go through)."""
+    with transaction.atomic():
+        p = _locked(platform, transaction_id, authorization_id)
+        if p is None:
+            return _unknown(transaction_id, authorization_id)
+        if p.answers.get("cancel") is not None:
+            return _replay(p, "cancel")
+        if p.status != PurchaseStatus.AUTHORIZED:
+            return _not_open(p)
+        if p.hold is not None:
+            ledger.release_hold(platform_actor(platform), p.hold, reason="cancelled by the platform")
+        now = clock.now()
+        p.status, p.finished_at = PurchaseStatus.CANCELLED, now
+        answer = Answer.of(200, **_body(p, "cancelled", "ok", "funds released", _available(p.customer_id)))
+        return _store(p, "cancel", answer, status=p.status, finished_at=now)
+
+
+def purchase(platform: Platform, *, transaction_id: str, subscriber: str, event_id: str | None = None,
+             price_minor: int | None = None, currency: str | None = None) -> Answer:
+    """Authorize and confirm in one call, for platforms that work that way."""
+    answer = authorize(platform, transaction_id=transaction_id, subscriber=subscriber, event_id=event_id,
+                       price_minor=price_minor, currency=currency)
+    if answer.get("result") != "approved":
+        return answer
+    return confirm(platform, transaction_id=transaction_id)
+
+
+# -- background and operators ----------------------------------------------------------------------
+
+
+def expire_authorizations(limit: int = 1000) -> int:
+    """Release the holds of authorizations past their expiry (the worker's expire-holds job)."""
+    due = list(PpvPurchase.objects.filter(status=PurchaseStatus.AUTHORIZED, expires_at__lte=clock.now())
+               .values_list("pk", flat=True)[:limit])
+    done = 0
+    for pk in due:
+        with transaction.atomic():
+            p = PpvPurchase.objects.select_for_update().select_related("hold").get(pk=pk)
+            if p.status == PurchaseStatus.AUTHORIZED and p.expires_at <= clock.now():
+                _expire(p)
+                done += 1
+    return done
+
+
+def refund(actor: Actor, p: PpvPurchase, *, reason: str) -> PpvPurchase:
+    """An operator gives a confirmed purchase's money back to the customer's balance (a credit)."""
+    with transaction.atomic():
+        p = PpvPurchase.objects.select_for_update().get(pk=p.pk)
+        if p.status != PurchaseStatus.CONFIRMED:
+            raise Conflict(f"only a confirmed purchase can be refunded; this one is {p.status}",
+                           code="not_refundable")
+        if not p.charged_minor:
+            raise Conflict("nothing was charged for this purchase", code="not_refundable")
+        entry = ledger.post_credit(actor, p.customer, Money(p.charged_minor, p.currency),
+                                   reason=f"PPV refund: {p.title} ({reason})"[:200],
+                                   idempotency_key=f"ppv-refund:{p.pk}", account=p.account)
+        p.status, p.refund_entry = PurchaseStatus.REFUNDED, entry
+        p.save(update_fields=["status", "refund_entry"])
+        return p
