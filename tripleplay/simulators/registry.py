@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from functools import lru_cache
 
+from tripleplay.core.plugins import discover
 from tripleplay.simulators.base import Simulator
 
 _NOT_SIMULATORS = {"base", "registry", "testing", "__main__"}
@@ -15,12 +14,4 @@ _NOT_SIMULATORS = {"base", "registry", "testing", "__main__"}
 def simulators() -> dict[str, type[Simulator]]:
     import tripleplay.simulators as package
 
-    found: dict[str, type[Simulator]] = {}
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name in _NOT_SIMULATORS or module.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"{package.__name__}.{module.name}")
-        for obj in vars(mod).values():
-            if isinstance(obj, type) and issubclass(obj, Simulator) and obj is not Simulator and obj.name:
-                found[obj.name] = obj
-    return dict(sorted(found.items()))
+    return discover(package, Simulator, "name", _NOT_SIMULATORS)

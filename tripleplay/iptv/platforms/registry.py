@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from functools import lru_cache
 
+from tripleplay.core.plugins import discover
 from tripleplay.iptv.platforms.base import Adapter, PlatformConfig
 
 _NOT_ADAPTERS = {"base", "registry"}
@@ -15,15 +14,7 @@ _NOT_ADAPTERS = {"base", "registry"}
 def adapters() -> dict[str, type[Adapter]]:
     import tripleplay.iptv.platforms as package
 
-    found: dict[str, type[Adapter]] = {}
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name in _NOT_ADAPTERS or module.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"{package.__name__}.{module.name}")
-        for obj in vars(mod).values():
-            if isinstance(obj, type) and issubclass(obj, Adapter) and obj is not Adapter and obj.kind:
-                found[obj.kind] = obj
-    return dict(sorted(found.items()))
+    return discover(package, Adapter, "kind", _NOT_ADAPTERS)
 
 
 def kinds() -> list[str]:
