@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "tripleplay.ledger",
     "tripleplay.iptv",
     "tripleplay.ppv",
+    "tripleplay.subscriptions",
 ]
 
 MIDDLEWARE = [

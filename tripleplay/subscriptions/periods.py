@@ -1,0 +1,69 @@
+"""Billing-period maths: pure functions, no database, no clock.
+
+Period n of a subscription anchored on date A is ``start(A, n)`` to ``start(A, n + 1)`` (end
+exclusive), always computed from the anchor, never chained from the previous period's end, so
+that clamping to a short month never drifts: a monthly subscription anchored on Jan 31 has periods
+starting Feb 28 (Feb 29 in a leap year), Mar 31, Apr 30, May 31 ...
+
+- daily: A + n days; weekly: A + 7n days;
+- monthly: A + n months, the day clamped to the month's length (python-dateutil's relativedelta);
+- semimonthly: two periods a month, A + (n // 2) months, plus 15 days for odd n (anchored on the
+  5th: the 5th and the 20th of every month; on Jan 31: Jan 31, Feb 15, Feb 28/29, Mar 15, Mar 31 ...).
+
+Proration is by days in the actual period: a part of a period covering d of its D days costs
+fee x d / D, rounded once (tripleplay.money.prorate).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+DAILY, WEEKLY, SEMIMONTHLY, MONTHLY = "daily", "weekly", "semimonthly", "monthly"
+PERIODS = (DAILY, WEEKLY, SEMIMONTHLY, MONTHLY)
+
+
+def start(anchor: date, period: str, n: int) -> date:
+    """First day of period ``n`` (n may be negative: periods before the anchor)."""
+    if period == DAILY:
+        return anchor + timedelta(days=n)
+    if period == WEEKLY:
+        return anchor + timedelta(days=7 * n)
+    if period == MONTHLY:
+        return anchor + relativedelta(months=n)
+    if period == SEMIMONTHLY:
+        months, half = divmod(n, 2)
+        return anchor + relativedelta(months=months) + timedelta(days=15 * half)
+    raise ValueError(f"unknown period {period!r}; one of {PERIODS}")
+
+
+def bounds(anchor: date, period: str, n: int) -> tuple[date, date]:
+    """(first day, first day of the next period) of period ``n``."""
+    return start(anchor, period, n), start(anchor, period, n + 1)
+
+
+def index(anchor: date, period: str, day: date) -> int:
+    """The n with start(n) <= day < start(n + 1)."""
+    if period == DAILY:
+        return (day - anchor).days
+    if period == WEEKLY:
+        return (day - anchor).days // 7
+    # Months and half-months: estimate from the calendar, then step to the exact period.
+    months = (day.year - anchor.year) * 12 + (day.month - anchor.month)
+    n = months if period == MONTHLY else 2 * months
+    while start(anchor, period, n) > day:
+        n -= 1
+    while start(anchor, period, n + 1) <= day:
+        n += 1
+    return n
+
+
+def days(first: date, end: date) -> int:
+    """Days in [first, end)."""
+    return (end - first).days
+
+
+def overlap(a_first: date, a_end: date, b_first: date, b_end: date) -> int:
+    """Days shared by [a_first, a_end) and [b_first, b_end)."""
+    return max(0, (min(a_end, b_end) - max(a_first, b_first)).days)
