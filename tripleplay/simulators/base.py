@@ -12,14 +12,32 @@ the shared ``SimState`` (subscribers, packages, PPV events). This module gives e
   tests idempotency);
 - the control API under ``/_sim/`` (JSON, loopback only, no credentials: it is a test tool):
     GET  /_sim/health                   -> {"ok": true, "name": ...}
-    GET  /_sim/state                    -> subscribers, packages, ppv_events, stats, faults
+    GET  /_sim/state                    -> subscribers, packages, ppv_events, stats, ppv_purchases, faults
     PUT  /_sim/faults                   {"error_rate": 0.3, "latency_ms": 0, "timeout_rate": 0,
                                          "drop_rate": 0, "drop_after_rate": 0, "seed": 1}
-    POST /_sim/reset                    forget subscribers, keys and stats (packages stay)
+    POST /_sim/reset                    forget subscribers, keys, stats and PPV purchases (packages stay)
     PUT  /_sim/packages                 [{"external_id", "name", "kind", "channels"}] (replaces)
     PUT  /_sim/ppv-events               [{"external_id", "title", "price_minor", "currency", ...}]
     PUT  /_sim/subscribers/<id>         {"enabled": bool, "packages": [...]} (drift, bypassing the API)
     DELETE /_sim/subscribers/<id>
+
+Pay-per-view, the platform's side (the simulator calls tripleplay's PPV API over HTTP, exactly as
+the real platform would; see ``PpvClient`` and docs/ppv.md):
+    PUT  /_sim/tripleplay               {"url": "http://127.0.0.1:8000", "token": "tpp_...",
+                                         "style": "json"|"xml"}  (style default: the simulator's
+                                         ``ppv_style``; the URL must be on loopback)
+    GET  /_sim/tripleplay               -> {"url", "style", "token_set"}
+    POST /_sim/ppv/buy                  {"subscriber": "tp-5", "event_id": "fight-night" (or
+                                         "price_minor": 499, "currency"?), "transaction_id"? (default
+                                         a fresh uuid), "mode": "two_step" (authorize, confirm) |
+                                         "purchase" | "authorize_only" | "cancel" (authorize, cancel),
+                                         "amount_minor"? (final amount for confirm), "retries": N
+                                         (send every call N more times with the same transaction id)}
+                                        -> the purchase record: each call's answer as tripleplay gave
+                                           it, its HTTP status, the repeats, and "entitled"
+Every purchase is recorded in ``ppv_purchases`` (GET /_sim/state). Only a purchase tripleplay
+approved and confirmed entitles the subscriber: its event id is added to the subscriber's "ppv"
+list (when the subscriber exists on this platform).
 """
 
 from __future__ import annotations
@@ -30,12 +48,19 @@ import random
 import socket
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 MAX_BODY = 1024 * 1024
+PPV_MODES = ("two_step", "purchase", "authorize_only", "cancel")
+PPV_STYLES = ("json", "xml")
+PPV_TIMEOUT_S = 5.0
+PPV_MAX_RETRIES = 10
+PPV_KEEP = 10_000  # purchases kept in the state (the oldest are forgotten first)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 DEFAULT_PACKAGES = [
     {"external_id": "basic", "name": "Basic TV", "kind": "channel", "channels": ["news-1", "ent-1", "ent-2"]},
@@ -106,19 +131,21 @@ class SimState:
         self.ppv_events: dict[str, dict] = {e["external_id"]: dict(e) for e in DEFAULT_PPV_EVENTS}
         self.keys: dict[str, list] = {}  # idempotency key -> [status, body, content_type]
         self.stats = {"requests": 0, "applied_writes": 0, "duplicates": 0, "faults": 0}
+        self.ppv_purchases: list[dict] = []  # what this platform bought through tripleplay (POST /_sim/ppv/buy)
         if self.state_file and self.state_file.exists():
             saved = json.loads(self.state_file.read_text())
             self.subscribers = saved.get("subscribers", {})
             self.packages = saved.get("packages", self.packages)
             self.ppv_events = saved.get("ppv_events", self.ppv_events)
             self.keys = saved.get("keys", {})
+            self.ppv_purchases = saved.get("ppv_purchases", [])
 
     def save(self) -> None:
         if not self.state_file:
             return
         with self.lock:
             data = {"subscribers": self.subscribers, "packages": self.packages,
-                    "ppv_events": self.ppv_events, "keys": self.keys}
+                    "ppv_events": self.ppv_events, "keys": self.keys, "ppv_purchases": self.ppv_purchases}
             tmp = self.state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
             os.replace(tmp, self.state_file)
@@ -127,8 +154,123 @@ class SimState:
         with self.lock:
             return json.loads(json.dumps({
                 "subscribers": self.subscribers, "packages": self.packages, "ppv_events": self.ppv_events,
-                "stats": self.stats,
+                "stats": self.stats, "ppv_purchases": self.ppv_purchases,
             }))
+
+    def record_purchase(self, record: dict) -> None:
+        """Keep a PPV purchase; entitle its subscriber only when tripleplay approved and confirmed it."""
+        with self.lock:
+            self.ppv_purchases.append(record)
+            del self.ppv_purchases[:-PPV_KEEP]
+            sub = self.subscribers.get(record["subscriber"])
+            if record["entitled"] and sub is not None:
+                item = record.get("event_id") or record["transaction_id"]
+                owned = sub.setdefault("ppv", [])
+                if item not in owned:
+                    owned.append(item)
+            self.save()
+
+
+@dataclass
+class TripleplayLink:
+    """Where this simulated platform reaches tripleplay's PPV API, with its inbound token."""
+
+    url: str = ""
+    token: str = ""
+    style: str = "json"  # "json": POST /api/v1/ppv/<call>; "xml": POST /xml/v1/ppv
+
+    @staticmethod
+    def checked_url(url) -> str:
+        if not isinstance(url, str) or not url:
+            raise ValueError("url is required, e.g. http://127.0.0.1:8000")
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.hostname not in LOOPBACK:
+            raise ValueError("url must be http:// on loopback (127.0.0.1, localhost or ::1)")
+        return url.rstrip("/")
+
+    def public(self) -> dict:
+        return {"url": self.url or None, "style": self.style, "token_set": bool(self.token)}
+
+
+class PpvClient:
+    """The platform's side of pay-per-view: calls tripleplay's PPV API (JSON or XML) over HTTP."""
+
+    def __init__(self, link: TripleplayLink, *, timeout: float = PPV_TIMEOUT_S):
+        if not link.url or not link.token:
+            raise ValueError("tripleplay is not configured: PUT /_sim/tripleplay {url, token} first")
+        self.link = link
+        self.xml = None
+        if link.style == "xml":
+            try:  # imported lazily: the simulators run without Django, and only the XML style needs it
+                from tripleplay.ppv import xmlproto
+            except ImportError as e:
+                raise RuntimeError(f"the XML PPV style needs tripleplay.ppv.xmlproto, which is not "
+                                   f"importable here ({e})") from e
+            self.xml = xmlproto
+        import httpx
+
+        self.http = httpx.Client(timeout=timeout, trust_env=False, headers={"Authorization": f"Bearer {link.token}"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> PpvClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def call(self, call: str, fields: dict) -> tuple[int | None, dict]:
+        """One call: (HTTP status or None when nothing came back, the answer as a dict). A transport
+        failure or an unreadable answer is an answer with result "error" and code "transport" or
+        "unreadable_answer"."""
+        import httpx
+
+        fields = {k: v for k, v in fields.items() if v is not None}
+        try:
+            if self.xml is not None:
+                response = self.http.post(self.link.url + self.xml.ENDPOINT_PATH, content=self.xml.build_request(call, **fields),
+                                          headers={"Content-Type": self.xml.CONTENT_TYPE})
+            else:
+                response = self.http.post(f"{self.link.url}/api/v1/ppv/{call}", json=fields)
+        except httpx.HTTPError as e:
+            return None, {"result": "error", "code": "transport", "message": f"{type(e).__name__}: {e}"}
+        try:
+            answer = self.xml.parse_answer(response.content) if self.xml is not None else response.json()
+            if not isinstance(answer, dict):
+                raise ValueError("not an object")
+        except Exception as e:  # noqa: BLE001 - whatever came back is shown, not raised
+            answer = {"result": "error", "code": "unreadable_answer", "message": f"{type(e).__name__}: {e}",
+                      "body": response.text[:1000]}
+        return response.status_code, answer
+
+
+def _ppv_order(body) -> dict:
+    """Check a POST /_sim/ppv/buy body; ValueError says what is wrong."""
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    allowed = {"subscriber", "event_id", "price_minor", "currency", "transaction_id", "mode", "amount_minor",
+               "retries", "style"}
+    unknown = set(body) - allowed
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    order = {"subscriber": body.get("subscriber"), "event_id": body.get("event_id"),
+             "price_minor": body.get("price_minor"), "currency": body.get("currency"),
+             "transaction_id": body.get("transaction_id") or str(uuid.uuid4()),
+             "mode": body.get("mode", "two_step"), "amount_minor": body.get("amount_minor"),
+             "retries": body.get("retries", 0), "style": body.get("style")}
+    if not isinstance(order["subscriber"], str) or not order["subscriber"]:
+        raise ValueError("subscriber is required (the platform's subscriber id, e.g. tp-5)")
+    if order["event_id"] is None and order["price_minor"] is None:
+        raise ValueError("give an event_id or a price_minor")
+    if order["mode"] not in PPV_MODES:
+        raise ValueError(f"mode must be one of {', '.join(PPV_MODES)}")
+    retries = order["retries"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= PPV_MAX_RETRIES:
+        raise ValueError(f"retries must be an integer 0..{PPV_MAX_RETRIES}")
+    if order["style"] is not None and order["style"] not in PPV_STYLES:
+        raise ValueError(f"style must be one of {', '.join(PPV_STYLES)}")
+    return order
 
 
 class Simulator:
@@ -136,6 +278,7 @@ class Simulator:
 
     name = ""
     label = ""
+    ppv_style = "json"  # which of tripleplay's PPV APIs this platform calls: "json" or "xml"
 
     def __init__(self, *, username: str = "tripleplay", password: str = "secret", state_file: str | None = None):
         self.username = username
@@ -143,6 +286,7 @@ class Simulator:
         self.state = SimState(state_file)
         self.faults = Faults()
         self.rng = random.Random()
+        self.tripleplay = TripleplayLink(style=self.ppv_style)
 
     # -- to implement --------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -178,6 +322,52 @@ class Simulator:
     def unknown_packages(self, packages) -> list[str]:
         return sorted(p for p in packages if p not in self.state.packages)
 
+    # -- pay-per-view, the platform's side ------------------------------------------------------------
+    def configure_tripleplay(self, url: str, token: str, style: str | None = None) -> TripleplayLink:
+        style = style or self.ppv_style
+        if style not in PPV_STYLES:
+            raise ValueError(f"style must be one of {', '.join(PPV_STYLES)}")
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("token is required (the platform's inbound token, tpp_...)")
+        self.tripleplay = TripleplayLink(TripleplayLink.checked_url(url), token.strip(), style)
+        return self.tripleplay
+
+    def buy_ppv(self, body) -> dict:
+        """Buy through tripleplay as this platform would (authorize then confirm, or one of the other
+        modes); every call is sent 1 + ``retries`` times with the same transaction id. Returns the
+        purchase record (also kept in the state). ValueError: a bad order or no tripleplay configured."""
+        order = _ppv_order(body)
+        link = self.tripleplay
+        if order["style"]:
+            link = TripleplayLink(link.url, link.token, order["style"])
+        purchase = {k: order[k] for k in ("subscriber", "event_id", "price_minor", "currency")}
+        settle = {"transaction_id": order["transaction_id"]}
+        steps = {"two_step": [("authorize", purchase), ("confirm", {"amount_minor": order["amount_minor"]})],
+                 "purchase": [("purchase", purchase)],
+                 "authorize_only": [("authorize", purchase)],
+                 "cancel": [("authorize", purchase), ("cancel", {})]}[order["mode"]]
+        record = {"transaction_id": order["transaction_id"], "subscriber": order["subscriber"],
+                  "event_id": order["event_id"], "price_minor": order["price_minor"], "mode": order["mode"],
+                  "style": link.style, "retries": order["retries"], "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "http_status": {}, "repeats": {}, "repeats_identical": True, "entitled": False}
+        with PpvClient(link) as client:
+            for call, fields in steps:
+                fields = {**settle, **fields}
+                status, answer = client.call(call, fields)
+                record[call], record["http_status"][call] = answer, status
+                repeats = [client.call(call, fields) for _ in range(order["retries"])]
+                if repeats:
+                    record["repeats"][call] = [{"http_status": s, "answer": a} for s, a in repeats]
+                    if any((s, a) != (status, answer) for s, a in repeats):
+                        record["repeats_identical"] = False
+                if answer.get("result") not in ("approved", "confirmed", "cancelled"):
+                    break  # declined or failed: a platform goes no further
+        final = record.get("confirm") or record.get("purchase") or {}
+        record["entitled"] = (final.get("result") == "confirmed"
+                              and record.get("authorize", {"result": "approved"}).get("result") == "approved")
+        self.state.record_purchase(record)
+        return record
+
     # -- control API --------------------------------------------------------------------------------------
     def control(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p][1:]  # after "_sim"
@@ -190,10 +380,29 @@ class Simulator:
             self.faults = Faults(**{**asdict(Faults()), **(request.json() or {})})
             self.rng = random.Random(self.faults.seed)
             return Response.json(200, asdict(self.faults))
+        if request.method == "PUT" and parts == ["tripleplay"]:
+            try:
+                body = request.json() or {}
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
+                link = self.configure_tripleplay(body.get("url"), body.get("token"), body.get("style"))
+            except ValueError as e:  # JSONDecodeError included
+                return Response.json(400, {"error": str(e)})
+            return Response.json(200, link.public())
+        if request.method == "GET" and parts == ["tripleplay"]:
+            return Response.json(200, self.tripleplay.public())
+        if request.method == "POST" and parts == ["ppv", "buy"]:
+            try:
+                return Response.json(200, self.buy_ppv(request.json()))
+            except ValueError as e:  # JSONDecodeError included
+                return Response.json(400, {"error": str(e)})
+            except RuntimeError as e:  # the XML style without its protocol module
+                return Response.json(501, {"error": str(e)})
         if request.method == "POST" and parts == ["reset"]:
             with st.lock:
                 st.subscribers.clear()
                 st.keys.clear()
+                st.ppv_purchases.clear()
                 st.stats.update({k: 0 for k in st.stats})
                 st.save()
             return Response.json(200, {"ok": True})

@@ -34,6 +34,7 @@ def _error(code: str, message: str, request_id: str | None = None, headers: dict
 class GenericXmlSimulator(Simulator):
     name = "generic_xml"
     label = "Generic XML platform (tripleplay IPTV protocol v1)"
+    ppv_style = "xml"  # calls tripleplay's XML PPV API (POST /xml/v1/ppv)
 
     def fault_response(self) -> Response:
         return _error("UNAVAILABLE", "service unavailable (simulated)")

@@ -41,6 +41,7 @@ def _now() -> str:
 class MatrixStreamSimulator(Simulator):
     name = "matrixstream"
     label = "MatrixStream subscriber API (JSON REST, modelled)"
+    ppv_style = "json"  # calls tripleplay's JSON PPV API (POST /api/v1/ppv/...)
 
     def fault_response(self) -> Response:
         return _error(503, "service_unavailable", "platform busy, retry later (simulated)", {"Retry-After": "1"})

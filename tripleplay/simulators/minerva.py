@@ -53,6 +53,7 @@ class Fail(Exception):
 class MinervaSimulator(Simulator):
     name = "minerva"
     label = "Minerva iTVManager BackOffice API (XML, modelled)"
+    ppv_style = "xml"  # calls tripleplay's XML PPV API (POST /xml/v1/ppv)
 
     def fault_response(self) -> Response:
         return _answer("", "", 901, "back office busy, try again later (simulated)")

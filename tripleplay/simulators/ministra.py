@@ -73,6 +73,7 @@ def _php_camel(resource: str) -> str:
 class MinistraSimulator(Simulator):
     name = "ministra"
     label = "Ministra (Infomir Stalker) REST API v1"
+    ppv_style = "json"  # calls tripleplay's JSON PPV API (POST /api/v1/ppv/...)
 
     # -- wire ------------------------------------------------------------------------------------------
     def fault_response(self) -> Response:

@@ -60,6 +60,7 @@ def client_fault(error_code: str, message: str, status: int = 500) -> Fault:
 class SeaChangeSimulator(Simulator):
     name = "seachange"
     label = "SeaChange subscriber management (SOAP 1.1; modelled)"
+    ppv_style = "xml"  # calls tripleplay's XML PPV API (POST /xml/v1/ppv)
 
     def fault_response(self) -> Response:
         return Fault("soap:Server", "SERVICE_UNAVAILABLE", "service temporarily unavailable (simulated)", 503).response()

@@ -46,6 +46,7 @@ def _now() -> str:
 class TelebreezeSimulator(Simulator):
     name = "telebreeze"
     label = "Telebreeze operator API (modelled)"
+    ppv_style = "json"  # calls tripleplay's JSON PPV API (POST /api/v1/ppv/...)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
