@@ -127,6 +127,8 @@ def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event
     if price_minor is not None and (isinstance(price_minor, bool) or not isinstance(price_minor, int)
                                     or price_minor < 0):
         raise InvalidInput("price_minor must be a non-negative integer of minor units", details={"field": "price_minor"})
+    if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
+        raise InvalidInput("currency must be a 3-letter code", details={"field": "currency"})
     request = {"subscriber": subscriber, "event_id": event_id, "price_minor": price_minor, "currency": currency}
     existing = PpvPurchase.objects.filter(platform=platform, transaction_id=transaction_id).first()
     if existing is not None:
@@ -178,6 +180,8 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
         if price_minor is not None and price_minor != event.price_minor:
             return _decline(p, "price_mismatch", f"the event costs {event.price_minor}, not {price_minor}")
         p.price_minor, p.currency = event.price_minor, event.currency
+        if currency is not None and currency != event.currency:
+            return _decline(p, "currency_mismatch", f"the event is priced in {event.currency}, not {currency}")
         if not _event_window_open(event, now):
             return _decline(p, "event_not_available", f"{event.title} cannot be bought now")
     else:
@@ -211,7 +215,8 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
 
 
 def _locked(platform: Platform, transaction_id: str | None, authorization_id: int | None) -> PpvPurchase | None:
-    qs = PpvPurchase.objects.select_for_update().select_related("hold")
+    # of=self: the hold is a nullable (outer) join, which PostgreSQL refuses to lock FOR UPDATE.
+    qs = PpvPurchase.objects.select_for_update(of=("self",)).select_related("hold")
     if authorization_id is not None:
         if isinstance(authorization_id, bool) or not isinstance(authorization_id, int):
             raise InvalidInput("authorization_id must be an integer", details={"field": "authorization_id"})
@@ -327,7 +332,7 @@ def expire_authorizations(limit: int = 1000) -> int:
     done = 0
     for pk in due:
         with transaction.atomic():
-            p = PpvPurchase.objects.select_for_update().select_related("hold").get(pk=pk)
+            p = PpvPurchase.objects.select_for_update(of=("self",)).select_related("hold").get(pk=pk)
             if p.status == PurchaseStatus.AUTHORIZED and p.expires_at <= clock.now():
                 _expire(p)
                 done += 1
