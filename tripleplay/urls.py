@@ -26,6 +26,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("api/v1/", api.urls),
     path("xml/v1/catalog", xml_endpoints.catalog_push, name="xml-catalog"),
+    path("xml/v1/ppv", xml_endpoints.ppv, name="xml-ppv"),
     re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
 ]

@@ -8,6 +8,11 @@ Authentication: the platform's inbound token (``tripleplay add-platform`` or
 POST /api/v1/iptv/platforms/{id}/inbound-token), as ``Authorization: Bearer tpp_...`` or HTTP
 Basic with the platform's code as user name and the token as password. Each platform can only
 push its own catalog. Every failure is an XML error document with a code; nothing changes.
+
+POST /xml/v1/ppv: real-time pay-per-view (authorize, confirm, cancel, purchase), the XML twin of
+POST /api/v1/ppv/* (protocol urn:tripleplay:ppv:1, tripleplay/ppv/xmlproto.py, docs/ppv.md). Same
+authentication. A processed call answers a ``ppvResponse/result`` with the services' HTTP status; a
+request that is not processed answers a ``ppvResponse/error`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from tripleplay.core.xml import DEFAULT_MAX_BYTES, XmlError
 from tripleplay.iptv import xmlproto
 from tripleplay.iptv.catalog_import import import_catalog
 from tripleplay.iptv.configuration import platform_for_inbound_token
+from tripleplay.ppv import services as ppv_services
+from tripleplay.ppv import xmlproto as ppv_xml
 
 log = logging.getLogger("tripleplay.xml")
 
@@ -85,3 +92,55 @@ def catalog_push(request: HttpRequest) -> HttpResponse:
     except DomainError as e:
         return _error("INVALID_REQUEST", f"{e.code}: {e.message}", 422)
     return _xml(xmlproto.build_ok(import_report=report.as_dict()), 200)
+
+
+# -- pay-per-view -------------------------------------------------------------------------------------
+
+
+def _ppv_error(code: str, message: str, status: int | None = None) -> HttpResponse:
+    return HttpResponse(ppv_xml.build_error(code, message), status=status or ppv_xml.http_status(code),
+                        content_type=ppv_xml.CONTENT_TYPE)
+
+
+PPV_CALLS = {"authorize": ppv_services.authorize, "confirm": ppv_services.confirm, "cancel": ppv_services.cancel,
+             "purchase": ppv_services.purchase}
+
+
+@csrf_exempt
+def ppv(request: HttpRequest) -> HttpResponse:
+    """One PPV call per document: parse, call tripleplay.ppv.services, render its Answer."""
+    if request.method != "POST":
+        response = _ppv_error("INVALID_REQUEST", "use POST", 405)
+        response["Allow"] = "POST"
+        return response
+    platform = _platform(request)
+    if platform is None:
+        response = _ppv_error("AUTHENTICATION_FAILED", "a platform's inbound token is required")
+        response["WWW-Authenticate"] = 'Bearer realm="tripleplay", Basic realm="tripleplay"'
+        return response
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = 0
+    if length > ppv_xml.MAX_BYTES:
+        return _ppv_error("TOO_LARGE", f"xml_too_large: document larger than {ppv_xml.MAX_BYTES} bytes")
+    content_type = request.content_type or ""
+    if content_type not in ("application/xml", "text/xml"):
+        return _ppv_error("UNSUPPORTED_MEDIA_TYPE", f"send application/xml, not {content_type or 'nothing'}")
+    if length <= 0:
+        return _ppv_error("INVALID_REQUEST", "invalid_xml: empty document")
+    try:
+        call, fields = ppv_xml.parse_request(request.read(ppv_xml.MAX_BYTES + 1))
+    except XmlError as e:
+        if e.code == "xml_too_large":
+            return _ppv_error("TOO_LARGE", f"{e.code}: {e.message}")
+        return _ppv_error("UNSUPPORTED_VERSION" if e.code == "unsupported_version" else "INVALID_REQUEST",
+                          f"{e.code}: {e.message}")
+    try:
+        answer = PPV_CALLS[call](platform, **fields)
+    except DomainError as e:
+        return _ppv_error("INVALID_REQUEST", f"{e.code}: {e.message}", e.http_status)
+    except Exception:  # noqa: BLE001 - the platform gets an XML answer it can retry on, we get the trace
+        log.exception("PPV %s from platform %s failed", call, platform.code)
+        return _ppv_error("INTERNAL_ERROR", "internal error; retry with the same transactionId")
+    return HttpResponse(ppv_xml.build_answer(answer), status=answer.http_status, content_type=ppv_xml.CONTENT_TYPE)
