@@ -16,6 +16,7 @@ from typing import Annotated
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.errors import AuthenticationError
+from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import StrictInt
 
@@ -71,8 +72,8 @@ class AnswerOut(Schema):
     expires_at: str | None = Field(None, description="when an approved authorization lapses")
 
 
-def _reply(answer: services.Answer):
-    return answer.http_status, dict(answer)
+def _reply(answer: services.Answer) -> Status:
+    return Status(answer.http_status, dict(answer))
 
 
 ANSWERS = {200: AnswerOut, 404: AnswerOut, 409: AnswerOut, 422: AnswerOut}

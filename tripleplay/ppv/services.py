@@ -127,8 +127,9 @@ def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event
     if price_minor is not None and (isinstance(price_minor, bool) or not isinstance(price_minor, int)
                                     or price_minor < 0):
         raise InvalidInput("price_minor must be a non-negative integer of minor units", details={"field": "price_minor"})
-    if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
-        raise InvalidInput("currency must be a 3-letter code", details={"field": "currency"})
+    if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()
+                                 or not currency.isupper()):
+        raise InvalidInput("currency must be an ISO 4217 code in capitals, e.g. USD", details={"field": "currency"})
     request = {"subscriber": subscriber, "event_id": event_id, "price_minor": price_minor, "currency": currency}
     existing = PpvPurchase.objects.filter(platform=platform, transaction_id=transaction_id).first()
     if existing is not None:
@@ -217,14 +218,14 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
 def _locked(platform: Platform, transaction_id: str | None, authorization_id: int | None) -> PpvPurchase | None:
     # of=self: the hold is a nullable (outer) join, which PostgreSQL refuses to lock FOR UPDATE.
     qs = PpvPurchase.objects.select_for_update(of=("self",)).select_related("hold")
+    if authorization_id is None and transaction_id is None:
+        raise InvalidInput("give a transaction_id or an authorization_id", details={"field": "transaction_id"})
     if authorization_id is not None:
         if isinstance(authorization_id, bool) or not isinstance(authorization_id, int):
             raise InvalidInput("authorization_id must be an integer", details={"field": "authorization_id"})
         qs = qs.filter(pk=authorization_id)
-    elif transaction_id is not None:
+    if transaction_id is not None:  # both given: both must match the same purchase
         qs = qs.filter(transaction_id=_ref(transaction_id, "transaction_id"))
-    else:
-        raise InvalidInput("give a transaction_id or an authorization_id", details={"field": "transaction_id"})
     return qs.filter(platform=platform).first()  # another platform's purchase is simply not found
 
 

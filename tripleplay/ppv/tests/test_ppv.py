@@ -747,3 +747,23 @@ def test_refund_of_a_purchase_that_was_not_confirmed_is_refused(w, end):
         services.refund(OPERATOR, p, reason="no")
     assert e.value.code == "not_refundable"
     assert state() == before
+
+
+def test_an_authorization_id_and_a_transaction_id_that_disagree_find_nothing(w):
+    w.event("fight", 300)
+    b = w.buyer(1000)
+    a = authorize(w, subscriber=b.ref, event_id="fight")
+    before = state()
+    answer = services.confirm(w.platform, authorization_id=a["authorization_id"], transaction_id="T-other")
+    assert (answer.http_status, answer["code"]) == (404, "unknown_authorization")
+    assert state() == before
+
+
+def test_a_lower_case_currency_is_bad_input(w):
+    from tripleplay.core.errors import InvalidInput
+
+    b = w.buyer(1000)
+    before = state()
+    with pytest.raises(InvalidInput):
+        services.authorize(w.platform, transaction_id="T9", subscriber=b.ref, price_minor=100, currency="usd")
+    assert state() == before
