@@ -52,6 +52,16 @@ def reconcile_platforms() -> str:
     return "; ".join(results) or "no platforms"
 
 
+def charge_subscriptions() -> str:
+    """Recurring charges up to today (tripleplay.subscriptions, docs/charging.md); idempotent."""
+    from tripleplay.subscriptions.services import charge_all
+
+    report = charge_all(Actor.system("charge-job"))
+    if report.failures:  # the scheduler records it as failed; the next interval retries
+        raise RuntimeError(f"{report.summary()}: {'; '.join(report.failures)[:1000]}")
+    return report.summary()
+
+
 def worker_jobs() -> list[Job]:
     intervals = settings.TRIPLEPLAY_JOB_INTERVALS
     return [
@@ -60,4 +70,6 @@ def worker_jobs() -> list[Job]:
             lease=timedelta(minutes=30)),
         Job("reconcile", timedelta(seconds=intervals.get("reconcile", 86400)), reconcile_platforms,
             lease=timedelta(hours=1)),
+        # Recurring subscription charges (tripleplay.subscriptions): env TRIPLEPLAY_JOB_CHARGE_SECONDS.
+        Job("charge", timedelta(seconds=intervals.get("charge", 3600)), charge_subscriptions, lease=timedelta(hours=1)),
     ]

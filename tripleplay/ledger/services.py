@@ -178,9 +178,20 @@ def record_payment(actor: Actor, customer: Customer, amount: Money, *, idempoten
     _positive(amount)
     if method not in PAYMENT_METHODS:
         raise InvalidInput(f"unknown payment method {method!r}", details={"allowed": list(PAYMENT_METHODS)})
-    return post_entry(actor, customer, kind=EntryKind.PAYMENT, amount=amount, idempotency_key=idempotency_key,
-                      description=description or f"Payment ({method.replace('_', ' ')})", source=method,
-                      reference=reference)
+    # Hook (recurring charges, docs/charging.md): a payment to a customer suspended for insufficient
+    # funds charges the fees left due and lifts that suspension, in the payment's transaction.
+    # lock_for_payment runs before the funds UPDATE to keep the lock order (customer, assignments,
+    # funds). Local import: tripleplay.subscriptions imports this module.
+    from tripleplay.subscriptions.services import lock_for_payment, settle_after_payment
+
+    with transaction.atomic():
+        suspended_for_funds = lock_for_payment(customer)
+        entry = post_entry(actor, customer, kind=EntryKind.PAYMENT, amount=amount, idempotency_key=idempotency_key,
+                           description=description or f"Payment ({method.replace('_', ' ')})", source=method,
+                           reference=reference)
+        if suspended_for_funds:
+            settle_after_payment(actor, customer)
+    return entry
 
 
 def post_credit(actor: Actor, customer: Customer, amount: Money, *, reason: str, idempotency_key: str,

@@ -304,4 +304,4 @@ def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_cus
     assert jobs.reconcile_platforms() == "matrixstream: in sync 0/1, drift {'wrong_status': 1}, repaired 1"
     drain()
     assert sim.subscribers()[f"tp-{account.pk}"]["enabled"] is True
-    assert [j.name for j in jobs.worker_jobs()] == ["expire-holds", "import-packages", "reconcile"]
+    assert [j.name for j in jobs.worker_jobs()] == ["expire-holds", "import-packages", "reconcile", "charge"]

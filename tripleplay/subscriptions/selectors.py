@@ -1,0 +1,42 @@
+"""Reads for recurring charges."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet
+
+from tripleplay.catalog.models import Product, ServiceType
+from tripleplay.customers.models import AccountProduct, Customer
+from tripleplay.subscriptions import schedule
+from tripleplay.subscriptions.models import SubscriptionCharge
+
+# A product's main service, the one its fees are grouped under on an invoice, when it bundles several.
+SERVICE_PRIORITY = (ServiceType.IPTV, ServiceType.DATA, ServiceType.VOICE, ServiceType.MESSAGING, ServiceType.PPV)
+
+
+def service_type_of(product: Product) -> str:
+    types = set(product.service_types)
+    return next((str(t) for t in SERVICE_PRIORITY if t in types), "")
+
+
+def charged_items(assignment: AccountProduct) -> dict[tuple[str, int], int]:
+    """(kind, period index) -> amount already charged (or credited) for ``assignment``."""
+    return {(k, n): amount for k, n, amount in
+            SubscriptionCharge.objects.filter(assignment=assignment).values_list("kind", "period_index", "amount_minor")}
+
+
+def charges_of(customer: Customer | int) -> QuerySet[SubscriptionCharge]:
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return SubscriptionCharge.objects.filter(customer_id=customer_id).order_by("due_date", "id")
+
+
+def due_items(customer: Customer, through: date) -> list[tuple[AccountProduct, schedule.Item]]:
+    """What ``customer``'s subscriptions owe up to ``through`` and is not charged yet (for a prepaid
+    customer without funds: the fees waiting for a payment)."""
+    out = []
+    for a in (AccountProduct.objects.filter(account__customer=customer, start_date__lte=through)
+              .select_related("plan__product").order_by("id")):
+        for item in schedule.pending(schedule.Terms.of(a.plan), a.start_date, a.end_date, through, charged_items(a)):
+            out.append((a, item))
+    return out

@@ -1,0 +1,252 @@
+"""Recurring charges (docs/charging.md): every subscription (AccountProduct) charged up to a date by
+its plan, once per (subscription, kind, period), and prepaid suspension when funds run out.
+
+- ``charge_all`` / ``charge_customer``: the `tripleplay charge` command and the worker's "charge" job.
+  One short transaction per item (a period's fee, a credit, a one-off fee): the assignment row is
+  locked, the SubscriptionCharge row and its ledger entry are written together, so a rerun, or a
+  concurrent run, finds the row and charges nothing twice (ledger keys ``sub:<id>:<kind>:<n>`` too).
+- Prepaid: an in-advance fee (activation, periodic in advance, daily) must be covered by available
+  funds. When it is not, nothing is written, the fee stays due, later covered fees of the customer
+  wait behind it, and the customer is suspended with reason "insufficient funds" (which disables
+  its IPTV subscribers through provisioning). A payment (``ledger.services.record_payment`` calls
+  ``lock_for_payment`` and ``settle_after_payment``) or the next run charges what is due and lifts
+  that suspension, and only that one, once everything due is charged.
+
+Lock order (docs/concurrency.md): customer row, assignment rows, then the funds row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+
+from tripleplay import clock
+from tripleplay.core.actors import Actor
+from tripleplay.core.errors import InsufficientFunds
+from tripleplay.customers.models import AccountProduct, BalanceModel, Customer, Status
+from tripleplay.ledger.models import EntryKind
+from tripleplay.ledger.selectors import funds_of
+from tripleplay.ledger.services import post_charge, post_entry
+from tripleplay.money import Money
+from tripleplay.subscriptions import schedule
+from tripleplay.subscriptions.models import SubscriptionCharge
+from tripleplay.subscriptions.selectors import charged_items, due_items, service_type_of
+
+log = logging.getLogger("tripleplay.charge")
+
+INSUFFICIENT_FUNDS = "insufficient funds"  # the suspension reason this module sets and lifts
+SOURCE = "subscription"
+
+_LABELS = {
+    schedule.ACTIVATION: "activation fee",
+    schedule.PERIODIC: "subscription fee",
+    schedule.DAILY_FEE: "daily fee",
+    schedule.UNUSED_CREDIT: "unused part of the subscription fee",
+    schedule.EARLY_CANCELLATION: "early cancellation fee",
+}
+
+
+@dataclass
+class ChargeReport:
+    through: date
+    customers: int = 0
+    subscriptions: int = 0
+    charges: int = 0
+    credits: int = 0
+    charged: Counter = field(default_factory=Counter)  # currency -> minor units charged
+    credited: Counter = field(default_factory=Counter)
+    due: int = 0  # fees left due (prepaid without funds)
+    suspended: list[int] = field(default_factory=list)  # customer ids suspended for insufficient funds
+    unsuspended: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def entries(self) -> int:
+        return self.charges + self.credits
+
+    def summary(self) -> str:
+        money = lambda c: ", ".join(str(Money(v, k)) for k, v in sorted(c.items())) or "0"  # noqa: E731
+        return (f"through {self.through}: {self.customers} customers, {self.subscriptions} subscriptions; "
+                f"{self.charges} charges ({money(self.charged)}), {self.credits} credits ({money(self.credited)}); "
+                f"{self.due} fees left due; suspended {len(self.suspended)}, unsuspended {len(self.unsuspended)}; "
+                f"{len(self.failures)} failures")
+
+
+def needs_cover(item: schedule.Item, terms: schedule.Terms) -> bool:
+    """A prepaid customer pays these before the service is used; the others (arrears, credits,
+    early cancellation) are for what has happened and are charged whatever the funds."""
+    return item.kind in (schedule.ACTIVATION, schedule.DAILY_FEE) or (
+        item.kind == schedule.PERIODIC and terms.charge_mode == schedule.IN_ADVANCE)
+
+
+def charge_all(actor: Actor, through: date | None = None,
+               progress: Callable[[int, int, ChargeReport], None] | None = None) -> ChargeReport:
+    """Charge every subscription of every customer that is not closed, up to ``through`` (default
+    today). A customer whose charging fails is reported and skipped; the others go on."""
+    through = through or clock.today()
+    report = ChargeReport(through)
+    # Closed customers are left out: closing ended their subscriptions, and the ledger refuses
+    # charges and credits to a closed customer (final settlement belongs to invoicing).
+    ids = list(Customer.objects.exclude(status=Status.CLOSED).filter(accounts__products__start_date__lte=through)
+               .distinct().order_by("id").values_list("id", flat=True))
+    for i, customer_id in enumerate(ids, 1):
+        try:
+            charge_customer(actor, Customer.objects.get(pk=customer_id), through, report)
+        except Exception as e:  # one customer's failure must not stop the run; the run reports it
+            log.exception("charging customer #%s failed", customer_id)
+            report.failures.append(f"customer #{customer_id}: {type(e).__name__}: {e}")
+        if progress:
+            progress(i, len(ids), report)
+    return report
+
+
+def charge_customer(actor: Actor, customer: Customer, through: date | None = None,
+                    report: ChargeReport | None = None) -> ChargeReport:
+    """Charge what ``customer``'s subscriptions owe up to ``through``, oldest due first."""
+    through = through or clock.today()
+    report = report or ChargeReport(through)
+    report.customers += 1
+    assignments = list(AccountProduct.objects.filter(account__customer=customer, start_date__lte=through)
+                       .select_related("plan__product", "account").prefetch_related("product__services")
+                       .order_by("id"))
+    work = []
+    for a in assignments:
+        report.subscriptions += 1
+        terms = schedule.Terms.of(a.plan)
+        for item in schedule.pending(terms, a.start_date, a.end_date, through, charged_items(a)):
+            work.append((item, a, terms))
+    work.sort(key=lambda w: (w[0].due, schedule.same_day_order(w[0]), w[1].pk, w[0].index))
+    prepaid = customer.balance_model == BalanceModel.PREPAID
+    short = False
+    for item, a, terms in work:
+        covered = prepaid and needs_cover(item, terms)
+        if covered and short:  # fees are paid in due order: a later one waits behind the unpaid one
+            report.due += 1
+            continue
+        try:
+            row = charge_item(actor, customer, a, item, must_cover=covered)
+        except InsufficientFunds:
+            short = True
+            report.due += 1
+            continue
+        if row is None:
+            continue
+        if item.is_credit:
+            report.credits += 1
+            report.credited[row.currency] += row.amount_minor
+        else:
+            report.charges += 1
+            report.charged[row.currency] += row.amount_minor
+    if short:
+        _suspend_for_funds(actor, customer, report)
+    else:
+        _lift_funds_suspension(actor, customer, report)
+    return report
+
+
+def charge_item(actor: Actor, customer: Customer, assignment: AccountProduct, item: schedule.Item, *,
+                must_cover: bool) -> SubscriptionCharge | None:
+    """Write one item (its SubscriptionCharge row and ledger entry) in one short transaction; None if
+    another run charged it first. Raises InsufficientFunds (nothing written) when ``must_cover``
+    and the funds do not cover it."""
+    plan = assignment.plan
+    currency = plan.product.currency
+    key = f"sub:{assignment.pk}:{item.kind}:{item.index}"
+    data = {"plan": plan.code, "period_start": item.period_start.isoformat(),
+            "period_end": item.period_end.isoformat(), "days": item.days, "of_days": item.of_days,
+            "kind": item.kind, "period_index": item.index, "assignment": assignment.pk}
+    last_day = item.period_end.toordinal() - 1
+    description = (f"{plan.name}: {_LABELS[item.kind]} {item.period_start.isoformat()}.."
+                   f"{date.fromordinal(max(last_day, item.period_start.toordinal())).isoformat()}")
+    common = dict(idempotency_key=key, description=description, account=assignment.account,
+                  service_type=service_type_of(assignment.product), source=SOURCE, data=data)
+    with transaction.atomic():
+        # The assignment row serializes runs charging the same subscription (lock order: before funds).
+        list(AccountProduct.objects.select_for_update().filter(pk=assignment.pk).values_list("pk", flat=True))
+        if SubscriptionCharge.objects.filter(assignment=assignment, kind=item.kind, period_index=item.index).exists():
+            return None
+        amount = Money(item.amount, currency)
+        if item.is_credit:
+            entry = post_entry(actor, customer, kind=EntryKind.CREDIT, amount=amount, **common)
+        else:
+            entry = post_charge(actor, customer, amount, must_cover=must_cover, **common)
+        return SubscriptionCharge.objects.create(
+            assignment=assignment, customer=customer, kind=item.kind, period_index=item.index,
+            amount_minor=item.amount, currency=currency, period_start=item.period_start, period_end=item.period_end,
+            days=item.days, of_days=item.of_days, due_date=item.due, entry=entry, created_at=clock.now())
+
+
+def _suspended_for_funds(customer: Customer) -> bool:
+    return customer.status == Status.SUSPENDED and customer.status_reason == INSUFFICIENT_FUNDS
+
+
+def _short_of_funds(customer: Customer, through: date) -> bool:
+    """Whether the oldest covered fee still due is more than the available funds (read under the
+    customer's lock: a payment that arrived since the run tried the fee counts)."""
+    available = funds_of(customer).available.minor
+    for a, item in due_items(customer, through):
+        if needs_cover(item, schedule.Terms.of(a.plan)):
+            return item.amount > available
+    return False
+
+
+def _suspend_for_funds(actor: Actor, customer: Customer, report: ChargeReport) -> None:
+    from tripleplay.customers.services import change_customer_status
+
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        # Only an active customer: a blocked one stays blocked (the operator's decision), a suspended
+        # one stays suspended for its own reason; the fee stays due either way.
+        if customer.status == Status.ACTIVE and _short_of_funds(customer, report.through):
+            change_customer_status(actor, customer, Status.SUSPENDED, reason=INSUFFICIENT_FUNDS)
+            report.suspended.append(customer.pk)
+
+
+def _lift_funds_suspension(actor: Actor, customer: Customer, report: ChargeReport) -> None:
+    """Everything due is charged: lift a suspension for insufficient funds (never another one)."""
+    from tripleplay.customers.services import change_customer_status
+
+    if not _suspended_for_funds(Customer.objects.get(pk=customer.pk)):
+        return  # the common case, without a lock
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if (_suspended_for_funds(customer) and not _short_of_funds(customer, report.through)
+                and not funds_of(customer).available.is_negative()):
+            change_customer_status(actor, customer, Status.ACTIVE, reason="funds sufficient: due fees charged")
+            report.unsuspended.append(customer.pk)
+
+
+# -- the payment hook (called by tripleplay.ledger.services.record_payment) ---------------------------
+
+
+def lock_for_payment(customer: Customer) -> bool:
+    """Inside the payment's transaction, before its funds UPDATE: if the customer is suspended for
+    insufficient funds, lock its row and its assignment rows now, so the charges that follow the
+    payment keep the lock order (customer, assignments, funds). Returns whether it is so suspended."""
+    locked = list(Customer.objects.select_for_update()
+                  .filter(pk=customer.pk, status=Status.SUSPENDED, status_reason=INSUFFICIENT_FUNDS)
+                  .values_list("pk", flat=True))
+    if not locked:
+        return False
+    list(AccountProduct.objects.select_for_update(of=("self",)).filter(account__customer_id=customer.pk)
+         .order_by("id").values_list("pk", flat=True))
+    return True
+
+
+def settle_after_payment(actor: Actor, customer: Customer) -> ChargeReport | None:
+    """After a payment to a customer suspended for insufficient funds (same transaction): charge
+    what is due up to today and, if everything is covered, lift the suspension.
+
+    A failure here must not lose the payment: it rolls back to a savepoint, is logged, and the
+    next charge run (which charges and lifts the same way) does the work."""
+    try:
+        with transaction.atomic():
+            return charge_customer(actor, customer, clock.today())
+    except Exception:
+        log.exception("charging due fees after a payment of customer #%s failed", customer.pk)
+        return None
