@@ -25,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-rate", type=float, default=0.0)
     p.add_argument("--drop-after-rate", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--tripleplay-url", help="tripleplay's base URL for PPV calls (loopback, e.g. http://127.0.0.1:8000)")
+    p.add_argument("--tripleplay-token", help="the platform's inbound token (tpp_...) for PPV calls")
+    p.add_argument("--ppv-style", choices=["json", "xml"],
+                   help="which PPV API to call (default: the platform's own: XML for generic_xml, minerva, seachange)")
     return p
 
 
@@ -36,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     import random
 
     sim.rng = random.Random(args.seed)
+    if args.tripleplay_url or args.tripleplay_token:
+        try:
+            sim.configure_tripleplay(args.tripleplay_url, args.tripleplay_token, args.ppv_style)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    elif args.ppv_style:
+        sim.tripleplay.style = args.ppv_style
     try:
         server = make_server(sim, args.host, args.port)
     except ValueError as e:

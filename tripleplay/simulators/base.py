@@ -229,7 +229,8 @@ class PpvClient:
         fields = {k: v for k, v in fields.items() if v is not None}
         try:
             if self.xml is not None:
-                response = self.http.post(self.link.url + self.xml.ENDPOINT_PATH, content=self.xml.build_request(call, **fields),
+                response = self.http.post(self.link.url + self.xml.ENDPOINT_PATH,
+                                          content=self.xml.build_request(call, **fields),
                                           headers={"Content-Type": self.xml.CONTENT_TYPE})
             else:
                 response = self.http.post(f"{self.link.url}/api/v1/ppv/{call}", json=fields)

@@ -83,6 +83,20 @@ class SimulatorProcess:
     def delete_subscriber(self, subscriber_id: str) -> None:
         self.control.delete(f"/subscribers/{subscriber_id}")
 
+    # -- pay-per-view, the platform's side --------------------------------------------------------------
+    def configure_tripleplay(self, url: str, token: str, style: str | None = None) -> dict:
+        """Where this platform calls tripleplay's PPV API (style: "json" or "xml"; None: the platform's own)."""
+        body = {"url": url, "token": token, **({"style": style} if style else {})}
+        return self._ok(self.control.put("/tripleplay", json=body))
+
+    def buy(self, **fields) -> dict:
+        """POST /_sim/ppv/buy: the platform buys through tripleplay (subscriber, event_id or price_minor,
+        mode, transaction_id, amount_minor, retries, style); returns the purchase record."""
+        return self._ok(self.control.post("/ppv/buy", json=fields, timeout=60))
+
+    def ppv_purchases(self) -> list[dict]:
+        return self.state()["ppv_purchases"]
+
     @staticmethod
     def _ok(response: httpx.Response):
         response.raise_for_status()
