@@ -11,9 +11,10 @@ from typing import Annotated
 
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import StrictStr, model_validator
+from ninja.responses import Status
+from pydantic import StrictInt, StrictStr, model_validator
 
-from tripleplay.api.permissions import OPERATIONS, READERS, require
+from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import In, IsoDate, MoneyOut, minor
 from tripleplay.core.errors import InvalidInput
 from tripleplay.ppv import selectors, services
@@ -174,3 +175,26 @@ def revenue(request, from_: IsoDate = FROM_DAY, to: IsoDate = TO_DAY):
              "net": minor(r["net_minor"], r["currency"])}
             for r in selectors.revenue(from_, to)]
     return {"from": from_, "to": to, "rows": rows}
+
+
+class EventIn(In):
+    platform_id: int
+    external_id: Annotated[str, Field(min_length=1, max_length=100)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    price_minor: Annotated[StrictInt, Field(ge=0)]
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    content_owner: Annotated[str, Field(max_length=200)] = ""
+
+
+@router.post("/ppv/events", response={201: EventOut})
+def create_event(request, payload: EventIn):
+    """An operator's own PPV event on a platform; a later catalog import of that platform does not
+    retire it (unless the platform lists the same id, which then becomes the platform's)."""
+    from tripleplay.iptv import selectors as iptv_selectors
+
+    actor = require(request, *ADMINS)
+    fields = payload.model_dump()
+    platform = iptv_selectors.platform(fields.pop("platform_id"))
+    return Status(201, services.create_event(actor, platform, **fields))

@@ -79,6 +79,8 @@ def _sync(model, platform: Platform, incoming: dict[str, dict], section: dict, c
         diff = {k: [_plain(getattr(obj, k)), _plain(v)] for k, v in fields.items() if getattr(obj, k) != v}
         if obj.status != CatalogItemStatus.ACTIVE:
             diff["status"] = [obj.status, CatalogItemStatus.ACTIVE]
+        if getattr(obj, "origin", "platform") != "platform":
+            diff["origin"] = [obj.origin, "platform"]  # the platform now lists it: it manages it
         if not diff:
             section["unchanged"].append(ext_id)
             continue
@@ -87,9 +89,13 @@ def _sync(model, platform: Platform, incoming: dict[str, dict], section: dict, c
         if apply:
             for k, v in fields.items():
                 setattr(obj, k, v)
+            if hasattr(obj, "origin"):
+                obj.origin = "platform"
             obj.status, obj.retired_at, obj.updated_at = CatalogItemStatus.ACTIVE, None, now
             obj.save()
     for ext_id, obj in sorted(existing.items()):
+        if getattr(obj, "origin", "platform") != "platform":
+            continue  # an operator's own event: not the platform's to retire
         if ext_id not in incoming and obj.status == CatalogItemStatus.ACTIVE:
             section["retired"].append(ext_id)
             if apply:

@@ -92,6 +92,9 @@ class PpvEvent(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     content_owner = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=8, choices=CatalogItemStatus.choices, default=CatalogItemStatus.ACTIVE)
+    # "platform": imported (a catalog import retires it when the platform drops it); "operator":
+    # created in tripleplay, which an import leaves alone unless the platform lists the same id.
+    origin = models.CharField(max_length=8, default="platform")
     first_seen_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     retired_at = models.DateTimeField(null=True, blank=True)

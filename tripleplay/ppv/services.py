@@ -355,3 +355,29 @@ def refund(actor: Actor, p: PpvPurchase, *, reason: str) -> PpvPurchase:
         p.status, p.refund_entry = PurchaseStatus.REFUNDED, entry
         p.save(update_fields=["status", "refund_entry"])
         return p
+
+
+def create_event(actor: Actor, platform: Platform, *, external_id: str, title: str, price_minor: int, currency: str,
+                 starts_at: datetime | None = None, ends_at: datetime | None = None,
+                 content_owner: str = "") -> PpvEvent:
+    """An operator's own PPV event on a platform (the platform knows it by ``external_id``)."""
+    from tripleplay.audit.services import record
+    from tripleplay.core import validation as v
+
+    external_id = _ref(external_id, "external_id")
+    title = v.text(title, "title", required=True)
+    price_minor = v.minor_amount(price_minor, "price_minor")
+    currency = v.currency(currency)
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise InvalidInput("ends_at must be after starts_at", details={"field": "ends_at"})
+    if PpvEvent.objects.filter(platform=platform, external_id=external_id).exists():
+        raise Conflict(f"platform {platform.code} already has an event {external_id!r}", code="duplicate")
+    now = clock.now()
+    with transaction.atomic():
+        event = PpvEvent.objects.create(platform=platform, external_id=external_id, title=title,
+                                        price_minor=price_minor, currency=currency, starts_at=starts_at,
+                                        ends_at=ends_at, content_owner=v.text(content_owner, "content_owner"),
+                                        origin="operator", first_seen_at=now, updated_at=now)
+        record(actor, "ppv_event.created", event, platform=platform.code, external_id=external_id,
+               price_minor=price_minor, currency=currency)
+    return event

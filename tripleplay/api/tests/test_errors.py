@@ -138,6 +138,7 @@ def test_openapi_document(db):
         "/api/v1/ppv/purchases/{purchase_id}": {"get"},
         "/api/v1/ppv/purchases/{purchase_id}/refund": {"post"},
         "/api/v1/ppv/revenue": {"get"},
+        "/api/v1/ppv/events": {"post"},
         "/api/v1/iptv/platform-kinds": {"get"},
         "/api/v1/iptv/platforms": {"get", "post"},
         "/api/v1/iptv/platforms/{platform_id}": {"get", "patch"},

@@ -552,3 +552,31 @@ def test_funds_sum_is_consistent(ppv_world, sales):
     """The ledger agrees with the funds row after a mix of PPV calls."""
     total = LedgerEntry.objects.filter(customer=ppv_world.customer).aggregate(s=Sum("amount_minor"))["s"]
     assert total == funds(ppv_world.customer)[0] == 202
+
+
+# -- operators: their own PPV events ---------------------------------------------------------------------------
+
+
+def test_an_operator_creates_a_ppv_event_that_platforms_can_sell_and_imports_leave_alone(ppv_world, admin, finance,
+                                                                                         platform_api):
+    from tripleplay.iptv.catalog_import import import_catalog
+    from tripleplay.iptv.models import PpvEvent
+
+    w = ppv_world
+    body = {"platform_id": w.platform.pk, "external_id": "concert-7", "title": "Live Concert", "price_minor": 1200,
+            "currency": "USD", "content_owner": "Stage Rights"}
+    r = finance.post("/ppv/events", body)
+    assert r.status_code == 403
+    r = admin.post("/ppv/events", body)
+    assert r.status_code == 201, r.content
+    assert (r.json()["external_id"], r.json()["price"], r.json()["status"]) == (
+        "concert-7", {"amount_minor": 1200, "amount": "12.00", "currency": "USD"}, "active")
+    assert admin.post("/ppv/events", body).status_code == 409
+    assert admin.post("/ppv/events", {**body, "external_id": "x", "price_minor": 12.5}).status_code == 422
+
+    a = platform_api.post("/ppv/authorize", {"transaction_id": "OP-1", "subscriber": w.sub, "event_id": "concert-7"})
+    assert (a.status_code, a.json()["result"], a.json()["amount_minor"]) == (200, "approved", 1200)
+    # A pull or push of the platform's catalog that does not list it does not retire it.
+    report = import_catalog(SYSTEM, w.platform, [], [], source="push")
+    assert "concert-7" not in report.ppv_events["retired"]
+    assert PpvEvent.objects.get(platform=w.platform, external_id="concert-7").status == "active"
