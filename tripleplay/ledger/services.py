@@ -247,19 +247,24 @@ def _reason(reason: str) -> None:
 
 def place_hold(actor: Actor, customer: Customer, amount: Money, *, idempotency_key: str,
                expires_at: datetime | None = None, account: Account | None = None, reference: str = "",
-               description: str = "") -> Hold:
+               description: str = "", caller_dedupes: bool = False) -> Hold:
     """Reserve ``amount`` of the customer's available funds, or raise InsufficientFunds.
 
-    The funds check and the reservation are one UPDATE ... WHERE available >= amount."""
+    The funds check and the reservation are one UPDATE ... WHERE available >= amount.
+    ``caller_dedupes``: the caller runs this inside its own transaction and guarantees the key is
+    new (PPV: the purchase row is unique per transaction id and commits with the hold); then the
+    replay lookup and the savepoint are skipped (the hot path of an authorization), and a
+    duplicate key's IntegrityError reaches the caller."""
     key = check_key(idempotency_key)
     _positive(amount)
     _same_currency(customer, amount)
     # expires_at is not part of the request's identity: a retry computes it anew from "now".
     fp = fingerprint(customer=customer.pk, amount=amount.minor, currency=amount.currency,
                      account=account.pk if account else None, reference=reference, description=description)
-    existing = replay(Hold.objects.filter(idempotency_key=key).first(), fp, key)
-    if existing is not None:
-        return existing
+    if not caller_dedupes:
+        existing = replay(Hold.objects.filter(idempotency_key=key).first(), fp, key)
+        if existing is not None:
+            return existing
     if customer.status == Status.CLOSED:
         raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
     now = clock.now()
@@ -267,23 +272,29 @@ def place_hold(actor: Actor, customer: Customer, amount: Money, *, idempotency_k
     if expires_at <= now:
         raise InvalidInput("a hold must expire in the future", details={"field": "expires_at"})
     try:
-        with transaction.atomic():
+        hold = None
+        # The refusal is raised after the block: with savepoint=False an exception crossing the
+        # block would doom the caller's transaction, and a refusal is an answer, not a failure.
+        with transaction.atomic(savepoint=not caller_dedupes):
             reserved = (
                 Funds.objects.filter(customer_id=customer.pk)
                 .filter(_customer_not_closed())
                 .filter(balance_minor__gte=amount.minor - F("credit_limit_minor") + F("held_minor"))
                 .update(held_minor=F("held_minor") + amount.minor)
             )
-            if reserved != 1:
-                raise _refusal(customer.pk, amount.minor)
-            hold = Hold.objects.create(
-                customer=customer, account=account, amount_minor=amount.minor, currency=amount.currency,
-                idempotency_key=key, request_fingerprint=fp, reference=reference[:100],
-                description=description[:200], created_at=now, expires_at=expires_at,
-            )
-            record(actor, "hold.placed", hold, customer=customer.pk, amount_minor=amount.minor)
-            return hold
+            if reserved == 1:
+                hold = Hold.objects.create(
+                    customer=customer, account=account, amount_minor=amount.minor, currency=amount.currency,
+                    idempotency_key=key, request_fingerprint=fp, reference=reference[:100],
+                    description=description[:200], created_at=now, expires_at=expires_at,
+                )
+                record(actor, "hold.placed", hold, customer=customer.pk, amount_minor=amount.minor)
+        if hold is None:
+            raise _refusal(customer.pk, amount.minor)
+        return hold
     except IntegrityError:
+        if caller_dedupes:
+            raise
         existing = replay(Hold.objects.filter(idempotency_key=key).first(), fp, key)
         if existing is None:
             raise
@@ -311,7 +322,8 @@ def capture_hold(actor: Actor, hold: Hold, *, amount: Money | None = None, descr
         raise InvalidInput("capture amount must be above zero and at most the held amount",
                            details={"held_minor": hold.amount_minor, "amount_minor": amount_minor})
     now = clock.now()
-    with transaction.atomic():
+    # No savepoint: a database error here fails the caller's transaction as a whole, as it should.
+    with transaction.atomic(savepoint=False):
         claimed = Hold.objects.filter(pk=hold.pk, status=HoldStatus.ACTIVE, expires_at__gt=now).update(
             status=HoldStatus.CAPTURED, captured_minor=amount_minor, settled_at=now
         )
@@ -334,7 +346,7 @@ def capture_hold(actor: Actor, hold: Hold, *, amount: Money | None = None, descr
             entry.save()
             Hold.objects.filter(pk=hold.pk).update(entry=entry)
             record(actor, "hold.captured", hold, amount_minor=amount_minor, entry=entry.pk)
-            hold.refresh_from_db()
+            hold.status, hold.captured_minor, hold.settled_at, hold.entry = HoldStatus.CAPTURED, amount_minor, now, entry
             return entry
     hold.refresh_from_db()
     if hold.status == HoldStatus.CAPTURED:

@@ -199,7 +199,7 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
             p.hold = ledger.place_hold(platform_actor(platform), customer, Money(p.price_minor, customer.currency),
                                        idempotency_key=f"ppv:{platform.pk}:{p.transaction_id}",
                                        expires_at=p.expires_at, account=account, reference=p.transaction_id[:100],
-                                       description=f"PPV: {p.title}"[:200])
+                                       description=f"PPV: {p.title}"[:200], caller_dedupes=True)
         except InsufficientFunds as e:
             p.expires_at = None
             return _decline(p, "insufficient_funds", "available funds do not cover the price",
