@@ -153,6 +153,7 @@ TRIPLEPLAY_JOB_INTERVALS = {
     "expire-holds": int(os.environ.get("TRIPLEPLAY_JOB_EXPIRE_HOLDS_SECONDS", "60")),
     "import-packages": int(os.environ.get("TRIPLEPLAY_JOB_IMPORT_PACKAGES_SECONDS", str(6 * 3600))),
     "reconcile": int(os.environ.get("TRIPLEPLAY_JOB_RECONCILE_SECONDS", str(24 * 3600))),
+    "dated-changes": int(os.environ.get("TRIPLEPLAY_JOB_DATED_CHANGES_SECONDS", "3600")),
     "charge": int(os.environ.get("TRIPLEPLAY_JOB_CHARGE_SECONDS", "3600")),  # recurring subscription charges
 }
 TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", False)

@@ -52,6 +52,12 @@ def reconcile_platforms() -> str:
     return "; ".join(results) or "no platforms"
 
 
+def dated_product_changes() -> str:
+    from tripleplay.iptv.provisioning import sync_dated_changes
+
+    return f"{sync_dated_changes(Actor.system('dated-changes'))} provisioning commands for changes dated today"
+
+
 def charge_subscriptions() -> str:
     """Recurring charges up to today (tripleplay.subscriptions, docs/charging.md); idempotent."""
     from tripleplay.subscriptions.services import charge_all
@@ -70,6 +76,7 @@ def worker_jobs() -> list[Job]:
             lease=timedelta(minutes=30)),
         Job("reconcile", timedelta(seconds=intervals.get("reconcile", 86400)), reconcile_platforms,
             lease=timedelta(hours=1)),
+        Job("dated-changes", timedelta(seconds=intervals.get("dated-changes", 3600)), dated_product_changes),
         # Recurring subscription charges (tripleplay.subscriptions): env TRIPLEPLAY_JOB_CHARGE_SECONDS.
         Job("charge", timedelta(seconds=intervals.get("charge", 3600)), charge_subscriptions, lease=timedelta(hours=1)),
     ]

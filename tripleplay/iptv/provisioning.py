@@ -106,9 +106,11 @@ def sync_account(actor: Actor, account: Account, event: str) -> list[Provisionin
                                             external_id=external_id_for(account, platform),
                                             desired_exists=True, desired_enabled=desired.enabled,
                                             desired_packages=list(desired.packages), updated_at=clock.now())
-        elif (_desired_of(sub) == desired and sub.pending_command_id is None
-              and sub.status == ProvisioningStatus.OK and _applied_of(sub) == desired):
-            continue  # the platform already has exactly this
+        elif _desired_of(sub) == desired and (
+                (sub.pending_command_id is None and sub.status == ProvisioningStatus.OK
+                 and _applied_of(sub) == desired)  # the platform already has exactly this
+                or (sub.pending_command_id is not None and sub.status != ProvisioningStatus.FAILED)):  # queued
+            continue
         commands.append(_enqueue(actor, sub, desired, event, account))
     return commands
 
@@ -190,3 +192,18 @@ def cancel_subscriber_commands(actor: Actor, sub: Subscriber) -> Subscriber:
         record(actor, "provisioning.cancelled", sub)
         sub.refresh_from_db()
         return sub
+
+
+def sync_dated_changes(actor: Actor, day=None) -> int:
+    """Product changes dated in advance (a main product changed from next month, an add-on ending on
+    a date) take effect on their day without a billing transaction of their own: resync the accounts
+    whose assignments start or end on ``day`` (default today). Idempotent: an account already in step
+    writes nothing."""
+    day = day or clock.today()
+    ids = (AccountProduct.objects.filter(Q(start_date=day) | Q(end_date=day))
+           .values_list("account_id", flat=True).distinct())
+    written = 0
+    for account in Account.objects.filter(pk__in=list(ids)).select_related("customer").order_by("id"):
+        with transaction.atomic():
+            written += len(sync_account(actor, account, "Account/Product/Dated"))
+    return written

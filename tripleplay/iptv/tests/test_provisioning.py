@@ -304,4 +304,33 @@ def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_cus
     assert jobs.reconcile_platforms() == "matrixstream: in sync 0/1, drift {'wrong_status': 1}, repaired 1"
     drain()
     assert sim.subscribers()[f"tp-{account.pk}"]["enabled"] is True
-    assert [j.name for j in jobs.worker_jobs()] == ["expire-holds", "import-packages", "reconcile", "charge"]
+    assert [j.name for j in jobs.worker_jobs()] == [
+        "expire-holds", "import-packages", "reconcile", "dated-changes", "charge"]
+
+
+def test_a_product_change_dated_in_advance_reaches_the_platform_on_its_day(tv, actor, make_customer):
+    from datetime import date
+
+    from tripleplay.customers.services import change_main_product
+    from tripleplay.iptv import jobs
+
+    sim, cat = tv
+    clock.freeze(datetime_at(date(2026, 3, 10)))
+    account = create_account(actor, make_customer(), main_plan=cat.tv_plan, addon_plans=[cat.sports_plan])
+    drain()
+    sid = f"tp-{account.pk}"
+    change_main_product(actor, account, cat.internet_plan, effective_date=date(2026, 4, 1))
+    drain()
+    assert sim.subscribers()[sid]["enabled"] is True  # not yet: the change is dated April 1st
+    assert jobs.dated_product_changes() == "0 provisioning commands for changes dated today"
+    clock.freeze(datetime_at(date(2026, 4, 1)))
+    assert jobs.dated_product_changes() == "1 provisioning commands for changes dated today"
+    assert jobs.dated_product_changes() == "0 provisioning commands for changes dated today"  # idempotent
+    drain()
+    assert (sim.subscribers()[sid]["enabled"], sim.subscribers()[sid]["packages"]) == (False, ["sports"])
+
+
+def datetime_at(day):
+    from datetime import UTC, datetime
+
+    return datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC)
