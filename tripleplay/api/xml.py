@@ -59,28 +59,39 @@ def _platform(request: HttpRequest):
     return None
 
 
-@csrf_exempt
-def catalog_push(request: HttpRequest) -> HttpResponse:
+def _preflight(request: HttpRequest, error, *, max_bytes: int, too_large: tuple[str, int]):
+    """The checks every platform XML endpoint makes before parsing, in this order: POST, the
+    platform's credentials, the body's size, the media type. Returns (platform, None) or
+    (None, the XML error response)."""
     if request.method != "POST":
-        response = _error("INVALID_REQUEST", "use POST", 405)
+        response = error("INVALID_REQUEST", "use POST", 405)
         response["Allow"] = "POST"
-        return response
+        return None, response
     platform = _platform(request)
     if platform is None:
-        response = _error("AUTHENTICATION_FAILED", "a platform's inbound token is required")
+        response = error("AUTHENTICATION_FAILED", "a platform's inbound token is required")
         response["WWW-Authenticate"] = 'Bearer realm="tripleplay", Basic realm="tripleplay"'
-        return response
+        return None, response
     try:
         length = int(request.headers.get("Content-Length") or 0)
     except ValueError:
         length = 0
+    if length > max_bytes:
+        code, status = too_large
+        return None, error(code, f"xml_too_large: document larger than {max_bytes} bytes", status)
     if length <= 0:
-        return _error("INVALID_REQUEST", "invalid_xml: empty document")
-    if length > DEFAULT_MAX_BYTES:
-        return _error("INVALID_REQUEST", f"xml_too_large: document larger than {DEFAULT_MAX_BYTES} bytes", 413)
+        return None, error("INVALID_REQUEST", "invalid_xml: empty document")
     content_type = request.content_type or ""
     if content_type not in ("application/xml", "text/xml"):
-        return _error("UNSUPPORTED_MEDIA_TYPE", f"send application/xml, not {content_type or 'nothing'}")
+        return None, error("UNSUPPORTED_MEDIA_TYPE", f"send application/xml, not {content_type or 'nothing'}")
+    return platform, None
+
+
+@csrf_exempt
+def catalog_push(request: HttpRequest) -> HttpResponse:
+    platform, refusal = _preflight(request, _error, max_bytes=DEFAULT_MAX_BYTES, too_large=("INVALID_REQUEST", 413))
+    if refusal is not None:
+        return refusal
     try:
         packages, events = xmlproto.parse_catalog(request.read(DEFAULT_MAX_BYTES + 1))
     except XmlError as e:
@@ -109,26 +120,9 @@ PPV_CALLS = {"authorize": ppv_services.authorize, "confirm": ppv_services.confir
 @csrf_exempt
 def ppv(request: HttpRequest) -> HttpResponse:
     """One PPV call per document: parse, call tripleplay.ppv.services, render its Answer."""
-    if request.method != "POST":
-        response = _ppv_error("INVALID_REQUEST", "use POST", 405)
-        response["Allow"] = "POST"
-        return response
-    platform = _platform(request)
-    if platform is None:
-        response = _ppv_error("AUTHENTICATION_FAILED", "a platform's inbound token is required")
-        response["WWW-Authenticate"] = 'Bearer realm="tripleplay", Basic realm="tripleplay"'
-        return response
-    try:
-        length = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        length = 0
-    if length > ppv_xml.MAX_BYTES:
-        return _ppv_error("TOO_LARGE", f"xml_too_large: document larger than {ppv_xml.MAX_BYTES} bytes")
-    content_type = request.content_type or ""
-    if content_type not in ("application/xml", "text/xml"):
-        return _ppv_error("UNSUPPORTED_MEDIA_TYPE", f"send application/xml, not {content_type or 'nothing'}")
-    if length <= 0:
-        return _ppv_error("INVALID_REQUEST", "invalid_xml: empty document")
+    platform, refusal = _preflight(request, _ppv_error, max_bytes=ppv_xml.MAX_BYTES, too_large=("TOO_LARGE", None))
+    if refusal is not None:
+        return refusal
     try:
         call, fields = ppv_xml.parse_request(request.read(ppv_xml.MAX_BYTES + 1))
     except XmlError as e:
