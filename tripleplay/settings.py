@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tripleplay.iptv",
     "tripleplay.ppv",
     "tripleplay.subscriptions",
+    "tripleplay.rating",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,27 @@
+"""Reads for rating (writes are in services.py)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet, Sum
+
+from tripleplay.customers.models import Account
+from tripleplay.rating.models import AllowanceUsage, Xdr, XdrStatus
+
+
+def xdrs_in_error(source: str | None = None) -> QuerySet[Xdr]:
+    qs = Xdr.objects.filter(status=XdrStatus.ERROR)
+    return qs.filter(source=source) if source else qs
+
+
+def error_counts() -> dict[str, int]:
+    """Error code -> number of xDRs waiting in error."""
+    rows = Xdr.objects.filter(status=XdrStatus.ERROR).values("error_code").annotate(n=Count("id"))
+    return {r["error_code"]: r["n"] for r in rows}
+
+
+def allowance_usage(account: Account) -> QuerySet[AllowanceUsage]:
+    return AllowanceUsage.objects.filter(assignment__account=account).select_related("allowance")
+
+
+def rated_total_minor(account: Account) -> int:
+    return Xdr.objects.filter(account=account, status=XdrStatus.RATED).aggregate(t=Sum("cost_minor"))["t"] or 0

@@ -1,0 +1,384 @@
+"""Usage rating: rate tables, xDR intake and rating, re-rating of errors (docs/rating.md).
+
+Per xDR, in one transaction: store it (unique per source and external id: a duplicate is refused),
+find the account and its subscriptions on the usage day, pick the rate (longest prefix), take free
+units from the period's allowances (conditional UPDATE), price the rest (pricing.py, one rounding)
+and post the charge to the ledger. Anything that prevents rating keeps the xDR with status "error"
+and a reason; ``rerate_errors`` tries those again after a fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tripleplay import clock
+from tripleplay.audit.services import record
+from tripleplay.catalog.models import Product
+from tripleplay.core.actors import Actor
+from tripleplay.core.errors import Conflict, DomainError, InvalidInput
+from tripleplay.customers.models import Account, AccountProduct, Status
+from tripleplay.ledger.services import post_charge
+from tripleplay.rating import pricing
+from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, Xdr, XdrStatus
+from tripleplay.subscriptions import periods
+
+USAGE_SOURCE = "usage"
+
+
+class Unratable(Exception):
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class IngestResult:
+    external_id: str
+    status: str  # rated | error | duplicate | rejected (no usable external id: not stored)
+    xdr_id: int | None = None
+    cost_minor: int | None = None
+    currency: str = ""
+    error_code: str = ""
+    error_reason: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# -- rate tables ------------------------------------------------------------------------------------
+
+
+def create_rate_table(actor: Actor, product: Product, *, service_type: str, name: str) -> RateTable:
+    """A product's price list for one service, in the product's currency."""
+    if service_type not in pricing.SERVICE_TYPES:
+        raise InvalidInput(f"service_type must be one of {', '.join(pricing.SERVICE_TYPES)}",
+                           details={"field": "service_type"})
+    if service_type not in product.service_types:
+        raise InvalidInput(f"product {product.code!r} has no {service_type} service", details={"field": "service_type"})
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("a name is required", details={"field": "name"})
+    try:
+        with transaction.atomic():
+            table = RateTable.objects.create(product=product, service_type=service_type, currency=product.currency,
+                                             name=name.strip()[:200], created_at=clock.now())
+            record(actor, "rating.rate_table_created", table, product=product.code, service_type=service_type)
+    except IntegrityError as e:
+        raise Conflict(f"product {product.code!r} already has a {service_type} rate table", code="duplicate") from e
+    return table
+
+
+def set_rate(actor: Actor, table: RateTable, *, prefix: str = "", price_per_unit_micros: int,
+             connection_fee_micros: int = 0, first_increment: int = 1, next_increment: int = 1,
+             description: str = "") -> Rate:
+    """Create or replace the rate of ``prefix`` (digits; "" is the table's default)."""
+    if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 32:
+        raise InvalidInput("prefix must be digits (or empty for the default rate)", details={"field": "prefix"})
+    for field, value, minimum in (("price_per_unit_micros", price_per_unit_micros, 0),
+                                  ("connection_fee_micros", connection_fee_micros, 0),
+                                  ("first_increment", first_increment, 1), ("next_increment", next_increment, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise InvalidInput(f"{field} must be an integer >= {minimum}", details={"field": field})
+    if table.service_type == pricing.MESSAGING and (first_increment, next_increment) != (1, 1):
+        raise InvalidInput("messages are rated one by one: increments must be 1/1", details={"field": "first_increment"})
+    with transaction.atomic():
+        rate, _ = Rate.objects.update_or_create(table=table, prefix=prefix, defaults=dict(
+            price_per_unit_micros=price_per_unit_micros, connection_fee_micros=connection_fee_micros,
+            first_increment=first_increment, next_increment=next_increment, description=description[:200]))
+        record(actor, "rating.rate_set", rate, table=table.pk, prefix=prefix, price_per_unit_micros=price_per_unit_micros,
+               connection_fee_micros=connection_fee_micros, first_increment=first_increment,
+               next_increment=next_increment)
+    return rate
+
+
+# -- intake -----------------------------------------------------------------------------------------
+
+
+def ingest(actor: Actor, records: list[dict], *, source: str = "api", service_type: str | None = None
+           ) -> list[IngestResult]:
+    """Store and rate each record; one result per record, in order. ``service_type`` is the default
+    for records without one. Nothing is dropped: a record that cannot be rated is stored as an error
+    (only a record without a usable external id, which cannot be deduplicated, is rejected)."""
+    if not isinstance(source, str) or not source.strip() or len(source) > 64:
+        raise InvalidInput("source must be a non-empty name of at most 64 characters", details={"field": "source"})
+    results = []
+    for raw in records:
+        results.append(_ingest_one(actor, raw, source, service_type))
+    return results
+
+
+def _ingest_one(actor: Actor, raw, source: str, default_service: str | None) -> IngestResult:
+    if not isinstance(raw, dict):
+        return IngestResult("", "rejected", error_code="invalid_record", error_reason="a record must be an object")
+    ext = raw.get("id", raw.get("external_id"))
+    ext = str(ext).strip() if isinstance(ext, str | int) and not isinstance(ext, bool) else ""
+    if not ext or len(ext) > 100:
+        return IngestResult(ext[:100], "rejected", error_code="invalid_field",
+                            error_reason="id: a non-empty external id of at most 100 characters is required")
+    raw = _jsonable(raw)
+    if not raw.get("service_type") and default_service:
+        raw["service_type"] = default_service
+    if Xdr.objects.filter(source=source, external_id=ext).exists():
+        return IngestResult(ext, "duplicate", error_code="duplicate", error_reason="already received from this source")
+    fields, problem = _parse(raw)
+    xdr = Xdr(source=source, external_id=ext, raw=raw, status=XdrStatus.ERROR, received_at=clock.now(), **fields)
+    try:
+        with transaction.atomic():
+            xdr.save()
+            _rate(actor, xdr, problem)
+    except IntegrityError:  # a concurrent intake of the same record won the unique index
+        return IngestResult(ext, "duplicate", error_code="duplicate", error_reason="already received from this source")
+    return _result(xdr)
+
+
+def rerate_errors(actor: Actor, *, source: str | None = None) -> dict[str, int]:
+    """Rate again every xDR in error (after an account, a subscription or a rate was fixed), from the
+    record as received. Returns counts of {"rated", "error"}."""
+    qs = Xdr.objects.filter(status=XdrStatus.ERROR)
+    if source:
+        qs = qs.filter(source=source)
+    counts = {"rated": 0, "error": 0}
+    for pk in qs.order_by("id").values_list("id", flat=True).iterator():
+        with transaction.atomic():
+            xdr = Xdr.objects.select_for_update().filter(pk=pk, status=XdrStatus.ERROR).first()
+            if xdr is None:  # rated meanwhile by a concurrent re-rate
+                continue
+            fields, problem = _parse(xdr.raw)
+            for name in _PARSED_FIELDS:
+                setattr(xdr, name, fields.get(name, _PARSED_DEFAULTS.get(name)))
+            _rate(actor, xdr, problem)
+        counts[xdr.status] += 1
+    return counts
+
+
+def _result(xdr: Xdr) -> IngestResult:
+    return IngestResult(xdr.external_id, xdr.status, xdr.pk, xdr.cost_minor, xdr.currency, xdr.error_code,
+                        xdr.error_reason)
+
+
+def _jsonable(raw: dict) -> dict:
+    out = {}
+    for k, v in raw.items():
+        if isinstance(v, datetime | date):
+            v = v.isoformat()
+        elif v is not None and not isinstance(v, str | int | float | bool):
+            v = str(v)
+        out[str(k)] = v
+    json.dumps(out)
+    return out
+
+
+# -- parsing ----------------------------------------------------------------------------------------
+
+_PARSED_FIELDS = ("service_type", "caller", "callee", "login", "bytes", "count", "destination", "started_at",
+                  "duration_seconds")
+_PARSED_DEFAULTS = {"service_type": "", "caller": "", "callee": "", "login": "", "destination": ""}
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _int(value, field: str, minimum: int) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{field} must be an integer >= {minimum}")
+    return value
+
+
+def _number(value, field: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    digits = text[1:] if text.startswith("+") else text
+    if not digits.isdigit() or not 3 <= len(digits) <= 15:
+        raise ValueError(f"{field} must be 3..15 digits, optionally with a leading +")
+    return digits
+
+
+def _time(value) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError("started_at must be an ISO 8601 time with a time zone")
+    return value
+
+
+def _parse(raw: dict) -> tuple[dict, Unratable | None]:
+    """The xDR's fields from the record, and the problem with it (every bad field named), if any."""
+    fields: dict = {}
+    problems: list[str] = []
+    service = raw.get("service_type")
+    if service not in pricing.SERVICE_TYPES:
+        return fields, Unratable("invalid_field", f"service_type must be one of {', '.join(pricing.SERVICE_TYPES)}")
+    fields["service_type"] = service
+
+    def take(name: str, parse, *args, default=None, required=True):
+        value = raw.get(name)
+        if _blank(value):
+            if required:
+                problems.append(f"{name} is required")
+            elif default is not None:
+                fields[name] = default
+            return
+        try:
+            fields[name] = parse(value, *args)
+        except ValueError as e:
+            problems.append(str(e))
+
+    take("started_at", _time)
+    if service == pricing.VOICE:
+        take("caller", _number, "caller")
+        take("callee", _number, "callee")
+        take("duration_seconds", _int, "duration_seconds", 0)
+    elif service == pricing.DATA:
+        take("login", lambda v: v.strip()[:100] if isinstance(v, str) else str(v))
+        take("bytes", _int, "bytes", 0)
+    else:
+        take("caller", _number, "caller")
+        take("destination", _number, "destination")
+        take("count", _int, "count", 1, required=False, default=1)
+    if problems:
+        return fields, Unratable("invalid_field", "; ".join(problems))
+    return fields, None
+
+
+# -- rating -----------------------------------------------------------------------------------------
+
+
+def _rate(actor: Actor, xdr: Xdr, problem: Unratable | None) -> None:
+    """Rate ``xdr`` (already saved) and save it, rated or in error. Run inside a transaction."""
+    try:
+        if problem is not None:
+            raise problem
+        with transaction.atomic():  # allowance and ledger writes roll back together on a refusal
+            _rate_effects(actor, xdr)
+    except Unratable as e:
+        _mark_error(xdr, e.code, e.reason)
+    except DomainError as e:
+        _mark_error(xdr, e.code, e.message)
+    xdr.save()
+
+
+def _mark_error(xdr: Xdr, code: str, reason: str) -> None:
+    xdr.status, xdr.error_code, xdr.error_reason = XdrStatus.ERROR, code, reason[:300]
+    xdr.rate, xdr.billed_quantity, xdr.allowance_used = None, 0, 0
+    xdr.cost_minor, xdr.currency, xdr.ledger_entry, xdr.rated_at = None, "", None, None
+
+
+def _find_account(xdr: Xdr) -> Account:
+    if xdr.service_type == pricing.DATA:
+        account = Account.objects.select_related("customer").filter(login=xdr.login).first()
+        if account is None:
+            raise Unratable("unknown_account", f"no account with login {xdr.login!r}")
+    else:
+        account = Account.objects.select_related("customer").filter(phone_number=xdr.caller).first()
+        if account is None:
+            raise Unratable("unknown_account", f"no account with phone number {xdr.caller}")
+    return account
+
+
+def _rate_effects(actor: Actor, xdr: Xdr) -> None:
+    account = _find_account(xdr)
+    xdr.account = account
+    customer = account.customer
+    if Status.BLOCKED in (account.status, customer.status):
+        raise Unratable("account_blocked", "the account or its customer is blocked: usage is refused")
+    if Status.CLOSED in (account.status, customer.status):
+        raise Unratable("account_closed", "the account or its customer is closed")
+    day = timezone.localdate(xdr.started_at)
+    assignments = sorted(
+        AccountProduct.objects.filter(account=account, start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day)).select_related("plan", "product"),
+        key=lambda a: (a.role != "main", a.pk))
+    if not assignments:
+        raise Unratable("no_subscription", f"the account has no subscription on {day.isoformat()}")
+    tables = {t.product_id: t for t in RateTable.objects.filter(product_id__in=[a.product_id for a in assignments],
+                                                                service_type=xdr.service_type)}
+    table = next((tables[a.product_id] for a in assignments if a.product_id in tables), None)
+    if table is None:
+        raise Unratable("no_rate", f"no {xdr.service_type} rate table for the account's products")
+    if table.currency != customer.currency:
+        raise Unratable("currency_mismatch", f"rate table in {table.currency}, customer billed in {customer.currency}")
+    number = {pricing.VOICE: xdr.callee, pricing.MESSAGING: xdr.destination}.get(xdr.service_type, "")
+    rates = {r.prefix: r for r in table.rates.all()}
+    prefix = pricing.longest_prefix(number, rates)
+    if prefix is None:
+        raise Unratable("no_rate", f"no rate in {table.name!r} for destination {number or '(none)'}")
+    rate = rates[prefix]
+    terms = pricing.RateTerms(rate.price_per_unit_micros, rate.connection_fee_micros, rate.first_increment,
+                              rate.next_increment)
+    quantity = pricing.base_quantity(xdr.service_type, duration_seconds=xdr.duration_seconds or 0,
+                                     bytes_=xdr.bytes or 0, count=xdr.count or 0)
+    billed = pricing.billable(quantity, terms.first_increment, terms.next_increment)
+    free = _consume_allowances(assignments, xdr.service_type, day, billed)
+    priced = pricing.price(quantity, terms, pricing.PRICED_UNIT[xdr.service_type], free_available=free)
+    cost = pricing.to_money(priced.cost_micros, table.currency)
+    xdr.rate, xdr.billed_quantity, xdr.allowance_used = rate, priced.billed, priced.free
+    xdr.cost_minor, xdr.currency, xdr.rated_at = cost.minor, cost.currency, clock.now()
+    xdr.status, xdr.error_code, xdr.error_reason = XdrStatus.RATED, "", ""
+    xdr.ledger_entry = None
+    if cost.minor > 0:
+        # Usage that happened is billed whatever the funds: prepaid balances may go below zero.
+        xdr.ledger_entry = post_charge(
+            actor, customer, cost, description=_description(xdr, priced), idempotency_key=f"xdr:{xdr.pk}",
+            account=account, service_type=xdr.service_type, source=USAGE_SOURCE, must_cover=False,
+            data={"xdr": xdr.pk, "source": xdr.source, "external_id": xdr.external_id, "rate": rate.pk,
+                  "prefix": prefix, "billed": priced.billed, "free": priced.free, "charged": priced.charged,
+                  "started_at": xdr.started_at.isoformat()})
+
+
+def _description(xdr: Xdr, priced: pricing.Priced) -> str:
+    if xdr.service_type == pricing.VOICE:
+        return f"Call to {xdr.callee}, {priced.billed} s billed"
+    if xdr.service_type == pricing.DATA:
+        return f"Data session, {priced.billed} KB billed"
+    return f"{priced.billed} message(s) to {xdr.destination}"
+
+
+def _consume_allowances(assignments: list[AccountProduct], service_type: str, day: date, need: int) -> int:
+    """Take up to ``need`` base units from the allowances of the subscriptions current on ``day``, each in
+    that subscription's period containing ``day``; returns how many were taken."""
+    unit = pricing.ALLOWANCE_UNIT_OF[service_type]
+    taken = 0
+    for a in assignments:
+        for allowance in a.plan.allowances.filter(service_type=service_type, unit=unit).order_by("id"):
+            if taken >= need:
+                return taken
+            n = periods.index(a.start_date, a.plan.period, day)
+            first, end = periods.bounds(a.start_date, a.plan.period, n)
+            usage = _usage_row(a, allowance, n, first, end, allowance.quantity * pricing.ALLOWANCE_UNIT[unit])
+            taken += _take(usage.pk, need - taken)
+    return taken
+
+
+def _usage_row(assignment, allowance, n: int, first: date, end: date, granted: int) -> AllowanceUsage:
+    key = dict(assignment=assignment, allowance=allowance, period_index=n)
+    usage = AllowanceUsage.objects.filter(**key).first()
+    if usage is not None:
+        return usage
+    try:
+        with transaction.atomic():
+            return AllowanceUsage.objects.create(period_start=first, period_end=end, granted=granted, **key)
+    except IntegrityError:  # created concurrently
+        return AllowanceUsage.objects.get(**key)
+
+
+def _take(usage_pk: int, want: int) -> int:
+    """Compare-and-set on ``used``: two ratings can never both take the last free units (the loser's
+    UPDATE matches nothing and it reads again)."""
+    while True:
+        row = AllowanceUsage.objects.values("granted", "used").get(pk=usage_pk)
+        n = min(want, row["granted"] - row["used"])
+        if n <= 0:
+            return 0
+        if AllowanceUsage.objects.filter(pk=usage_pk, used=row["used"]).update(used=F("used") + n) == 1:
+            return n
