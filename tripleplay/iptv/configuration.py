@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import re
 import secrets as pysecrets
+import time
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -94,6 +96,8 @@ def update_platform(actor: Actor, platform: Platform, **changes) -> Platform:
     if "enabled" in changes:
         platform.enabled = bool(changes["enabled"])
     platform.save()
+    transaction.on_commit(_forget_tokens)
+    _forget_tokens()
     record(actor, "platform.updated", platform, fields=sorted(k for k in changes if k != "secret"),
            secret_changed="secret" in changes)
     return platform
@@ -102,20 +106,39 @@ def update_platform(actor: Actor, platform: Platform, **changes) -> Platform:
 @transaction.atomic
 def issue_inbound_token(actor: Actor, platform: Platform) -> str:
     """A new token the platform uses to call tripleplay (catalog push, PPV). Shown once; replaces
-    the previous one."""
+    the previous one (in other processes within TOKEN_CACHE_SECONDS, docs/operations.md)."""
     token = "tpp_" + pysecrets.token_urlsafe(32)
     Platform.objects.filter(pk=platform.pk).update(inbound_token_prefix=token[:INBOUND_PREFIX_LEN],
                                                    inbound_token_hash=hashlib.sha256(token.encode()).hexdigest())
     record(actor, "platform.inbound_token_issued", platform)
+    # Now and again at commit: a request in another thread may re-cache the old row until then.
+    transaction.on_commit(_forget_tokens)
+    _forget_tokens()
     return token
+
+
+# Per-process cache of accepted tokens (digest -> (platform, monotonic deadline)): every PPV call
+# authenticates, and the lookup was a query per request. Only hits are cached. A token replaced or a
+# platform disabled in *this* process clears the cache at once; in another process (other gunicorn
+# workers, the CLI) the change takes effect within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 5.0
+_token_cache: dict[str, tuple[Platform, float]] = {}
+
+
+def _forget_tokens() -> None:
+    _token_cache.clear()
 
 
 def platform_for_inbound_token(token: str) -> Platform | None:
     if not token or len(token) > 200:
         return None
     digest = hashlib.sha256(token.encode()).hexdigest()
+    cached = _token_cache.get(digest)
+    if cached is not None and cached[1] > time.monotonic():
+        return copy.copy(cached[0])  # a copy: a request may set attributes on its platform
     for p in Platform.objects.filter(inbound_token_prefix=token[:INBOUND_PREFIX_LEN], enabled=True):
         if hmac.compare_digest(p.inbound_token_hash, digest):
+            _token_cache[digest] = (copy.copy(p), time.monotonic() + TOKEN_CACHE_SECONDS)
             return p
     return None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 
 from tripleplay import clock
@@ -276,19 +276,15 @@ def place_hold(actor: Actor, customer: Customer, amount: Money, *, idempotency_k
         # The refusal is raised after the block: with savepoint=False an exception crossing the
         # block would doom the caller's transaction, and a refusal is an answer, not a failure.
         with transaction.atomic(savepoint=not caller_dedupes):
-            reserved = (
-                Funds.objects.filter(customer_id=customer.pk)
-                .filter(_customer_not_closed())
-                .filter(balance_minor__gte=amount.minor - F("credit_limit_minor") + F("held_minor"))
-                .update(held_minor=F("held_minor") + amount.minor)
-            )
-            if reserved == 1:
+            available_after = _reserve(customer.pk, amount.minor)
+            if available_after is not None:
                 hold = Hold.objects.create(
                     customer=customer, account=account, amount_minor=amount.minor, currency=amount.currency,
                     idempotency_key=key, request_fingerprint=fp, reference=reference[:100],
                     description=description[:200], created_at=now, expires_at=expires_at,
                 )
                 record(actor, "hold.placed", hold, customer=customer.pk, amount_minor=amount.minor)
+                hold.available_after_minor = available_after  # not a field: the caller's answer, no re-read
         if hold is None:
             raise _refusal(customer.pk, amount.minor)
         return hold
@@ -299,6 +295,42 @@ def place_hold(actor: Actor, customer: Customer, amount: Money, *, idempotency_k
         if existing is None:
             raise
         return existing
+
+
+def _funds_table() -> str:
+    return connection.ops.quote_name(Funds._meta.db_table)
+
+
+def _reserve(customer_id: int, amount_minor: int) -> int | None:
+    """The hold's funds check and reservation: the same single conditional UPDATE as before (funds
+    cover it, the customer is not closed, both in the WHERE clause of the funds row itself), written
+    as SQL so that RETURNING hands back the available funds after it (None: nothing matched).
+    RETURNING saves the re-read, and raw SQL the ORM's compilation on the hottest path."""
+    customers = connection.ops.quote_name(Customer._meta.db_table)
+    funds = _funds_table()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {funds} SET held_minor = held_minor + %s"
+            f" WHERE customer_id = %s AND balance_minor >= %s - credit_limit_minor + held_minor"
+            f" AND NOT EXISTS (SELECT 1 FROM {customers} c WHERE c.id = {funds}.customer_id AND c.status = %s)"
+            f" RETURNING balance_minor + credit_limit_minor - held_minor",
+            [amount_minor, customer_id, amount_minor, Status.CLOSED],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _settle_capture(customer_id: int, held_minor: int, captured_minor: int) -> tuple[int, int]:
+    """Release the whole reservation and take only what is captured, in one UPDATE; returns the
+    balance and the available funds after it (RETURNING: no re-read of the row we just wrote)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_funds_table()} SET held_minor = held_minor - %s, balance_minor = balance_minor - %s"
+            f" WHERE customer_id = %s RETURNING balance_minor, balance_minor + credit_limit_minor - held_minor",
+            [held_minor, captured_minor, customer_id],
+        )
+        balance_after, available_after = cursor.fetchone()
+    return balance_after, available_after
 
 
 class HoldNotActive(Conflict):
@@ -329,10 +361,7 @@ def capture_hold(actor: Actor, hold: Hold, *, amount: Money | None = None, descr
         )
         if claimed == 1:
             # Release the whole reservation and take only what is captured, in one UPDATE.
-            Funds.objects.filter(customer_id=hold.customer_id).update(
-                held_minor=F("held_minor") - hold.amount_minor, balance_minor=F("balance_minor") - amount_minor
-            )
-            balance_after = Funds.objects.values_list("balance_minor", flat=True).get(customer_id=hold.customer_id)
+            balance_after, available_after = _settle_capture(hold.customer_id, hold.amount_minor, amount_minor)
             entry = LedgerEntry(
                 customer_id=hold.customer_id, account_id=hold.account_id, kind=EntryKind.CHARGE,
                 amount_minor=-amount_minor, currency=hold.currency, balance_after_minor=balance_after,
@@ -347,6 +376,7 @@ def capture_hold(actor: Actor, hold: Hold, *, amount: Money | None = None, descr
             Hold.objects.filter(pk=hold.pk).update(entry=entry)
             record(actor, "hold.captured", hold, amount_minor=amount_minor, entry=entry.pk)
             hold.status, hold.captured_minor, hold.settled_at, hold.entry = HoldStatus.CAPTURED, amount_minor, now, entry
+            entry.available_after_minor = available_after  # not a field: the caller's answer, no re-read
             return entry
     hold.refresh_from_db()
     if hold.status == HoldStatus.CAPTURED:
