@@ -4,48 +4,38 @@ platforms, packages and the provisioning queue are shown, read-only where the se
 
 from django.contrib import admin
 
+from tripleplay.core.admin_base import ReadOnlyAdmin
 from tripleplay.iptv.models import ChannelPackage, Platform, PpvEvent, ProductPackage, ProvisioningCommand, Subscriber
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Platform)
-class PlatformAdmin(ReadOnly):
+class PlatformAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "kind", "base_url", "enabled", "created_at"]
     list_filter = ["kind", "enabled"]
     exclude = ["secret_encrypted", "inbound_token_hash", "inbound_token_prefix"]
 
 
 @admin.register(ChannelPackage)
-class ChannelPackageAdmin(ReadOnly):
+class ChannelPackageAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "name", "platform", "kind", "status", "updated_at"]
     list_filter = ["platform", "kind", "status"]
     search_fields = ["external_id", "name"]
 
 
 @admin.register(ProductPackage)
-class ProductPackageAdmin(ReadOnly):
+class ProductPackageAdmin(ReadOnlyAdmin):
     list_display = ["product", "package", "created_at"]
 
 
 @admin.register(PpvEvent)
-class PpvEventAdmin(ReadOnly):
+class PpvEventAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "title", "platform", "price_minor", "currency", "status", "origin"]
     list_filter = ["platform", "status", "origin"]
     search_fields = ["external_id", "title", "content_owner"]
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(ReadOnly):
+class SubscriberAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "account", "platform", "status", "desired_enabled", "applied_enabled",
                     "attempts", "next_attempt_at", "updated_at"]
     list_filter = ["platform", "status"]
@@ -53,7 +43,7 @@ class SubscriberAdmin(ReadOnly):
 
 
 @admin.register(ProvisioningCommand)
-class ProvisioningCommandAdmin(ReadOnly):
+class ProvisioningCommandAdmin(ReadOnlyAdmin):
     list_display = ["id", "subscriber", "event", "status", "attempts", "created_at", "finished_at"]
     list_filter = ["status", "event"]
     search_fields = ["subscriber__external_id", "idempotency_key"]

@@ -1,20 +1,7 @@
 from django.contrib import admin
 
+from tripleplay.core.admin_base import ReadOnlyAdmin
 from tripleplay.ledger.models import Funds, Hold, LedgerEntry
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows are written by tripleplay.ledger.services only (append-only ledger, conditional
-    updates); the admin shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Funds)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from tripleplay.core.admin_base import ReadOnlyAdmin
 from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, Xdr
 
 
@@ -10,35 +11,22 @@ class RateInline(admin.TabularInline):
               "description"]
 
 
-class _ReadOnly(admin.ModelAdmin):
-    """Written only through tripleplay.rating.services (rating and re-rating)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(RateTable)
-class RateTableAdmin(_ReadOnly):
+class RateTableAdmin(ReadOnlyAdmin):
     list_display = ["id", "name", "product", "service_type", "currency"]
     list_filter = ["service_type"]
     inlines = [RateInline]
 
 
 @admin.register(Rate)
-class RateAdmin(_ReadOnly):
+class RateAdmin(ReadOnlyAdmin):
     list_display = ["id", "table", "prefix", "price_per_unit_micros", "connection_fee_micros", "first_increment",
                     "next_increment"]
     search_fields = ["prefix"]
 
 
 @admin.register(Xdr)
-class XdrAdmin(_ReadOnly):
+class XdrAdmin(ReadOnlyAdmin):
     list_display = ["id", "source", "external_id", "service_type", "account", "started_at", "status", "error_code",
                     "cost_minor", "currency"]
     list_filter = ["status", "service_type", "error_code", "source"]
@@ -47,6 +35,6 @@ class XdrAdmin(_ReadOnly):
 
 
 @admin.register(AllowanceUsage)
-class AllowanceUsageAdmin(_ReadOnly):
+class AllowanceUsageAdmin(ReadOnlyAdmin):
     list_display = ["id", "assignment", "allowance", "period_index", "period_start", "period_end", "used", "granted"]
     raw_id_fields = ["assignment", "allowance"]

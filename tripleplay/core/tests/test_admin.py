@@ -45,3 +45,17 @@ def test_every_admin_page_renders(catalog):
         if obj is not None:
             r = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk]))
             assert r.status_code == 200, (meta.model_name, r.status_code)
+
+
+def test_service_owned_rows_are_read_only_in_the_admin(rf):
+    from tripleplay.audit.models import AuditEvent
+    from tripleplay.iptv.models import ProvisioningCommand
+    from tripleplay.ledger.models import LedgerEntry
+    from tripleplay.ppv.models import PpvPurchase
+    from tripleplay.rating.models import Xdr
+
+    request = rf.get("/admin/")
+    for model in (LedgerEntry, AuditEvent, ProvisioningCommand, PpvPurchase, Xdr):
+        model_admin = admin.site._registry[model]
+        assert (model_admin.has_add_permission(request), model_admin.has_change_permission(request),
+                model_admin.has_delete_permission(request)) == (False, False, False), model.__name__
