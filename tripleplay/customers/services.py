@@ -138,6 +138,8 @@ def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
             set_credit_limit(actor, customer, Money(new_limit, customer.currency))
         if fields:
             record(actor, "customer.updated", customer, **{k: str(val) for k, val in fields.items()})
+        if "name" in fields:  # the platforms keep the subscriber's full name
+            provisioning.sync_customer(actor, customer, "Customer/Updated")
     return customer
 
 
@@ -297,8 +299,9 @@ def update_account(actor: Actor, account: Account, **changes) -> Account:
                 setattr(account, f, val)
             if fields:
                 account.save(update_fields=list(fields))
-            if fields:
                 record(actor, "account.updated", account, **fields)
+                # A new set-top box, login or phone reaches the platforms like any other change.
+                provisioning.sync_account(actor, account, "Account/Updated")
     except IntegrityError as e:
         raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
     return account

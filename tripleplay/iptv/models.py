@@ -127,10 +127,13 @@ class Subscriber(models.Model):
     desired_exists = models.BooleanField(default=True)
     desired_enabled = models.BooleanField(default=True)
     desired_packages = models.JSONField(default=list)
+    # login, device_id, full_name, phone as billing has them (see provisioning.DETAIL_FIELDS).
+    desired_details = models.JSONField(default=dict)
     # Last state the platform acknowledged (None: unknown, e.g. never provisioned).
     applied_exists = models.BooleanField(null=True)
     applied_enabled = models.BooleanField(null=True)
     applied_packages = models.JSONField(null=True)
+    applied_details = models.JSONField(null=True)
     # Queue
     status = models.CharField(max_length=12, choices=ProvisioningStatus.choices, default=ProvisioningStatus.OK)
     status_message = models.CharField(max_length=500, blank=True)

@@ -35,6 +35,12 @@ from tripleplay.iptv.models import (
     ProvisioningStatus,
     Subscriber,
 )
+from tripleplay.iptv.platforms.base import DETAIL_FIELDS
+
+
+def details_of(account: Account) -> tuple[str, ...]:
+    """The account's details in DETAIL_FIELDS order, as sent to the platforms."""
+    return (account.login or "", account.device_id or "", account.customer.name, account.phone_number or "")
 
 
 @dataclass(frozen=True)
@@ -42,11 +48,15 @@ class Desired:
     exists: bool
     enabled: bool
     packages: tuple[str, ...]  # sorted external ids
+    details: tuple[str, ...] = ()  # DETAIL_FIELDS values; () when the subscriber is not to exist
 
-    def as_json(self, account: Account) -> dict:
+    def as_json(self, account: Account | None = None) -> dict:
         return {"exists": self.exists, "enabled": self.enabled, "packages": list(self.packages),
-                "login": account.login or "", "device_id": account.device_id or "",
-                "phone": account.phone_number or "", "full_name": account.customer.name}
+                **self.details_json()}
+
+    def details_json(self) -> dict:
+        values = self.details or ("",) * len(DETAIL_FIELDS)
+        return dict(zip(DETAIL_FIELDS, values, strict=True))
 
 
 def external_id_for(account: Account, platform: Platform) -> str:
@@ -76,6 +86,7 @@ def desired_states(account: Account) -> dict[int, Desired]:
     customer: Customer = account.customer
     active = account.status == Status.ACTIVE and customer.status == Status.ACTIVE
     closed = account.status == Status.CLOSED
+    details = details_of(account)
     out = {}
     for platform_id in known | set(packages):
         pkgs = tuple(sorted(packages.get(platform_id, ())))
@@ -84,7 +95,7 @@ def desired_states(account: Account) -> dict[int, Desired]:
         else:
             # Without an IPTV main product the subscriber stays, disabled (PortaBilling's rule); so it
             # does while blocked or suspended. Packages stay as billing has them.
-            out[platform_id] = Desired(True, active and main_has_iptv and platform_id in packages, pkgs)
+            out[platform_id] = Desired(True, active and main_has_iptv and platform_id in packages, pkgs, details)
     return out
 
 
@@ -105,7 +116,8 @@ def sync_account(actor: Actor, account: Account, event: str) -> list[Provisionin
             sub = Subscriber.objects.create(account=account, platform=platform,
                                             external_id=external_id_for(account, platform),
                                             desired_exists=True, desired_enabled=desired.enabled,
-                                            desired_packages=list(desired.packages), updated_at=clock.now())
+                                            desired_packages=list(desired.packages),
+                                            desired_details=desired.details_json(), updated_at=clock.now())
         elif _desired_of(sub) == desired and (
                 (sub.pending_command_id is None and sub.status == ProvisioningStatus.OK
                  and _applied_of(sub) == desired)  # the platform already has exactly this
@@ -123,9 +135,16 @@ def sync_customer(actor: Actor, customer: Customer, event: str) -> list[Provisio
     return out
 
 
+def _details_tuple(details: dict | None) -> tuple[str, ...] | None:
+    if not details:
+        return None
+    return tuple(str(details.get(f) or "") for f in DETAIL_FIELDS)
+
+
 def _desired_of(sub: Subscriber) -> Desired:
-    return Desired(sub.desired_exists, sub.desired_enabled if sub.desired_exists else False,
-                   tuple(sorted(sub.desired_packages)) if sub.desired_exists else ())
+    if not sub.desired_exists:
+        return Desired(False, False, ())
+    return Desired(True, sub.desired_enabled, tuple(sorted(sub.desired_packages)), _details_tuple(sub.desired_details))
 
 
 def _applied_of(sub: Subscriber) -> Desired | None:
@@ -133,7 +152,10 @@ def _applied_of(sub: Subscriber) -> Desired | None:
         return None
     if not sub.applied_exists:
         return Desired(False, False, ())
-    return Desired(True, bool(sub.applied_enabled), tuple(sorted(sub.applied_packages or [])))
+    # Details unknown (None: never acknowledged, e.g. provisioned before details were tracked) never
+    # equal billing's, so the next change sends them once.
+    return Desired(True, bool(sub.applied_enabled), tuple(sorted(sub.applied_packages or [])),
+                   _details_tuple(sub.applied_details))
 
 
 def _enqueue(actor: Actor, sub: Subscriber, desired: Desired, event: str, account: Account) -> ProvisioningCommand:
@@ -147,13 +169,15 @@ def _enqueue(actor: Actor, sub: Subscriber, desired: Desired, event: str, accoun
         status=CommandStatus.SUPERSEDED, finished_at=now)
     sub.desired_exists, sub.desired_enabled = desired.exists, desired.enabled
     sub.desired_packages = list(desired.packages)
+    sub.desired_details = desired.details_json() if desired.exists else {}
     sub.pending_command = command
     sub.attempts = 0
     sub.next_attempt_at = now
     sub.status = ProvisioningStatus.IN_PROGRESS
     sub.status_message = f"{event} queued"
     sub.updated_at = now
-    sub.save(update_fields=["desired_exists", "desired_enabled", "desired_packages", "pending_command", "attempts",
+    sub.save(update_fields=["desired_exists", "desired_enabled", "desired_packages", "desired_details",
+                            "pending_command", "attempts",
                             "next_attempt_at", "status", "status_message", "updated_at"])
     return command
 

@@ -40,6 +40,7 @@ from tripleplay.iptv.models import (
     Subscriber,
 )
 from tripleplay.iptv.platforms.base import (
+    DETAIL_FIELDS,
     Adapter,
     AlreadyExists,
     PermanentError,
@@ -110,7 +111,8 @@ class Outcome:
 
 def acknowledged_state(sub: Subscriber) -> dict:
     return {"exists": sub.applied_exists, "enabled": sub.applied_enabled,
-            "packages": sorted(sub.applied_packages) if sub.applied_packages is not None else None}
+            "packages": sorted(sub.applied_packages) if sub.applied_packages is not None else None,
+            "details": dict(sub.applied_details) if sub.applied_details is not None else None}
 
 
 def apply_desired(adapter: Adapter, sub: Subscriber, command: ProvisioningCommand, state: dict) -> dict:
@@ -121,29 +123,32 @@ def apply_desired(adapter: Adapter, sub: Subscriber, command: ProvisioningComman
     d = command.desired
     key = command.idempotency_key
     want_packages = sorted(d["packages"])
+    want_details = {f: str(d.get(f) or "") for f in DETAIL_FIELDS}
     if not d["exists"]:
         if state["exists"] is not False:
-            state.update(exists=None, enabled=None, packages=None)
+            state.update(exists=None, enabled=None, packages=None, details=None)
             try:
                 adapter.delete_subscriber(sub.external_id, idempotency_key=f"{key}:delete")
             except SubscriberNotFound:
                 pass
-            state.update(exists=False, enabled=None, packages=None)
+            state.update(exists=False, enabled=None, packages=None, details=None)
         return state
+    spec = SubscriberSpec(subscriber_id=sub.external_id, enabled=d["enabled"], packages=frozenset(want_packages),
+                          account_number=sub.external_id, **want_details)
     if state["exists"] is not True:
-        spec = SubscriberSpec(subscriber_id=sub.external_id, enabled=d["enabled"], packages=frozenset(want_packages),
-                              login=d.get("login", ""), device_id=d.get("device_id", ""),
-                              full_name=d.get("full_name", ""), account_number=sub.external_id,
-                              phone=d.get("phone", ""))
-        state.update(exists=None, enabled=None, packages=None)
+        state.update(exists=None, enabled=None, packages=None, details=None)
         try:
             adapter.create_subscriber(spec, idempotency_key=f"{key}:create")
-            state.update(exists=True, enabled=d["enabled"], packages=want_packages)
+            state.update(exists=True, enabled=d["enabled"], packages=want_packages, details=want_details)
         except AlreadyExists:
             actual = adapter.get_subscriber(sub.external_id)
             if actual is None:
                 raise TransientError("platform says the subscriber exists but cannot find it") from None
             state.update(exists=True, enabled=actual.enabled, packages=sorted(actual.packages))
+    if state.get("details") != want_details:
+        state["details"] = None
+        adapter.update_details(spec, idempotency_key=f"{key}:details")
+        state["details"] = want_details
     if state["packages"] != want_packages:
         state["packages"] = None
         adapter.set_packages(sub.external_id, frozenset(want_packages), idempotency_key=f"{key}:packages")
@@ -286,7 +291,8 @@ class Worker:
             # the platform's state and our results are not ours to record.
             if not Subscriber.objects.filter(pk=sub.pk, lease_owner=self.name).update(
                     applied_exists=applied.get("exists"), applied_enabled=applied.get("enabled"),
-                    applied_packages=applied.get("packages"), lease_owner="", lease_until=None, updated_at=now):
+                    applied_packages=applied.get("packages"), applied_details=applied.get("details"),
+                    lease_owner="", lease_until=None, updated_at=now):
                 return
             # The queue fields change only if no newer command arrived meanwhile.
             still_pending = Subscriber.objects.filter(pk=sub.pk, pending_command_id=command.pk)

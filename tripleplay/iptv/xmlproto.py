@@ -29,7 +29,7 @@ ENDPOINT_PATH = "/tripleplay-iptv/v1"
 CONTENT_TYPE = "application/xml; charset=utf-8"
 
 READ_OPERATIONS = frozenset({"ping", "listPackages", "listPpvEvents", "getSubscriber", "listSubscribers"})
-WRITE_OPERATIONS = frozenset({"createSubscriber", "setPackages", "setEnabled", "deleteSubscriber"})
+WRITE_OPERATIONS = frozenset({"createSubscriber", "updateSubscriber", "setPackages", "setEnabled", "deleteSubscriber"})
 OPERATIONS = READ_OPERATIONS | WRITE_OPERATIONS
 
 # code -> (HTTP status, transient). Authoritative for these codes; for any other code the error's
@@ -251,6 +251,13 @@ def build_request(operation: str, *, request_id: str, subscriber: SubscriberSpec
         if subscriber is None:
             raise ValueError("createSubscriber needs subscriber=")
         _add_subscriber(_el(root, operation), subscriber)
+    elif operation == "updateSubscriber":
+        if subscriber is None:
+            raise ValueError("updateSubscriber needs subscriber=")
+        op = _el(root, operation, subscriberId=subscriber.subscriber_id)
+        for element, attr in _SUBSCRIBER_DETAILS:
+            if getattr(subscriber, attr):
+                _el(op, element, getattr(subscriber, attr))
     elif operation == "setPackages":
         if packages is None:
             raise ValueError("setPackages needs packages=")
@@ -282,6 +289,10 @@ def parse_request(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Protoco
     common = {"operation": name, "request_id": root.get("requestId"), "version": root.get("version")}
     if name == "createSubscriber":
         spec = _read_subscriber_spec(op.find(q("subscriber")))
+        return ProtocolRequest(**common, subscriber=spec, subscriber_id=spec.subscriber_id)
+    if name == "updateSubscriber":
+        spec = SubscriberSpec(subscriber_id=op.get("subscriberId"), enabled=True, packages=frozenset(),
+                              **{attr: _text(op, element) for element, attr in _SUBSCRIBER_DETAILS})
         return ProtocolRequest(**common, subscriber=spec, subscriber_id=spec.subscriber_id)
     if name == "setPackages":
         return ProtocolRequest(**common, subscriber_id=op.get("subscriberId"), packages=_package_ids(op))

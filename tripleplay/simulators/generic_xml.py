@@ -117,7 +117,9 @@ class GenericXmlSimulator(Simulator):
             if req.operation == "deleteSubscriber":
                 del st.subscribers[sid]
                 return _xml(200, xmlproto.build_ok(rid))
-            if req.operation == "setPackages":
+            if req.operation == "updateSubscriber":
+                sub.update({k: getattr(req.subscriber, k) for k in _DETAILS})
+            elif req.operation == "setPackages":
                 unknown = self.unknown_packages(req.packages)
                 if unknown:
                     return _error("UNKNOWN_PACKAGE", f"unknown package(s): {', '.join(unknown)}", rid)

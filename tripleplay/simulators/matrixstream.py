@@ -150,6 +150,13 @@ class MatrixStreamSimulator(Simulator):
             raise Fail(422, "validation_failed", f"profile must be an object with string fields {PROFILE_FIELDS}")
         return {f: value.get(f, "") for f in PROFILE_FIELDS}
 
+    @staticmethod
+    def _devices_of(devices) -> list[str]:
+        if not isinstance(devices, list) or not all(isinstance(d, dict) and isinstance(d.get("id"), str) and d["id"]
+                                                    for d in devices):
+            raise Fail(422, "validation_failed", "devices must be a list of {\"id\": \"...\"}")
+        return [d["id"] for d in devices]
+
     def _out(self, sid: str, sub: dict) -> dict:
         return {"id": sid, "state": "active" if sub.get("enabled", True) else "suspended",
                 "profile": sub.get("profile", {f: "" for f in PROFILE_FIELDS}),
@@ -196,25 +203,25 @@ class MatrixStreamSimulator(Simulator):
             raise Fail(422, "validation_failed", "id is required: 1..64 of A-Z a-z 0-9 . _ : @ -")
         enabled = self._state_of(body.get("state", "active"))
         profile = self._profile_of(body.get("profile", {}))
-        devices = body.get("devices", [])
-        if not isinstance(devices, list) or not all(isinstance(d, dict) and isinstance(d.get("id"), str) and d["id"]
-                                                    for d in devices):
-            raise Fail(422, "validation_failed", "devices must be a list of {\"id\": \"...\"}")
+        devices = self._devices_of(body.get("devices", []))
         packages = self._products_of(body.get("entitlements", []), "entitlements")
         if sid in self.state.subscribers:
             raise Fail(409, "subscriber_exists", f"subscriber {sid} already exists")
         now = _now()
-        sub = {"enabled": enabled, "packages": packages, "profile": profile, "devices": [d["id"] for d in devices],
+        sub = {"enabled": enabled, "packages": packages, "profile": profile, "devices": devices,
                "created_at": now, "updated_at": now}
         self.state.subscribers[sid] = sub
         return Response.json(201, self._out(sid, sub))
 
     def _patch(self, sid: str, body: dict) -> Response:
         sub = self._existing(sid)
-        unknown = set(body) - {"state", "profile"}
+        unknown = set(body) - {"state", "profile", "devices"}
         if unknown:
-            raise Fail(422, "validation_failed", f"only state and profile can be patched, not {', '.join(sorted(unknown))}")
+            raise Fail(422, "validation_failed",
+                       f"only state, profile and devices can be patched, not {', '.join(sorted(unknown))}")
         changes = {}
+        if "devices" in body:  # the full list: it replaces
+            changes["devices"] = self._devices_of(body["devices"])
         if "state" in body:
             changes["enabled"] = self._state_of(body["state"])
         if "profile" in body:  # a partial profile: the fields given replace those fields

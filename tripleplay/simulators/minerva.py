@@ -40,7 +40,8 @@ RESULTS = {
 }
 XML_ERROR_CODES = {"xml_dtd_forbidden": 101, "xml_too_large": 102}
 READS = {"GetChannelPackageList", "GetServicePackageList", "GetSubscriber", "GetSubscriberList"}
-WRITES = {"CreateSubscriber", "UpdateSubscriberPackages", "EnableSubscriber", "DisableSubscriber", "DeleteSubscriber"}
+WRITES = {"CreateSubscriber", "UpdateSubscriber", "UpdateSubscriberPackages",
+          "EnableSubscriber", "DisableSubscriber", "DeleteSubscriber"}
 
 
 class Fail(Exception):
@@ -192,6 +193,19 @@ class MinervaSimulator(Simulator):
         if len(record["devices"]) > record["max_devices"]:
             raise Fail(105, "more Devices than MaxDevices")
         self.state.subscribers[sid] = record
+        return None
+
+    def _op_UpdateSubscriber(self, op):
+        """Replace the profile (Login, FullName, Phone) and the Devices list; other fields stay."""
+        sid = _required(op, "SubscriberId")
+        sub = self._existing(sid)
+        devices = [d.get("id", "") for d in op.iterfind("Devices/Device") if d.get("id")]
+        if op.find("Devices") is None:
+            raise Fail(104, "UpdateSubscriber: Devices is required (it may be empty)")
+        if len(devices) > sub.get("max_devices", 3):
+            raise Fail(105, "more Devices than MaxDevices")
+        sub.update(login=_text(op, "Login"), full_name=_text(op, "FullName"), phone=_text(op, "Phone"),
+                   devices=devices)
         return None
 
     def _op_UpdateSubscriberPackages(self, op):

@@ -164,6 +164,12 @@ class SeaChangeSimulator(Simulator):
             "enabled": spec.enabled, "packages": sorted(spec.packages), **{k: getattr(spec, k) for k in _DETAILS}}
         return self._subscriber_answer("CreateSubscriber", spec.subscriber_id)
 
+    def _op_UpdateSubscriberProfile(self, op) -> etree._Element:  # noqa: N802
+        sid = text_of(op, "SubscriberId")
+        record = self._existing(sid)
+        record.update({attr: text_of(op, element, required=False) for element, attr in SUBSCRIBER_DETAILS})
+        return self._subscriber_answer("UpdateSubscriberProfile", sid)
+
     def _op_UpdateSubscriberEntitlements(self, op) -> etree._Element:  # noqa: N802
         sid = text_of(op, "SubscriberId")
         packages = read_entitlements(op)

@@ -8,7 +8,8 @@ Semantics every adapter must keep (they make the worker's retries safe):
 - ``create_subscriber`` on a subscriber that already exists raises ``AlreadyExists``;
   ``delete_subscriber`` on one that does not exist raises ``SubscriberNotFound``; the worker treats
   both as "already done".
-- ``set_packages`` replaces the whole set (never add/remove deltas): applying it twice is harmless.
+- ``set_packages`` replaces the whole set (never add/remove deltas): applying it twice is harmless;
+  so does ``update_details`` for the subscriber's details (login, device, name, phone).
 - Every write takes an ``idempotency_key`` that the adapter sends in the platform's own way (a
   header, a field), so that a platform that dedupes can recognise a retry.
 - Errors are classified: ``TransientError`` (timeouts, connection errors, 5xx, 429: retry later)
@@ -60,6 +61,12 @@ class PpvEventInfo:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     content_owner: str = ""
+
+
+# The subscriber details a platform keeps besides its state and packages (SubscriberSpec field names).
+# A change to any of them (a new set-top box, a new login, the customer's name) is provisioned like any
+# other change, with ``Adapter.update_details`` (docs/decisions.md D50).
+DETAIL_FIELDS = ("login", "device_id", "full_name", "phone")
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,11 @@ class Adapter(ABC):
 
     @abstractmethod
     def set_enabled(self, subscriber_id: str, enabled: bool, *, idempotency_key: str) -> None: ...
+
+    @abstractmethod
+    def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
+        """Replace the subscriber's DETAIL_FIELDS with ``spec``'s (an empty value clears a field where the
+        platform allows it). State and packages are not touched. SubscriberNotFound if it does not exist."""
 
     @abstractmethod
     def delete_subscriber(self, subscriber_id: str, *, idempotency_key: str) -> None: ...

@@ -78,6 +78,9 @@ class GenericXmlAdapter(Adapter):
     def create_subscriber(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
         self._call("createSubscriber", request_id=idempotency_key, subscriber=spec)
 
+    def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
+        self._call("updateSubscriber", request_id=idempotency_key, subscriber=spec)
+
     def set_packages(self, subscriber_id: str, packages: frozenset[str], *, idempotency_key: str) -> None:
         self._call("setPackages", request_id=idempotency_key, subscriber_id=subscriber_id, packages=packages)
 

@@ -80,6 +80,12 @@ class MatrixStreamAdapter(Adapter):
                    json_body={"state": "active" if enabled else "suspended"},
                    idempotency_key=idempotency_key, what=f"{'activate' if enabled else 'suspend'} {subscriber_id}")
 
+    def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
+        body = {"profile": {"login": spec.login, "full_name": spec.full_name, "phone": spec.phone},
+                "devices": [{"id": spec.device_id}] if spec.device_id else []}
+        self._call("PATCH", f"/subscribers/{_id(spec.subscriber_id)}", json_body=body, idempotency_key=idempotency_key,
+                   what=f"update subscriber {spec.subscriber_id}")
+
     def delete_subscriber(self, subscriber_id: str, *, idempotency_key: str) -> None:
         self._call("DELETE", f"/subscribers/{_id(subscriber_id)}", idempotency_key=idempotency_key,
                    what=f"delete subscriber {subscriber_id}")

@@ -94,6 +94,17 @@ class MinervaAdapter(Adapter):
         op.append(_packages(spec.packages))
         self._call(op, transaction_id=idempotency_key)
 
+    def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
+        op = etree.Element("UpdateSubscriber")
+        _text(op, "SubscriberId", spec.subscriber_id)
+        _text(op, "Login", spec.login)
+        _text(op, "FullName", spec.full_name)
+        _text(op, "Phone", spec.phone)
+        devices = etree.SubElement(op, "Devices")
+        if spec.device_id:
+            etree.SubElement(devices, "Device", id=spec.device_id)
+        self._call(op, transaction_id=idempotency_key)
+
     def set_packages(self, subscriber_id: str, packages: frozenset[str], *, idempotency_key: str) -> None:
         op = etree.Element("UpdateSubscriberPackages")
         _text(op, "SubscriberId", subscriber_id)

@@ -133,6 +133,23 @@ class MinistraAdapter(Adapter):
         self._results("PUT", f"accounts/{quote(sid, safe='')}", form=[("status", "1" if enabled else "0")],
                       idempotency_key=idempotency_key, what=f"{'enable' if enabled else 'disable'} account {sid}")
 
+    def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
+        """``PUT accounts/ID`` with login, full_name, phone and stb_mac. The portal cannot clear a MAC
+        through the API (an empty stb_mac is ignored), so a removed or non-MAC device id leaves the old
+        one: the operator frees it in the portal (docs/platforms/ministra.md)."""
+        sid = _check_id(spec.subscriber_id)
+        form = [("login", spec.login or sid), ("full_name", spec.full_name), ("phone", spec.phone)]
+        if spec.device_id and MAC_RE.match(spec.device_id):
+            form.append(("stb_mac", spec.device_id.upper()))
+        try:
+            self._results("PUT", f"accounts/{quote(sid, safe='')}", form=form, idempotency_key=idempotency_key,
+                          what=f"update account {sid}")
+        except PermanentError as e:
+            if e.code == "login_in_use":
+                raise PermanentError(f"login {spec.login or sid!r} belongs to another Ministra account",
+                                     code="login_in_use") from e
+            raise
+
     def delete_subscriber(self, subscriber_id: str, *, idempotency_key: str) -> None:
         sid = _check_id(subscriber_id)
         self._results("DELETE", f"accounts/{quote(sid, safe='')}", idempotency_key=idempotency_key,

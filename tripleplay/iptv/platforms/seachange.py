@@ -50,10 +50,11 @@ ENDPOINT_PATH = "/seachange/SubscriberManagement"
 CONTENT_TYPE = "text/xml; charset=utf-8"
 MASK = "***"
 
-OPERATIONS = ("GetPackageList", "GetPpvEventList", "CreateSubscriber", "UpdateSubscriberEntitlements",
-              "SetSubscriberState", "DeleteSubscriber", "GetSubscriber", "ListSubscribers")
-WRITE_OPERATIONS = frozenset({"CreateSubscriber", "UpdateSubscriberEntitlements", "SetSubscriberState",
-                              "DeleteSubscriber"})
+OPERATIONS = ("GetPackageList", "GetPpvEventList", "CreateSubscriber", "UpdateSubscriberProfile",
+              "UpdateSubscriberEntitlements", "SetSubscriberState", "DeleteSubscriber", "GetSubscriber",
+              "ListSubscribers")
+WRITE_OPERATIONS = frozenset({"CreateSubscriber", "UpdateSubscriberProfile", "UpdateSubscriberEntitlements",
+                              "SetSubscriberState", "DeleteSubscriber"})
 STATE_ACTIVE, STATE_SUSPENDED = "Active", "Suspended"
 PACKAGE_TYPES = {"Channel": "channel", "Service": "service"}
 MAX_PAGES = 10_000
@@ -292,6 +293,16 @@ class SeaChangeAdapter(Adapter):
         op = etree.Element(sm("CreateSubscriber"), nsmap={"sm": SM_NS})
         op.append(subscriber_element(spec))
         self._call("CreateSubscriber", op, transaction_id=idempotency_key)
+
+    def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
+        """UpdateSubscriberProfile: the detail elements given replace the profile; one left out is cleared
+        (AccountNumber, tripleplay's key, is always sent)."""
+        op = _operation("UpdateSubscriberProfile", spec.subscriber_id)
+        for element, attr in SUBSCRIBER_DETAILS:
+            value = getattr(spec, attr) if attr != "account_number" else (spec.account_number or spec.subscriber_id)
+            if value:
+                sub(op, sm(element), value)
+        self._call("UpdateSubscriberProfile", op, transaction_id=idempotency_key)
 
     def set_packages(self, subscriber_id: str, packages: frozenset[str], *, idempotency_key: str) -> None:
         op = _operation("UpdateSubscriberEntitlements", subscriber_id)

@@ -11,6 +11,7 @@ so that the real specification can replace it. ``docs/platforms/telebreeze.md`` 
 - One billing account = one Telebreeze customer, keyed by tripleplay's ``subscriber_id`` as
   ``account_id`` (the external key: set at creation, never changed; the platform refuses a change).
 - ``/api/v1/customers[/{account_id}]``: POST creates (with status and tariffs), GET reads, DELETE deletes;
+  ``PATCH`` replaces the profile (login, device_id, full_name, phone);
   ``PUT .../tariffs`` replaces the tariffs (base tariff + add-on packages); ``POST .../block`` and
   ``.../unblock`` disable and enable; ``GET /api/v1/tariffs`` lists the packages.
 - Writes carry ``Idempotency-Key``. Errors: ``{"code": <0 or negative>, "message": ..., "errors": {...}}``.
@@ -97,6 +98,12 @@ class TelebreezeAdapter(Adapter):
         action = "unblock" if enabled else "block"
         self._call("POST", f"/customers/{_q(subscriber_id)}/{action}", json_body={"reason": "billing"},
                    idempotency_key=idempotency_key, what=f"{action} customer {subscriber_id}")
+
+    def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
+        body = {"login": spec.login or None, "device_id": spec.device_id or None, "full_name": spec.full_name,
+                "phone": spec.phone}
+        self._call("PATCH", f"/customers/{_q(spec.subscriber_id)}", json_body=body, idempotency_key=idempotency_key,
+                   what=f"update customer {spec.subscriber_id}")
 
     def delete_subscriber(self, subscriber_id: str, *, idempotency_key: str) -> None:
         self._call("DELETE", f"/customers/{_q(subscriber_id)}", idempotency_key=idempotency_key,

@@ -87,6 +87,22 @@ def test_subscriber_lifecycle(adapter, sim):
     assert "tp-1001" not in sim.subscribers()
 
 
+def test_update_details_replaces_them_and_leaves_state_and_packages(adapter, sim):
+    from tripleplay.iptv.tests.test_provisioning_e2e import details_on_platform
+
+    adapter.create_subscriber(spec("tp-1101", enabled=False, packages=("basic",)), idempotency_key="d-create")
+    new = SubscriberSpec(subscriber_id="tp-1101", enabled=True, packages=frozenset(), login="new-login",
+                         device_id="00:1A:79:00:11:02", full_name="Ada King", account_number="tp-1101", phone="")
+    adapter.update_details(new, idempotency_key="d-update")
+    adapter.update_details(new, idempotency_key="d-update")  # a retry is harmless
+    raw = sim.subscribers()["tp-1101"]
+    assert details_on_platform(sim.name, raw) == ("new-login", "00:1A:79:00:11:02", "Ada King")
+    state = adapter.get_subscriber("tp-1101")
+    assert (state.enabled, state.packages) == (False, frozenset({"basic"}))  # untouched
+    with pytest.raises(SubscriberNotFound):
+        adapter.update_details(spec("tp-missing"), idempotency_key="d-missing")
+
+
 def test_create_disabled_subscriber(adapter, sim):
     adapter.create_subscriber(spec("tp-2002", enabled=False, packages=("basic",)), idempotency_key="k2")
     assert adapter.get_subscriber("tp-2002") == type(adapter.get_subscriber("tp-2002"))(

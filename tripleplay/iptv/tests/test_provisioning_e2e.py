@@ -103,3 +103,47 @@ def test_changes_made_before_delivery_collapse_into_the_latest_state(tv, actor, 
     assert [(c.status, c.attempts, len(c.exchanges) > 0) for c in commands] == [
         (CommandStatus.SUPERSEDED, 0, False), (CommandStatus.SUPERSEDED, 0, False), (CommandStatus.DONE, 1, True)]
     assert all(e["method"] != "DELETE" for e in commands[2].exchanges)
+
+
+def details_on_platform(kind: str, sub: dict) -> tuple[str, str, str]:
+    """(login, device, full name) as each simulator keeps them."""
+    if kind == "matrixstream":
+        profile = sub["profile"]
+        return profile["login"], ",".join(sub["devices"]), profile["full_name"]
+    if kind == "minerva":
+        return sub["login"], ",".join(sub["devices"]), sub["full_name"]
+    if kind == "ministra":
+        return sub["login"], sub["stb_mac"], sub["full_name"]
+    return sub["login"] or "", sub["device_id"] or "", sub["full_name"]
+
+
+def test_a_new_device_login_and_name_reach_the_platform(tv, actor, make_customer):
+    """A set-top box swap (new device id), a new login and a renamed customer are provisioned like any
+    other change: one command per change, the platform ends up with billing's details, and state and
+    packages are left as they were."""
+    from tripleplay.customers.services import update_account, update_customer
+
+    sim, cat = tv
+    kind = sim.name
+    customer = make_customer(name="Ada Lovelace")
+    account = create_account(actor, customer, main_plan=cat.tv_plan, addon_plans=[cat.sports_plan],
+                             login="ada-tv", device_id="00:1A:79:AA:BB:CC")
+    sid = f"tp-{account.pk}"
+    drain()
+    assert details_on_platform(kind, sim.subscribers()[sid]) == ("ada-tv", "00:1A:79:AA:BB:CC", "Ada Lovelace")
+
+    update_account(actor, account, device_id="00:1A:79:DD:EE:FF", login="ada-2")
+    update_customer(actor, customer, name="Ada King")
+    drain()
+    assert details_on_platform(kind, sim.subscribers()[sid]) == ("ada-2", "00:1A:79:DD:EE:FF", "Ada King")
+    assert on_platform(sim, sid) == (True, ["basic", "sports"])
+    sub = Subscriber.objects.get(account=account)
+    assert (sub.status, sub.applied_details) == (ProvisioningStatus.OK, {
+        "login": "ada-2", "device_id": "00:1A:79:DD:EE:FF", "full_name": "Ada King", "phone": ""})
+    commands = list(ProvisioningCommand.objects.filter(subscriber=sub).order_by("id").values_list("event", "status"))
+    # Both changes were made before the worker ran: the newer state superseded the older command.
+    assert commands == [("Account/New", "done"), ("Account/Updated", "superseded"), ("Customer/Updated", "done")]
+
+    # An update that changes nothing a platform keeps (the customer's e-mail) queues nothing.
+    update_customer(actor, customer, email="ada@example.net")
+    assert ProvisioningCommand.objects.filter(subscriber=sub).count() == 3
