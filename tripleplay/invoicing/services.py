@@ -40,8 +40,8 @@ from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import Customer, Status
+from tripleplay.invoicing import bulk, periods
 from tripleplay.invoicing import lines as L
-from tripleplay.invoicing import periods
 from tripleplay.invoicing.models import (
     OPEN_STATUSES,
     BillingSchedule,
@@ -191,79 +191,87 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         job.invoice = inv
         invoices.append(inv)
     _settle(list({j.customer["id"] for j in jobs}), issue_date, new=invoices)
-    Invoice.objects.bulk_create(invoices)
+    for inv, pk in zip(invoices, bulk.take_ids(Invoice, len(invoices)), strict=True):
+        inv.pk = inv.id = pk
+    bulk.insert(Invoice, _INVOICE_COLUMNS, [tuple(getattr(inv, c) for c in _INVOICE_COLUMNS) for inv in invoices])
     line_rows, marks = [], []
+    line_ids = iter(bulk.take_ids(InvoiceLine, sum(len(j.lines) for j in jobs)))
     for job in jobs:
+        inv_id = job.invoice.pk
         for pos, ln in enumerate(job.lines, 1):
-            line_rows.append(InvoiceLine(invoice_id=job.invoice.pk, position=pos, section=ln.section,
-                                         service_type=ln.service_type, description=ln.description[:200],
-                                         quantity=ln.quantity, amount_minor=ln.amount_minor, tax_minor=ln.tax_minor,
-                                         period_start=ln.period_start, period_end=ln.period_end))
-    InvoiceLine.objects.bulk_create(line_rows)
-    it = iter(line_rows)
+            line_id = next(line_ids)
+            line_rows.append((line_id, inv_id, pos, ln.section, ln.service_type, ln.description[:200], ln.quantity,
+                              ln.amount_minor, ln.tax_minor, ln.period_start, ln.period_end))
+            marks.extend((eid, inv_id, line_id) for eid in ln.entry_ids)
+    bulk.insert(InvoiceLine, ["id", "invoice_id", "position", "section", "service_type", "description", "quantity",
+                              "amount_minor", "tax_minor", "period_start", "period_end"], line_rows)
+    for inv_id, entry_id in _post_taxes(actor, [j.invoice for j in jobs if j.invoice.tax_minor], now):
+        marks.append((entry_id, inv_id, None))
+    bulk.insert(InvoicedEntry, ["entry_id", "invoice_id", "line_id"], marks)
+    moves = []
     for job in jobs:
-        for ln in job.lines:
-            row = next(it)
-            marks.extend(InvoicedEntry(entry_id=eid, invoice_id=job.invoice.pk, line_id=row.pk) for eid in ln.entry_ids)
-    tax_entries = _post_taxes(actor, [j.invoice for j in jobs if j.invoice.tax_minor], now)
-    marks.extend(InvoicedEntry(entry_id=e.pk, invoice_id=inv_id) for inv_id, e in tax_entries)
-    InvoicedEntry.objects.bulk_create(marks)
-    for job in jobs:
-        s = schedules[job.customer["id"]]
+        c, s = job.customer, schedules[job.customer["id"]]
         s.balance_minor = job.invoice.amount_due_minor
         if not job.out_of_turn:
-            s.next_period_start, s.next_period_end = periods.next_period(
-                job.customer["billing_period"], job.customer["bill_cycle_day"], job.period_end)
-    BillingSchedule.objects.bulk_update(list(schedules.values()),
-                                        ["balance_minor", "next_period_start", "next_period_end"])
-    events = []
-    for inv in invoices:
-        ev = AuditEvent(at=now, action="invoice.issued", object_type="invoice", object_id=str(inv.pk),
-                        data={"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
-                              "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn})
-        ev.set_actor(actor)
-        events.append(ev)
-    AuditEvent.objects.bulk_create(events)
+            s.next_period_start, s.next_period_end = periods.next_period(c["billing_period"], c["bill_cycle_day"],
+                                                                         job.period_end)
+        moves.append((s.customer_id, s.balance_minor, s.next_period_start, s.next_period_end))
+    bulk.update_from_values(BillingSchedule, "customer_id", ["balance_minor", "next_period_start", "next_period_end"],
+                            moves)
+    bulk.insert(AuditEvent, ["at", "action", "object_type", "object_id", "data", "actor_kind", "actor_ref",
+                             "actor_name"],
+                [(now, "invoice.issued", "invoice", str(inv.pk),
+                  {"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
+                   "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn},
+                  str(actor.kind), actor.ref, actor.name) for inv in invoices])
     return invoices
+
+
+_INVOICE_COLUMNS = ["id", "customer_id", "kind", "series", "number", "number_text", "out_of_turn", "credit_note_for_id",
+                    "period_start", "period_end", "issue_date", "due_date", "currency", "tax_rate", "rounding",
+                    "opening_balance_minor", "payments_minor", "subtotal_minor", "tax_minor", "total_minor",
+                    "amount_due_minor", "settled_minor", "status", "bill_to", "created_at", "voided_at", "void_reason",
+                    "pdf_path", "pdf_sha256", "notified_at", "actor_kind", "actor_ref", "actor_name"]
 
 
 def _bill_to(c: dict) -> dict:
     return {k: c[k] for k in ("name", "email", "address_line1", "address_line2", "city", "postal_code", "country")}
 
 
-def _post_taxes(actor: Actor, invoices: list[Invoice], now: datetime) -> list[tuple[int, LedgerEntry]]:
-    """Post each invoice's tax as a ledger entry (a charge; a credit when the tax is negative), the
-    funds rows moved in one UPDATE per batch with the balances read back by RETURNING, under the same
-    rules as every money write (unconditional: tax on what was delivered, like usage)."""
+def _post_taxes(actor: Actor, invoices: list[Invoice], now: datetime) -> list[tuple[int, int]]:
+    """Post each invoice's tax as a ledger entry (a charge; a credit when the tax is negative): the
+    funds rows moved by one UPDATE per batch with the balances read back by RETURNING, under the same
+    rules as every money write (unconditional: tax on what was delivered, like usage). Returns
+    (invoice id, entry id) pairs."""
     if not invoices:
         return []
     funds = connection.ops.quote_name(Funds._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(invoices))
-    params = []
-    for inv in invoices:
-        params += [inv.customer_id, -inv.tax_minor]
+    balances = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
-            f" SET balance_minor = balance_minor + (SELECT delta FROM v WHERE v.cid = {funds}.customer_id)"
-            f" WHERE customer_id IN (SELECT cid FROM v) RETURNING customer_id, balance_minor", params)
-        balances = dict(cursor.fetchall())
+        for start in range(0, len(invoices), 5000):
+            part = invoices[start:start + 5000]
+            first = "(CAST(%s AS bigint), CAST(%s AS bigint))" if _is_postgres() else "(%s, %s)"
+            values = ", ".join([first] + ["(%s, %s)"] * (len(part) - 1))
+            params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
+            cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
+                           f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
+                           f" RETURNING {funds}.customer_id, {funds}.balance_minor", params)
+            balances.update(dict(cursor.fetchall()))
     if len(balances) != len(invoices):
         raise Conflict("a customer's funds row is missing", code="funds_missing")
-    entries = []
-    for inv in invoices:
+    ids = bulk.take_ids(LedgerEntry, len(invoices))
+    rows = []
+    for inv, pk in zip(invoices, ids, strict=True):
         kind = EntryKind.CHARGE if inv.tax_minor > 0 else EntryKind.CREDIT
-        key = f"invoice:{inv.number_text}:tax"
-        e = LedgerEntry(customer_id=inv.customer_id, kind=kind, amount_minor=-inv.tax_minor, currency=inv.currency,
-                        balance_after_minor=balances[inv.customer_id],
-                        description=f"Tax {inv.tax_rate.normalize()}% on invoice {inv.number_text}",
-                        source=TAX_SOURCE, reference=inv.number_text, idempotency_key=key,
-                        request_fingerprint=fingerprint(invoice=inv.number_text, tax=inv.tax_minor),
-                        created_at=now, data={"invoice": inv.number_text})
-        e.set_actor(actor)
-        entries.append(e)
-    LedgerEntry.objects.bulk_create(entries)
-    return [(inv.pk, e) for inv, e in zip(invoices, entries, strict=True)]
+        rows.append((pk, inv.customer_id, None, str(kind), -inv.tax_minor, inv.currency, balances[inv.customer_id],
+                     f"Tax {inv.tax_rate.normalize()}% on invoice {inv.number_text}", "", TAX_SOURCE, inv.number_text,
+                     "", f"invoice:{inv.number_text}:tax", fingerprint(invoice=inv.number_text, tax=inv.tax_minor),
+                     now, {"invoice": inv.number_text}, str(actor.kind), actor.ref, actor.name))
+    bulk.insert(LedgerEntry, ["id", "customer_id", "account_id", "kind", "amount_minor", "currency",
+                              "balance_after_minor", "description", "reason", "source", "reference", "service_type",
+                              "idempotency_key", "request_fingerprint", "created_at", "data", "actor_kind", "actor_ref",
+                              "actor_name"], rows)
+    return [(inv.pk, pk) for inv, pk in zip(invoices, ids, strict=True)]
 
 
 def _status(inv: Invoice, today: date) -> str:
