@@ -10,6 +10,7 @@ The customer's billing period starts on its bill-cycle day:
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from tripleplay.subscriptions import periods
 
@@ -29,12 +30,14 @@ def anchor(period: str, bill_cycle_day: int) -> date:
     raise ValueError(f"unknown billing period {period!r}")
 
 
+@lru_cache(maxsize=4096)  # pure, and an invoice run asks the same few questions for every customer
 def period_containing(period: str, bill_cycle_day: int, day: date) -> tuple[date, date]:
     """(first day, first day of the next period) of the billing period that contains ``day``."""
     a = anchor(period, bill_cycle_day)
     return periods.bounds(a, period, periods.index(a, period, day))
 
 
+@lru_cache(maxsize=4096)
 def next_period(period: str, bill_cycle_day: int, start: date) -> tuple[date, date]:
     """The period that starts on ``start``: it ends where the anchored period containing ``start``
     ends (after a change of bill-cycle day, the first period is shorter or longer; then regular)."""

@@ -9,10 +9,12 @@ lines' taxes. A credit's tax is negative and rounded symmetrically (half-up roun
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from tripleplay.money import Money
 
 
+@lru_cache(maxsize=65536)  # pure; a run taxes the same fees for many customers
 def line_tax(amount_minor: int, rate_percent: Decimal, currency: str, rounding: str) -> int:
     """Tax in minor units on a line of ``amount_minor`` at ``rate_percent`` (20 = 20 %)."""
     if not rate_percent or not amount_minor:
