@@ -402,8 +402,9 @@ def issue_out_of_turn(actor: Actor, customer: Customer) -> Invoice:
     with transaction.atomic():
         s = BillingSchedule.objects.select_for_update().get(customer_id=customer.pk)
         c = _lock_customers([customer.pk])[customer.pk]
-        job = _Job(c, s.next_period_start, max(today + timedelta(days=1), s.next_period_start), clock.now(),
-                   out_of_turn=True)
+        # Everything recorded up to this instant, included (an entry written at the same clock tick too).
+        job = _Job(c, s.next_period_start, max(today + timedelta(days=1), s.next_period_start),
+                   clock.now() + timedelta(microseconds=1), out_of_turn=True)
         (invoice,) = _issue(actor, [job], today)
         record(actor, "invoice.out_of_turn", invoice, customer=customer.pk, number=invoice.number_text)
     return invoice
