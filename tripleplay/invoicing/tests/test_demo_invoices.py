@@ -27,3 +27,17 @@ def test_demo_invoices():
     assert all(Path(p).is_file() for p in Invoice.objects.values_list("pdf_path", flat=True))
     assert len(mail.outbox) == 5 and all(m.attachments for m in mail.outbox)
     assert issue_demo_invoices() == (0, 0)
+
+
+@pytest.mark.django_db
+def test_admin_shows_invoices_read_only(client):
+    from django.contrib.auth import get_user_model
+
+    demo.seed()
+    issue_demo_invoices()
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password"))
+    inv = Invoice.objects.get(number_text="INV-000005")
+    r = client.get(f"/admin/invoicing/invoice/{inv.pk}/change/")
+    assert r.status_code == 200 and b"Debit: replacement DECT handset" in r.content
+    assert client.get("/admin/invoicing/invoice/").status_code == 200
+    assert client.post(f"/admin/invoicing/invoice/{inv.pk}/delete/", {"post": "yes"}).status_code == 403
