@@ -31,6 +31,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Sum, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tripleplay import clock
@@ -82,22 +83,30 @@ def ensure_series() -> None:
         InvoiceSeries.objects.get_or_create(code=code, defaults={"prefix": f"{code}-"})
 
 
-def ensure_schedules(chunk: int = 5000) -> int:
+def ensure_schedules() -> int:
     """Give every customer without one a schedule row: its first period is the one containing the
-    day it was created. Safe to run concurrently (conflicts ignored). Returns the rows created."""
+    day it was created. Set-based (one INSERT ... SELECT per billing cycle and creation day) and safe
+    to run concurrently (conflicts ignored). Returns the rows created."""
+    missing = Customer.objects.filter(~Exists(BillingSchedule.objects.filter(customer_id=OuterRef("pk"))))
+    groups = list(missing.annotate(day=TruncDate("created_at")).values_list("billing_period", "bill_cycle_day", "day")
+                  .distinct())
+    schedule = connection.ops.quote_name(BillingSchedule._meta.db_table)
+    customers = connection.ops.quote_name(Customer._meta.db_table)
+    ops = connection.ops
     created = 0
-    missing = (Customer.objects.filter(~Exists(BillingSchedule.objects.filter(customer_id=OuterRef("pk"))))
-               .order_by("id").values_list("id", "billing_period", "bill_cycle_day", "created_at"))
-    while True:
-        batch = list(missing[:chunk])
-        if not batch:
-            return created
-        rows = []
-        for cid, period, day, created_at in batch:
-            start, end = periods.period_containing(period, day, timezone.localdate(created_at))
-            rows.append(BillingSchedule(customer_id=cid, next_period_start=start, next_period_end=end))
-        BillingSchedule.objects.bulk_create(rows, ignore_conflicts=True)
-        created += len(rows)
+    with connection.cursor() as cursor:
+        for period, cycle_day, day in groups:
+            start, end = periods.period_containing(period, cycle_day, day)
+            cursor.execute(
+                f"INSERT INTO {schedule} (customer_id, next_period_start, next_period_end, balance_minor)"
+                f" SELECT c.id, %s, %s, 0 FROM {customers} c WHERE c.billing_period = %s AND c.bill_cycle_day = %s"
+                f" AND c.created_at >= %s AND c.created_at < %s"
+                f" AND NOT EXISTS (SELECT 1 FROM {schedule} s WHERE s.customer_id = c.id) ON CONFLICT DO NOTHING",
+                [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end), period, cycle_day,
+                 ops.adapt_datetimefield_value(_midnight(day)),
+                 ops.adapt_datetimefield_value(_midnight(day + timedelta(days=1)))])
+            created += cursor.rowcount
+    return created
 
 
 def _take_numbers(series: str, count: int) -> tuple[str, int]:
@@ -165,22 +174,18 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     rounding_mode(mode)  # refuse an unknown mode before anything is written
     _read_entries(jobs)
     schedules = {s.customer_id: s for s in BillingSchedule.objects.filter(customer_id__in=[j.customer["id"] for j in jobs])}
-    prefix, first = _take_numbers(INVOICE_SERIES, len(jobs))
-    if batch_delay:
-        time.sleep(batch_delay)  # crash tests: a window in which the run is killed mid-transaction
     now = clock.now()
     due = issue_date + timedelta(days=grace_days())
     invoices = []
-    for i, job in enumerate(jobs):
+    for job in jobs:
         c = job.customer
         rate = Decimal(c["tax_rate"])
         job.lines = L.build_lines(job.entries, rate, c["currency"], mode)
         t = L.totals(job.lines)
         opening = schedules[c["id"]].balance_minor
-        number = first + i
         inv = Invoice(
-            customer_id=c["id"], kind=DocumentKind.INVOICE, series=INVOICE_SERIES, number=number,
-            number_text=number_text(prefix, number), out_of_turn=job.out_of_turn, period_start=job.period_start,
+            customer_id=c["id"], kind=DocumentKind.INVOICE, series=INVOICE_SERIES, out_of_turn=job.out_of_turn,
+            period_start=job.period_start,
             period_end=job.period_end, issue_date=issue_date, due_date=due, currency=c["currency"], tax_rate=rate,
             rounding=mode, opening_balance_minor=opening, payments_minor=t.payments_minor,
             subtotal_minor=t.subtotal_minor, tax_minor=t.tax_minor, total_minor=t.total_minor,
@@ -191,6 +196,13 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         job.invoice = inv
         invoices.append(inv)
     _settle(list({j.customer["id"] for j in jobs}), issue_date, new=invoices)
+    # The numbers last: the series row stays locked until commit, so other processes wait on it only
+    # for this batch's inserts, not for the reading and computing above.
+    prefix, first = _take_numbers(INVOICE_SERIES, len(jobs))
+    for i, inv in enumerate(invoices):
+        inv.number, inv.number_text = first + i, number_text(prefix, first + i)
+    if batch_delay:
+        time.sleep(batch_delay)  # crash tests: a window in which the run is killed mid-transaction
     for inv, pk in zip(invoices, bulk.take_ids(Invoice, len(invoices)), strict=True):
         inv.pk = inv.id = pk
     bulk.insert(Invoice, _INVOICE_COLUMNS, [tuple(getattr(inv, c) for c in _INVOICE_COLUMNS) for inv in invoices])
