@@ -149,7 +149,10 @@ _CUSTOMER_FIELDS = ("id", "name", "email", "address_line1", "address_line2", "ci
 
 def _lock_customers(ids: list[int]) -> dict[int, dict]:
     qs = Customer.objects.filter(pk__in=ids).order_by("id").values(*_CUSTOMER_FIELDS)
-    return {c["id"]: c for c in qs.select_for_update()}
+    # FOR NO KEY UPDATE: serializes with payments (which take the same lock) but not with the KEY SHARE
+    # lock every insert of an entry referencing the customer takes; FOR UPDATE would, and a charge
+    # holding the funds row while inserting its entry would deadlock with us updating that funds row.
+    return {c["id"]: c for c in qs.select_for_update(no_key=True)}
 
 
 def _read_entries(jobs: list[_Job]) -> None:
@@ -434,7 +437,7 @@ def void_invoice(actor: Actor, invoice: Invoice, *, reason: str) -> Invoice:
     with transaction.atomic():
         s = BillingSchedule.objects.select_for_update().get(customer_id=invoice.customer_id)
         c = _lock_customers([invoice.customer_id])[invoice.customer_id]
-        inv = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        inv = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
         if inv.kind != DocumentKind.INVOICE:
             raise Conflict("only an invoice can be voided", code="not_an_invoice")
         if inv.status == InvoiceStatus.VOID:
@@ -488,7 +491,7 @@ def _money(minor: int, currency: str):
 def lock_for_payment(customer: Customer) -> None:
     """Inside the payment's transaction, before its funds UPDATE: lock the customer row, so that the
     settlement after the payment and an invoice being issued for the customer are serialized."""
-    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+    list(Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk", flat=True))
 
 
 def settle_after_payment(actor: Actor, customer: Customer) -> None:
