@@ -352,6 +352,13 @@ def due_count(through: date) -> int:
 def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = None, limit: int = 500,
                     customer_ids: list[int] | None = None, batch_delay: float = 0) -> list[Invoice]:
     """Close one batch of due periods (ends on or before ``through``), in one transaction."""
+    return _close_due_batch(actor, through, issue_date=issue_date, limit=limit, customer_ids=customer_ids,
+                            batch_delay=batch_delay)[0]
+
+
+def _close_due_batch(actor: Actor, through: date, *, issue_date: date | None, limit: int,
+                     customer_ids: list[int] | None, batch_delay: float) -> tuple[list[Invoice], int]:
+    """(invoices issued, schedule rows claimed)."""
     issue_date = issue_date or through
     with transaction.atomic():
         qs = BillingSchedule.objects.filter(next_period_end__lte=through).order_by("customer_id")
@@ -360,7 +367,7 @@ def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = No
         claimed = list(qs.select_for_update(skip_locked=_is_postgres())
                        .values_list("customer_id", "next_period_start", "next_period_end")[:limit])
         if not claimed:
-            return []
+            return [], 0
         customers = _lock_customers([c for c, _, _ in claimed])
         jobs = []
         skipped = []
@@ -370,9 +377,15 @@ def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = No
                 skipped.append(cid)  # nothing left to bill after the final invoice
                 continue
             jobs.append(_Job(c, start, end, _midnight(end)))
-        if skipped:
-            BillingSchedule.objects.filter(customer_id__in=skipped).update(next_period_end=date.max)
-        return _issue(actor, jobs, issue_date, batch_delay=batch_delay)
+        if skipped:  # no invoice, but the period is closed: the schedule moves on to the next one
+            moves = []
+            for cid, _, end in claimed:
+                if cid in skipped:
+                    c = customers[cid]
+                    start, nxt = periods.next_period(c["billing_period"], c["bill_cycle_day"], end)
+                    moves.append((cid, start, nxt))
+            bulk.update_from_values(BillingSchedule, "customer_id", ["next_period_start", "next_period_end"], moves)
+        return _issue(actor, jobs, issue_date, batch_delay=batch_delay), len(claimed)
 
 
 def _has_uninvoiced(customer_id: int, cutoff: datetime) -> bool:
@@ -391,14 +404,17 @@ def run_invoices(actor: Actor, through: date | None = None, *, batch_size: int =
     ensure_schedules()
     while True:
         try:
-            issued = close_due_batch(actor, through, limit=batch_size, batch_delay=batch_delay)
+            issued, claimed = _close_due_batch(actor, through, issue_date=None, limit=batch_size, customer_ids=None,
+                                               batch_delay=batch_delay)
         except Exception as e:  # noqa: BLE001 - the run reports and stops; a rerun resumes
             log.exception("invoice run batch failed")
             report.failures.append(f"{type(e).__name__}: {e}")
             return report
         if not issued:
-            # Customers skipped for having nothing to bill also end a batch with no invoice: look again.
-            if not BillingSchedule.objects.filter(next_period_end__lte=through).exists():
+            # Nothing issued: either nothing was claimable (all done, or the rest is being closed by
+            # other processes right now: theirs to finish), or every claimed customer was a closed one
+            # with nothing left to bill (skipped, no longer due): then look again.
+            if not claimed:
                 return report
             continue
         report.batches += 1
