@@ -88,8 +88,9 @@ def ensure_schedules() -> int:
     day it was created. Set-based (one INSERT ... SELECT per billing cycle and creation day) and safe
     to run concurrently (conflicts ignored). Returns the rows created."""
     missing = Customer.objects.filter(~Exists(BillingSchedule.objects.filter(customer_id=OuterRef("pk"))))
-    groups = list(missing.annotate(day=TruncDate("created_at")).values_list("billing_period", "bill_cycle_day", "day")
-                  .distinct())
+    # order_by(): without it the model's default ordering (id) joins the DISTINCT: one group per customer.
+    groups = list(missing.annotate(day=TruncDate("created_at")).order_by()
+                  .values_list("billing_period", "bill_cycle_day", "day").distinct())
     schedule = connection.ops.quote_name(BillingSchedule._meta.db_table)
     customers = connection.ops.quote_name(Customer._meta.db_table)
     ops = connection.ops

@@ -219,3 +219,18 @@ def test_a_closed_customer_gets_a_last_invoice_then_none_until_something_is_reco
     last = Invoice.objects.filter(customer=c).order_by("number").last()
     assert (last.period_start, last.payments_minor, last.total_minor, last.amount_due_minor) == (
         D(2026, 4, 1), 2200, 0, 0)
+
+
+def test_first_schedules_are_written_per_billing_cycle_and_day(db, make_customer, django_assert_max_num_queries):
+    from tripleplay.invoicing.models import BillingSchedule
+    from tripleplay.invoicing.services import ensure_schedules
+
+    at(D(2026, 1, 7))
+    for _ in range(6):
+        make_customer("postpaid", credit_limit_minor=100)
+    make_customer("postpaid", credit_limit_minor=100, billing_period="weekly", bill_cycle_day=3)
+    with django_assert_max_num_queries(3):  # the groups, then one INSERT per (cycle, day): two
+        assert ensure_schedules() == 7
+    assert sorted(set(BillingSchedule.objects.values_list("next_period_start", "next_period_end"))) == [
+        (D(2026, 1, 1), D(2026, 2, 1)), (D(2026, 1, 7), D(2026, 1, 14))]
+    assert ensure_schedules() == 0
