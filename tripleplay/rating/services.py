@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -76,13 +78,19 @@ def create_rate_table(actor: Actor, product: Product, *, service_type: str, name
 
 def set_rate(actor: Actor, table: RateTable, *, prefix: str = "", price_per_unit_micros: int,
              connection_fee_micros: int = 0, first_increment: int = 1, next_increment: int = 1,
+             offpeak_price_per_unit_micros: int | None = None, offpeak_connection_fee_micros: int | None = None,
              description: str = "") -> Rate:
-    """Create or replace the rate of ``prefix`` (digits; "" is the table's default)."""
+    """Create or replace the rate of ``prefix`` (digits; "" is the table's default). The off-peak
+    price and fee (None: as peak) apply outside the table's peak window (``set_peak_window``)."""
     if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 32:
         raise InvalidInput("prefix must be digits (or empty for the default rate)", details={"field": "prefix"})
     for field, value, minimum in (("price_per_unit_micros", price_per_unit_micros, 0),
                                   ("connection_fee_micros", connection_fee_micros, 0),
-                                  ("first_increment", first_increment, 1), ("next_increment", next_increment, 1)):
+                                  ("first_increment", first_increment, 1), ("next_increment", next_increment, 1),
+                                  ("offpeak_price_per_unit_micros", offpeak_price_per_unit_micros, 0),
+                                  ("offpeak_connection_fee_micros", offpeak_connection_fee_micros, 0)):
+        if value is None and field.startswith("offpeak_"):
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise InvalidInput(f"{field} must be an integer >= {minimum}", details={"field": field})
     if table.service_type == pricing.MESSAGING and (first_increment, next_increment) != (1, 1):
@@ -90,11 +98,49 @@ def set_rate(actor: Actor, table: RateTable, *, prefix: str = "", price_per_unit
     with transaction.atomic():
         rate, _ = Rate.objects.update_or_create(table=table, prefix=prefix, defaults=dict(
             price_per_unit_micros=price_per_unit_micros, connection_fee_micros=connection_fee_micros,
-            first_increment=first_increment, next_increment=next_increment, description=description[:200]))
+            first_increment=first_increment, next_increment=next_increment,
+            offpeak_price_per_unit_micros=offpeak_price_per_unit_micros,
+            offpeak_connection_fee_micros=offpeak_connection_fee_micros, description=description[:200]))
         record(actor, "rating.rate_set", rate, table=table.pk, prefix=prefix, price_per_unit_micros=price_per_unit_micros,
                connection_fee_micros=connection_fee_micros, first_increment=first_increment,
-               next_increment=next_increment)
+               next_increment=next_increment, offpeak_price_per_unit_micros=offpeak_price_per_unit_micros,
+               offpeak_connection_fee_micros=offpeak_connection_fee_micros)
     return rate
+
+
+def set_peak_window(actor: Actor, table: RateTable, *, start: time | None, end: time | None,
+                    weekdays: str = "12345", time_zone: str = "") -> RateTable:
+    """Peak time of ``table``: ``weekdays`` (ISO digits, "12345" = Monday to Friday) from ``start`` to
+    ``end`` (local time in ``time_zone``, "" = the installation's). ``start=None, end=None`` removes
+    the window: every time is peak again. The start time of an xDR decides (docs/rating.md)."""
+    if (start is None) != (end is None) or (start is not None and not (isinstance(start, time)
+                                                                       and isinstance(end, time) and start < end)):
+        raise InvalidInput("peak start and end must both be times with start < end (or both empty)",
+                           details={"field": "peak_start"})
+    if start is not None and (start.tzinfo is not None or end.tzinfo is not None):
+        raise InvalidInput("peak start and end are local times, without a zone", details={"field": "peak_start"})
+    if (not isinstance(weekdays, str) or not weekdays or any(c not in "1234567" for c in weekdays)
+            or len(set(weekdays)) != len(weekdays)):
+        raise InvalidInput("weekdays must be distinct ISO weekday digits 1..7 (1 = Monday)",
+                           details={"field": "weekdays"})
+    if not isinstance(time_zone, str) or (time_zone and time_zone not in available_timezones()):
+        raise InvalidInput(f"unknown time zone {time_zone!r}", details={"field": "time_zone"})
+    weekdays = "".join(sorted(weekdays))
+    with transaction.atomic():
+        RateTable.objects.filter(pk=table.pk).update(peak_start=start, peak_end=end, peak_weekdays=weekdays,
+                                                     time_zone=time_zone)
+        record(actor, "rating.peak_window_set", table, start=start.isoformat() if start else None,
+               end=end.isoformat() if end else None, weekdays=weekdays, time_zone=time_zone)
+    table.refresh_from_db()
+    return table
+
+
+def peak_window(table: RateTable) -> tuple[pricing.PeakWindow | None, ZoneInfo]:
+    """The table's peak window and the time zone it is read in."""
+    zone = ZoneInfo(table.time_zone or settings.TIME_ZONE)
+    if table.peak_start is None:
+        return None, zone
+    return pricing.PeakWindow(frozenset(int(c) for c in table.peak_weekdays), table.peak_start, table.peak_end), zone
 
 
 # -- intake -----------------------------------------------------------------------------------------
@@ -116,8 +162,7 @@ def ingest(actor: Actor, records: list[dict], *, source: str = "api", service_ty
 def _ingest_one(actor: Actor, raw, source: str, default_service: str | None) -> IngestResult:
     if not isinstance(raw, dict):
         return IngestResult("", "rejected", error_code="invalid_record", error_reason="a record must be an object")
-    ext = raw.get("id", raw.get("external_id"))
-    ext = str(ext).strip() if isinstance(ext, str | int) and not isinstance(ext, bool) else ""
+    ext = external_id(raw)
     if not ext or len(ext) > 100:
         return IngestResult(ext[:100], "rejected", error_code="invalid_field",
                             error_reason="id: a non-empty external id of at most 100 characters is required")
@@ -135,6 +180,12 @@ def _ingest_one(actor: Actor, raw, source: str, default_service: str | None) -> 
     except IntegrityError:  # a concurrent intake of the same record won the unique index
         return IngestResult(ext, "duplicate", error_code="duplicate", error_reason="already received from this source")
     return _result(xdr)
+
+
+def external_id(raw: dict) -> str:
+    """The record's external id (``id`` or ``external_id``) as text, "" if it has none usable."""
+    ext = raw.get("id", raw.get("external_id"))
+    return str(ext).strip() if isinstance(ext, str | int) and not isinstance(ext, bool) else ""
 
 
 def rerate_errors(actor: Actor, *, source: str | None = None) -> dict[str, int]:
@@ -270,7 +321,7 @@ def _rate(actor: Actor, xdr: Xdr, problem: Unratable | None) -> None:
 
 def _mark_error(xdr: Xdr, code: str, reason: str) -> None:
     xdr.status, xdr.error_code, xdr.error_reason = XdrStatus.ERROR, code, reason[:300]
-    xdr.rate, xdr.billed_quantity, xdr.allowance_used = None, 0, 0
+    xdr.rate, xdr.billed_quantity, xdr.allowance_used, xdr.offpeak = None, 0, 0, False
     xdr.cost_minor, xdr.currency, xdr.ledger_entry, xdr.rated_at = None, "", None, None
 
 
@@ -314,15 +365,19 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
     if prefix is None:
         raise Unratable("no_rate", f"no rate in {table.name!r} for destination {number or '(none)'}")
     rate = rates[prefix]
-    terms = pricing.RateTerms(rate.price_per_unit_micros, rate.connection_fee_micros, rate.first_increment,
-                              rate.next_increment)
+    window, zone = peak_window(table)
+    terms, offpeak = pricing.terms_at(
+        pricing.RateTerms(rate.price_per_unit_micros, rate.connection_fee_micros, rate.first_increment,
+                          rate.next_increment),
+        rate.offpeak_price_per_unit_micros, rate.offpeak_connection_fee_micros,
+        pricing.is_peak(xdr.started_at.astimezone(zone), window))
     quantity = pricing.base_quantity(xdr.service_type, duration_seconds=xdr.duration_seconds or 0,
                                      bytes_=xdr.bytes or 0, count=xdr.count or 0)
     billed = pricing.billable(quantity, terms.first_increment, terms.next_increment)
     free = _consume_allowances(assignments, xdr.service_type, day, billed)
     priced = pricing.price(quantity, terms, pricing.PRICED_UNIT[xdr.service_type], free_available=free)
     cost = pricing.to_money(priced.cost_micros, table.currency)
-    xdr.rate, xdr.billed_quantity, xdr.allowance_used = rate, priced.billed, priced.free
+    xdr.rate, xdr.billed_quantity, xdr.allowance_used, xdr.offpeak = rate, priced.billed, priced.free, offpeak
     xdr.cost_minor, xdr.currency, xdr.rated_at = cost.minor, cost.currency, clock.now()
     xdr.status, xdr.error_code, xdr.error_reason = XdrStatus.RATED, "", ""
     xdr.ledger_entry = None
@@ -332,7 +387,8 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
             actor, customer, cost, description=_description(xdr, priced), idempotency_key=f"xdr:{xdr.pk}",
             account=account, service_type=xdr.service_type, source=USAGE_SOURCE, must_cover=False,
             data={"xdr": xdr.pk, "source": xdr.source, "external_id": xdr.external_id, "rate": rate.pk,
-                  "prefix": prefix, "billed": priced.billed, "free": priced.free, "charged": priced.charged,
+                  "prefix": prefix, "offpeak": offpeak, "billed": priced.billed, "free": priced.free,
+                  "charged": priced.charged,
                   "started_at": xdr.started_at.isoformat()})
 
 
