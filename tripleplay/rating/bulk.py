@@ -25,28 +25,27 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from itertools import islice
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from tripleplay import clock
-from tripleplay.audit.models import AuditEvent
 from tripleplay.catalog.models import PlanAllowance
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import InvalidInput
 from tripleplay.core.idempotency import fingerprint
-from tripleplay.customers.models import Account, AccountProduct, Status
-from tripleplay.ledger.models import EntryKind, Funds, LedgerEntry
+from tripleplay.customers.models import Status
+from tripleplay.ledger.models import EntryKind, Funds
 from tripleplay.money import currency_exponent, rounding_mode
 from tripleplay.rating import pricing
-from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, Xdr, XdrStatus
+from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, XdrStatus
 from tripleplay.rating.services import USAGE_SOURCE, IngestResult, _jsonable, _parse, external_id, peak_window
 from tripleplay.subscriptions import periods
 
 CHUNK_SIZE = 50_000
 ATTEMPTS = 3  # a chunk rolled back by a concurrent writer is run again (then its records are duplicates)
-_PLAIN = frozenset({str, int, float, bool, type(None)})
 _BLOCKED, _CLOSED = Status.BLOCKED.value, Status.CLOSED.value
 
 # The xDR row as written: the column order of the COPY / INSERT.
@@ -54,6 +53,10 @@ XDR_COLUMNS = ("id", "source", "external_id", "service_type", "account_id", "cal
                "count", "destination", "started_at", "duration_seconds", "raw", "status", "error_code", "error_reason",
                "rate_id", "billed_quantity", "allowance_used", "offpeak", "cost_minor", "currency", "ledger_entry_id",
                "received_at", "rated_at")
+ENTRY_COLUMNS = ("id", "actor_kind", "actor_ref", "actor_name", "customer_id", "account_id", "kind", "amount_minor",
+                 "currency", "balance_after_minor", "description", "reason", "source", "reference", "service_type",
+                 "idempotency_key", "request_fingerprint", "created_at", "data")
+EVENT_COLUMNS = ("id", "actor_kind", "actor_ref", "actor_name", "at", "action", "object_type", "object_id", "data")
 
 
 @dataclass
@@ -61,7 +64,9 @@ class BulkResult:
     rows: int = 0
     counts: dict = field(default_factory=lambda: {"rated": 0, "error": 0, "duplicate": 0, "rejected": 0})
     results: list[IngestResult] | None = None
-    seconds: dict = field(default_factory=lambda: {"parse": 0.0, "rate": 0.0, "write": 0.0})
+    # read: taking records from the iterable (the CSV reader); commit: the chunk's COMMIT
+    seconds: dict = field(default_factory=lambda: {"read": 0.0, "parse": 0.0, "rate": 0.0, "write": 0.0,
+                                                   "commit": 0.0})
     entries: int = 0
 
 
@@ -98,11 +103,20 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidInput("chunk_size must be a positive integer", details={"field": "chunk_size"})
     out = BulkResult(results=[] if collect else None)
-    for chunk in _chunks(records, chunk_size):
+    chunks = _chunks(records, chunk_size)
+    while True:
+        t0 = time.perf_counter()
+        chunk = next(chunks, None)
+        out.seconds["read"] += time.perf_counter() - t0
+        if chunk is None:
+            break
         for attempt in range(1, ATTEMPTS + 1):
             try:
+                t0 = time.perf_counter()
                 with transaction.atomic():
                     done = _Chunk(actor, source, service_type, chunk, collect).run()
+                    t1 = time.perf_counter()
+                out.seconds["commit"] += time.perf_counter() - t1
                 break
             except (_Retry, IntegrityError, OperationalError):
                 # A concurrent writer: the same ids (unique index), a closed customer, a deadlock.
@@ -112,8 +126,8 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
         out.entries += done.entries
         for k, v in done.counts.items():
             out.counts[k] += v
-        for k, v in done.seconds.items():
-            out.seconds[k] += v
+        for k in ("parse", "rate", "write"):
+            out.seconds[k] += done.seconds[k]
         if collect:
             out.results.extend(done.results)
         if progress is not None:
@@ -131,6 +145,67 @@ def _batches(values: list, size: int | None = None) -> Iterator[list]:
     size = size or (10_000 if connection.vendor == "postgresql" else 900)
     for i in range(0, len(values), size):
         yield values[i:i + size]
+
+
+def _select_in(sql: str, params: list, values: list) -> list[tuple]:
+    """Run ``sql`` whose ``{in}`` is "is one of ``values``": one ``= ANY(array)`` on PostgreSQL (one
+    parameter, however many values), IN lists in batches on SQLite."""
+    if not values:
+        return []
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(sql.replace("{in}", "= ANY(%s)"), [*params, values])
+            return cur.fetchall()
+        rows = []
+        for batch in _batches(values):
+            cur.execute(sql.replace("{in}", f"IN ({', '.join(['%s'] * len(batch))})"), [*params, *batch])
+            rows += cur.fetchall()
+        return rows
+
+
+def _date(value):
+    """A DATE column as a date (SQLite's raw cursor answers text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+_SEQUENCES: dict[str, str] = {}
+
+
+def _reserve_ids(table: str, n: int) -> list[int]:
+    """``n`` new primary keys of ``table``, taken now so that rows can point at each other before they
+    are written (xDR -> ledger entry) and be written by COPY."""
+    if n == 0:
+        return []
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            sequence = _SEQUENCES.get(table)
+            if sequence is None:
+                cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                sequence = _SEQUENCES[table] = cur.fetchone()[0]
+            cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, n])
+            return [r[0] for r in cur.fetchall()]
+        # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE): nobody takes these ids meanwhile.
+        cur.execute(f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),"
+                    f" coalesce((SELECT max(id) FROM {table}), 0))")
+        start = cur.fetchone()[0] + 1
+        return list(range(start, start + n))
+
+
+def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY on PostgreSQL; executemany on SQLite (datetimes adapted as Django stores them). JSON columns
+    are given as text."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        adapt = connection.ops.adapt_datetimefield_value
+        rows = [tuple(adapt(v) if isinstance(v, datetime) else v for v in row) for row in rows]
+        cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
 
 
 class _Chunk:
@@ -196,12 +271,8 @@ class _Chunk:
                 rec.xdr_id, rec.code = stored[ext], "duplicate"
                 continue
             raw = rec.raw
-            if type(raw) is not dict or not all(type(v) in _PLAIN for v in raw.values()) or not all(
-                    type(k) is str for k in raw):
-                raw = _jsonable(raw)
             if default and not raw.get("service_type"):
-                raw = {**raw, "service_type": default}
-            rec.raw = raw
+                raw = rec.raw = {**raw, "service_type": default}
             rec.f, problem = _parse(raw)
             if problem is not None:
                 rec.code, rec.reason = problem.code, problem.reason
@@ -210,11 +281,8 @@ class _Chunk:
 
     def _stored(self, exts: list[str]) -> dict[str, int]:
         """External id -> xDR id of the chunk's records already stored from this source."""
-        found = {}
-        for batch in _batches(exts):
-            found.update(Xdr.objects.filter(source=self.source, external_id__in=batch)
-                         .values_list("external_id", "id"))
-        return found
+        return dict(_select_in("SELECT external_id, id FROM rating_xdr WHERE source = %s AND external_id {in}",
+                               [self.source], exts))
 
     def _resolve(self, recs: list[_Rec]) -> None:
         """Account, subscription, rate table, rate, terms and billed quantity of every parsed record,
@@ -227,18 +295,20 @@ class _Chunk:
                 else:
                     phones.add(rec.f["caller"])
         by_phone, by_login = {}, {}
-        columns = ("id", "phone_number", "login", "status", "customer_id", "customer__status", "customer__currency")
-        for values, key, target in ((sorted(phones), "phone_number", by_phone), (sorted(logins), "login", by_login)):
-            for batch in _batches(values):
-                for row in Account.objects.filter(**{f"{key}__in": batch}).values_list(*columns):
-                    target[row[1] if key == "phone_number" else row[2]] = row
-        accounts = {row[0] for row in (*by_phone.values(), *by_login.values())}
+        accounts_sql = ("SELECT a.id, a.phone_number, a.login, a.status, a.customer_id, c.status, c.currency"
+                        " FROM customers_account a JOIN customers_customer c ON c.id = a.customer_id WHERE a.{column} {in}")
+        for row in _select_in(accounts_sql.replace("{column}", "phone_number"), [], sorted(phones)):
+            by_phone[row[1]] = row
+        for row in _select_in(accounts_sql.replace("{column}", "login"), [], sorted(logins)):
+            by_login[row[2]] = row
+        accounts = sorted({row[0] for row in (*by_phone.values(), *by_login.values())})
         assignments: dict[int, list[tuple]] = {}
-        for batch in _batches(sorted(accounts)):
-            for row in (AccountProduct.objects.filter(account_id__in=batch)
-                        .values_list("id", "account_id", "product_id", "plan_id", "role", "start_date", "end_date",
-                                     "plan__period")):
-                assignments.setdefault(row[1], []).append(row)
+        for row in _select_in("SELECT ap.id, ap.account_id, ap.product_id, ap.plan_id, ap.role, ap.start_date,"
+                              " ap.end_date, p.period FROM customers_accountproduct ap"
+                              " JOIN catalog_subscriptionplan p ON p.id = ap.plan_id WHERE ap.account_id {in}",
+                              [], accounts):
+            row = (*row[:5], _date(row[5]), _date(row[6]), row[7])
+            assignments.setdefault(row[1], []).append(row)
         for rows in assignments.values():
             rows.sort(key=lambda a: (a[4] != "main", a[0]))
         services = {rec.f["service_type"] for rec in recs if not rec.code}
@@ -246,7 +316,7 @@ class _Chunk:
         allowances = _allowances({a[3] for rows in assignments.values() for a in rows})
 
         local = timezone.get_current_timezone()
-        current_cache: dict = {}
+        contexts: dict = {}
         period_cache: dict = {}
         for rec in recs:
             if rec.code:
@@ -272,15 +342,15 @@ class _Chunk:
                 continue
             started = f["started_at"]
             day = started.astimezone(local).date()
-            key = (acc[0], day)
-            current = current_cache.get(key)
-            if current is None:
-                current = current_cache[key] = [a for a in assignments.get(acc[0], ())
-                                                if a[5] <= day and (a[6] is None or a[6] > day)]
+            key = (acc[0], day, service)
+            context = contexts.get(key)
+            if context is None:
+                context = contexts[key] = self._context(assignments.get(acc[0], ()), day, service, tables,
+                                                        allowances, period_cache)
+            current, table, keys = context
             if not current:
                 rec.code, rec.reason = "no_subscription", f"the account has no subscription on {day.isoformat()}"
                 continue
-            table = next((tables[(a[2], service)] for a in current if (a[2], service) in tables), None)
             if table is None:
                 rec.code, rec.reason = "no_rate", f"no {service} rate table for the account's products"
                 continue
@@ -310,18 +380,26 @@ class _Chunk:
             rec.customer_id, rec.currency, rec.rate_id, rec.terms = acc[4], table.currency, rate_id, terms
             rec.unit, rec.billed, rec.offpeak = pricing.PRICED_UNIT[service], billed, offpeak
             if billed:
-                keys = []
-                for a in current:
-                    allowance = allowances.get((a[3], service))
-                    if allowance is None:
-                        continue
-                    pkey = (a[5], a[7], day)
-                    bounds = period_cache.get(pkey)
-                    if bounds is None:
-                        n = periods.index(a[5], a[7], day)
-                        bounds = period_cache[pkey] = (n, *periods.bounds(a[5], a[7], n))
-                    keys.append(((a[0], allowance[0], bounds[0]), bounds[1], bounds[2], allowance[1]))
                 rec.keys = keys
+
+    @staticmethod
+    def _context(assignments, day, service, tables, allowances, period_cache) -> tuple:
+        """For an account, a usage day and a service: the subscriptions current that day (main first),
+        the rate table that rates it, and the allowance usage rows it draws from, in order."""
+        current = [a for a in assignments if a[5] <= day and (a[6] is None or a[6] > day)]
+        table = next((tables[(a[2], service)] for a in current if (a[2], service) in tables), None)
+        keys = []
+        for a in current:
+            allowance = allowances.get((a[3], service))
+            if allowance is None:
+                continue
+            pkey = (a[5], a[7], day)
+            bounds = period_cache.get(pkey)
+            if bounds is None:
+                n = periods.index(a[5], a[7], day)
+                bounds = period_cache[pkey] = (n, *periods.bounds(a[5], a[7], n))
+            keys.append(((a[0], allowance[0], bounds[0]), bounds[1], bounds[2], allowance[1]))
+        return current, table, tuple(keys)
 
     def _lock_usage(self, recs: list[_Rec]) -> dict[tuple, list]:
         """(assignment, allowance, period) -> [id, granted, used] of the usage rows that exist, locked
@@ -379,8 +457,7 @@ class _Chunk:
             rec.cost = pricing.cost_minor(need - taken, rec.terms, rec.unit, exponent, rounding)
 
     def _write(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
-        ids = self._reserve_ids(len(recs))
-        for rec, xdr_id in zip(recs, ids, strict=True):
+        for rec, xdr_id in zip(recs, _reserve_ids("rating_xdr", len(recs)), strict=True):
             rec.xdr_id = xdr_id
         self._post_charges(recs)
         self._insert_xdrs(recs)
@@ -389,7 +466,8 @@ class _Chunk:
     # -- money ----------------------------------------------------------------------------------
 
     def _post_charges(self, recs: list[_Rec]) -> None:
-        """One charge per customer for its records of this chunk that cost something."""
+        """One charge per customer for its records of this chunk that cost something, and its audit
+        event (as ``ledger.services.post_entry`` writes them)."""
         per_customer: dict[int, list[_Rec]] = {}
         for rec in recs:
             if rec.cost:
@@ -399,47 +477,37 @@ class _Chunk:
         customers = sorted(per_customer)
         totals = [sum(r.cost for r in per_customer[c]) for c in customers]
         balances = self._debit(customers, totals)
-        entries = []
-        for customer_id, total in zip(customers, totals, strict=True):
+        entry_ids = _reserve_ids("ledger_ledgerentry", len(customers))
+        event_ids = _reserve_ids("audit_auditevent", len(customers))
+        actor = (str(self.actor.kind), self.actor.ref, self.actor.name)
+        entries, events = [], []
+        for customer_id, total, entry_id, event_id in zip(customers, totals, entry_ids, event_ids, strict=True):
             mine = per_customer[customer_id]
             services: dict[str, dict] = {}
             accounts = set()
             for r in mine:
-                s = services.setdefault(r.f["service_type"], {"count": 0, "cost_minor": 0})
+                r.entry_id = entry_id
+                s = services.get(r.f["service_type"])
+                if s is None:
+                    s = services[r.f["service_type"]] = {"count": 0, "cost_minor": 0}
                 s["count"] += 1
                 s["cost_minor"] += r.cost
                 accounts.add(r.account_id)
-            first = mine[0].xdr_id
-            key = f"xdrs:{first}:{customer_id}"
-            entry = LedgerEntry(
-                customer_id=customer_id, account_id=next(iter(accounts)) if len(accounts) == 1 else None,
-                kind=EntryKind.CHARGE, amount_minor=-total, currency=mine[0].currency,
-                balance_after_minor=balances[customer_id],
-                description=_description(services), source=USAGE_SOURCE,
-                service_type=next(iter(services)) if len(services) == 1 else "",
-                idempotency_key=key,
-                request_fingerprint=fingerprint(customer=customer_id, kind="charge", amount=-total,
-                                                currency=mine[0].currency, xdrs=[first, mine[-1].xdr_id, len(mine)]),
-                created_at=self.now,
-                data={"source": self.source, "xdrs": len(mine), "first_xdr": first, "last_xdr": mine[-1].xdr_id,
-                      "services": services},
-            )
-            entry.set_actor(self.actor)
-            entries.append(entry)
-        LedgerEntry.objects.bulk_create(entries, batch_size=2000)
-        events = []
-        for entry in entries:
-            rows = per_customer[entry.customer_id]
-            for r in rows:
-                r.entry_id = entry.pk
-            event = AuditEvent(at=self.now, action="ledger.charge", object_type="ledgerentry",
-                               object_id=str(entry.pk),
-                               data={"customer": entry.customer_id, "amount_minor": entry.amount_minor,
-                                     "currency": entry.currency, "balance_after_minor": entry.balance_after_minor,
-                                     "xdrs": len(rows)})
-            event.set_actor(self.actor)
-            events.append(event)
-        AuditEvent.objects.bulk_create(events, batch_size=2000)
+            first, last, currency = mine[0].xdr_id, mine[-1].xdr_id, mine[0].currency
+            balance = balances[customer_id]
+            entries.append((
+                entry_id, *actor, customer_id, next(iter(accounts)) if len(accounts) == 1 else None,
+                EntryKind.CHARGE.value, -total, currency, balance, _description(services), "", USAGE_SOURCE, "",
+                next(iter(services)) if len(services) == 1 else "", f"xdrs:{first}:{customer_id}",
+                fingerprint(customer=customer_id, kind="charge", amount=-total, currency=currency,
+                            xdrs=[first, last, len(mine)]),
+                self.now, json.dumps({"source": self.source, "xdrs": len(mine), "first_xdr": first, "last_xdr": last,
+                                      "services": services})))
+            events.append((event_id, *actor, self.now, "ledger.charge", "ledgerentry", str(entry_id),
+                           json.dumps({"customer": customer_id, "amount_minor": -total, "currency": currency,
+                                       "balance_after_minor": balance, "xdrs": len(mine)})))
+        _insert_rows("ledger_ledgerentry", ENTRY_COLUMNS, entries)
+        _insert_rows("audit_auditevent", EVENT_COLUMNS, events)
         self.result.entries = len(entries)
 
     def _debit(self, customers: list[int], totals: list[int]) -> dict[int, int]:
@@ -472,53 +540,25 @@ class _Chunk:
 
     # -- rows -----------------------------------------------------------------------------------
 
-    def _reserve_ids(self, n: int) -> list[int]:
-        if n == 0:
-            return []
-        with connection.cursor() as cur:
-            if self.pg:
-                cur.execute("SELECT nextval(pg_get_serial_sequence('rating_xdr', 'id')) FROM generate_series(1, %s)",
-                            [n])
-                return [r[0] for r in cur.fetchall()]
-            # SQLite: the transaction holds the write lock, so the next ids cannot be taken meanwhile.
-            cur.execute("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rating_xdr'), 0),"
-                        " coalesce((SELECT max(id) FROM rating_xdr), 0))")
-            start = cur.fetchone()[0] + 1
-            return list(range(start, start + n))
-
     def _insert_xdrs(self, recs: list[_Rec]) -> None:
         source, now = self.source, self.now
         rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
-        if not self.pg:
-            adapt = connection.ops.adapt_datetimefield_value
         rows = []
         for rec in recs:
             f = rec.f
-            started = f.get("started_at")
             if rec.cost is not None:
-                row = (rec.xdr_id, source, rec.ext, f["service_type"], rec.account_id, f.get("caller", ""),
-                       f.get("callee", ""), f.get("login", ""), f.get("bytes"), f.get("count"),
-                       f.get("destination", ""), started, f.get("duration_seconds"), "{}", rated, "", "",
-                       rec.rate_id, rec.billed, rec.free, rec.offpeak, rec.cost, rec.currency, rec.entry_id,
-                       now, now)
-            else:
-                row = (rec.xdr_id, source, rec.ext, f.get("service_type", ""), rec.account_id, f.get("caller", ""),
-                       f.get("callee", ""), f.get("login", ""), f.get("bytes"), f.get("count"),
-                       f.get("destination", ""), started, f.get("duration_seconds"), json.dumps(rec.raw), error,
-                       rec.code, rec.reason[:300], None, 0, 0, False, None, "", None, now, None)
-            if not self.pg:
-                row = (*row[:11], adapt(started) if started else None, *row[12:24], adapt(now),
-                       adapt(now) if row[25] else None)
-            rows.append(row)
-        columns = ", ".join(XDR_COLUMNS)
-        with connection.cursor() as cur:
-            if self.pg:
-                with cur.cursor.copy(f"COPY rating_xdr ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cur.executemany(f"INSERT INTO rating_xdr ({columns}) VALUES ({', '.join(['%s'] * len(XDR_COLUMNS))})",
-                                rows)
+                rows.append((rec.xdr_id, source, rec.ext, f["service_type"], rec.account_id, f.get("caller", ""),
+                             f.get("callee", ""), f.get("login", ""), f.get("bytes"), f.get("count"),
+                             f.get("destination", ""), f["started_at"], f.get("duration_seconds"), "{}", rated, "", "",
+                             rec.rate_id, rec.billed, rec.free, rec.offpeak, rec.cost, rec.currency, rec.entry_id,
+                             now, now))
+            else:  # kept with the record as received, to be re-rated after a fix
+                rows.append((rec.xdr_id, source, rec.ext, f.get("service_type", ""), rec.account_id,
+                             f.get("caller", ""), f.get("callee", ""), f.get("login", ""), f.get("bytes"),
+                             f.get("count"), f.get("destination", ""), f.get("started_at"), f.get("duration_seconds"),
+                             json.dumps(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
+                             None, "", None, now, None))
+        _insert_rows("rating_xdr", XDR_COLUMNS, rows)
 
     def _write_usage(self, usage: dict[tuple, list]) -> None:
         changed = [(row[2], row[0]) for row in usage.values() if row[0] is not None]

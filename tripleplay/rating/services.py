@@ -263,8 +263,67 @@ def _time(value) -> datetime:
     return value
 
 
+def _digits(value) -> str | None:
+    if type(value) is not str:
+        return None
+    digits = value[1:] if value.startswith("+") else value
+    return digits if digits.isdigit() and 3 <= len(digits) <= 15 else None
+
+
+def _count(value, minimum: int) -> int | None:
+    if type(value) is int:
+        return value if value >= minimum else None
+    if type(value) is str and value.isdigit():
+        value = int(value)
+        return value if value >= minimum else None
+    return None
+
+
+def _parse_valid(raw: dict) -> dict | None:
+    """The fields of a well-formed record (the common case, without the per-field bookkeeping), or
+    None: then ``_parse`` decides and names every problem. Same values as ``_parse`` for any record it
+    accepts (a test compares them)."""
+    try:
+        service = raw.get("service_type")
+        at = raw.get("started_at")
+        if type(at) is not str:
+            return None
+        started = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        if started.tzinfo is None:
+            return None
+        if service == pricing.VOICE:
+            caller, callee = _digits(raw.get("caller")), _digits(raw.get("callee"))
+            seconds = _count(raw.get("duration_seconds"), 0)
+            if caller is None or callee is None or seconds is None:
+                return None
+            return {"service_type": service, "started_at": started, "caller": caller, "callee": callee,
+                    "duration_seconds": seconds}
+        if service == pricing.DATA:
+            login, size = raw.get("login"), _count(raw.get("bytes"), 0)
+            if type(login) is not str or not login or login != login.strip() or size is None:
+                return None
+            return {"service_type": service, "started_at": started, "login": login[:100], "bytes": size}
+        if service == pricing.MESSAGING:
+            caller, destination = _digits(raw.get("caller")), _digits(raw.get("destination"))
+            count = raw.get("count")
+            count = 1 if count is None or count == "" else _count(count, 1)
+            if caller is None or destination is None or count is None:
+                return None
+            return {"service_type": service, "started_at": started, "caller": caller, "destination": destination,
+                    "count": count}
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return None
+
+
 def _parse(raw: dict) -> tuple[dict, Unratable | None]:
     """The xDR's fields from the record, and the problem with it (every bad field named), if any."""
+    fields = _parse_valid(raw)
+    return (fields, None) if fields is not None else _parse_fields(raw)
+
+
+def _parse_fields(raw: dict) -> tuple[dict, Unratable | None]:
+    """``_parse`` field by field, collecting every problem."""
     fields: dict = {}
     problems: list[str] = []
     service = raw.get("service_type")
