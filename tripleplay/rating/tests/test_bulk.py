@@ -9,6 +9,8 @@ from datetime import time
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tripleplay.audit.models import AuditEvent
 from tripleplay.catalog.services import create_plan, create_product
@@ -20,7 +22,15 @@ from tripleplay.ledger.services import record_payment
 from tripleplay.money import Money
 from tripleplay.rating.bulk import rate_bulk
 from tripleplay.rating.models import AllowanceUsage, Xdr
-from tripleplay.rating.services import create_rate_table, ingest, set_peak_window, set_rate
+from tripleplay.rating.services import (
+    _parse,
+    _parse_fields,
+    _parse_valid,
+    create_rate_table,
+    ingest,
+    set_peak_window,
+    set_rate,
+)
 
 from .conftest import PHONE, call
 
@@ -207,3 +217,24 @@ def test_rejected_records_are_not_stored(mixed, actor):
         ("rejected", "invalid_record"), ("rejected", "invalid_field"), ("rated", "")]
     assert Xdr.objects.count() == 1
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(service=st.sampled_from(["voice", "data", "messaging", "fax", None]),
+       at=st.one_of(st.sampled_from(["2026-03-10T12:00:00Z", "2026-03-10T12:00:00+02:00", " 2026-03-10T12:00:00Z",
+                                     "2026-03-10T12:00:00", "2026-03-10", "x"]), st.text(max_size=30)),
+       number=st.one_of(st.sampled_from(["15550001", "+15550001", " 15550001", "12", "1" * 16, "١٢٣٤", ""]),
+                        st.text(max_size=20), st.integers(-5, 10**12), st.none()),
+       quantity=st.one_of(st.integers(-3, 10**9), st.sampled_from(["61", " 61", "-1", "²", "", "0", "1.5"]),
+                          st.booleans(), st.none(), st.floats(allow_nan=False)),
+       login=st.one_of(st.sampled_from(["phone-data", " phone-data", "", "x" * 120]), st.text(max_size=10),
+                       st.integers(), st.none()))
+def test_fast_parse_equals_field_by_field_parse(service, at, number, quantity, login):
+    raw = {"id": "x", "service_type": service, "started_at": at, "caller": number, "callee": number,
+           "destination": number, "duration_seconds": quantity, "bytes": quantity, "count": quantity, "login": login}
+    fast = _parse_valid(raw)
+    slow, problem = _parse_fields(raw)
+    if fast is not None:
+        assert (fast, problem) == (slow, None)
+    fields, why = _parse(raw)
+    assert (fields, why and (why.code, why.reason)) == (slow, problem and (problem.code, problem.reason))
