@@ -30,6 +30,7 @@ from itertools import islice
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from tripleplay import clock
 from tripleplay.catalog.models import PlanAllowance
@@ -48,15 +49,19 @@ CHUNK_SIZE = 50_000
 ATTEMPTS = 3  # a chunk rolled back by a concurrent writer is run again (then its records are duplicates)
 _BLOCKED, _CLOSED = Status.BLOCKED.value, Status.CLOSED.value
 
-# The xDR row as written: the column order of the COPY / INSERT.
-XDR_COLUMNS = ("id", "source", "external_id", "service_type", "account_id", "caller", "callee", "login", "bytes",
-               "count", "destination", "started_at", "duration_seconds", "raw", "status", "error_code", "error_reason",
-               "rate_id", "billed_quantity", "allowance_used", "offpeak", "cost_minor", "currency", "ledger_entry_id",
-               "received_at", "rated_at")
-ENTRY_COLUMNS = ("id", "actor_kind", "actor_ref", "actor_name", "customer_id", "account_id", "kind", "amount_minor",
-                 "currency", "balance_after_minor", "description", "reason", "source", "reference", "service_type",
-                 "idempotency_key", "request_fingerprint", "created_at", "data")
-EVENT_COLUMNS = ("id", "actor_kind", "actor_ref", "actor_name", "at", "action", "object_type", "object_id", "data")
+# The rows as written (COPY / INSERT), column -> PostgreSQL type.
+_T, _I8, _I4, _TS, _J, _B = "text", "int8", "int4", "timestamptz", "jsonb", "bool"
+XDR_COLUMNS = {"id": _I8, "source": _T, "external_id": _T, "service_type": _T, "account_id": _I8, "caller": _T,
+               "callee": _T, "login": _T, "bytes": _I8, "count": _I4, "destination": _T, "started_at": _TS,
+               "duration_seconds": _I4, "raw": _J, "status": _T, "error_code": _T, "error_reason": _T, "rate_id": _I8,
+               "billed_quantity": _I8, "allowance_used": _I8, "offpeak": _B, "cost_minor": _I8, "currency": _T,
+               "ledger_entry_id": _I8, "received_at": _TS, "rated_at": _TS}
+ENTRY_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T, "customer_id": _I8,
+                 "account_id": _I8, "kind": _T, "amount_minor": _I8, "currency": _T, "balance_after_minor": _I8,
+                 "description": _T, "reason": _T, "source": _T, "reference": _T, "service_type": _T,
+                 "idempotency_key": _T, "request_fingerprint": _T, "created_at": _TS, "data": _J}
+EVENT_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T, "at": _TS, "action": _T,
+                 "object_type": _T, "object_id": _T, "data": _J}
 
 
 @dataclass
@@ -191,15 +196,17 @@ def _reserve_ids(table: str, n: int) -> list[int]:
         return list(range(start, start + n))
 
 
-def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """COPY on PostgreSQL; executemany on SQLite (datetimes adapted as Django stores them). JSON columns
-    are given as text."""
+def _insert_rows(table: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    """Binary COPY on PostgreSQL (``columns``: name -> PostgreSQL type, in row order; binary with the
+    types given is about four times faster than text COPY); executemany on SQLite (datetimes adapted as
+    Django stores them). JSON columns are given as text."""
     if not rows:
         return
     names = ", ".join(columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            with cur.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(list(columns.values()))
                 for row in rows:
                     copy.write_row(row)
             return
@@ -213,6 +220,7 @@ class _Chunk:
         self.actor, self.source, self.default_service, self.records, self.collect = (
             actor, source, default_service, records, collect)
         self.pg = connection.vendor == "postgresql"
+        self.json = Jsonb if self.pg else json.dumps  # a JSON column's value, for COPY or for executemany
         self.result = BulkResult(results=[] if collect else None)
         self.now = clock.now()
 
@@ -501,10 +509,10 @@ class _Chunk:
                 next(iter(services)) if len(services) == 1 else "", f"xdrs:{first}:{customer_id}",
                 fingerprint(customer=customer_id, kind="charge", amount=-total, currency=currency,
                             xdrs=[first, last, len(mine)]),
-                self.now, json.dumps({"source": self.source, "xdrs": len(mine), "first_xdr": first, "last_xdr": last,
+                self.now, self.json({"source": self.source, "xdrs": len(mine), "first_xdr": first, "last_xdr": last,
                                       "services": services})))
             events.append((event_id, *actor, self.now, "ledger.charge", "ledgerentry", str(entry_id),
-                           json.dumps({"customer": customer_id, "amount_minor": -total, "currency": currency,
+                           self.json({"customer": customer_id, "amount_minor": -total, "currency": currency,
                                        "balance_after_minor": balance, "xdrs": len(mine)})))
         _insert_rows("ledger_ledgerentry", ENTRY_COLUMNS, entries)
         _insert_rows("audit_auditevent", EVENT_COLUMNS, events)
@@ -543,20 +551,21 @@ class _Chunk:
     def _insert_xdrs(self, recs: list[_Rec]) -> None:
         source, now = self.source, self.now
         rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
+        empty = self.json({})
         rows = []
         for rec in recs:
             f = rec.f
             if rec.cost is not None:
                 rows.append((rec.xdr_id, source, rec.ext, f["service_type"], rec.account_id, f.get("caller", ""),
                              f.get("callee", ""), f.get("login", ""), f.get("bytes"), f.get("count"),
-                             f.get("destination", ""), f["started_at"], f.get("duration_seconds"), "{}", rated, "", "",
+                             f.get("destination", ""), f["started_at"], f.get("duration_seconds"), empty, rated, "", "",
                              rec.rate_id, rec.billed, rec.free, rec.offpeak, rec.cost, rec.currency, rec.entry_id,
                              now, now))
             else:  # kept with the record as received, to be re-rated after a fix
                 rows.append((rec.xdr_id, source, rec.ext, f.get("service_type", ""), rec.account_id,
                              f.get("caller", ""), f.get("callee", ""), f.get("login", ""), f.get("bytes"),
                              f.get("count"), f.get("destination", ""), f.get("started_at"), f.get("duration_seconds"),
-                             json.dumps(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
+                             self.json(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
                              None, "", None, now, None))
         _insert_rows("rating_xdr", XDR_COLUMNS, rows)
 

@@ -236,11 +236,17 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _int(value, field: str, minimum: int) -> int:
+INT_MAX = 2**31 - 1  # durations and message counts (integer columns)
+BIGINT_MAX = 2**63 - 1  # bytes
+
+
+def _int(value, field: str, minimum: int, maximum: int = INT_MAX) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{field} must be an integer >= {minimum}")
+    if value > maximum:
+        raise ValueError(f"{field} must be at most {maximum}")
     return value
 
 
@@ -270,13 +276,12 @@ def _digits(value) -> str | None:
     return digits if digits.isdigit() and 3 <= len(digits) <= 15 else None
 
 
-def _count(value, minimum: int) -> int | None:
-    if type(value) is int:
-        return value if value >= minimum else None
+def _count(value, minimum: int, maximum: int = INT_MAX) -> int | None:
     if type(value) is str and value.isdigit():
         value = int(value)
-        return value if value >= minimum else None
-    return None
+    elif type(value) is not int:
+        return None
+    return value if minimum <= value <= maximum else None
 
 
 def _parse_valid(raw: dict) -> dict | None:
@@ -299,7 +304,7 @@ def _parse_valid(raw: dict) -> dict | None:
             return {"service_type": service, "started_at": started, "caller": caller, "callee": callee,
                     "duration_seconds": seconds}
         if service == pricing.DATA:
-            login, size = raw.get("login"), _count(raw.get("bytes"), 0)
+            login, size = raw.get("login"), _count(raw.get("bytes"), 0, BIGINT_MAX)
             if type(login) is not str or not login or login != login.strip() or size is None:
                 return None
             return {"service_type": service, "started_at": started, "login": login[:100], "bytes": size}
@@ -351,7 +356,7 @@ def _parse_fields(raw: dict) -> tuple[dict, Unratable | None]:
         take("duration_seconds", _int, "duration_seconds", 0)
     elif service == pricing.DATA:
         take("login", lambda v: v.strip()[:100] if isinstance(v, str) else str(v))
-        take("bytes", _int, "bytes", 0)
+        take("bytes", _int, "bytes", 0, BIGINT_MAX)
     else:
         take("caller", _number, "caller")
         take("destination", _number, "destination")

@@ -225,7 +225,8 @@ def test_rejected_records_are_not_stored(mixed, actor):
                                      "2026-03-10T12:00:00", "2026-03-10", "x"]), st.text(max_size=30)),
        number=st.one_of(st.sampled_from(["15550001", "+15550001", " 15550001", "12", "1" * 16, "١٢٣٤", ""]),
                         st.text(max_size=20), st.integers(-5, 10**12), st.none()),
-       quantity=st.one_of(st.integers(-3, 10**9), st.sampled_from(["61", " 61", "-1", "²", "", "0", "1.5"]),
+       quantity=st.one_of(st.integers(-3, 10**9), st.sampled_from([2**31 - 1, 2**31, 2**63 - 1, 2**63]),
+                          st.sampled_from(["61", " 61", "-1", "²", "", "0", "1.5", str(2**31)]),
                           st.booleans(), st.none(), st.floats(allow_nan=False)),
        login=st.one_of(st.sampled_from(["phone-data", " phone-data", "", "x" * 120]), st.text(max_size=10),
                        st.integers(), st.none()))
