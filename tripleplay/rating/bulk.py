@@ -46,7 +46,9 @@ from tripleplay.rating.services import USAGE_SOURCE, IngestResult, _jsonable, _p
 from tripleplay.subscriptions import periods
 
 CHUNK_SIZE = 50_000
-ATTEMPTS = 3  # a chunk rolled back by a concurrent writer is run again (then its records are duplicates)
+# A chunk rolled back by a concurrent writer runs again (then its records are duplicates); each failure
+# means another importer committed some of the same records, so N importers fail a chunk at most N-1 times.
+ATTEMPTS = 5
 _BLOCKED, _CLOSED = Status.BLOCKED.value, Status.CLOSED.value
 
 # The rows as written (COPY / INSERT), column -> PostgreSQL type.
@@ -205,7 +207,9 @@ def _insert_rows(table: str, columns: dict[str, str], rows: list[tuple]) -> None
     names = ", ".join(columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            # The driver's own copy(): wrap its errors into Django's (IntegrityError ...) as execute() does.
+            sql = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
+            with connection.wrap_database_errors, cur.cursor.copy(sql) as copy:
                 copy.set_types(list(columns.values()))
                 for row in rows:
                     copy.write_row(row)
