@@ -73,3 +73,18 @@ def test_unreadable_file_fails(db, tmp_path, capsys):
         cli.main(["import-xdrs", str(tmp_path / "missing.csv")])
     assert exit_.value.code == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_rows_read_like_csv_dictreader(tmp_path):
+    from importlib import import_module
+
+    rows = import_module("tripleplay.rating.management.commands.import-xdrs")._rows
+    text = "id,service_type,count\na,voice,1\n\nb,data\nc,messaging,2,extra,more\n"
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    with open(path, newline="") as f:
+        expected = list(csv.DictReader(f))
+    with open(path, newline="") as f:
+        assert list(rows(csv.reader(f))) == expected
+    assert expected[1] == {"id": "b", "service_type": "data", "count": None}
+    assert expected[2][None] == ["extra", "more"]

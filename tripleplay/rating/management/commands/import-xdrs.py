@@ -10,6 +10,25 @@ from tripleplay.rating import pricing
 from tripleplay.rating.bulk import CHUNK_SIZE, rate_bulk
 
 
+def _rows(reader):
+    """csv.DictReader's rows (missing fields None, extra ones in a list under the key None), without
+    its per-row overhead for the usual row of exactly the header's length."""
+    header = next(reader, None)
+    if header is None:
+        return
+    width = len(header)
+    for row in reader:
+        if len(row) == width:
+            yield dict(zip(header, row, strict=True))
+        elif row:  # DictReader skips empty lines
+            record = dict(zip(header, row[:width], strict=False))
+            for name in header[len(row):]:
+                record[name] = None
+            if len(row) > width:
+                record[None] = row[width:]
+            yield record
+
+
 class Command(BaseCommand):
     help = "Import and rate usage records (xDRs) from a CSV file; prints progress and a summary."
 
@@ -30,7 +49,7 @@ class Command(BaseCommand):
         try:
             size = os.path.getsize(o["file"])
             with open(o["file"], newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
+                reader = _rows(csv.reader(f))
 
                 def progress(done):
                     # The byte position read so far (ahead by at most one read buffer): good enough for a bar.
