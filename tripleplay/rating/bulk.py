@@ -50,6 +50,7 @@ CHUNK_SIZE = 50_000
 # means another importer committed some of the same records, so N importers fail a chunk at most N-1 times.
 ATTEMPTS = 5
 _BLOCKED, _CLOSED = Status.BLOCKED.value, Status.CLOSED.value
+_VOICE, _DATA = pricing.VOICE, pricing.DATA
 
 # The rows as written (COPY / INSERT), column -> PostgreSQL type.
 _T, _I8, _I4, _TS, _J, _B = "text", "int8", "int4", "timestamptz", "jsonb", "bool"
@@ -370,8 +371,13 @@ class _Chunk:
                 rec.code, rec.reason = ("currency_mismatch",
                                         f"rate table in {table.currency}, customer billed in {acc[6]}")
                 continue
-            number = f.get("callee", "") if service == pricing.VOICE else (
-                f.get("destination", "") if service == pricing.MESSAGING else "")
+            # The record parsed without a problem: its service's fields are all there (pricing.base_quantity).
+            if service == _VOICE:
+                number, quantity = f["callee"], f["duration_seconds"]
+            elif service == _DATA:
+                number, quantity = "", -(-f["bytes"] // pricing.BYTES_PER_KB)
+            else:
+                number, quantity = f["destination"], f["count"]
             rate = None
             for length in table.lengths:
                 if length <= len(number):
@@ -386,8 +392,6 @@ class _Chunk:
             if offpeak_price is not None or offpeak_fee is not None:
                 terms, offpeak = pricing.terms_at(terms, offpeak_price, offpeak_fee,
                                                   pricing.is_peak(started.astimezone(table.zone), table.window))
-            quantity = pricing.base_quantity(service, duration_seconds=f.get("duration_seconds") or 0,
-                                             bytes_=f.get("bytes") or 0, count=f.get("count") or 0)
             billed = pricing.billable(quantity, terms.first_increment, terms.next_increment)
             rec.customer_id, rec.currency, rec.rate_id, rec.terms = acc[4], table.currency, rate_id, terms
             rec.unit, rec.billed, rec.offpeak = pricing.PRICED_UNIT[service], billed, offpeak
