@@ -36,11 +36,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import django_env, pgbench_baseline, scratch_database, tripleplay  # noqa: E402
+from bench._common import PG, django_env, pgbench_baseline, scratch_database, tripleplay  # noqa: E402
 
 SEED_CLOCK = "2026-03-01T00:00:00Z"
 PREFIXES = [str(p) for p in range(1, 10)] + [f"4{d}" for d in range(10)] + [f"44{d}" for d in range(10)] + [
     f"447{d}" for d in range(10)] + [f"33{d}" for d in range(10)] + [f"49{d}" for d in range(10)] + ["1", "4477"]
+
+
+def _run_pg(cmd: str, *args: str) -> None:
+    subprocess.run([cmd, "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], *args], check=True, capture_output=True)
+
+
+def _database_exists(name: str) -> bool:
+    out = subprocess.run(["psql", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-Atc",
+                          "SELECT 1 FROM pg_database WHERE datname = " + _literal(name), "postgres"],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip() == "1"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def seed(env: dict, accounts: int) -> None:
@@ -145,16 +160,27 @@ def main() -> int:
     ap.add_argument("--pgbench-seconds", type=int, default=10)
     ap.add_argument("--keep-csv", help="write the generated CSV here (and keep it)")
     ap.add_argument("--profile", help="run the import under cProfile and write the stats here")
+    ap.add_argument("--seed-template", help="a database name: reuse the accounts seeded there (copied with createdb -T) "
+                                            "if it exists, else seed and keep a copy under that name for the next run")
     args = ap.parse_args()
 
     results: dict = {"xdrs": args.xdrs, "accounts": args.accounts, "chunk_size": args.chunk_size}
     with tempfile.TemporaryDirectory(prefix="tp_rate_bench_") as tmp, scratch_database("tp_rate_bench") as db:
         env = django_env(db, Path(tmp))
-        tripleplay("migrate", "-v", "0", env=env)
-        t = time.perf_counter()
-        print(f"seeding {args.accounts} accounts ... ", end="", flush=True)
-        seed(env, args.accounts)
-        print(f"{time.perf_counter() - t:.1f} s", flush=True)
+        template = args.seed_template
+        if template and _database_exists(template):
+            print(f"accounts from the seed template {template}", flush=True)
+            _run_pg("dropdb", db)
+            _run_pg("createdb", "-T", template, db)
+            tripleplay("migrate", "-v", "0", env=env)
+        else:
+            tripleplay("migrate", "-v", "0", env=env)
+            t = time.perf_counter()
+            print(f"seeding {args.accounts} accounts ... ", end="", flush=True)
+            seed(env, args.accounts)
+            print(f"{time.perf_counter() - t:.1f} s", flush=True)
+            if template:
+                _run_pg("createdb", "-T", db, template)
         path = Path(args.keep_csv) if args.keep_csv else Path(tmp) / "xdrs.csv"
         t = time.perf_counter()
         print(f"generating {args.xdrs} xDRs ... ", end="", flush=True)
@@ -163,7 +189,7 @@ def main() -> int:
 
         print(f"load before the import: {os.getloadavg()}", flush=True)
         results["loadavg_before"] = os.getloadavg()
-        cmd = ["import-xdrs", str(path), "--source", "bench", "--chunk-size", str(args.chunk_size)]
+        cmd = ["import-xdrs", str(path), "--source", "bench", "--chunk-size", str(args.chunk_size), "-v", "2"]
         if args.profile:
             cmd = None
         t0 = time.perf_counter()
@@ -173,17 +199,19 @@ def main() -> int:
         else:
             out = subprocess.run(
                 [sys.executable, "-m", "cProfile", "-o", args.profile, "-m", "tripleplay.cli", "import-xdrs", str(path),
-                 "--source", "bench", "--chunk-size", str(args.chunk_size)],
+                 "--source", "bench", "--chunk-size", str(args.chunk_size), "-v", "2"],
                 env={**env, "TRIPLEPLAY_CLOCK": "2026-04-01T00:00:00Z"}, check=True, capture_output=True,
                 text=True).stdout
         wall = time.perf_counter() - t0
         results["loadavg_after"] = os.getloadavg()
         lines = out.strip().splitlines()
-        results["command_time_line"], results["command_done_line"] = lines[-2], lines[-1]
+        results["command_time_line"] = next(x for x in lines if x.startswith("time: "))
+        results["command_done_line"] = next(x for x in lines if x.startswith("done: "))
+        results["command_database_steps"] = next((x for x in lines if x.startswith("database steps: ")), "")
         results["wall_seconds"] = round(wall, 2)
         results["xdrs_per_second"] = round(args.xdrs / wall)
         split = re.search(r"read ([\d.]+) s, parse ([\d.]+) s, rate ([\d.]+) s, write ([\d.]+) s, commit ([\d.]+) s",
-                          lines[-2])
+                          results["command_time_line"])
         if split:
             results["split_seconds"] = dict(zip(("read", "parse", "rate", "write", "commit"), map(float, split.groups()),
                                                 strict=True))
@@ -201,6 +229,7 @@ def main() -> int:
     print(f"  wall {results['wall_seconds']} s  ->  {results['xdrs_per_second']:,} xDRs/s (whole command, incl. "
           "Python start-up and reading the CSV)")
     print(f"  {results['command_time_line']}")
+    print(f"  {results['command_database_steps']}")
     print(f"  {results['command_done_line']}")
     c = results["check"]
     print(f"  check: {c['xdrs']:,} xDRs stored ({c['rated']:,} rated, {c['errors']:,} errors); sum of xDR costs "

@@ -76,6 +76,7 @@ class BulkResult:
     seconds: dict = field(default_factory=lambda: {"read": 0.0, "parse": 0.0, "rate": 0.0, "write": 0.0,
                                                    "commit": 0.0})
     entries: int = 0
+    detail: dict = field(default_factory=dict)  # seconds of the database steps (in parse, rate, write)
 
 
 class _Retry(Exception):
@@ -136,6 +137,8 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
             out.counts[k] += v
         for k in ("parse", "rate", "write"):
             out.seconds[k] += done.seconds[k]
+        for k, v in done.detail.items():
+            out.detail[k] = out.detail.get(k, 0.0) + v
         if collect:
             out.results.extend(done.results)
         if progress is not None:
@@ -228,6 +231,7 @@ class _Chunk:
         self.json = Jsonb if self.pg else json.dumps  # a JSON column's value, for COPY or for executemany
         self.result = BulkResult(results=[] if collect else None)
         self.now = clock.now()
+        self.detail: dict[str, float] = {}  # seconds of the database steps inside parse, rate and write
 
     # -- the steps ------------------------------------------------------------------------------
 
@@ -236,13 +240,16 @@ class _Chunk:
         order, recs = self._parse()
         t1 = time.perf_counter()
         self._resolve(recs)
+        t = time.perf_counter()
         usage = self._lock_usage(recs)
+        self.detail["lock allowances"] = time.perf_counter() - t
         self._price(recs, usage)
         t2 = time.perf_counter()
         self._write(recs, usage)
         t3 = time.perf_counter()
         r = self.result
         r.seconds = {"parse": t1 - t0, "rate": t2 - t1, "write": t3 - t2}
+        r.detail = self.detail
         for rec in recs:
             r.counts["rated" if rec.cost is not None else "error"] += 1
         if self.collect:
@@ -275,7 +282,9 @@ class _Chunk:
                 continue
             rec = seen[ext] = _Rec(ext, raw)
             order.append(rec)
+        t = time.perf_counter()
         stored = self._stored(list(seen))
+        self.detail["duplicates query"] = time.perf_counter() - t
         recs = []
         default = self.default_service
         for ext, rec in seen.items():
@@ -307,6 +316,7 @@ class _Chunk:
                     logins.add(rec.f["login"])
                 else:
                     phones.add(rec.f["caller"])
+        t = time.perf_counter()
         by_phone, by_login = {}, {}
         accounts_sql = ("SELECT a.id, a.phone_number, a.login, a.status, a.customer_id, c.status, c.currency"
                         " FROM customers_account a JOIN customers_customer c ON c.id = a.customer_id WHERE a.{column} {in}")
@@ -327,6 +337,7 @@ class _Chunk:
         services = {rec.f["service_type"] for rec in recs if not rec.code}
         tables = _tables(services)
         allowances = _allowances({a[3] for rows in assignments.values() for a in rows})
+        self.detail["lookups"] = time.perf_counter() - t
 
         local = timezone.get_current_timezone()
         contexts: dict = {}
@@ -473,11 +484,17 @@ class _Chunk:
             rec.cost = pricing.cost_minor(need - taken, rec.terms, rec.unit, exponent, rounding)
 
     def _write(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
+        d, t0 = self.detail, time.perf_counter()
         for rec, xdr_id in zip(recs, _reserve_ids("rating_xdr", len(recs)), strict=True):
             rec.xdr_id = xdr_id
+        t1 = time.perf_counter()
         self._post_charges(recs)
+        t2 = time.perf_counter()
         self._insert_xdrs(recs)
+        t3 = time.perf_counter()
         self._write_usage(usage)
+        d["reserve ids"], d["money"], d["xdr rows"], d["allowance rows"] = (
+            t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3)
 
     # -- money ----------------------------------------------------------------------------------
 

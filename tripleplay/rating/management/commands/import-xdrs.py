@@ -69,5 +69,7 @@ class Command(BaseCommand):
         self.stdout.write(f"time: {wall:.2f} s{rate} (read {s['read']:.2f} s, parse {s['parse']:.2f} s, rate "
                           f"{s['rate']:.2f} s, write {s['write']:.2f} s, commit {s['commit']:.2f} s); "
                           f"ledger entries {result.entries}")
+        if o["verbosity"] > 1:
+            self.stdout.write("database steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.detail.items()))
         self.stdout.write(f"done: {result.rows} rows, rated {c['rated']}, errors {c['error']}, "
                           f"duplicates {c['duplicate']}, rejected {c['rejected']}")
