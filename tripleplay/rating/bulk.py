@@ -63,6 +63,8 @@ ENTRY_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T,
                  "account_id": _I8, "kind": _T, "amount_minor": _I8, "currency": _T, "balance_after_minor": _I8,
                  "description": _T, "reason": _T, "source": _T, "reference": _T, "service_type": _T,
                  "idempotency_key": _T, "request_fingerprint": _T, "created_at": _TS, "data": _J}
+USAGE_COLUMNS = {"id": _I8, "assignment_id": _I8, "allowance_id": _I8, "period_index": _I4, "period_start": "date",
+                 "period_end": "date", "granted": _I8, "used": _I8}
 EVENT_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T, "at": _TS, "action": _T,
                  "object_type": _T, "object_id": _T, "data": _J}
 
@@ -219,7 +221,8 @@ def _insert_rows(table: str, columns: dict[str, str], rows: list[tuple]) -> None
                     copy.write_row(row)
             return
         adapt = connection.ops.adapt_datetimefield_value
-        rows = [tuple(adapt(v) if isinstance(v, datetime) else v for v in row) for row in rows]
+        rows = [tuple(adapt(v) if isinstance(v, datetime) else v.isoformat() if isinstance(v, date) else v
+                      for v in row) for row in rows]
         cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
 
 
@@ -451,7 +454,7 @@ class _Chunk:
                 rows += [r for r in AllowanceUsage.objects.filter(assignment_id__in=batch).values_list(
                     "id", "assignment_id", "allowance_id", "period_index", "granted", "used") if r[1:4] in wanted]
         for r in rows:
-            usage[r[1:4]] = [r[0], r[4], r[5]]
+            usage[r[1:4]] = [r[0], r[4], r[5], None, None, r[5]]
         return usage
 
     def _price(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
@@ -469,7 +472,7 @@ class _Chunk:
                     break
                 row = usage.get(key)
                 if row is None:
-                    row = usage[key] = [None, granted, 0, first, end]
+                    row = usage[key] = [None, granted, 0, first, end, 0]
                 n = min(need - taken, row[1] - row[2])
                 if n > 0:
                     row[2] += n
@@ -595,10 +598,9 @@ class _Chunk:
         _insert_rows("rating_xdr", XDR_COLUMNS, rows)
 
     def _write_usage(self, usage: dict[tuple, list]) -> None:
-        changed = [(row[2], row[0]) for row in usage.values() if row[0] is not None]
-        new = [AllowanceUsage(assignment_id=k[0], allowance_id=k[1], period_index=k[2], period_start=row[3],
-                              period_end=row[4], granted=row[1], used=row[2])
-               for k, row in sorted(usage.items()) if row[0] is None]
+        """Rows are [id, granted, used, period start, period end, used before] (id None: new)."""
+        changed = [(row[2], row[0]) for row in usage.values() if row[0] is not None and row[2] != row[5]]
+        new = [(k, row) for k, row in sorted(usage.items()) if row[0] is None]
         with connection.cursor() as cur:
             if changed and self.pg:
                 cur.execute("UPDATE rating_allowanceusage SET used = v.used FROM unnest(%s::bigint[], %s::bigint[])"
@@ -606,8 +608,10 @@ class _Chunk:
                             [[c[1] for c in changed], [c[0] for c in changed]])
             elif changed:
                 cur.executemany("UPDATE rating_allowanceusage SET used = %s WHERE id = %s", changed)
-        if new:  # a row created concurrently meanwhile: IntegrityError, the chunk runs again
-            AllowanceUsage.objects.bulk_create(new, batch_size=2000)
+        # A row created concurrently meanwhile: IntegrityError on the unique key, the chunk runs again.
+        ids = _reserve_ids("rating_allowanceusage", len(new))
+        _insert_rows("rating_allowanceusage", USAGE_COLUMNS, [
+            (pk, k[0], k[1], k[2], row[3], row[4], row[1], row[2]) for pk, (k, row) in zip(ids, new, strict=True)])
 
     # -- answers --------------------------------------------------------------------------------
 
