@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from hashlib import sha256
 from itertools import islice
 
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -36,7 +37,6 @@ from tripleplay import clock
 from tripleplay.catalog.models import PlanAllowance
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import InvalidInput
-from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import Status
 from tripleplay.ledger.models import EntryKind, Funds
 from tripleplay.money import currency_exponent, rounding_mode
@@ -535,8 +535,8 @@ class _Chunk:
                 entry_id, *actor, customer_id, next(iter(accounts)) if len(accounts) == 1 else None,
                 EntryKind.CHARGE.value, -total, currency, balance, _description(services), "", USAGE_SOURCE, "",
                 next(iter(services)) if len(services) == 1 else "", f"xdrs:{first}:{customer_id}",
-                fingerprint(customer=customer_id, kind="charge", amount=-total, currency=currency,
-                            xdrs=[first, last, len(mine)]),
+                # What this charge is (a retry of the same chunk would find its xDRs duplicate instead).
+                sha256(f"usage|{customer_id}|{-total}|{currency}|{first}|{last}|{len(mine)}".encode()).hexdigest(),
                 self.now, self.json({"source": self.source, "xdrs": len(mine), "first_xdr": first, "last_xdr": last,
                                       "services": services})))
             events.append((event_id, *actor, self.now, "ledger.charge", "ledgerentry", str(entry_id),
@@ -668,6 +668,8 @@ def _allowances(plans: set[int]) -> dict[tuple[int, str], tuple[int, int]]:
     return out
 
 
+_NAMES = {pricing.VOICE: "call(s)", pricing.DATA: "data session(s)", pricing.MESSAGING: "message record(s)"}
+
+
 def _description(services: dict[str, dict]) -> str:
-    names = {pricing.VOICE: "call(s)", pricing.DATA: "data session(s)", pricing.MESSAGING: "message record(s)"}
-    return "Usage: " + ", ".join(f"{s['count']} {names[k]}" for k, s in sorted(services.items()))
+    return "Usage: " + ", ".join(f"{s['count']} {_NAMES[k]}" for k, s in sorted(services.items()))
