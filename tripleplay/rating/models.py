@@ -23,11 +23,20 @@ class RateTable(models.Model):
     currency = models.CharField(max_length=3)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField()
+    # Peak window (docs/rating.md): a call that starts, in ``time_zone`` ("" = the installation's
+    # TIME_ZONE), on one of ``peak_weekdays`` (ISO digits, 1 = Monday) at peak_start <= time < peak_end
+    # is peak; any other start is off-peak. No window (peak_start null): every time is peak.
+    time_zone = models.CharField(max_length=64, blank=True)
+    peak_weekdays = models.CharField(max_length=7, default="12345")
+    peak_start = models.TimeField(null=True, blank=True)
+    peak_end = models.TimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["product__code", "service_type"]
         constraints = [
             models.UniqueConstraint(fields=["product", "service_type"], name="rate_table_product_service_unique"),
+            models.CheckConstraint(condition=(Q(peak_start__isnull=True) & Q(peak_end__isnull=True))
+                                   | Q(peak_start__lt=models.F("peak_end")), name="rate_table_peak_window"),
         ]
 
     def __str__(self) -> str:
@@ -46,6 +55,9 @@ class Rate(models.Model):
     connection_fee_micros = models.BigIntegerField(default=0)
     first_increment = models.PositiveIntegerField(default=1)
     next_increment = models.PositiveIntegerField(default=1)
+    # Off-peak terms (null: the same as peak), applied when the xDR starts outside the table's peak window.
+    offpeak_price_per_unit_micros = models.BigIntegerField(null=True, blank=True)
+    offpeak_connection_fee_micros = models.BigIntegerField(null=True, blank=True)
     description = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -54,6 +66,10 @@ class Rate(models.Model):
             models.UniqueConstraint(fields=["table", "prefix"], name="rate_table_prefix_unique"),
             models.CheckConstraint(condition=Q(price_per_unit_micros__gte=0), name="rate_price_gte_0"),
             models.CheckConstraint(condition=Q(connection_fee_micros__gte=0), name="rate_connection_fee_gte_0"),
+            models.CheckConstraint(condition=Q(offpeak_price_per_unit_micros__isnull=True)
+                                   | Q(offpeak_price_per_unit_micros__gte=0), name="rate_offpeak_price_gte_0"),
+            models.CheckConstraint(condition=Q(offpeak_connection_fee_micros__isnull=True)
+                                   | Q(offpeak_connection_fee_micros__gte=0), name="rate_offpeak_fee_gte_0"),
             models.CheckConstraint(condition=Q(first_increment__gte=1) & Q(next_increment__gte=1),
                                    name="rate_increments_gte_1"),
         ]
@@ -74,7 +90,12 @@ class Xdr(models.Model):
     source = models.CharField(max_length=64)
     external_id = models.CharField(max_length=100)
     service_type = models.CharField(max_length=16, choices=RatedService.choices, blank=True)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="xdrs")
+    # xDR references carry no database FOREIGN KEY (D42): three referential checks per row cost more than
+    # the insert itself; rating resolved them in the same transaction, and accounts, rates and ledger
+    # entries are never deleted (closed, replaced, append-only). No single-column index either: the
+    # (account, started_at) index serves account lookups.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="xdrs",
+                                db_index=False, db_constraint=False)
     caller = models.CharField(max_length=32, blank=True)
     callee = models.CharField(max_length=32, blank=True)
     login = models.CharField(max_length=100, blank=True)
@@ -87,19 +108,24 @@ class Xdr(models.Model):
     status = models.CharField(max_length=8, choices=XdrStatus.choices)
     error_code = models.CharField(max_length=32, blank=True)
     error_reason = models.CharField(max_length=300, blank=True)
-    rate = models.ForeignKey(Rate, on_delete=models.PROTECT, null=True, blank=True, related_name="xdrs")
+    # Not indexed (every index costs each of millions of inserts): rates are replaced, never deleted.
+    rate = models.ForeignKey(Rate, on_delete=models.PROTECT, null=True, blank=True, related_name="xdrs",
+                             db_index=False, db_constraint=False)
     billed_quantity = models.BigIntegerField(default=0)  # base units after increments
     allowance_used = models.BigIntegerField(default=0)  # base units taken from allowances
+    offpeak = models.BooleanField(default=False)  # the rate's off-peak terms were applied
     cost_minor = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     ledger_entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="xdrs")
+                                     related_name="xdrs", db_constraint=False)
     received_at = models.DateTimeField()
     rated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["account", "started_at"])]
+        # Errors are few and looked up by status; rated xDRs are not in that index at all.
+        indexes = [models.Index(fields=["status"], condition=Q(status="error"), name="xdr_errors_idx"),
+                   models.Index(fields=["account", "started_at"])]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="xdr_source_external_id_unique"),
         ]

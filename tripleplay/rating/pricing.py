@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -33,6 +34,36 @@ class RateTerms:
     connection_fee_micros: int = 0
     first_increment: int = 1
     next_increment: int = 1
+
+
+@dataclass(frozen=True)
+class PeakWindow:
+    """Peak time: ``weekdays`` (ISO, 1 = Monday) from ``start`` (inclusive) to ``end`` (exclusive),
+    local time of the rate table. Every other moment is off-peak."""
+
+    weekdays: frozenset[int]
+    start: time
+    end: time
+
+
+def is_peak(local_start: datetime, window: PeakWindow | None) -> bool:
+    """Whether an xDR that starts at ``local_start`` (already in the table's time zone) is peak time.
+    The start time alone decides: a call that crosses the boundary keeps the price it started with.
+    Without a window every moment is peak (the rate's normal terms)."""
+    if window is None:
+        return True
+    return local_start.isoweekday() in window.weekdays and window.start <= local_start.time() < window.end
+
+
+def terms_at(peak: RateTerms, offpeak_price: int | None, offpeak_fee: int | None, is_peak_time: bool
+             ) -> tuple[RateTerms, bool]:
+    """The terms that apply, and whether they are the off-peak ones. A rate without an off-peak price
+    or fee costs the same at any time; a missing off-peak fee (or price) is the peak one."""
+    if is_peak_time or (offpeak_price is None and offpeak_fee is None):
+        return peak, False
+    return RateTerms(peak.price_per_unit_micros if offpeak_price is None else offpeak_price,
+                     peak.connection_fee_micros if offpeak_fee is None else offpeak_fee,
+                     peak.first_increment, peak.next_increment), True
 
 
 @dataclass(frozen=True)
@@ -98,3 +129,33 @@ def to_money(cost_micros: Fraction, currency: str, rounding: str | None = None) 
         ctx.prec = 60
         major = Decimal(cost_micros.numerator) / Decimal(cost_micros.denominator) / MICROS_PER_UNIT
         return Money.from_decimal(major, currency, rounding)
+
+
+def round_ratio(numerator: int, denominator: int, rounding: str) -> int:
+    """``numerator / denominator`` (both >= 0, denominator > 0) rounded to an integer with a
+    ``decimal.ROUND_*`` mode, in integers only: the bulk path's equivalent of ``to_money`` for the
+    non-negative amounts rating produces (a test checks both agree)."""
+    q, r = divmod(numerator, denominator)
+    if r == 0 or rounding in ("ROUND_DOWN", "ROUND_FLOOR"):
+        return q
+    if rounding in ("ROUND_UP", "ROUND_CEILING"):
+        return q + 1
+    twice = 2 * r
+    if twice > denominator:
+        return q + 1
+    if twice < denominator:
+        return q
+    if rounding == "ROUND_HALF_UP":
+        return q + 1
+    if rounding == "ROUND_HALF_EVEN":
+        return q + (q & 1)
+    if rounding == "ROUND_HALF_DOWN":
+        return q
+    raise ValueError(f"unknown rounding mode {rounding!r}")
+
+
+def cost_minor(charged: int, terms: RateTerms, priced_unit: int, exponent: int, rounding: str) -> int:
+    """The cost of a non-zero xDR in minor units, in integers: connection fee + charged x price /
+    priced unit, exact, then the one rounding (the same value as ``to_money(price(...).cost_micros)``)."""
+    numerator = (terms.connection_fee_micros * priced_unit + charged * terms.price_per_unit_micros) * 10 ** exponent
+    return round_ratio(numerator, priced_unit * MICROS_PER_UNIT, rounding)

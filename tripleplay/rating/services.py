@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -76,13 +78,19 @@ def create_rate_table(actor: Actor, product: Product, *, service_type: str, name
 
 def set_rate(actor: Actor, table: RateTable, *, prefix: str = "", price_per_unit_micros: int,
              connection_fee_micros: int = 0, first_increment: int = 1, next_increment: int = 1,
+             offpeak_price_per_unit_micros: int | None = None, offpeak_connection_fee_micros: int | None = None,
              description: str = "") -> Rate:
-    """Create or replace the rate of ``prefix`` (digits; "" is the table's default)."""
+    """Create or replace the rate of ``prefix`` (digits; "" is the table's default). The off-peak
+    price and fee (None: as peak) apply outside the table's peak window (``set_peak_window``)."""
     if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 32:
         raise InvalidInput("prefix must be digits (or empty for the default rate)", details={"field": "prefix"})
     for field, value, minimum in (("price_per_unit_micros", price_per_unit_micros, 0),
                                   ("connection_fee_micros", connection_fee_micros, 0),
-                                  ("first_increment", first_increment, 1), ("next_increment", next_increment, 1)):
+                                  ("first_increment", first_increment, 1), ("next_increment", next_increment, 1),
+                                  ("offpeak_price_per_unit_micros", offpeak_price_per_unit_micros, 0),
+                                  ("offpeak_connection_fee_micros", offpeak_connection_fee_micros, 0)):
+        if value is None and field.startswith("offpeak_"):
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise InvalidInput(f"{field} must be an integer >= {minimum}", details={"field": field})
     if table.service_type == pricing.MESSAGING and (first_increment, next_increment) != (1, 1):
@@ -90,11 +98,49 @@ def set_rate(actor: Actor, table: RateTable, *, prefix: str = "", price_per_unit
     with transaction.atomic():
         rate, _ = Rate.objects.update_or_create(table=table, prefix=prefix, defaults=dict(
             price_per_unit_micros=price_per_unit_micros, connection_fee_micros=connection_fee_micros,
-            first_increment=first_increment, next_increment=next_increment, description=description[:200]))
+            first_increment=first_increment, next_increment=next_increment,
+            offpeak_price_per_unit_micros=offpeak_price_per_unit_micros,
+            offpeak_connection_fee_micros=offpeak_connection_fee_micros, description=description[:200]))
         record(actor, "rating.rate_set", rate, table=table.pk, prefix=prefix, price_per_unit_micros=price_per_unit_micros,
                connection_fee_micros=connection_fee_micros, first_increment=first_increment,
-               next_increment=next_increment)
+               next_increment=next_increment, offpeak_price_per_unit_micros=offpeak_price_per_unit_micros,
+               offpeak_connection_fee_micros=offpeak_connection_fee_micros)
     return rate
+
+
+def set_peak_window(actor: Actor, table: RateTable, *, start: time | None, end: time | None,
+                    weekdays: str = "12345", time_zone: str = "") -> RateTable:
+    """Peak time of ``table``: ``weekdays`` (ISO digits, "12345" = Monday to Friday) from ``start`` to
+    ``end`` (local time in ``time_zone``, "" = the installation's). ``start=None, end=None`` removes
+    the window: every time is peak again. The start time of an xDR decides (docs/rating.md)."""
+    if (start is None) != (end is None) or (start is not None and not (isinstance(start, time)
+                                                                       and isinstance(end, time) and start < end)):
+        raise InvalidInput("peak start and end must both be times with start < end (or both empty)",
+                           details={"field": "peak_start"})
+    if start is not None and (start.tzinfo is not None or end.tzinfo is not None):
+        raise InvalidInput("peak start and end are local times, without a zone", details={"field": "peak_start"})
+    if (not isinstance(weekdays, str) or not weekdays or any(c not in "1234567" for c in weekdays)
+            or len(set(weekdays)) != len(weekdays)):
+        raise InvalidInput("weekdays must be distinct ISO weekday digits 1..7 (1 = Monday)",
+                           details={"field": "weekdays"})
+    if not isinstance(time_zone, str) or (time_zone and time_zone not in available_timezones()):
+        raise InvalidInput(f"unknown time zone {time_zone!r}", details={"field": "time_zone"})
+    weekdays = "".join(sorted(weekdays))
+    with transaction.atomic():
+        RateTable.objects.filter(pk=table.pk).update(peak_start=start, peak_end=end, peak_weekdays=weekdays,
+                                                     time_zone=time_zone)
+        record(actor, "rating.peak_window_set", table, start=start.isoformat() if start else None,
+               end=end.isoformat() if end else None, weekdays=weekdays, time_zone=time_zone)
+    table.refresh_from_db()
+    return table
+
+
+def peak_window(table: RateTable) -> tuple[pricing.PeakWindow | None, ZoneInfo]:
+    """The table's peak window and the time zone it is read in."""
+    zone = ZoneInfo(table.time_zone or settings.TIME_ZONE)
+    if table.peak_start is None:
+        return None, zone
+    return pricing.PeakWindow(frozenset(int(c) for c in table.peak_weekdays), table.peak_start, table.peak_end), zone
 
 
 # -- intake -----------------------------------------------------------------------------------------
@@ -116,8 +162,7 @@ def ingest(actor: Actor, records: list[dict], *, source: str = "api", service_ty
 def _ingest_one(actor: Actor, raw, source: str, default_service: str | None) -> IngestResult:
     if not isinstance(raw, dict):
         return IngestResult("", "rejected", error_code="invalid_record", error_reason="a record must be an object")
-    ext = raw.get("id", raw.get("external_id"))
-    ext = str(ext).strip() if isinstance(ext, str | int) and not isinstance(ext, bool) else ""
+    ext = external_id(raw)
     if not ext or len(ext) > 100:
         return IngestResult(ext[:100], "rejected", error_code="invalid_field",
                             error_reason="id: a non-empty external id of at most 100 characters is required")
@@ -135,6 +180,12 @@ def _ingest_one(actor: Actor, raw, source: str, default_service: str | None) -> 
     except IntegrityError:  # a concurrent intake of the same record won the unique index
         return IngestResult(ext, "duplicate", error_code="duplicate", error_reason="already received from this source")
     return _result(xdr)
+
+
+def external_id(raw: dict) -> str:
+    """The record's external id (``id`` or ``external_id``) as text, "" if it has none usable."""
+    ext = raw.get("id", raw.get("external_id"))
+    return str(ext).strip() if isinstance(ext, str | int) and not isinstance(ext, bool) else ""
 
 
 def rerate_errors(actor: Actor, *, source: str | None = None) -> dict[str, int]:
@@ -185,11 +236,17 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _int(value, field: str, minimum: int) -> int:
+INT_MAX = 2**31 - 1  # durations and message counts (integer columns)
+BIGINT_MAX = 2**63 - 1  # bytes
+
+
+def _int(value, field: str, minimum: int, maximum: int = INT_MAX) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{field} must be an integer >= {minimum}")
+    if value > maximum:
+        raise ValueError(f"{field} must be at most {maximum}")
     return value
 
 
@@ -212,8 +269,66 @@ def _time(value) -> datetime:
     return value
 
 
+def _digits(value) -> str | None:
+    if type(value) is not str:
+        return None
+    digits = value[1:] if value.startswith("+") else value
+    return digits if digits.isdigit() and 3 <= len(digits) <= 15 else None
+
+
+def _count(value, minimum: int, maximum: int = INT_MAX) -> int | None:
+    if type(value) is str and value.isdigit():
+        value = int(value)
+    elif type(value) is not int:
+        return None
+    return value if minimum <= value <= maximum else None
+
+
+def _parse_valid(raw: dict) -> dict | None:
+    """The fields of a well-formed record (the common case, without the per-field bookkeeping), or
+    None: then ``_parse`` decides and names every problem. Same values as ``_parse`` for any record it
+    accepts (a test compares them)."""
+    try:
+        service = raw.get("service_type")
+        at = raw.get("started_at")
+        if type(at) is not str:
+            return None
+        started = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        if started.tzinfo is None:
+            return None
+        if service == pricing.VOICE:
+            caller, callee = _digits(raw.get("caller")), _digits(raw.get("callee"))
+            seconds = _count(raw.get("duration_seconds"), 0)
+            if caller is None or callee is None or seconds is None:
+                return None
+            return {"service_type": service, "started_at": started, "caller": caller, "callee": callee,
+                    "duration_seconds": seconds}
+        if service == pricing.DATA:
+            login, size = raw.get("login"), _count(raw.get("bytes"), 0, BIGINT_MAX)
+            if type(login) is not str or not login or login != login.strip() or size is None:
+                return None
+            return {"service_type": service, "started_at": started, "login": login[:100], "bytes": size}
+        if service == pricing.MESSAGING:
+            caller, destination = _digits(raw.get("caller")), _digits(raw.get("destination"))
+            count = raw.get("count")
+            count = 1 if count is None or count == "" else _count(count, 1)
+            if caller is None or destination is None or count is None:
+                return None
+            return {"service_type": service, "started_at": started, "caller": caller, "destination": destination,
+                    "count": count}
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return None
+
+
 def _parse(raw: dict) -> tuple[dict, Unratable | None]:
     """The xDR's fields from the record, and the problem with it (every bad field named), if any."""
+    fields = _parse_valid(raw)
+    return (fields, None) if fields is not None else _parse_fields(raw)
+
+
+def _parse_fields(raw: dict) -> tuple[dict, Unratable | None]:
+    """``_parse`` field by field, collecting every problem."""
     fields: dict = {}
     problems: list[str] = []
     service = raw.get("service_type")
@@ -241,7 +356,7 @@ def _parse(raw: dict) -> tuple[dict, Unratable | None]:
         take("duration_seconds", _int, "duration_seconds", 0)
     elif service == pricing.DATA:
         take("login", lambda v: v.strip()[:100] if isinstance(v, str) else str(v))
-        take("bytes", _int, "bytes", 0)
+        take("bytes", _int, "bytes", 0, BIGINT_MAX)
     else:
         take("caller", _number, "caller")
         take("destination", _number, "destination")
@@ -270,7 +385,7 @@ def _rate(actor: Actor, xdr: Xdr, problem: Unratable | None) -> None:
 
 def _mark_error(xdr: Xdr, code: str, reason: str) -> None:
     xdr.status, xdr.error_code, xdr.error_reason = XdrStatus.ERROR, code, reason[:300]
-    xdr.rate, xdr.billed_quantity, xdr.allowance_used = None, 0, 0
+    xdr.rate, xdr.billed_quantity, xdr.allowance_used, xdr.offpeak = None, 0, 0, False
     xdr.cost_minor, xdr.currency, xdr.ledger_entry, xdr.rated_at = None, "", None, None
 
 
@@ -314,15 +429,19 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
     if prefix is None:
         raise Unratable("no_rate", f"no rate in {table.name!r} for destination {number or '(none)'}")
     rate = rates[prefix]
-    terms = pricing.RateTerms(rate.price_per_unit_micros, rate.connection_fee_micros, rate.first_increment,
-                              rate.next_increment)
+    window, zone = peak_window(table)
+    terms, offpeak = pricing.terms_at(
+        pricing.RateTerms(rate.price_per_unit_micros, rate.connection_fee_micros, rate.first_increment,
+                          rate.next_increment),
+        rate.offpeak_price_per_unit_micros, rate.offpeak_connection_fee_micros,
+        pricing.is_peak(xdr.started_at.astimezone(zone), window))
     quantity = pricing.base_quantity(xdr.service_type, duration_seconds=xdr.duration_seconds or 0,
                                      bytes_=xdr.bytes or 0, count=xdr.count or 0)
     billed = pricing.billable(quantity, terms.first_increment, terms.next_increment)
     free = _consume_allowances(assignments, xdr.service_type, day, billed)
     priced = pricing.price(quantity, terms, pricing.PRICED_UNIT[xdr.service_type], free_available=free)
     cost = pricing.to_money(priced.cost_micros, table.currency)
-    xdr.rate, xdr.billed_quantity, xdr.allowance_used = rate, priced.billed, priced.free
+    xdr.rate, xdr.billed_quantity, xdr.allowance_used, xdr.offpeak = rate, priced.billed, priced.free, offpeak
     xdr.cost_minor, xdr.currency, xdr.rated_at = cost.minor, cost.currency, clock.now()
     xdr.status, xdr.error_code, xdr.error_reason = XdrStatus.RATED, "", ""
     xdr.ledger_entry = None
@@ -332,7 +451,8 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
             actor, customer, cost, description=_description(xdr, priced), idempotency_key=f"xdr:{xdr.pk}",
             account=account, service_type=xdr.service_type, source=USAGE_SOURCE, must_cover=False,
             data={"xdr": xdr.pk, "source": xdr.source, "external_id": xdr.external_id, "rate": rate.pk,
-                  "prefix": prefix, "billed": priced.billed, "free": priced.free, "charged": priced.charged,
+                  "prefix": prefix, "offpeak": offpeak, "billed": priced.billed, "free": priced.free,
+                  "charged": priced.charged,
                   "started_at": xdr.started_at.isoformat()})
 
 

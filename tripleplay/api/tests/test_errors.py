@@ -166,6 +166,9 @@ def test_openapi_document(db):
         "/api/v1/customers/{customer_id}/invoices": {"post"},
         "/api/v1/customers/{customer_id}/collection-actions": {"get"},
         "/api/v1/iptv/queue": {"get"},
+        "/api/v1/xdrs": {"post"},
+        "/api/v1/xdrs/errors": {"get"},
+        "/api/v1/xdrs/rerate": {"post"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]

@@ -40,8 +40,8 @@ def test_import_rates_a_file_with_progress_and_summary(world, tmp_path):
     path = tmp_path / "calls.csv"
     write_calls(path, rows)
 
-    out = run(str(path), "--service", "voice")
-    assert "1000 rows processed" in out
+    out = run(str(path), "--service", "voice", "--chunk-size", "1000")
+    assert "1000 rows processed" in out and "1205 rows processed" in out and "100%" in out
     assert out.strip().splitlines()[-1] == "done: 1205 rows, rated 1200, errors 3, duplicates 2, rejected 0"
     assert funds_of(world.customer).balance.minor == -1199 * 20
     assert Xdr.objects.filter(status="error", error_code="unknown_account").count() == 3
@@ -59,6 +59,13 @@ def test_rows_without_a_service_are_errors_not_dropped(world, tmp_path):
     assert Xdr.objects.get(external_id="n1").error_code == "invalid_field"
 
 
+def test_bad_chunk_size_fails(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    write_calls(path, [])
+    with pytest.raises(CommandError, match="chunk-size"):
+        run(str(path), "--chunk-size", "0")
+
+
 def test_unreadable_file_fails(db, tmp_path, capsys):
     with pytest.raises(CommandError, match="cannot read"):
         run(str(tmp_path / "missing.csv"))
@@ -66,3 +73,18 @@ def test_unreadable_file_fails(db, tmp_path, capsys):
         cli.main(["import-xdrs", str(tmp_path / "missing.csv")])
     assert exit_.value.code == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_rows_read_like_csv_dictreader(tmp_path):
+    from importlib import import_module
+
+    rows = import_module("tripleplay.rating.management.commands.import-xdrs")._rows
+    text = "id,service_type,count\na,voice,1\n\nb,data\nc,messaging,2,extra,more\n"
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    with open(path, newline="") as f:
+        expected = list(csv.DictReader(f))
+    with open(path, newline="") as f:
+        assert list(rows(csv.reader(f))) == expected
+    assert expected[1] == {"id": "b", "service_type": "data", "count": None}
+    assert expected[2][None] == ["extra", "more"]

@@ -1,11 +1,26 @@
 """Rating maths, table-driven, exact (docs/rating.md)."""
 
+from datetime import datetime, time
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tripleplay.money import Money
-from tripleplay.rating.pricing import RateTerms, base_quantity, billable, longest_prefix, price, to_money
+from tripleplay.money import ROUNDING_MODES, Money, currency_exponent
+from tripleplay.rating.pricing import (
+    PeakWindow,
+    RateTerms,
+    base_quantity,
+    billable,
+    cost_minor,
+    is_peak,
+    longest_prefix,
+    price,
+    round_ratio,
+    terms_at,
+    to_money,
+)
 
 
 @pytest.mark.parametrize("number, prefixes, expected", [
@@ -93,3 +108,58 @@ def test_price(quantity, terms, unit, free, billed, free_used, charged, micros):
 ])
 def test_one_rounding_to_minor_units(micros, currency, rounding, expected):
     assert to_money(micros, currency, rounding) == Money(expected, currency)
+
+
+# -- peak / off-peak --------------------------------------------------------------------------------
+
+WEEKDAYS_8_20 = PeakWindow(frozenset({1, 2, 3, 4, 5}), time(8), time(20))
+
+
+@pytest.mark.parametrize("local, window, expected", [
+    (datetime(2026, 3, 10, 12, 0), WEEKDAYS_8_20, True),  # Tuesday noon
+    (datetime(2026, 3, 10, 8, 0), WEEKDAYS_8_20, True),  # the start is peak
+    (datetime(2026, 3, 10, 7, 59, 59), WEEKDAYS_8_20, False),
+    (datetime(2026, 3, 10, 19, 59, 59), WEEKDAYS_8_20, True),
+    (datetime(2026, 3, 10, 20, 0), WEEKDAYS_8_20, False),  # the end is off-peak
+    (datetime(2026, 3, 14, 12, 0), WEEKDAYS_8_20, False),  # Saturday
+    (datetime(2026, 3, 15, 12, 0), WEEKDAYS_8_20, False),  # Sunday
+    (datetime(2026, 3, 14, 12, 0), PeakWindow(frozenset({6}), time(10), time(13)), True),
+    (datetime(2026, 3, 14, 3, 0), None, True),  # no window: always peak
+])
+def test_is_peak(local, window, expected):
+    assert is_peak(local, window) is expected
+
+
+PEAK = RateTerms(200_000, 50_000, 30, 6)
+
+
+@pytest.mark.parametrize("offpeak_price, offpeak_fee, peak_time, expected, offpeak", [
+    (70_000, 0, True, PEAK, False),
+    (70_000, 0, False, RateTerms(70_000, 0, 30, 6), True),
+    (70_000, None, False, RateTerms(70_000, 50_000, 30, 6), True),  # no off-peak fee: the peak one
+    (None, 10_000, False, RateTerms(200_000, 10_000, 30, 6), True),
+    (None, None, False, PEAK, False),  # a rate without off-peak terms costs the same at any time
+])
+def test_terms_at(offpeak_price, offpeak_fee, peak_time, expected, offpeak):
+    assert terms_at(PEAK, offpeak_price, offpeak_fee, peak_time) == (expected, offpeak)
+
+
+# -- the bulk path's integer rounding equals to_money -------------------------------------------------
+
+@settings(max_examples=400, deadline=None)
+@given(charged=st.integers(0, 10**7), price_micros=st.integers(0, 10**7), fee=st.integers(0, 10**6),
+       unit=st.sampled_from([1, 60, 1000]), currency=st.sampled_from(["USD", "JPY", "KWD", "CLF"]),
+       rounding=st.sampled_from(sorted(ROUNDING_MODES)))
+def test_cost_minor_equals_to_money(charged, price_micros, fee, unit, currency, rounding):
+    terms = RateTerms(price_micros, fee, 1, 1)
+    exact = fee + Fraction(charged * price_micros, unit)
+    assert cost_minor(charged, terms, unit, currency_exponent(currency), rounding) == to_money(
+        exact, currency, rounding).minor
+
+
+@pytest.mark.parametrize("numerator, denominator, rounding, expected", [
+    (5, 10, "ROUND_HALF_UP", 1), (5, 10, "ROUND_HALF_DOWN", 0), (5, 10, "ROUND_HALF_EVEN", 0),
+    (15, 10, "ROUND_HALF_EVEN", 2), (1, 10, "ROUND_UP", 1), (9, 10, "ROUND_DOWN", 0), (20, 10, "ROUND_UP", 2),
+])
+def test_round_ratio(numerator, denominator, rounding, expected):
+    assert round_ratio(numerator, denominator, rounding) == expected

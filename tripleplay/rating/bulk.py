@@ -1,0 +1,675 @@
+"""Set-based rating of many xDRs: the CSV import and the batch API (docs/rating.md, "Bulk path").
+
+The same rules and the same results as the per-record path (``services.ingest``): the same parser, the
+same pricing functions, allowances taken in record order, one rounding per xDR. What changes is how the
+database is used, per chunk of records, in ONE transaction per chunk:
+
+1. duplicates: one query for the chunk's external ids (and a set for copies inside the chunk);
+2. lookups: accounts, subscriptions, rate tables, rates and allowances of the whole chunk, loaded
+   into dicts (longest prefix = one dict probe per prefix length present in the table);
+3. allowance usage rows the chunk needs, locked (PostgreSQL: ``FOR UPDATE`` in id order), then
+   consumed in memory record by record, written back with one statement;
+4. money: ONE ledger charge per (customer, chunk) for the sum of that customer's costs, the funds
+   rows updated in one statement after locking them in ascending customer order (the lock order of
+   docs/concurrency.md), each entry's ``balance_after`` read back from that UPDATE;
+5. the xDR rows, pointing at their entry: COPY on PostgreSQL, executemany on SQLite.
+
+A concurrent intake of the same ids (unique index) or a customer closed meanwhile (the funds UPDATE
+refuses closed customers) rolls the chunk back whole; it is then run again from the start, and finds
+those records duplicate (or the customer closed). Nothing of a rolled-back chunk remains.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from hashlib import sha256
+from itertools import islice
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from tripleplay import clock
+from tripleplay.catalog.models import PlanAllowance
+from tripleplay.core.actors import Actor
+from tripleplay.core.errors import InvalidInput
+from tripleplay.customers.models import Status
+from tripleplay.ledger.models import EntryKind, Funds
+from tripleplay.money import currency_exponent, rounding_mode
+from tripleplay.rating import pricing
+from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, XdrStatus
+from tripleplay.rating.services import USAGE_SOURCE, IngestResult, _jsonable, _parse, external_id, peak_window
+from tripleplay.subscriptions import periods
+
+CHUNK_SIZE = 50_000
+# A chunk rolled back by a concurrent writer runs again (then its records are duplicates); each failure
+# means another importer committed some of the same records, so N importers fail a chunk at most N-1 times.
+ATTEMPTS = 5
+_BLOCKED, _CLOSED = Status.BLOCKED.value, Status.CLOSED.value
+_VOICE, _DATA = pricing.VOICE, pricing.DATA
+
+# The rows as written (COPY / INSERT), column -> PostgreSQL type.
+_T, _I8, _I4, _TS, _J, _B = "text", "int8", "int4", "timestamptz", "jsonb", "bool"
+XDR_COLUMNS = {"id": _I8, "source": _T, "external_id": _T, "service_type": _T, "account_id": _I8, "caller": _T,
+               "callee": _T, "login": _T, "bytes": _I8, "count": _I4, "destination": _T, "started_at": _TS,
+               "duration_seconds": _I4, "raw": _J, "status": _T, "error_code": _T, "error_reason": _T, "rate_id": _I8,
+               "billed_quantity": _I8, "allowance_used": _I8, "offpeak": _B, "cost_minor": _I8, "currency": _T,
+               "ledger_entry_id": _I8, "received_at": _TS, "rated_at": _TS}
+ENTRY_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T, "customer_id": _I8,
+                 "account_id": _I8, "kind": _T, "amount_minor": _I8, "currency": _T, "balance_after_minor": _I8,
+                 "description": _T, "reason": _T, "source": _T, "reference": _T, "service_type": _T,
+                 "idempotency_key": _T, "request_fingerprint": _T, "created_at": _TS, "data": _J}
+USAGE_COLUMNS = {"id": _I8, "assignment_id": _I8, "allowance_id": _I8, "period_index": _I4, "period_start": "date",
+                 "period_end": "date", "granted": _I8, "used": _I8}
+EVENT_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T, "at": _TS, "action": _T,
+                 "object_type": _T, "object_id": _T, "data": _J}
+
+
+@dataclass
+class BulkResult:
+    rows: int = 0
+    counts: dict = field(default_factory=lambda: {"rated": 0, "error": 0, "duplicate": 0, "rejected": 0})
+    results: list[IngestResult] | None = None
+    # read: taking records from the iterable (the CSV reader); commit: the chunk's COMMIT
+    seconds: dict = field(default_factory=lambda: {"read": 0.0, "parse": 0.0, "rate": 0.0, "write": 0.0,
+                                                   "commit": 0.0})
+    entries: int = 0
+    detail: dict = field(default_factory=dict)  # seconds of the database steps (in parse, rate, write)
+
+
+class _Retry(Exception):
+    """The chunk must run again (a customer was closed between the lookup and the funds UPDATE)."""
+
+
+class _Rec:
+    """One stored record of a chunk: its fields as parsed and, once rated, its outcome."""
+
+    __slots__ = ("ext", "raw", "f", "code", "reason", "account_id", "customer_id", "currency", "rate_id",
+                 "terms", "unit", "billed", "keys", "free", "cost", "offpeak", "xdr_id", "entry_id")
+
+    def __init__(self, ext: str, raw: dict):
+        self.ext, self.raw = ext, raw
+        self.code = self.reason = ""
+        self.account_id = self.customer_id = self.rate_id = self.entry_id = self.cost = None
+        self.currency = ""
+        self.billed = self.free = 0
+        self.offpeak = False
+        self.keys = ()
+
+
+def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_type: str | None = None,
+              chunk_size: int = CHUNK_SIZE, collect: bool = False,
+              progress: Callable[[BulkResult], None] | None = None) -> BulkResult:
+    """Store and rate ``records`` (dicts, as for ``services.ingest``) chunk by chunk. ``collect`` keeps one
+    IngestResult per record, in order (the API); otherwise only counts (the CSV import of millions)."""
+    if not isinstance(source, str) or not source.strip() or len(source) > 64:
+        raise InvalidInput("source must be a non-empty name of at most 64 characters", details={"field": "source"})
+    if service_type is not None and service_type not in pricing.SERVICE_TYPES:
+        raise InvalidInput(f"service_type must be one of {', '.join(pricing.SERVICE_TYPES)}",
+                           details={"field": "service_type"})
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidInput("chunk_size must be a positive integer", details={"field": "chunk_size"})
+    out = BulkResult(results=[] if collect else None)
+    chunks = _chunks(records, chunk_size)
+    while True:
+        t0 = time.perf_counter()
+        chunk = next(chunks, None)
+        out.seconds["read"] += time.perf_counter() - t0
+        if chunk is None:
+            break
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                t0 = time.perf_counter()
+                with transaction.atomic():
+                    done = _Chunk(actor, source, service_type, chunk, collect).run()
+                    t1 = time.perf_counter()
+                out.seconds["commit"] += time.perf_counter() - t1
+                break
+            except (_Retry, IntegrityError, OperationalError):
+                # A concurrent writer: the same ids (unique index), a closed customer, a deadlock.
+                if attempt == ATTEMPTS:
+                    raise
+        out.rows += len(chunk)
+        out.entries += done.entries
+        for k, v in done.counts.items():
+            out.counts[k] += v
+        for k in ("parse", "rate", "write"):
+            out.seconds[k] += done.seconds[k]
+        for k, v in done.detail.items():
+            out.detail[k] = out.detail.get(k, 0.0) + v
+        if collect:
+            out.results.extend(done.results)
+        if progress is not None:
+            progress(out)
+    return out
+
+
+def _chunks(records: Iterable, size: int) -> Iterator[list]:
+    it = iter(records)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _batches(values: list, size: int | None = None) -> Iterator[list]:
+    size = size or (10_000 if connection.vendor == "postgresql" else 900)
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def _select_in(sql: str, params: list, values: list) -> list[tuple]:
+    """Run ``sql`` whose ``{in}`` is "is one of ``values``": one ``= ANY(array)`` on PostgreSQL (one
+    parameter, however many values), IN lists in batches on SQLite."""
+    if not values:
+        return []
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(sql.replace("{in}", "= ANY(%s)"), [*params, values])
+            return cur.fetchall()
+        rows = []
+        for batch in _batches(values):
+            cur.execute(sql.replace("{in}", f"IN ({', '.join(['%s'] * len(batch))})"), [*params, *batch])
+            rows += cur.fetchall()
+        return rows
+
+
+def _date(value):
+    """A DATE column as a date (SQLite's raw cursor answers text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+_SEQUENCES: dict[str, str] = {}
+
+
+def _reserve_ids(table: str, n: int) -> list[int]:
+    """``n`` new primary keys of ``table``, taken now so that rows can point at each other before they
+    are written (xDR -> ledger entry) and be written by COPY."""
+    if n == 0:
+        return []
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            sequence = _SEQUENCES.get(table)
+            if sequence is None:
+                cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                sequence = _SEQUENCES[table] = cur.fetchone()[0]
+            cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, n])
+            return [r[0] for r in cur.fetchall()]
+        # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE): nobody takes these ids meanwhile.
+        cur.execute(f"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),"
+                    f" coalesce((SELECT max(id) FROM {table}), 0))")
+        start = cur.fetchone()[0] + 1
+        return list(range(start, start + n))
+
+
+def _insert_rows(table: str, columns: dict[str, str], rows: list[tuple]) -> None:
+    """Binary COPY on PostgreSQL (``columns``: name -> PostgreSQL type, in row order; binary with the
+    types given is about four times faster than text COPY); executemany on SQLite (datetimes adapted as
+    Django stores them). JSON columns are given as text."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # The driver's own copy(): wrap its errors into Django's (IntegrityError ...) as execute() does.
+            sql = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
+            with connection.wrap_database_errors, cur.cursor.copy(sql) as copy:
+                copy.set_types(list(columns.values()))
+                for row in rows:
+                    copy.write_row(row)
+            return
+        adapt = connection.ops.adapt_datetimefield_value
+        rows = [tuple(adapt(v) if isinstance(v, datetime) else v.isoformat() if isinstance(v, date) else v
+                      for v in row) for row in rows]
+        cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
+
+
+class _Chunk:
+    def __init__(self, actor: Actor, source: str, default_service: str | None, records: list, collect: bool):
+        self.actor, self.source, self.default_service, self.records, self.collect = (
+            actor, source, default_service, records, collect)
+        self.pg = connection.vendor == "postgresql"
+        self.json = Jsonb if self.pg else json.dumps  # a JSON column's value, for COPY or for executemany
+        self.result = BulkResult(results=[] if collect else None)
+        self.now = clock.now()
+        self.detail: dict[str, float] = {}  # seconds of the database steps inside parse, rate and write
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def run(self) -> BulkResult:
+        t0 = time.perf_counter()
+        order, recs = self._parse()
+        t1 = time.perf_counter()
+        self._resolve(recs)
+        t = time.perf_counter()
+        usage = self._lock_usage(recs)
+        self.detail["lock allowances"] = time.perf_counter() - t
+        self._price(recs, usage)
+        t2 = time.perf_counter()
+        self._write(recs, usage)
+        t3 = time.perf_counter()
+        r = self.result
+        r.seconds = {"parse": t1 - t0, "rate": t2 - t1, "write": t3 - t2}
+        r.detail = self.detail
+        for rec in recs:
+            r.counts["rated" if rec.cost is not None else "error"] += 1
+        if self.collect:
+            r.results = [self._answer(item) for item in order]
+        return r
+
+    def _parse(self) -> tuple[list, list[_Rec]]:
+        """Every record once: rejected (no usable id), duplicate (in the chunk, or stored before), or a
+        _Rec with its fields parsed (and its problem, if any)."""
+        order: list = []  # per record: an IngestResult, a _Rec, or ("copy", _Rec) for a copy in the chunk
+        seen: dict[str, _Rec] = {}
+        counts = self.result.counts
+        for raw in self.records:
+            if not isinstance(raw, dict):
+                counts["rejected"] += 1
+                order.append(IngestResult("", "rejected", error_code="invalid_record",
+                                          error_reason="a record must be an object"))
+                continue
+            ext = external_id(raw)
+            if ext is None or not ext or len(ext) > 100:
+                counts["rejected"] += 1
+                order.append(IngestResult((ext or "")[:100], "rejected", error_code="invalid_field",
+                                          error_reason="id: a non-empty external id of at most 100 characters is "
+                                                       "required"))
+                continue
+            first = seen.get(ext)
+            if first is not None:
+                counts["duplicate"] += 1
+                order.append(("copy", first))
+                continue
+            rec = seen[ext] = _Rec(ext, raw)
+            order.append(rec)
+        t = time.perf_counter()
+        stored = self._stored(list(seen))
+        self.detail["duplicates query"] = time.perf_counter() - t
+        recs = []
+        default = self.default_service
+        for ext, rec in seen.items():
+            if ext in stored:
+                counts["duplicate"] += 1
+                rec.xdr_id, rec.code = stored[ext], "duplicate"
+                continue
+            raw = rec.raw
+            if default and not raw.get("service_type"):
+                raw = rec.raw = {**raw, "service_type": default}
+            rec.f, problem = _parse(raw)
+            if problem is not None:
+                rec.code, rec.reason = problem.code, problem.reason
+            recs.append(rec)
+        return order, recs
+
+    def _stored(self, exts: list[str]) -> dict[str, int]:
+        """External id -> xDR id of the chunk's records already stored from this source."""
+        return dict(_select_in("SELECT external_id, id FROM rating_xdr WHERE source = %s AND external_id {in}",
+                               [self.source], exts))
+
+    def _resolve(self, recs: list[_Rec]) -> None:
+        """Account, subscription, rate table, rate, terms and billed quantity of every parsed record,
+        and the allowance usage rows each would draw from; or its error, as the per-record path says."""
+        phones, logins = set(), set()
+        for rec in recs:
+            if not rec.code:
+                if rec.f["service_type"] == pricing.DATA:
+                    logins.add(rec.f["login"])
+                else:
+                    phones.add(rec.f["caller"])
+        t = time.perf_counter()
+        by_phone, by_login = {}, {}
+        accounts_sql = ("SELECT a.id, a.phone_number, a.login, a.status, a.customer_id, c.status, c.currency"
+                        " FROM customers_account a JOIN customers_customer c ON c.id = a.customer_id WHERE a.{column} {in}")
+        for row in _select_in(accounts_sql.replace("{column}", "phone_number"), [], sorted(phones)):
+            by_phone[row[1]] = row
+        for row in _select_in(accounts_sql.replace("{column}", "login"), [], sorted(logins)):
+            by_login[row[2]] = row
+        accounts = sorted({row[0] for row in (*by_phone.values(), *by_login.values())})
+        assignments: dict[int, list[tuple]] = {}
+        for row in _select_in("SELECT ap.id, ap.account_id, ap.product_id, ap.plan_id, ap.role, ap.start_date,"
+                              " ap.end_date, p.period FROM customers_accountproduct ap"
+                              " JOIN catalog_subscriptionplan p ON p.id = ap.plan_id WHERE ap.account_id {in}",
+                              [], accounts):
+            row = (*row[:5], _date(row[5]), _date(row[6]), row[7])
+            assignments.setdefault(row[1], []).append(row)
+        for rows in assignments.values():
+            rows.sort(key=lambda a: (a[4] != "main", a[0]))
+        services = {rec.f["service_type"] for rec in recs if not rec.code}
+        tables = _tables(services)
+        allowances = _allowances({a[3] for rows in assignments.values() for a in rows})
+        self.detail["lookups"] = time.perf_counter() - t
+
+        local = timezone.get_current_timezone()
+        contexts: dict = {}
+        period_cache: dict = {}
+        for rec in recs:
+            if rec.code:
+                continue
+            f = rec.f
+            service = f["service_type"]
+            if service == pricing.DATA:
+                acc = by_login.get(f["login"])
+                if acc is None:
+                    rec.code, rec.reason = "unknown_account", f"no account with login {f['login']!r}"
+                    continue
+            else:
+                acc = by_phone.get(f["caller"])
+                if acc is None:
+                    rec.code, rec.reason = "unknown_account", f"no account with phone number {f['caller']}"
+                    continue
+            rec.account_id = acc[0]
+            if _BLOCKED in (acc[3], acc[5]):
+                rec.code, rec.reason = "account_blocked", "the account or its customer is blocked: usage is refused"
+                continue
+            if _CLOSED in (acc[3], acc[5]):
+                rec.code, rec.reason = "account_closed", "the account or its customer is closed"
+                continue
+            started = f["started_at"]
+            day = started.astimezone(local).date()
+            key = (acc[0], day, service)
+            context = contexts.get(key)
+            if context is None:
+                context = contexts[key] = self._context(assignments.get(acc[0], ()), day, service, tables,
+                                                        allowances, period_cache)
+            current, table, keys = context
+            if not current:
+                rec.code, rec.reason = "no_subscription", f"the account has no subscription on {day.isoformat()}"
+                continue
+            if table is None:
+                rec.code, rec.reason = "no_rate", f"no {service} rate table for the account's products"
+                continue
+            if table.currency != acc[6]:
+                rec.code, rec.reason = ("currency_mismatch",
+                                        f"rate table in {table.currency}, customer billed in {acc[6]}")
+                continue
+            # The record parsed without a problem: its service's fields are all there (pricing.base_quantity).
+            if service == _VOICE:
+                number, quantity = f["callee"], f["duration_seconds"]
+            elif service == _DATA:
+                number, quantity = "", -(-f["bytes"] // pricing.BYTES_PER_KB)
+            else:
+                number, quantity = f["destination"], f["count"]
+            rate = None
+            for length in table.lengths:
+                if length <= len(number):
+                    rate = table.rates.get(number[:length])
+                    if rate is not None:
+                        break
+            if rate is None:
+                rec.code, rec.reason = "no_rate", f"no rate in {table.name!r} for destination {number or '(none)'}"
+                continue
+            rate_id, terms, offpeak_price, offpeak_fee = rate
+            offpeak = False
+            if offpeak_price is not None or offpeak_fee is not None:
+                terms, offpeak = pricing.terms_at(terms, offpeak_price, offpeak_fee,
+                                                  pricing.is_peak(started.astimezone(table.zone), table.window))
+            billed = pricing.billable(quantity, terms.first_increment, terms.next_increment)
+            rec.customer_id, rec.currency, rec.rate_id, rec.terms = acc[4], table.currency, rate_id, terms
+            rec.unit, rec.billed, rec.offpeak = pricing.PRICED_UNIT[service], billed, offpeak
+            if billed:
+                rec.keys = keys
+
+    @staticmethod
+    def _context(assignments, day, service, tables, allowances, period_cache) -> tuple:
+        """For an account, a usage day and a service: the subscriptions current that day (main first),
+        the rate table that rates it, and the allowance usage rows it draws from, in order."""
+        current = [a for a in assignments if a[5] <= day and (a[6] is None or a[6] > day)]
+        table = next((tables[(a[2], service)] for a in current if (a[2], service) in tables), None)
+        keys = []
+        for a in current:
+            allowance = allowances.get((a[3], service))
+            if allowance is None:
+                continue
+            pkey = (a[5], a[7], day)
+            bounds = period_cache.get(pkey)
+            if bounds is None:
+                n = periods.index(a[5], a[7], day)
+                bounds = period_cache[pkey] = (n, *periods.bounds(a[5], a[7], n))
+            keys.append(((a[0], allowance[0], bounds[0]), bounds[1], bounds[2], allowance[1]))
+        return current, table, tuple(keys)
+
+    def _lock_usage(self, recs: list[_Rec]) -> dict[tuple, list]:
+        """(assignment, allowance, period) -> [id, granted, used] of the usage rows that exist, locked
+        (PostgreSQL) in id order so that two importers take them in the same order."""
+        keys = sorted({k[0] for rec in recs if rec.keys for k in rec.keys})
+        usage: dict[tuple, list] = {}
+        if not keys:
+            return usage
+        if self.pg:
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT u.id, u.assignment_id, u.allowance_id, u.period_index, u.granted, u.used"
+                    " FROM rating_allowanceusage u JOIN unnest(%s::bigint[], %s::bigint[], %s::int[]) AS"
+                    " k(a, al, n) ON u.assignment_id = k.a AND u.allowance_id = k.al AND u.period_index = k.n"
+                    " ORDER BY u.id FOR UPDATE OF u",
+                    [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
+                rows = cur.fetchall()
+        else:  # SQLite: the chunk's transaction holds the database's write lock (BEGIN IMMEDIATE)
+            wanted = set(keys)
+            rows = []
+            for batch in _batches(sorted({k[0] for k in keys})):
+                rows += [r for r in AllowanceUsage.objects.filter(assignment_id__in=batch).values_list(
+                    "id", "assignment_id", "allowance_id", "period_index", "granted", "used") if r[1:4] in wanted]
+        for r in rows:
+            usage[r[1:4]] = [r[0], r[4], r[5], None, None, r[5]]
+        return usage
+
+    def _price(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
+        """Free units in record order (the allowances of the record's subscriptions, main first), then
+        the cost, rounded once. A usage row a record visits that does not exist yet is created (in
+        memory: id None) exactly when the per-record path would create it."""
+        rounding = rounding_mode(None)
+        exponents: dict[str, int] = {}
+        for rec in recs:
+            if rec.code:
+                continue
+            need, taken = rec.billed, 0
+            for key, first, end, granted in rec.keys:
+                if taken >= need:
+                    break
+                row = usage.get(key)
+                if row is None:
+                    row = usage[key] = [None, granted, 0, first, end, 0]
+                n = min(need - taken, row[1] - row[2])
+                if n > 0:
+                    row[2] += n
+                    taken += n
+            rec.free = taken
+            if need == 0:
+                rec.cost = 0
+                continue
+            exponent = exponents.get(rec.currency)
+            if exponent is None:
+                exponent = exponents[rec.currency] = currency_exponent(rec.currency)
+            rec.cost = pricing.cost_minor(need - taken, rec.terms, rec.unit, exponent, rounding)
+
+    def _write(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
+        d, t0 = self.detail, time.perf_counter()
+        for rec, xdr_id in zip(recs, _reserve_ids("rating_xdr", len(recs)), strict=True):
+            rec.xdr_id = xdr_id
+        t1 = time.perf_counter()
+        self._post_charges(recs)
+        t2 = time.perf_counter()
+        self._insert_xdrs(recs)
+        t3 = time.perf_counter()
+        self._write_usage(usage)
+        d["reserve ids"], d["money"], d["xdr rows"], d["allowance rows"] = (
+            t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3)
+
+    # -- money ----------------------------------------------------------------------------------
+
+    def _post_charges(self, recs: list[_Rec]) -> None:
+        """One charge per customer for its records of this chunk that cost something, and its audit
+        event (as ``ledger.services.post_entry`` writes them)."""
+        per_customer: dict[int, list[_Rec]] = {}
+        for rec in recs:
+            if rec.cost:
+                per_customer.setdefault(rec.customer_id, []).append(rec)
+        if not per_customer:
+            return
+        customers = sorted(per_customer)
+        totals = [sum(r.cost for r in per_customer[c]) for c in customers]
+        balances = self._debit(customers, totals)
+        entry_ids = _reserve_ids("ledger_ledgerentry", len(customers))
+        event_ids = _reserve_ids("audit_auditevent", len(customers))
+        actor = (str(self.actor.kind), self.actor.ref, self.actor.name)
+        entries, events = [], []
+        for customer_id, total, entry_id, event_id in zip(customers, totals, entry_ids, event_ids, strict=True):
+            mine = per_customer[customer_id]
+            services: dict[str, dict] = {}
+            accounts = set()
+            for r in mine:
+                r.entry_id = entry_id
+                s = services.get(r.f["service_type"])
+                if s is None:
+                    s = services[r.f["service_type"]] = {"count": 0, "cost_minor": 0}
+                s["count"] += 1
+                s["cost_minor"] += r.cost
+                accounts.add(r.account_id)
+            first, last, currency = mine[0].xdr_id, mine[-1].xdr_id, mine[0].currency
+            balance = balances[customer_id]
+            entries.append((
+                entry_id, *actor, customer_id, next(iter(accounts)) if len(accounts) == 1 else None,
+                EntryKind.CHARGE.value, -total, currency, balance, _description(services), "", USAGE_SOURCE, "",
+                next(iter(services)) if len(services) == 1 else "", f"xdrs:{first}:{customer_id}",
+                # What this charge is (a retry of the same chunk would find its xDRs duplicate instead).
+                sha256(f"usage|{customer_id}|{-total}|{currency}|{first}|{last}|{len(mine)}".encode()).hexdigest(),
+                self.now, self.json({"source": self.source, "xdrs": len(mine), "first_xdr": first, "last_xdr": last,
+                                      "services": services})))
+            events.append((event_id, *actor, self.now, "ledger.charge", "ledgerentry", str(entry_id),
+                           self.json({"customer": customer_id, "amount_minor": -total, "currency": currency,
+                                       "balance_after_minor": balance, "xdrs": len(mine)})))
+        _insert_rows("ledger_ledgerentry", ENTRY_COLUMNS, entries)
+        _insert_rows("audit_auditevent", EVENT_COLUMNS, events)
+        self.result.entries = len(entries)
+
+    def _debit(self, customers: list[int], totals: list[int]) -> dict[int, int]:
+        """Lower the balances (unconditionally: usage that happened is billed, as in the per-record
+        path) except of closed customers; returns customer -> balance after. The funds rows are locked
+        in ascending customer order first."""
+        not_closed = ("NOT EXISTS (SELECT 1 FROM customers_customer c WHERE c.id = ledger_funds.customer_id"
+                      " AND c.status = 'closed')")
+        with connection.cursor() as cur:
+            if self.pg:
+                cur.execute("SELECT customer_id FROM ledger_funds WHERE customer_id = ANY(%s)"
+                            " ORDER BY customer_id FOR UPDATE", [customers])
+                cur.execute("UPDATE ledger_funds SET balance_minor = balance_minor - v.amount"
+                            " FROM unnest(%s::bigint[], %s::bigint[]) AS v(customer, amount)"
+                            f" WHERE ledger_funds.customer_id = v.customer AND {not_closed}"
+                            " RETURNING ledger_funds.customer_id, ledger_funds.balance_minor", [customers, totals])
+                balances = dict(cur.fetchall())
+            else:
+                cur.executemany(f"UPDATE ledger_funds SET balance_minor = balance_minor - %s WHERE customer_id = %s"
+                                f" AND {not_closed}", list(zip(totals, customers, strict=True)))
+                if cur.rowcount != len(customers):  # sqlite3 sums executemany's row counts
+                    raise _Retry("a customer was closed while the chunk was rated")
+                balances = {}
+                for batch in _batches(customers):
+                    balances.update(Funds.objects.filter(customer_id__in=batch).values_list("customer_id",
+                                                                                            "balance_minor"))
+        if len(balances) != len(customers):
+            raise _Retry("a customer was closed while the chunk was rated")
+        return balances
+
+    # -- rows -----------------------------------------------------------------------------------
+
+    def _insert_xdrs(self, recs: list[_Rec]) -> None:
+        source, now = self.source, self.now
+        rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
+        empty = self.json({})
+        rows = []
+        for rec in recs:
+            f = rec.f
+            if rec.cost is not None:
+                rows.append((rec.xdr_id, source, rec.ext, f["service_type"], rec.account_id, f.get("caller", ""),
+                             f.get("callee", ""), f.get("login", ""), f.get("bytes"), f.get("count"),
+                             f.get("destination", ""), f["started_at"], f.get("duration_seconds"), empty, rated, "", "",
+                             rec.rate_id, rec.billed, rec.free, rec.offpeak, rec.cost, rec.currency, rec.entry_id,
+                             now, now))
+            else:  # kept with the record as received, to be re-rated after a fix
+                rows.append((rec.xdr_id, source, rec.ext, f.get("service_type", ""), rec.account_id,
+                             f.get("caller", ""), f.get("callee", ""), f.get("login", ""), f.get("bytes"),
+                             f.get("count"), f.get("destination", ""), f.get("started_at"), f.get("duration_seconds"),
+                             self.json(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
+                             None, "", None, now, None))
+        _insert_rows("rating_xdr", XDR_COLUMNS, rows)
+
+    def _write_usage(self, usage: dict[tuple, list]) -> None:
+        """Rows are [id, granted, used, period start, period end, used before] (id None: new)."""
+        changed = [(row[2], row[0]) for row in usage.values() if row[0] is not None and row[2] != row[5]]
+        new = [(k, row) for k, row in sorted(usage.items()) if row[0] is None]
+        with connection.cursor() as cur:
+            if changed and self.pg:
+                cur.execute("UPDATE rating_allowanceusage SET used = v.used FROM unnest(%s::bigint[], %s::bigint[])"
+                            " AS v(id, used) WHERE rating_allowanceusage.id = v.id",
+                            [[c[1] for c in changed], [c[0] for c in changed]])
+            elif changed:
+                cur.executemany("UPDATE rating_allowanceusage SET used = %s WHERE id = %s", changed)
+        # A row created concurrently meanwhile: IntegrityError on the unique key, the chunk runs again.
+        ids = _reserve_ids("rating_allowanceusage", len(new))
+        _insert_rows("rating_allowanceusage", USAGE_COLUMNS, [
+            (pk, k[0], k[1], k[2], row[3], row[4], row[1], row[2]) for pk, (k, row) in zip(ids, new, strict=True)])
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def _answer(self, item) -> IngestResult:
+        if isinstance(item, IngestResult):
+            return item
+        copy = isinstance(item, tuple)
+        rec = item[1] if copy else item
+        if copy or rec.code == "duplicate":
+            return IngestResult(rec.ext, "duplicate", rec.xdr_id, error_code="duplicate",
+                                error_reason="already received from this source")
+        if rec.cost is None:
+            return IngestResult(rec.ext, "error", rec.xdr_id, error_code=rec.code, error_reason=rec.reason[:300])
+        return IngestResult(rec.ext, "rated", rec.xdr_id, rec.cost, rec.currency)
+
+
+@dataclass
+class _Table:
+    currency: str
+    name: str
+    rates: dict = field(default_factory=dict)  # prefix -> (rate id, RateTerms, off-peak price, off-peak fee)
+    lengths: tuple = ()  # prefix lengths present, longest first
+    window: pricing.PeakWindow | None = None
+    zone: object = None
+
+
+def _tables(services: set[str]) -> dict[tuple[int, str], _Table]:
+    """(product, service) -> its rate table with every rate, for the services of the chunk."""
+    tables: dict[int, tuple] = {}
+    for table in RateTable.objects.filter(service_type__in=services):
+        window, zone = peak_window(table)
+        tables[table.pk] = ((table.product_id, table.service_type),
+                            _Table(table.currency, table.name, window=window, zone=zone))
+    for row in Rate.objects.filter(table_id__in=list(tables)).values_list(
+            "table_id", "id", "prefix", "price_per_unit_micros", "connection_fee_micros", "first_increment",
+            "next_increment", "offpeak_price_per_unit_micros", "offpeak_connection_fee_micros").iterator():
+        tables[row[0]][1].rates[row[2]] = (row[1], pricing.RateTerms(*row[3:7]), row[7], row[8])
+    out = {}
+    for key, table in tables.values():
+        table.lengths = tuple(sorted({len(p) for p in table.rates}, reverse=True))
+        out[key] = table
+    return out
+
+
+def _allowances(plans: set[int]) -> dict[tuple[int, str], tuple[int, int]]:
+    """(plan, service) -> (allowance id, granted base units) of the allowances rating counts."""
+    out = {}
+    for batch in _batches(sorted(plans)):
+        for pk, plan, service, unit, quantity in (PlanAllowance.objects.filter(plan_id__in=batch)
+                                                  .order_by("id").values_list("id", "plan_id", "service_type",
+                                                                              "unit", "quantity")):
+            if pricing.ALLOWANCE_UNIT_OF.get(service) == unit and (plan, service) not in out:
+                out[(plan, service)] = (pk, quantity * pricing.ALLOWANCE_UNIT[unit])
+    return out
+
+
+_NAMES = {pricing.VOICE: "call(s)", pricing.DATA: "data session(s)", pricing.MESSAGING: "message record(s)"}
+
+
+def _description(services: dict[str, dict]) -> str:
+    return "Usage: " + ", ".join(f"{s['count']} {_NAMES[k]}" for k, s in sorted(services.items()))

@@ -1,0 +1,241 @@
+"""The bulk path (bulk.py) gives exactly the per-record path's results: the same generated records are
+rated both ways (the per-record run rolled back) and every xDR, balance and allowance row compared."""
+
+from __future__ import annotations
+
+import random
+from datetime import time
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tripleplay.audit.models import AuditEvent
+from tripleplay.catalog.services import create_plan, create_product
+from tripleplay.customers.models import Account
+from tripleplay.customers.services import change_account_status, change_customer_status, create_account
+from tripleplay.ledger.models import Funds, LedgerEntry
+from tripleplay.ledger.selectors import funds_of
+from tripleplay.ledger.services import record_payment
+from tripleplay.money import Money
+from tripleplay.rating.bulk import rate_bulk
+from tripleplay.rating.models import AllowanceUsage, Xdr
+from tripleplay.rating.services import (
+    _parse,
+    _parse_fields,
+    _parse_valid,
+    create_rate_table,
+    ingest,
+    set_peak_window,
+    set_rate,
+)
+
+from .conftest import PHONE, call
+
+OTHER, ADDON, BLOCKED, CLOSED = "15550010", "15550011", "15550012", "15550013"
+
+
+@pytest.fixture
+def mixed(world, actor, make_customer, catalog):
+    """Four more accounts: postpaid, prepaid with a messaging add-on (5 free messages), a blocked one, a
+    closed one; a mobile-data plan with 1 MB free; off-peak prices on the "44" and SMS rates."""
+    set_peak_window(actor, world.voice_table, start=time(8), end=time(20), weekdays="12345")
+    set_rate(actor, world.voice_table, prefix="44", price_per_unit_micros=200_000, connection_fee_micros=50_000,
+             first_increment=30, next_increment=6, offpeak_price_per_unit_micros=70_000,
+             offpeak_connection_fee_micros=0)
+    sms = create_product(actor, code="sms-pack", name="SMS pack", kind="addon", currency="USD", services=["messaging"])
+    sms_plan = create_plan(actor, sms, code="sms-pack-m", name="SMS pack", periodic_fee_minor=0,
+                           allowances=[{"service_type": "messaging", "unit": "messages", "quantity": 5}])
+    mobile = create_product(actor, code="mobile-data", name="Mobile data", kind="main", currency="USD",
+                            services=["data"])
+    mobile_plan = create_plan(actor, mobile, code="mobile-data-m", name="Mobile data", periodic_fee_minor=0,
+                              allowances=[{"service_type": "data", "unit": "megabytes", "quantity": 1}])
+    dt = create_rate_table(actor, mobile, service_type="data", name="Mobile data rates")
+    set_rate(actor, dt, prefix="", price_per_unit_micros=12_345, first_increment=10, next_increment=10)
+    postpaid = make_customer("postpaid", credit_limit_minor=10_000)
+    create_account(actor, postpaid, main_plan=world.voice_plan, phone_number=OTHER)
+    create_account(actor, postpaid, main_plan=mobile_plan, login="phone-data")
+    prepaid = make_customer("prepaid")
+    record_payment(actor, prepaid, Money(150, "USD"), idempotency_key="topup-1")
+    create_account(actor, prepaid, main_plan=world.voice_plan, addon_plans=[sms_plan], phone_number=ADDON)
+    blocked = make_customer("prepaid")
+    acc = create_account(actor, blocked, main_plan=world.voice_plan, phone_number=BLOCKED)
+    change_account_status(actor, acc, "blocked", reason="fraud")
+    closed = make_customer("prepaid")
+    create_account(actor, closed, main_plan=world.voice_plan, phone_number=CLOSED)
+    change_customer_status(actor, closed, "closed", reason="left")
+    return world
+
+
+def generate(n: int, seed: int = 7) -> list[dict]:
+    """Mixed records: voice to several prefixes at peak and off-peak times (a weekend too) across the
+    March/April period boundary, messages, data sessions, and some broken, unknown or duplicate ones."""
+    rng = random.Random(seed)
+    times = ["2026-03-10T12:00:00Z", "2026-03-10T19:59:59Z", "2026-03-10T20:00:00Z", "2026-03-14T10:00:00Z",
+             "2026-04-09T23:00:00Z", "2026-04-10T07:00:00+00:00", "2026-03-09T12:00:00Z"]
+    callers = [PHONE, PHONE, OTHER, ADDON, BLOCKED, CLOSED, "15559876"]
+    out = []
+    for i in range(n):
+        kind = rng.random()
+        at = rng.choice(times)
+        if kind < 0.55:
+            rec = call(f"r{i}", callee=rng.choice(["15559999", "4420123456", "447700900123", "4477"]),
+                       seconds=rng.choice([0, 1, 29, 61, 125, 300, 601]), caller=rng.choice(callers), at=at)
+        elif kind < 0.75:
+            rec = {"id": f"r{i}", "service_type": "messaging", "caller": rng.choice(callers), "destination": "4477001",
+                   "count": str(rng.choice([1, 2, 3])), "started_at": at}
+        elif kind < 0.92:
+            rec = {"id": f"r{i}", "service_type": "data", "login": rng.choice(["phone-data", "phone-data", "nobody"]),
+                   "bytes": rng.choice([0, 1, 999, 1001, 123_456, 2_000_000]), "started_at": at}
+        elif kind < 0.96:
+            rec = call(f"r{i}", seconds="-5", at="not a time")
+        else:
+            rec = call(f"r{rng.randrange(max(i, 1))}")  # a copy of an earlier id (or of itself)
+        out.append(rec)
+    return out
+
+
+def state() -> dict:
+    xdrs = {x.external_id: (x.status, x.error_code, x.error_reason, x.service_type, x.account_id, x.rate_id,
+                            x.billed_quantity, x.allowance_used, x.offpeak, x.cost_minor, x.currency, x.started_at,
+                            x.duration_seconds, x.bytes, x.count, x.caller, x.callee, x.login, x.destination)
+            for x in Xdr.objects.all()}
+    balances = dict(Funds.objects.values_list("customer_id", "balance_minor"))
+    usage = sorted(AllowanceUsage.objects.values_list("assignment_id", "allowance_id", "period_index",
+                                                      "period_start", "period_end", "granted", "used"))
+    return {"xdrs": xdrs, "balances": balances, "usage": usage}
+
+
+def answers(results) -> list[tuple]:
+    return [(r.external_id, r.status, r.cost_minor, r.currency, r.error_code, r.error_reason) for r in results]
+
+
+class Rollback(Exception):
+    pass
+
+
+def assert_ledger_consistent():
+    for funds in Funds.objects.all():
+        total = LedgerEntry.objects.filter(customer_id=funds.customer_id).aggregate(t=Sum("amount_minor"))["t"] or 0
+        assert funds.balance_minor == total
+    rated = Xdr.objects.aggregate(t=Sum("cost_minor"))["t"] or 0
+    usage = LedgerEntry.objects.filter(source="usage").aggregate(t=Sum("amount_minor"))["t"] or 0
+    assert rated == -usage
+
+
+@pytest.mark.parametrize("chunk_size", [1, 13, 10_000])
+def test_bulk_path_equals_per_record_path(mixed, actor, chunk_size):
+    records = generate(400)
+    try:
+        with transaction.atomic():
+            single = answers(ingest(actor, records, source="sw"))
+            expected = state()
+            raise Rollback
+    except Rollback:
+        pass
+    assert Xdr.objects.count() == 0
+    result = rate_bulk(actor, records, source="sw", chunk_size=chunk_size, collect=True)
+    assert answers(result.results) == single
+    got = state()
+    assert got == expected
+    # The run is not trivial: every outcome occurs.
+    statuses = {a[1] for a in single}
+    codes = {v[1] for v in got["xdrs"].values()}
+    assert statuses == {"rated", "error", "duplicate"}
+    assert {"invalid_field", "unknown_account", "account_blocked", "account_closed", "no_subscription"} <= codes
+    assert any(v[8] for v in got["xdrs"].values()) and any(v[7] for v in got["xdrs"].values())
+    assert result.counts == {s: sum(1 for a in single if a[1] == s) for s in ("rated", "error", "duplicate",
+                                                                            "rejected")}
+    assert_ledger_consistent()
+
+
+def test_one_entry_per_customer_and_chunk_with_counts_per_service(mixed, actor):
+    records = [call("v1", seconds=601), call("v2", seconds=61), call("v3", callee="4420123456", seconds=61),
+               {"id": "m1", "service_type": "messaging", "caller": PHONE, "destination": "4477", "count": 2,
+                "started_at": "2026-03-10T12:00:00Z"},
+               call("o1", caller=OTHER, seconds=700)]
+    result = rate_bulk(actor, records, source="sw", chunk_size=3)
+    assert result.counts == {"rated": 5, "error": 0, "duplicate": 0, "rejected": 0}
+    # chunk 1 (v1 v2 v3): 601 s -> 660 s billed, 600 free, 60 s x 0.10 = 0.10; v2 120 s = 0.20;
+    # v3 "44" peak 66 s x 0.20 + 0.05 = 0.27. chunk 2: m1 2 x 0.05 = 0.10 (world customer); o1 (postpaid)
+    # 700 s -> 720 s, 600 free, 120 s = 0.20.
+    entries = list(LedgerEntry.objects.filter(source="usage").order_by("id"))
+    assert [(e.customer_id, e.amount_minor, e.service_type) for e in entries] == [
+        (mixed.customer.pk, -57, "voice"), (mixed.customer.pk, -10, "messaging"),
+        (Xdr.objects.get(external_id="o1").account.customer_id, -20, "voice")]
+    first = entries[0]
+    v1 = Xdr.objects.get(external_id="v1")
+    assert first.data == {"source": "sw", "xdrs": 3, "first_xdr": v1.pk, "last_xdr": v1.pk + 2,
+                          "services": {"voice": {"count": 3, "cost_minor": 57}}}
+    assert (first.idempotency_key, first.balance_after_minor, first.account_id) == (
+        f"xdrs:{v1.pk}:{mixed.customer.pk}", -57, mixed.account.pk)
+    assert entries[1].balance_after_minor == -67
+    assert set(Xdr.objects.filter(external_id__in=["v1", "v2", "v3"]).values_list("ledger_entry", flat=True)) == {
+        first.pk}
+    assert AuditEvent.objects.filter(action="ledger.charge", object_id__in=[str(e.pk) for e in entries]).count() == 3
+    assert_ledger_consistent()
+
+
+def test_reimport_is_all_duplicates_and_charges_nothing(mixed, actor):
+    records = generate(120, seed=3)
+    first = rate_bulk(actor, records, source="sw", chunk_size=50, collect=True)
+    balances = dict(Funds.objects.values_list("customer_id", "balance_minor"))
+    again = rate_bulk(actor, records, source="sw", chunk_size=50, collect=True)
+    assert again.counts == {"rated": 0, "error": 0, "duplicate": len(records), "rejected": 0}
+    assert dict(Funds.objects.values_list("customer_id", "balance_minor")) == balances
+    stored = {r.external_id: r.xdr_id for r in first.results if r.status in ("rated", "error")}
+    assert all(r.xdr_id == stored[r.external_id] for r in again.results)
+
+
+def test_prepaid_without_funds_goes_below_zero_like_the_per_record_path(mixed, actor):
+    """Usage that happened is billed whatever the funds (docs/rating.md, D41): the add-on customer has
+    1.50 and uses 2.01 in one chunk; every record is rated and the balance ends at -0.51."""
+    customer = Account.objects.get(phone_number=ADDON).customer
+    records = [call("f0", caller=ADDON, seconds=600)]  # the free minutes
+    records += [call(f"f{i}", caller=ADDON, callee="447700900123", seconds=67) for i in range(1, 7)]
+    # 67 s at 0.30/min, 1/1 = 0.335 -> 0.34 each (half-up, once per xDR) x 6 = 2.04 ... minus nothing free
+    result = rate_bulk(actor, records, source="sw")
+    assert result.counts["rated"] == 7
+    assert funds_of(customer).balance.minor == 150 - 6 * 34
+    assert_ledger_consistent()
+
+
+def test_bad_arguments_change_nothing(mixed, actor):
+    from tripleplay.core.errors import InvalidInput
+
+    for kwargs in ({"source": ""}, {"service_type": "fax"}, {"chunk_size": 0}):
+        with pytest.raises(InvalidInput):
+            rate_bulk(actor, [call("x1")], **{"source": "sw", **kwargs})
+    assert Xdr.objects.count() == 0
+
+
+def test_rejected_records_are_not_stored(mixed, actor):
+    result = rate_bulk(actor, ["nope", {"service_type": "voice"}, call("ok")], source="sw", collect=True)
+    assert [(r.status, r.error_code) for r in result.results] == [
+        ("rejected", "invalid_record"), ("rejected", "invalid_field"), ("rated", "")]
+    assert Xdr.objects.count() == 1
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(service=st.sampled_from(["voice", "data", "messaging", "fax", None]),
+       at=st.one_of(st.sampled_from(["2026-03-10T12:00:00Z", "2026-03-10T12:00:00+02:00", " 2026-03-10T12:00:00Z",
+                                     "2026-03-10T12:00:00", "2026-03-10", "x"]), st.text(max_size=30)),
+       number=st.one_of(st.sampled_from(["15550001", "+15550001", " 15550001", "12", "1" * 16, "١٢٣٤", ""]),
+                        st.text(max_size=20), st.integers(-5, 10**12), st.none()),
+       quantity=st.one_of(st.integers(-3, 10**9), st.sampled_from([2**31 - 1, 2**31, 2**63 - 1, 2**63]),
+                          st.sampled_from(["61", " 61", "-1", "²", "", "0", "1.5", str(2**31)]),
+                          st.booleans(), st.none(), st.floats(allow_nan=False)),
+       login=st.one_of(st.sampled_from(["phone-data", " phone-data", "", "x" * 120]), st.text(max_size=10),
+                       st.integers(), st.none()))
+def test_fast_parse_equals_field_by_field_parse(service, at, number, quantity, login):
+    raw = {"id": "x", "service_type": service, "started_at": at, "caller": number, "callee": number,
+           "destination": number, "duration_seconds": quantity, "bytes": quantity, "count": quantity, "login": login}
+    fast = _parse_valid(raw)
+    slow, problem = _parse_fields(raw)
+    if fast is not None:
+        assert (fast, problem) == (slow, None)
+    fields, why = _parse(raw)
+    assert (fields, why and (why.code, why.reason)) == (slow, problem and (problem.code, problem.reason))
