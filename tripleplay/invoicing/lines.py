@@ -87,13 +87,21 @@ def build_lines(entries: list[EntryRow], tax_rate: Decimal, currency: str, round
         section = section_of(e)
         owed = -e.amount_minor
         if section == "usage":
-            line = usage.get(e.service_type)
-            if line is None:
-                line = usage[e.service_type] = Line(section, e.service_type, "", 0, quantity=0)
-                lines.append(line)
-            line.amount_minor += owed
-            line.quantity += 1
-            line.entry_ids.append(e.id)
+            # A per-record charge is one xDR of its service; a bulk-rated chunk's charge covers several
+            # xDRs, possibly of several services, and says how many and how much of each in its data.
+            split = (e.data or {}).get("services")
+            parts = ([(service, s["cost_minor"], s["count"]) for service, s in sorted(split.items())]
+                     if isinstance(split, dict) and split else [(e.service_type, owed, 1)])
+            if isinstance(split, dict) and split and sum(cost for _, cost, _ in parts) != owed:
+                raise ValueError(f"usage entry {e.id}: its services add up to {sum(c for _, c, _ in parts)}, not {owed}")
+            for service, cost, count in parts:
+                line = usage.get(service)
+                if line is None:
+                    line = usage[service] = Line(section, service, "", 0, quantity=0)
+                    lines.append(line)
+                line.amount_minor += cost
+                line.quantity += count
+                line.entry_ids.append(e.id)
             continue
         start, end = _period(e.data) if section == "subscriptions" else (None, None)
         lines.append(Line(section, e.service_type if section != "payments" else "", e.description, owed,

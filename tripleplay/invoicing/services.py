@@ -167,13 +167,14 @@ def _read_entries(jobs: list[_Job]) -> None:
         index = {job.customer["id"]: job for job in group}
         ids = list(index)
         # Plain SQL: the run reads ~10 entries per customer, and the ORM's per-value converters cost more
-        # than the query. Only subscription fees need their data (the period printed on the line).
+        # than the query. Only subscription fees (the period printed on the line) and usage charges (a
+        # bulk-rated chunk's split per service) need their data.
         sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
-               f" CASE WHEN e.source = %s THEN e.data END FROM {entries} e"
+               f" CASE WHEN e.source IN (%s, %s) THEN e.data END FROM {entries} e"
                f" WHERE e.customer_id IN ({', '.join(['%s'] * len(ids))}) AND e.created_at < %s"
                f" AND NOT EXISTS (SELECT 1 FROM {marks} m WHERE m.entry_id = e.id)")
         with connection.cursor() as cursor:
-            cursor.execute(sql, ["subscription", *ids, connection.ops.adapt_datetimefield_value(cutoff)])
+            cursor.execute(sql, ["subscription", "usage", *ids, connection.ops.adapt_datetimefield_value(cutoff)])
             rows = cursor.fetchall()
         for eid, cid, kind, amount, source, service, description, data in rows:
             if isinstance(data, str):  # SQLite hands JSON back as text

@@ -33,7 +33,7 @@ class Scenario:
 
 
 def build_january(actor, catalog, make_customer, *, name="January customer", email="jan@example.com",
-                  phone="15550100") -> Scenario:
+                  phone="15550100", bulk_rating: bool = False) -> Scenario:
     from tripleplay.catalog.services import create_plan, create_product
     from tripleplay.customers.services import add_addon, create_account
     from tripleplay.ledger.services import capture_hold, place_hold, post_credit, record_payment
@@ -51,7 +51,13 @@ def build_january(actor, catalog, make_customer, *, name="January customer", ema
     charge_all(actor, date(2026, 1, 1))
 
     at(date(2026, 1, 10))
-    results = ingest(actor, [
+    rate = ingest
+    if bulk_rating:  # the path of CSV imports and POST /xdrs: one charge for the chunk, split per service
+        from tripleplay.rating.bulk import rate_bulk
+
+        def rate(actor, records):
+            return rate_bulk(actor, records, collect=True).results
+    results = rate(actor, [
         {"id": f"{phone}-c1", "service_type": "voice", "caller": phone, "callee": "15559999", "duration_seconds": 61,
          "started_at": "2026-01-10T09:00:00Z"},
         {"id": f"{phone}-c2", "service_type": "voice", "caller": phone, "callee": "15559998", "duration_seconds": 30,

@@ -74,6 +74,23 @@ def test_january_invoice_has_exactly_the_expected_lines_and_totals(january, acto
     assert funds_of(c).balance.minor == sum_of_entries(c) == -7273 - 3000 - 1500 - 999
 
 
+def test_bulk_rated_usage_gives_the_same_invoice(db, actor, catalog, make_customer):
+    """Calls rated through the bulk path (one ledger charge for the chunk, its xDRs counted per service in
+    the entry's data) make exactly the same usage line, "3 calls", as one charge per call."""
+    from tripleplay.invoicing.tests.conftest import build_january
+    from tripleplay.rating.models import Xdr
+
+    s = build_january(actor, catalog, make_customer, bulk_rating=True)
+    usage = LedgerEntry.objects.get(customer=s.customer, source="usage")  # one charge for the three calls
+    assert (usage.amount_minor, usage.data["services"]) == (-80, {"voice": {"count": 3, "cost_minor": 80}})
+    at(D(2026, 2, 1), hour=8)
+    run_invoices(actor, D(2026, 2, 1))
+    inv = Invoice.objects.get(customer=s.customer)
+    assert lines(inv) == JANUARY_LINES
+    assert (inv.subtotal_minor, inv.tax_minor, inv.total_minor) == (7727, 1546, 9273)
+    assert Xdr.objects.filter(ledger_entry=usage).count() == 3
+
+
 def test_second_run_issues_nothing_and_february_opens_with_january_due(january, actor):
     c = january.customer
     at(D(2026, 2, 1), hour=8)
