@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "tripleplay.ppv",
     "tripleplay.subscriptions",
     "tripleplay.rating",
+    "tripleplay.web",
 ]
 
 MIDDLEWARE = [
@@ -126,7 +127,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"  # the operator web interface (tripleplay.web); the admin has its own
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the API's session clients read it to send X-CSRFToken
 
