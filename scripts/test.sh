@@ -7,8 +7,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/_venv.sh
 source scripts/_venv.sh
+# shellcheck source=scripts/_system_deps.sh
+source scripts/_system_deps.sh
 
 ensure_venv dev
+ensure_debian_packages chromium  # the web interface's browser tests (Playwright drives Debian's chromium)
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never
 # clash with each other or with the demo's ./var.
 if [ -z "${TRIPLEPLAY_HOME:-}" ]; then
