@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/_venv.sh
 source scripts/_venv.sh
+# shellcheck source=scripts/_system_deps.sh
+source scripts/_system_deps.sh
+# Pango (and its FreeType back end) for WeasyPrint, which renders invoice PDFs.
+ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0
 
 ensure_venv
 export TRIPLEPLAY_HOME="${TRIPLEPLAY_HOME:-./var}"

@@ -9,9 +9,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/_venv.sh
 # shellcheck source=scripts/_system_deps.sh
 source scripts/_system_deps.sh
+# Pango (and its FreeType back end) for WeasyPrint, which renders invoice PDFs.
+ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0
+# Chromium for the web interface's browser tests (Playwright drives it; never `playwright install`).
+ensure_debian_packages chromium
 
 ensure_venv dev
-ensure_debian_packages chromium  # the web interface's browser tests (Playwright drives Debian's chromium)
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never
 # clash with each other or with the demo's ./var.
 if [ -z "${TRIPLEPLAY_HOME:-}" ]; then

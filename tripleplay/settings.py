@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "tripleplay.ppv",
     "tripleplay.subscriptions",
     "tripleplay.rating",
+    "tripleplay.invoicing",
+    "tripleplay.collections",
     "tripleplay.web",
 ]
 
@@ -162,3 +164,24 @@ TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", Fa
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
+
+# Invoicing and collections (docs/invoicing.md).
+TRIPLEPLAY_INVOICE_GRACE_DAYS = int(os.environ.get("TRIPLEPLAY_INVOICE_GRACE_DAYS", "14"))  # due = issue + grace
+TRIPLEPLAY_COLLECTIONS_POLICY = os.environ.get("TRIPLEPLAY_COLLECTIONS_POLICY",
+                                               "0:reminder,7:late_fee:500,14:suspend,30:block")
+TRIPLEPLAY_INVOICE_DIR = Path(os.environ.get("TRIPLEPLAY_INVOICE_DIR", str(TRIPLEPLAY_HOME / "invoices"))).resolve()
+TRIPLEPLAY_INVOICE_ISSUER = os.environ.get("TRIPLEPLAY_INVOICE_ISSUER", "Tripleplay Networks")
+TRIPLEPLAY_JOB_INTERVALS["invoice-run"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS", "3600"))
+TRIPLEPLAY_JOB_INTERVALS["invoice-documents"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_DOCUMENTS_SECONDS", "300"))
+TRIPLEPLAY_JOB_INTERVALS["collections"] = int(os.environ.get("TRIPLEPLAY_JOB_COLLECTIONS_SECONDS", "3600"))
+# E-mail (invoices, collections notices): Django's framework. The default writes each message to a file
+# under TRIPLEPLAY_HOME/mail, so nothing is sent by accident; production sets an SMTP backend and host.
+EMAIL_BACKEND = os.environ.get("TRIPLEPLAY_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("TRIPLEPLAY_EMAIL_FILE_PATH", str(TRIPLEPLAY_HOME / "mail"))
+EMAIL_HOST = os.environ.get("TRIPLEPLAY_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("TRIPLEPLAY_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("TRIPLEPLAY_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("TRIPLEPLAY_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("TRIPLEPLAY_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("TRIPLEPLAY_EMAIL_FROM", "billing@tripleplay.invalid")

@@ -8,7 +8,7 @@ auth.py for authentication, permissions.py for the role matrix, errors.py for th
 from django.urls import URLPattern
 from ninja import NinjaAPI
 
-from tripleplay.api import access, accounts, audit, catalog, customers, errors, iptv, ledger, ppv, ppv_admin
+from tripleplay.api import access, accounts, audit, catalog, customers, errors, invoices, iptv, ledger, ppv, ppv_admin
 from tripleplay.api.auth import AUTH
 from tripleplay.api.schemas import ErrorOut
 
@@ -77,3 +77,4 @@ api.add_router("", audit.router)
 api.add_router("", iptv.router)
 api.add_router("", ppv.router)
 api.add_router("", ppv_admin.router)
+api.add_router("", invoices.router)

@@ -68,6 +68,34 @@ def charge_subscriptions() -> str:
     return report.summary()
 
 
+def invoice_run() -> str:
+    """Close the billing periods due today (tripleplay.invoicing, docs/invoicing.md); idempotent."""
+    from tripleplay.invoicing.services import run_invoices
+
+    report = run_invoices(Actor.system("invoice-run-job"))
+    if report.failures:
+        raise RuntimeError(f"{report.summary()}: {'; '.join(report.failures)[:1000]}")
+    return report.summary()
+
+
+def invoice_documents() -> str:
+    """Render, store and e-mail the documents of invoices issued and not yet sent."""
+    from tripleplay.invoicing.documents import deliver_documents
+
+    rendered, sent = deliver_documents()
+    return f"rendered {rendered} PDFs, sent {sent} e-mails"
+
+
+def collections() -> str:
+    """Mark invoices overdue and apply the collections policy's steps (tripleplay.collections)."""
+    from tripleplay.collections.services import run_collections
+
+    report = run_collections(Actor.system("collections-job"))
+    if report.failures:
+        raise RuntimeError(f"{report.summary()}: {'; '.join(report.failures)[:1000]}")
+    return report.summary()
+
+
 def worker_jobs() -> list[Job]:
     intervals = settings.TRIPLEPLAY_JOB_INTERVALS
     return [
@@ -79,4 +107,9 @@ def worker_jobs() -> list[Job]:
         Job("dated-changes", timedelta(seconds=intervals.get("dated-changes", 3600)), dated_product_changes),
         # Recurring subscription charges (tripleplay.subscriptions): env TRIPLEPLAY_JOB_CHARGE_SECONDS.
         Job("charge", timedelta(seconds=intervals.get("charge", 3600)), charge_subscriptions, lease=timedelta(hours=1)),
+        # Invoicing and collections (docs/invoicing.md): TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS and the like.
+        Job("invoice-run", timedelta(seconds=intervals.get("invoice-run", 3600)), invoice_run, lease=timedelta(hours=2)),
+        Job("invoice-documents", timedelta(seconds=intervals.get("invoice-documents", 300)), invoice_documents,
+            lease=timedelta(hours=1)),
+        Job("collections", timedelta(seconds=intervals.get("collections", 3600)), collections, lease=timedelta(hours=1)),
     ]

@@ -182,15 +182,20 @@ def record_payment(actor: Actor, customer: Customer, amount: Money, *, idempoten
     # funds charges the fees left due and lifts that suspension, in the payment's transaction.
     # lock_for_payment runs before the funds UPDATE to keep the lock order (customer, assignments,
     # funds). Local import: tripleplay.subscriptions imports this module.
+    # Hook (invoicing, docs/invoicing.md): the payment settles the oldest open invoices and, when
+    # nothing is overdue any more, lifts a collections suspension. Its customer-row lock comes first.
+    from tripleplay.invoicing import services as invoicing
     from tripleplay.subscriptions.services import lock_for_payment, settle_after_payment
 
     with transaction.atomic():
+        invoicing.lock_for_payment(customer)
         suspended_for_funds = lock_for_payment(customer)
         entry = post_entry(actor, customer, kind=EntryKind.PAYMENT, amount=amount, idempotency_key=idempotency_key,
                            description=description or f"Payment ({method.replace('_', ' ')})", source=method,
                            reference=reference)
         if suspended_for_funds:
             settle_after_payment(actor, customer)
+        invoicing.settle_after_payment(actor, customer)
     return entry
 
 

@@ -305,7 +305,8 @@ def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_cus
     drain()
     assert sim.subscribers()[f"tp-{account.pk}"]["enabled"] is True
     assert [j.name for j in jobs.worker_jobs()] == [
-        "expire-holds", "import-packages", "reconcile", "dated-changes", "charge"]
+        "expire-holds", "import-packages", "reconcile", "dated-changes", "charge", "invoice-run", "invoice-documents",
+        "collections"]
 
 
 def test_a_product_change_dated_in_advance_reaches_the_platform_on_its_day(tv, actor, make_customer):

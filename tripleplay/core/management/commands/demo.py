@@ -64,6 +64,12 @@ class Command(BaseCommand):
                               f"{result.accounts} accounts.")
         else:
             self.stdout.write("Demo data already present: kept as it is.")
+        from tripleplay.demo_invoicing import issue_demo_invoices
+
+        issued, sent = issue_demo_invoices(actor)
+        if issued:
+            self.stdout.write(f"Issued {issued} invoices (PDFs under TRIPLEPLAY_HOME/invoices, {sent} e-mails under "
+                              "TRIPLEPLAY_HOME/mail).")
 
         iptv = None
         if not options["no_iptv"]:

@@ -1,0 +1,515 @@
+"""Closing billing periods into invoices, the invoice run, out-of-turn invoices, void + credit note,
+and settlement of invoices by payments (oldest first). docs/invoicing.md.
+
+One transaction closes a batch of customers (the run's batch, or a single customer):
+1. claim their BillingSchedule rows (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several processes
+   split a run without waiting on each other), then lock their customer rows (payments take the
+   customer row first too, so a payment and an invoice of one customer are serialized);
+2. read their ledger entries created before the period's end and not on any document yet;
+3. build the lines (tripleplay.invoicing.lines) and the tax per line;
+4. take the numbers from the series' counter row (one UPDATE ... RETURNING, the lock held to commit);
+5. insert the invoices, lines and InvoicedEntry marks, post each invoice's tax to the ledger, settle
+   from the customer's unallocated payments, and move the schedule rows to the next period.
+A crash anywhere rolls all of it back, numbers included: a rerun finds the same work, issues it
+once, and the numbers stay gapless. Entries committed meanwhile are simply not on this invoice:
+they are not marked, so the next one takes them.
+
+Lock order (docs/concurrency.md): schedule rows, customer rows (ascending id), series row, funds rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Sum, When
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from tripleplay import clock
+from tripleplay.audit.models import AuditEvent
+from tripleplay.audit.services import record
+from tripleplay.core.actors import Actor
+from tripleplay.core.errors import Conflict, InvalidInput
+from tripleplay.core.idempotency import fingerprint
+from tripleplay.customers.models import Customer, Status
+from tripleplay.invoicing import bulk, periods
+from tripleplay.invoicing import lines as L
+from tripleplay.invoicing.models import (
+    OPEN_STATUSES,
+    BillingSchedule,
+    DocumentKind,
+    Invoice,
+    InvoicedEntry,
+    InvoiceLine,
+    InvoiceSeries,
+    InvoiceStatus,
+    Section,
+)
+from tripleplay.ledger.models import EntryKind, Funds, LedgerEntry
+from tripleplay.money import rounding_mode
+
+log = logging.getLogger("tripleplay.invoicing")
+
+INVOICE_SERIES = "INV"
+CREDIT_NOTE_SERIES = "CN"
+TAX_SOURCE = "tax"
+CREDIT_NOTE_SOURCE = "credit_note"
+
+
+def grace_days() -> int:
+    return settings.TRIPLEPLAY_INVOICE_GRACE_DAYS
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _midnight(day: date) -> datetime:
+    """The first instant of ``day`` in the installation's time zone (entries before it are in)."""
+    return timezone.make_aware(datetime.combine(day, dtime.min), timezone.get_default_timezone())
+
+
+def ensure_series() -> None:
+    for code in (INVOICE_SERIES, CREDIT_NOTE_SERIES):
+        InvoiceSeries.objects.get_or_create(code=code, defaults={"prefix": f"{code}-"})
+
+
+def ensure_schedules() -> int:
+    """Give every customer without one a schedule row: its first period is the one containing the
+    day it was created. Set-based (one INSERT ... SELECT per billing cycle and creation day) and safe
+    to run concurrently (conflicts ignored). Returns the rows created."""
+    missing = Customer.objects.filter(~Exists(BillingSchedule.objects.filter(customer_id=OuterRef("pk"))))
+    groups = list(missing.annotate(day=TruncDate("created_at")).values_list("billing_period", "bill_cycle_day", "day")
+                  .distinct())
+    schedule = connection.ops.quote_name(BillingSchedule._meta.db_table)
+    customers = connection.ops.quote_name(Customer._meta.db_table)
+    ops = connection.ops
+    created = 0
+    with connection.cursor() as cursor:
+        for period, cycle_day, day in groups:
+            start, end = periods.period_containing(period, cycle_day, day)
+            cursor.execute(
+                f"INSERT INTO {schedule} (customer_id, next_period_start, next_period_end, balance_minor)"
+                f" SELECT c.id, %s, %s, 0 FROM {customers} c WHERE c.billing_period = %s AND c.bill_cycle_day = %s"
+                f" AND c.created_at >= %s AND c.created_at < %s"
+                f" AND NOT EXISTS (SELECT 1 FROM {schedule} s WHERE s.customer_id = c.id) ON CONFLICT DO NOTHING",
+                [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end), period, cycle_day,
+                 ops.adapt_datetimefield_value(_midnight(day)),
+                 ops.adapt_datetimefield_value(_midnight(day + timedelta(days=1)))])
+            created += cursor.rowcount
+    return created
+
+
+def _take_numbers(series: str, count: int) -> tuple[str, int]:
+    """Allocate ``count`` consecutive numbers of ``series``: (prefix, first). The row stays locked
+    until the caller's transaction ends, so a rollback gives the numbers back: no gaps."""
+    table = connection.ops.quote_name(InvoiceSeries._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET next_number = next_number + %s WHERE code = %s"
+                       f" RETURNING next_number, prefix", [count, series])
+        row = cursor.fetchone()
+    if row is None:
+        raise Conflict(f"invoice series {series!r} does not exist", code="invoice_series_missing")
+    return row[1], row[0] - count
+
+
+def number_text(prefix: str, number: int) -> str:
+    return f"{prefix}{number:06d}"
+
+
+# -- closing ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    """One document to issue: a customer, the period it covers, which entries are in."""
+
+    customer: dict
+    period_start: date
+    period_end: date
+    cutoff: datetime  # entries created before this instant
+    out_of_turn: bool = False
+    entries: list[L.EntryRow] = field(default_factory=list)
+    lines: list[L.Line] = field(default_factory=list)
+    invoice: Invoice | None = None
+
+
+_CUSTOMER_FIELDS = ("id", "name", "email", "address_line1", "address_line2", "city", "postal_code", "country",
+                    "currency", "tax_rate", "status", "billing_period", "bill_cycle_day")
+
+
+def _lock_customers(ids: list[int]) -> dict[int, dict]:
+    qs = Customer.objects.filter(pk__in=ids).order_by("id").values(*_CUSTOMER_FIELDS)
+    return {c["id"]: c for c in qs.select_for_update()}
+
+
+def _read_entries(jobs: list[_Job]) -> None:
+    by_cutoff: dict[datetime, list[_Job]] = defaultdict(list)
+    for job in jobs:
+        by_cutoff[job.cutoff].append(job)
+    for cutoff, group in by_cutoff.items():
+        index = {job.customer["id"]: job for job in group}
+        rows = (LedgerEntry.objects.filter(customer_id__in=list(index), created_at__lt=cutoff)
+                .filter(~Exists(InvoicedEntry.objects.filter(entry_id=OuterRef("pk"))))
+                .values_list("id", "customer_id", "kind", "amount_minor", "source", "service_type", "description",
+                             "data"))
+        for eid, cid, kind, amount, source, service, description, data in rows:
+            index[cid].entries.append(L.EntryRow(eid, kind, amount, source, service, description, data or {}))
+
+
+def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float = 0) -> list[Invoice]:
+    """Build and insert the invoices of ``jobs`` (inside the caller's transaction, customers locked)."""
+    if not jobs:
+        return []
+    mode = settings.TRIPLEPLAY_ROUNDING
+    rounding_mode(mode)  # refuse an unknown mode before anything is written
+    _read_entries(jobs)
+    schedules = {s.customer_id: s for s in BillingSchedule.objects.filter(customer_id__in=[j.customer["id"] for j in jobs])}
+    now = clock.now()
+    due = issue_date + timedelta(days=grace_days())
+    invoices = []
+    for job in jobs:
+        c = job.customer
+        rate = Decimal(c["tax_rate"])
+        job.lines = L.build_lines(job.entries, rate, c["currency"], mode)
+        t = L.totals(job.lines)
+        opening = schedules[c["id"]].balance_minor
+        inv = Invoice(
+            customer_id=c["id"], kind=DocumentKind.INVOICE, series=INVOICE_SERIES, out_of_turn=job.out_of_turn,
+            period_start=job.period_start,
+            period_end=job.period_end, issue_date=issue_date, due_date=due, currency=c["currency"], tax_rate=rate,
+            rounding=mode, opening_balance_minor=opening, payments_minor=t.payments_minor,
+            subtotal_minor=t.subtotal_minor, tax_minor=t.tax_minor, total_minor=t.total_minor,
+            amount_due_minor=opening - t.payments_minor + t.total_minor, settled_minor=0,
+            status=InvoiceStatus.UNPAID, bill_to=_bill_to(c), created_at=now,
+        )
+        inv.set_actor(actor)
+        job.invoice = inv
+        invoices.append(inv)
+    _settle(list({j.customer["id"] for j in jobs}), issue_date, new=invoices)
+    # The numbers last: the series row stays locked until commit, so other processes wait on it only
+    # for this batch's inserts, not for the reading and computing above.
+    prefix, first = _take_numbers(INVOICE_SERIES, len(jobs))
+    for i, inv in enumerate(invoices):
+        inv.number, inv.number_text = first + i, number_text(prefix, first + i)
+    if batch_delay:
+        time.sleep(batch_delay)  # crash tests: a window in which the run is killed mid-transaction
+    for inv, pk in zip(invoices, bulk.take_ids(Invoice, len(invoices)), strict=True):
+        inv.pk = inv.id = pk
+    bulk.insert(Invoice, _INVOICE_COLUMNS, [tuple(getattr(inv, c) for c in _INVOICE_COLUMNS) for inv in invoices])
+    line_rows, marks = [], []
+    line_ids = iter(bulk.take_ids(InvoiceLine, sum(len(j.lines) for j in jobs)))
+    for job in jobs:
+        inv_id = job.invoice.pk
+        for pos, ln in enumerate(job.lines, 1):
+            line_id = next(line_ids)
+            line_rows.append((line_id, inv_id, pos, ln.section, ln.service_type, ln.description[:200], ln.quantity,
+                              ln.amount_minor, ln.tax_minor, ln.period_start, ln.period_end))
+            marks.extend((eid, inv_id, line_id) for eid in ln.entry_ids)
+    bulk.insert(InvoiceLine, ["id", "invoice_id", "position", "section", "service_type", "description", "quantity",
+                              "amount_minor", "tax_minor", "period_start", "period_end"], line_rows)
+    for inv_id, entry_id in _post_taxes(actor, [j.invoice for j in jobs if j.invoice.tax_minor], now):
+        marks.append((entry_id, inv_id, None))
+    bulk.insert(InvoicedEntry, ["entry_id", "invoice_id", "line_id"], marks)
+    moves = []
+    for job in jobs:
+        c, s = job.customer, schedules[job.customer["id"]]
+        s.balance_minor = job.invoice.amount_due_minor
+        if not job.out_of_turn:
+            s.next_period_start, s.next_period_end = periods.next_period(c["billing_period"], c["bill_cycle_day"],
+                                                                         job.period_end)
+        moves.append((s.customer_id, s.balance_minor, s.next_period_start, s.next_period_end))
+    bulk.update_from_values(BillingSchedule, "customer_id", ["balance_minor", "next_period_start", "next_period_end"],
+                            moves)
+    bulk.insert(AuditEvent, ["at", "action", "object_type", "object_id", "data", "actor_kind", "actor_ref",
+                             "actor_name"],
+                [(now, "invoice.issued", "invoice", str(inv.pk),
+                  {"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
+                   "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn},
+                  str(actor.kind), actor.ref, actor.name) for inv in invoices])
+    return invoices
+
+
+_INVOICE_COLUMNS = ["id", "customer_id", "kind", "series", "number", "number_text", "out_of_turn", "credit_note_for_id",
+                    "period_start", "period_end", "issue_date", "due_date", "currency", "tax_rate", "rounding",
+                    "opening_balance_minor", "payments_minor", "subtotal_minor", "tax_minor", "total_minor",
+                    "amount_due_minor", "settled_minor", "status", "bill_to", "created_at", "voided_at", "void_reason",
+                    "pdf_path", "pdf_sha256", "notified_at", "actor_kind", "actor_ref", "actor_name"]
+
+
+def _bill_to(c: dict) -> dict:
+    return {k: c[k] for k in ("name", "email", "address_line1", "address_line2", "city", "postal_code", "country")}
+
+
+def _post_taxes(actor: Actor, invoices: list[Invoice], now: datetime) -> list[tuple[int, int]]:
+    """Post each invoice's tax as a ledger entry (a charge; a credit when the tax is negative): the
+    funds rows moved by one UPDATE per batch with the balances read back by RETURNING, under the same
+    rules as every money write (unconditional: tax on what was delivered, like usage). Returns
+    (invoice id, entry id) pairs."""
+    if not invoices:
+        return []
+    funds = connection.ops.quote_name(Funds._meta.db_table)
+    balances = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(invoices), 5000):
+            part = invoices[start:start + 5000]
+            first = "(CAST(%s AS bigint), CAST(%s AS bigint))" if _is_postgres() else "(%s, %s)"
+            values = ", ".join([first] + ["(%s, %s)"] * (len(part) - 1))
+            params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
+            cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
+                           f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
+                           f" RETURNING {funds}.customer_id, {funds}.balance_minor", params)
+            balances.update(dict(cursor.fetchall()))
+    if len(balances) != len(invoices):
+        raise Conflict("a customer's funds row is missing", code="funds_missing")
+    ids = bulk.take_ids(LedgerEntry, len(invoices))
+    rows = []
+    for inv, pk in zip(invoices, ids, strict=True):
+        kind = EntryKind.CHARGE if inv.tax_minor > 0 else EntryKind.CREDIT
+        rows.append((pk, inv.customer_id, None, str(kind), -inv.tax_minor, inv.currency, balances[inv.customer_id],
+                     f"Tax {inv.tax_rate.normalize()}% on invoice {inv.number_text}", "", TAX_SOURCE, inv.number_text,
+                     "", f"invoice:{inv.number_text}:tax", fingerprint(invoice=inv.number_text, tax=inv.tax_minor),
+                     now, {"invoice": inv.number_text}, str(actor.kind), actor.ref, actor.name))
+    bulk.insert(LedgerEntry, ["id", "customer_id", "account_id", "kind", "amount_minor", "currency",
+                              "balance_after_minor", "description", "reason", "source", "reference", "service_type",
+                              "idempotency_key", "request_fingerprint", "created_at", "data", "actor_kind", "actor_ref",
+                              "actor_name"], rows)
+    return [(inv.pk, pk) for inv, pk in zip(invoices, ids, strict=True)]
+
+
+def _status(inv: Invoice, today: date) -> str:
+    if inv.status == InvoiceStatus.VOID or inv.kind == DocumentKind.CREDIT_NOTE:
+        return inv.status
+    if inv.settled_minor >= max(inv.total_minor, 0):
+        return InvoiceStatus.PAID
+    if inv.due_date < today:
+        return InvoiceStatus.OVERDUE
+    return InvoiceStatus.PARTIALLY_PAID if inv.settled_minor else InvoiceStatus.UNPAID
+
+
+def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> list[Invoice]:
+    """Allocate the customers' money to their invoices, oldest first (customers locked by the caller).
+
+    Money to allocate = payments less refunds + what invoices with a negative total give back; each
+    invoice not void takes what it still lacks, in issue order. Voiding an invoice frees what was
+    allocated to it. ``new`` are invoices being issued (not saved yet): they come last. Returns the
+    saved invoices whose settlement or status changed (already written)."""
+    paid = dict(LedgerEntry.objects.filter(customer_id__in=customer_ids, kind__in=(EntryKind.PAYMENT, EntryKind.REFUND))
+                .values("customer_id").annotate(s=Sum("amount_minor")).values_list("customer_id", "s"))
+    docs = Invoice.objects.filter(customer_id__in=customer_ids, kind=DocumentKind.INVOICE).exclude(
+        status=InvoiceStatus.VOID)
+    agg = {r["customer_id"]: r for r in docs.values("customer_id").annotate(
+        settled=Sum("settled_minor"), back=Sum(Case(When(total_minor__lt=0, then=-F("total_minor")), default=0)))}
+    free = {cid: (paid.get(cid) or 0) + (agg.get(cid, {}).get("back") or 0) - (agg.get(cid, {}).get("settled") or 0)
+            for cid in customer_ids}
+    for inv in new:
+        if inv.total_minor < 0:
+            free[inv.customer_id] += -inv.total_minor
+    changed = []
+    open_docs = list(docs.filter(status__in=OPEN_STATUSES).order_by("customer_id", "issue_date", "number"))
+    for inv in [*open_docs, *new]:
+        before = (inv.settled_minor, inv.status)
+        give = max(0, min(free[inv.customer_id], inv.total_minor - inv.settled_minor))
+        inv.settled_minor += give
+        free[inv.customer_id] -= give
+        inv.status = _status(inv, today)
+        if inv.pk and (inv.settled_minor, inv.status) != before:
+            changed.append(inv)
+    if changed:
+        Invoice.objects.bulk_update(changed, ["settled_minor", "status"])
+    return changed
+
+
+@dataclass
+class RunReport:
+    through: date
+    invoices: int = 0
+    customers: int = 0
+    batches: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"through {self.through}: {self.invoices} invoices issued in {self.batches} batches; "
+                f"{len(self.failures)} failures")
+
+
+def due_count(through: date) -> int:
+    return BillingSchedule.objects.filter(next_period_end__lte=through).count()
+
+
+def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = None, limit: int = 500,
+                    customer_ids: list[int] | None = None, batch_delay: float = 0) -> list[Invoice]:
+    """Close one batch of due periods (ends on or before ``through``), in one transaction."""
+    issue_date = issue_date or through
+    with transaction.atomic():
+        qs = BillingSchedule.objects.filter(next_period_end__lte=through).order_by("customer_id")
+        if customer_ids is not None:
+            qs = qs.filter(customer_id__in=customer_ids)
+        claimed = list(qs.select_for_update(skip_locked=_is_postgres())
+                       .values_list("customer_id", "next_period_start", "next_period_end")[:limit])
+        if not claimed:
+            return []
+        customers = _lock_customers([c for c, _, _ in claimed])
+        jobs = []
+        skipped = []
+        for cid, start, end in claimed:
+            c = customers[cid]
+            if c["status"] == Status.CLOSED and not _has_uninvoiced(cid, _midnight(end)):
+                skipped.append(cid)  # nothing left to bill after the final invoice
+                continue
+            jobs.append(_Job(c, start, end, _midnight(end)))
+        if skipped:
+            BillingSchedule.objects.filter(customer_id__in=skipped).update(next_period_end=date.max)
+        return _issue(actor, jobs, issue_date, batch_delay=batch_delay)
+
+
+def _has_uninvoiced(customer_id: int, cutoff: datetime) -> bool:
+    return LedgerEntry.objects.filter(customer_id=customer_id, created_at__lt=cutoff).filter(
+        ~Exists(InvoicedEntry.objects.filter(entry_id=OuterRef("pk")))).exists()
+
+
+def run_invoices(actor: Actor, through: date | None = None, *, batch_size: int = 500,
+                 progress: Callable[[int, RunReport], None] | None = None, batch_delay: float = 0) -> RunReport:
+    """Close every billing period due by ``through`` (default today): the `invoice-run` command and
+    the worker's job. Idempotent (a closed period is not due any more), resumable (each batch commits
+    whole or not at all) and safe in several processes at once (claims skip locked rows)."""
+    through = through or clock.today()
+    report = RunReport(through)
+    ensure_series()
+    ensure_schedules()
+    while True:
+        try:
+            issued = close_due_batch(actor, through, limit=batch_size, batch_delay=batch_delay)
+        except Exception as e:  # noqa: BLE001 - the run reports and stops; a rerun resumes
+            log.exception("invoice run batch failed")
+            report.failures.append(f"{type(e).__name__}: {e}")
+            return report
+        if not issued:
+            # Customers skipped for having nothing to bill also end a batch with no invoice: look again.
+            if not BillingSchedule.objects.filter(next_period_end__lte=through).exists():
+                return report
+            continue
+        report.batches += 1
+        report.invoices += len(issued)
+        report.customers += len({i.customer_id for i in issued})
+        if progress:
+            progress(len(issued), report)
+
+
+def issue_out_of_turn(actor: Actor, customer: Customer) -> Invoice:
+    """An invoice now, on request, for everything not yet invoiced; the regular period still closes
+    on its day with what comes after."""
+    ensure_series()
+    ensure_schedules()
+    today = clock.today()
+    with transaction.atomic():
+        s = BillingSchedule.objects.select_for_update().get(customer_id=customer.pk)
+        c = _lock_customers([customer.pk])[customer.pk]
+        # Everything recorded up to this instant, included (an entry written at the same clock tick too).
+        job = _Job(c, s.next_period_start, max(today + timedelta(days=1), s.next_period_start),
+                   clock.now() + timedelta(microseconds=1), out_of_turn=True)
+        (invoice,) = _issue(actor, [job], today)
+        record(actor, "invoice.out_of_turn", invoice, customer=customer.pk, number=invoice.number_text)
+    return invoice
+
+
+def void_invoice(actor: Actor, invoice: Invoice, *, reason: str) -> Invoice:
+    """Void an issued invoice: its content stays as issued; a credit note reverses its charges and tax
+    (a ledger credit of its total), and what was paid towards it goes to the customer's other
+    invoices. Returns the credit note."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a reason is required", details={"field": "reason"})
+    from tripleplay.ledger.services import post_entry
+
+    ensure_series()
+    with transaction.atomic():
+        s = BillingSchedule.objects.select_for_update().get(customer_id=invoice.customer_id)
+        c = _lock_customers([invoice.customer_id])[invoice.customer_id]
+        inv = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if inv.kind != DocumentKind.INVOICE:
+            raise Conflict("only an invoice can be voided", code="not_an_invoice")
+        if inv.status == InvoiceStatus.VOID:
+            raise Conflict(f"invoice {inv.number_text} is already void", code="invoice_void")
+        now, today = clock.now(), clock.today()
+        prefix, number = _take_numbers(CREDIT_NOTE_SERIES, 1)
+        opening = s.balance_minor
+        cn = Invoice(customer_id=inv.customer_id, kind=DocumentKind.CREDIT_NOTE, series=CREDIT_NOTE_SERIES,
+                     number=number, number_text=number_text(prefix, number), credit_note_for=inv,
+                     period_start=inv.period_start, period_end=inv.period_end, issue_date=today, due_date=today,
+                     currency=inv.currency, tax_rate=inv.tax_rate, rounding=inv.rounding,
+                     opening_balance_minor=opening, payments_minor=0, subtotal_minor=-inv.subtotal_minor,
+                     tax_minor=-inv.tax_minor, total_minor=-inv.total_minor,
+                     amount_due_minor=opening - inv.total_minor, status=InvoiceStatus.ISSUED, bill_to=_bill_to(c),
+                     created_at=now)
+        cn.set_actor(actor)
+        cn.save()
+        taxable = inv.lines.exclude(section=Section.PAYMENTS).order_by("position")
+        InvoiceLine.objects.bulk_create([
+            InvoiceLine(invoice=cn, position=i, section=Section.CREDIT_NOTE, service_type=ln.service_type,
+                        description=f"Reversal of {inv.number_text}: {ln.description}"[:200], quantity=ln.quantity,
+                        amount_minor=-ln.amount_minor, tax_minor=-ln.tax_minor, period_start=ln.period_start,
+                        period_end=ln.period_end)
+            for i, ln in enumerate(taxable, 1)])
+        if inv.total_minor:
+            customer = Customer.objects.get(pk=inv.customer_id)
+            kind = EntryKind.CREDIT if inv.total_minor > 0 else EntryKind.ADJUSTMENT
+            entry = post_entry(actor, customer, kind=kind, amount=_money(inv.total_minor, inv.currency),
+                               idempotency_key=f"invoice:{cn.number_text}:credit",
+                               description=f"Credit note {cn.number_text} for invoice {inv.number_text}",
+                               reason=reason, source=CREDIT_NOTE_SOURCE, reference=inv.number_text)
+            InvoicedEntry.objects.create(entry=entry, invoice=cn)
+        Invoice.objects.filter(pk=inv.pk).update(status=InvoiceStatus.VOID, voided_at=now, void_reason=reason[:200],
+                                                 settled_minor=0)
+        s.balance_minor = cn.amount_due_minor
+        s.save(update_fields=["balance_minor"])
+        _settle([inv.customer_id], today)
+        record(actor, "invoice.voided", inv, number=inv.number_text, credit_note=cn.number_text, reason=reason)
+    return cn
+
+
+def _money(minor: int, currency: str):
+    from tripleplay.money import Money
+
+    return Money(minor, currency)
+
+
+# -- payments (hooks called by tripleplay.ledger.services.record_payment) ----------------------------
+
+
+def lock_for_payment(customer: Customer) -> None:
+    """Inside the payment's transaction, before its funds UPDATE: lock the customer row, so that the
+    settlement after the payment and an invoice being issued for the customer are serialized."""
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+
+
+def settle_after_payment(actor: Actor, customer: Customer) -> None:
+    """Allocate the payment to the oldest open invoices; then let collections lift a suspension it
+    imposed if nothing is overdue any more (same transaction)."""
+    from tripleplay.collections.services import lift_if_cleared
+
+    # A failure here must not lose the payment: back to a savepoint, logged; the next payment or the
+    # collections job settles and lifts the same way.
+    try:
+        with transaction.atomic():
+            _settle([customer.pk], clock.today())
+            lift_if_cleared(actor, customer)
+    except Exception:
+        log.exception("settling invoices after a payment of customer #%s failed", customer.pk)
+
+
+def mark_overdue(today: date | None = None) -> int:
+    """Unpaid and partially paid invoices past their due date become overdue."""
+    today = today or clock.today()
+    return Invoice.objects.filter(kind=DocumentKind.INVOICE, status__in=(InvoiceStatus.UNPAID,
+                                                                          InvoiceStatus.PARTIALLY_PAID),
+                                  due_date__lt=today).update(status=InvoiceStatus.OVERDUE)
+
