@@ -24,6 +24,10 @@ urlpatterns = [
     path("accounts/<int:account_id>/addons/<int:assignment_id>/remove", customers.remove_addon, name="remove_addon"),
     path("subscribers/<int:subscriber_id>/retry", customers.subscriber_retry, name="subscriber_retry"),
     path("subscribers/<int:subscriber_id>/cancel", customers.subscriber_cancel, name="subscriber_cancel"),
+    path("customers/<int:customer_id>/invoices/new", customers.invoice_issue, name="invoice_issue"),
+    path("invoices/<int:invoice_id>/pdf", customers.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:invoice_id>/lines.csv", customers.invoice_csv, name="invoice_csv"),
+    path("invoices/<int:invoice_id>/void", customers.invoice_void, name="invoice_void"),
     path("ppv/purchases/<int:purchase_id>/refund", customers.ppv_refund, name="ppv_refund"),
     # catalog
     path("catalog/", catalog.products, name="catalog"),

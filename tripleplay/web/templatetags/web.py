@@ -26,7 +26,8 @@ def amount(value) -> str:
 _TONES = {"active": "ok", "ok": "ok", "done": "ok", "confirmed": "ok", "enabled": "ok",
           "suspended": "warn", "retry": "warn", "in_progress": "info", "pending": "info", "authorized": "info",
           "blocked": "bad", "failed": "bad", "declined": "bad", "closed": "muted", "retired": "muted",
-          "cancelled": "muted", "superseded": "muted", "expired": "muted", "refunded": "muted", "disabled": "muted"}
+          "cancelled": "muted", "superseded": "muted", "expired": "muted", "refunded": "muted", "disabled": "muted",
+          "paid": "ok", "unpaid": "warn", "partially_paid": "warn", "overdue": "bad", "void": "muted", "issued": "info"}
 
 
 @register.filter

@@ -223,6 +223,16 @@ def test_an_operator_signs_up_a_customer_and_manages_it(browser, site, shots):
     assert page.inner_text("#balance").startswith("$25.00")
     page.screenshot(path=str(shots / "customer-balance.png"), full_page=True)
 
+    # issue an invoice and download its PDF
+    page.goto(customer_url + "?tab=invoices")
+    page.click("button:has-text('Issue an invoice now')")
+    assert "issued." in _message(page)
+    with page.expect_download() as download:
+        page.click("#invoices a:has-text('PDF')")
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-") and download.value.suggested_filename.endswith(".pdf")
+    page.screenshot(path=str(shots / "customer-invoices.png"), full_page=True)
+
     # suspend: the platform's status changes
     page.goto(customer_url + "?tab=status")
     page.select_option("#new-status", "suspended")

@@ -200,3 +200,24 @@ def test_customer_list_search_and_filters(world, login, make_customer):
     assert "Zed Blocked" in body and "Ada Lovelace" not in body
     assert "No customer matches." in client.get("/customers/?status=closed").content.decode()
     assert "Ada Lovelace" in client.get("/customers/?balance_model=prepaid&status=active").content.decode()
+
+
+def test_invoices_tab_issues_lists_and_voids(world, login):
+    from tripleplay.invoicing.models import Invoice
+
+    client = login("finance")
+    issued = client.post(f"/customers/{world.customer.pk}/invoices/new")
+    invoice = Invoice.objects.get(customer=world.customer)
+    assert f"Invoice {invoice.number_text} issued." in follow_messages(client, issued)
+    tab = client.get(f"/customers/{world.customer.pk}/?tab=invoices").content.decode()
+    assert invoice.number_text in tab and f"/invoices/{invoice.pk}/pdf" in tab
+    nxt = f"/customers/{world.customer.pk}/?tab=invoices"
+    refused = client.post(f"/invoices/{invoice.pk}/void", {"reason": " ", "next": nxt})
+    assert "a reason is required" in follow_messages(client, refused)
+    voided = client.post(f"/invoices/{invoice.pk}/void", {"reason": "wrong address"})
+    note = Invoice.objects.get(credit_note_for=invoice)
+    assert f"credit note {note.number_text} issued" in follow_messages(client, voided)
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.void_reason) == ("void", "wrong address")
+    csv_lines = client.get(f"/invoices/{invoice.pk}/lines.csv")
+    assert csv_lines.status_code == 200 and csv_lines.content.decode().startswith("invoice,position,section")

@@ -22,6 +22,7 @@ def actions(w):
     """(name, url, form data, roles allowed, the status an allowed role gets)."""
     c, a, s, p = w.customer.pk, w.account.pk, w.subscriber.pk, w.platform.pk
     addon = w.account.products.get(plan=w.cat.sports_plan).pk
+    invoice = _invoice(w)
     return [
         ("signup", "/customers/new/submit", {"name": "Bob", "currency": "USD", "balance_model": "prepaid",
                                              "tv_plan": w.cat.tv_plan.pk, "tv_login": "bob-{role}"}, OPS, 302),
@@ -36,6 +37,8 @@ def actions(w):
         ("retry provisioning", f"/subscribers/{s}/retry", {}, OPS, 302),
         ("cancel provisioning", f"/subscribers/{s}/cancel", {}, OPS, 302),  # nothing queued: a message
         ("PPV refund", "/ppv/purchases/999999/refund", {"reason": "x"}, OPS, 404),
+        ("issue invoice", f"/customers/{c}/invoices/new", {}, OPS, 302),
+        ("void invoice", f"/invoices/{invoice}/void", {"reason": "wrong address"}, OPS, 302),
         ("connection test", f"/platforms/{p}/test", {}, OPS, 302),
         ("create product", "/catalog/products/new", {"code": "x1", "name": "X", "kind": "addon", "currency": "USD",
                                                      "services": ["iptv"]}, ADMIN, 302),
@@ -58,9 +61,20 @@ def actions(w):
 
 ACTION_NAMES = [
     "signup", "customer status", "account status", "add add-on", "remove add-on", "payment: confirm page", "payment",
-    "credit", "retry provisioning", "cancel provisioning", "PPV refund", "connection test", "create product",
+    "credit", "retry provisioning", "cancel provisioning", "PPV refund", "issue invoice", "void invoice",
+    "connection test", "create product",
     "create plan", "retire product", "import preview", "import apply", "create PPV event", "create platform",
     "update platform", "inbound token", "reconcile", "reconcile repair"]
+
+
+def _invoice(w) -> int:
+    """The world's customer's invoice (issued out of turn, once)."""
+    from tripleplay.core.actors import Actor
+    from tripleplay.invoicing.models import Invoice
+    from tripleplay.invoicing.services import issue_out_of_turn
+
+    existing = Invoice.objects.filter(customer=w.customer, kind="invoice").first()
+    return (existing or issue_out_of_turn(Actor.system("test"), w.customer)).pk
 
 
 def _state():
@@ -74,11 +88,12 @@ def test_the_action_list_is_complete(world):
     # every POST-only route of the web app appears in the table above
     post_routes = {p.name for p in urls.urlpatterns if p.name not in {
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "signup_done", "catalog",
-        "rate_tables", "packages", "ppv_events", "platforms", "queue", "platform", "reports"}}
+        "rate_tables", "packages", "ppv_events", "platforms", "queue", "platform", "reports", "invoice_pdf",
+        "invoice_csv"}}
     tested = {"signup_submit", "customer_status", "account_status", "add_addon", "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
               "product_retire", "package_import", "ppv_event_create", "platform_create", "platform_update",
-              "platform_token", "platform_reconcile"}
+              "platform_token", "platform_reconcile", "invoice_issue", "invoice_void"}
     assert post_routes == tested
 
 
@@ -112,7 +127,7 @@ def pages(w):
             *[f"/customers/{c}/?tab={t}" for t in ("accounts", "balance", "invoices", "iptv", "ppv", "status", "audit")],
             f"/customers/{c}/provisioning/", "/catalog/", "/catalog/rate-tables/", "/catalog/packages/",
             "/catalog/ppv-events/", "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
-            f"/platforms/{p}/", "/reports/", "/audit/"]
+            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv"]
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "support"])
@@ -121,6 +136,13 @@ def test_every_page_is_readable_by_every_role(world, login, role):
     for url in pages(world):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["admin", "finance", "support"])
+def test_every_role_downloads_an_invoice_pdf(world, login, role):
+    response = login(role).get(f"/invoices/{_invoice(world)}/pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
 
 
 def test_the_sign_up_form_is_for_operations_roles(world, login):

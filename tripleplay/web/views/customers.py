@@ -8,6 +8,7 @@ import uuid
 
 from django.contrib import messages
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -187,7 +188,12 @@ def _audit_tab(customer):
 
 
 def _invoices_tab(customer):
-    return {}
+    from tripleplay.collections.models import CollectionAction
+    from tripleplay.invoicing import selectors as invoicing_selectors
+
+    return {"invoices": list(invoicing_selectors.invoices(customer.pk).select_related("credit_note_for")[:100]),
+            "collection_actions": list(CollectionAction.objects.filter(customer=customer).select_related("invoice")
+                                       .order_by("-at", "-id")[:50])}
 
 
 TAB_DATA = {"accounts": _accounts_tab, "balance": _balance_tab, "invoices": _invoices_tab, "iptv": _iptv_tab,
@@ -304,3 +310,54 @@ def ppv_refund(request, purchase_id: int):
                                    reason=request.POST.get("reason", "").strip())
     messages.success(request, f"Purchase {purchase.pk} refunded.")
     return redirect(customer_url(purchase.customer_id, "ppv"))
+
+
+# -- invoices (issue 6) ---------------------------------------------------------------------------------------
+
+
+@page()
+def invoice_pdf(request, invoice_id: int):
+    """The stored PDF (rendered on first use, checked against its hash), as the API serves it."""
+    from tripleplay.invoicing import documents
+    from tripleplay.invoicing import selectors as invoicing_selectors
+
+    invoice = invoicing_selectors.get_invoice(invoice_id)
+    try:
+        data = documents.pdf_bytes(invoice)
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect(customer_url(invoice.customer_id, "invoices"))
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number_text}.pdf"'
+    return response
+
+
+@page()
+def invoice_csv(request, invoice_id: int):
+    from tripleplay.invoicing import documents
+    from tripleplay.invoicing import selectors as invoicing_selectors
+
+    invoice = invoicing_selectors.get_invoice(invoice_id)
+    response = HttpResponse(documents.lines_csv(invoice), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number_text}-lines.csv"'
+    return response
+
+
+@action(*OPERATIONS)
+def invoice_issue(request, customer_id: int):
+    from tripleplay.invoicing import services as invoicing_services
+
+    invoice = invoicing_services.issue_out_of_turn(request.actor, selectors.customer(customer_id))
+    messages.success(request, f"Invoice {invoice.number_text} issued.")
+    return redirect(customer_url(customer_id, "invoices"))
+
+
+@action(*OPERATIONS)
+def invoice_void(request, invoice_id: int):
+    from tripleplay.invoicing import selectors as invoicing_selectors
+    from tripleplay.invoicing import services as invoicing_services
+
+    invoice = invoicing_selectors.get_invoice(invoice_id)
+    note = invoicing_services.void_invoice(request.actor, invoice, reason=request.POST.get("reason", ""))
+    messages.success(request, f"Invoice {invoice.number_text} voided; credit note {note.number_text} issued.")
+    return redirect(customer_url(invoice.customer_id, "invoices"))
