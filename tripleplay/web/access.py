@@ -71,11 +71,12 @@ def page(*roles: Role):
 
 
 def back(request, default: str = "/") -> str:
-    """Where to go after an action: the form's ``next`` when it is a local URL, else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
+    """Where to go after an action: the form's ``next``, else the page the form was on (Referer),
+    when it is on this site; else ``default``."""
+    for target in (request.POST.get("next"), request.GET.get("next"), request.META.get("HTTP_REFERER")):
+        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                      require_https=request.is_secure()):
+            return target
     return default
 
 

@@ -32,6 +32,13 @@ def permission_denied(request, exception=None):
     return _render(request, 403, exception)
 
 
+def csrf_failure(request, reason: str = ""):
+    """settings.CSRF_FAILURE_VIEW: a form without a valid CSRF token (expired session, another site)."""
+    return _render(request, 403, PermissionError(
+        "This form could not be accepted: it was sent without a valid security token (the page may be "
+        "too old, or it came from another site). Reload the page and try again."))
+
+
 def not_found(request, exception=None):
     return _render(request, 404, exception)
 

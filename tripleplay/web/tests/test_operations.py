@@ -146,3 +146,14 @@ def test_error_pages_never_show_a_trace(world, login, monkeypatch):
     assert broken.status_code == 500
     assert b"Something went wrong" in broken.content
     assert b"secret internals" not in broken.content and b"Traceback" not in broken.content
+
+
+def test_a_refused_action_returns_to_the_page_it_came_from_with_the_message(world, login):
+    client = login("admin")
+    form = {"code": "tv", "name": "Again", "kind": "main", "currency": "USD", "services": ["iptv"]}
+    response = client.post("/catalog/products/new", form, HTTP_REFERER="http://testserver/catalog/")
+    assert response["Location"] == "http://testserver/catalog/"
+    page = client.get("/catalog/").content.decode()
+    assert "a product with code &#x27;tv&#x27; exists" in page
+    elsewhere = client.post("/catalog/products/new", form, HTTP_REFERER="http://evil.example/x")
+    assert elsewhere["Location"] == "/"  # never back to another site

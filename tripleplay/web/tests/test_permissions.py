@@ -180,7 +180,7 @@ def test_csrf_is_enforced_on_forms(world):
     data = {"amount": "10.00", "confirm": "1", "key": "csrf-test"}
     before = _state()
     refused = client.post(url, data)
-    assert refused.status_code == 403
+    assert refused.status_code == 403 and b"Reload the page and try again." in refused.content
     assert _state() == before
     client.get(f"/customers/{world.customer.pk}/?tab=balance")  # sets the csrftoken cookie
     token = client.cookies["csrftoken"].value
