@@ -221,3 +221,23 @@ def test_invoices_tab_issues_lists_and_voids(world, login):
     assert (invoice.status, invoice.void_reason) == ("void", "wrong address")
     csv_lines = client.get(f"/invoices/{invoice.pk}/lines.csv")
     assert csv_lines.status_code == 200 and csv_lines.content.decode().startswith("invoice,position,section")
+
+
+def test_a_new_account_and_a_main_product_change(world, login, actor):
+    from tripleplay.catalog.services import create_plan
+
+    client = login("finance")
+    created = client.post(f"/customers/{world.customer.pk}/accounts/new",
+                          {"main_plan": world.cat.tv_plan.pk, "device_id": "STB-2", "addon_plans": [world.cat.kids_plan.pk]})
+    account = Account.objects.get(device_id="STB-2")
+    assert f"Account {account.pk} created with TV." in follow_messages(client, created)
+    assert sorted(account.products.values_list("plan__code", flat=True)) == ["kids-monthly", "tv-monthly"]
+    assert Subscriber.objects.get(account=account).desired_packages == ["basic", "kids"]
+    plus = create_plan(actor, world.cat.basic, code="tv-plus", name="TV plus", periodic_fee_minor=2500)
+    changed = client.post(f"/accounts/{account.pk}/main-product", {"plan_id": plus.pk})
+    assert f"Account {account.pk} now has TV (TV plus)." in follow_messages(client, changed)
+    main = account.products.get(role="main", end_date__isnull=True)
+    assert main.plan.code == "tv-plus"
+    taken = client.post(f"/customers/{world.customer.pk}/accounts/new",
+                        {"main_plan": world.cat.tv_plan.pk, "login": "ada", "next": f"/customers/{world.customer.pk}/"})
+    assert "ada" in follow_messages(client, taken) and Account.objects.filter(customer=world.customer).count() == 2

@@ -28,6 +28,9 @@ def actions(w):
                                              "tv_plan": w.cat.tv_plan.pk, "tv_login": "bob-{role}"}, OPS, 302),
         ("customer status", f"/customers/{c}/status", {"status": "suspended", "reason": "asked"}, OPS, 302),
         ("account status", f"/accounts/{a}/status", {"status": "blocked", "reason": "fraud"}, OPS, 302),
+        ("new account", f"/customers/{c}/accounts/new", {"main_plan": w.cat.internet_plan.pk,
+                                                         "login": "net-{role}"}, OPS, 302),
+        ("change main product", f"/accounts/{a}/main-product", {"plan_id": w.cat.tv_plan.pk}, OPS, 302),
         ("add add-on", f"/accounts/{a}/addons", {"plan_id": w.cat.movies_plan.pk}, OPS, 302),
         ("remove add-on", f"/accounts/{a}/addons/{addon}/remove", {}, OPS, 302),
         ("payment: confirm page", f"/customers/{c}/money/payment", {"amount": "10.00"}, OPS, 200),
@@ -60,11 +63,11 @@ def actions(w):
 
 
 ACTION_NAMES = [
-    "signup", "customer status", "account status", "add add-on", "remove add-on", "payment: confirm page", "payment",
-    "credit", "retry provisioning", "cancel provisioning", "PPV refund", "issue invoice", "void invoice",
-    "connection test", "create product",
-    "create plan", "retire product", "import preview", "import apply", "create PPV event", "create platform",
-    "update platform", "inbound token", "reconcile", "reconcile repair"]
+    "signup", "customer status", "account status", "new account", "change main product", "add add-on",
+    "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
+    "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
+    "retire product", "import preview", "import apply", "create PPV event", "create platform", "update platform",
+    "inbound token", "reconcile", "reconcile repair"]
 
 
 def _invoice(w) -> int:
@@ -90,7 +93,8 @@ def test_the_action_list_is_complete(world):
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "signup_done", "catalog",
         "rate_tables", "packages", "ppv_events", "platforms", "queue", "platform", "reports", "invoice_pdf",
         "invoice_csv"}}
-    tested = {"signup_submit", "customer_status", "account_status", "add_addon", "remove_addon", "money",
+    tested = {"signup_submit", "customer_status", "account_status", "account_create", "main_product", "add_addon",
+              "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
               "product_retire", "package_import", "ppv_event_create", "platform_create", "platform_update",
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void"}

@@ -152,7 +152,10 @@ def _accounts_tab(customer):
         held = {a.plan_id for a in account.current}
         account.addable = [p for p in addons if p.pk not in held]
         account.next_statuses = sorted(TRANSITIONS[account.status])
-    return {"accounts": accounts}
+    mains = list(catalog_selectors.plans(status=CatalogStatus.ACTIVE).filter(
+        product__kind=ProductKind.MAIN, product__status=CatalogStatus.ACTIVE, product__currency=customer.currency)
+        .order_by("product__code", "code"))
+    return {"accounts": accounts, "main_plans": mains, "addon_plans": addons}
 
 
 def _balance_tab(customer):
@@ -225,6 +228,32 @@ def account_status(request, account_id: int):
     account = services.change_account_status(request.actor, selectors.account(account_id),
                                              request.POST.get("status", ""), reason=request.POST.get("reason", ""))
     messages.success(request, f"Account {account.pk} is now {account.status}.")
+    return redirect(customer_url(account.customer_id))
+
+
+@action(*OPERATIONS)
+def account_create(request, customer_id: int):
+    customer = selectors.customer(customer_id)
+    plan = _plan(request.POST.get("main_plan"))
+    if plan is None:
+        raise InvalidInput("choose the account's main product")
+    addons = [p for p in (_plan(v) for v in request.POST.getlist("addon_plans")) if p]
+    account = services.create_account(request.actor, customer, main_plan=plan, addon_plans=addons,
+                                      login=clean(request.POST.get("login")),
+                                      device_id=clean(request.POST.get("device_id")),
+                                      phone_number=clean(request.POST.get("phone_number")))
+    messages.success(request, f"Account {account.pk} created with {plan.product.name}.")
+    return redirect(customer_url(customer.pk))
+
+
+@action(*OPERATIONS)
+def main_product(request, account_id: int):
+    account = selectors.account(account_id)
+    plan = _plan(request.POST.get("plan_id"))
+    if plan is None:
+        raise InvalidInput("choose the new main product")
+    services.change_main_product(request.actor, account, plan)
+    messages.success(request, f"Account {account.pk} now has {plan.product.name} ({plan.name}).")
     return redirect(customer_url(account.customer_id))
 
 
