@@ -157,3 +157,23 @@ def test_a_refused_action_returns_to_the_page_it_came_from_with_the_message(worl
     assert "a product with code &#x27;tv&#x27; exists" in page
     elsewhere = client.post("/catalog/products/new", form, HTTP_REFERER="http://evil.example/x")
     assert elsewhere["Location"] == "/"  # never back to another site
+
+
+def test_channel_packages_are_linked_unlinked_and_sold_as_add_ons(world, login):
+    from tripleplay.catalog.models import Product
+    from tripleplay.iptv.models import ProductPackage
+
+    client = login("admin")
+    vod = ChannelPackage.objects.get(platform=world.platform, external_id="vod-plus")
+    linked = client.post(f"/catalog/packages/{vod.pk}/link", {"product_id": world.cat.basic.pk})
+    assert "now grants VOD Plus" in client.get(linked["Location"]).content.decode()
+    assert ProductPackage.objects.filter(package=vod, product=world.cat.basic).exists()
+    client.post(f"/catalog/packages/{vod.pk}/link", {"product_id": world.cat.basic.pk, "unlink": "1"})
+    assert not ProductPackage.objects.filter(package=vod, product=world.cat.basic).exists()
+    sold = client.post(f"/catalog/packages/{vod.pk}/sell", {"code": "vod", "price": "3.50", "currency": "USD"})
+    assert "is now sold as the add-on vod" in client.get(sold["Location"]).content.decode()
+    product = Product.objects.get(code="vod")
+    plan = product.plans.get()
+    assert (product.kind, product.name, plan.code, plan.periodic_fee_minor) == ("addon", "VOD Plus", "vod-monthly", 350)
+    assert list(ProductPackage.objects.filter(product=product).values_list("package__external_id", flat=True)) == [
+        "vod-plus"]

@@ -48,6 +48,9 @@ def actions(w):
         ("create plan", f"/catalog/products/{w.cat.basic.pk}/plans/new", {"code": "tv-y", "name": "Y",
                                                                           "periodic_fee": "1.00"}, ADMIN, 302),
         ("retire product", f"/catalog/products/{w.cat.basic.pk}/retire", {}, ADMIN, 302),
+        ("link package", f"/catalog/packages/{_package(w, 'vod-plus')}/link", {"product_id": w.cat.basic.pk}, ADMIN, 302),
+        ("sell package", f"/catalog/packages/{_package(w, 'vod-plus')}/sell", {"code": "vod-{role}", "price": "2.00",
+                                                                              "currency": "USD"}, ADMIN, 302),
         ("import preview", f"/catalog/packages/import/{p}", {}, ADMIN, 200),
         ("import apply", f"/catalog/packages/import/{p}", {"apply": "1"}, ADMIN, 200),
         ("create PPV event", "/catalog/ppv-events/new", {"platform_id": p, "external_id": "e1", "title": "E",
@@ -66,8 +69,14 @@ ACTION_NAMES = [
     "signup", "customer status", "account status", "new account", "change main product", "add add-on",
     "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
-    "retire product", "import preview", "import apply", "create PPV event", "create platform", "update platform",
-    "inbound token", "reconcile", "reconcile repair"]
+    "retire product", "link package", "sell package", "import preview", "import apply", "create PPV event",
+    "create platform", "update platform", "inbound token", "reconcile", "reconcile repair"]
+
+
+def _package(w, external_id: str) -> int:
+    from tripleplay.iptv.models import ChannelPackage
+
+    return ChannelPackage.objects.get(platform=w.platform, external_id=external_id).pk
 
 
 def _invoice(w) -> int:
@@ -96,7 +105,8 @@ def test_the_action_list_is_complete(world):
     tested = {"signup_submit", "customer_status", "account_status", "account_create", "main_product", "add_addon",
               "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
-              "product_retire", "package_import", "ppv_event_create", "platform_create", "platform_update",
+              "product_retire", "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
+              "platform_update",
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void"}
     assert post_routes == tested
 

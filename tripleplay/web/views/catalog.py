@@ -12,6 +12,7 @@ from tripleplay.catalog import services as catalog_services
 from tripleplay.catalog.models import ChargeMode, Period, ProductKind, ServiceType
 from tripleplay.core.errors import InvalidInput
 from tripleplay.iptv import catalog_import
+from tripleplay.iptv import packages as packages_services
 from tripleplay.iptv import selectors as iptv_selectors
 from tripleplay.money import Money
 from tripleplay.ppv import services as ppv_services
@@ -83,9 +84,41 @@ def rate_tables(request):
 @page()
 def packages(request):
     platform_id = _platform_filter(request)
+    iptv_products = catalog_selectors.products(service_type=ServiceType.IPTV).filter(status="active").order_by("code")
     return show(request, "catalog/packages.html", "catalog",
                 packages=iptv_selectors.packages(platform_id=platform_id).order_by("platform__code", "external_id"),
-                platforms=iptv_selectors.platforms(), platform_id=platform_id)
+                platforms=iptv_selectors.platforms(), platform_id=platform_id, iptv_products=iptv_products,
+                periods=list(Period))
+
+
+@action(*ADMINS)
+def package_link(request, package_id: int):
+    package = iptv_selectors.package(package_id)
+    product = catalog_selectors.product(request.POST.get("product_id"))
+    if request.POST.get("unlink") == "1":
+        packages_services.unlink_package(request.actor, package, product)
+        messages.success(request, f"{product.code} no longer grants {package.name}.")
+    else:
+        packages_services.link_package(request.actor, package, product)
+        messages.success(request, f"{product.code} now grants {package.name}.")
+    return redirect(reverse("web:packages") + f"?platform={package.platform_id}")
+
+
+@action(*ADMINS)
+def package_sell(request, package_id: int):
+    package = iptv_selectors.package(package_id)
+    currency = (request.POST.get("currency") or "").upper()
+    if not currency:
+        raise InvalidInput("currency is required")
+    code = request.POST.get("code", "").strip()
+    product = packages_services.sell_package_as_addon(
+        request.actor, package, code=code, name=request.POST.get("name", "").strip() or None, currency=currency,
+        plan={"code": f"{code}-{request.POST.get('period') or Period.MONTHLY}",
+              "name": f"{request.POST.get('name', '').strip() or package.name} {request.POST.get('period') or 'monthly'}",
+              "periodic_fee_minor": Money.parse(request.POST.get("price", ""), currency).minor,
+              "period": request.POST.get("period") or Period.MONTHLY})
+    messages.success(request, f"{package.name} is now sold as the add-on {product.code}.")
+    return redirect(reverse("web:packages") + f"?platform={package.platform_id}")
 
 
 @action(*ADMINS)
