@@ -241,3 +241,21 @@ def test_a_new_account_and_a_main_product_change(world, login, actor):
     taken = client.post(f"/customers/{world.customer.pk}/accounts/new",
                         {"main_plan": world.cat.tv_plan.pk, "login": "ada", "next": f"/customers/{world.customer.pk}/"})
     assert "ada" in follow_messages(client, taken) and Account.objects.filter(customer=world.customer).count() == 2
+
+
+def test_editing_a_customers_details(world, login):
+    client = login("finance")
+    form = client.get(f"/customers/{world.customer.pk}/edit/").content.decode()
+    assert 'value="Ada Lovelace"' in form and 'value="0.00"' in form
+    saved = client.post(f"/customers/{world.customer.pk}/update", {
+        "name": "Ada King", "email": "ada@example.org", "city": "London", "country": "gb", "tax_rate": "20",
+        "bill_cycle_day": "15", "balance_model": "postpaid", "credit_limit": "30.00"})
+    assert "Customer details saved." in follow_messages(client, saved)
+    c = Customer.objects.get(pk=world.customer.pk)
+    assert (c.name, c.email, c.city, c.country, str(c.tax_rate), c.bill_cycle_day, c.balance_model) == (
+        "Ada King", "ada@example.org", "London", "GB", "20.0000", 15, "postpaid")
+    assert funds_of(c).credit_limit.minor == 3000
+    nxt = f"/customers/{c.pk}/edit/"
+    bad = client.post(f"/customers/{c.pk}/update", {"name": "Ada King", "tax_rate": "120", "next": nxt})
+    assert bad["Location"] == nxt and "tax_rate" in client.get(nxt).content.decode()
+    assert str(Customer.objects.get(pk=c.pk).tax_rate) == "20.0000"

@@ -26,6 +26,7 @@ def actions(w):
     return [
         ("signup", "/customers/new/submit", {"name": "Bob", "currency": "USD", "balance_model": "prepaid",
                                              "tv_plan": w.cat.tv_plan.pk, "tv_login": "bob-{role}"}, OPS, 302),
+        ("edit customer", f"/customers/{c}/update", {"name": "Ada King", "email": "ada@example.org"}, OPS, 302),
         ("customer status", f"/customers/{c}/status", {"status": "suspended", "reason": "asked"}, OPS, 302),
         ("account status", f"/accounts/{a}/status", {"status": "blocked", "reason": "fraud"}, OPS, 302),
         ("new account", f"/customers/{c}/accounts/new", {"main_plan": w.cat.internet_plan.pk,
@@ -66,7 +67,7 @@ def actions(w):
 
 
 ACTION_NAMES = [
-    "signup", "customer status", "account status", "new account", "change main product", "add add-on",
+    "signup", "edit customer", "customer status", "account status", "new account", "change main product", "add add-on",
     "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
     "retire product", "link package", "sell package", "import preview", "import apply", "create PPV event",
@@ -99,11 +100,11 @@ def test_the_action_list_is_complete(world):
     assert [a[0] for a in actions(world)] == ACTION_NAMES
     # every POST-only route of the web app appears in the table above
     post_routes = {p.name for p in urls.urlpatterns if p.name not in {
-        "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "signup_done", "catalog",
-        "rate_tables", "packages", "ppv_events", "platforms", "queue", "platform", "reports", "invoice_pdf",
+        "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
+        "catalog", "rate_tables", "packages", "ppv_events", "platforms", "queue", "platform", "reports", "invoice_pdf",
         "invoice_csv"}}
-    tested = {"signup_submit", "customer_status", "account_status", "account_create", "main_product", "add_addon",
-              "remove_addon", "money",
+    tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_create", "main_product",
+              "add_addon", "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
               "product_retire", "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
               "platform_update",
@@ -162,6 +163,8 @@ def test_every_role_downloads_an_invoice_pdf(world, login, role):
 def test_the_sign_up_form_is_for_operations_roles(world, login):
     assert login("support").get("/customers/new/").status_code == 403
     assert login("finance").get("/customers/new/").status_code == 200
+    assert login("support").get(f"/customers/{world.customer.pk}/edit/").status_code == 403
+    assert login("finance").get(f"/customers/{world.customer.pk}/edit/").status_code == 200
 
 
 def test_pages_need_a_login(world):

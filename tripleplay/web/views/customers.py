@@ -212,7 +212,39 @@ def customer_detail(request, customer_id: int):
                 **TAB_DATA[tab](customer))
 
 
+@page(*OPERATIONS)
+def customer_edit(request, customer_id: int):
+    customer = selectors.customer(customer_id)
+    return show(request, "customers/edit.html", "customers", customer=customer, balance_models=list(BalanceModel),
+                credit_limit=ledger_selectors.funds_of(customer).credit_limit)
+
+
 # -- actions --------------------------------------------------------------------------------------------------
+
+
+CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "postal_code", "country")
+
+
+@action(*OPERATIONS)
+def customer_update(request, customer_id: int):
+    customer = selectors.customer(customer_id)
+    p = request.POST
+    changes = {f: p.get(f, "").strip() for f in CONTACT_FIELDS if f in p}
+    if "country" in changes:
+        changes["country"] = changes["country"].upper()
+    if p.get("tax_rate", "").strip():
+        changes["tax_rate"] = p["tax_rate"].strip()
+    if p.get("bill_cycle_day", "").strip():
+        if not p["bill_cycle_day"].strip().isdigit():
+            raise InvalidInput("bill cycle day must be a whole number")
+        changes["bill_cycle_day"] = int(p["bill_cycle_day"])
+    if p.get("balance_model"):
+        changes["balance_model"] = p["balance_model"]
+        if p["balance_model"] == BalanceModel.POSTPAID and p.get("credit_limit", "").strip():
+            changes["credit_limit_minor"] = Money.parse(p["credit_limit"], customer.currency).minor
+    services.update_customer(request.actor, customer, **changes)
+    messages.success(request, "Customer details saved.")
+    return redirect(customer_url(customer.pk))
 
 
 @action(*OPERATIONS)
