@@ -11,6 +11,7 @@ POST/PATCH accounts, account status, main product,     yes      yes      no
 add-ons (add, remove)
 money: payments, credits, debits, refunds, holds       yes      yes      no
 (place, capture, release)
+invoices: out-of-turn invoice, void (credit note)      yes      yes      no
 catalog writes: products and plans (create, update,    yes      no       no
 retire, delete)
 API clients: list, create, revoke                      yes      no       no

@@ -85,7 +85,9 @@ def perform_step(actor: Actor, invoice_id: int, step: policy.Step, today: date) 
     action = None
     with transaction.atomic():
         inv = Invoice.objects.select_related("customer").get(pk=invoice_id)
-        customer = Customer.objects.select_for_update().get(pk=inv.customer_id)
+        # NO KEY: a charge inserting an entry (KEY SHARE on the customer) while holding the funds row
+        # must not wait on us, since the late fee below needs that funds row (docs/concurrency.md).
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=inv.customer_id)
         if inv.status not in OPEN_STATUSES:
             return None  # paid meanwhile
         if CollectionAction.objects.filter(invoice_id=invoice_id, day=step.day, action=step.action).exists():

@@ -88,8 +88,9 @@ def ensure_schedules() -> int:
     day it was created. Set-based (one INSERT ... SELECT per billing cycle and creation day) and safe
     to run concurrently (conflicts ignored). Returns the rows created."""
     missing = Customer.objects.filter(~Exists(BillingSchedule.objects.filter(customer_id=OuterRef("pk"))))
-    groups = list(missing.annotate(day=TruncDate("created_at")).values_list("billing_period", "bill_cycle_day", "day")
-                  .distinct())
+    # order_by(): without it the model's default ordering (id) joins the DISTINCT: one group per customer.
+    groups = list(missing.annotate(day=TruncDate("created_at")).order_by()
+                  .values_list("billing_period", "bill_cycle_day", "day").distinct())
     schedule = connection.ops.quote_name(BillingSchedule._meta.db_table)
     customers = connection.ops.quote_name(Customer._meta.db_table)
     ops = connection.ops
@@ -149,7 +150,10 @@ _CUSTOMER_FIELDS = ("id", "name", "email", "address_line1", "address_line2", "ci
 
 def _lock_customers(ids: list[int]) -> dict[int, dict]:
     qs = Customer.objects.filter(pk__in=ids).order_by("id").values(*_CUSTOMER_FIELDS)
-    return {c["id"]: c for c in qs.select_for_update()}
+    # FOR NO KEY UPDATE: serializes with payments (which take the same lock) but not with the KEY SHARE
+    # lock every insert of an entry referencing the customer takes; FOR UPDATE would, and a charge
+    # holding the funds row while inserting its entry would deadlock with us updating that funds row.
+    return {c["id"]: c for c in qs.select_for_update(no_key=True)}
 
 
 def _read_entries(jobs: list[_Job]) -> None:
@@ -349,6 +353,13 @@ def due_count(through: date) -> int:
 def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = None, limit: int = 500,
                     customer_ids: list[int] | None = None, batch_delay: float = 0) -> list[Invoice]:
     """Close one batch of due periods (ends on or before ``through``), in one transaction."""
+    return _close_due_batch(actor, through, issue_date=issue_date, limit=limit, customer_ids=customer_ids,
+                            batch_delay=batch_delay)[0]
+
+
+def _close_due_batch(actor: Actor, through: date, *, issue_date: date | None, limit: int,
+                     customer_ids: list[int] | None, batch_delay: float) -> tuple[list[Invoice], int]:
+    """(invoices issued, schedule rows claimed)."""
     issue_date = issue_date or through
     with transaction.atomic():
         qs = BillingSchedule.objects.filter(next_period_end__lte=through).order_by("customer_id")
@@ -357,7 +368,7 @@ def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = No
         claimed = list(qs.select_for_update(skip_locked=_is_postgres())
                        .values_list("customer_id", "next_period_start", "next_period_end")[:limit])
         if not claimed:
-            return []
+            return [], 0
         customers = _lock_customers([c for c, _, _ in claimed])
         jobs = []
         skipped = []
@@ -367,9 +378,15 @@ def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = No
                 skipped.append(cid)  # nothing left to bill after the final invoice
                 continue
             jobs.append(_Job(c, start, end, _midnight(end)))
-        if skipped:
-            BillingSchedule.objects.filter(customer_id__in=skipped).update(next_period_end=date.max)
-        return _issue(actor, jobs, issue_date, batch_delay=batch_delay)
+        if skipped:  # no invoice, but the period is closed: the schedule moves on to the next one
+            moves = []
+            for cid, _, end in claimed:
+                if cid in skipped:
+                    c = customers[cid]
+                    start, nxt = periods.next_period(c["billing_period"], c["bill_cycle_day"], end)
+                    moves.append((cid, start, nxt))
+            bulk.update_from_values(BillingSchedule, "customer_id", ["next_period_start", "next_period_end"], moves)
+        return _issue(actor, jobs, issue_date, batch_delay=batch_delay), len(claimed)
 
 
 def _has_uninvoiced(customer_id: int, cutoff: datetime) -> bool:
@@ -388,14 +405,17 @@ def run_invoices(actor: Actor, through: date | None = None, *, batch_size: int =
     ensure_schedules()
     while True:
         try:
-            issued = close_due_batch(actor, through, limit=batch_size, batch_delay=batch_delay)
+            issued, claimed = _close_due_batch(actor, through, issue_date=None, limit=batch_size, customer_ids=None,
+                                               batch_delay=batch_delay)
         except Exception as e:  # noqa: BLE001 - the run reports and stops; a rerun resumes
             log.exception("invoice run batch failed")
             report.failures.append(f"{type(e).__name__}: {e}")
             return report
         if not issued:
-            # Customers skipped for having nothing to bill also end a batch with no invoice: look again.
-            if not BillingSchedule.objects.filter(next_period_end__lte=through).exists():
+            # Nothing issued: either nothing was claimable (all done, or the rest is being closed by
+            # other processes right now: theirs to finish), or every claimed customer was a closed one
+            # with nothing left to bill (skipped, no longer due): then look again.
+            if not claimed:
                 return report
             continue
         report.batches += 1
@@ -434,7 +454,7 @@ def void_invoice(actor: Actor, invoice: Invoice, *, reason: str) -> Invoice:
     with transaction.atomic():
         s = BillingSchedule.objects.select_for_update().get(customer_id=invoice.customer_id)
         c = _lock_customers([invoice.customer_id])[invoice.customer_id]
-        inv = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        inv = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
         if inv.kind != DocumentKind.INVOICE:
             raise Conflict("only an invoice can be voided", code="not_an_invoice")
         if inv.status == InvoiceStatus.VOID:
@@ -488,7 +508,7 @@ def _money(minor: int, currency: str):
 def lock_for_payment(customer: Customer) -> None:
     """Inside the payment's transaction, before its funds UPDATE: lock the customer row, so that the
     settlement after the payment and an invoice being issued for the customer are serialized."""
-    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+    list(Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk", flat=True))
 
 
 def settle_after_payment(actor: Actor, customer: Customer) -> None:

@@ -158,6 +158,13 @@ def test_openapi_document(db):
         "/api/v1/iptv/subscribers/{subscriber_id}/retry": {"post"},
         "/api/v1/iptv/subscribers/{subscriber_id}/cancel": {"post"},
         "/api/v1/iptv/commands": {"get"},
+        "/api/v1/invoices": {"get"},
+        "/api/v1/invoices/{invoice_id}": {"get"},
+        "/api/v1/invoices/{invoice_id}/pdf": {"get"},
+        "/api/v1/invoices/{invoice_id}/lines.csv": {"get"},
+        "/api/v1/invoices/{invoice_id}/void": {"post"},
+        "/api/v1/customers/{customer_id}/invoices": {"post"},
+        "/api/v1/customers/{customer_id}/collection-actions": {"get"},
         "/api/v1/iptv/queue": {"get"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected

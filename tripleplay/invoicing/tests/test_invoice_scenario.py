@@ -198,3 +198,39 @@ def test_weekly_customer_gets_one_invoice_per_week(db, actor, make_customer):
     run_invoices(actor, D(2026, 1, 20))
     assert list(Invoice.objects.filter(customer=c).order_by("number").values_list("period_start", "period_end")) == [
         (D(2025, 12, 29), D(2026, 1, 5)), (D(2026, 1, 5), D(2026, 1, 12)), (D(2026, 1, 12), D(2026, 1, 19))]
+
+
+def test_a_closed_customer_gets_a_last_invoice_then_none_until_something_is_recorded(db, actor, make_customer):
+    from tripleplay.customers.services import change_customer_status
+    from tripleplay.ledger.services import post_charge
+
+    at(D(2026, 1, 1))
+    c = make_customer("postpaid", credit_limit_minor=100_000, tax_rate="10")
+    post_charge(actor, c, Money(2000, "USD"), description="Installation", idempotency_key="inst")
+    at(D(2026, 1, 20))
+    change_customer_status(actor, c, "closed", reason="moved away")
+    at(D(2026, 4, 1))
+    run_invoices(actor, D(2026, 4, 1))
+    assert list(Invoice.objects.filter(customer=c).values_list("period_start", "total_minor")) == [
+        (D(2026, 1, 1), 2200)]
+    record_payment(actor, c, Money(2200, "USD"), idempotency_key="final", method="card")
+    at(D(2026, 5, 1))
+    run_invoices(actor, D(2026, 5, 1))
+    last = Invoice.objects.filter(customer=c).order_by("number").last()
+    assert (last.period_start, last.payments_minor, last.total_minor, last.amount_due_minor) == (
+        D(2026, 4, 1), 2200, 0, 0)
+
+
+def test_first_schedules_are_written_per_billing_cycle_and_day(db, make_customer, django_assert_max_num_queries):
+    from tripleplay.invoicing.models import BillingSchedule
+    from tripleplay.invoicing.services import ensure_schedules
+
+    at(D(2026, 1, 7))
+    for _ in range(6):
+        make_customer("postpaid", credit_limit_minor=100)
+    make_customer("postpaid", credit_limit_minor=100, billing_period="weekly", bill_cycle_day=3)
+    with django_assert_max_num_queries(3):  # the groups, then one INSERT per (cycle, day): two
+        assert ensure_schedules() == 7
+    assert sorted(set(BillingSchedule.objects.values_list("next_period_start", "next_period_end"))) == [
+        (D(2026, 1, 1), D(2026, 2, 1)), (D(2026, 1, 7), D(2026, 1, 14))]
+    assert ensure_schedules() == 0
