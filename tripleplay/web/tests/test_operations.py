@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, time, timedelta
 
 from tripleplay import clock
@@ -177,3 +178,13 @@ def test_channel_packages_are_linked_unlinked_and_sold_as_add_ons(world, login):
     assert (product.kind, product.name, plan.code, plan.periodic_fee_minor) == ("addon", "VOD Plus", "vod-monthly", 350)
     assert list(ProductPackage.objects.filter(product=product).values_list("package__external_id", flat=True)) == [
         "vod-plus"]
+
+
+def test_a_new_inbound_token_is_shown_once_and_works(world, login):
+    from tripleplay.iptv.configuration import platform_for_inbound_token
+
+    client = login("admin")
+    response = client.post(f"/platforms/{world.platform.pk}/token")
+    token = re.search(r'<pre id="token">(tpp_[^<]+)</pre>', response.content.decode()).group(1)
+    assert platform_for_inbound_token(token) == world.platform
+    assert token not in client.get(f"/platforms/{world.platform.pk}/").content.decode()

@@ -60,7 +60,7 @@ def actions(w):
                                                "base_url": "http://127.0.0.1:9/", "timeout_seconds": "1"}, ADMIN, 302),
         ("update platform", f"/platforms/{p}/update", {"name": "Renamed", "base_url": w.platform.base_url,
                                                        "timeout_seconds": "2", "enabled": "on"}, ADMIN, 302),
-        ("inbound token", f"/platforms/{p}/token", {}, ADMIN, 302),
+        ("inbound token", f"/platforms/{p}/token", {}, ADMIN, 200),
         ("reconcile", f"/platforms/{p}/reconcile", {}, ADMIN, 200),
         ("reconcile repair", f"/platforms/{p}/reconcile", {"repair": "1"}, ADMIN, 200),
     ]

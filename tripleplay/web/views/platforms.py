@@ -75,9 +75,8 @@ def platform_test(request, platform_id: int):
 def platform_token(request, platform_id: int):
     platform = iptv_selectors.platform(platform_id)
     token = configuration.issue_inbound_token(request.actor, platform)
-    messages.warning(request, f"New inbound token for {platform.code} (shown once, the previous one no longer "
-                              f"works): {token}")
-    return redirect("web:platform", platform.pk)
+    # Shown on this response only, never put in a message (messages may travel in a cookie).
+    return show(request, "platforms/token.html", "platforms", platform=platform, token=token)
 
 
 @action(*ADMINS)
