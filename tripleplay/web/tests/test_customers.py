@@ -259,3 +259,16 @@ def test_editing_a_customers_details(world, login):
     bad = client.post(f"/customers/{c.pk}/update", {"name": "Ada King", "tax_rate": "120", "next": nxt})
     assert bad["Location"] == nxt and "tax_rate" in client.get(nxt).content.decode()
     assert str(Customer.objects.get(pk=c.pk).tax_rate) == "20.0000"
+
+
+def test_the_audit_tab_shows_who_did_what_to_the_customer_and_its_money(world, login, make_customer):
+    other = make_customer(name="Someone else")
+    client = login("finance")
+    client.post(f"/customers/{world.customer.pk}/money/payment", {"amount": "1.00", "confirm": "1", "key": "a1"})
+    client.post(f"/customers/{other.pk}/money/payment", {"amount": "2.00", "confirm": "1", "key": "a2"})
+    client.post(f"/subscribers/{world.subscriber.pk}/retry")  # refused: nothing to retry, nothing recorded
+    client.post(f"/customers/{world.customer.pk}/status", {"status": "blocked", "reason": "fraud"})
+    body = client.get(f"/customers/{world.customer.pk}/?tab=audit").content.decode()
+    rows = re.findall(r"<tr><td>[^<]+</td><td>([^<]+) <span[^>]*>[^<]+</span></td><td>([^<]+)</td>", body)
+    assert rows == [("web-finance", "customer.status_changed"), ("web-finance", "ledger.payment"),
+                    ("test", "account.created"), ("test", "ledger.payment"), ("test", "customer.created")]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.catalog.models import CatalogStatus, Period, ProductKind
 from tripleplay.core.errors import DomainError, InvalidInput
 from tripleplay.customers import selectors, services
-from tripleplay.customers.models import TRANSITIONS, BalanceModel, Status
+from tripleplay.customers.models import TRANSITIONS, Account, BalanceModel, Status
 from tripleplay.iptv import provisioning
 from tripleplay.iptv import selectors as iptv_selectors
 from tripleplay.iptv.models import ProductPackage, Subscriber
@@ -183,11 +184,23 @@ def _status_tab(customer):
                                 for a in customer.accounts.order_by("id")]}
 
 
+def _ids(queryset):
+    """A subquery of the rows' ids as text (AuditEvent.object_id is text)."""
+    return queryset.annotate(text_id=Cast("id", CharField())).values("text_id")
+
+
 def _audit_tab(customer):
-    account_ids = [str(i) for i in customer.accounts.values_list("id", flat=True)]
-    events = AuditEvent.objects.filter(Q(object_type="customer", object_id=str(customer.pk))
-                                       | Q(object_type="account", object_id__in=account_ids)).order_by("-at", "-id")
-    return {"events": list(events[:200])}
+    """Everything recorded about the customer, its accounts, money, holds, IPTV subscribers and invoices."""
+    from tripleplay.invoicing.models import Invoice
+    from tripleplay.ledger.models import Hold, LedgerEntry
+
+    about = (Q(object_type="customer", object_id=str(customer.pk))
+             | Q(object_type="account", object_id__in=_ids(Account.objects.filter(customer=customer)))
+             | Q(object_type="ledgerentry", object_id__in=_ids(LedgerEntry.objects.filter(customer=customer)))
+             | Q(object_type="hold", object_id__in=_ids(Hold.objects.filter(customer=customer)))
+             | Q(object_type="subscriber", object_id__in=_ids(Subscriber.objects.filter(account__customer=customer)))
+             | Q(object_type="invoice", object_id__in=_ids(Invoice.objects.filter(customer=customer))))
+    return {"events": list(AuditEvent.objects.filter(about).order_by("-at", "-id")[:200])}
 
 
 def _invoices_tab(customer):
