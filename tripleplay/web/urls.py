@@ -44,6 +44,7 @@ urlpatterns = [
     path("catalog/packages/<int:package_id>/sell", catalog.package_sell, name="package_sell"),
     path("catalog/packages/import/<int:platform_id>", catalog.package_import, name="package_import"),
     path("catalog/ppv-events/", catalog.ppv_events, name="ppv_events"),
+    path("catalog/ppv-purchases/", catalog.ppv_purchases, name="ppv_purchases"),
     path("catalog/ppv-events/new", catalog.ppv_event_create, name="ppv_event_create"),
     # platforms
     path("platforms/", platforms.platform_list, name="platforms"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from tripleplay import clock
 from tripleplay.customers.models import Account, Customer, CustomerStatusChange
 from tripleplay.iptv.models import Subscriber
 from tripleplay.iptv.tests.conftest import drain
@@ -182,6 +183,11 @@ def test_a_ppv_purchase_is_listed_and_refunded(world, login, actor):
     client = login("finance")
     tab = client.get(f"/customers/{world.customer.pk}/?tab=ppv").content.decode()
     assert "Fight Night Live" in tab and "Ringside Media" in tab and "$19.99" in tab
+    listed = client.get("/catalog/ppv-purchases/?status=confirmed").content.decode()
+    assert "Fight Night Live" in listed and f'href="/customers/{world.customer.pk}/?tab=ppv"' in listed
+    assert "No purchase matches." in client.get("/catalog/ppv-purchases/?status=declined").content.decode()
+    dashboard = client.get("/").content.decode()
+    assert f'<a href="/catalog/ppv-purchases/?day={clock.today().isoformat()}">1</a>' in dashboard
     from tripleplay.ppv.models import PpvPurchase
 
     purchase = PpvPurchase.objects.get(transaction_id="t-1")

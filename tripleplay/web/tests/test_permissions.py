@@ -101,8 +101,8 @@ def test_the_action_list_is_complete(world):
     # every POST-only route of the web app appears in the table above
     post_routes = {p.name for p in urls.urlpatterns if p.name not in {
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
-        "catalog", "rate_tables", "packages", "ppv_events", "platforms", "queue", "platform", "reports", "invoice_pdf",
-        "invoice_csv"}}
+        "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
+        "invoice_pdf", "invoice_csv"}}
     tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_create", "main_product",
               "add_addon", "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
@@ -141,7 +141,8 @@ def pages(w):
     return ["/", "/customers/", "/customers/?q=ada&status=active&balance_model=prepaid", f"/customers/{c}/",
             *[f"/customers/{c}/?tab={t}" for t in ("accounts", "balance", "invoices", "iptv", "ppv", "status", "audit")],
             f"/customers/{c}/provisioning/", "/catalog/", "/catalog/rate-tables/", "/catalog/packages/",
-            "/catalog/ppv-events/", "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
+            "/catalog/ppv-events/", "/catalog/ppv-purchases/", "/catalog/ppv-purchases/?status=confirmed&day=2026-01-01",
+            "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
             f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv"]
 
 

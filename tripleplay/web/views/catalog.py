@@ -18,7 +18,7 @@ from tripleplay.money import Money
 from tripleplay.ppv import services as ppv_services
 from tripleplay.rating.models import RateTable
 from tripleplay.web.access import ADMINS, action, page
-from tripleplay.web.views.common import show
+from tripleplay.web.views.common import paginate, show
 
 
 def _platform_filter(request):
@@ -155,3 +155,28 @@ def ppv_event_create(request):
                                       currency=currency, content_owner=request.POST.get("content_owner", "").strip())
     messages.success(request, f"PPV event {event.external_id} created on {platform.code}.")
     return redirect(reverse("web:ppv_events"))
+
+
+@page()
+def ppv_purchases(request):
+    """Every PPV purchase, newest first, by status, platform and day (authorization day)."""
+    from datetime import date, timedelta
+
+    from tripleplay.ppv import selectors as ppv_selectors
+    from tripleplay.ppv.models import PurchaseStatus
+    from tripleplay.web.selectors import start_of
+
+    status = request.GET.get("status") or None
+    if status not in {s.value for s in PurchaseStatus}:
+        status = None
+    qs = ppv_selectors.purchases(status=status, platform_id=_platform_filter(request))
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = None
+    if day:
+        qs = qs.filter(authorized_at__gte=start_of(day), authorized_at__lt=start_of(day + timedelta(days=1)))
+    purchases = paginate(request, qs)
+    return show(request, "catalog/ppv_purchases.html", "catalog", purchases=purchases, page=purchases,
+                statuses=list(PurchaseStatus), platforms=iptv_selectors.platforms(), filters=request.GET,
+                platform_id=_platform_filter(request))

@@ -33,7 +33,8 @@ def dashboard(request):
                 revenue=revenue, chart=charts.bar_chart([(f"{r['service']} ({r['currency']})", r["amount_minor"],
                                                           r["currency"]) for r in revenue]),
                 period=(start, end), queue=iptv_selectors.queue_health(),
-                ppv_today=web_selectors.ppv_purchases_on(clock.today()), failures=web_selectors.recent_failures())
+                ppv_today=web_selectors.ppv_purchases_on(clock.today()), today=clock.today(),
+                failures=web_selectors.recent_failures())
 
 
 @page()
