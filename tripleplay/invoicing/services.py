@@ -19,6 +19,7 @@ Lock order (docs/concurrency.md): schedule rows, customer rows (ascending id), s
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -160,13 +161,23 @@ def _read_entries(jobs: list[_Job]) -> None:
     by_cutoff: dict[datetime, list[_Job]] = defaultdict(list)
     for job in jobs:
         by_cutoff[job.cutoff].append(job)
+    entries = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    marks = connection.ops.quote_name(InvoicedEntry._meta.db_table)
     for cutoff, group in by_cutoff.items():
         index = {job.customer["id"]: job for job in group}
-        rows = (LedgerEntry.objects.filter(customer_id__in=list(index), created_at__lt=cutoff)
-                .filter(~Exists(InvoicedEntry.objects.filter(entry_id=OuterRef("pk"))))
-                .values_list("id", "customer_id", "kind", "amount_minor", "source", "service_type", "description",
-                             "data"))
+        ids = list(index)
+        # Plain SQL: the run reads ~10 entries per customer, and the ORM's per-value converters cost more
+        # than the query. Only subscription fees need their data (the period printed on the line).
+        sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
+               f" CASE WHEN e.source = %s THEN e.data END FROM {entries} e"
+               f" WHERE e.customer_id IN ({', '.join(['%s'] * len(ids))}) AND e.created_at < %s"
+               f" AND NOT EXISTS (SELECT 1 FROM {marks} m WHERE m.entry_id = e.id)")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ["subscription", *ids, connection.ops.adapt_datetimefield_value(cutoff)])
+            rows = cursor.fetchall()
         for eid, cid, kind, amount, source, service, description, data in rows:
+            if isinstance(data, str):  # SQLite hands JSON back as text
+                data = json.loads(data)
             index[cid].entries.append(L.EntryRow(eid, kind, amount, source, service, description, data or {}))
 
 
@@ -177,7 +188,10 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     mode = settings.TRIPLEPLAY_ROUNDING
     rounding_mode(mode)  # refuse an unknown mode before anything is written
     _read_entries(jobs)
-    schedules = {s.customer_id: s for s in BillingSchedule.objects.filter(customer_id__in=[j.customer["id"] for j in jobs])}
+    # customer id -> (balance after the last document, next period start, next period end)
+    schedules = {cid: (balance, start, end) for cid, balance, start, end in BillingSchedule.objects.filter(
+        customer_id__in=[j.customer["id"] for j in jobs]).values_list("customer_id", "balance_minor",
+                                                                      "next_period_start", "next_period_end")}
     now = clock.now()
     due = issue_date + timedelta(days=grace_days())
     invoices = []
@@ -186,7 +200,7 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         rate = Decimal(c["tax_rate"])
         job.lines = L.build_lines(job.entries, rate, c["currency"], mode)
         t = L.totals(job.lines)
-        opening = schedules[c["id"]].balance_minor
+        opening = schedules[c["id"]][0]
         inv = Invoice(
             customer_id=c["id"], kind=DocumentKind.INVOICE, series=INVOICE_SERIES, out_of_turn=job.out_of_turn,
             period_start=job.period_start,
@@ -226,12 +240,11 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     bulk.insert(InvoicedEntry, ["entry_id", "invoice_id", "line_id"], marks)
     moves = []
     for job in jobs:
-        c, s = job.customer, schedules[job.customer["id"]]
-        s.balance_minor = job.invoice.amount_due_minor
+        c = job.customer
+        _, start, end = schedules[c["id"]]
         if not job.out_of_turn:
-            s.next_period_start, s.next_period_end = periods.next_period(c["billing_period"], c["bill_cycle_day"],
-                                                                         job.period_end)
-        moves.append((s.customer_id, s.balance_minor, s.next_period_start, s.next_period_end))
+            start, end = periods.next_period(c["billing_period"], c["bill_cycle_day"], job.period_end)
+        moves.append((c["id"], job.invoice.amount_due_minor, start, end))
     bulk.update_from_values(BillingSchedule, "customer_id", ["balance_minor", "next_period_start", "next_period_end"],
                             moves)
     bulk.insert(AuditEvent, ["at", "action", "object_type", "object_id", "data", "actor_kind", "actor_ref",
