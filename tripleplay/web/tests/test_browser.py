@@ -39,7 +39,7 @@ from tripleplay.core.actors import Actor
 from tripleplay.customers.services import create_customer
 from tripleplay.iptv.configuration import create_platform
 from tripleplay.iptv.tests.conftest import make_tv_catalog
-from tripleplay.ledger.services import record_payment
+from tripleplay.ledger.services import post_charge, record_payment
 from tripleplay.money import Money
 
 actor = Actor.system("browser-test")
@@ -49,7 +49,10 @@ make_tv_catalog(actor, p)
 for role in ("admin", "finance", "support"):
     create_operator(actor, username=role, password=PASSWORD, role=role)
 c = create_customer(actor, name="Existing Customer", currency="USD", balance_model="prepaid", email="e@example.net")
-record_payment(actor, c, Money(1000, "USD"), idempotency_key="seed-existing")
+record_payment(actor, c, Money(5000, "USD"), idempotency_key="seed-existing")
+for service, minor in (("iptv", 1500), ("data", 3000)):  # some revenue for the dashboard's chart
+    post_charge(actor, c, Money(minor, "USD"), description=f"{service} fee", idempotency_key=f"seed-{service}",
+                service_type=service)
 print("SEED " + json.dumps({"platform": p.pk}))
 """
 
@@ -269,12 +272,15 @@ def test_a_support_user_is_refused_a_money_action(browser, site):
     assert response.status == 403
     assert "The support role may not do this" in response.text()
     page.goto(customer_url + "?tab=balance")
-    assert page.inner_text("#balance").startswith("$10.00")  # unchanged
+    assert page.inner_text("#balance").startswith("$5.00")  # unchanged
     context.close()
 
 
 def test_screenshots_of_the_main_pages(browser, site, shots):
     context, page = _login(browser, site, "admin")
+    page.goto("/")
+    chart = page.locator("svg.chart").text_content()
+    assert "data (USD)" in chart and "$30.00" in chart and "iptv (USD)" in chart and "$15.00" in chart
     for name, url in (("dashboard", "/"), ("customers", "/customers/"), ("catalog", "/catalog/"),
                       ("packages", "/catalog/packages/"), ("platforms", "/platforms/"), ("queue", "/platforms/queue/"),
                       ("reports", "/reports/"), ("audit", "/audit/")):
