@@ -11,6 +11,8 @@ source scripts/_venv.sh
 source scripts/_system_deps.sh
 # Pango (and its FreeType back end) for WeasyPrint, which renders invoice PDFs.
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0
+# Chromium for the web interface's browser tests (Playwright drives it; never `playwright install`).
+ensure_debian_packages chromium
 
 ensure_venv dev
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never

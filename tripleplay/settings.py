@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tripleplay.rating",
     "tripleplay.invoicing",
     "tripleplay.collections",
+    "tripleplay.web",
 ]
 
 MIDDLEWARE = [
@@ -128,9 +129,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"  # the operator web interface (tripleplay.web); the admin has its own
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the API's session clients read it to send X-CSRFToken
+CSRF_FAILURE_VIEW = "tripleplay.web.errors.csrf_failure"  # a clear 403 page instead of Django's
 
 # Money (docs/money.md). Rounding mode for every minor-unit rounding: any decimal.ROUND_* name.
 TRIPLEPLAY_ROUNDING = os.environ.get("TRIPLEPLAY_ROUNDING", "ROUND_HALF_UP")

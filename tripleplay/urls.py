@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from tripleplay.api import xml as xml_endpoints
 from tripleplay.api.errors import not_found_view as api_not_found
@@ -29,4 +29,11 @@ urlpatterns = [
     path("xml/v1/ppv", xml_endpoints.ppv, name="xml-ppv"),
     re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
+    path("", include("tripleplay.web.urls")),  # the operator web interface
 ]
+
+# HTML error pages without a stack trace (the API answers JSON errors itself).
+handler400 = "tripleplay.web.errors.bad_request"
+handler403 = "tripleplay.web.errors.permission_denied"
+handler404 = "tripleplay.web.errors.not_found"
+handler500 = "tripleplay.web.errors.server_error"

@@ -255,7 +255,8 @@ def test_demo_operators_have_their_roles_and_the_demo_password():
 def test_demo_command_without_serving_prints_urls_logins_and_a_working_token(monkeypatch):
     monkeypatch.setenv("TRIPLEPLAY_DEMO", "")  # so that the command's "1" is undone after the test
     out = run("demo", no_serve=True, no_iptv=True, port=8123)
-    for text in ("http://127.0.0.1:8123/admin/", "http://127.0.0.1:8123/api/v1/docs", "http://127.0.0.1:8123/healthz",
+    for text in ("Operator UI:          http://127.0.0.1:8123/\n", "http://127.0.0.1:8123/admin/",
+                 "http://127.0.0.1:8123/api/v1/docs", "http://127.0.0.1:8123/healthz",
                  "tripleplay-demo", "admin", "finance", "support", "curl -H \"Authorization: Bearer tp_"):
         assert text in out
     token = next(w for w in out.split() if w.startswith("tp_"))

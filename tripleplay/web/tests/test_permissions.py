@@ -1,0 +1,219 @@
+"""Every web action by role, mirroring the REST API's rules (tripleplay.api.permissions): support
+is refused every POST (403, nothing written); finance may do customer, account, money and
+provisioning actions but not catalog or platform configuration; admin may do everything. Every
+page is readable by every role; without a login every page and action sends to the login page.
+CSRF is enforced on every form."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+
+from tripleplay.audit.models import AuditEvent
+from tripleplay.customers.models import Customer
+from tripleplay.ledger.models import LedgerEntry
+
+OPS, ADMIN = ("admin", "finance"), ("admin",)
+
+
+def actions(w):
+    """(name, url, form data, roles allowed, the status an allowed role gets)."""
+    c, a, s, p = w.customer.pk, w.account.pk, w.subscriber.pk, w.platform.pk
+    addon = w.account.products.get(plan=w.cat.sports_plan).pk
+    invoice = _invoice(w)
+    return [
+        ("signup", "/customers/new/submit", {"name": "Bob", "currency": "USD", "balance_model": "prepaid",
+                                             "tv_plan": w.cat.tv_plan.pk, "tv_login": "bob-{role}"}, OPS, 302),
+        ("edit customer", f"/customers/{c}/update", {"name": "Ada King", "email": "ada@example.org"}, OPS, 302),
+        ("customer status", f"/customers/{c}/status", {"status": "suspended", "reason": "asked"}, OPS, 302),
+        ("account status", f"/accounts/{a}/status", {"status": "blocked", "reason": "fraud"}, OPS, 302),
+        ("new account", f"/customers/{c}/accounts/new", {"main_plan": w.cat.internet_plan.pk,
+                                                         "login": "net-{role}"}, OPS, 302),
+        ("change main product", f"/accounts/{a}/main-product", {"plan_id": w.cat.tv_plan.pk}, OPS, 302),
+        ("add add-on", f"/accounts/{a}/addons", {"plan_id": w.cat.movies_plan.pk}, OPS, 302),
+        ("remove add-on", f"/accounts/{a}/addons/{addon}/remove", {}, OPS, 302),
+        ("payment: confirm page", f"/customers/{c}/money/payment", {"amount": "10.00"}, OPS, 200),
+        ("payment", f"/customers/{c}/money/payment", {"amount": "10.00", "confirm": "1", "key": "k1-{role}"}, OPS, 302),
+        ("credit", f"/customers/{c}/money/credit", {"amount": "1.00", "reason": "goodwill", "confirm": "1",
+                                                     "key": "k2"}, OPS, 302),
+        ("retry provisioning", f"/subscribers/{s}/retry", {}, OPS, 302),
+        ("cancel provisioning", f"/subscribers/{s}/cancel", {}, OPS, 302),  # nothing queued: a message
+        ("PPV refund", "/ppv/purchases/999999/refund", {"reason": "x"}, OPS, 404),
+        ("issue invoice", f"/customers/{c}/invoices/new", {}, OPS, 302),
+        ("void invoice", f"/invoices/{invoice}/void", {"reason": "wrong address"}, OPS, 302),
+        ("connection test", f"/platforms/{p}/test", {}, OPS, 302),
+        ("create product", "/catalog/products/new", {"code": "x1", "name": "X", "kind": "addon", "currency": "USD",
+                                                     "services": ["iptv"]}, ADMIN, 302),
+        ("create plan", f"/catalog/products/{w.cat.basic.pk}/plans/new", {"code": "tv-y", "name": "Y",
+                                                                          "periodic_fee": "1.00"}, ADMIN, 302),
+        ("retire product", f"/catalog/products/{w.cat.basic.pk}/retire", {}, ADMIN, 302),
+        ("link package", f"/catalog/packages/{_package(w, 'vod-plus')}/link", {"product_id": w.cat.basic.pk}, ADMIN, 302),
+        ("sell package", f"/catalog/packages/{_package(w, 'vod-plus')}/sell", {"code": "vod-{role}", "price": "2.00",
+                                                                              "currency": "USD"}, ADMIN, 302),
+        ("import preview", f"/catalog/packages/import/{p}", {}, ADMIN, 200),
+        ("import apply", f"/catalog/packages/import/{p}", {"apply": "1"}, ADMIN, 200),
+        ("create PPV event", "/catalog/ppv-events/new", {"platform_id": p, "external_id": "e1", "title": "E",
+                                                         "price": "4.99", "currency": "USD"}, ADMIN, 302),
+        ("create platform", "/platforms/new", {"code": "new", "name": "New", "kind": "ministra",
+                                               "base_url": "http://127.0.0.1:9/", "timeout_seconds": "1"}, ADMIN, 302),
+        ("update platform", f"/platforms/{p}/update", {"name": "Renamed", "base_url": w.platform.base_url,
+                                                       "timeout_seconds": "2", "enabled": "on"}, ADMIN, 302),
+        ("inbound token", f"/platforms/{p}/token", {}, ADMIN, 200),
+        ("reconcile", f"/platforms/{p}/reconcile", {}, ADMIN, 200),
+        ("reconcile repair", f"/platforms/{p}/reconcile", {"repair": "1"}, ADMIN, 200),
+    ]
+
+
+ACTION_NAMES = [
+    "signup", "edit customer", "customer status", "account status", "new account", "change main product", "add add-on",
+    "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
+    "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
+    "retire product", "link package", "sell package", "import preview", "import apply", "create PPV event",
+    "create platform", "update platform", "inbound token", "reconcile", "reconcile repair"]
+
+
+def _package(w, external_id: str) -> int:
+    from tripleplay.iptv.models import ChannelPackage
+
+    return ChannelPackage.objects.get(platform=w.platform, external_id=external_id).pk
+
+
+def _invoice(w) -> int:
+    """The world's customer's invoice (issued out of turn, once)."""
+    from tripleplay.core.actors import Actor
+    from tripleplay.invoicing.models import Invoice
+    from tripleplay.invoicing.services import issue_out_of_turn
+
+    existing = Invoice.objects.filter(customer=w.customer, kind="invoice").first()
+    return (existing or issue_out_of_turn(Actor.system("test"), w.customer)).pk
+
+
+def _state():
+    return AuditEvent.objects.count(), LedgerEntry.objects.count(), Customer.objects.count()
+
+
+def test_the_action_list_is_complete(world):
+    from tripleplay.web import urls
+
+    assert [a[0] for a in actions(world)] == ACTION_NAMES
+    # every POST-only route of the web app appears in the table above
+    post_routes = {p.name for p in urls.urlpatterns if p.name not in {
+        "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
+        "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
+        "invoice_pdf", "invoice_csv"}}
+    tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_create", "main_product",
+              "add_addon", "remove_addon", "money",
+              "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
+              "product_retire", "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
+              "platform_update",
+              "platform_token", "platform_reconcile", "invoice_issue", "invoice_void"}
+    assert post_routes == tested
+
+
+@pytest.mark.parametrize("role", ["admin", "finance", "support"])
+@pytest.mark.parametrize("name", ACTION_NAMES)
+def test_action_by_role(world, login, name, role):
+    _, url, data, allowed, status = next(a for a in actions(world) if a[0] == name)
+    before = _state()
+    form = {k: v.replace("{role}", role) if isinstance(v, str) else v for k, v in data.items()}
+    response = login(role).post(url, form)
+    if role in allowed:
+        assert response.status_code == status, response.content[:2000]
+    else:
+        assert response.status_code == 403
+        assert b"may not do this" in response.content
+        assert _state() == before  # nothing written, not even an audit event
+
+
+@pytest.mark.parametrize("name", ACTION_NAMES)
+def test_action_without_login_goes_to_the_login_page(world, name):
+    _, url, data, _, _ = next(a for a in actions(world) if a[0] == name)
+    before = _state()
+    response = Client().post(url, data)
+    assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+    assert _state() == before
+
+
+def pages(w):
+    c, p = w.customer.pk, w.platform.pk
+    return ["/", "/customers/", "/customers/?q=ada&status=active&balance_model=prepaid", f"/customers/{c}/",
+            *[f"/customers/{c}/?tab={t}" for t in ("accounts", "balance", "invoices", "iptv", "ppv", "status", "audit")],
+            f"/customers/{c}/provisioning/", "/catalog/", "/catalog/rate-tables/", "/catalog/packages/",
+            "/catalog/ppv-events/", "/catalog/ppv-purchases/", "/catalog/ppv-purchases/?status=confirmed&day=2026-01-01",
+            "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
+            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv"]
+
+
+@pytest.mark.parametrize("role", ["admin", "finance", "support"])
+def test_every_page_is_readable_by_every_role(world, login, role):
+    client = login(role)
+    for url in pages(world):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["admin", "finance", "support"])
+def test_every_role_downloads_an_invoice_pdf(world, login, role):
+    response = login(role).get(f"/invoices/{_invoice(world)}/pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+
+
+def test_the_sign_up_form_is_for_operations_roles(world, login):
+    assert login("support").get("/customers/new/").status_code == 403
+    assert login("finance").get("/customers/new/").status_code == 200
+    assert login("support").get(f"/customers/{world.customer.pk}/edit/").status_code == 403
+    assert login("finance").get(f"/customers/{world.customer.pk}/edit/").status_code == 200
+
+
+def test_pages_need_a_login(world):
+    for url in pages(world):
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"] == f"/login/?next={quote(url, safe='/')}", url
+
+
+def test_a_login_without_a_role_is_refused_everywhere(world, login):
+    from django.contrib.auth import get_user_model
+
+    nobody = get_user_model().objects.create_user("nobody", password="x-password-1")
+    client = Client()
+    client.force_login(nobody)
+    response = client.get("/customers/")
+    assert response.status_code == 403 and b"no operator role" in response.content
+
+
+def test_support_sees_no_action_buttons(world, login):
+    body = login("support").get(f"/customers/{world.customer.pk}/?tab=balance").content.decode()
+    assert "Post a payment" not in body
+    body = login("finance").get(f"/customers/{world.customer.pk}/?tab=balance").content.decode()
+    assert "Post a payment" in body
+
+
+def test_csrf_is_enforced_on_forms(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["admin"])
+    url = f"/customers/{world.customer.pk}/money/payment"
+    data = {"amount": "10.00", "confirm": "1", "key": "csrf-test"}
+    before = _state()
+    refused = client.post(url, data)
+    assert refused.status_code == 403 and b"Reload the page and try again." in refused.content
+    assert _state() == before
+    client.get(f"/customers/{world.customer.pk}/?tab=balance")  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+    accepted = client.post(url, {**data, "csrfmiddlewaretoken": token})
+    assert accepted.status_code == 302
+    assert LedgerEntry.objects.filter(idempotency_key="web-payment-csrf-test").count() == 1
+
+
+def test_login_and_logout(world):
+    client = Client(enforce_csrf_checks=False)
+    wrong = client.post("/login/", {"username": "web-finance", "password": "wrong"})
+    assert wrong.status_code == 200 and b"Wrong user name or password" in wrong.content
+    ok = client.post("/login/", {"username": "web-finance", "password": "web-test-password", "next": "/customers/"})
+    assert ok.status_code == 302 and ok["Location"] == "/customers/"
+    assert client.get("/customers/").status_code == 200
+    out = client.post("/logout/")
+    assert out.status_code == 302 and out["Location"] == "/login/"
+    assert client.get("/customers/").status_code == 302

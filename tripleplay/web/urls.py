@@ -1,0 +1,60 @@
+"""The operator web interface, mounted at / (tripleplay.urls)."""
+
+from django.urls import path
+
+from tripleplay.web.views import catalog, customers, home, platforms, reports
+
+app_name = "web"
+
+urlpatterns = [
+    path("", home.dashboard, name="dashboard"),
+    path("login/", home.LoginView.as_view(), name="login"),
+    path("logout/", home.LogoutView.as_view(), name="logout"),
+    path("audit/", home.audit, name="audit"),
+    # customers
+    path("customers/", customers.customer_list, name="customers"),
+    path("customers/new/", customers.signup, name="signup"),
+    path("customers/new/submit", customers.signup_submit, name="signup_submit"),
+    path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
+    path("customers/<int:customer_id>/provisioning/", customers.signup_done, name="signup_done"),
+    path("customers/<int:customer_id>/edit/", customers.customer_edit, name="customer_edit"),
+    path("customers/<int:customer_id>/update", customers.customer_update, name="customer_update"),
+    path("customers/<int:customer_id>/status", customers.customer_status, name="customer_status"),
+    path("customers/<int:customer_id>/money/<str:kind>", customers.money, name="money"),
+    path("customers/<int:customer_id>/accounts/new", customers.account_create, name="account_create"),
+    path("accounts/<int:account_id>/main-product", customers.main_product, name="main_product"),
+    path("accounts/<int:account_id>/status", customers.account_status, name="account_status"),
+    path("accounts/<int:account_id>/addons", customers.add_addon, name="add_addon"),
+    path("accounts/<int:account_id>/addons/<int:assignment_id>/remove", customers.remove_addon, name="remove_addon"),
+    path("subscribers/<int:subscriber_id>/retry", customers.subscriber_retry, name="subscriber_retry"),
+    path("subscribers/<int:subscriber_id>/cancel", customers.subscriber_cancel, name="subscriber_cancel"),
+    path("customers/<int:customer_id>/invoices/new", customers.invoice_issue, name="invoice_issue"),
+    path("invoices/<int:invoice_id>/pdf", customers.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:invoice_id>/lines.csv", customers.invoice_csv, name="invoice_csv"),
+    path("invoices/<int:invoice_id>/void", customers.invoice_void, name="invoice_void"),
+    path("ppv/purchases/<int:purchase_id>/refund", customers.ppv_refund, name="ppv_refund"),
+    # catalog
+    path("catalog/", catalog.products, name="catalog"),
+    path("catalog/products/new", catalog.product_create, name="product_create"),
+    path("catalog/products/<int:product_id>/plans/new", catalog.plan_create, name="plan_create"),
+    path("catalog/products/<int:product_id>/retire", catalog.product_retire, name="product_retire"),
+    path("catalog/rate-tables/", catalog.rate_tables, name="rate_tables"),
+    path("catalog/packages/", catalog.packages, name="packages"),
+    path("catalog/packages/<int:package_id>/link", catalog.package_link, name="package_link"),
+    path("catalog/packages/<int:package_id>/sell", catalog.package_sell, name="package_sell"),
+    path("catalog/packages/import/<int:platform_id>", catalog.package_import, name="package_import"),
+    path("catalog/ppv-events/", catalog.ppv_events, name="ppv_events"),
+    path("catalog/ppv-purchases/", catalog.ppv_purchases, name="ppv_purchases"),
+    path("catalog/ppv-events/new", catalog.ppv_event_create, name="ppv_event_create"),
+    # platforms
+    path("platforms/", platforms.platform_list, name="platforms"),
+    path("platforms/new", platforms.platform_create, name="platform_create"),
+    path("platforms/queue/", platforms.queue, name="queue"),
+    path("platforms/<int:platform_id>/", platforms.platform_detail, name="platform"),
+    path("platforms/<int:platform_id>/update", platforms.platform_update, name="platform_update"),
+    path("platforms/<int:platform_id>/test", platforms.platform_test, name="platform_test"),
+    path("platforms/<int:platform_id>/token", platforms.platform_token, name="platform_token"),
+    path("platforms/<int:platform_id>/reconcile", platforms.platform_reconcile, name="platform_reconcile"),
+    # reports
+    path("reports/", reports.reports, name="reports"),
+]

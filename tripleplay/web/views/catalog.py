@@ -1,0 +1,182 @@
+"""Catalog: products and plans, rate tables, channel packages per platform (import with a diff
+shown before it is applied), PPV events. Reads for every role; writes for admins (as the API)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from tripleplay.catalog import selectors as catalog_selectors
+from tripleplay.catalog import services as catalog_services
+from tripleplay.catalog.models import ChargeMode, Period, ProductKind, ServiceType
+from tripleplay.core.errors import InvalidInput
+from tripleplay.iptv import catalog_import
+from tripleplay.iptv import packages as packages_services
+from tripleplay.iptv import selectors as iptv_selectors
+from tripleplay.money import Money
+from tripleplay.ppv import services as ppv_services
+from tripleplay.rating.models import RateTable
+from tripleplay.web.access import ADMINS, action, page
+from tripleplay.web.views.common import paginate, show
+
+
+def _platform_filter(request):
+    value = request.GET.get("platform") or ""
+    return int(value) if value.isdigit() else None
+
+
+@page()
+def products(request):
+    qs = catalog_selectors.products().order_by("kind", "code")
+    plans: dict[int, list] = {}
+    for plan in catalog_selectors.plans().order_by("code"):
+        plans.setdefault(plan.product_id, []).append(plan)
+    items = list(qs)
+    for p in items:
+        p.plan_list = plans.get(p.pk, [])
+    return show(request, "catalog/products.html", "catalog", products=items, kinds=list(ProductKind),
+                service_types=list(ServiceType), periods=list(Period), charge_modes=list(ChargeMode))
+
+
+@action(*ADMINS)
+def product_create(request):
+    product = catalog_services.create_product(
+        request.actor, code=request.POST.get("code", ""), name=request.POST.get("name", ""),
+        kind=request.POST.get("kind", ""), currency=(request.POST.get("currency") or "").upper(),
+        services=request.POST.getlist("services"), description=request.POST.get("description", ""))
+    messages.success(request, f"Product {product.code} created.")
+    return redirect("web:catalog")
+
+
+def _fee(request, field: str, currency: str) -> int:
+    text = (request.POST.get(field) or "0").strip()
+    return Money.parse(text, currency).minor
+
+
+@action(*ADMINS)
+def plan_create(request, product_id: int):
+    product = catalog_selectors.product(product_id)
+    plan = catalog_services.create_plan(
+        request.actor, product, code=request.POST.get("code", ""), name=request.POST.get("name", ""),
+        periodic_fee_minor=_fee(request, "periodic_fee", product.currency),
+        activation_fee_minor=_fee(request, "activation_fee", product.currency),
+        period=request.POST.get("period") or Period.MONTHLY,
+        charge_mode=request.POST.get("charge_mode") or ChargeMode.IN_ADVANCE)
+    messages.success(request, f"Plan {plan.code} created for {product.code}.")
+    return redirect("web:catalog")
+
+
+@action(*ADMINS)
+def product_retire(request, product_id: int):
+    product = catalog_services.retire_product(request.actor, catalog_selectors.product(product_id))
+    messages.success(request, f"Product {product.code} retired: it can no longer be sold.")
+    return redirect("web:catalog")
+
+
+@page()
+def rate_tables(request):
+    tables = RateTable.objects.select_related("product").prefetch_related("rates").order_by("product__code",
+                                                                                             "service_type")
+    return show(request, "catalog/rate_tables.html", "catalog", tables=tables)
+
+
+@page()
+def packages(request):
+    platform_id = _platform_filter(request)
+    iptv_products = catalog_selectors.products(service_type=ServiceType.IPTV).filter(status="active").order_by("code")
+    return show(request, "catalog/packages.html", "catalog",
+                packages=iptv_selectors.packages(platform_id=platform_id).order_by("platform__code", "external_id"),
+                platforms=iptv_selectors.platforms(), platform_id=platform_id, iptv_products=iptv_products,
+                periods=list(Period))
+
+
+@action(*ADMINS)
+def package_link(request, package_id: int):
+    package = iptv_selectors.package(package_id)
+    product = catalog_selectors.product(request.POST.get("product_id"))
+    if request.POST.get("unlink") == "1":
+        packages_services.unlink_package(request.actor, package, product)
+        messages.success(request, f"{product.code} no longer grants {package.name}.")
+    else:
+        packages_services.link_package(request.actor, package, product)
+        messages.success(request, f"{product.code} now grants {package.name}.")
+    return redirect(reverse("web:packages") + f"?platform={package.platform_id}")
+
+
+@action(*ADMINS)
+def package_sell(request, package_id: int):
+    package = iptv_selectors.package(package_id)
+    currency = (request.POST.get("currency") or "").upper()
+    if not currency:
+        raise InvalidInput("currency is required")
+    code = request.POST.get("code", "").strip()
+    product = packages_services.sell_package_as_addon(
+        request.actor, package, code=code, name=request.POST.get("name", "").strip() or None, currency=currency,
+        plan={"code": f"{code}-{request.POST.get('period') or Period.MONTHLY}",
+              "name": f"{request.POST.get('name', '').strip() or package.name} {request.POST.get('period') or 'monthly'}",
+              "periodic_fee_minor": Money.parse(request.POST.get("price", ""), currency).minor,
+              "period": request.POST.get("period") or Period.MONTHLY})
+    messages.success(request, f"{package.name} is now sold as the add-on {product.code}.")
+    return redirect(reverse("web:packages") + f"?platform={package.platform_id}")
+
+
+@action(*ADMINS)
+def package_import(request, platform_id: int):
+    """Without ``apply``: ask the platform and show what would change (nothing written). With it:
+    import again and apply; the page then shows what was applied (the platform may have changed
+    between the two, and the applied diff is the truth)."""
+    platform = iptv_selectors.platform(platform_id)
+    apply = request.POST.get("apply") == "1"
+    report = catalog_import.import_from_platform(request.actor, platform, apply=apply)
+    if apply:
+        messages.success(request, f"Import from {platform.code} applied.")
+    return show(request, "catalog/import.html", "catalog", platform=platform, report=report.as_dict(),
+                changed=report.changed, applied=apply)
+
+
+@page()
+def ppv_events(request):
+    platform_id = _platform_filter(request)
+    return show(request, "catalog/ppv_events.html", "catalog",
+                events=iptv_selectors.ppv_events(platform_id=platform_id).order_by("-id"),
+                platforms=iptv_selectors.platforms(), platform_id=platform_id)
+
+
+@action(*ADMINS)
+def ppv_event_create(request):
+    platform = iptv_selectors.platform(request.POST.get("platform_id"))
+    currency = (request.POST.get("currency") or "").upper()
+    if not currency:
+        raise InvalidInput("currency is required")
+    event = ppv_services.create_event(request.actor, platform, external_id=request.POST.get("external_id", "").strip(),
+                                      title=request.POST.get("title", "").strip(),
+                                      price_minor=Money.parse(request.POST.get("price", ""), currency).minor,
+                                      currency=currency, content_owner=request.POST.get("content_owner", "").strip())
+    messages.success(request, f"PPV event {event.external_id} created on {platform.code}.")
+    return redirect(reverse("web:ppv_events"))
+
+
+@page()
+def ppv_purchases(request):
+    """Every PPV purchase, newest first, by status, platform and day (authorization day)."""
+    from datetime import date, timedelta
+
+    from tripleplay.ppv import selectors as ppv_selectors
+    from tripleplay.ppv.models import PurchaseStatus
+    from tripleplay.web.selectors import start_of
+
+    status = request.GET.get("status") or None
+    if status not in {s.value for s in PurchaseStatus}:
+        status = None
+    qs = ppv_selectors.purchases(status=status, platform_id=_platform_filter(request))
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = None
+    if day:
+        qs = qs.filter(authorized_at__gte=start_of(day), authorized_at__lt=start_of(day + timedelta(days=1)))
+    purchases = paginate(request, qs)
+    return show(request, "catalog/ppv_purchases.html", "catalog", purchases=purchases, page=purchases,
+                statuses=list(PurchaseStatus), platforms=iptv_selectors.platforms(), filters=request.GET,
+                platform_id=_platform_filter(request))
