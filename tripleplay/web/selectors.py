@@ -36,14 +36,27 @@ def customers_by_status() -> list[dict]:
 
 def revenue_by_service(start: date, end: date) -> list[dict]:
     """Charges (kind charge, by creation time, both days included) per service type and currency,
-    as positive minor units, minus refunds of the same service (PPV refunds). Rows sorted by currency
-    then amount, largest first; entries without a service type appear as "other"."""
+    as positive minor units, minus refunds of the same service (PPV refunds). Tax is not revenue and is
+    left out. A bulk-rated usage charge covering several services is split by the per-service amounts
+    its data records. Rows sorted by currency then amount, largest first; entries without a service
+    type appear as "other"."""
     since, until = start_of(start), start_of(end + timedelta(days=1))
-    rows = (LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until,
+    base = (LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until,
                                        kind__in=[EntryKind.CHARGE, EntryKind.REFUND])
-            .values("service_type", "currency").annotate(total=Sum("amount_minor"), n=Count("id")))
-    out = [{"service": r["service_type"] or "other", "currency": r["currency"], "amount_minor": -(r["total"] or 0),
-            "entries": r["n"]} for r in rows]
+            .exclude(source="tax"))
+    mixed = Q(source="usage", service_type="")
+    totals: dict[tuple[str, str], list[int]] = {}
+    for r in base.exclude(mixed).values("service_type", "currency").annotate(total=Sum("amount_minor"), n=Count("id")):
+        totals[(r["service_type"] or "other", r["currency"])] = [-(r["total"] or 0), r["n"]]
+    for currency, amount, data in base.filter(mixed).values_list("currency", "amount_minor", "data").iterator():
+        services = (data or {}).get("services") if isinstance(data, dict) else None
+        parts = ([(s, v["cost_minor"]) for s, v in services.items()] if isinstance(services, dict) and services
+                 else [("other", -amount)])
+        for service, cost in parts:
+            row = totals.setdefault((service, currency), [0, 0])
+            row[0] += cost
+            row[1] += 1
+    out = [{"service": s, "currency": c, "amount_minor": a, "entries": n} for (s, c), (a, n) in totals.items()]
     return sorted(out, key=lambda r: (r["currency"], -r["amount_minor"], r["service"]))
 
 

@@ -87,11 +87,17 @@ def test_reports_and_their_csv(world, login, actor):
                 service_type="iptv")
     post_charge(actor, world.customer, Money(250, "USD"), description="calls", idempotency_key="c-voice",
                 service_type="voice")
+    # A bulk-rated chunk's one charge for calls and messages counts under each service; tax is not revenue.
+    post_charge(actor, world.customer, Money(170, "USD"), description="usage", idempotency_key="c-bulk",
+                source="usage", data={"services": {"voice": {"count": 2, "cost_minor": 120},
+                                                   "messaging": {"count": 5, "cost_minor": 50}}})
+    post_charge(actor, world.customer, Money(300, "USD"), description="Tax 20%", idempotency_key="c-tax",
+                source="tax")
     client = login("support")
     today = clock.today().isoformat()
     revenue = _csv(client.get(f"/reports/?from={today}&to={today}&report=revenue&format=csv"))
     assert revenue == [["service", "currency", "amount", "entries"], ["iptv", "USD", "15.00", "1"],
-                       ["voice", "USD", "2.50", "1"]]
+                       ["voice", "USD", "3.70", "2"], ["messaging", "USD", "0.50", "1"]]
     packages = _csv(client.get(f"/reports/?from={today}&to={today}&report=packages&format=csv"))
     assert packages[0] == ["day", "platform", "package", "name", "subscribers"]
     assert sorted(packages[1:]) == sorted([
