@@ -154,10 +154,14 @@ DECLARE
     v_entry bigint;
     v_answer jsonb;
 BEGIN
-    SELECT * INTO p FROM ppv_ppvpurchase
-     WHERE platform_id = p_platform AND (p_auth IS NULL OR id = p_auth) AND (p_tx IS NULL OR transaction_id = p_tx)
-     ORDER BY id DESC LIMIT 1
-       FOR UPDATE;  -- the purchase row first (docs/concurrency.md, lock order)
+    -- The purchase row first (docs/concurrency.md, lock order); two statements so that each has its
+    -- index (primary key, or the unique platform + transaction id).
+    IF p_auth IS NOT NULL THEN
+        SELECT * INTO p FROM ppv_ppvpurchase
+         WHERE id = p_auth AND platform_id = p_platform AND (p_tx IS NULL OR transaction_id = p_tx) FOR UPDATE;
+    ELSE
+        SELECT * INTO p FROM ppv_ppvpurchase WHERE platform_id = p_platform AND transaction_id = p_tx FOR UPDATE;
+    END IF;
     IF NOT FOUND OR p.answers ? 'confirm' OR p.status <> 'authorized' OR p.expires_at <= p_now
        OR p.hold_id IS NULL OR NOT (p.answers -> 'authorize') ? 'expires_at' THEN
         RETURN NULL;
@@ -166,8 +170,10 @@ BEGIN
     IF v_amount <= 0 OR v_amount > p.price_minor THEN
         RETURN NULL;
     END IF;
-    -- ledger.services.capture_hold: the hold's conditional UPDATE decides, then the funds row.
-    UPDATE ledger_hold SET status = 'captured', captured_minor = v_amount, settled_at = p_now
+    -- ledger.services.capture_hold: the hold's conditional UPDATE decides, then the funds row. The
+    -- entry's id is taken first so that the hold is written once (the foreign key is checked at commit).
+    v_entry := nextval(pg_get_serial_sequence('ledger_ledgerentry', 'id'));
+    UPDATE ledger_hold SET status = 'captured', captured_minor = v_amount, settled_at = p_now, entry_id = v_entry
      WHERE id = p.hold_id AND status = 'active' AND expires_at > p_now
     RETURNING id, customer_id, account_id, amount_minor, currency, reference, description INTO h;
     IF NOT FOUND THEN
@@ -176,16 +182,15 @@ BEGIN
     UPDATE ledger_funds SET held_minor = held_minor - h.amount_minor, balance_minor = balance_minor - v_amount
      WHERE customer_id = h.customer_id
     RETURNING balance_minor, balance_minor + credit_limit_minor - held_minor INTO v_balance, v_available;
-    INSERT INTO ledger_ledgerentry (actor_kind, actor_ref, actor_name, customer_id, account_id, kind, amount_minor,
-                                    currency, balance_after_minor, description, reason, source, reference,
-                                    service_type, idempotency_key, request_fingerprint, created_at, data)
-    VALUES (p_actor_kind, p_actor_ref, p_actor_name, h.customer_id, h.account_id, 'charge', -v_amount, h.currency,
+    INSERT INTO ledger_ledgerentry (id, actor_kind, actor_ref, actor_name, customer_id, account_id, kind,
+                                    amount_minor, currency, balance_after_minor, description, reason, source,
+                                    reference, service_type, idempotency_key, request_fingerprint, created_at, data)
+    VALUES (v_entry, p_actor_kind, p_actor_ref, p_actor_name, h.customer_id, h.account_id, 'charge', -v_amount,
+            h.currency,
             v_balance, left('PPV: ' || p.title, 200), '', 'ppv', h.reference, 'ppv', 'hold:' || h.id || ':capture',
             encode(sha256(convert_to('{"amount":' || v_amount || ',"hold":' || h.id || '}', 'UTF8')), 'hex'),
             p_now, jsonb_build_object('platform', p_platform_code, 'event', p.event_ref,
-                                      'content_owner', p.content_owner, 'transaction_id', p.transaction_id))
-    RETURNING id INTO v_entry;
-    UPDATE ledger_hold SET entry_id = v_entry WHERE id = h.id;
+                                      'content_owner', p.content_owner, 'transaction_id', p.transaction_id));
     INSERT INTO audit_auditevent (actor_kind, actor_ref, actor_name, at, action, object_type, object_id, data)
     VALUES (p_actor_kind, p_actor_ref, p_actor_name, p_now, 'hold.captured', 'hold', h.id::text,
             jsonb_build_object('amount_minor', v_amount, 'entry', v_entry));
