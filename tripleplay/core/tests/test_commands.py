@@ -356,7 +356,8 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path, server):
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                                   "--threads", "2", "--server", server, "--no-access-log"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                   "--threads", "2", "--server", server, "--no-access-log"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         body = None
