@@ -49,7 +49,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import ROOT, django_env, pgbench_baseline, scratch_database, tripleplay  # noqa: E402
+from bench._common import ROOT, _pg, django_env, pgbench_baseline, scratch_database, tripleplay  # noqa: E402
 
 EVENT, PRICE = "bench-event", 100
 
@@ -428,6 +428,7 @@ def main() -> int:
         print(f"seeding {args.accounts} accounts ...", flush=True)
         t0 = time.monotonic()
         seed = setup(env, sim.url, args.accounts, funds)
+        _pg("psql", "-q", "-d", db, "-c", "VACUUM ANALYZE")  # statistics for the planner, as in production
         print(f"  {len(seed['subscribers'])} subscribers in {time.monotonic() - t0:.1f} s", flush=True)
         for server, workers, threads in settings:
             print(f"serve --server {server} --workers {workers} --threads {threads}: {args.clients} clients "

@@ -23,7 +23,7 @@ import json
 import logging
 
 from django.conf import settings
-from django.core import signals
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http.request import split_domain_port, validate_host
 from pydantic import ValidationError
 
@@ -142,6 +142,16 @@ def _xml_call(environ) -> tuple[int, str, bytes] | None:
     return status, ppv_xml.CONTENT_TYPE, document
 
 
+def _connection_upkeep() -> None:
+    """What Django's request_started / request_finished receivers do for the database the PPV
+    services use (close it if broken or past CONN_MAX_AGE), without dispatching the signals: no other
+    receiver concerns these calls, and the dispatch cost a tenth of the request's Python time."""
+    connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
+
+
+connection_upkeep = _connection_upkeep  # tests replace it: their transaction is not a stale connection
+
+
 def handle(environ) -> tuple[int, list[tuple[str, str]], bytes] | None:
     """(status, headers, body) for a PPV call this path serves, or None: Django's to answer."""
     if environ.get("REQUEST_METHOD") != "POST" or environ.get("SCRIPT_NAME"):
@@ -151,11 +161,11 @@ def handle(environ) -> tuple[int, list[tuple[str, str]], bytes] | None:
         return None
     if not _host_allowed(environ):
         return None
-    signals.request_started.send(sender=PpvFastPath, environ=environ)  # database connection upkeep, as Django
+    connection_upkeep()
     try:
         out = _json_call(environ, path) if path in JSON_CALLS else _xml_call(environ)
     finally:
-        signals.request_finished.send(sender=PpvFastPath)
+        connection_upkeep()
     if out is None:
         return None
     status, content_type, body = out

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-from django.core import signals
-from django.db import close_old_connections
 from django.http import HttpResponse
 from django.test import Client
 
@@ -20,13 +18,11 @@ class FastPathClient(Client):
     def request(self, **request):
         environ = self._base_environ(**request)
         # As Django's test handler does: the test's transaction is not a stale connection to close.
-        signals.request_started.disconnect(close_old_connections)
-        signals.request_finished.disconnect(close_old_connections)
+        upkeep, ppv_wsgi.connection_upkeep = ppv_wsgi.connection_upkeep, lambda: None
         try:
             out = ppv_wsgi.handle(environ)
         finally:
-            signals.request_started.connect(close_old_connections)
-            signals.request_finished.connect(close_old_connections)
+            ppv_wsgi.connection_upkeep = upkeep
         if out is None:  # handed over to Django, with the body the lean path may have read
             return super().request(**{**request, "wsgi.input": environ["wsgi.input"]})
         status, headers, body = out

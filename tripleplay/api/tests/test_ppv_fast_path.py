@@ -8,8 +8,6 @@ import io
 import json
 
 import pytest
-from django.core import signals
-from django.db import close_old_connections
 from django.test import Client
 
 from tripleplay.api import ppv_wsgi
@@ -27,12 +25,10 @@ def w(ppv_world):  # noqa: F811 - the fixture of test_ppv_api
 
 
 @pytest.fixture
-def no_connection_upkeep():
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+def no_connection_upkeep(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ppv_wsgi, "connection_upkeep", lambda: calls.append(1))
+    return calls
 
 
 def _post(client, path, body: bytes, token, content_type="application/json", **extra):
@@ -139,6 +135,7 @@ def test_the_wsgi_application_serves_ppv_itself_and_the_rest_through_django(w, n
     assert (seen["status"], answer["result"], answer["amount_minor"]) == ("200 OK", "approved", 1999)
     assert seen["headers"]["Content-Length"] == str(len(b"".join(body)))
     assert calls == []
+    assert no_connection_upkeep == [1, 1]  # before and after the call, as Django's request signals
     app(_environ("/healthz", method="GET"), start_response)
     app(_environ(body=b"{", token=w.token), start_response)
     assert calls == ["/healthz", "/api/v1/ppv/authorize"]
