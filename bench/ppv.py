@@ -8,6 +8,9 @@ baseline from the same run.
 
 Server settings are SERVER:WORKERSxTHREADS (a bare WORKERSxTHREADS is gunicorn), each started as
 `tripleplay serve --server SERVER --workers W --threads T --no-access-log` (``--access-log`` keeps it).
+Options after commas measure the earlier request paths: ``no-fast-path`` (every call through Django's
+middleware and ninja) and ``no-db-functions`` (the Python/ORM path on PostgreSQL too), e.g.
+``gunicorn:4x8,no-fast-path,no-db-functions``.
 
 Setup (not measured): a scratch PostgreSQL database, `tripleplay migrate`, then one `tripleplay django
 shell -c` that seeds one platform, one PPV event (price 100) and N prepaid accounts, each with funds, a
@@ -263,6 +266,10 @@ def summary(ms: list[float]) -> dict:
 # -- the server ----------------------------------------------------------------------------------------
 
 
+# Setting options (SERVER:WxT,OPTION,...): the earlier request paths, to measure each step's effect.
+OPTIONS = {"no-fast-path": ("TRIPLEPLAY_PPV_FAST_PATH", "0"), "no-db-functions": ("TRIPLEPLAY_PPV_DB_FUNCTIONS", "0")}
+
+
 def start_server(env: dict, server: str, workers: int, threads: int, log, access_log: bool = False
                  ) -> tuple[subprocess.Popen, int]:
     port = free_port()
@@ -320,9 +327,10 @@ def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, timeout: float
 
 
 def run_setting(env: dict, seed: dict, server: str, workers: int, threads: int, args, log_dir: Path,
-                database: str) -> dict:
-    log_path = log_dir / f"serve-{server}-{workers}x{threads}.log"
+                database: str, options: tuple[str, ...] = ()) -> dict:
+    log_path = log_dir / f"serve-{server}-{workers}x{threads}{''.join('-' + o for o in options)}.log"
     idle_before = wait_for_quiet(args.wait_quiet)
+    env = {**env, **dict(OPTIONS[o] for o in options)}
     with open(log_path, "wb") as log:
         proc, port = start_server(env, server, workers, threads, log, access_log=args.access_log)
     subscribers_file = log_dir / "subscribers.txt"
@@ -353,7 +361,8 @@ def run_setting(env: dict, seed: dict, server: str, workers: int, threads: int, 
     requests = authorizations + pairs
     cpu_ms = {k: round(1000 * (procs1[k] - procs0[k]) / max(1, requests), 3) for k in procs0}
     cpu_ms["load_generator"] = round(1000 * client_cpu / max(1, requests), 3)
-    return {"server": server, "workers": workers, "threads": threads, "clients": args.clients, "client": args.client,
+    return {"server": server, "workers": workers, "threads": threads, "options": list(options),
+            "clients": args.clients, "client": args.client,
             "access_log": args.access_log, "pairs": pairs, "authorizations": authorizations,
             "wall_seconds": round(wall, 2), "pairs_per_second": round(pairs / wall, 1),
             "authorizations_per_second": round(authorizations / wall, 1),
@@ -365,13 +374,13 @@ def run_setting(env: dict, seed: dict, server: str, workers: int, threads: int, 
 
 
 def table(rounds: list[dict], pgbench: dict) -> str:
-    head = (f"{'server':>15} {'pairs':>6} {'pairs/s':>8} {'auth/s':>7} {'req/s':>7} | {'authorize p50/p95/p99 ms':>25} | "
+    head = (f"{'server':>44} {'pairs':>6} {'pairs/s':>8} {'auth/s':>7} {'req/s':>7} | {'authorize p50/p95/p99 ms':>25} | "
             f"{'confirm p50/p95/p99 ms':>23} | {'fail':>4} {'gen CPU':>7} {'box CPU':>7}")
     rows = [head, "-" * len(head)]
     for r in rounds:
         a, c = r["authorize_ms"], r["confirm_ms"]
-        name = f"{r['server']}:{r['workers']}x{r['threads']}"
-        rows.append(f"{name:>15} {r['pairs']:>6} {r['pairs_per_second']:>8.0f} "
+        name = f"{r['server']}:{r['workers']}x{r['threads']}" + "".join("," + o for o in r.get("options", []))
+        rows.append(f"{name:>44} {r['pairs']:>6} {r['pairs_per_second']:>8.0f} "
                     f"{r['authorizations_per_second']:>7.0f} {r['requests_per_second']:>7.0f} | "
                     f"{a['p50']:>7.1f} {a['p95']:>7.1f} {a['p99']:>7.1f}   | {c['p50']:>6.1f} {c['p95']:>6.1f} "
                     f"{c['p99']:>6.1f}    | {sum(r['failures'].values()):>4} {r['load_generator_cpu_percent']:>6.0f}% "
@@ -403,10 +412,11 @@ def main() -> int:
         raise SystemExit("out of bounds: clients 1..256, pairs 1..200000, accounts 1..20000")
     settings = []
     for text in args.servers:
-        server, _, size = text.lower().rpartition(":")
-        if (server or "gunicorn") not in ("gunicorn", "granian"):
-            raise SystemExit(f"unknown server in {text!r}: gunicorn or granian")
-        settings.append((server or "gunicorn", *(int(x) for x in size.split("x"))))
+        spec, *options = text.lower().split(",")
+        server, _, size = spec.rpartition(":")
+        if (server or "gunicorn") not in ("gunicorn", "granian") or set(options) - set(OPTIONS):
+            raise SystemExit(f"unknown server or option in {text!r}: gunicorn or granian; {', '.join(OPTIONS)}")
+        settings.append((server or "gunicorn", *(int(x) for x in size.split("x")), tuple(options)))
     if args.client == "wrk" and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk); or use --client raw")
 
@@ -430,10 +440,10 @@ def main() -> int:
         seed = setup(env, sim.url, args.accounts, funds)
         _pg("psql", "-q", "-d", db, "-c", "VACUUM ANALYZE")  # statistics for the planner, as in production
         print(f"  {len(seed['subscribers'])} subscribers in {time.monotonic() - t0:.1f} s", flush=True)
-        for server, workers, threads in settings:
-            print(f"serve --server {server} --workers {workers} --threads {threads}: {args.clients} clients "
-                  f"({args.client}) ...", flush=True)
-            r = run_setting(env, seed, server, workers, threads, args, Path(home), db)
+        for server, workers, threads, options in settings:
+            print(f"serve --server {server} --workers {workers} --threads {threads} {' '.join(options)}: "
+                  f"{args.clients} clients ({args.client}) ...", flush=True)
+            r = run_setting(env, seed, server, workers, threads, args, Path(home), db, options)
             results["rounds"].append(r)
             print(f"  {r['pairs']} pairs in {r['wall_seconds']} s = {r['pairs_per_second']} pairs/s, "
                   f"{r['authorizations_per_second']} authorizations/s; authorize p99 {r['authorize_ms']['p99']} ms, "

@@ -12,6 +12,7 @@ confirm and cancel lock the purchase row first, then touch the funds row.
 from __future__ import annotations
 
 import json
+import os
 import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -35,8 +36,8 @@ MAX_REF = 100
 
 # PostgreSQL: the approving authorize and the charging confirm run as one database function each
 # (migration 0002_db_hot_path); every other case, and SQLite, take the Python path below. Tests
-# turn it off to compare both paths on the same database.
-USE_DB_FUNCTIONS = True
+# turn it off to compare both paths on the same database; TRIPLEPLAY_PPV_DB_FUNCTIONS=0 does too.
+USE_DB_FUNCTIONS = os.environ.get("TRIPLEPLAY_PPV_DB_FUNCTIONS", "1").strip().lower() not in ("0", "false", "no", "off")
 ANSWER_KEYS = ("result", "code", "message", "transaction_id", "authorization_id", "subscriber", "event_id",
                "amount_minor", "currency", "available_minor", "expires_at")
 
