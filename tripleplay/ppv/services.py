@@ -120,7 +120,7 @@ def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event
                                  or not currency.isupper()):
         raise InvalidInput("currency must be an ISO 4217 code in capitals, e.g. USD", details={"field": "currency"})
     request = {"subscriber": subscriber, "event_id": event_id, "price_minor": price_minor, "currency": currency}
-    if USE_DB_FUNCTIONS and connection.vendor == "postgresql":
+    if USE_DB_FUNCTIONS and connection.vendor == "postgresql" and _bigint(price_minor):
         answer = _approve_in_db(platform, transaction_id, request)
         if answer is not None:
             return answer
@@ -146,7 +146,12 @@ def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event
         return _replay_authorize(existing, request)
 
 
-def _db_function(sql: str, params: list) -> dict | None:
+def _bigint(value) -> bool:
+    """None, or an int PostgreSQL's bigint holds (anything else is the Python path's to refuse)."""
+    return value is None or (type(value) is int and -(2 ** 63) <= value < 2 ** 63)
+
+
+def _db_function(sql: str, params: list) -> Answer | None:
     """One call of a PPV database function: its own transaction (autocommit), or a savepoint inside
     the caller's. A unique violation (a concurrent duplicate won) rolls it back whole: None, and the
     Python path answers as the winner did."""
@@ -354,8 +359,7 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
             amount_minor: int | None = None) -> Answer:
     """Turn the held funds into a charge (the final amount may be lower than held, never higher)."""
     if (USE_DB_FUNCTIONS and connection.vendor == "postgresql" and (transaction_id, authorization_id) != (None, None)
-            and (authorization_id is None or type(authorization_id) is int)
-            and (amount_minor is None or type(amount_minor) is int)):
+            and _bigint(authorization_id) and _bigint(amount_minor)):
         tx = _ref(transaction_id, "transaction_id") if transaction_id is not None else None
         answer = _charge_in_db(platform, tx, authorization_id, amount_minor)
         if answer is not None:

@@ -173,6 +173,19 @@ def test_what_the_functions_do_not_cover_is_handed_over_with_nothing_written(w):
     assert state() == before
 
 
+def test_numbers_beyond_bigint_are_the_python_paths_to_refuse(w):
+    w.event("fete", 1999)
+    buyer = w.buyer(10_000)
+    a = services.authorize(w.platform, transaction_id="big", subscriber=buyer.ref, event_id="fete")
+    huge = services.confirm(w.platform, transaction_id="big", amount_minor=10 ** 30)
+    assert (a["result"], huge.http_status, huge["code"]) == ("approved", 422, "invalid_amount")
+    assert services.confirm(w.platform, authorization_id=10 ** 30).http_status == 404
+    declined = services.authorize(w.platform, transaction_id="big2", subscriber=buyer.ref, event_id="fete",
+                                  price_minor=10 ** 30)
+    assert declined["code"] == "price_mismatch"
+    assert services.confirm(w.platform, transaction_id="big")["result"] == "confirmed"
+
+
 @pytest.mark.parametrize("text", ["plain", 'q"uote', "back\\slash", "tab\tnew\nline\r\x08\x0c\x01\x7f", "é€", "🥊x",
                                   ""])
 def test_py_json_matches_python(db, text):
