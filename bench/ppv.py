@@ -1,9 +1,16 @@
 """bench/ppv: real-time pay-per-view over HTTP on PostgreSQL: authorize + confirm pairs per second and
 their latency, with 32 concurrent platform clients against the production server (`tripleplay serve`,
-gunicorn gthread), next to the machine's pgbench baseline from the same run.
+granian or gunicorn, configured as docs/operations.md recommends), next to the machine's pgbench
+baseline from the same run.
 
-    .venv/bin/python bench/ppv.py [--accounts 1000] [--clients 32] [--pairs 10000] [--seconds 20]
-                                  [--servers 4x8 2x16] [--api json]
+    .venv/bin/python bench/ppv.py [--accounts 1000] [--clients 32] [--seconds 20]
+                                  [--servers granian:2x8 gunicorn:4x8] [--client wrk|raw|httpx] [--access-log]
+
+Server settings are SERVER:WORKERSxTHREADS (a bare WORKERSxTHREADS is gunicorn), each started as
+`tripleplay serve --server SERVER --workers W --threads T --no-access-log` (``--access-log`` keeps it).
+Options after commas measure the earlier request paths: ``no-fast-path`` (every call through Django's
+middleware and ninja) and ``no-db-functions`` (the Python/ORM path on PostgreSQL too), e.g.
+``gunicorn:4x8,no-fast-path,no-db-functions``.
 
 Setup (not measured): a scratch PostgreSQL database, `tripleplay migrate`, then one `tripleplay django
 shell -c` that seeds one platform, one PPV event (price 100) and N prepaid accounts, each with funds, a
@@ -16,9 +23,13 @@ authorizations/s over the measured wall time, p50/p95/p99/max latency of authori
 seen by the client, failures (anything but approved then confirmed), the load generator's own CPU
 (it shares the machine's cores with the server and PostgreSQL), and pgbench's single-row UPDATE TPS.
 
-The load generator speaks HTTP/1.1 over asyncio streams directly (``--client raw``, the default): at
-these rates httpx.AsyncClient (``--client httpx``) itself costs about as much CPU per request as the
-server's Django view, and on a 2-core machine that CPU is taken from the server being measured.
+The load generator (``--client wrk``, the default when the wrk command exists; Debian package wrk,
+installed by scripts/_system_deps.sh) is wrk with bench/ppv_wrk.lua: C and epoll, one keep-alive
+connection per client, the Lua script issuing the pairs and timing each authorize and each confirm
+(matched by transaction id). It costs a few percent of one core at these rates, where a Python client
+costs a tenth of the machine or more, taken from the server being measured; the run is time-bound
+(--seconds; --pairs bounds the Python clients only). ``--client raw`` speaks HTTP/1.1 over asyncio
+streams; ``--client httpx`` uses httpx.AsyncClient (the most CPU per request).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -40,7 +52,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import ROOT, django_env, pgbench_baseline, scratch_database, tripleplay  # noqa: E402
+from bench._common import ROOT, _pg, django_env, pgbench_baseline, scratch_database, tripleplay  # noqa: E402
 
 EVENT, PRICE = "bench-event", 100
 
@@ -254,12 +266,38 @@ def summary(ms: list[float]) -> dict:
 # -- the server ----------------------------------------------------------------------------------------
 
 
-def start_server(env: dict, workers: int, threads: int, log) -> tuple[subprocess.Popen, int]:
+# Setting options (SERVER:WxT,OPTION,...): the earlier request paths, to measure each step's effect.
+OPTIONS = {"no-fast-path": ("TRIPLEPLAY_PPV_FAST_PATH", "0"), "no-db-functions": ("TRIPLEPLAY_PPV_DB_FUNCTIONS", "0")}
+
+
+def start_server(env: dict, server: str, workers: int, threads: int, log, access_log: bool = False
+                 ) -> tuple[subprocess.Popen, int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1", "--port",
-                             str(port), "--workers", str(workers), "--threads", str(threads)],
+                             str(port), "--server", server, "--workers", str(workers), "--threads", str(threads),
+                             *([] if access_log else ["--no-access-log"])],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     return proc, port
+
+
+def run_wrk(port: int, token: str, subscribers_file: Path, *, clients: int, seconds: float) -> dict:
+    """One wrk run of bench/ppv_wrk.lua; the client's CPU from its rusage."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
+                        "-s", str(ROOT / "bench" / "ppv_wrk.lua"), f"http://127.0.0.1:{port}", "--", token,
+                        str(subscribers_file), EVENT, out.name], check=True, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = json.loads(Path(out.name).read_text())
+    failures = dict(r["failures"])
+    for key in ("socket_errors", "non_2xx"):
+        if r[key]:
+            failures[key] = r[key]
+    return {"wall": r["seconds"], "auth": r["authorize_ms"], "conf": r["confirm_ms"], "failures": failures,
+            "client_cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+            "process_wall": wall}
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -288,46 +326,61 @@ def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, timeout: float
     raise SystemExit(f"no answer from the server within {timeout} s:\n{log_path.read_text()[-3000:]}")
 
 
-def run_setting(env: dict, seed: dict, workers: int, threads: int, args, log_dir: Path, database: str) -> dict:
-    log_path = log_dir / f"serve-{workers}x{threads}.log"
+def run_setting(env: dict, seed: dict, server: str, workers: int, threads: int, args, log_dir: Path,
+                database: str, options: tuple[str, ...] = ()) -> dict:
+    log_path = log_dir / f"serve-{server}-{workers}x{threads}{''.join('-' + o for o in options)}.log"
     idle_before = wait_for_quiet(args.wait_quiet)
+    env = {**env, **dict(OPTIONS[o] for o in options)}
     with open(log_path, "wb") as log:
-        proc, port = start_server(env, workers, threads, log)
+        proc, port = start_server(env, server, workers, threads, log, access_log=args.access_log)
+    subscribers_file = log_dir / "subscribers.txt"
+    subscribers_file.write_text("\n".join(seed["subscribers"]) + "\n")
     try:
         wait_ready(proc, port, log_path)
         # Warm-up: enough pairs on all clients that every worker process has loaded the app and
-        # opened its database connections (gunicorn imports the app lazily in each worker).
-        asyncio.run(load(port, seed["token"], seed["subscribers"], clients=args.clients,
-                         pairs=max(args.clients * 8, workers * threads * 4), seconds=30, client_kind=args.client,
-                         seed=1))
-        cpu0, procs0 = cpu_times(), process_cpu(proc.pid, database)
-        r = asyncio.run(load(port, seed["token"], seed["subscribers"], clients=args.clients, pairs=args.pairs,
-                             seconds=args.seconds, client_kind=args.client, seed=2))
+        # opened its database connections (the servers import the app lazily in each worker).
+        if args.client == "wrk":
+            run_wrk(port, seed["token"], subscribers_file, clients=args.clients, seconds=3)
+        else:
+            asyncio.run(load(port, seed["token"], seed["subscribers"], clients=args.clients,
+                             pairs=max(args.clients * 8, workers * threads * 4), seconds=30, client_kind=args.client,
+                             seed=1))
+        cpu0, procs0, load0 = cpu_times(), process_cpu(proc.pid, database), os.getloadavg()[0]
+        if args.client == "wrk":
+            w = run_wrk(port, seed["token"], subscribers_file, clients=args.clients, seconds=args.seconds)
+            auth, conf, wall, failures, client_cpu = w["auth"], w["conf"], w["wall"], w["failures"], w["client_cpu_s"]
+        else:
+            r = asyncio.run(load(port, seed["token"], seed["subscribers"], clients=args.clients, pairs=args.pairs,
+                                 seconds=args.seconds, client_kind=args.client, seed=2))
+            auth, conf, wall = summary(r["auth_ms"]), summary(r["conf_ms"]), r["wall"]
+            failures, client_cpu = r["failures"], r["client_cpu_s"]
         machine_busy, procs1 = busy_percent(cpu0), process_cpu(proc.pid, database)
     finally:
         stop_server(proc)
-    pairs = len(r["conf_ms"])
-    requests = len(r["auth_ms"]) + pairs
-    cpu_ms = {k: round(1000 * (procs1[k] - procs0[k]) / max(1, requests), 2) for k in procs0}
-    cpu_ms["load_generator"] = round(1000 * r["client_cpu_s"] / max(1, requests), 2)
-    return {"workers": workers, "threads": threads, "clients": args.clients, "client": args.client,
-            "pairs": pairs, "authorizations": len(r["auth_ms"]), "wall_seconds": round(r["wall"], 2),
-            "pairs_per_second": round(pairs / r["wall"], 1),
-            "authorizations_per_second": round(len(r["auth_ms"]) / r["wall"], 1),
-            "requests_per_second": round((len(r["auth_ms"]) + pairs) / r["wall"], 1),
-            "authorize_ms": summary(r["auth_ms"]), "confirm_ms": summary(r["conf_ms"]),
-            "failures": r["failures"], "load_generator_cpu_percent": round(100 * r["client_cpu_s"] / r["wall"], 1),
+    pairs, authorizations = conf["n"], auth["n"]
+    requests = authorizations + pairs
+    cpu_ms = {k: round(1000 * (procs1[k] - procs0[k]) / max(1, requests), 3) for k in procs0}
+    cpu_ms["load_generator"] = round(1000 * client_cpu / max(1, requests), 3)
+    return {"server": server, "workers": workers, "threads": threads, "options": list(options),
+            "clients": args.clients, "client": args.client,
+            "access_log": args.access_log, "pairs": pairs, "authorizations": authorizations,
+            "wall_seconds": round(wall, 2), "pairs_per_second": round(pairs / wall, 1),
+            "authorizations_per_second": round(authorizations / wall, 1),
+            "requests_per_second": round(requests / wall, 1), "authorize_ms": auth, "confirm_ms": conf,
+            "failures": failures, "load_generator_cpu_percent": round(100 * client_cpu / wall, 1),
             "cpu_ms_per_request": cpu_ms, "machine_cpu_busy_percent": machine_busy,
-            "machine_busy_before_percent": idle_before, "loadavg_after": os.getloadavg()[0]}
+            "machine_busy_before_percent": idle_before, "loadavg_before": round(load0, 2),
+            "loadavg_after": round(os.getloadavg()[0], 2)}
 
 
 def table(rounds: list[dict], pgbench: dict) -> str:
-    head = (f"{'server':>8} {'pairs':>6} {'pairs/s':>8} {'auth/s':>7} {'req/s':>7} | {'authorize p50/p95/p99 ms':>25} | "
+    head = (f"{'server':>44} {'pairs':>6} {'pairs/s':>8} {'auth/s':>7} {'req/s':>7} | {'authorize p50/p95/p99 ms':>25} | "
             f"{'confirm p50/p95/p99 ms':>23} | {'fail':>4} {'gen CPU':>7} {'box CPU':>7}")
     rows = [head, "-" * len(head)]
     for r in rounds:
         a, c = r["authorize_ms"], r["confirm_ms"]
-        rows.append(f"{r['workers']}x{r['threads']:<6} {r['pairs']:>6} {r['pairs_per_second']:>8.0f} "
+        name = f"{r['server']}:{r['workers']}x{r['threads']}" + "".join("," + o for o in r.get("options", []))
+        rows.append(f"{name:>44} {r['pairs']:>6} {r['pairs_per_second']:>8.0f} "
                     f"{r['authorizations_per_second']:>7.0f} {r['requests_per_second']:>7.0f} | "
                     f"{a['p50']:>7.1f} {a['p95']:>7.1f} {a['p99']:>7.1f}   | {c['p50']:>6.1f} {c['p95']:>6.1f} "
                     f"{c['p99']:>6.1f}    | {sum(r['failures'].values()):>4} {r['load_generator_cpu_percent']:>6.0f}% "
@@ -341,11 +394,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=32, help="concurrent platform clients (default 32)")
-    ap.add_argument("--pairs", type=int, default=10_000, help="authorize+confirm pairs per setting (a bound)")
+    ap.add_argument("--pairs", type=int, default=10_000,
+                    help="authorize+confirm pairs per setting (a bound for the Python clients; wrk runs --seconds)")
     ap.add_argument("--seconds", type=float, default=20, help="time bound per setting")
-    ap.add_argument("--servers", nargs="+", default=["4x8", "2x16"],
-                    help="server settings WORKERSxTHREADS to measure (default: 4x8 2x16)")
-    ap.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator's HTTP client")
+    ap.add_argument("--servers", nargs="+", default=["granian:2x8", "gunicorn:4x8"],
+                    help="server settings [SERVER:]WORKERSxTHREADS to measure (default: granian:2x8 gunicorn:4x8)")
+    ap.add_argument("--client", choices=["wrk", "raw", "httpx"], default="wrk" if shutil.which("wrk") else "raw",
+                    help="load generator (default wrk when installed, else raw)")
+    ap.add_argument("--access-log", action="store_true", help="keep the server's access log on")
+    ap.add_argument("--db-prefix", default="tp_bench_ppv", help="name prefix of the scratch PostgreSQL database")
     ap.add_argument("--pgbench-seconds", type=int, default=10)
     ap.add_argument("--wait-quiet", type=float, default=60,
                     help="before each measurement, wait up to this many seconds for the machine to be idle")
@@ -353,7 +410,15 @@ def main() -> int:
     args = ap.parse_args()
     if not 1 <= args.clients <= 256 or not 1 <= args.pairs <= 200_000 or not 1 <= args.accounts <= 20_000:
         raise SystemExit("out of bounds: clients 1..256, pairs 1..200000, accounts 1..20000")
-    settings = [tuple(int(x) for x in s.lower().split("x")) for s in args.servers]
+    settings = []
+    for text in args.servers:
+        spec, *options = text.lower().split(",")
+        server, _, size = spec.rpartition(":")
+        if (server or "gunicorn") not in ("gunicorn", "granian") or set(options) - set(OPTIONS):
+            raise SystemExit(f"unknown server or option in {text!r}: gunicorn or granian; {', '.join(OPTIONS)}")
+        settings.append((server or "gunicorn", *(int(x) for x in size.split("x")), tuple(options)))
+    if args.client == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk); or use --client raw")
 
     from tripleplay.simulators.testing import running_simulator
 
@@ -363,9 +428,9 @@ def main() -> int:
     print("pgbench baseline ... ", end="", flush=True)
     results["pgbench"] = pgbench_baseline(seconds=args.pgbench_seconds)
     print(results["pgbench"], flush=True)
-    rounds = len(settings) * (args.pairs + 2000)
+    rounds = len(settings) * (max(args.pairs, int(3000 * (args.seconds + 3))) + 2000)  # wrk is time-bound
     funds = PRICE * (rounds // max(1, args.accounts) + 1) * 20
-    with tempfile.TemporaryDirectory() as home, scratch_database("tp_bench_ppv") as db, \
+    with tempfile.TemporaryDirectory() as home, scratch_database(args.db_prefix) as db, \
             running_simulator("matrixstream") as sim:
         env = {**django_env(db, Path(home)), "TRIPLEPLAY_DEMO": "1"}
         env.pop("TRIPLEPLAY_DEBUG", None)
@@ -373,10 +438,12 @@ def main() -> int:
         print(f"seeding {args.accounts} accounts ...", flush=True)
         t0 = time.monotonic()
         seed = setup(env, sim.url, args.accounts, funds)
+        _pg("psql", "-q", "-d", db, "-c", "VACUUM ANALYZE")  # statistics for the planner, as in production
         print(f"  {len(seed['subscribers'])} subscribers in {time.monotonic() - t0:.1f} s", flush=True)
-        for workers, threads in settings:
-            print(f"serve --workers {workers} --threads {threads}: {args.clients} clients ...", flush=True)
-            r = run_setting(env, seed, workers, threads, args, Path(home), db)
+        for server, workers, threads, options in settings:
+            print(f"serve --server {server} --workers {workers} --threads {threads} {' '.join(options)}: "
+                  f"{args.clients} clients ({args.client}) ...", flush=True)
+            r = run_setting(env, seed, server, workers, threads, args, Path(home), db, options)
             results["rounds"].append(r)
             print(f"  {r['pairs']} pairs in {r['wall_seconds']} s = {r['pairs_per_second']} pairs/s, "
                   f"{r['authorizations_per_second']} authorizations/s; authorize p99 {r['authorize_ms']['p99']} ms, "

@@ -108,9 +108,13 @@ def catalog_push(request: HttpRequest) -> HttpResponse:
 # -- pay-per-view -------------------------------------------------------------------------------------
 
 
+def _ppv_error_body(code: str, message: str, status: int | None = None) -> tuple[bytes, int]:
+    return ppv_xml.build_error(code, message), status or ppv_xml.http_status(code)
+
+
 def _ppv_error(code: str, message: str, status: int | None = None) -> HttpResponse:
-    return HttpResponse(ppv_xml.build_error(code, message), status=status or ppv_xml.http_status(code),
-                        content_type=ppv_xml.CONTENT_TYPE)
+    body, status = _ppv_error_body(code, message, status)
+    return HttpResponse(body, status=status, content_type=ppv_xml.CONTENT_TYPE)
 
 
 PPV_CALLS = {"authorize": ppv_services.authorize, "confirm": ppv_services.confirm, "cancel": ppv_services.cancel,
@@ -123,18 +127,25 @@ def ppv(request: HttpRequest) -> HttpResponse:
     platform, refusal = _preflight(request, _ppv_error, max_bytes=ppv_xml.MAX_BYTES, too_large=("TOO_LARGE", None))
     if refusal is not None:
         return refusal
+    body, status = ppv_document(platform, request.read(ppv_xml.MAX_BYTES + 1))
+    return HttpResponse(body, status=status, content_type=ppv_xml.CONTENT_TYPE)
+
+
+def ppv_document(platform, document: bytes) -> tuple[bytes, int]:
+    """The answer (XML, HTTP status) to one ppvRequest of an authenticated platform, after the
+    preflight checks. Shared with the lean WSGI path (tripleplay/api/ppv_wsgi.py)."""
     try:
-        call, fields = ppv_xml.parse_request(request.read(ppv_xml.MAX_BYTES + 1))
+        call, fields = ppv_xml.parse_request(document)
     except XmlError as e:
         if e.code == "xml_too_large":
-            return _ppv_error("TOO_LARGE", f"{e.code}: {e.message}")
-        return _ppv_error("UNSUPPORTED_VERSION" if e.code == "unsupported_version" else "INVALID_REQUEST",
-                          f"{e.code}: {e.message}")
+            return _ppv_error_body("TOO_LARGE", f"{e.code}: {e.message}")
+        return _ppv_error_body("UNSUPPORTED_VERSION" if e.code == "unsupported_version" else "INVALID_REQUEST",
+                               f"{e.code}: {e.message}")
     try:
         answer = PPV_CALLS[call](platform, **fields)
     except DomainError as e:
-        return _ppv_error("INVALID_REQUEST", f"{e.code}: {e.message}", e.http_status)
+        return _ppv_error_body("INVALID_REQUEST", f"{e.code}: {e.message}", e.http_status)
     except Exception:  # noqa: BLE001 - the platform gets an XML answer it can retry on, we get the trace
         log.exception("PPV %s from platform %s failed", call, platform.code)
-        return _ppv_error("INTERNAL_ERROR", "internal error; retry with the same transactionId")
-    return HttpResponse(ppv_xml.build_answer(answer), status=answer.http_status, content_type=ppv_xml.CONTENT_TYPE)
+        return _ppv_error_body("INTERNAL_ERROR", "internal error; retry with the same transactionId")
+    return ppv_xml.build_answer(answer), answer.http_status

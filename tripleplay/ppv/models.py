@@ -25,12 +25,15 @@ class PurchaseStatus(models.TextChoices):
 
 
 class PpvPurchase(models.Model):
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="ppv_purchases")
+    # No index of its own: the unique (platform, transaction_id) index starts with it. Every index is
+    # written by every authorization and again by its confirm (the status changes), so each one kept
+    # is one that a query needs (docs/ppv.md, Performance).
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="ppv_purchases", db_index=False)
     transaction_id = models.CharField(max_length=100)  # the platform's id for this purchase
     subscriber_ref = models.CharField(max_length=100)  # as the platform sent it
     account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="ppv_purchases")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="ppv_purchases")
+                                 related_name="ppv_purchases", db_index=False)  # (customer, authorized_at) serves it
     event = models.ForeignKey(PpvEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases")
     event_ref = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=200, blank=True)
@@ -57,7 +60,11 @@ class PpvPurchase(models.Model):
             models.CheckConstraint(condition=Q(price_minor__isnull=True) | Q(price_minor__gte=0),
                                    name="ppv_price_gte_0"),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"]), models.Index(fields=["customer", "authorized_at"])]
+        indexes = [
+            # The expiry job's: only open authorizations, so a confirm (status changes) adds no entry.
+            models.Index(fields=["expires_at"], condition=Q(status="authorized"), name="ppv_open_expiry"),
+            models.Index(fields=["customer", "authorized_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.platform_id}:{self.transaction_id} {self.status}"

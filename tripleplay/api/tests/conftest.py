@@ -173,3 +173,15 @@ def customer(db):
 @pytest.fixture
 def prepaid(db):
     return new_customer("Prepaid Pete", balance_model="prepaid", email="pete@example.com")
+
+
+@pytest.fixture(params=["django", "fast_path"])
+def ppv_request_path(request, monkeypatch):
+    """Run a PPV API test through Django's handler and again through the lean PPV WSGI path."""
+    if request.param == "fast_path":
+        from tripleplay.api.tests import fast_path_client
+
+        fast_path_client.FastPathClient.served = []
+        monkeypatch.setattr(f"{__name__}.Client", fast_path_client.FastPathClient)
+        monkeypatch.setattr(f"{request.module.__name__}.Client", fast_path_client.FastPathClient, raising=False)
+    return request.param

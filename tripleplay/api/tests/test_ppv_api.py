@@ -23,7 +23,7 @@ from tripleplay.ledger.models import Funds, Hold, LedgerEntry
 from tripleplay.money import Money
 from tripleplay.ppv.models import PpvPurchase
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ppv_request_path")]
 
 EXPIRES = "2026-03-10T12:15:00Z"  # NOW + the default 15 minute hold
 

@@ -17,7 +17,7 @@ from tripleplay.ppv import xmlproto
 from tripleplay.ppv.models import PpvPurchase
 from tripleplay.ppv.xmlproto import NS, build_answer, build_error, build_request, parse_answer, parse_request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ppv_request_path")]
 
 
 @pytest.fixture

@@ -313,6 +313,11 @@ def test_serve_with_a_real_key_passes_its_options(settings, monkeypatch, fake_se
     run("serve", host="0.0.0.0", port=9001, workers=3, threads=8, timeout=60)
     (call,) = fake_server
     assert (call["host"], call["port"], call["workers"], call["threads"], call["timeout"]) == ("0.0.0.0", 9001, 3, 8, 60)
+    assert (call["server"], call["access_log"]) == ("gunicorn", True)
+    fake_server.clear()
+    run("serve", server="granian", access_log=False)
+    (call,) = fake_server
+    assert (call["server"], call["access_log"]) == ("granian", False)
 
 
 def test_serve_rejects_a_bad_port():
@@ -340,7 +345,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path):
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path, server):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
     env.update(TRIPLEPLAY_HOME=str(tmp_path / "home"), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
     command = tripleplay_command()
@@ -351,7 +357,8 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path):
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                                   "--threads", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                   "--threads", "2", "--server", server, "--no-access-log"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         body = None

@@ -144,3 +144,22 @@ def state() -> dict:
         "holds": list(Hold.objects.order_by("pk").values_list("pk", "status", "amount_minor", "captured_minor")),
         "funds": list(Funds.objects.order_by("pk").values_list("customer_id", "balance_minor", "held_minor")),
     }
+
+
+def pytest_generate_tests(metafunc):
+    if "ppv_code_path" in metafunc.fixturenames:
+        from conftest import database_vendor
+
+        paths = ["db_functions", "python"] if database_vendor() == "postgresql" else ["python"]
+        metafunc.parametrize("ppv_code_path", paths, indirect=True)
+
+
+@pytest.fixture
+def ppv_code_path(request, monkeypatch):
+    """On PostgreSQL, run a test with the database functions of the hot path and again without them
+    (tripleplay/ppv/migrations/0002_db_hot_path.py). SQLite has only the Python path."""
+    from tripleplay.ppv import services
+
+    if request.param == "python":
+        monkeypatch.setattr(services, "USE_DB_FUNCTIONS", False)
+    return request.param

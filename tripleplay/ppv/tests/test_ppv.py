@@ -28,7 +28,7 @@ EXPIRES = "2026-03-10T12:15:00Z"  # T0 + 15 minutes
 
 
 @pytest.fixture(autouse=True)
-def _invariants_after(db):
+def _invariants_after(db, ppv_code_path):
     yield
     assert_ledger_invariants()
 

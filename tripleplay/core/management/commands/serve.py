@@ -2,8 +2,10 @@
 
 Gunicorn runs inside this process (``gunicorn.app.base.BaseApplication``) with threaded workers
 (gthread) serving ``tripleplay.wsgi:application``; WhiteNoise serves the static files, so neither a
-separate gunicorn command line nor ``collectstatic`` is needed. Put a TLS-terminating proxy in front
-of it for anything beyond loopback (docs/operations.md).
+separate gunicorn command line nor ``collectstatic`` is needed. ``--server granian`` runs Granian
+(HTTP in Rust, the same WSGI application in Python worker processes) instead: the choice for
+platform-facing PPV traffic (docs/operations.md, measured in bench/ppv.py). Put a TLS-terminating
+proxy in front of either for anything beyond loopback.
 """
 
 from __future__ import annotations
@@ -56,7 +58,15 @@ def add_server_arguments(parser, *, host: bool = True) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker process (default 4)")
     parser.add_argument("--timeout", type=int, default=30,
-                        help="seconds a request may take before its worker is restarted (default 30)")
+                        help="seconds a request may take before its worker is restarted (default 30; granian: "
+                             "seconds a stopping worker gets to finish its requests)")
+    parser.add_argument("--server", choices=SERVERS, default="gunicorn",
+                        help="gunicorn (threaded workers, the default) or granian (recommended for PPV traffic)")
+    parser.add_argument("--no-access-log", dest="access_log", action="store_false",
+                        help="do not log every request (saves CPU per request on busy PPV endpoints)")
+
+
+SERVERS = ("gunicorn", "granian")
 
 
 def check_server_options(*, port: int, workers: int, threads: int, timeout: int) -> None:
@@ -73,11 +83,38 @@ def _bind_address(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def run_server(*, host: str, port: int, workers: int, threads: int, timeout: int, stdout=None) -> None:
-    """Run gunicorn in the foreground until SIGTERM/SIGINT (then a graceful stop, exit status 0)."""
+def run_server(*, host: str, port: int, workers: int, threads: int, timeout: int, stdout=None,
+               server: str = "gunicorn", access_log: bool = True) -> None:
+    """Run the server in the foreground until SIGTERM/SIGINT (then a graceful stop, exit status 0)."""
+    check_server_options(port=port, workers=workers, threads=threads, timeout=timeout)
+    if server not in SERVERS:
+        raise CommandError(f"--server must be one of {', '.join(SERVERS)}")
+    # WhiteNoise serves from the finders (no collectstatic needed) but warns when STATIC_ROOT is missing.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    connections.close_all()  # whatever the checks or the migration opened: never share it across fork
+    if stdout is not None:
+        stdout.write(f"Tripleplay serving on http://{_bind_address(host, port)}/ "
+                     f"({server}: {workers} worker(s) x {threads} thread(s)); Ctrl+C to stop.")
+        stdout.flush()
+    if server == "granian":
+        _run_granian(host=host, port=port, workers=workers, threads=threads, timeout=timeout, access_log=access_log)
+    else:
+        _run_gunicorn(host=host, port=port, workers=workers, threads=threads, timeout=timeout, access_log=access_log)
+
+
+def _run_granian(*, host: str, port: int, workers: int, threads: int, timeout: int, access_log: bool) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    # Each worker process imports the application itself (nothing is shared across the fork);
+    # ``threads`` is the number of threads running the WSGI application in each of them.
+    Granian("tripleplay.wsgi:application", address=host.strip("[]"), port=port, interface=Interfaces.WSGI,
+            workers=workers, blocking_threads=threads, log_access=access_log, workers_kill_timeout=timeout).serve()
+
+
+def _run_gunicorn(*, host: str, port: int, workers: int, threads: int, timeout: int, access_log: bool) -> None:
     from gunicorn.app.base import BaseApplication
 
-    check_server_options(port=port, workers=workers, threads=threads, timeout=timeout)
     options = {
         "bind": [_bind_address(host, port)],
         "workers": workers,
@@ -86,7 +123,7 @@ def run_server(*, host: str, port: int, workers: int, threads: int, timeout: int
         "timeout": timeout,
         "graceful_timeout": min(timeout, 30),
         "keepalive": 5,
-        "accesslog": "-",
+        "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "tripleplay",
@@ -108,13 +145,6 @@ def run_server(*, host: str, port: int, workers: int, threads: int, timeout: int
 
             return application
 
-    # WhiteNoise serves from the finders (no collectstatic needed) but warns when STATIC_ROOT is missing.
-    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-    connections.close_all()  # whatever the checks or the migration opened: never share it across fork
-    if stdout is not None:
-        stdout.write(f"Tripleplay serving on http://{_bind_address(host, port)}/ "
-                     f"(gunicorn: {workers} worker(s) x {threads} thread(s)); Ctrl+C to stop.")
-        stdout.flush()
     TripleplayServer().run()
 
 
@@ -128,4 +158,5 @@ class Command(BaseCommand):
         check_secret_key()
         warn_about_database(self.stderr)
         run_server(host=options["host"], port=options["port"], workers=options["workers"],
-                   threads=options["threads"], timeout=options["timeout"], stdout=self.stdout)
+                   threads=options["threads"], timeout=options["timeout"], stdout=self.stdout,
+                   server=options["server"], access_log=options["access_log"])
