@@ -46,3 +46,16 @@ def can(actor, what: str) -> bool:
 @register.filter
 def get(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def micros(value) -> str:
+    """Integer micro-units (rates, docs/money.md) as a decimal of the major unit: 15000 -> "0.015",
+    100000 -> "0.10" (at least two decimals, never rounded)."""
+    if value is None:
+        return ""
+    value = int(value)
+    whole, frac = divmod(abs(value), 1_000_000)
+    digits = f"{frac:06d}".rstrip("0")
+    digits = digits + "0" * (2 - len(digits)) if len(digits) < 2 else digits
+    return f"{'-' if value < 0 else ''}{whole}.{digits}"

@@ -49,6 +49,11 @@ def actions(w):
         ("create plan", f"/catalog/products/{w.cat.basic.pk}/plans/new", {"code": "tv-y", "name": "Y",
                                                                           "periodic_fee": "1.00"}, ADMIN, 302),
         ("retire product", f"/catalog/products/{w.cat.basic.pk}/retire", {}, ADMIN, 302),
+        ("create rate table", "/catalog/rate-tables/new", {"product_id": w.cat.internet_plan.product_id,
+                                                           "service_type": "data", "name": "Data {role}"}, ADMIN, 302),
+        ("set rate", f"/catalog/rate-tables/{_rate_table(w)}/rates", {"prefix": "", "price": "0.10"}, ADMIN, 302),
+        ("peak window", f"/catalog/rate-tables/{_rate_table(w)}/peak", {"start": "08:00", "end": "20:00",
+                                                                         "weekdays": ["1", "2"]}, ADMIN, 302),
         ("link package", f"/catalog/packages/{_package(w, 'vod-plus')}/link", {"product_id": w.cat.basic.pk}, ADMIN, 302),
         ("sell package", f"/catalog/packages/{_package(w, 'vod-plus')}/sell", {"code": "vod-{role}", "price": "2.00",
                                                                               "currency": "USD"}, ADMIN, 302),
@@ -70,7 +75,8 @@ ACTION_NAMES = [
     "signup", "edit customer", "customer status", "account status", "new account", "change main product", "add add-on",
     "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
-    "retire product", "link package", "sell package", "import preview", "import apply", "create PPV event",
+    "retire product", "create rate table", "set rate", "peak window",
+    "link package", "sell package", "import preview", "import apply", "create PPV event",
     "create platform", "update platform", "inbound token", "reconcile", "reconcile repair"]
 
 
@@ -78,6 +84,16 @@ def _package(w, external_id: str) -> int:
     from tripleplay.iptv.models import ChannelPackage
 
     return ChannelPackage.objects.get(platform=w.platform, external_id=external_id).pk
+
+
+def _rate_table(w) -> int:
+    from tripleplay.core.actors import Actor
+    from tripleplay.rating.models import RateTable
+    from tripleplay.rating.services import create_rate_table
+
+    existing = RateTable.objects.filter(product_id=w.cat.internet_plan.product_id, name="Data").first()
+    return (existing or create_rate_table(Actor.system("test"), w.cat.internet_plan.product, service_type="data",
+                                          name="Data")).pk
 
 
 def _invoice(w) -> int:
@@ -106,7 +122,8 @@ def test_the_action_list_is_complete(world):
     tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_create", "main_product",
               "add_addon", "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
-              "product_retire", "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
+              "product_retire", "rate_table_create", "rate_set", "peak_window_set",
+              "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
               "platform_update",
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void"}
     assert post_routes == tested

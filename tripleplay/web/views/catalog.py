@@ -3,8 +3,11 @@ shown before it is applied), PPV events. Reads for every role; writes for admins
 
 from __future__ import annotations
 
+from datetime import time
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 
 from tripleplay.catalog import selectors as catalog_selectors
@@ -16,6 +19,7 @@ from tripleplay.iptv import packages as packages_services
 from tripleplay.iptv import selectors as iptv_selectors
 from tripleplay.money import Money
 from tripleplay.ppv import services as ppv_services
+from tripleplay.rating import services as rating_services
 from tripleplay.rating.models import RateTable
 from tripleplay.web.access import ADMINS, action, page
 from tripleplay.web.views.common import paginate, show
@@ -78,7 +82,98 @@ def product_retire(request, product_id: int):
 def rate_tables(request):
     tables = RateTable.objects.select_related("product").prefetch_related("rates").order_by("product__code",
                                                                                              "service_type")
-    return show(request, "catalog/rate_tables.html", "catalog", tables=tables)
+    rateable = [p for p in catalog_selectors.products().filter(status="active").order_by("code")
+                if set(p.service_types) & set(RATED_SERVICES)]
+    return show(request, "catalog/rate_tables.html", "catalog", tables=tables, products=rateable,
+                services=RATED_SERVICES, units=UNITS, weekdays=WEEKDAYS)
+
+
+RATED_SERVICES = ("voice", "data", "messaging")
+UNITS = {"voice": "minute", "data": "MB", "messaging": "message"}
+WEEKDAYS = [("1", "Mon"), ("2", "Tue"), ("3", "Wed"), ("4", "Thu"), ("5", "Fri"), ("6", "Sat"), ("7", "Sun")]
+
+
+def _micros(request, field: str, *, required: bool = False) -> int | None:
+    """A price typed in the currency's major unit with up to six decimals (0.015 a minute), as the
+    integer micro-units rates are kept in (docs/money.md). Never rounded: more decimals are refused."""
+    text = (request.POST.get(field) or "").strip()
+    if not text:
+        if required:
+            raise InvalidInput(f"{field.replace('_', ' ')} is required", details={"field": field})
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput(f"{field.replace('_', ' ')}: {text!r} is not a number", details={"field": field}) from None
+    micros = value * 1_000_000
+    if not value.is_finite() or value < 0 or micros != micros.to_integral_value():
+        raise InvalidInput(f"{field.replace('_', ' ')} must be 0 or more with at most six decimals",
+                           details={"field": field})
+    return int(micros)
+
+
+def _int(request, field: str, default: int) -> int:
+    text = (request.POST.get(field) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise InvalidInput(f"{field.replace('_', ' ')} must be a whole number of units", details={"field": field})
+    return int(text)
+
+
+def _time(request, field: str) -> time | None:
+    text = (request.POST.get(field) or "").strip()
+    if not text:
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{field.replace('_', ' ')}: {text!r} is not a time (HH:MM)", details={"field": field}) from None
+
+
+@action(*ADMINS)
+def rate_table_create(request):
+    product_id = request.POST.get("product_id") or ""
+    if not product_id.isdigit():
+        raise InvalidInput("choose a product", details={"field": "product_id"})
+    table = rating_services.create_rate_table(request.actor, catalog_selectors.product(int(product_id)),
+                                              service_type=request.POST.get("service_type", ""),
+                                              name=request.POST.get("name", ""))
+    messages.success(request, f"Rate table {table.name} created: add its rates below.")
+    return redirect("web:rate_tables")
+
+
+@action(*ADMINS)
+def rate_set(request, table_id: int):
+    table = get_object_or_404(RateTable, pk=table_id)
+    rate = rating_services.set_rate(
+        request.actor, table, prefix=(request.POST.get("prefix") or "").strip(),
+        price_per_unit_micros=_micros(request, "price", required=True),
+        connection_fee_micros=_micros(request, "connection_fee") or 0,
+        first_increment=_int(request, "first_increment", 1), next_increment=_int(request, "next_increment", 1),
+        offpeak_price_per_unit_micros=_micros(request, "offpeak_price"),
+        offpeak_connection_fee_micros=_micros(request, "offpeak_connection_fee"),
+        description=(request.POST.get("description") or "").strip())
+    messages.success(request, f"Rate for prefix {rate.prefix or '(default)'} saved in {table.name}.")
+    return redirect("web:rate_tables")
+
+
+@action(*ADMINS)
+def peak_window_set(request, table_id: int):
+    table = get_object_or_404(RateTable, pk=table_id)
+    if request.POST.get("remove"):
+        start = end = None
+    else:
+        start, end = _time(request, "start"), _time(request, "end")
+    table = rating_services.set_peak_window(request.actor, table, start=start, end=end,
+                                            weekdays="".join(request.POST.getlist("weekdays")) or table.peak_weekdays,
+                                            time_zone=(request.POST.get("time_zone") or "").strip())
+    if table.peak_start is None:
+        messages.success(request, f"{table.name}: no peak window, every call is at the peak rate.")
+    else:
+        messages.success(request, f"{table.name}: peak {table.peak_start:%H:%M}-{table.peak_end:%H:%M} "
+                                  f"on weekdays {table.peak_weekdays}.")
+    return redirect("web:rate_tables")
 
 
 @page()
