@@ -13,6 +13,7 @@ money: payments, credits, debits, refunds, holds       yes      yes      no
 (place, capture, release)
 invoices: out-of-turn invoice, void (credit note)      yes      yes      no
 usage records: POST xdrs (batch), xdrs/rerate        yes      yes      no
+rate tables: POST rate-tables, PUT rates/peak-window  yes      no       no
 catalog writes: products and plans (create, update,    yes      no       no
 retire, delete)
 API clients: list, create, revoke                      yes      no       no

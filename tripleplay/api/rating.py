@@ -10,15 +10,17 @@ The records go through the same bulk path as ``tripleplay import-xdrs`` (docs/ra
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from tripleplay.api.permissions import OPERATIONS, READERS, require
+from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import In, MoneyOut, minor
+from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.rating import selectors
+from tripleplay.rating import services as rating_services
 from tripleplay.rating.bulk import rate_bulk
 from tripleplay.rating.services import rerate_errors
 
@@ -98,3 +100,104 @@ def list_errors(request, source: str | None = Query(None, max_length=64)):
 def rerate(request, payload: RerateIn):
     actor = require(request, *OPERATIONS)
     return rerate_errors(actor, source=payload.source)
+
+
+# -- rate tables ------------------------------------------------------------------------------------------
+# Reads for every role; writes for admins (the catalog's rule). Prices are integer micro-units of the
+# currency (0.015 = 15000, docs/money.md); quantities and increments are in the service's base unit
+# (voice: seconds, data: KB, messaging: messages, docs/rating.md).
+
+
+class RateOut(Schema):
+    prefix: str
+    description: str
+    price_per_unit_micros: int
+    connection_fee_micros: int
+    first_increment: int
+    next_increment: int
+    offpeak_price_per_unit_micros: int | None
+    offpeak_connection_fee_micros: int | None
+
+
+class RateTableOut(Schema):
+    id: int
+    product_id: int
+    service_type: str
+    currency: str
+    name: str
+    peak_start: str | None
+    peak_end: str | None
+    peak_weekdays: str
+    time_zone: str
+    rates: list[RateOut]
+
+    @staticmethod
+    def resolve_peak_start(obj) -> str | None:
+        return obj.peak_start.strftime("%H:%M") if obj.peak_start else None
+
+    @staticmethod
+    def resolve_peak_end(obj) -> str | None:
+        return obj.peak_end.strftime("%H:%M") if obj.peak_end else None
+
+    @staticmethod
+    def resolve_rates(obj) -> list:
+        return sorted(obj.rates.all(), key=lambda r: r.prefix)
+
+
+class RateTableIn(In):
+    product_id: int = Field(..., strict=True)
+    service_type: Service
+    name: str = Field(..., min_length=1, max_length=200, strict=True)
+
+
+class RateIn(In):
+    prefix: str = Field("", max_length=32, strict=True, description="digits; '' is the table's default")
+    price_per_unit_micros: int = Field(..., ge=0, strict=True)
+    connection_fee_micros: int = Field(0, ge=0, strict=True)
+    first_increment: int = Field(1, ge=1, strict=True)
+    next_increment: int = Field(1, ge=1, strict=True)
+    offpeak_price_per_unit_micros: int | None = Field(None, ge=0, strict=True)
+    offpeak_connection_fee_micros: int | None = Field(None, ge=0, strict=True)
+    description: str = Field("", max_length=200, strict=True)
+
+
+class PeakWindowIn(In):
+    start: time | None = Field(None, description="local HH:MM; start and end both null remove the window")
+    end: time | None = None
+    weekdays: str = Field("12345", min_length=1, max_length=7, strict=True, description="ISO digits, 1 = Monday")
+    time_zone: str = Field("", max_length=64, strict=True, description="'' = the installation's")
+
+
+@router.get("/rate-tables", response=list[RateTableOut], summary="Rate tables with their rates")
+@paginate(LimitOffsetPagination)
+def list_rate_tables(request, product_id: int | None = None):
+    require(request, *READERS)
+    return selectors.rate_tables(product_id)
+
+
+@router.post("/rate-tables", response={201: RateTableOut}, summary="Create a product's rate table for a service")
+def create_rate_table(request, payload: RateTableIn):
+    actor = require(request, *ADMINS)
+    table = rating_services.create_rate_table(actor, catalog_selectors.product(payload.product_id),
+                                              service_type=payload.service_type, name=payload.name)
+    return 201, selectors.rate_table(table.pk)
+
+
+@router.get("/rate-tables/{table_id}", response=RateTableOut)
+def get_rate_table(request, table_id: int):
+    require(request, *READERS)
+    return selectors.rate_table(table_id)
+
+
+@router.put("/rate-tables/{table_id}/rates", response=RateTableOut, summary="Add or replace the rate of a prefix")
+def put_rate(request, table_id: int, payload: RateIn):
+    actor = require(request, *ADMINS)
+    rating_services.set_rate(actor, selectors.rate_table(table_id), **payload.model_dump())
+    return selectors.rate_table(table_id)
+
+
+@router.put("/rate-tables/{table_id}/peak-window", response=RateTableOut, summary="Set or remove the peak window")
+def put_peak_window(request, table_id: int, payload: PeakWindowIn):
+    actor = require(request, *ADMINS)
+    rating_services.set_peak_window(actor, selectors.rate_table(table_id), **payload.model_dump())
+    return selectors.rate_table(table_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet, Sum
 
+from tripleplay.core.errors import NotFound
 from tripleplay.customers.models import Account
-from tripleplay.rating.models import AllowanceUsage, Xdr, XdrStatus
+from tripleplay.rating.models import AllowanceUsage, RateTable, Xdr, XdrStatus
 
 
 def xdrs_in_error(source: str | None = None) -> QuerySet[Xdr]:
@@ -25,3 +26,15 @@ def allowance_usage(account: Account) -> QuerySet[AllowanceUsage]:
 
 def rated_total_minor(account: Account) -> int:
     return Xdr.objects.filter(account=account, status=XdrStatus.RATED).aggregate(t=Sum("cost_minor"))["t"] or 0
+
+
+def rate_tables(product_id: int | None = None) -> QuerySet[RateTable]:
+    qs = RateTable.objects.prefetch_related("rates").order_by("id")
+    return qs.filter(product_id=product_id) if product_id is not None else qs
+
+
+def rate_table(table_id: int) -> RateTable:
+    try:
+        return RateTable.objects.prefetch_related("rates").get(pk=table_id)
+    except (RateTable.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"rate table {table_id} does not exist") from None

@@ -56,6 +56,9 @@ class Api:
     def patch(self, path: str, body=None, *, raw=None, headers: dict | None = None):
         return self._send("patch", path, body, None, raw, headers)
 
+    def put(self, path: str, body=None, *, raw=None, headers: dict | None = None):
+        return self._send("put", path, body, None, raw, headers)
+
     def delete(self, path: str, params: dict | None = None, headers: dict | None = None):
         query = ""
         if params:

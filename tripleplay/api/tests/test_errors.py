@@ -169,6 +169,10 @@ def test_openapi_document(db):
         "/api/v1/xdrs": {"post"},
         "/api/v1/xdrs/errors": {"get"},
         "/api/v1/xdrs/rerate": {"post"},
+        "/api/v1/rate-tables": {"get", "post"},
+        "/api/v1/rate-tables/{table_id}": {"get"},
+        "/api/v1/rate-tables/{table_id}/rates": {"put"},
+        "/api/v1/rate-tables/{table_id}/peak-window": {"put"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]

@@ -108,3 +108,54 @@ def test_roles(world, support, anon, admin):  # noqa: F811
     assert anon.post("/xdrs", {"records": [call("s1")]}).status_code == 401
     assert state() == before
     assert admin.post("/xdrs", {"records": [call("s1")]}).json()["counts"]["rated"] == 1
+
+
+# -- rate tables --------------------------------------------------------------------------------------------
+
+
+def test_admin_manages_rate_tables_and_the_new_terms_rate_calls(world, admin, finance, support):  # noqa: F811
+    product = world.voice_plan.product
+    listed = support.get(f"/rate-tables?product_id={product.pk}").json()
+    assert [(t["service_type"], t["name"], len(t["rates"])) for t in listed["items"]] == [
+        ("voice", "Voice rates", 3), ("messaging", "SMS rates", 1)]
+    # A new prefix with an off-peak price, and a peak window: a Tuesday noon call is peak, a Saturday one is not.
+    table = world.voice_table.pk
+    r = admin.put(f"/rate-tables/{table}/rates", {"prefix": "33", "price_per_unit_micros": 150_000,
+                                                   "first_increment": 60, "next_increment": 60,
+                                                   "offpeak_price_per_unit_micros": 60_000, "description": "France"})
+    assert r.status_code == 200, r.content
+    r = admin.put(f"/rate-tables/{table}/peak-window", {"start": "08:00", "end": "20:00", "weekdays": "12345",
+                                                         "time_zone": "UTC"})
+    body = r.json()
+    assert (r.status_code, body["peak_start"], body["peak_end"], body["peak_weekdays"], body["time_zone"]) == (
+        200, "08:00", "20:00", "12345", "UTC")
+    assert {x["prefix"]: (x["price_per_unit_micros"], x["offpeak_price_per_unit_micros"]) for x in body["rates"]}[
+        "33"] == (150_000, 60_000)
+    r = finance.post("/xdrs", {"records": [call("f1", callee="33140000000", seconds=120),
+                                           call("f2", callee="33140000000", seconds=120, at="2026-03-14T12:00:00Z")]})
+    assert [x["cost"]["amount_minor"] for x in r.json()["results"]] == [0, 0]  # the 10 free minutes first
+    r = finance.post("/xdrs", {"records": [call("f3", callee="33140000000", seconds=600),
+                                           call("f4", callee="33140000000", seconds=120, at="2026-03-14T12:00:00Z")]})
+    # 6 free minutes were left: f3 pays 4 minutes at 0.15 = 0.60; f4 (Saturday) 2 minutes at 0.06 = 0.12.
+    assert [x["cost"]["amount_minor"] for x in r.json()["results"]] == [60, 12]
+
+
+def test_rate_table_writes_are_for_admins_and_bad_input_changes_nothing(world, admin, finance, support):  # noqa: F811
+    table = world.voice_table.pk
+    before = state()
+    for client in (finance, support):
+        assert client.put(f"/rate-tables/{table}/rates", {"price_per_unit_micros": 1}).status_code == 403
+        assert client.post("/rate-tables", {"product_id": world.voice_plan.product.pk, "service_type": "voice",
+                                            "name": "x"}).status_code == 403
+    for payload, code in [({"price_per_unit_micros": -1}, 422), ({"price_per_unit_micros": "1"}, 422),
+                          ({"price_per_unit_micros": 1, "prefix": "4a"}, 422),
+                          ({"price_per_unit_micros": 1, "first_increment": 0}, 422),
+                          ({"price_per_unit_micros": 1, "unknown": 1}, 422)]:
+        r = admin.put(f"/rate-tables/{table}/rates", payload)
+        assert r.status_code == code, (payload, r.content)
+        assert error_of(r)["code"]
+    assert admin.put(f"/rate-tables/{table}/peak-window", {"start": "20:00", "end": "08:00"}).status_code == 422
+    assert admin.put("/rate-tables/999999/rates", {"price_per_unit_micros": 1}).status_code == 404
+    r = admin.post("/rate-tables", {"product_id": world.voice_plan.product.pk, "service_type": "data", "name": "x"})
+    assert r.status_code == 422 and "no data service" in error_of(r)["message"]
+    assert state() == before
