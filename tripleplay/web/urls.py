@@ -24,6 +24,7 @@ urlpatterns = [
     path("customers/<int:customer_id>/accounts/new", customers.account_create, name="account_create"),
     path("accounts/<int:account_id>/main-product", customers.main_product, name="main_product"),
     path("accounts/<int:account_id>/status", customers.account_status, name="account_status"),
+    path("accounts/<int:account_id>/update", customers.account_update, name="account_update"),
     path("accounts/<int:account_id>/addons", customers.add_addon, name="add_addon"),
     path("accounts/<int:account_id>/addons/<int:assignment_id>/remove", customers.remove_addon, name="remove_addon"),
     path("subscribers/<int:subscriber_id>/retry", customers.subscriber_retry, name="subscriber_retry"),

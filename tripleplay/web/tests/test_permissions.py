@@ -29,6 +29,8 @@ def actions(w):
         ("edit customer", f"/customers/{c}/update", {"name": "Ada King", "email": "ada@example.org"}, OPS, 302),
         ("customer status", f"/customers/{c}/status", {"status": "suspended", "reason": "asked"}, OPS, 302),
         ("account status", f"/accounts/{a}/status", {"status": "blocked", "reason": "fraud"}, OPS, 302),
+        ("account identifiers", f"/accounts/{a}/update", {"login": "ada", "device_id": "00:1A:79:00:00:{role}"},
+         OPS, 302),
         ("new account", f"/customers/{c}/accounts/new", {"main_plan": w.cat.internet_plan.pk,
                                                          "login": "net-{role}"}, OPS, 302),
         ("change main product", f"/accounts/{a}/main-product", {"plan_id": w.cat.tv_plan.pk}, OPS, 302),
@@ -72,7 +74,8 @@ def actions(w):
 
 
 ACTION_NAMES = [
-    "signup", "edit customer", "customer status", "account status", "new account", "change main product", "add add-on",
+    "signup", "edit customer", "customer status", "account status", "account identifiers",
+    "new account", "change main product", "add add-on",
     "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
     "retire product", "create rate table", "set rate", "peak window",
@@ -119,7 +122,8 @@ def test_the_action_list_is_complete(world):
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv"}}
-    tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_create", "main_product",
+    tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_update",
+              "account_create", "main_product",
               "add_addon", "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
               "product_retire", "rate_table_create", "rate_set", "peak_window_set",

@@ -277,6 +277,21 @@ def account_status(request, account_id: int):
 
 
 @action(*OPERATIONS)
+def account_update(request, account_id: int):
+    """Login, device id and phone number; a change is provisioned to the account's platforms (D50)."""
+    account = selectors.account(account_id)
+    changes = {f: clean(request.POST.get(f)) for f in ("login", "device_id", "phone_number")
+               if clean(request.POST.get(f)) != getattr(account, f)}
+    if not changes:
+        messages.info(request, f"Account {account.pk}: nothing changed.")
+        return redirect(customer_url(account.customer_id))
+    account = services.update_account(request.actor, account, **changes)
+    messages.success(request, f"Account {account.pk} updated ({', '.join(sorted(changes))}); "
+                              "the platforms get the new details from the provisioning queue.")
+    return redirect(customer_url(account.customer_id))
+
+
+@action(*OPERATIONS)
 def account_create(request, customer_id: int):
     customer = selectors.customer(customer_id)
     plan = _plan(request.POST.get("main_plan"))
