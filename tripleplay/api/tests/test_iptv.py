@@ -2,12 +2,12 @@
 against a real simulator process (matrixstream)."""
 
 import re
-import socket
 
 import pytest
 
 from tripleplay.api.tests.conftest import error_of, snapshot
 from tripleplay.catalog import services as catalog_services
+from tripleplay.core.testing import free_port
 from tripleplay.iptv import configuration
 from tripleplay.iptv.catalog_import import import_catalog, import_from_platform
 from tripleplay.iptv.models import ChannelPackage, Platform, ProvisioningCommand, Subscriber
@@ -50,12 +50,6 @@ def tv(actor, imported):
     sports = sell_package_as_addon(actor, imported["sports"], code="sports-tv", currency="USD",
                                    plan={"code": "sports-tv-monthly", "name": "Sports", "periodic_fee_minor": 500})
     return {"tv": tv, "tv_plan": tv_plan, "sports_plan": sports.plans.get(), "packages": imported}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

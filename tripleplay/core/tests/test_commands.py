@@ -27,6 +27,7 @@ from tripleplay.access.models import ApiClient
 from tripleplay.access.selectors import api_client_for_token, role_of_user
 from tripleplay.catalog.models import Product, SubscriptionPlan
 from tripleplay.core.actors import Actor, Role
+from tripleplay.core.testing import free_port
 from tripleplay.customers.models import Account, Customer
 from tripleplay.customers.services import create_customer
 from tripleplay.ledger.models import Funds, Hold, HoldStatus, LedgerEntry
@@ -337,12 +338,6 @@ def tripleplay_command() -> list[str]:
         return [str(script)]
     found = shutil.which("tripleplay")
     return [found] if found else [sys.executable, "-m", "tripleplay.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "granian"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import uuid
 import httpx
 import pytest
 
+from tripleplay.core.testing import free_port, run_cli
 from tripleplay.simulators.testing import SimulatorProcess
 
 SEED = r"""
@@ -65,19 +65,6 @@ JSON_KIND, XML_KIND = "matrixstream", "generic_xml"
 HAS_XML = importlib.util.find_spec("tripleplay.ppv.xmlproto") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tripleplay(*args: str, env: dict, timeout: float) -> str:
-    done = subprocess.run([sys.executable, "-m", "tripleplay.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("ppv_home")
@@ -88,12 +75,12 @@ def world(tmp_path_factory):
     try:
         for sim in sims.values():
             sim.start()
-        _tripleplay("migrate", "-v", "0", env=env, timeout=180)
+        run_cli("migrate", "-v", "0", env=env, timeout=180)
         spec = [(kind, sim.url, f"-{i}") for i, (kind, sim) in enumerate(sims.items())]
-        out = _tripleplay("django", "shell", "-c", f"SIMS = {spec!r}\n{SEED}", env=env, timeout=120)
+        out = run_cli("django", "shell", "-c", f"SIMS = {spec!r}\n{SEED}", env=env, timeout=120)
         seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
 
-        port = _free_port()
+        port = free_port()
         with open(log_path, "wb") as log:
             server = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
                                        "--port", str(port), "--workers", "1", "--threads", "4"],

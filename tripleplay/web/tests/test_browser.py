@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tripleplay.core.testing import free_port, run_cli
 from tripleplay.simulators.testing import SimulatorProcess
 
 CHROMIUM = os.environ.get("TRIPLEPLAY_CHROMIUM", "/usr/bin/chromium")
@@ -69,19 +69,6 @@ def _required() -> bool:
     return os.environ.get(REQUIRE_BROWSER_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _run(*args: str, env: dict, timeout: float) -> str:
-    done = subprocess.run([sys.executable, "-m", "tripleplay.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
-
-
 def _stop(proc: subprocess.Popen | None) -> None:
     if proc is not None and proc.poll() is None:
         proc.terminate()
@@ -111,11 +98,11 @@ def site(tmp_path_factory):
     log_path = home / "serve.log"
     try:
         sim.start()
-        _run("migrate", "-v", "0", env=env, timeout=180)
-        out = _run("django", "shell", "-c", f"SIM_URL = {sim.url!r}\nPASSWORD = {PASSWORD!r}\n{SEED}", env=env,
+        run_cli("migrate", "-v", "0", env=env, timeout=180)
+        out = run_cli("django", "shell", "-c", f"SIM_URL = {sim.url!r}\nPASSWORD = {PASSWORD!r}\n{SEED}", env=env,
                    timeout=120)
         seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
-        port = _free_port()
+        port = free_port()
         with open(log_path, "wb") as log:
             server = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
                                        "--port", str(port), "--workers", "1", "--threads", "4"],
