@@ -10,14 +10,12 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
-import time
 import uuid
 
 import httpx
 import pytest
 
-from tripleplay.core.testing import free_port, run_cli
+from tripleplay.core.testing import run_cli, start_serve
 from tripleplay.simulators.testing import SimulatorProcess
 
 SEED = r"""
@@ -80,22 +78,7 @@ def world(tmp_path_factory):
         out = run_cli("django", "shell", "-c", f"SIMS = {spec!r}\n{SEED}", env=env, timeout=120)
         seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
 
-        port = free_port()
-        with open(log_path, "wb") as log:
-            server = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
-                                       "--port", str(port), "--workers", "1", "--threads", "4"],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(url + "/healthz", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"no answer from /healthz within 30 s:\n{log_path.read_text()}"
-            time.sleep(0.2)
+        server, url = start_serve(env, log_path)
         for kind, sim in sims.items():
             sim.configure_tripleplay(url, seed["platforms"][kind]["token"])
         admin = httpx.Client(base_url=url + "/api/v1", timeout=10, trust_env=False,

@@ -19,10 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tripleplay.core.testing import free_port, run_cli
+from tripleplay.core.testing import run_cli, start_serve
 from tripleplay.simulators.testing import SimulatorProcess
 
 CHROMIUM = os.environ.get("TRIPLEPLAY_CHROMIUM", "/usr/bin/chromium")
@@ -102,25 +101,11 @@ def site(tmp_path_factory):
         out = run_cli("django", "shell", "-c", f"SIM_URL = {sim.url!r}\nPASSWORD = {PASSWORD!r}\n{SEED}", env=env,
                    timeout=120)
         seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
-        port = free_port()
-        with open(log_path, "wb") as log:
-            server = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
-                                       "--port", str(port), "--workers", "1", "--threads", "4"],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT)
+        server, url = start_serve(env, log_path)
+        with open(log_path, "ab") as log:
             worker = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "worker", "--threads", "2",
                                        "--poll-seconds", "0.2", "--retry-base-seconds", "0.2", "--retry-cap-seconds",
                                        "1", "--no-jobs"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(url + "/healthz", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"no answer from /healthz within 30 s:\n{log_path.read_text()}"
-            time.sleep(0.2)
         yield {"url": url, "sim": sim, "seed": seed, "log": log_path}
     finally:
         _stop(worker)
