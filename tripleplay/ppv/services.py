@@ -17,6 +17,7 @@ import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
@@ -166,13 +167,25 @@ def _db_function(sql: str, params: list) -> Answer | None:
     return Answer.of(200, **{k: body.get(k) for k in ANSWER_KEYS})
 
 
+_NEVER_AUTOMATIC = 2 ** 31 - 1  # psycopg prepares a statement after this many executions: never, unasked
+
+
 def _execute_prepared(sql: str, params: list):
-    """Server-side binding and a prepared statement, on psycopg's own cursor of Django's connection:
-    no quoting of the parameters into the SQL text in Python, and no parse and plan in PostgreSQL
-    after a connection's first call. Django's error translation and debug query log still apply."""
+    """Server-side binding and a prepared statement on Django's psycopg connection: no quoting of the
+    parameters into the SQL text in Python, and no parse and plan in PostgreSQL after a connection's
+    first call. Django's error translation and debug query log still apply.
+
+    Two things of Django's defaults would silently turn preparing off (they did until D51): the
+    connection's cursor() is a ClientCursor (client-side binding, never prepared), hence the plain
+    psycopg.Cursor here; and Django opens the connection with prepare_threshold=None, which makes
+    psycopg ignore prepare=True. A threshold no statement reaches keeps automatic preparing off for
+    everything else; only these calls ask for it (test_db_hot_path.py checks they are prepared)."""
     connection.ensure_connection()
+    pg = connection.connection
+    if pg.prepare_threshold is None:
+        pg.prepare_threshold = _NEVER_AUTOMATIC
     started = time.monotonic()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
         cursor.execute(sql, params, prepare=True)
         value = cursor.fetchone()[0]
     if connection.queries_logged:
@@ -187,7 +200,8 @@ def _approve_in_db(platform: Platform, transaction_id: str, request: dict) -> An
     expires_at = now + hold_ttl()
     actor = platform_actor(platform)
     return _db_function(
-        "SELECT ppv_authorize_approve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)",
+        "SELECT ppv_authorize_approve(%s::bigint, %s::text, %s::text, %s::text, %s::bigint, %s::text,"
+        " %s::timestamptz, %s::date, %s::timestamptz, %s::text, %s::jsonb, %s::text, %s::text, %s::text)",
         [platform.pk, transaction_id, request["subscriber"], request["event_id"], request["price_minor"],
          request["currency"], now, clock.today(), expires_at, _iso(expires_at), json.dumps(request),
          str(actor.kind), actor.ref, actor.name])
@@ -198,7 +212,8 @@ def _charge_in_db(platform: Platform, transaction_id: str | None, authorization_
     """The confirm that charges an open authorization, in one round trip (ppv_confirm_charge), or
     None: nothing was written and the call is the Python path's."""
     actor = platform_actor(platform)
-    return _db_function("SELECT ppv_confirm_charge(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+    return _db_function("SELECT ppv_confirm_charge(%s::bigint, %s::text, %s::text, %s::bigint, %s::bigint,"
+                        " %s::timestamptz, %s::text, %s::text, %s::text)",
                         [platform.pk, platform.code, transaction_id, authorization_id, amount_minor, clock.now(),
                          str(actor.kind), actor.ref, actor.name])
 

@@ -158,6 +158,23 @@ def test_an_approval_and_a_charge_are_one_statement_each(w):
     assert _sql_of(confirm_queries.captured_queries) == ["SELECT ppv_confirm_charge"]
 
 
+def test_the_two_calls_are_prepared_statements_executed_again(w):
+    # Django's defaults (client-side binding, prepare_threshold None) would make prepare=True a no-op
+    # and PostgreSQL would parse and plan every call (D51).
+    w.event("fete", 1999)
+    buyer = w.buyer(10_000)
+    for tx in ("p1", "p2", "p3"):
+        assert services.authorize(w.platform, transaction_id=tx, subscriber=buyer.ref, event_id="fete")["result"] \
+            == "approved"
+        assert services.confirm(w.platform, transaction_id=tx)["result"] == "confirmed"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT split_part(statement, '(', 1), generic_plans + custom_plans FROM pg_prepared_statements"
+                       " WHERE statement LIKE 'SELECT ppv_%%' ORDER BY 1")
+        assert cursor.fetchall() == [("SELECT ppv_authorize_approve", 3), ("SELECT ppv_confirm_charge", 3)]
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement NOT LIKE 'SELECT ppv_%%'")
+        assert cursor.fetchone()[0] == 0  # nothing else of Django's is prepared
+
+
 def test_what_the_functions_do_not_cover_is_handed_over_with_nothing_written(w):
     w.event("fete", 1999)
     buyer = w.buyer(1000)
