@@ -211,3 +211,41 @@ def test_py_json_matches_python(db, text):
     with connection.cursor() as cursor:
         cursor.execute("SELECT ppv_py_json(%s)", [text])
         assert cursor.fetchone()[0] == json.dumps(text)
+
+
+def test_the_tables_a_pair_writes_keep_only_the_indexes_a_query_needs(db):
+    # Each index below is written by every authorize + confirm pair (docs/ppv.md, "Where the time
+    # goes"; D52): no varchar_pattern_ops twins of unique keys, partial indexes where a query only
+    # reads open rows or non-NULL values. Adding one here should be a decision, not a side effect.
+    with connection.cursor() as cursor:
+        cursor.execute(r"SELECT tablename, regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING btree ',"
+                       r" '\1') FROM pg_indexes WHERE tablename IN ('ledger_hold', 'ledger_ledgerentry',"
+                       r" 'audit_auditevent', 'ppv_ppvpurchase') ORDER BY 1, 2")
+        indexes = cursor.fetchall()
+    assert indexes == [
+        ("audit_auditevent", "(action)"),
+        ("audit_auditevent", "(at)"),
+        ("audit_auditevent", "(object_type, object_id)"),
+        ("audit_auditevent", "UNIQUE (id)"),
+        ("ledger_hold", "(account_id)"),
+        ("ledger_hold", "(customer_id)"),
+        ("ledger_hold", "(expires_at) WHERE ((status)::text = 'active'::text)"),
+        ("ledger_hold", "UNIQUE (entry_id)"),
+        ("ledger_hold", "UNIQUE (id)"),
+        ("ledger_hold", "UNIQUE (idempotency_key)"),
+        ("ledger_ledgerentry", "(account_id)"),
+        ("ledger_ledgerentry", "(created_at)"),
+        ("ledger_ledgerentry", "(customer_id, created_at)"),
+        ("ledger_ledgerentry", "(customer_id, id)"),
+        ("ledger_ledgerentry", "UNIQUE (id)"),
+        ("ledger_ledgerentry", "UNIQUE (idempotency_key)"),
+        ("ppv_ppvpurchase", "(account_id)"),
+        ("ppv_ppvpurchase", "(customer_id, authorized_at)"),
+        ("ppv_ppvpurchase", "(event_id)"),
+        ("ppv_ppvpurchase", "(expires_at) WHERE ((status)::text = 'authorized'::text)"),
+        ("ppv_ppvpurchase", "UNIQUE (charge_id) WHERE (charge_id IS NOT NULL)"),
+        ("ppv_ppvpurchase", "UNIQUE (hold_id)"),
+        ("ppv_ppvpurchase", "UNIQUE (id)"),
+        ("ppv_ppvpurchase", "UNIQUE (platform_id, transaction_id)"),
+        ("ppv_ppvpurchase", "UNIQUE (refund_entry_id) WHERE (refund_entry_id IS NOT NULL)"),
+    ]
