@@ -110,7 +110,11 @@ class Hold(models.Model):
     expires_at = models.DateTimeField()  # the expiry sweep's index is on active holds only (Meta)
     settled_at = models.DateTimeField(null=True, blank=True)
     captured_minor = models.BigIntegerField(null=True, blank=True)
-    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="hold")
+    # The capture's entry: at most one hold per entry (partial unique constraint in Meta; a
+    # OneToOneField's index would also hold the NULL of every open hold). Entries are never deleted,
+    # so PROTECT needs no index of its own.
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              db_index=False)
 
     class Meta:
         ordering = ["id"]
@@ -120,6 +124,7 @@ class Hold(models.Model):
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="active"), name="ledger_hold_active_expiry")]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="ledger_hold_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["entry"], condition=Q(entry__isnull=False), name="ledger_hold_entry_unique"),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="hold_amount_gt_0"),
             models.CheckConstraint(
                 condition=Q(captured_minor__isnull=True)

@@ -1,6 +1,7 @@
 """Fewer index writes per hold and entry (docs/ppv.md, Performance; decision D52): the unique
 idempotency keys become UniqueConstraints (no varchar_pattern_ops twin), the entry's customer index
-is left to (customer, id), and the hold's expiry index holds only active holds.
+is left to (customer, id), the hold's expiry index holds only active holds, and the hold's entry
+is unique where set (no index of NULLs).
 
 SQLite alters a column by rebuilding the table, which drops its triggers: the append-only trigger
 of migration 0002 is created again at the end (test_ledger_entries_cannot_be_updated).
@@ -65,6 +66,15 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='ledgerentry',
             constraint=models.UniqueConstraint(fields=('idempotency_key',), name='ledger_entry_idempotency_key_unique'),
+        ),
+        migrations.AlterField(
+            model_name='hold',
+            name='entry',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.ledgerentry'),
+        ),
+        migrations.AddConstraint(
+            model_name='hold',
+            constraint=models.UniqueConstraint(condition=models.Q(('entry__isnull', False)), fields=('entry',), name='ledger_hold_entry_unique'),
         ),
         migrations.RunPython(restore_sqlite_trigger, migrations.RunPython.noop),
     ]

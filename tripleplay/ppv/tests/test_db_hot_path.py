@@ -230,7 +230,7 @@ def test_the_tables_a_pair_writes_keep_only_the_indexes_a_query_needs(db):
         ("ledger_hold", "(account_id)"),
         ("ledger_hold", "(customer_id)"),
         ("ledger_hold", "(expires_at) WHERE ((status)::text = 'active'::text)"),
-        ("ledger_hold", "UNIQUE (entry_id)"),
+        ("ledger_hold", "UNIQUE (entry_id) WHERE (entry_id IS NOT NULL)"),
         ("ledger_hold", "UNIQUE (id)"),
         ("ledger_hold", "UNIQUE (idempotency_key)"),
         ("ledger_ledgerentry", "(account_id)"),
