@@ -51,7 +51,10 @@ class LedgerEntry(ActorFields):
     # Every index here is written by every entry (a PPV confirm, each invoice line ...), so only the
     # ones a query needs: the customer's own index is the (customer, id) one below.
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="entries", db_index=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    # No index of its own: no query selects entries by account (statements, invoices and the web go by
+    # customer) and accounts are never deleted, so PROTECT never looks either.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="entries",
+                                db_index=False)
     kind = models.CharField(max_length=12, choices=EntryKind.choices)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -98,7 +101,9 @@ class HoldStatus(models.TextChoices):
 
 class Hold(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="holds")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="holds")
+    # No index of its own, as LedgerEntry.account: holds are read by customer, id or expiry.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="holds",
+                                db_index=False)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)

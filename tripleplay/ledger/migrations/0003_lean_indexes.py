@@ -1,7 +1,8 @@
 """Fewer index writes per hold and entry (docs/ppv.md, Performance; decision D52): the unique
 idempotency keys become UniqueConstraints (no varchar_pattern_ops twin), the entry's customer index
-is left to (customer, id), the hold's expiry index holds only active holds, and the hold's entry
-is unique where set (no index of NULLs).
+is left to (customer, id), the hold's expiry index holds only active holds, the hold's entry is
+unique where set (no index of NULLs), and account ids are not indexed in holds and entries (no
+query selects by them; accounts are never deleted).
 
 SQLite alters a column by rebuilding the table, which drops its triggers: the append-only trigger
 of migration 0002 is created again at the end (test_ledger_entries_cannot_be_updated).
@@ -75,6 +76,16 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='hold',
             constraint=models.UniqueConstraint(condition=models.Q(('entry__isnull', False)), fields=('entry',), name='ledger_hold_entry_unique'),
+        ),
+        migrations.AlterField(
+            model_name='hold',
+            name='account',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='holds', to='customers.account'),
+        ),
+        migrations.AlterField(
+            model_name='ledgerentry',
+            name='account',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='customers.account'),
         ),
         migrations.RunPython(restore_sqlite_trigger, migrations.RunPython.noop),
     ]
