@@ -5,7 +5,8 @@ unique where set (no index of NULLs), and account ids are not indexed in holds a
 query selects by them; accounts are never deleted).
 
 SQLite alters a column by rebuilding the table, which drops its triggers: the append-only trigger
-of migration 0002 is created again at the end (test_ledger_entries_cannot_be_updated).
+of migration 0002 is created again at the end, and again when the migration is unapplied
+(test_ledger_entries_cannot_be_updated).
 """
 
 import django.db.models.deletion
@@ -32,6 +33,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Reversed last: unapplying the AlterFields rebuilds the table on SQLite too.
+        migrations.RunPython(migrations.RunPython.noop, restore_sqlite_trigger),
         migrations.RemoveIndex(
             model_name='hold',
             name='ledger_hold_status_396601_idx',
