@@ -177,11 +177,11 @@ def _execute_prepared(db, sql: str, params: list):
     first call. Django's error translation and debug query log still apply.
 
     Two things of Django's defaults would silently turn preparing off (they did until D51): the
-    connection's cursor() is a ClientCursor (client-side binding, never prepared), hence the plain
-    psycopg cursor here (a RawCursor: the SQL is written with $n, nothing to convert per call); and
-    Django opens the connection with prepare_threshold=None, which makes
-    psycopg ignore prepare=True. A threshold no statement reaches keeps automatic preparing off for
-    everything else; only these calls ask for it (test_db_hot_path.py checks they are prepared)."""
+    connection's cursor() is a ClientCursor (client-side binding, never prepared), hence a psycopg
+    cursor of our own here (a RawCursor: the SQL is written with $n, nothing to convert per call);
+    and Django opens the connection with prepare_threshold=None, which makes psycopg ignore
+    prepare=True. A threshold no statement reaches keeps automatic preparing off for everything
+    else; only these calls ask for it (test_db_hot_path.py checks they are prepared)."""
     db.ensure_connection()
     pg = db.connection
     if pg.prepare_threshold is None:
