@@ -129,13 +129,24 @@ def _forget_tokens() -> None:
     _token_cache.clear()
 
 
+def _copy(platform: Platform) -> Platform:
+    """copy.copy(platform), the shallow copy Model.__getstate__ makes (own __dict__, own _state and
+    fields cache), without the pickle protocol's app-registry lookup: 9 -> 4 us on every PPV call."""
+    clone = Platform.__new__(Platform)
+    state = platform.__dict__.copy()
+    state["_state"] = copy.copy(state["_state"])
+    state["_state"].fields_cache = state["_state"].fields_cache.copy()
+    clone.__dict__ = state
+    return clone
+
+
 def platform_for_inbound_token(token: str) -> Platform | None:
     if not token or len(token) > 200:
         return None
     digest = hashlib.sha256(token.encode()).hexdigest()
     cached = _token_cache.get(digest)
     if cached is not None and cached[1] > time.monotonic():
-        return copy.copy(cached[0])  # a copy: a request may set attributes on its platform
+        return _copy(cached[0])  # a copy: a request may set attributes on its platform
     for p in Platform.objects.filter(inbound_token_prefix=token[:INBOUND_PREFIX_LEN], enabled=True):
         if hmac.compare_digest(p.inbound_token_hash, digest):
             _token_cache[digest] = (copy.copy(p), time.monotonic() + TOKEN_CACHE_SECONDS)

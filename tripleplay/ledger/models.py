@@ -48,8 +48,13 @@ class Funds(models.Model):
 
 
 class LedgerEntry(ActorFields):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    # Every index here is written by every entry (a PPV confirm, each invoice line ...), so only the
+    # ones a query needs: the customer's own index is the (customer, id) one below.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    # No index of its own: no query selects entries by account (statements, invoices and the web go by
+    # customer) and accounts are never deleted, so PROTECT never looks either.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="entries",
+                                db_index=False)
     kind = models.CharField(max_length=12, choices=EntryKind.choices)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -60,7 +65,9 @@ class LedgerEntry(ActorFields):
     source = models.CharField(max_length=32, blank=True)
     reference = models.CharField(max_length=100, blank=True)  # external reference (receipt, bank ref)
     service_type = models.CharField(max_length=16, blank=True)  # for invoice grouping
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    # Unique by the constraint below, not unique=True: on PostgreSQL that would add a second,
+    # varchar_pattern_ops index for LIKE 'prefix%' queries, which nothing runs (docs/ppv.md, D52).
+    idempotency_key = models.CharField(max_length=128)
     request_fingerprint = models.CharField(max_length=64)
     created_at = models.DateTimeField(db_index=True)
     data = models.JSONField(default=dict, blank=True)
@@ -70,6 +77,7 @@ class LedgerEntry(ActorFields):
         verbose_name_plural = "ledger entries"
         indexes = [models.Index(fields=["customer", "id"]), models.Index(fields=["customer", "created_at"])]
         constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="ledger_entry_idempotency_key_unique"),
             models.CheckConstraint(
                 condition=(
                     Q(kind__in=["payment", "credit"], amount_minor__gt=0)
@@ -93,24 +101,35 @@ class HoldStatus(models.TextChoices):
 
 class Hold(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="holds")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="holds")
+    # No index of its own, as LedgerEntry.account: holds are read by customer, id or expiry.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="holds",
+                                db_index=False)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    idempotency_key = models.CharField(max_length=128)  # unique: see Meta (and LedgerEntry's, why so)
     request_fingerprint = models.CharField(max_length=64)
     reference = models.CharField(max_length=100, blank=True)
     description = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
-    expires_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()  # the expiry sweep's index is on active holds only (Meta)
     settled_at = models.DateTimeField(null=True, blank=True)
     captured_minor = models.BigIntegerField(null=True, blank=True)
-    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="hold")
+    # The capture's entry: at most one hold per entry (partial unique constraint in Meta; a
+    # OneToOneField's index would also hold the NULL of every open hold). Entries are never deleted,
+    # so PROTECT needs no index of its own.
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              db_index=False)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        # A hold is written twice (placed, then captured or released; the status changes, so the
+        # second is no HOT update and writes every index again): the expiry sweep's index holds only
+        # active holds, so a settled hold adds no entry to it.
+        indexes = [models.Index(fields=["expires_at"], condition=Q(status="active"), name="ledger_hold_active_expiry")]
         constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="ledger_hold_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["entry"], condition=Q(entry__isnull=False), name="ledger_hold_entry_unique"),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="hold_amount_gt_0"),
             models.CheckConstraint(
                 condition=Q(captured_minor__isnull=True)

@@ -43,9 +43,14 @@ class PpvPurchase(models.Model):
     status = models.CharField(max_length=12, choices=PurchaseStatus.choices)
     decline_code = models.CharField(max_length=40, blank=True)
     hold = models.OneToOneField(Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="ppv_purchase")
-    charge = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    refund_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+")
+    # At most one purchase per entry, as a OneToOneField would say, but by partial unique constraints
+    # (Meta): a OneToOneField's index also holds every NULL, i.e. every authorization would write two
+    # index entries (charge, refund) that no query reads and its confirm one more. Entries are never
+    # deleted (append-only), so PROTECT needs no index on these columns either.
+    charge = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               db_index=False)
+    refund_entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                     db_index=False)
     charged_minor = models.BigIntegerField(null=True, blank=True)
     authorized_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +62,9 @@ class PpvPurchase(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["platform", "transaction_id"], name="ppv_transaction_unique"),
+            models.UniqueConstraint(fields=["charge"], condition=Q(charge__isnull=False), name="ppv_charge_unique"),
+            models.UniqueConstraint(fields=["refund_entry"], condition=Q(refund_entry__isnull=False),
+                                    name="ppv_refund_entry_unique"),
             models.CheckConstraint(condition=Q(price_minor__isnull=True) | Q(price_minor__gte=0),
                                    name="ppv_price_gte_0"),
         ]

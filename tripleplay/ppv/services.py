@@ -17,8 +17,9 @@ import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
 from tripleplay import clock
 from tripleplay.catalog.models import ProductService, ServiceType
@@ -120,8 +121,9 @@ def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event
                                  or not currency.isupper()):
         raise InvalidInput("currency must be an ISO 4217 code in capitals, e.g. USD", details={"field": "currency"})
     request = {"subscriber": subscriber, "event_id": event_id, "price_minor": price_minor, "currency": currency}
-    if USE_DB_FUNCTIONS and connection.vendor == "postgresql" and _bigint(price_minor):
-        answer = _approve_in_db(platform, transaction_id, request)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
+    if USE_DB_FUNCTIONS and db.vendor == "postgresql" and _bigint(price_minor):
+        answer = _approve_in_db(db, platform, transaction_id, request)
         if answer is not None:
             return answer
     existing = PpvPurchase.objects.filter(platform=platform, transaction_id=transaction_id).first()
@@ -151,13 +153,13 @@ def _bigint(value) -> bool:
     return value is None or (type(value) is int and -(2 ** 63) <= value < 2 ** 63)
 
 
-def _db_function(sql: str, params: list) -> Answer | None:
+def _db_function(db, sql: str, params: list) -> Answer | None:
     """One call of a PPV database function: its own transaction (autocommit), or a savepoint inside
     the caller's. A unique violation (a concurrent duplicate won) rolls it back whole: None, and the
     Python path answers as the winner did."""
     try:
-        with transaction.atomic(savepoint=True) if connection.in_atomic_block else nullcontext():
-            value = _execute_prepared(sql, params)
+        with transaction.atomic(savepoint=True) if db.in_atomic_block else nullcontext():
+            value = _execute_prepared(db, sql, params)
     except IntegrityError:
         return None
     if value is None:
@@ -166,39 +168,54 @@ def _db_function(sql: str, params: list) -> Answer | None:
     return Answer.of(200, **{k: body.get(k) for k in ANSWER_KEYS})
 
 
-def _execute_prepared(sql: str, params: list):
-    """Server-side binding and a prepared statement, on psycopg's own cursor of Django's connection:
-    no quoting of the parameters into the SQL text in Python, and no parse and plan in PostgreSQL
-    after a connection's first call. Django's error translation and debug query log still apply."""
-    connection.ensure_connection()
+_NEVER_AUTOMATIC = 2 ** 31 - 1  # psycopg prepares a statement after this many executions: never, unasked
+
+
+def _execute_prepared(db, sql: str, params: list):
+    """Server-side binding and a prepared statement on Django's psycopg connection: no quoting of the
+    parameters into the SQL text in Python, and no parse and plan in PostgreSQL after a connection's
+    first call. Django's error translation and debug query log still apply.
+
+    Two things of Django's defaults would silently turn preparing off (they did until D51): the
+    connection's cursor() is a ClientCursor (client-side binding, never prepared), hence a psycopg
+    cursor of our own here (a RawCursor: the SQL is written with $n, nothing to convert per call);
+    and Django opens the connection with prepare_threshold=None, which makes psycopg ignore
+    prepare=True. A threshold no statement reaches keeps automatic preparing off for everything
+    else; only these calls ask for it (test_db_hot_path.py checks they are prepared)."""
+    db.ensure_connection()
+    pg = db.connection
+    if pg.prepare_threshold is None:
+        pg.prepare_threshold = _NEVER_AUTOMATIC
     started = time.monotonic()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+    with db.wrap_database_errors, psycopg.RawCursor(pg) as cursor:
         cursor.execute(sql, params, prepare=True)
         value = cursor.fetchone()[0]
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    if db.queries_logged:
+        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return value
 
 
-def _approve_in_db(platform: Platform, transaction_id: str, request: dict) -> Answer | None:
+def _approve_in_db(db, platform: Platform, transaction_id: str, request: dict) -> Answer | None:
     """The approval with a hold in one round trip (ppv_authorize_approve), or None: nothing was
     written and the call is the Python path's (a retry, any decline, a price of 0, a race)."""
     now = clock.now()
     expires_at = now + hold_ttl()
     actor = platform_actor(platform)
     return _db_function(
-        "SELECT ppv_authorize_approve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)",
+        db, "SELECT ppv_authorize_approve($1::bigint, $2::text, $3::text, $4::text, $5::bigint, $6::text,"
+        " $7::timestamptz, $8::date, $9::timestamptz, $10::text, $11::jsonb, $12::text, $13::text, $14::text)",
         [platform.pk, transaction_id, request["subscriber"], request["event_id"], request["price_minor"],
          request["currency"], now, clock.today(), expires_at, _iso(expires_at), json.dumps(request),
          str(actor.kind), actor.ref, actor.name])
 
 
-def _charge_in_db(platform: Platform, transaction_id: str | None, authorization_id: int | None,
+def _charge_in_db(db, platform: Platform, transaction_id: str | None, authorization_id: int | None,
                   amount_minor: int | None) -> Answer | None:
     """The confirm that charges an open authorization, in one round trip (ppv_confirm_charge), or
     None: nothing was written and the call is the Python path's."""
     actor = platform_actor(platform)
-    return _db_function("SELECT ppv_confirm_charge(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+    return _db_function(db, "SELECT ppv_confirm_charge($1::bigint, $2::text, $3::text, $4::bigint, $5::bigint,"
+                        " $6::timestamptz, $7::text, $8::text, $9::text)",
                         [platform.pk, platform.code, transaction_id, authorization_id, amount_minor, clock.now(),
                          str(actor.kind), actor.ref, actor.name])
 
@@ -358,10 +375,11 @@ def _expire(p: PpvPurchase) -> None:
 def confirm(platform: Platform, *, transaction_id: str | None = None, authorization_id: int | None = None,
             amount_minor: int | None = None) -> Answer:
     """Turn the held funds into a charge (the final amount may be lower than held, never higher)."""
-    if (USE_DB_FUNCTIONS and connection.vendor == "postgresql" and (transaction_id, authorization_id) != (None, None)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
+    if (USE_DB_FUNCTIONS and db.vendor == "postgresql" and (transaction_id, authorization_id) != (None, None)
             and _bigint(authorization_id) and _bigint(amount_minor)):
         tx = _ref(transaction_id, "transaction_id") if transaction_id is not None else None
-        answer = _charge_in_db(platform, tx, authorization_id, amount_minor)
+        answer = _charge_in_db(db, platform, tx, authorization_id, amount_minor)
         if answer is not None:
             return answer
     with transaction.atomic():

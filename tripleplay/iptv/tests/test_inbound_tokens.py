@@ -49,3 +49,19 @@ def test_another_process_change_takes_effect_when_the_cache_entry_expires(platfo
     now[0] += 0.2
     assert platform_for_inbound_token(token) is None
     assert configuration.TOKEN_CACHE_SECONDS <= 5
+
+
+def test_each_cached_hit_is_a_copy_of_its_own(platform):
+    token = issue_inbound_token(Actor.system("test"), platform)
+    platform_for_inbound_token(token)  # cached
+    first, second = platform_for_inbound_token(token), platform_for_inbound_token(token)
+    assert first is not second and first._state is not second._state
+    assert first._state.fields_cache is not second._state.fields_cache
+    stored = Platform.objects.get(pk=platform.pk)
+    assert [getattr(first, f.attname) for f in Platform._meta.concrete_fields] \
+        == [getattr(stored, f.attname) for f in Platform._meta.concrete_fields]
+    assert (first._state.db, first._state.adding) == ("default", False)
+    first.name = "changed by one request"
+    first._state.fields_cache["x"] = 1
+    third = platform_for_inbound_token(token)
+    assert third.name == "Tok" and "x" not in third._state.fields_cache

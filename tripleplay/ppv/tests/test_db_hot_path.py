@@ -158,6 +158,23 @@ def test_an_approval_and_a_charge_are_one_statement_each(w):
     assert _sql_of(confirm_queries.captured_queries) == ["SELECT ppv_confirm_charge"]
 
 
+def test_the_two_calls_are_prepared_statements_executed_again(w):
+    # Django's defaults (client-side binding, prepare_threshold None) would make prepare=True a no-op
+    # and PostgreSQL would parse and plan every call (D51).
+    w.event("fete", 1999)
+    buyer = w.buyer(10_000)
+    for tx in ("p1", "p2", "p3"):
+        assert services.authorize(w.platform, transaction_id=tx, subscriber=buyer.ref, event_id="fete")["result"] \
+            == "approved"
+        assert services.confirm(w.platform, transaction_id=tx)["result"] == "confirmed"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT split_part(statement, '(', 1), generic_plans + custom_plans FROM pg_prepared_statements"
+                       " WHERE statement LIKE 'SELECT ppv_%%' ORDER BY 1")
+        assert cursor.fetchall() == [("SELECT ppv_authorize_approve", 3), ("SELECT ppv_confirm_charge", 3)]
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement NOT LIKE 'SELECT ppv_%%'")
+        assert cursor.fetchone()[0] == 0  # nothing else of Django's is prepared
+
+
 def test_what_the_functions_do_not_cover_is_handed_over_with_nothing_written(w):
     w.event("fete", 1999)
     buyer = w.buyer(1000)
@@ -194,3 +211,39 @@ def test_py_json_matches_python(db, text):
     with connection.cursor() as cursor:
         cursor.execute("SELECT ppv_py_json(%s)", [text])
         assert cursor.fetchone()[0] == json.dumps(text)
+
+
+def test_the_tables_a_pair_writes_keep_only_the_indexes_a_query_needs(db):
+    # Each index below is written by every authorize + confirm pair (docs/ppv.md, "Where the time
+    # goes"; D52): no varchar_pattern_ops twins of unique keys, partial indexes where a query only
+    # reads open rows or non-NULL values. Adding one here should be a decision, not a side effect.
+    with connection.cursor() as cursor:
+        cursor.execute(r"SELECT tablename, regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING btree ',"
+                       r" '\1') FROM pg_indexes WHERE tablename IN ('ledger_hold', 'ledger_ledgerentry',"
+                       r" 'audit_auditevent', 'ppv_ppvpurchase') ORDER BY 1, 2")
+        indexes = cursor.fetchall()
+    assert indexes == [
+        ("audit_auditevent", "(action)"),
+        ("audit_auditevent", "(at)"),
+        ("audit_auditevent", "(object_type, object_id)"),
+        ("audit_auditevent", "UNIQUE (id)"),
+        ("ledger_hold", "(customer_id)"),
+        ("ledger_hold", "(expires_at) WHERE ((status)::text = 'active'::text)"),
+        ("ledger_hold", "UNIQUE (entry_id) WHERE (entry_id IS NOT NULL)"),
+        ("ledger_hold", "UNIQUE (id)"),
+        ("ledger_hold", "UNIQUE (idempotency_key)"),
+        ("ledger_ledgerentry", "(created_at)"),
+        ("ledger_ledgerentry", "(customer_id, created_at)"),
+        ("ledger_ledgerentry", "(customer_id, id)"),
+        ("ledger_ledgerentry", "UNIQUE (id)"),
+        ("ledger_ledgerentry", "UNIQUE (idempotency_key)"),
+        ("ppv_ppvpurchase", "(account_id)"),
+        ("ppv_ppvpurchase", "(customer_id, authorized_at)"),
+        ("ppv_ppvpurchase", "(event_id)"),
+        ("ppv_ppvpurchase", "(expires_at) WHERE ((status)::text = 'authorized'::text)"),
+        ("ppv_ppvpurchase", "UNIQUE (charge_id) WHERE (charge_id IS NOT NULL)"),
+        ("ppv_ppvpurchase", "UNIQUE (hold_id)"),
+        ("ppv_ppvpurchase", "UNIQUE (id)"),
+        ("ppv_ppvpurchase", "UNIQUE (platform_id, transaction_id)"),
+        ("ppv_ppvpurchase", "UNIQUE (refund_entry_id) WHERE (refund_entry_id IS NOT NULL)"),
+    ]
