@@ -277,16 +277,22 @@ def _post_taxes(actor: Actor, invoices: list[Invoice], now: datetime) -> list[tu
         return []
     funds = connection.ops.quote_name(Funds._meta.db_table)
     balances = {}
+    returning = f" RETURNING {funds}.customer_id, {funds}.balance_minor"
     with connection.cursor() as cursor:
-        for start in range(0, len(invoices), 5000):
-            part = invoices[start:start + 5000]
-            first = "(CAST(%s AS bigint), CAST(%s AS bigint))" if _is_postgres() else "(%s, %s)"
-            values = ", ".join([first] + ["(%s, %s)"] * (len(part) - 1))
-            params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
-            cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
-                           f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
-                           f" RETURNING {funds}.customer_id, {funds}.balance_minor", params)
+        if _is_postgres():  # two array parameters: no VALUES list for psycopg to parse (bulk.update_from_values)
+            cursor.execute(f"UPDATE {funds} SET balance_minor = balance_minor + v.delta"
+                           f" FROM unnest(%s::bigint[], %s::bigint[]) AS v(cid, delta) WHERE {funds}.customer_id = v.cid"
+                           + returning, [[inv.customer_id for inv in invoices], [-inv.tax_minor for inv in invoices]])
             balances.update(dict(cursor.fetchall()))
+        else:
+            for start in range(0, len(invoices), 5000):
+                part = invoices[start:start + 5000]
+                values = ", ".join(["(%s, %s)"] * len(part))
+                params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
+                cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
+                               f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
+                               + returning, params)
+                balances.update(dict(cursor.fetchall()))
     if len(balances) != len(invoices):
         raise Conflict("a customer's funds row is missing", code="funds_missing")
     ids = bulk.take_ids(LedgerEntry, len(invoices))
