@@ -3,7 +3,7 @@
 The snapshot was taken with the run as it was before the throughput work of D60-D64 (commit dc9d796):
 a change of the run's batch path must write exactly the same invoices, lines, entry marks, tax entries,
 audit events, schedule rows and balances, on SQLite and on PostgreSQL. Ids are replaced by what
-identifies a row (an invoice's number, a customer's name, an entry's idempotency key), so the
+identifies a row (an invoice's number, a customer's name, an entry's time, amount and description), so the
 comparison does not depend on sequences.
 
 The customers: the January scenario (per-call usage) and its bulk-rated twin, a weekly customer caught up
@@ -75,12 +75,14 @@ def _rows() -> dict:
         {"invoice": inv_no[ln.invoice_id], **{f.attname: getattr(ln, f.attname) for f in InvoiceLine._meta.concrete_fields
                                               if f.name not in ("id", "invoice")}}
         for ln in InvoiceLine.objects.order_by("invoice__number", "position")]
-    marks = sorted((names[m.entry.customer_id], m.entry.idempotency_key, inv_no[m.invoice_id])
-                   for m in InvoicedEntry.objects.select_related("entry"))
+    # An entry by what it says (some idempotency keys hold ids: "hold:<id>:capture").
+    marks = sorted((names[m.entry.customer_id], str(m.entry.created_at), m.entry.kind, m.entry.amount_minor,
+                    m.entry.description, inv_no[m.invoice_id]) for m in InvoicedEntry.objects.select_related("entry"))
     taxes = [{**{f.attname: getattr(e, f.attname) for f in LedgerEntry._meta.concrete_fields
                  if f.name not in ("id", "customer")}, "customer": names[e.customer_id]}
              for e in LedgerEntry.objects.filter(source="tax").order_by("idempotency_key")]
-    audit = [{"action": a.action, "object_type": a.object_type, "invoice": inv_no[int(a.object_id)], "data": a.data,
+    audit = [{"action": a.action, "object_type": a.object_type, "invoice": inv_no[int(a.object_id)],
+              "data": {**a.data, "customer": names[a.data["customer"]]},
               "at": a.at, "actor": [a.actor_kind, a.actor_ref, a.actor_name]}
              for a in AuditEvent.objects.filter(action="invoice.issued").order_by("id")]
     schedules = sorted((names[s.customer_id], s.next_period_start, s.next_period_end, s.balance_minor)
