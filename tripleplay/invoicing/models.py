@@ -11,7 +11,8 @@
 - ``InvoiceLine``: one printed line (amounts in the "owed" direction: a charge is positive, a credit
   or a payment negative), with its tax computed per line.
 - ``InvoicedEntry``: which ledger entry is on which document. Ledger entries are append-only, so the
-  mark lives here; the primary key (the entry) makes it impossible to invoice an entry twice.
+  mark lives here; the primary key (the entry) makes it impossible to invoice an entry twice. It names
+  the document, not the line (D60).
 """
 
 from django.db import models
@@ -150,7 +151,9 @@ class InvoiceLine(models.Model):
 class InvoicedEntry(models.Model):
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, primary_key=True, related_name="invoiced")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="entries")
-    line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    # No link to the line (D60): which line an entry is on follows from the entries on the invoice
+    # (lines.build_lines is a pure function of them), and the link cost the run one row reference,
+    # one index insertion and one foreign key check per entry.
 
     class Meta:
         verbose_name_plural = "invoiced entries"
