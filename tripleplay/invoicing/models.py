@@ -76,11 +76,12 @@ class InvoiceSeries(models.Model):
 
 
 class Invoice(ActorFields):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    # No index of its own (D61): the (customer, issue_date) index serves every lookup by customer.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices", db_index=False)
     kind = models.CharField(max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
     series = models.CharField(max_length=16)
     number = models.BigIntegerField()
-    number_text = models.CharField(max_length=32, unique=True)
+    number_text = models.CharField(max_length=32)  # unique: invoice_number_text_once (D61)
     out_of_turn = models.BooleanField(default=False)
     credit_note_for = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
                                            related_name="credit_note")
@@ -112,6 +113,9 @@ class Invoice(ActorFields):
         indexes = [models.Index(fields=["customer", "issue_date"]), models.Index(fields=["status", "due_date"])]
         constraints = [
             models.UniqueConstraint(fields=["series", "number"], name="invoice_number_once_per_series"),
+            # A constraint rather than unique=True: the same unique index, without the second
+            # varchar_pattern_ops index PostgreSQL gets for LIKE queries, which nothing runs (D61).
+            models.UniqueConstraint(fields=["number_text"], name="invoice_number_text_once"),
             # A billing period is closed once: the run's idempotency, whatever the number of runs.
             models.UniqueConstraint(fields=["customer", "period_start"],
                                     condition=Q(kind="invoice", out_of_turn=False), name="invoice_period_once"),
@@ -129,7 +133,8 @@ class Invoice(ActorFields):
 
 
 class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    # No index of its own (D61): the unique (invoice, position) index serves every lookup by invoice.
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines", db_index=False)
     position = models.PositiveIntegerField()
     section = models.CharField(max_length=16, choices=Section.choices)
     service_type = models.CharField(max_length=16, blank=True)
