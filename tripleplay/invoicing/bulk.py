@@ -73,7 +73,9 @@ def update_from_values(model: type[models.Model], key: str, columns: list[str], 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             arrays = ", ".join(f"%s::{_cast(f)}[]" for f in fields)
-            params = [[f.get_db_prep_save(row[i], connection) for row in rows] for i, f in enumerate(fields)]
+            # Integers and dates go to psycopg as they are (get_db_prep_save would return them unchanged).
+            params = [[f.get_db_prep_save(row[i], connection) for row in rows] if _cast(f) == "text"
+                      else [row[i] for row in rows] for i, f in enumerate(fields)]
             cursor.execute(f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(alias)}) WHERE {where}",
                            params)
             return

@@ -32,7 +32,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Sum, When
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, Sum, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -150,8 +151,17 @@ _CUSTOMER_FIELDS = ("id", "name", "email", "address_line1", "address_line2", "ci
                     "currency", "tax_rate", "status", "billing_period", "bill_cycle_day")
 
 
+def _among(model: type, column: str, ids: list[int]) -> Q | RawSQL:
+    """A filter ``column IN ids``. PostgreSQL: one array parameter (``= ANY(%s)``) instead of a thousand
+    placeholders, which psycopg scans and Django prepares one by one (together ~5 ms a batch query)."""
+    if not _is_postgres():
+        return Q(**{f"{column}__in": ids})
+    qn = connection.ops.quote_name
+    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s)", (list(ids),), output_field=BooleanField())
+
+
 def _lock_customers(ids: list[int]) -> dict[int, dict]:
-    qs = Customer.objects.filter(pk__in=ids).order_by("id").values(*_CUSTOMER_FIELDS)
+    qs = Customer.objects.filter(_among(Customer, "id", ids)).order_by("id").values(*_CUSTOMER_FIELDS)
     # FOR NO KEY UPDATE: serializes with payments (which take the same lock) but not with the KEY SHARE
     # lock every insert of an entry referencing the customer takes; FOR UPDATE would, and a charge
     # holding the funds row while inserting its entry would deadlock with us updating that funds row.
@@ -214,8 +224,8 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     _read_entries(jobs)
     # customer id -> (balance after the last document, next period start, next period end)
     schedules = {cid: (balance, start, end) for cid, balance, start, end in BillingSchedule.objects.filter(
-        customer_id__in=[j.customer["id"] for j in jobs]).values_list("customer_id", "balance_minor",
-                                                                      "next_period_start", "next_period_end")}
+        _among(BillingSchedule, "customer_id", [j.customer["id"] for j in jobs])).values_list(
+            "customer_id", "balance_minor", "next_period_start", "next_period_end")}
     now = clock.now()
     due = issue_date + timedelta(days=grace_days())
     invoices = []
@@ -344,9 +354,10 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
     invoice not void takes what it still lacks, in issue order. Voiding an invoice frees what was
     allocated to it. ``new`` are invoices being issued (not saved yet): they come last. Returns the
     saved invoices whose settlement or status changed (already written)."""
-    paid = dict(LedgerEntry.objects.filter(customer_id__in=customer_ids, kind__in=(EntryKind.PAYMENT, EntryKind.REFUND))
+    paid = dict(LedgerEntry.objects.filter(_among(LedgerEntry, "customer_id", customer_ids),
+                                           kind__in=(EntryKind.PAYMENT, EntryKind.REFUND))
                 .values("customer_id").annotate(s=Sum("amount_minor")).values_list("customer_id", "s"))
-    docs = Invoice.objects.filter(customer_id__in=customer_ids, kind=DocumentKind.INVOICE).exclude(
+    docs = Invoice.objects.filter(_among(Invoice, "customer_id", customer_ids), kind=DocumentKind.INVOICE).exclude(
         status=InvoiceStatus.VOID)
     agg = {r["customer_id"]: r for r in docs.values("customer_id").annotate(
         settled=Sum("settled_minor"), back=Sum(Case(When(total_minor__lt=0, then=-F("total_minor")), default=0)))}
