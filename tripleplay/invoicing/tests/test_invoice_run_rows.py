@@ -22,6 +22,8 @@ import os
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from tripleplay.audit.models import AuditEvent
 from tripleplay.invoicing.models import BillingSchedule, Invoice, InvoicedEntry, InvoiceLine
 from tripleplay.invoicing.selectors import usage_annex
@@ -108,3 +110,34 @@ def test_the_run_writes_exactly_the_snapshot_rows(db, actor, catalog, make_custo
     for part in expected:  # part by part: a failure names the table
         assert rows[part] == expected[part], part
     assert report.invoices == len(expected["invoices"]) == 10
+
+
+def _by_period(rows: dict) -> dict:
+    """The rows with each invoice number replaced by its customer and period (threads number the
+    invoices in the order their batches commit), the numbers' hashes left out, and lists sorted."""
+    names = {i["number_text"]: f"<{i['customer']} {i['period_start']}>" for i in rows["invoices"]}
+    text = json.dumps(rows)
+    for number, name in names.items():
+        text = text.replace(number, name)
+    out = json.loads(text)
+    for i in out["invoices"]:
+        del i["number"]
+    for e in out["tax_entries"]:
+        del e["request_fingerprint"]  # a hash of the number
+    return {part: sorted(json.dumps(x, sort_keys=True) for x in v) if isinstance(v, list) else v
+            for part, v in out.items()}
+
+
+@pytest.mark.postgres
+def test_threads_write_the_same_rows_numbered_in_commit_order(transactional_db, actor, catalog, make_customer):
+    """--threads (D62): the same rows as one loop; only which invoice gets which number differs."""
+    _customers(actor, catalog, make_customer)
+    at(D(2026, 2, 1), hour=8)
+    report = run_invoices(actor, D(2026, 2, 1), batch_size=2, threads=3)
+    assert (report.failures, report.invoices) == ([], 10)
+    rows = _rows()
+    assert sorted(i["number"] for i in rows["invoices"]) == list(range(1, 11))  # gapless
+    expected = _by_period(json.loads(SNAPSHOT.read_text()))
+    got = _by_period(rows)
+    for part in expected:
+        assert got[part] == expected[part], part
