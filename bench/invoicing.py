@@ -1,7 +1,7 @@
 """bench/invoicing: the invoice run on PostgreSQL, customers per second, next to the machine's pgbench
 baseline from the same run.
 
-    .venv/bin/python bench/invoicing.py [--sizes 10000 100000] [--batch-size 1000] [--processes 1]
+    .venv/bin/python bench/invoicing.py [--sizes 10000 100000] [--batch-size 1000] [--processes 1] [--threads 1]
 
 Setup (not measured): a scratch PostgreSQL database, `tripleplay migrate`, then for each size a cohort
 of postpaid customers (monthly, tax 20 %) inserted with set-based SQL, each with 10 ledger entries in
@@ -102,6 +102,7 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--processes", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--pgbench-seconds", type=int, default=10)
     args = ap.parse_args()
     results = {"machine": {"cpus": os.cpu_count(), "uptime": subprocess.run(["uptime"], capture_output=True,
@@ -121,14 +122,15 @@ def main() -> int:
             load_before = load()
             t0 = time.perf_counter()
             tripleplay("invoice-run", "--date", "2026-02-01", "--batch-size", str(args.batch_size),
-                       "--processes", str(args.processes), "-v", "0", env=env, capture_output=True, text=True)
+                       "--processes", str(args.processes), "--threads", str(args.threads), "-v", "0", env=env,
+                       capture_output=True, text=True)
             wall = time.perf_counter() - t0
             out = tripleplay("django", "shell", "-c", CHECK.format(cohort=cohort), env=env, capture_output=True,
                              text=True).stdout
             check = json.loads(next(line for line in out.splitlines() if line.startswith("CHECK "))[6:])
             run = {"customers": n, "seconds": round(wall, 2), "customers_per_second": round(n / wall),
                    "load_before": load_before, "load_after": load(), "seed_seconds": round(seeded, 1),
-                   "batch_size": args.batch_size, "processes": args.processes, "check": check}
+                   "batch_size": args.batch_size, "processes": args.processes, "threads": args.threads, "check": check}
             ok = (check["invoices"] == n and check["customers_with_two"] == 0 and check["gapless_all"]
                   and check["entries"] == 11 * n and check["entries_invoiced"] == check["entries"])
             run["check_ok"] = ok

@@ -49,4 +49,4 @@ class InvoiceLineAdmin(ReadOnlyAdmin):
 
 @admin.register(InvoicedEntry)
 class InvoicedEntryAdmin(ReadOnlyAdmin):
-    list_display = ["entry", "invoice", "line"]
+    list_display = ["entry", "invoice"]

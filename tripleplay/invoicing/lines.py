@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 
 from tripleplay.invoicing.tax import line_tax
 
@@ -23,6 +24,8 @@ SECTION_ORDER = ("subscriptions", "usage", "ppv", "one_off", "credits", "adjustm
 SERVICE_ORDER = ("iptv", "data", "voice", "messaging", "ppv", "")
 SERVICE_NAMES = {"iptv": "IPTV", "data": "Internet", "voice": "Voice", "messaging": "Messaging", "ppv": "Pay-per-view",
                  "": "Other"}
+_SECTION_RANK = {section: i for i, section in enumerate(SECTION_ORDER)}
+_SERVICE_RANK = {service: i for i, service in enumerate(SERVICE_ORDER)}
 _USAGE_UNITS = {"voice": ("call", "calls"), "data": ("session", "sessions"), "messaging": ("message", "messages")}
 
 
@@ -79,11 +82,14 @@ def _period(data: dict) -> tuple[date | None, date | None]:
         return None, None
 
 
+_entry_id = attrgetter("id")
+
+
 def build_lines(entries: list[EntryRow], tax_rate: Decimal, currency: str, rounding: str) -> list[Line]:
     """The invoice's lines, in print order, each taxable line with its own rounded tax."""
     lines: list[Line] = []
     usage: dict[str, Line] = {}
-    for e in sorted(entries, key=lambda e: e.id):
+    for e in sorted(entries, key=_entry_id):
         section = section_of(e)
         owed = -e.amount_minor
         if section == "usage":
@@ -110,14 +116,17 @@ def build_lines(entries: list[EntryRow], tax_rate: Decimal, currency: str, round
         one, many = _USAGE_UNITS.get(service, ("record", "records"))
         unit = one if line.quantity == 1 else many
         line.description = f"{SERVICE_NAMES.get(service, service)} usage: {line.quantity} {unit}"
-    lines.sort(key=lambda ln: (SECTION_ORDER.index(ln.section),
-                               SERVICE_ORDER.index(ln.service_type) if ln.section in ("subscriptions", "usage")
-                               and ln.service_type in SERVICE_ORDER else 0,
-                               ln.entry_ids[0]))
+    lines.sort(key=_print_order)
     for line in lines:
         if line.taxable:
             line.tax_minor = line_tax(line.amount_minor, tax_rate, currency, rounding)
     return lines
+
+
+def _print_order(ln: Line) -> tuple[int, int, int]:
+    """Section, then (subscriptions and usage) service, then the first entry."""
+    service = _SERVICE_RANK.get(ln.service_type, 0) if ln.section in ("subscriptions", "usage") else 0
+    return _SECTION_RANK[ln.section], service, ln.entry_ids[0]
 
 
 @dataclass(frozen=True)

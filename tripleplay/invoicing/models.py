@@ -11,7 +11,8 @@
 - ``InvoiceLine``: one printed line (amounts in the "owed" direction: a charge is positive, a credit
   or a payment negative), with its tax computed per line.
 - ``InvoicedEntry``: which ledger entry is on which document. Ledger entries are append-only, so the
-  mark lives here; the primary key (the entry) makes it impossible to invoice an entry twice.
+  mark lives here; the primary key (the entry) makes it impossible to invoice an entry twice. It names
+  the document, not the line (D60).
 """
 
 from django.db import models
@@ -75,11 +76,12 @@ class InvoiceSeries(models.Model):
 
 
 class Invoice(ActorFields):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    # No index of its own (D61): the (customer, issue_date) index serves every lookup by customer.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices", db_index=False)
     kind = models.CharField(max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
     series = models.CharField(max_length=16)
     number = models.BigIntegerField()
-    number_text = models.CharField(max_length=32, unique=True)
+    number_text = models.CharField(max_length=32)  # unique: invoice_number_text_once (D61)
     out_of_turn = models.BooleanField(default=False)
     credit_note_for = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
                                            related_name="credit_note")
@@ -111,6 +113,9 @@ class Invoice(ActorFields):
         indexes = [models.Index(fields=["customer", "issue_date"]), models.Index(fields=["status", "due_date"])]
         constraints = [
             models.UniqueConstraint(fields=["series", "number"], name="invoice_number_once_per_series"),
+            # A constraint rather than unique=True: the same unique index, without the second
+            # varchar_pattern_ops index PostgreSQL gets for LIKE queries, which nothing runs (D61).
+            models.UniqueConstraint(fields=["number_text"], name="invoice_number_text_once"),
             # A billing period is closed once: the run's idempotency, whatever the number of runs.
             models.UniqueConstraint(fields=["customer", "period_start"],
                                     condition=Q(kind="invoice", out_of_turn=False), name="invoice_period_once"),
@@ -128,7 +133,8 @@ class Invoice(ActorFields):
 
 
 class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    # No index of its own (D61): the unique (invoice, position) index serves every lookup by invoice.
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines", db_index=False)
     position = models.PositiveIntegerField()
     section = models.CharField(max_length=16, choices=Section.choices)
     service_type = models.CharField(max_length=16, blank=True)
@@ -150,7 +156,9 @@ class InvoiceLine(models.Model):
 class InvoicedEntry(models.Model):
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, primary_key=True, related_name="invoiced")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="entries")
-    line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    # No link to the line (D60): which line an entry is on follows from the entries on the invoice
+    # (lines.build_lines is a pure function of them), and the link cost the run one row reference,
+    # one index insertion and one foreign key check per entry.
 
     class Meta:
         verbose_name_plural = "invoiced entries"

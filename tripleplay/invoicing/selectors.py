@@ -32,7 +32,10 @@ def usage_annex(invoice: Invoice) -> list[dict]:
     """The rated xDRs behind the invoice's usage lines (the detail annex), oldest first."""
     from tripleplay.rating.models import Xdr
 
-    entry_ids = InvoicedEntry.objects.filter(invoice=invoice, line__section="usage").values("entry_id")
+    # The usage lines' entries: what lines.section_of puts in the usage section (source usage, not a
+    # payment or refund).
+    entry_ids = (InvoicedEntry.objects.filter(invoice=invoice, entry__source="usage")
+                 .exclude(entry__kind__in=("payment", "refund")).values("entry_id"))
     rows = (Xdr.objects.filter(ledger_entry_id__in=entry_ids).select_related("account")
             .order_by("started_at", "id"))
     return [{"started_at": x.started_at, "service_type": x.service_type, "account": str(x.account) if x.account else "",

@@ -19,8 +19,10 @@ Lock order (docs/concurrency.md): schedule rows, customer rows (ascending id), s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -31,7 +33,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Sum, When
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, Sum, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -96,14 +99,17 @@ def ensure_schedules() -> int:
     customers = connection.ops.quote_name(Customer._meta.db_table)
     ops = connection.ops
     created = 0
+    # Customers of the group that have a row already are skipped by ON CONFLICT (the primary key), not
+    # by NOT EXISTS on the table being inserted into: on a table the planner believed empty (a first
+    # run), that anti-join became a nested loop re-reading the growing table for every customer
+    # (100,000 customers: 41 s; now 0.6 s).
     with connection.cursor() as cursor:
         for period, cycle_day, day in groups:
             start, end = periods.period_containing(period, cycle_day, day)
             cursor.execute(
                 f"INSERT INTO {schedule} (customer_id, next_period_start, next_period_end, balance_minor)"
                 f" SELECT c.id, %s, %s, 0 FROM {customers} c WHERE c.billing_period = %s AND c.bill_cycle_day = %s"
-                f" AND c.created_at >= %s AND c.created_at < %s"
-                f" AND NOT EXISTS (SELECT 1 FROM {schedule} s WHERE s.customer_id = c.id) ON CONFLICT DO NOTHING",
+                f" AND c.created_at >= %s AND c.created_at < %s ON CONFLICT DO NOTHING",
                 [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end), period, cycle_day,
                  ops.adapt_datetimefield_value(_midnight(day)),
                  ops.adapt_datetimefield_value(_midnight(day + timedelta(days=1)))])
@@ -149,8 +155,17 @@ _CUSTOMER_FIELDS = ("id", "name", "email", "address_line1", "address_line2", "ci
                     "currency", "tax_rate", "status", "billing_period", "bill_cycle_day")
 
 
+def _among(model: type, column: str, ids: list[int]) -> Q | RawSQL:
+    """A filter ``column IN ids``. PostgreSQL: one array parameter (``= ANY(%s)``) instead of a thousand
+    placeholders, which psycopg scans and Django prepares one by one (together ~5 ms a batch query)."""
+    if not _is_postgres():
+        return Q(**{f"{column}__in": ids})
+    qn = connection.ops.quote_name
+    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s)", (list(ids),), output_field=BooleanField())
+
+
 def _lock_customers(ids: list[int]) -> dict[int, dict]:
-    qs = Customer.objects.filter(pk__in=ids).order_by("id").values(*_CUSTOMER_FIELDS)
+    qs = Customer.objects.filter(_among(Customer, "id", ids)).order_by("id").values(*_CUSTOMER_FIELDS)
     # FOR NO KEY UPDATE: serializes with payments (which take the same lock) but not with the KEY SHARE
     # lock every insert of an entry referencing the customer takes; FOR UPDATE would, and a charge
     # holding the funds row while inserting its entry would deadlock with us updating that funds row.
@@ -166,15 +181,37 @@ def _read_entries(jobs: list[_Job]) -> None:
     for cutoff, group in by_cutoff.items():
         index = {job.customer["id"]: job for job in group}
         ids = list(index)
+        at = connection.ops.adapt_datetimefield_value(cutoff)
+        unmarked = f"e.created_at < %s AND NOT EXISTS (SELECT 1 FROM {marks} m WHERE m.entry_id = e.id)"
         # Plain SQL: the run reads ~10 entries per customer, and the ORM's per-value converters cost more
         # than the query. Only subscription fees (the period printed on the line) and usage charges (a
         # bulk-rated chunk's split per service) need their data.
+        if _is_postgres():
+            # The two period fields as text and the usage split as JSON only where there is one: most
+            # entries' data is then never parsed (a third of the run's Python time went to json.loads).
+            # One array parameter for the customers: no thousand placeholders for psycopg to scan.
+            sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
+                   f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_start' END,"
+                   f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_end' END,"
+                   f" CASE WHEN e.source = 'usage' THEN e.data->'services' END"
+                   f" FROM {entries} e WHERE e.customer_id = ANY(%s) AND {unmarked}")
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [ids, at])
+                rows = cursor.fetchall()
+            for eid, cid, kind, amount, source, service, description, start, end, services in rows:
+                if source == "subscription":
+                    data = {"period_start": start, "period_end": end}
+                elif services is not None:  # Django reads jsonb as text (JSONField parses it)
+                    data = {"services": json.loads(services) if isinstance(services, str) else services}
+                else:
+                    data = {}
+                index[cid].entries.append(L.EntryRow(eid, kind, amount, source, service, description, data))
+            continue
         sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
                f" CASE WHEN e.source IN (%s, %s) THEN e.data END FROM {entries} e"
-               f" WHERE e.customer_id IN ({', '.join(['%s'] * len(ids))}) AND e.created_at < %s"
-               f" AND NOT EXISTS (SELECT 1 FROM {marks} m WHERE m.entry_id = e.id)")
+               f" WHERE e.customer_id IN ({', '.join(['%s'] * len(ids))}) AND {unmarked}")
         with connection.cursor() as cursor:
-            cursor.execute(sql, ["subscription", "usage", *ids, connection.ops.adapt_datetimefield_value(cutoff)])
+            cursor.execute(sql, ["subscription", "usage", *ids, at])
             rows = cursor.fetchall()
         for eid, cid, kind, amount, source, service, description, data in rows:
             if isinstance(data, str):  # SQLite hands JSON back as text
@@ -191,27 +228,25 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     _read_entries(jobs)
     # customer id -> (balance after the last document, next period start, next period end)
     schedules = {cid: (balance, start, end) for cid, balance, start, end in BillingSchedule.objects.filter(
-        customer_id__in=[j.customer["id"] for j in jobs]).values_list("customer_id", "balance_minor",
-                                                                      "next_period_start", "next_period_end")}
+        _among(BillingSchedule, "customer_id", [j.customer["id"] for j in jobs])).values_list(
+            "customer_id", "balance_minor", "next_period_start", "next_period_end")}
     now = clock.now()
     due = issue_date + timedelta(days=grace_days())
     invoices = []
+    actor_kind = str(actor.kind)
     for job in jobs:
         c = job.customer
         rate = Decimal(c["tax_rate"])
         job.lines = L.build_lines(job.entries, rate, c["currency"], mode)
         t = L.totals(job.lines)
         opening = schedules[c["id"]][0]
+        # Positional, in _INVOICE_COLUMNS order: Django's keyword __init__ cost three times as much.
         inv = Invoice(
-            customer_id=c["id"], kind=DocumentKind.INVOICE, series=INVOICE_SERIES, out_of_turn=job.out_of_turn,
-            period_start=job.period_start,
-            period_end=job.period_end, issue_date=issue_date, due_date=due, currency=c["currency"], tax_rate=rate,
-            rounding=mode, opening_balance_minor=opening, payments_minor=t.payments_minor,
-            subtotal_minor=t.subtotal_minor, tax_minor=t.tax_minor, total_minor=t.total_minor,
-            amount_due_minor=opening - t.payments_minor + t.total_minor, settled_minor=0,
-            status=InvoiceStatus.UNPAID, bill_to=_bill_to(c), created_at=now,
-        )
-        inv.set_actor(actor)
+            None, actor_kind, actor.ref, actor.name, c["id"], DocumentKind.INVOICE, INVOICE_SERIES, None, None,
+            job.out_of_turn, None, job.period_start, job.period_end, issue_date, due, c["currency"], rate, mode,
+            opening, t.payments_minor, t.subtotal_minor, t.tax_minor, t.total_minor,
+            opening - t.payments_minor + t.total_minor, 0, InvoiceStatus.UNPAID, _bill_to(c), now, None, "", "", "",
+            None)
         job.invoice = inv
         invoices.append(inv)
     _settle(list({j.customer["id"] for j in jobs}), issue_date, new=invoices)
@@ -224,21 +259,20 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         time.sleep(batch_delay)  # crash tests: a window in which the run is killed mid-transaction
     for inv, pk in zip(invoices, bulk.take_ids(Invoice, len(invoices)), strict=True):
         inv.pk = inv.id = pk
-    bulk.insert(Invoice, _INVOICE_COLUMNS, [tuple(getattr(inv, c) for c in _INVOICE_COLUMNS) for inv in invoices])
+    bulk.insert(Invoice, _INVOICE_COLUMNS, [_invoice_row(inv) for inv in invoices])
     line_rows, marks = [], []
-    line_ids = iter(bulk.take_ids(InvoiceLine, sum(len(j.lines) for j in jobs)))
     for job in jobs:
         inv_id = job.invoice.pk
         for pos, ln in enumerate(job.lines, 1):
-            line_id = next(line_ids)
-            line_rows.append((line_id, inv_id, pos, ln.section, ln.service_type, ln.description[:200], ln.quantity,
+            line_rows.append((inv_id, pos, ln.section, ln.service_type, ln.description[:200], ln.quantity,
                               ln.amount_minor, ln.tax_minor, ln.period_start, ln.period_end))
-            marks.extend((eid, inv_id, line_id) for eid in ln.entry_ids)
-    bulk.insert(InvoiceLine, ["id", "invoice_id", "position", "section", "service_type", "description", "quantity",
+            marks.extend((eid, inv_id) for eid in ln.entry_ids)
+    # The lines take their ids from the table's default: nothing refers to a line by id in this batch.
+    bulk.insert(InvoiceLine, ["invoice_id", "position", "section", "service_type", "description", "quantity",
                               "amount_minor", "tax_minor", "period_start", "period_end"], line_rows)
     for inv_id, entry_id in _post_taxes(actor, [j.invoice for j in jobs if j.invoice.tax_minor], now):
-        marks.append((entry_id, inv_id, None))
-    bulk.insert(InvoicedEntry, ["entry_id", "invoice_id", "line_id"], marks)
+        marks.append((entry_id, inv_id))
+    bulk.insert(InvoicedEntry, ["entry_id", "invoice_id"], marks)
     moves = []
     for job in jobs:
         c = job.customer
@@ -257,11 +291,8 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     return invoices
 
 
-_INVOICE_COLUMNS = ["id", "customer_id", "kind", "series", "number", "number_text", "out_of_turn", "credit_note_for_id",
-                    "period_start", "period_end", "issue_date", "due_date", "currency", "tax_rate", "rounding",
-                    "opening_balance_minor", "payments_minor", "subtotal_minor", "tax_minor", "total_minor",
-                    "amount_due_minor", "settled_minor", "status", "bill_to", "created_at", "voided_at", "void_reason",
-                    "pdf_path", "pdf_sha256", "notified_at", "actor_kind", "actor_ref", "actor_name"]
+_INVOICE_COLUMNS = [f.attname for f in Invoice._meta.concrete_fields]  # every column, in the model's order
+_invoice_row = operator.attrgetter(*_INVOICE_COLUMNS)
 
 
 def _bill_to(c: dict) -> dict:
@@ -277,16 +308,22 @@ def _post_taxes(actor: Actor, invoices: list[Invoice], now: datetime) -> list[tu
         return []
     funds = connection.ops.quote_name(Funds._meta.db_table)
     balances = {}
+    returning = f" RETURNING {funds}.customer_id, {funds}.balance_minor"
     with connection.cursor() as cursor:
-        for start in range(0, len(invoices), 5000):
-            part = invoices[start:start + 5000]
-            first = "(CAST(%s AS bigint), CAST(%s AS bigint))" if _is_postgres() else "(%s, %s)"
-            values = ", ".join([first] + ["(%s, %s)"] * (len(part) - 1))
-            params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
-            cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
-                           f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
-                           f" RETURNING {funds}.customer_id, {funds}.balance_minor", params)
+        if _is_postgres():  # two array parameters: no VALUES list for psycopg to parse (bulk.update_from_values)
+            cursor.execute(f"UPDATE {funds} SET balance_minor = balance_minor + v.delta"
+                           f" FROM unnest(%s::bigint[], %s::bigint[]) AS v(cid, delta) WHERE {funds}.customer_id = v.cid"
+                           + returning, [[inv.customer_id for inv in invoices], [-inv.tax_minor for inv in invoices]])
             balances.update(dict(cursor.fetchall()))
+        else:
+            for start in range(0, len(invoices), 5000):
+                part = invoices[start:start + 5000]
+                values = ", ".join(["(%s, %s)"] * len(part))
+                params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
+                cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
+                               f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
+                               + returning, params)
+                balances.update(dict(cursor.fetchall()))
     if len(balances) != len(invoices):
         raise Conflict("a customer's funds row is missing", code="funds_missing")
     ids = bulk.take_ids(LedgerEntry, len(invoices))
@@ -321,9 +358,10 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
     invoice not void takes what it still lacks, in issue order. Voiding an invoice frees what was
     allocated to it. ``new`` are invoices being issued (not saved yet): they come last. Returns the
     saved invoices whose settlement or status changed (already written)."""
-    paid = dict(LedgerEntry.objects.filter(customer_id__in=customer_ids, kind__in=(EntryKind.PAYMENT, EntryKind.REFUND))
+    paid = dict(LedgerEntry.objects.filter(_among(LedgerEntry, "customer_id", customer_ids),
+                                           kind__in=(EntryKind.PAYMENT, EntryKind.REFUND))
                 .values("customer_id").annotate(s=Sum("amount_minor")).values_list("customer_id", "s"))
-    docs = Invoice.objects.filter(customer_id__in=customer_ids, kind=DocumentKind.INVOICE).exclude(
+    docs = Invoice.objects.filter(_among(Invoice, "customer_id", customer_ids), kind=DocumentKind.INVOICE).exclude(
         status=InvoiceStatus.VOID)
     agg = {r["customer_id"]: r for r in docs.values("customer_id").annotate(
         settled=Sum("settled_minor"), back=Sum(Case(When(total_minor__lt=0, then=-F("total_minor")), default=0)))}
@@ -372,35 +410,38 @@ def close_due_batch(actor: Actor, through: date, *, issue_date: date | None = No
 
 
 def _close_due_batch(actor: Actor, through: date, *, issue_date: date | None, limit: int,
-                     customer_ids: list[int] | None, batch_delay: float) -> tuple[list[Invoice], int]:
-    """(invoices issued, schedule rows claimed)."""
+                     customer_ids: list[int] | None, batch_delay: float,
+                     from_id: int = 0) -> tuple[list[Invoice], int, int]:
+    """(invoices issued, schedule rows claimed, the lowest customer id that may still be due: no
+    customer below it that this batch saw is due any more). Claims start at ``from_id``."""
     issue_date = issue_date or through
     with transaction.atomic():
         qs = BillingSchedule.objects.filter(next_period_end__lte=through).order_by("customer_id")
+        if from_id:
+            qs = qs.filter(customer_id__gte=from_id)
         if customer_ids is not None:
             qs = qs.filter(customer_id__in=customer_ids)
         claimed = list(qs.select_for_update(skip_locked=_is_postgres())
                        .values_list("customer_id", "next_period_start", "next_period_end")[:limit])
         if not claimed:
-            return [], 0
+            return [], 0, from_id
         customers = _lock_customers([c for c, _, _ in claimed])
         jobs = []
-        skipped = []
+        moves = []  # closed without an invoice: the schedule moves on to the next period
+        still_due = []  # customers with another period due after this one (a catch-up)
         for cid, start, end in claimed:
             c = customers[cid]
+            nxt = periods.next_period(c["billing_period"], c["bill_cycle_day"], end)
+            if nxt[1] <= through:
+                still_due.append(cid)
             if c["status"] == Status.CLOSED and not _has_uninvoiced(cid, _midnight(end)):
-                skipped.append(cid)  # nothing left to bill after the final invoice
+                moves.append((cid, *nxt))  # nothing left to bill after the final invoice
                 continue
             jobs.append(_Job(c, start, end, _midnight(end)))
-        if skipped:  # no invoice, but the period is closed: the schedule moves on to the next one
-            moves = []
-            for cid, _, end in claimed:
-                if cid in skipped:
-                    c = customers[cid]
-                    start, nxt = periods.next_period(c["billing_period"], c["bill_cycle_day"], end)
-                    moves.append((cid, start, nxt))
+        if moves:
             bulk.update_from_values(BillingSchedule, "customer_id", ["next_period_start", "next_period_end"], moves)
-        return _issue(actor, jobs, issue_date, batch_delay=batch_delay), len(claimed)
+        issued = _issue(actor, jobs, issue_date, batch_delay=batch_delay)
+    return issued, len(claimed), min(still_due) if still_due else claimed[-1][0] + 1
 
 
 def _has_uninvoiced(customer_id: int, cutoff: datetime) -> bool:
@@ -409,34 +450,83 @@ def _has_uninvoiced(customer_id: int, cutoff: datetime) -> bool:
 
 
 def run_invoices(actor: Actor, through: date | None = None, *, batch_size: int = 500,
-                 progress: Callable[[int, RunReport], None] | None = None, batch_delay: float = 0) -> RunReport:
+                 progress: Callable[[int, RunReport], None] | None = None, batch_delay: float = 0,
+                 threads: int = 1) -> RunReport:
     """Close every billing period due by ``through`` (default today): the `invoice-run` command and
     the worker's job. Idempotent (a closed period is not due any more), resumable (each batch commits
-    whole or not at all) and safe in several processes at once (claims skip locked rows)."""
+    whole or not at all) and safe in several processes at once (claims skip locked rows).
+
+    ``threads`` > 1 (PostgreSQL): that many batch loops in this process, each on its own connection,
+    exactly as that many processes would run (D62): while one thread waits for PostgreSQL (its inserts
+    and commit, holding the series row), another builds its batch's lines in Python."""
     through = through or clock.today()
     report = RunReport(through)
     ensure_series()
     ensure_schedules()
-    while True:
+    if threads <= 1 or not _is_postgres():
+        _run_loop(actor, through, batch_size, batch_delay, report, progress, None)
+        return report
+    import threading
+
+    from django.db import connections
+
+    guard = threading.Lock()
+    stop = threading.Event()
+
+    def loop():
         try:
-            issued, claimed = _close_due_batch(actor, through, issue_date=None, limit=batch_size, customer_ids=None,
-                                               batch_delay=batch_delay)
+            _run_loop(actor, through, batch_size, batch_delay, report, progress, (guard, stop))
+        finally:
+            connections.close_all()  # this thread's connection
+
+    others = [threading.Thread(target=loop, name=f"invoice-run-{n}", daemon=True) for n in range(1, threads)]
+    for t in others:
+        t.start()
+    _run_loop(actor, through, batch_size, batch_delay, report, progress, (guard, stop))
+    for t in others:
+        t.join()
+    return report
+
+
+def _run_loop(actor: Actor, through: date, batch_size: int, batch_delay: float, report: RunReport,
+              progress: Callable[[int, RunReport], None] | None, shared) -> None:
+    """Close batches until none is left (or a batch fails: reported; with several threads, the others
+    stop after their current batch)."""
+    guard, stop = shared or (None, None)
+    # Each claim starts at the lowest customer id that may still be due (the schedule's primary key
+    # index is scanned from there, not from the start past every customer already closed: at 100,000
+    # customers that scan cost ~20 ms a batch). A claim from there that finds nothing is repeated from
+    # the start once: rows another process held (or rolled back) are then seen, and the run ends only
+    # when a claim over the whole table finds nothing. One process claims exactly as a scan from the
+    # start would: no customer below the mark is due.
+    from_id = 0
+    while not (stop and stop.is_set()):
+        try:
+            issued, claimed, next_id = _close_due_batch(actor, through, issue_date=None, limit=batch_size,
+                                                        customer_ids=None, batch_delay=batch_delay, from_id=from_id)
         except Exception as e:  # noqa: BLE001 - the run reports and stops; a rerun resumes
             log.exception("invoice run batch failed")
-            report.failures.append(f"{type(e).__name__}: {e}")
-            return report
-        if not issued:
-            # Nothing issued: either nothing was claimable (all done, or the rest is being closed by
-            # other processes right now: theirs to finish), or every claimed customer was a closed one
-            # with nothing left to bill (skipped, no longer due): then look again.
-            if not claimed:
-                return report
+            with guard or contextlib.nullcontext():
+                report.failures.append(f"{type(e).__name__}: {e}")
+            if stop:
+                stop.set()
+            return
+        if not claimed:
+            # Nothing claimable from the mark: look once more from the start; nothing there either: all
+            # done, or the rest is being closed by other processes right now (theirs to finish).
+            if from_id == 0:
+                return
+            from_id = 0
             continue
-        report.batches += 1
-        report.invoices += len(issued)
-        report.customers += len({i.customer_id for i in issued})
-        if progress:
-            progress(len(issued), report)
+        from_id = next_id
+        if not issued:
+            continue  # every claimed customer was a closed one with nothing left to bill (moved on)
+        with guard or contextlib.nullcontext():
+            report.batches += 1
+            report.invoices += len(issued)
+            report.customers += len({i.customer_id for i in issued})
+            if progress:
+                progress(len(issued), report)
 
 
 def issue_out_of_turn(actor: Actor, customer: Customer) -> Invoice:

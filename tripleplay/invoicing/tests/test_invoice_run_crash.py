@@ -91,3 +91,23 @@ def test_several_processes_split_the_run(due_customers):
     assert sum(issued) == N and sum(1 for n in issued if n) >= 2, issued  # the work was shared
     assert_exactly_once(due_customers)
     assert date(2026, 2, 1) in set(Invoice.objects.values_list("issue_date", flat=True))
+
+
+@pytest.mark.postgres
+def test_threads_killed_mid_way_and_rerun_issue_each_invoice_once(due_customers):
+    """--threads 3: three batch loops in one process (D62); SIGKILL loses every open batch at once, and
+    a rerun (two threads) issues each of them once, numbers gapless."""
+    first = run_command("--batch-size", "4", "--batch-delay", "0.4", "--threads", "3")
+    deadline = time.monotonic() + 60
+    while Invoice.objects.count() < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    done = Invoice.objects.count()
+    assert 8 <= done < N, first.stdout.read()
+    second = run_command("--batch-size", "3", "--threads", "2")
+    out, _ = second.communicate(timeout=120)
+    assert second.returncode == 0, out
+    assert f"{N - done} customers due" in out and f"Issued {N - done} invoices" in out
+    assert_exactly_once(due_customers)

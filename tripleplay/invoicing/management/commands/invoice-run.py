@@ -35,14 +35,19 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500, help="customers per transaction (default 500)")
         parser.add_argument("--processes", type=int, default=1,
                             help="run in N processes (PostgreSQL; each claims batches with SKIP LOCKED)")
+        parser.add_argument("--threads", type=int, default=1,
+                            help="batch loops in this process, one connection each (PostgreSQL): one builds "
+                                 "lines while another waits for the database")
         parser.add_argument("--batch-delay", type=float, default=0, help=argparse.SUPPRESS)  # crash tests
 
     def handle(self, *args, **o):
         from django.db import connection
 
         through = _date(o["date"]) if o["date"] else None
-        if o["batch_size"] < 1 or o["processes"] < 1:
-            raise CommandError("--batch-size and --processes must be at least 1")
+        if o["batch_size"] < 1 or o["processes"] < 1 or o["threads"] < 1:
+            raise CommandError("--batch-size, --processes and --threads must be at least 1")
+        if o["threads"] > 1 and connection.vendor != "postgresql":
+            raise CommandError("--threads needs PostgreSQL (SQLite runs one writer at a time)")
         from tripleplay import clock
 
         day = through or clock.today()
@@ -63,7 +68,7 @@ class Command(BaseCommand):
                 self.stdout.write(bar(report.customers, total))
 
         report = run_invoices(Actor.system("invoice-run"), day, batch_size=o["batch_size"], progress=progress,
-                              batch_delay=o["batch_delay"])
+                              batch_delay=o["batch_delay"], threads=o["threads"])
         self.stdout.write(f"Issued {report.invoices} invoices ({report.summary()}).")
         for failure in report.failures:
             self.stderr.write(f"failed: {failure}")
@@ -72,7 +77,7 @@ class Command(BaseCommand):
 
     def _fan_out(self, day: date, o: dict) -> None:
         cmd = [sys.executable, "-m", "tripleplay.cli", "invoice-run", "--date", day.isoformat(),
-               "--batch-size", str(o["batch_size"]), "-v", "0"]
+               "--batch-size", str(o["batch_size"]), "--threads", str(o["threads"]), "-v", "0"]
         children = [subprocess.Popen(cmd) for _ in range(o["processes"])]
         codes = [child.wait() for child in children]
         from tripleplay.invoicing.models import BillingSchedule
