@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from hashlib import sha256
@@ -85,6 +86,127 @@ class _Retry(Exception):
     """The chunk must run again (a customer was closed between the lookup and the funds UPDATE)."""
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
+def _jsonb_text(text: str) -> Jsonb:
+    """A jsonb value for COPY from JSON text already encoded."""
+    return Jsonb(text, dumps=_as_is)
+
+
+class _Conflict(Exception):
+    """A pipelined chunk's assumption failed (an allowance row changed by another writer): it runs again
+    the serial way."""
+
+
+class _Pipeline:
+    """PostgreSQL: the importer's Python work and the database's work overlap (two cores: while the
+    main thread writes chunk n in its transaction, psycopg waits without the GIL and a second thread
+    rates chunk n+1 and parses chunk n+2). The second thread never touches the database: the main
+    thread does every query, on the one connection (so a caller's transaction sees it all).
+
+    Chunk n+1 is rated before chunk n commits, as if it had: duplicates of chunk n's records are known
+    from memory, and the allowance usage rows chunk n drew from are taken as chunk n leaves them
+    (``carried``). Chunk n+1's transaction then locks the rows it drew from, in id order as before,
+    and checks they hold exactly what its rating assumed. If not (another writer used them
+    meanwhile), or if the chunk fails as a serial one can (the unique index, a closed customer, a
+    deadlock), it rolls back whole and runs again the serial way (``_run_chunk``), the importer's
+    memory is dropped and the next chunk, rated on it, is fetched and rated again. The rule:
+    docs/concurrency.md, "Bulk rating"."""
+
+    def __init__(self, actor: Actor, source: str, service_type: str | None, collect: bool,
+                 progress: Callable[[BulkResult], None] | None, out: BulkResult):
+        self.actor, self.source, self.service_type, self.collect, self.progress, self.out = (
+            actor, source, service_type, collect, progress, out)
+        self.local = timezone.get_current_timezone()
+        self.known: dict[str, int] = {}  # external id -> xDR id, of every record this import stored
+        self.carried: dict[tuple, list] = {}  # allowance usage key -> row, as this import leaves it
+        # The stored-duplicates query runs until a chunk finds none; then the unique index alone guards
+        # (a stored duplicate makes the chunk fail, run again the serial way, and the query come back).
+        self.check_stored = True
+
+    def _new(self, records: list) -> _Chunk:
+        return _Chunk(self.actor, self.source, self.service_type, records, self.collect, local=self.local)
+
+    def run(self, chunks: Iterator[list]) -> None:
+        out = self.out
+
+        def read_and_prepare():
+            t0 = time.perf_counter()
+            records = next(chunks, None)
+            out.seconds["read"] += time.perf_counter() - t0
+            if records is None:
+                return None
+            chunk = self._new(records)
+            chunk.prepare()
+            return chunk
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rating") as helper:
+            reading = helper.submit(read_and_prepare)
+            pending = rating = None
+            try:
+                while True:
+                    chunk = reading.result()
+                    if chunk is not None:
+                        self._fetch(chunk)
+                        rating = helper.submit(chunk.rate, self.known, self.carried)
+                        reading = helper.submit(read_and_prepare)
+                    if pending is not None and not self._write(pending):
+                        # The next chunk was rated on what pending assumed: wait for it, forget it, run
+                        # pending again the serial way, then fetch and rate the next chunk again.
+                        if chunk is not None:
+                            rating.result()
+                            for ext in chunk.known_added:
+                                self.known.pop(ext, None)
+                        self._run_serially(pending)
+                        if chunk is not None:
+                            chunk = self._new(chunk.records)
+                            chunk.prepare()
+                            self._fetch(chunk)
+                            rating = helper.submit(chunk.rate, self.known, self.carried)
+                    if chunk is None:
+                        break
+                    rating.result()
+                    pending = chunk
+            finally:
+                # An error: let the second thread finish what it was given before the pool shuts down.
+                for f in (reading, rating):
+                    if f is not None:
+                        f.cancel()
+
+    def _fetch(self, chunk: _Chunk) -> None:
+        chunk.fetch(self.known, self.check_stored)
+        if not chunk.stored:
+            self.check_stored = False
+
+    def _write(self, chunk: _Chunk) -> bool:
+        """The chunk's transaction; False if it failed (and rolled back whole)."""
+        try:
+            with transaction.atomic():
+                chunk.write()
+                t1 = time.perf_counter()
+        except (_Conflict, _Retry, IntegrityError, OperationalError):
+            # Another writer (the same ids, an allowance used, a closed customer, a deadlock), or a
+            # duplicate of a record stored before this import while the query was off.
+            return False
+        chunk.result.seconds["commit"] = time.perf_counter() - t1
+        _add(self.out, chunk, self.collect, self.progress)
+        return True
+
+    def _run_serially(self, chunk: _Chunk) -> None:
+        """A failed chunk, again, the serial way (its own reads and locks); the importer's memory of
+        allowance rows is dropped and the stored-duplicates query comes back."""
+        for ext in chunk.known_added:
+            self.known.pop(ext, None)
+        self.carried.clear()
+        self.check_stored = True
+        done = _run_chunk(self.actor, self.source, self.service_type, chunk.records, self.collect)
+        for rec in done.recs:
+            self.known[rec.ext] = rec.xdr_id
+        _add(self.out, done, self.collect, self.progress)
+
+
 class _Rec:
     """One stored record of a chunk: its fields as parsed and, once rated, its outcome."""
 
@@ -114,6 +236,9 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidInput("chunk_size must be a positive integer", details={"field": "chunk_size"})
     out = BulkResult(results=[] if collect else None)
+    if connection.vendor == "postgresql":
+        _Pipeline(actor, source, service_type, collect, progress, out).run(_chunks(records, chunk_size))
+        return out
     chunks = _chunks(records, chunk_size)
     while True:
         t0 = time.perf_counter()
@@ -121,31 +246,42 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
         out.seconds["read"] += time.perf_counter() - t0
         if chunk is None:
             break
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                t0 = time.perf_counter()
-                with transaction.atomic():
-                    done = _Chunk(actor, source, service_type, chunk, collect).run()
-                    t1 = time.perf_counter()
-                out.seconds["commit"] += time.perf_counter() - t1
-                break
-            except (_Retry, IntegrityError, OperationalError):
-                # A concurrent writer: the same ids (unique index), a closed customer, a deadlock.
-                if attempt == ATTEMPTS:
-                    raise
-        out.rows += len(chunk)
-        out.entries += done.entries
-        for k, v in done.counts.items():
-            out.counts[k] += v
-        for k in ("parse", "rate", "write"):
-            out.seconds[k] += done.seconds[k]
-        for k, v in done.detail.items():
-            out.detail[k] = out.detail.get(k, 0.0) + v
-        if collect:
-            out.results.extend(done.results)
-        if progress is not None:
-            progress(out)
+        _add(out, _run_chunk(actor, source, service_type, chunk, collect), collect, progress)
     return out
+
+
+def _run_chunk(actor: Actor, source: str, service_type: str | None, chunk: list, collect: bool) -> _Chunk:
+    """One chunk, one transaction (run again on a concurrent writer's conflict, up to ATTEMPTS times)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            done = _Chunk(actor, source, service_type, chunk, collect)
+            with transaction.atomic():
+                done.run()
+                t1 = time.perf_counter()
+            done.result.seconds["commit"] = time.perf_counter() - t1
+            return done
+        except (_Retry, IntegrityError, OperationalError):
+            # A concurrent writer: the same ids (unique index), a closed customer, a deadlock.
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _add(out: BulkResult, done: _Chunk, collect: bool, progress: Callable[[BulkResult], None] | None) -> None:
+    """Count a committed chunk into the import's result."""
+    r = done.result
+    out.rows += len(done.records)
+    out.entries += r.entries
+    for k, v in r.counts.items():
+        out.counts[k] += v
+    for k in ("parse", "rate", "write", "commit"):
+        out.seconds[k] += r.seconds.get(k, 0.0)
+    for k, v in r.detail.items():
+        out.detail[k] = out.detail.get(k, 0.0) + v
+    if collect:
+        out.results.extend(r.results)
+    if progress is not None:
+        progress(out)
 
 
 def _chunks(records: Iterable, size: int) -> Iterator[list]:
@@ -226,14 +362,42 @@ def _insert_rows(table: str, columns: dict[str, str], rows: list[tuple]) -> None
         cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
 
 
+def _group_charges(recs: list) -> list[tuple]:
+    """(customer id, total, its records) for every customer whose records of the chunk cost something,
+    in ascending customer order (the order the funds rows are locked in)."""
+    per_customer: dict[int, list] = {}
+    for rec in recs:
+        if rec.cost:
+            mine = per_customer.get(rec.customer_id)
+            if mine is None:
+                per_customer[rec.customer_id] = [rec]
+            else:
+                mine.append(rec)
+    return [(c, sum(r.cost for r in per_customer[c]), per_customer[c]) for c in sorted(per_customer)]
+
+
+def _assign_entries(charges: list[tuple], entry_ids: list[int]) -> None:
+    """Each record points at its customer's entry (``entry_ids``: one per charge, in order; more is fine)."""
+    if len(entry_ids) < len(charges):
+        raise RuntimeError("fewer ledger entry ids reserved than charges")
+    for (_, _, mine), entry_id in zip(charges, entry_ids, strict=False):
+        for r in mine:
+            r.entry_id = entry_id
+
+
 class _Chunk:
-    def __init__(self, actor: Actor, source: str, default_service: str | None, records: list, collect: bool):
+    def __init__(self, actor: Actor, source: str, default_service: str | None, records: list, collect: bool,
+                 local=None):
         self.actor, self.source, self.default_service, self.records, self.collect = (
             actor, source, default_service, records, collect)
         self.pg = connection.vendor == "postgresql"
         self.json = Jsonb if self.pg else json.dumps  # a JSON column's value, for COPY or for executemany
+        # The same from JSON text already encoded (dumped once, not again per row by the driver).
+        self.json_text = _jsonb_text if self.pg else str
         self.result = BulkResult(results=[] if collect else None)
         self.now = clock.now()
+        # The time zone activated is per thread: the pipeline passes the main thread's.
+        self.local = local if local is not None else timezone.get_current_timezone()
         self.detail: dict[str, float] = {}  # seconds of the database steps inside parse, rate and write
 
     # -- the steps ------------------------------------------------------------------------------
@@ -257,11 +421,154 @@ class _Chunk:
             r.counts["rated" if rec.cost is not None else "error"] += 1
         if self.collect:
             r.results = [self._answer(item) for item in order]
+        self.recs = recs
         return r
+
+    # -- the same steps, pipelined (PostgreSQL, see _Pipeline) ------------------------------------
+    # prepare (second thread) -> fetch (main thread: the reads) -> rate (second thread, while the main
+    # thread writes the previous chunk) -> write (main thread: one transaction).
+
+    def prepare(self) -> None:
+        """Copies in the chunk and rejected records out, every other record's fields parsed (also those
+        that will turn out stored already: parsing is pure, and this runs beside the database)."""
+        t0 = time.perf_counter()
+        self.order, self.seen = self._dedup()
+        for rec in self.seen.values():
+            self._parse_rec(rec)
+        self.result.seconds["parse"] = time.perf_counter() - t0
+
+    def fetch(self, known: dict[str, int], check_stored: bool) -> None:
+        """Every read the rating needs, without locks: stored duplicates (when ``check_stored``; the
+        unique index is the guard either way), accounts, subscriptions, tables, allowances, the
+        allowance usage rows of those subscriptions around the chunk's days; and ids reserved for
+        the xDRs and the entries."""
+        d = self.detail
+        t = time.perf_counter()
+        fresh = [ext for ext in self.seen if ext not in known]
+        self.stored = self._stored(fresh) if check_stored else {}
+        d["duplicates query"] = time.perf_counter() - t
+        todo = [self.seen[ext] for ext in fresh if ext not in self.stored]
+        self.lookups = self._lookups(todo)
+        t = time.perf_counter()
+        assignment_ids = [a[0] for rows in self.lookups[2].values() for a in rows]
+        days = [rec.f["started_at"] for rec in todo if not rec.code]
+        self.usage_read: dict[tuple, tuple] = {}
+        if assignment_ids and days:
+            first, last = min(days).astimezone(self.local).date(), max(days).astimezone(self.local).date()
+            with connection.cursor() as cur:
+                cur.execute("SELECT assignment_id, allowance_id, period_index, id, granted, used"
+                            " FROM rating_allowanceusage WHERE assignment_id = ANY(%s) AND period_start <= %s"
+                            " AND period_end > %s", [assignment_ids, last, first])
+                self.usage_read = {r[:3]: r[3:] for r in cur.fetchall()}
+        d["read allowances"] = time.perf_counter() - t
+        t = time.perf_counter()
+        customers = {row[4] for row in (*self.lookups[0].values(), *self.lookups[1].values())}
+        self.xdr_ids = _reserve_ids("rating_xdr", len(todo))
+        self.entry_ids = _reserve_ids("ledger_ledgerentry", len(customers))
+        self.event_ids = _reserve_ids("audit_auditevent", len(customers))
+        d["reserve ids"] = time.perf_counter() - t
+
+    def rate(self, known: dict[str, int], carried: dict[tuple, list]) -> None:
+        """Rate the chunk in memory, as if the chunks before it (``known``: ids stored by this import,
+        ``carried``: its allowance usage rows) were committed: the write checks that assumption."""
+        t0 = time.perf_counter()
+        counts = self.result.counts
+        recs = []
+        for ext, rec in self.seen.items():
+            stored = known.get(ext)
+            if stored is None:
+                stored = self.stored.get(ext)
+            if stored is not None:
+                counts["duplicate"] += 1
+                rec.xdr_id, rec.code = stored, "duplicate"
+                known[ext] = stored
+            else:
+                recs.append(rec)
+        self._resolve_with(recs, self.lookups)
+        usage: dict[tuple, list] = {}
+        for key in sorted({k[0] for rec in recs if rec.keys for k in rec.keys}):
+            row = carried.get(key)
+            if row is not None:  # as an earlier chunk of this import leaves it
+                usage[key] = [row[0], row[1], row[2], row[3], row[4], row[2], False]
+            elif (read := self.usage_read.get(key)) is not None:
+                usage[key] = [read[0], read[1], read[2], None, None, read[2], False]
+        self._price(recs, usage)
+        for key, row in usage.items():
+            carried[key] = row[:5]
+        if len(self.xdr_ids) != len(recs):
+            raise RuntimeError("xDR ids reserved for a different number of records")
+        for rec, xdr_id in zip(recs, self.xdr_ids, strict=True):
+            rec.xdr_id = known[rec.ext] = xdr_id
+        self.known_added = [rec.ext for rec in recs]
+        self.charges = _group_charges(recs)
+        _assign_entries(self.charges, self.entry_ids)
+        self.charge_rows = self._charge_rows(self.charges)
+        self.xdr_rows = self._xdr_rows(recs)
+        self.usage, self.recs = usage, recs
+        self.result.seconds["rate"] = time.perf_counter() - t0
+
+    def write(self) -> None:
+        """The chunk's transaction: the allowance usage rows it drew from locked (id order) and found
+        as the rating assumed (else _Conflict), then the funds, entries, xDRs and usage rows."""
+        d, t0 = self.detail, time.perf_counter()
+        usage = self.usage
+        if usage:
+            keys = sorted(usage)
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT u.assignment_id, u.allowance_id, u.period_index, u.id, u.granted, u.used"
+                    " FROM rating_allowanceusage u JOIN unnest(%s::bigint[], %s::bigint[], %s::int[]) AS"
+                    " k(a, al, n) ON u.assignment_id = k.a AND u.allowance_id = k.al AND u.period_index = k.n"
+                    " ORDER BY u.id FOR UPDATE OF u",
+                    [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
+                found = {r[:3]: r[3:] for r in cur.fetchall()}
+            for key, row in usage.items():
+                now = found.get(key)
+                if row[6]:  # created by this chunk: nobody may have created it meanwhile
+                    if now is not None:
+                        raise _Conflict(f"allowance usage {key} created meanwhile")
+                elif now is None or (now[1], now[2]) != (row[1], row[5]):
+                    raise _Conflict(f"allowance usage {key} changed meanwhile")
+                else:
+                    row[0] = now[0]
+        t1 = time.perf_counter()
+        if self.charges:
+            balances = self._debit([c[0] for c in self.charges], [c[1] for c in self.charges])
+            self._write_charges(self.charge_rows, balances, self.event_ids)
+        t2 = time.perf_counter()
+        _insert_rows("rating_xdr", XDR_COLUMNS, self.xdr_rows)
+        t3 = time.perf_counter()
+        self._write_usage(usage)
+        d["lock allowances"], d["money"], d["xdr rows"], d["allowance rows"] = (
+            t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3)
+        r = self.result
+        r.seconds["write"] = time.perf_counter() - t0
+        r.detail = d
+        for rec in self.recs:
+            r.counts["rated" if rec.cost is not None else "error"] += 1
+        if self.collect:
+            r.results = [self._answer(item) for item in self.order]
 
     def _parse(self) -> tuple[list, list[_Rec]]:
         """Every record once: rejected (no usable id), duplicate (in the chunk, or stored before), or a
         _Rec with its fields parsed (and its problem, if any)."""
+        order, seen = self._dedup()
+        t = time.perf_counter()
+        stored = self._stored(list(seen))
+        self.detail["duplicates query"] = time.perf_counter() - t
+        recs = []
+        counts = self.result.counts
+        for ext, rec in seen.items():
+            if ext in stored:
+                counts["duplicate"] += 1
+                rec.xdr_id, rec.code = stored[ext], "duplicate"
+                continue
+            self._parse_rec(rec)
+            recs.append(rec)
+        return order, recs
+
+    def _dedup(self) -> tuple[list, dict[str, _Rec]]:
+        """Rejected records (no usable id) and copies inside the chunk; the first of each id, in order."""
         order: list = []  # per record: an IngestResult, a _Rec, or ("copy", _Rec) for a copy in the chunk
         seen: dict[str, _Rec] = {}
         counts = self.result.counts
@@ -285,24 +592,15 @@ class _Chunk:
                 continue
             rec = seen[ext] = _Rec(ext, raw)
             order.append(rec)
-        t = time.perf_counter()
-        stored = self._stored(list(seen))
-        self.detail["duplicates query"] = time.perf_counter() - t
-        recs = []
-        default = self.default_service
-        for ext, rec in seen.items():
-            if ext in stored:
-                counts["duplicate"] += 1
-                rec.xdr_id, rec.code = stored[ext], "duplicate"
-                continue
-            raw = rec.raw
-            if default and not raw.get("service_type"):
-                raw = rec.raw = {**raw, "service_type": default}
-            rec.f, problem = _parse(raw)
-            if problem is not None:
-                rec.code, rec.reason = problem.code, problem.reason
-            recs.append(rec)
-        return order, recs
+        return order, seen
+
+    def _parse_rec(self, rec: _Rec) -> None:
+        raw = rec.raw
+        if self.default_service and not raw.get("service_type"):
+            raw = rec.raw = {**raw, "service_type": self.default_service}
+        rec.f, problem = _parse(raw)
+        if problem is not None:
+            rec.code, rec.reason = problem.code, problem.reason
 
     def _stored(self, exts: list[str]) -> dict[str, int]:
         """External id -> xDR id of the chunk's records already stored from this source."""
@@ -312,6 +610,11 @@ class _Chunk:
     def _resolve(self, recs: list[_Rec]) -> None:
         """Account, subscription, rate table, rate, terms and billed quantity of every parsed record,
         and the allowance usage rows each would draw from; or its error, as the per-record path says."""
+        self._resolve_with(recs, self._lookups(recs))
+
+    def _lookups(self, recs: list[_Rec]) -> tuple:
+        """The chunk's accounts (by phone number and login), their subscriptions, the rate tables and
+        the plans' allowances: every row ``_resolve_with`` needs, read in a few queries."""
         phones, logins = set(), set()
         for rec in recs:
             if not rec.code:
@@ -341,8 +644,13 @@ class _Chunk:
         tables = _tables(services)
         allowances = _allowances({a[3] for rows in assignments.values() for a in rows})
         self.detail["lookups"] = time.perf_counter() - t
+        return by_phone, by_login, assignments, tables, allowances
 
-        local = timezone.get_current_timezone()
+    def _resolve_with(self, recs: list[_Rec], lookups: tuple) -> None:
+        """``_resolve`` in Python only, from the rows ``_lookups`` read (no query: the pipeline runs it
+        in a second thread while the database writes the previous chunk)."""
+        by_phone, by_login, assignments, tables, allowances = lookups
+        local = self.local
         contexts: dict = {}
         period_cache: dict = {}
         for rec in recs:
@@ -454,7 +762,7 @@ class _Chunk:
                 rows += [r for r in AllowanceUsage.objects.filter(assignment_id__in=batch).values_list(
                     "id", "assignment_id", "allowance_id", "period_index", "granted", "used") if r[1:4] in wanted]
         for r in rows:
-            usage[r[1:4]] = [r[0], r[4], r[5], None, None, r[5]]
+            usage[r[1:4]] = [r[0], r[4], r[5], None, None, r[5], False]
         return usage
 
     def _price(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
@@ -472,7 +780,7 @@ class _Chunk:
                     break
                 row = usage.get(key)
                 if row is None:
-                    row = usage[key] = [None, granted, 0, first, end, 0]
+                    row = usage[key] = [None, granted, 0, first, end, 0, True]  # True: created by this chunk
                 n = min(need - taken, row[1] - row[2])
                 if n > 0:
                     row[2] += n
@@ -504,25 +812,24 @@ class _Chunk:
     def _post_charges(self, recs: list[_Rec]) -> None:
         """One charge per customer for its records of this chunk that cost something, and its audit
         event (as ``ledger.services.post_entry`` writes them)."""
-        per_customer: dict[int, list[_Rec]] = {}
-        for rec in recs:
-            if rec.cost:
-                per_customer.setdefault(rec.customer_id, []).append(rec)
-        if not per_customer:
+        charges = _group_charges(recs)
+        if not charges:
             return
-        customers = sorted(per_customer)
-        totals = [sum(r.cost for r in per_customer[c]) for c in customers]
-        balances = self._debit(customers, totals)
-        entry_ids = _reserve_ids("ledger_ledgerentry", len(customers))
-        event_ids = _reserve_ids("audit_auditevent", len(customers))
+        balances = self._debit([c[0] for c in charges], [c[1] for c in charges])
+        _assign_entries(charges, _reserve_ids("ledger_ledgerentry", len(charges)))
+        self._write_charges(self._charge_rows(charges), balances, _reserve_ids("audit_auditevent", len(charges)))
+
+    def _charge_rows(self, charges: list[tuple]) -> list[tuple]:
+        """Per charge (entry ids assigned): (customer id, the entry row before and after its balance,
+        what the audit event says): all of the rows but the balances, which only the funds UPDATE
+        knows (the pipeline builds these in its second thread)."""
         actor = (str(self.actor.kind), self.actor.ref, self.actor.name)
-        entries, events = [], []
-        for customer_id, total, entry_id, event_id in zip(customers, totals, entry_ids, event_ids, strict=True):
-            mine = per_customer[customer_id]
+        out = []
+        for customer_id, total, mine in charges:
+            entry_id = mine[0].entry_id
             services: dict[str, dict] = {}
             accounts = set()
             for r in mine:
-                r.entry_id = entry_id
                 s = services.get(r.f["service_type"])
                 if s is None:
                     s = services[r.f["service_type"]] = {"count": 0, "cost_minor": 0}
@@ -530,18 +837,28 @@ class _Chunk:
                 s["cost_minor"] += r.cost
                 accounts.add(r.account_id)
             first, last, currency = mine[0].xdr_id, mine[-1].xdr_id, mine[0].currency
-            balance = balances[customer_id]
-            entries.append((
-                entry_id, *actor, customer_id, next(iter(accounts)) if len(accounts) == 1 else None,
-                EntryKind.CHARGE.value, -total, currency, balance, _description(services), "", USAGE_SOURCE, "",
-                next(iter(services)) if len(services) == 1 else "", f"xdrs:{first}:{customer_id}",
-                # What this charge is (a retry of the same chunk would find its xDRs duplicate instead).
-                sha256(f"usage|{customer_id}|{-total}|{currency}|{first}|{last}|{len(mine)}".encode()).hexdigest(),
-                self.now, self.json({"source": self.source, "xdrs": len(mine), "first_xdr": first, "last_xdr": last,
-                                      "services": services})))
-            events.append((event_id, *actor, self.now, "ledger.charge", "ledgerentry", str(entry_id),
-                           self.json({"customer": customer_id, "amount_minor": -total, "currency": currency,
-                                       "balance_after_minor": balance, "xdrs": len(mine)})))
+            head = (entry_id, *actor, customer_id, next(iter(accounts)) if len(accounts) == 1 else None,
+                    EntryKind.CHARGE.value, -total, currency)
+            tail = (_description(services), "", USAGE_SOURCE, "", next(iter(services)) if len(services) == 1 else "",
+                    f"xdrs:{first}:{customer_id}",
+                    # What this charge is (a retry of the same chunk would find its xDRs duplicate instead).
+                    sha256(f"usage|{customer_id}|{-total}|{currency}|{first}|{last}|{len(mine)}".encode()).hexdigest(),
+                    self.now, self.json_text(json.dumps({"source": self.source, "xdrs": len(mine), "first_xdr": first,
+                                                         "last_xdr": last, "services": services})))
+            out.append((customer_id, head, tail, (entry_id, -total, json.dumps(currency), len(mine))))
+        return out
+
+    def _write_charges(self, rows: list[tuple], balances: dict[int, int], event_ids: list[int]) -> None:
+        """The entries (``_charge_rows``) with their balances after, and their audit events."""
+        actor = (str(self.actor.kind), self.actor.ref, self.actor.name)
+        now, text = self.now, self.json_text
+        entries = [(*head, balances[c], *tail) for c, head, tail, _ in rows]
+        events = [(event_id, *actor, now, "ledger.charge", "ledgerentry", str(entry_id), text(
+            f'{{"customer": {c}, "amount_minor": {amount}, "currency": {currency}, "balance_after_minor": {balances[c]},'
+            f' "xdrs": {n}}}')) for (c, _, _, (entry_id, amount, currency, n)), event_id in zip(rows, event_ids,
+                                                                                             strict=False)]
+        if len(event_ids) < len(rows):
+            raise RuntimeError("fewer audit event ids reserved than charges")
         _insert_rows("ledger_ledgerentry", ENTRY_COLUMNS, entries)
         _insert_rows("audit_auditevent", EVENT_COLUMNS, events)
         self.result.entries = len(entries)
@@ -577,9 +894,12 @@ class _Chunk:
     # -- rows -----------------------------------------------------------------------------------
 
     def _insert_xdrs(self, recs: list[_Rec]) -> None:
+        _insert_rows("rating_xdr", XDR_COLUMNS, self._xdr_rows(recs))
+
+    def _xdr_rows(self, recs: list[_Rec]) -> list[tuple]:
         source, now = self.source, self.now
         rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
-        empty = self.json({})
+        empty = self.json_text("{}")
         rows = []
         for rec in recs:
             f = rec.f
@@ -595,12 +915,12 @@ class _Chunk:
                              f.get("count"), f.get("destination", ""), f.get("started_at"), f.get("duration_seconds"),
                              self.json(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
                              None, "", None, now, None))
-        _insert_rows("rating_xdr", XDR_COLUMNS, rows)
+        return rows
 
     def _write_usage(self, usage: dict[tuple, list]) -> None:
-        """Rows are [id, granted, used, period start, period end, used before] (id None: new)."""
-        changed = [(row[2], row[0]) for row in usage.values() if row[0] is not None and row[2] != row[5]]
-        new = [(k, row) for k, row in sorted(usage.items()) if row[0] is None]
+        """Rows are [id, granted, used, period start, period end, used before, created by this chunk]."""
+        changed = [(row[2], row[0]) for row in usage.values() if not row[6] and row[2] != row[5]]
+        new = [(k, row) for k, row in sorted(usage.items()) if row[6]]
         with connection.cursor() as cur:
             if changed and self.pg:
                 cur.execute("UPDATE rating_allowanceusage SET used = v.used FROM unnest(%s::bigint[], %s::bigint[])"

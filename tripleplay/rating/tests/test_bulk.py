@@ -20,6 +20,7 @@ from tripleplay.ledger.models import Funds, LedgerEntry
 from tripleplay.ledger.selectors import funds_of
 from tripleplay.ledger.services import record_payment
 from tripleplay.money import Money
+from tripleplay.rating import bulk
 from tripleplay.rating.bulk import rate_bulk
 from tripleplay.rating.models import AllowanceUsage, Xdr
 from tripleplay.rating.services import (
@@ -175,6 +176,8 @@ def test_one_entry_per_customer_and_chunk_with_counts_per_service(mixed, actor):
     assert set(Xdr.objects.filter(external_id__in=["v1", "v2", "v3"]).values_list("ledger_entry", flat=True)) == {
         first.pk}
     assert AuditEvent.objects.filter(action="ledger.charge", object_id__in=[str(e.pk) for e in entries]).count() == 3
+    assert AuditEvent.objects.get(action="ledger.charge", object_id=str(first.pk)).data == {
+        "customer": mixed.customer.pk, "amount_minor": -57, "currency": "USD", "balance_after_minor": -57, "xdrs": 3}
     assert_ledger_consistent()
 
 
@@ -239,3 +242,96 @@ def test_fast_parse_equals_field_by_field_parse(service, at, number, quantity, l
         assert (fast, problem) == (slow, None)
     fields, why = _parse(raw)
     assert (fields, why and (why.code, why.reason)) == (slow, problem and (problem.code, problem.reason))
+
+
+# -- the pipelined bulk path (PostgreSQL): chunk n+1 is rated before chunk n commits, as if it had. When
+# that assumption fails, the chunk rolls back whole, runs again the serial way, and the next chunk is
+# rated again: the results are still exactly the per-record path's.
+
+
+@pytest.fixture
+def serial_runs(monkeypatch):
+    """The chunks that ran (again) the serial way."""
+    runs = []
+    original = bulk._run_chunk
+
+    def spy(actor, source, service_type, chunk, collect):
+        runs.append([r.get("id") for r in chunk])
+        return original(actor, source, service_type, chunk, collect)
+
+    monkeypatch.setattr(bulk, "_run_chunk", spy)
+    return runs
+
+
+def expected_after(actor, before, records):
+    """Answers and state of the per-record path after ``before()`` (rolled back)."""
+    try:
+        with transaction.atomic():
+            before()
+            single = answers(ingest(actor, records, source="sw"))
+            expected = state()
+            raise Rollback
+    except Rollback:
+        pass
+    return single, expected
+
+
+@pytest.mark.postgres
+def test_allowance_used_by_another_writer_meanwhile_reruns_the_chunk(mixed, actor, monkeypatch, serial_runs):
+    """Another writer takes free minutes after chunk 1 was rated and before it is written: chunk 1's
+    check finds the allowance row changed, it runs again the serial way, and chunk 2 (rated on chunk 1's
+    assumptions) is rated again."""
+    records = [call(f"v{i}", seconds=125) for i in range(30)]  # 10 free minutes, then 3 x 0.10 each
+    other = [call("o1", seconds=300)]  # 5 of the free minutes
+
+    single, expected = expected_after(actor, lambda: ingest(actor, other, source="sw"), records)
+    fetches = []
+    original = bulk._Pipeline._fetch
+
+    def fetch_then_interfere(self, chunk):
+        original(self, chunk)
+        fetches.append(chunk)
+        if len(fetches) == 2:  # chunk 1 rated, chunk 2 fetched: chunk 1 is written next
+            ingest(actor, other, source="sw")
+
+    monkeypatch.setattr(bulk._Pipeline, "_fetch", fetch_then_interfere)
+    result = rate_bulk(actor, records, source="sw", chunk_size=10, collect=True)
+    assert serial_runs == [[f"v{i}" for i in range(10)]]
+    assert len(fetches) == 4  # chunk 2 fetched twice
+    assert answers(result.results) == single
+    assert state() == expected
+    assert_ledger_consistent()
+
+
+@pytest.mark.postgres
+def test_a_record_stored_before_is_found_by_the_unique_index(mixed, actor, serial_runs):
+    """After a first chunk without stored duplicates the query stops; a later chunk holding records
+    stored by an earlier import fails on the unique index, runs again the serial way (which finds them
+    duplicate) and the query comes back."""
+    old = generate(60, seed=11)
+    new = [call(f"n{i}", seconds=61) for i in range(40)] + old[20:40] + [call(f"m{i}", seconds=61)
+                                                                        for i in range(40)]
+    single, expected = expected_after(actor, lambda: ingest(actor, old, source="sw"), new)
+    rate_bulk(actor, old, source="sw")
+    serial_runs.clear()
+    result = rate_bulk(actor, new, source="sw", chunk_size=40, collect=True)
+    assert serial_runs == [[r["id"] for r in new[40:80]]]
+    assert answers(result.results) == single
+    assert state() == expected
+    assert result.counts["duplicate"] == sum(1 for a in single if a[1] == "duplicate") > 0
+    assert_ledger_consistent()
+
+
+@pytest.mark.postgres
+def test_pipelined_chunks_equal_the_per_record_path_with_copies_across_chunks(mixed, actor, serial_runs):
+    """Copies of records of the chunk still being written are duplicates from memory, with its ids."""
+    records = generate(300, seed=5)
+    records += [dict(r) for r in records[::7]]  # copies of earlier chunks' records
+    single, expected = expected_after(actor, lambda: None, records)
+    result = rate_bulk(actor, records, source="sw", chunk_size=25, collect=True)
+    assert serial_runs == []
+    assert answers(result.results) == single
+    assert state() == expected
+    stored = dict(Xdr.objects.values_list("external_id", "id"))
+    assert all(r.xdr_id == stored[r.external_id] for r in result.results if r.status != "rejected")
+    assert_ledger_consistent()
