@@ -534,6 +534,7 @@ class _Chunk:
         t1 = time.perf_counter()
         if self.charges:
             balances = self._debit([c[0] for c in self.charges], [c[1] for c in self.charges])
+            d["funds"] = time.perf_counter() - t1
             self._write_charges(self.charge_rows, balances, self.event_ids)
         t2 = time.perf_counter()
         _insert_rows("rating_xdr", XDR_COLUMNS, self.xdr_rows)
@@ -651,7 +652,7 @@ class _Chunk:
         in a second thread while the database writes the previous chunk)."""
         by_phone, by_login, assignments, tables, allowances = lookups
         local = self.local
-        contexts: dict = {}
+        contexts: dict = {}  # (account, service) -> (first day, day after the last, context) it holds for
         period_cache: dict = {}
         for rec in recs:
             if rec.code:
@@ -677,12 +678,12 @@ class _Chunk:
                 continue
             started = f["started_at"]
             day = started.astimezone(local).date()
-            key = (acc[0], day, service)
-            context = contexts.get(key)
-            if context is None:
-                context = contexts[key] = self._context(assignments.get(acc[0], ()), day, service, tables,
-                                                        allowances, period_cache)
-            current, table, keys = context
+            key = (acc[0], service)
+            held = contexts.get(key)
+            if held is None or not held[0] <= day < held[1]:
+                held = contexts[key] = self._context(assignments.get(acc[0], ()), day, service, tables,
+                                                     allowances, period_cache)
+            current, table, keys = held[2]
             if not current:
                 rec.code, rec.reason = "no_subscription", f"the account has no subscription on {day.isoformat()}"
                 continue
@@ -709,11 +710,10 @@ class _Chunk:
             if rate is None:
                 rec.code, rec.reason = "no_rate", f"no rate in {table.name!r} for destination {number or '(none)'}"
                 continue
-            rate_id, terms, offpeak_price, offpeak_fee = rate
+            rate_id, terms, offpeak_terms = rate
             offpeak = False
-            if offpeak_price is not None or offpeak_fee is not None:
-                terms, offpeak = pricing.terms_at(terms, offpeak_price, offpeak_fee,
-                                                  pricing.is_peak(started.astimezone(table.zone), table.window))
+            if offpeak_terms is not None and not pricing.is_peak(started.astimezone(table.zone), table.window):
+                terms, offpeak = offpeak_terms, True
             billed = pricing.billable(quantity, terms.first_increment, terms.next_increment)
             rec.customer_id, rec.currency, rec.rate_id, rec.terms = acc[4], table.currency, rate_id, terms
             rec.unit, rec.billed, rec.offpeak = pricing.PRICED_UNIT[service], billed, offpeak
@@ -723,8 +723,18 @@ class _Chunk:
     @staticmethod
     def _context(assignments, day, service, tables, allowances, period_cache) -> tuple:
         """For an account, a usage day and a service: the subscriptions current that day (main first),
-        the rate table that rates it, and the allowance usage rows it draws from, in order."""
+        the rate table that rates it, and the allowance usage rows it draws from, in order; with the
+        days it holds for: (first, day after the last, context). It changes only where a subscription
+        starts or ends or an allowance period turns, so most records of an account reuse it."""
         current = [a for a in assignments if a[5] <= day and (a[6] is None or a[6] > day)]
+        lo, hi = date.min, date.max
+        for a in assignments:
+            for edge in (a[5], a[6]):
+                if edge is not None:
+                    if edge <= day:
+                        lo = max(lo, edge)
+                    else:
+                        hi = min(hi, edge)
         table = next((tables[(a[2], service)] for a in current if (a[2], service) in tables), None)
         keys = []
         for a in current:
@@ -737,7 +747,8 @@ class _Chunk:
                 n = periods.index(a[5], a[7], day)
                 bounds = period_cache[pkey] = (n, *periods.bounds(a[5], a[7], n))
             keys.append(((a[0], allowance[0], bounds[0]), bounds[1], bounds[2], allowance[1]))
-        return current, table, tuple(keys)
+            lo, hi = max(lo, bounds[1]), min(hi, bounds[2])
+        return lo, hi, (current, table, tuple(keys))
 
     def _lock_usage(self, recs: list[_Rec]) -> dict[tuple, list]:
         """(assignment, allowance, period) -> [id, granted, used] of the usage rows that exist, locked
@@ -859,8 +870,11 @@ class _Chunk:
                                                                                              strict=False)]
         if len(event_ids) < len(rows):
             raise RuntimeError("fewer audit event ids reserved than charges")
+        t = time.perf_counter()
         _insert_rows("ledger_ledgerentry", ENTRY_COLUMNS, entries)
+        t1 = time.perf_counter()
         _insert_rows("audit_auditevent", EVENT_COLUMNS, events)
+        self.detail["entry rows"], self.detail["event rows"] = t1 - t, time.perf_counter() - t1
         self.result.entries = len(entries)
 
     def _debit(self, customers: list[int], totals: list[int]) -> dict[int, int]:
@@ -952,7 +966,7 @@ class _Chunk:
 class _Table:
     currency: str
     name: str
-    rates: dict = field(default_factory=dict)  # prefix -> (rate id, RateTerms, off-peak price, off-peak fee)
+    rates: dict = field(default_factory=dict)  # prefix -> (rate id, RateTerms, off-peak RateTerms or None)
     lengths: tuple = ()  # prefix lengths present, longest first
     window: pricing.PeakWindow | None = None
     zone: object = None
@@ -968,7 +982,10 @@ def _tables(services: set[str]) -> dict[tuple[int, str], _Table]:
     for row in Rate.objects.filter(table_id__in=list(tables)).values_list(
             "table_id", "id", "prefix", "price_per_unit_micros", "connection_fee_micros", "first_increment",
             "next_increment", "offpeak_price_per_unit_micros", "offpeak_connection_fee_micros").iterator():
-        tables[row[0]][1].rates[row[2]] = (row[1], pricing.RateTerms(*row[3:7]), row[7], row[8])
+        terms = pricing.RateTerms(*row[3:7])
+        offpeak, is_offpeak = pricing.terms_at(terms, row[7], row[8], False)
+        # (rate id, peak terms, off-peak terms or None when the rate costs the same at any time)
+        tables[row[0]][1].rates[row[2]] = (row[1], terms, offpeak if is_offpeak else None)
     out = {}
     for key, table in tables.values():
         table.lengths = tuple(sorted({len(p) for p in table.rates}, reverse=True))
