@@ -100,6 +100,17 @@ class _Conflict(Exception):
     the serial way."""
 
 
+@dataclass
+class _Memo:
+    """What the pipeline's chunks share: the rating contexts and what they were built from."""
+    signature: list = field(default_factory=list)  # every table and rate value read
+    tables: dict = field(default_factory=dict)
+    allowances: dict = field(default_factory=dict)
+    assignments: dict = field(default_factory=dict)  # account -> its subscription rows
+    contexts: dict = field(default_factory=dict)
+    periods: dict = field(default_factory=dict)
+
+
 class _Pipeline:
     """PostgreSQL: the importer's Python work and the database's work overlap (two cores: while the
     main thread writes chunk n in its transaction, psycopg waits without the GIL and a second thread
@@ -125,9 +136,11 @@ class _Pipeline:
         # The stored-duplicates query runs until a chunk finds none; then the unique index alone guards
         # (a stored duplicate makes the chunk fail, run again the serial way, and the query come back).
         self.check_stored = True
+        self.memo = _Memo()
 
     def _new(self, records: list) -> _Chunk:
-        return _Chunk(self.actor, self.source, self.service_type, records, self.collect, local=self.local)
+        return _Chunk(self.actor, self.source, self.service_type, records, self.collect, local=self.local,
+                      memo=self.memo)
 
     def run(self, chunks: Iterator[list]) -> None:
         out = self.out
@@ -149,9 +162,11 @@ class _Pipeline:
                 while True:
                     chunk = reading.result()
                     if chunk is not None:
+                        # The second thread reads and parses chunk n+2 while this one fetches for n+1,
+                        # then rates n+1 while this one writes n.
+                        reading = helper.submit(read_and_prepare)
                         self._fetch(chunk)
                         rating = helper.submit(chunk.rate, self.known, self.carried)
-                        reading = helper.submit(read_and_prepare)
                     if pending is not None and not self._write(pending):
                         # The next chunk was rated on what pending assumed: wait for it, forget it, run
                         # pending again the serial way, then fetch and rate the next chunk again.
@@ -387,7 +402,7 @@ def _assign_entries(charges: list[tuple], entry_ids: list[int]) -> None:
 
 class _Chunk:
     def __init__(self, actor: Actor, source: str, default_service: str | None, records: list, collect: bool,
-                 local=None):
+                 local=None, memo: _Memo | None = None):
         self.actor, self.source, self.default_service, self.records, self.collect = (
             actor, source, default_service, records, collect)
         self.pg = connection.vendor == "postgresql"
@@ -398,6 +413,7 @@ class _Chunk:
         self.now = clock.now()
         # The time zone activated is per thread: the pipeline passes the main thread's.
         self.local = local if local is not None else timezone.get_current_timezone()
+        self.memo = memo
         self.detail: dict[str, float] = {}  # seconds of the database steps inside parse, rate and write
 
     # -- the steps ------------------------------------------------------------------------------
@@ -642,8 +658,25 @@ class _Chunk:
         for rows in assignments.values():
             rows.sort(key=lambda a: (a[4] != "main", a[0]))
         services = {rec.f["service_type"] for rec in recs if not rec.code}
-        tables = _tables(services)
+        signature: list = []
+        tables = _tables(services, signature)
         allowances = _allowances({a[3] for rows in assignments.values() for a in rows})
+        memo = self.memo
+        if memo is not None:
+            # The pipeline keeps the rating contexts from chunk to chunk while what they were built from
+            # is unchanged: the same tables and allowances (then the same objects are reused), and per
+            # account the same subscription rows. The helper thread is idle while this runs.
+            if memo.signature != signature or memo.allowances != allowances:
+                memo.signature, memo.tables, memo.allowances = signature, tables, allowances
+                memo.contexts.clear()
+                memo.assignments.clear()
+            tables, allowances = memo.tables, memo.allowances
+            for acc in {row[0] for row in (*by_phone.values(), *by_login.values())}:
+                rows = assignments.get(acc, [])
+                if memo.assignments.get(acc) != rows:
+                    memo.assignments[acc] = rows
+                    for service in pricing.SERVICE_TYPES:
+                        memo.contexts.pop((acc, service), None)
         self.detail["lookups"] = time.perf_counter() - t
         return by_phone, by_login, assignments, tables, allowances
 
@@ -652,8 +685,9 @@ class _Chunk:
         in a second thread while the database writes the previous chunk)."""
         by_phone, by_login, assignments, tables, allowances = lookups
         local = self.local
-        contexts: dict = {}  # (account, service) -> (first day, day after the last, context) it holds for
-        period_cache: dict = {}
+        # (account, service) -> (first day, day after the last, context) it holds for
+        contexts: dict = self.memo.contexts if self.memo is not None else {}
+        period_cache: dict = self.memo.periods if self.memo is not None else {}
         for rec in recs:
             if rec.code:
                 continue
@@ -972,16 +1006,21 @@ class _Table:
     zone: object = None
 
 
-def _tables(services: set[str]) -> dict[tuple[int, str], _Table]:
-    """(product, service) -> its rate table with every rate, for the services of the chunk."""
+def _tables(services: set[str], signature: list | None = None) -> dict[tuple[int, str], _Table]:
+    """(product, service) -> its rate table with every rate, for the services of the chunk. Every
+    value read is appended to ``signature`` (to tell whether the tables changed since the last chunk)."""
     tables: dict[int, tuple] = {}
-    for table in RateTable.objects.filter(service_type__in=services):
+    sig = signature if signature is not None else []
+    for table in RateTable.objects.filter(service_type__in=services).order_by("id"):
         window, zone = peak_window(table)
+        sig.append((table.pk, table.product_id, table.service_type, table.currency, table.name, table.time_zone,
+                    table.peak_start, table.peak_end, table.peak_weekdays))
         tables[table.pk] = ((table.product_id, table.service_type),
                             _Table(table.currency, table.name, window=window, zone=zone))
-    for row in Rate.objects.filter(table_id__in=list(tables)).values_list(
+    for row in Rate.objects.filter(table_id__in=list(tables)).order_by("id").values_list(
             "table_id", "id", "prefix", "price_per_unit_micros", "connection_fee_micros", "first_increment",
             "next_increment", "offpeak_price_per_unit_micros", "offpeak_connection_fee_micros").iterator():
+        sig.append(row)
         terms = pricing.RateTerms(*row[3:7])
         offpeak, is_offpeak = pricing.terms_at(terms, row[7], row[8], False)
         # (rate id, peak terms, off-peak terms or None when the rate costs the same at any time)

@@ -335,3 +335,37 @@ def test_pipelined_chunks_equal_the_per_record_path_with_copies_across_chunks(mi
     stored = dict(Xdr.objects.values_list("external_id", "id"))
     assert all(r.xdr_id == stored[r.external_id] for r in result.results if r.status != "rejected")
     assert_ledger_consistent()
+
+
+@pytest.mark.postgres
+def test_a_rate_changed_between_chunks_prices_the_chunks_fetched_after_it(mixed, actor, monkeypatch, serial_runs):
+    """The pipeline keeps rating contexts from chunk to chunk only while the tables, allowances and
+    subscriptions they came from are unchanged: a rate set after chunk 2 was fetched prices chunk 3."""
+    records = [call(f"p{i}", seconds=61) for i in range(30)]  # 10 free minutes, then 120 s at the "" rate
+
+    def change():
+        set_rate(actor, mixed.voice_table, prefix="", price_per_unit_micros=300_000, first_increment=60,
+                 next_increment=60)
+
+    def per_record():
+        ingest(actor, records[:20], source="sw")
+        change()
+
+    single, expected = expected_after(actor, per_record, records[20:])
+    fetches = []
+    original = bulk._Pipeline._fetch
+
+    def fetch_then_change(self, chunk):
+        original(self, chunk)
+        fetches.append(chunk)
+        if len(fetches) == 2:
+            change()
+
+    monkeypatch.setattr(bulk._Pipeline, "_fetch", fetch_then_change)
+    result = rate_bulk(actor, records, source="sw", chunk_size=10, collect=True)
+    assert serial_runs == []
+    assert answers(result.results)[20:] == single
+    assert state() == expected
+    costs = [c for _, status, c, *_ in answers(result.results)]
+    assert costs[:5] == [0] * 5 and costs[5:20] == [20] * 15 and costs[20:] == [60] * 10
+    assert_ledger_consistent()
