@@ -208,6 +208,7 @@ def main() -> int:
         results["command_time_line"] = next(x for x in lines if x.startswith("time: "))
         results["command_done_line"] = next(x for x in lines if x.startswith("done: "))
         results["command_database_steps"] = next((x for x in lines if x.startswith("database steps: ")), "")
+        results["command_cpu"] = next((x for x in lines if x.startswith("cpu: ")), "")
         results["wall_seconds"] = round(wall, 2)
         results["xdrs_per_second"] = round(args.xdrs / wall)
         split = re.search(r"read ([\d.]+) s, parse ([\d.]+) s, rate ([\d.]+) s, write ([\d.]+) s, commit ([\d.]+) s",
@@ -230,6 +231,7 @@ def main() -> int:
           "Python start-up and reading the CSV)")
     print(f"  {results['command_time_line']}")
     print(f"  {results['command_database_steps']}")
+    print(f"  {results['command_cpu']}")
     print(f"  {results['command_done_line']}")
     c = results["check"]
     print(f"  check: {c['xdrs']:,} xDRs stored ({c['rated']:,} rated, {c['errors']:,} errors); sum of xDR costs "

@@ -1,8 +1,10 @@
 import csv
 import os
+import resource
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import DomainError
@@ -27,6 +29,24 @@ def _rows(reader):
             if len(row) > width:
                 record[None] = row[width:]
             yield record
+
+
+def _cpu_line() -> str:
+    """CPU seconds used by this process and by its database server process, when that one is local
+    (Linux /proc): on a shared machine, what the import costs whatever the load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    line = f"importer {usage.ru_utime + usage.ru_stime:.2f} s"
+    if connection.vendor == "postgresql":
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                pid = cur.fetchone()[0]
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            line += f", database backend {(int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK'):.2f} s"
+        except (OSError, ValueError, IndexError):
+            line += ", database backend unknown (not local)"
+    return line
 
 
 class Command(BaseCommand):
@@ -71,5 +91,6 @@ class Command(BaseCommand):
                           f"ledger entries {result.entries}")
         if o["verbosity"] > 1:
             self.stdout.write("database steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.detail.items()))
+            self.stdout.write(f"cpu: {_cpu_line()}")
         self.stdout.write(f"done: {result.rows} rows, rated {c['rated']}, errors {c['error']}, "
                           f"duplicates {c['duplicate']}, rejected {c['rejected']}")
