@@ -35,7 +35,7 @@ def _cpu_line() -> str:
     """CPU seconds used by this process and by its database server process, when that one is local
     (Linux /proc): on a shared machine, what the import costs whatever the load."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    line = f"importer {usage.ru_utime + usage.ru_stime:.2f} s"
+    line = f"importer {usage.ru_utime + usage.ru_stime:.2f} s (peak memory {usage.ru_maxrss // 1024} MB)"
     if connection.vendor == "postgresql":
         try:
             with connection.cursor() as cur:
