@@ -48,7 +48,11 @@ from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, XdrStatus
 from tripleplay.rating.services import USAGE_SOURCE, IngestResult, _jsonable, _parse, external_id, peak_window
 from tripleplay.subscriptions import periods
 
-CHUNK_SIZE = 50_000
+# Records per transaction, and so ledger entries per customer: one per customer and chunk (D44, D56).
+CHUNK_SIZE = 200_000
+# The pipeline's first chunk holds at most this many records: the second thread has nothing to overlap
+# with until the first chunk is rated, so that one is kept small.
+FIRST_CHUNK = 50_000
 # A chunk rolled back by a concurrent writer runs again (then its records are duplicates); each failure
 # means another importer committed some of the same records, so N importers fail a chunk at most N-1 times.
 ATTEMPTS = 5
@@ -270,8 +274,8 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidInput("chunk_size must be a positive integer", details={"field": "chunk_size"})
     out = BulkResult(results=[] if collect else None)
-    chunks = _chunks(records, chunk_size)
     if connection.vendor == "postgresql":
+        chunks = _chunks(records, chunk_size, min(chunk_size, FIRST_CHUNK))
         t0 = time.perf_counter()
         first, second = next(chunks, None), next(chunks, None)
         out.seconds["read"] += time.perf_counter() - t0
@@ -279,6 +283,8 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
             _Pipeline(actor, source, service_type, collect, progress, out).run(chain([first, second], chunks))
             return out
         chunks = iter([first] if first is not None else [])
+    else:
+        chunks = _chunks(records, chunk_size)
     while True:
         t0 = time.perf_counter()
         chunk = next(chunks, None)
@@ -323,8 +329,12 @@ def _add(out: BulkResult, done: _Chunk, collect: bool, progress: Callable[[BulkR
         progress(out)
 
 
-def _chunks(records: Iterable, size: int) -> Iterator[list]:
+def _chunks(records: Iterable, size: int, first: int | None = None) -> Iterator[list]:
     it = iter(records)
+    if first is not None:
+        if not (chunk := list(islice(it, first))):
+            return
+        yield chunk
     while chunk := list(islice(it, size)):
         yield chunk
 

@@ -369,3 +369,19 @@ def test_a_rate_changed_between_chunks_prices_the_chunks_fetched_after_it(mixed,
     costs = [c for _, status, c, *_ in answers(result.results)]
     assert costs[:5] == [0] * 5 and costs[5:20] == [20] * 15 and costs[20:] == [60] * 10
     assert_ledger_consistent()
+
+
+@pytest.mark.postgres
+def test_the_pipelines_first_chunk_is_small(mixed, actor, monkeypatch):
+    """The second thread overlaps nothing until the first chunk is rated: that one holds at most
+    FIRST_CHUNK records, the others chunk_size; the results do not depend on it."""
+    monkeypatch.setattr(bulk, "FIRST_CHUNK", 5)
+    records = generate(50, seed=9)
+    single, expected = expected_after(actor, lambda: None, records)
+    done = []
+    result = rate_bulk(actor, records, source="sw", chunk_size=20, collect=True,
+                       progress=lambda out: done.append(out.rows))
+    assert done == [5, 25, 45, 50]
+    assert answers(result.results) == single
+    assert state() == expected
+    assert_ledger_consistent()
