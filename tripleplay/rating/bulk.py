@@ -22,6 +22,7 @@ those records duplicate (or the customer closed). Nothing of a rolled-back chunk
 from __future__ import annotations
 
 import gc
+import io
 import json
 import sys
 import time
@@ -34,6 +35,7 @@ from itertools import chain, islice
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from psycopg.copy import Copy, FileWriter
 from psycopg.types.json import Jsonb
 
 from tripleplay import clock
@@ -143,10 +145,15 @@ class _Pipeline:
         # (a stored duplicate makes the chunk fail, run again the serial way, and the query come back).
         self.check_stored = True
         self.memo = _Memo()
+        # A driver cursor, never executed: the second thread formats COPY data with its adapters.
+        connection.ensure_connection()
+        self.copy_cursor = connection.connection.cursor()
 
     def _new(self, records: list) -> _Chunk:
-        return _Chunk(self.actor, self.source, self.service_type, records, self.collect, local=self.local,
-                      memo=self.memo)
+        chunk = _Chunk(self.actor, self.source, self.service_type, records, self.collect, local=self.local,
+                       memo=self.memo)
+        chunk.copy_cursor = self.copy_cursor
+        return chunk
 
     def run(self, chunks: Iterator[list]) -> None:
         out = self.out
@@ -174,6 +181,7 @@ class _Pipeline:
             self._run(chunks, read_and_prepare)
         finally:
             sys.setswitchinterval(interval)
+            self.copy_cursor.close()
             if collecting:
                 gc.enable()
 
@@ -411,6 +419,25 @@ def _insert_rows(table: str, columns: dict[str, str], rows: list[tuple]) -> None
         cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", rows)
 
 
+def _copy_data(cursor, columns: dict[str, str], rows: list[tuple]) -> bytes:
+    """``rows`` as binary COPY data, formatted by the driver without sending anything
+    (``psycopg.copy.FileWriter``): the pipeline's second thread formats, the main thread only sends.
+    ``cursor``: a psycopg cursor of the connection (for its adapters), never executed."""
+    out = io.BytesIO()
+    with Copy(cursor, binary=True, writer=FileWriter(out)) as copy:
+        copy.set_types(list(columns.values()))
+        for row in rows:
+            copy.write_row(row)
+    return out.getvalue()
+
+
+def _send_copy_data(table: str, columns: dict[str, str], data: bytes) -> None:
+    """Write binary COPY data made by ``_copy_data`` (PostgreSQL)."""
+    with connection.cursor() as cur, connection.wrap_database_errors, cur.cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(data)
+
+
 def _group_charges(recs: list) -> list[tuple]:
     """(customer id, total, its records) for every customer whose records of the chunk cost something,
     in ascending customer order (the order the funds rows are locked in)."""
@@ -553,7 +580,7 @@ class _Chunk:
         self.charges = _group_charges(recs)
         _assign_entries(self.charges, self.entry_ids)
         self.charge_rows = self._charge_rows(self.charges)
-        self.xdr_rows = self._xdr_rows(recs)
+        self.xdr_data = _copy_data(self.copy_cursor, XDR_COLUMNS, self._xdr_rows(recs))
         self.usage, self.recs = usage, recs
         self.result.seconds["rate"] = time.perf_counter() - t0
 
@@ -563,7 +590,9 @@ class _Chunk:
         (else _Conflict) and written, then the funds rows and the entries: the locks other writers may
         wait for are taken last and held the shortest time."""
         d, t0 = self.detail, time.perf_counter()
-        _insert_rows("rating_xdr", XDR_COLUMNS, self.xdr_rows)
+        if self.recs:
+            _send_copy_data("rating_xdr", XDR_COLUMNS, self.xdr_data)
+        self.xdr_data = None
         t1 = time.perf_counter()
         usage = self.usage
         if usage:

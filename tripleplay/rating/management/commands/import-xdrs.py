@@ -51,6 +51,9 @@ def _cpu_line() -> str:
 
 class Command(BaseCommand):
     help = "Import and rate usage records (xDRs) from a CSV file; prints progress and a summary."
+    # The system checks load the URL configuration and so the whole API (a third of a second per run);
+    # `tripleplay check` and every server start run them.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV with a header row: id, service_type, started_at, caller, callee, "
