@@ -52,6 +52,9 @@ from tripleplay.subscriptions import periods
 
 # Records per transaction, and so ledger entries per customer: one per customer and chunk (D44, D56).
 CHUNK_SIZE = 200_000
+# The pipeline remembers the external ids it stored (about 100 bytes each) up to this many, then
+# forgets those of committed chunks and queries for stored duplicates instead.
+KNOWN_LIMIT = 2_000_000
 # The pipeline's first chunk holds at most this many records: the second thread has nothing to overlap
 # with until the first chunk is rated, so that one is kept small.
 FIRST_CHUNK = 50_000
@@ -144,6 +147,7 @@ class _Pipeline:
         # The stored-duplicates query runs until a chunk finds none; then the unique index alone guards
         # (a stored duplicate makes the chunk fail, run again the serial way, and the query come back).
         self.check_stored = True
+        self.forgot = False  # some ids this import stored were forgotten (KNOWN_LIMIT): always query
         self.memo = _Memo()
         # A driver cursor, never executed: the second thread formats COPY data with its adapters.
         connection.ensure_connection()
@@ -196,7 +200,7 @@ class _Pipeline:
                         # The second thread reads and parses chunk n+2 while this one fetches for n+1,
                         # then rates n+1 while this one writes n.
                         reading = helper.submit(read_and_prepare)
-                        self._fetch(chunk)
+                        self._fetch(chunk, pending)
                         rating = helper.submit(chunk.rate, self.known, self.carried)
                     if pending is not None and not self._write(pending):
                         # The next chunk was rated on what pending assumed: wait for it, forget it, run
@@ -221,8 +225,15 @@ class _Pipeline:
                     if f is not None:
                         f.cancel()
 
-    def _fetch(self, chunk: _Chunk) -> None:
-        chunk.fetch(self.known, self.check_stored)
+    def _fetch(self, chunk: _Chunk, pending: _Chunk | None = None) -> None:
+        """``pending``: the chunk not committed yet (its ids must stay known: no query can see them)."""
+        if len(self.known) > KNOWN_LIMIT:
+            # Memory stays bounded on any file: forget the ids of committed chunks, and let the
+            # stored-duplicates query find them from now on.
+            keep = pending.known_added if pending is not None else ()
+            self.known = {ext: self.known[ext] for ext in keep if ext in self.known}
+            self.forgot = True
+        chunk.fetch(self.known, self.check_stored or self.forgot)
         if not chunk.stored:
             self.check_stored = False
 

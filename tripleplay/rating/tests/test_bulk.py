@@ -288,8 +288,8 @@ def test_allowance_used_by_another_writer_meanwhile_reruns_the_chunk(mixed, acto
     fetches = []
     original = bulk._Pipeline._fetch
 
-    def fetch_then_interfere(self, chunk):
-        original(self, chunk)
+    def fetch_then_interfere(self, chunk, pending=None):
+        original(self, chunk, pending)
         fetches.append(chunk)
         if len(fetches) == 2:  # chunk 1 rated, chunk 2 fetched: chunk 1 is written next
             ingest(actor, other, source="sw")
@@ -355,8 +355,8 @@ def test_a_rate_changed_between_chunks_prices_the_chunks_fetched_after_it(mixed,
     fetches = []
     original = bulk._Pipeline._fetch
 
-    def fetch_then_change(self, chunk):
-        original(self, chunk)
+    def fetch_then_change(self, chunk, pending=None):
+        original(self, chunk, pending)
         fetches.append(chunk)
         if len(fetches) == 2:
             change()
@@ -382,6 +382,30 @@ def test_the_pipelines_first_chunk_is_small(mixed, actor, monkeypatch):
     result = rate_bulk(actor, records, source="sw", chunk_size=20, collect=True,
                        progress=lambda out: done.append(out.rows))
     assert done == [5, 25, 45, 50]
+    assert answers(result.results) == single
+    assert state() == expected
+    assert_ledger_consistent()
+
+
+@pytest.mark.postgres
+def test_past_the_memory_limit_the_ids_of_committed_chunks_are_queried(mixed, actor, monkeypatch, serial_runs):
+    """Memory stays bounded: past KNOWN_LIMIT ids the pipeline forgets those of committed chunks and
+    finds their copies with the stored-duplicates query (no chunk has to run again)."""
+    monkeypatch.setattr(bulk, "KNOWN_LIMIT", 30)
+    records = generate(200, seed=13)
+    records += [dict(r) for r in records[:150:3]]  # copies of records of chunks long committed
+    single, expected = expected_after(actor, lambda: None, records)
+    queried = []
+    original = bulk._Chunk.fetch
+
+    def fetch(self, known, check_stored):
+        queried.append((len(known), check_stored))
+        return original(self, known, check_stored)
+
+    monkeypatch.setattr(bulk._Chunk, "fetch", fetch)
+    result = rate_bulk(actor, records, source="sw", chunk_size=20, collect=True)
+    assert serial_runs == []
+    assert all(n <= 30 + 20 for n, _ in queried) and queried[-1][1] is True
     assert answers(result.results) == single
     assert state() == expected
     assert_ledger_consistent()
