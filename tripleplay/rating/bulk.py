@@ -55,8 +55,9 @@ CHUNK_SIZE = 200_000
 # The pipeline remembers the external ids it stored (about 100 bytes each) up to this many, then
 # forgets those of committed chunks and queries for stored duplicates instead.
 KNOWN_LIMIT = 2_000_000
-# The pipeline's first chunk holds at most this many records: the second thread has nothing to overlap
-# with until the first chunk is rated, so that one is kept small.
+# The pipeline's first chunk holds at most this many records, and so does the end of the last one: the
+# second thread has nothing to overlap until the first chunk is rated, the main thread nothing to write
+# after the last, so those are kept small.
 FIRST_CHUNK = 50_000
 # A chunk rolled back by a concurrent writer runs again (then its records are duplicates); each failure
 # means another importer committed some of the same records, so N importers fail a chunk at most N-1 times.
@@ -349,13 +350,20 @@ def _add(out: BulkResult, done: _Chunk, collect: bool, progress: Callable[[BulkR
 
 
 def _chunks(records: Iterable, size: int, first: int | None = None) -> Iterator[list]:
+    """Lists of ``size`` records. With ``first`` (the pipeline): the first chunk holds at most ``first``
+    records, and so does the end of the last one when that is shorter than ``size`` (then known to be
+    the last): nothing overlaps the first chunk's rating nor the last one's write."""
     it = iter(records)
     if first is not None:
         if not (chunk := list(islice(it, first))):
             return
         yield chunk
     while chunk := list(islice(it, size)):
-        yield chunk
+        if first is not None and first < len(chunk) < size:
+            yield chunk[:-first]
+            yield chunk[-first:]
+        else:
+            yield chunk
 
 
 def _batches(values: list, size: int | None = None) -> Iterator[list]:
