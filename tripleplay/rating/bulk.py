@@ -76,6 +76,18 @@ ENTRY_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T,
                  "account_id": _I8, "kind": _T, "amount_minor": _I8, "currency": _T, "balance_after_minor": _I8,
                  "description": _T, "reason": _T, "source": _T, "reference": _T, "service_type": _T,
                  "idempotency_key": _T, "request_fingerprint": _T, "created_at": _TS, "data": _J}
+# The pipeline's xDR COPY: the raw column's values given as binary jsonb already encoded (version byte 1,
+# then the JSON text), sent as they are ("bytea" only tells the driver not to encode them; in a binary
+# COPY the server reads every field with the receive function of the column's own type, jsonb here).
+# Encoding "{}" once instead of once per rated row is about a fifth of formatting the rows.
+_COPY_XDR_COLUMNS = {**XDR_COLUMNS, "raw": "bytea"}
+_JSONB_EMPTY = b"\x01{}"
+
+
+def _jsonb_bytes(value) -> bytes:
+    return b"\x01" + json.dumps(value).encode()
+
+
 USAGE_COLUMNS = {"id": _I8, "assignment_id": _I8, "allowance_id": _I8, "period_index": _I4, "period_start": "date",
                  "period_end": "date", "granted": _I8, "used": _I8}
 EVENT_COLUMNS = {"id": _I8, "actor_kind": _T, "actor_ref": _T, "actor_name": _T, "at": _TS, "action": _T,
@@ -599,7 +611,7 @@ class _Chunk:
         self.charges = _group_charges(recs)
         _assign_entries(self.charges, self.entry_ids)
         self.charge_rows = self._charge_rows(self.charges)
-        self.xdr_data = _copy_data(self.copy_cursor, XDR_COLUMNS, self._xdr_rows(recs))
+        self.xdr_data = _copy_data(self.copy_cursor, _COPY_XDR_COLUMNS, self._xdr_rows(recs, raw_as_bytes=True))
         self.usage, self.recs = usage, recs
         self.result.seconds["rate"] = time.perf_counter() - t0
 
@@ -1035,10 +1047,13 @@ class _Chunk:
     def _insert_xdrs(self, recs: list[_Rec]) -> None:
         _insert_rows("rating_xdr", XDR_COLUMNS, self._xdr_rows(recs))
 
-    def _xdr_rows(self, recs: list[_Rec]) -> list[tuple]:
+    def _xdr_rows(self, recs: list[_Rec], raw_as_bytes: bool = False) -> list[tuple]:
+        """The rows as written; ``raw_as_bytes``: the raw column as binary jsonb already encoded (for
+        ``_COPY_XDR_COLUMNS``)."""
         source, now = self.source, self.now
         rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
-        empty = self.json_text("{}")
+        empty = _JSONB_EMPTY if raw_as_bytes else self.json_text("{}")
+        as_json = _jsonb_bytes if raw_as_bytes else self.json
         rows = []
         for rec in recs:
             f = rec.f
@@ -1052,7 +1067,7 @@ class _Chunk:
                 rows.append((rec.xdr_id, source, rec.ext, f.get("service_type", ""), rec.account_id,
                              f.get("caller", ""), f.get("callee", ""), f.get("login", ""), f.get("bytes"),
                              f.get("count"), f.get("destination", ""), f.get("started_at"), f.get("duration_seconds"),
-                             self.json(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
+                             as_json(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
                              None, "", None, now, None))
         return rows
 

@@ -24,6 +24,7 @@ from tripleplay.rating import bulk
 from tripleplay.rating.bulk import rate_bulk
 from tripleplay.rating.models import AllowanceUsage, Xdr
 from tripleplay.rating.services import (
+    _jsonable,
     _parse,
     _parse_fields,
     _parse_valid,
@@ -334,6 +335,14 @@ def test_pipelined_chunks_equal_the_per_record_path_with_copies_across_chunks(mi
     assert state() == expected
     stored = dict(Xdr.objects.values_list("external_id", "id"))
     assert all(r.xdr_id == stored[r.external_id] for r in result.results if r.status != "rejected")
+    # The record as received is kept for errors only (D43), as the driver would have encoded it.
+    first = {}
+    for r in records:
+        first.setdefault(r["id"], r)
+    raws = {x.external_id: (x.status, x.raw) for x in Xdr.objects.all()}
+    errors = {ext: raw for ext, (status, raw) in raws.items() if status == "error"}
+    assert errors and errors == {ext: _jsonable(first[ext]) for ext in errors}
+    assert all(raw == {} for status, raw in raws.values() if status == "rated")
     assert_ledger_consistent()
 
 
