@@ -808,7 +808,8 @@ class _Chunk:
                 rec.code, rec.reason = "account_closed", "the account or its customer is closed"
                 continue
             started = f["started_at"]
-            day = started.astimezone(local).date()
+            at_local = started.astimezone(local)
+            day = at_local.date()
             key = (acc[0], service)
             held = contexts.get(key)
             if held is None or not held[0] <= day < held[1]:
@@ -843,7 +844,8 @@ class _Chunk:
                 continue
             rate_id, terms, offpeak_terms = rate
             offpeak = False
-            if offpeak_terms is not None and not pricing.is_peak(started.astimezone(table.zone), table.window):
+            if offpeak_terms is not None and not pricing.is_peak(
+                    at_local if table.zone is local else started.astimezone(table.zone), table.window):
                 terms, offpeak = offpeak_terms, True
             billed = pricing.billable(quantity, terms.first_increment, terms.next_increment)
             rec.customer_id, rec.currency, rec.rate_id, rec.terms = acc[4], table.currency, rate_id, terms
