@@ -307,14 +307,18 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
         raise InvalidInput("chunk_size must be a positive integer", details={"field": "chunk_size"})
     out = BulkResult(results=[] if collect else None)
     if connection.vendor == "postgresql":
-        chunks = _chunks(records, chunk_size, min(chunk_size, FIRST_CHUNK))
+        # Several chunks (a file): pipelined; one (an API call): nothing to overlap. One record past the
+        # first chunk tells which.
         t0 = time.perf_counter()
-        first, second = next(chunks, None), next(chunks, None)
+        it = iter(records)
+        first = list(islice(it, min(chunk_size, FIRST_CHUNK)))
+        more = list(islice(it, 1))
         out.seconds["read"] += time.perf_counter() - t0
-        if second is not None:  # several chunks (a file): pipelined; one (an API call): nothing to overlap
-            _Pipeline(actor, source, service_type, collect, progress, out).run(chain([first, second], chunks))
+        if more:
+            _Pipeline(actor, source, service_type, collect, progress, out).run(
+                _chunks(chain(first, more, it), chunk_size, min(chunk_size, FIRST_CHUNK)))
             return out
-        chunks = iter([first] if first is not None else [])
+        chunks = iter([first] if first else [])
     else:
         chunks = _chunks(records, chunk_size)
     while True:
