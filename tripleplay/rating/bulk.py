@@ -17,6 +17,10 @@ database is used, per chunk of records, in ONE transaction per chunk:
 A concurrent intake of the same ids (unique index) or a customer closed meanwhile (the funds UPDATE
 refuses closed customers) rolls the chunk back whole; it is then run again from the start, and finds
 those records duplicate (or the customer closed). Nothing of a rolled-back chunk remains.
+
+On PostgreSQL an import of several chunks is pipelined (``_Pipeline``, docs/rating.md "The pipeline",
+D55-D58): the same steps, but a second thread parses and rates chunk n+1 while the main thread writes
+chunk n, and each chunk's transaction checks under its locks what the rating assumed.
 """
 
 from __future__ import annotations
