@@ -62,7 +62,7 @@ KNOWN_LIMIT = 2_000_000
 # The pipeline's first chunk holds at most this many records, and so does the end of the last one: the
 # second thread has nothing to overlap until the first chunk is rated, the main thread nothing to write
 # after the last, so those are kept small.
-FIRST_CHUNK = 50_000
+FIRST_CHUNK = 20_000
 # A chunk rolled back by a concurrent writer runs again (then its records are duplicates); each failure
 # means another importer committed some of the same records, so N importers fail a chunk at most N-1 times.
 ATTEMPTS = 5
