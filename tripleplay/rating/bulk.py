@@ -491,6 +491,27 @@ def _group_charges(recs: list) -> list[tuple]:
     return [(c, sum(r.cost for r in per_customer[c]), per_customer[c]) for c in sorted(per_customer)]
 
 
+def _keys_of(recs: Iterable) -> tuple:
+    """(phone numbers, logins, services, first start, last start) of the records parsed without a problem."""
+    phones, logins, services = set(), set(), set()
+    first = last = None
+    for rec in recs:
+        if not rec.code:
+            f = rec.f
+            service = f["service_type"]
+            services.add(service)
+            if service == _DATA:
+                logins.add(f["login"])
+            else:
+                phones.add(f["caller"])
+            started = f["started_at"]
+            if first is None or started < first:
+                first = started
+            if last is None or started > last:
+                last = started
+    return phones, logins, services, first, last
+
+
 def _assign_entries(charges: list[tuple], entry_ids: list[int]) -> None:
     """Each record points at its customer's entry (``entry_ids``: one per charge, in order; more is fine)."""
     if len(entry_ids) < len(charges):
@@ -551,6 +572,9 @@ class _Chunk:
         self.order, self.seen = self._dedup()
         for rec in self.seen.values():
             self._parse_rec(rec)
+        # What the reads need from the records, computed here: Python loops over the chunk in the main
+        # thread share the GIL with this thread and took ten times as long there.
+        self.keys = _keys_of(self.seen.values())
         self.result.seconds["parse"] = time.perf_counter() - t0
 
     def fetch(self, known: dict[str, int], check_stored: bool) -> None:
@@ -560,17 +584,16 @@ class _Chunk:
         the xDRs and the entries."""
         d = self.detail
         t = time.perf_counter()
-        fresh = [ext for ext in self.seen if ext not in known]
-        self.stored = self._stored(fresh) if check_stored else {}
+        self.stored = self._stored([ext for ext in self.seen if ext not in known]) if check_stored else {}
         d["duplicates query"] = time.perf_counter() - t
-        todo = [self.seen[ext] for ext in fresh if ext not in self.stored]
-        self.lookups = self._lookups(todo)
+        # Read for every record of the chunk (``prepare``'s keys): a duplicate among them only costs
+        # a row read and an id reserved for nothing.
+        self.lookups = self._lookups((), self.keys)
         t = time.perf_counter()
         assignment_ids = [a[0] for rows in self.lookups[2].values() for a in rows]
-        days = [rec.f["started_at"] for rec in todo if not rec.code]
         self.usage_read: dict[tuple, tuple] = {}
-        if assignment_ids and days:
-            first, last = min(days).astimezone(self.local).date(), max(days).astimezone(self.local).date()
+        if assignment_ids and self.keys[3] is not None:
+            first, last = self.keys[3].astimezone(self.local).date(), self.keys[4].astimezone(self.local).date()
             with connection.cursor() as cur:
                 cur.execute("SELECT assignment_id, allowance_id, period_index, id, granted, used"
                             " FROM rating_allowanceusage WHERE assignment_id = ANY(%s) AND period_start <= %s"
@@ -579,7 +602,7 @@ class _Chunk:
         d["read allowances"] = time.perf_counter() - t
         t = time.perf_counter()
         customers = {row[4] for row in (*self.lookups[0].values(), *self.lookups[1].values())}
-        self.xdr_ids = _reserve_ids("rating_xdr", len(todo))
+        self.xdr_ids = _reserve_ids("rating_xdr", len(self.seen))
         self.entry_ids = _reserve_ids("ledger_ledgerentry", len(customers))
         self.event_ids = _reserve_ids("audit_auditevent", len(customers))
         d["reserve ids"] = time.perf_counter() - t
@@ -611,9 +634,9 @@ class _Chunk:
         self._price(recs, usage)
         for key, row in usage.items():
             carried[key] = row[:5]
-        if len(self.xdr_ids) != len(recs):
-            raise RuntimeError("xDR ids reserved for a different number of records")
-        for rec, xdr_id in zip(recs, self.xdr_ids, strict=True):
+        if len(self.xdr_ids) < len(recs):
+            raise RuntimeError("fewer xDR ids reserved than records")
+        for rec, xdr_id in zip(recs, self.xdr_ids, strict=False):
             rec.xdr_id = known[rec.ext] = xdr_id
         self.known_added = [rec.ext for rec in recs]
         self.charges = _group_charges(recs)
@@ -734,16 +757,11 @@ class _Chunk:
         and the allowance usage rows each would draw from; or its error, as the per-record path says."""
         self._resolve_with(recs, self._lookups(recs))
 
-    def _lookups(self, recs: list[_Rec]) -> tuple:
+    def _lookups(self, recs: Iterable[_Rec], keys: tuple | None = None) -> tuple:
         """The chunk's accounts (by phone number and login), their subscriptions, the rate tables and
-        the plans' allowances: every row ``_resolve_with`` needs, read in a few queries."""
-        phones, logins = set(), set()
-        for rec in recs:
-            if not rec.code:
-                if rec.f["service_type"] == pricing.DATA:
-                    logins.add(rec.f["login"])
-                else:
-                    phones.add(rec.f["caller"])
+        the plans' allowances: every row ``_resolve_with`` needs, read in a few queries. ``keys``:
+        ``_keys_of(recs)`` if already known."""
+        phones, logins, services, _, _ = keys if keys is not None else _keys_of(recs)
         t = time.perf_counter()
         by_phone, by_login = {}, {}
         accounts_sql = ("SELECT a.id, a.phone_number, a.login, a.status, a.customer_id, c.status, c.currency"
@@ -762,7 +780,6 @@ class _Chunk:
             assignments.setdefault(row[1], []).append(row)
         for rows in assignments.values():
             rows.sort(key=lambda a: (a[4] != "main", a[0]))
-        services = {rec.f["service_type"] for rec in recs if not rec.code}
         signature: list = []
         tables = _tables(services, signature)
         allowances = _allowances({a[3] for rows in assignments.values() for a in rows})
@@ -770,7 +787,7 @@ class _Chunk:
         if memo is not None:
             # The pipeline keeps the rating contexts from chunk to chunk while what they were built from
             # is unchanged: the same tables and allowances (then the same objects are reused), and per
-            # account the same subscription rows. The helper thread is idle while this runs.
+            # account the same subscription rows. The second thread does not touch them meanwhile.
             if memo.signature != signature or memo.allowances != allowances:
                 memo.signature, memo.tables, memo.allowances = signature, tables, allowances
                 memo.contexts.clear()
