@@ -1,7 +1,7 @@
 """bench/rating: import and rate a generated CSV of mixed xDRs on PostgreSQL with `tripleplay import-xdrs`
 (the bulk path), next to the machine's pgbench baseline from the same run.
 
-    .venv/bin/python bench/rating.py [--xdrs 1000000] [--accounts 10000] [--chunk-size 50000]
+    .venv/bin/python bench/rating.py [--xdrs 1000000] [--accounts 10000] [--chunk-size 200000]
                                      [--pgbench-seconds 10] [--keep-csv PATH]
 
 Setup (not measured): a scratch PostgreSQL database, `tripleplay migrate`, then one `tripleplay django
@@ -156,7 +156,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--xdrs", type=int, default=1_000_000)
     ap.add_argument("--accounts", type=int, default=10_000)
-    ap.add_argument("--chunk-size", type=int, default=50_000)
+    ap.add_argument("--chunk-size", type=int, default=200_000, help="default: the command's (CHUNK_SIZE in bulk.py)")
     ap.add_argument("--pgbench-seconds", type=int, default=10)
     ap.add_argument("--keep-csv", help="write the generated CSV here (and keep it)")
     ap.add_argument("--profile", help="run the import under cProfile and write the stats here")
@@ -208,6 +208,7 @@ def main() -> int:
         results["command_time_line"] = next(x for x in lines if x.startswith("time: "))
         results["command_done_line"] = next(x for x in lines if x.startswith("done: "))
         results["command_database_steps"] = next((x for x in lines if x.startswith("database steps: ")), "")
+        results["command_cpu"] = next((x for x in lines if x.startswith("cpu: ")), "")
         results["wall_seconds"] = round(wall, 2)
         results["xdrs_per_second"] = round(args.xdrs / wall)
         split = re.search(r"read ([\d.]+) s, parse ([\d.]+) s, rate ([\d.]+) s, write ([\d.]+) s, commit ([\d.]+) s",
@@ -230,6 +231,7 @@ def main() -> int:
           "Python start-up and reading the CSV)")
     print(f"  {results['command_time_line']}")
     print(f"  {results['command_database_steps']}")
+    print(f"  {results['command_cpu']}")
     print(f"  {results['command_done_line']}")
     c = results["check"]
     print(f"  check: {c['xdrs']:,} xDRs stored ({c['rated']:,} rated, {c['errors']:,} errors); sum of xDR costs "

@@ -1,8 +1,10 @@
 import csv
 import os
+import resource
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import DomainError
@@ -29,8 +31,29 @@ def _rows(reader):
             yield record
 
 
+def _cpu_line() -> str:
+    """CPU seconds used by this process and by its database server process, when that one is local
+    (Linux /proc): on a shared machine, what the import costs whatever the load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    line = f"importer {usage.ru_utime + usage.ru_stime:.2f} s (peak memory {usage.ru_maxrss // 1024} MB)"
+    if connection.vendor == "postgresql":
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                pid = cur.fetchone()[0]
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            line += f", database backend {(int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK'):.2f} s"
+        except (OSError, ValueError, IndexError):
+            line += ", database backend unknown (not local)"
+    return line
+
+
 class Command(BaseCommand):
     help = "Import and rate usage records (xDRs) from a CSV file; prints progress and a summary."
+    # The system checks load the URL configuration and so the whole API (a third of a second per run);
+    # `tripleplay check` and every server start run them.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV with a header row: id, service_type, started_at, caller, callee, "
@@ -71,5 +94,6 @@ class Command(BaseCommand):
                           f"ledger entries {result.entries}")
         if o["verbosity"] > 1:
             self.stdout.write("database steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.detail.items()))
+            self.stdout.write(f"cpu: {_cpu_line()}")
         self.stdout.write(f"done: {result.rows} rows, rated {c['rated']}, errors {c['error']}, "
                           f"duplicates {c['duplicate']}, rejected {c['rejected']}")
