@@ -340,8 +340,8 @@ def tripleplay_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "tripleplay.cli"]
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "granian"])
-def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path, server):
+def _start_server(tmp_path, server: str) -> tuple[subprocess.Popen, int, Path]:
+    """``tripleplay serve`` (one worker of two threads) on an empty SQLite home; (process, port, log)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
     env.update(TRIPLEPLAY_HOME=str(tmp_path / "home"), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
     command = tripleplay_command()
@@ -351,29 +351,62 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path, server):
     port = free_port()
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                                   "--threads", "2", "--server", server, "--no-access-log"],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        body = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert response.status == 200
-                    body = response.read().decode()
-                    break
-            except OSError:
-                time.sleep(0.2)
-        assert body is not None, f"no answer from /healthz within 30 s:\n{log_path.read_text()}"
-        assert json.loads(body) == {"status": "ok", "database": "sqlite"}
+        process = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                                    "--threads", "2", "--server", server, "--no-access-log"],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, port, log_path
 
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0, log_path.read_text()
+
+def _healthz_within(process: subprocess.Popen, port: int, log_path: Path, seconds: float) -> dict:
+    """/healthz's JSON once it answers 200, failing with the server's log after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                assert response.status == 200
+                return json.loads(response.read().decode())
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"no answer from /healthz within {seconds:g} s:\n{log_path.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path, server):
+    process, port, log_path = _start_server(tmp_path, server)
+    try:
+        assert _healthz_within(process, port, log_path, 30) == {"status": "ok", "database": "sqlite"}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log_path.read_text()
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=10)
+        _stop(process)
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_serve_starts_a_worker_again_when_one_dies(tmp_path, server):
+    """A worker killed from outside (the OOM killer, a crash in a C extension) is replaced and the
+    server keeps answering; granian's default would be to shut the whole server down."""
+    process, port, log_path = _start_server(tmp_path, server)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    try:
+        _healthz_within(process, port, log_path, 30)
+        workers = children.read_text().split()
+        assert len(workers) == 1, workers
+        os.kill(int(workers[0]), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and children.read_text().split() in ([], workers):
+            time.sleep(0.2)
+        replacement = children.read_text().split()
+        assert len(replacement) == 1 and replacement != workers, (replacement, log_path.read_text())
+        assert _healthz_within(process, port, log_path, 30) == {"status": "ok", "database": "sqlite"}
+        assert process.poll() is None, log_path.read_text()
+    finally:
+        _stop(process)
 
 
 def free_port_run(count: int) -> int:

@@ -107,9 +107,12 @@ def _run_granian(*, host: str, port: int, workers: int, threads: int, timeout: i
     from granian.constants import Interfaces
 
     # Each worker process imports the application itself (nothing is shared across the fork);
-    # ``threads`` is the number of threads running the WSGI application in each of them.
+    # ``threads`` is the number of threads running the WSGI application in each of them. A worker that
+    # dies (killed by the OOM killer, a crash in a C extension) is started again, as gunicorn's
+    # arbiter does; by default granian would stop the whole server instead.
     Granian("tripleplay.wsgi:application", address=host.strip("[]"), port=port, interface=Interfaces.WSGI,
-            workers=workers, blocking_threads=threads, log_access=access_log, workers_kill_timeout=timeout).serve()
+            workers=workers, blocking_threads=threads, log_access=access_log, workers_kill_timeout=timeout,
+            respawn_failed_workers=True).serve()
 
 
 def _run_gunicorn(*, host: str, port: int, workers: int, threads: int, timeout: int, access_log: bool) -> None:
