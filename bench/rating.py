@@ -156,7 +156,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--xdrs", type=int, default=1_000_000)
     ap.add_argument("--accounts", type=int, default=10_000)
-    ap.add_argument("--chunk-size", type=int, default=200_000, help="default: the command's (CHUNK_SIZE in bulk.py)")
+    ap.add_argument("--chunk-size", type=int, default=200_000, help="default: the command's (CHUNK_SIZE in rating/bulk)")
     ap.add_argument("--pgbench-seconds", type=int, default=10)
     ap.add_argument("--keep-csv", help="write the generated CSV here (and keep it)")
     ap.add_argument("--profile", help="run the import under cProfile and write the stats here")

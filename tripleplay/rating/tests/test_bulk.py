@@ -1,4 +1,4 @@
-"""The bulk path (bulk.py) gives exactly the per-record path's results: the same generated records are
+"""The bulk path (the bulk package) gives exactly the per-record path's results: the same generated records are
 rated both ways (the per-record run rolled back) and every xDR, balance and allowance row compared."""
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from tripleplay.ledger.selectors import funds_of
 from tripleplay.ledger.services import record_payment
 from tripleplay.money import Money
 from tripleplay.rating import bulk
+from tripleplay.rating.bulk import chunk as bulk_chunk
+from tripleplay.rating.bulk import pipeline as bulk_pipeline
 from tripleplay.rating.bulk import rate_bulk
 from tripleplay.rating.models import AllowanceUsage, Xdr
 from tripleplay.rating.services import (
@@ -254,13 +256,15 @@ def test_fast_parse_equals_field_by_field_parse(service, at, number, quantity, l
 def serial_runs(monkeypatch):
     """The chunks that ran (again) the serial way."""
     runs = []
-    original = bulk._run_chunk
+    original = bulk_chunk._run_chunk
 
     def spy(actor, source, service_type, chunk, collect):
         runs.append([r.get("id") for r in chunk])
         return original(actor, source, service_type, chunk, collect)
 
+    # Both callers: rate_bulk (the package: one chunk, or SQLite) and the pipeline (a failed chunk again).
     monkeypatch.setattr(bulk, "_run_chunk", spy)
+    monkeypatch.setattr(bulk_pipeline, "_run_chunk", spy)
     return runs
 
 
@@ -287,7 +291,7 @@ def test_allowance_used_by_another_writer_meanwhile_reruns_the_chunk(mixed, acto
 
     single, expected = expected_after(actor, lambda: ingest(actor, other, source="sw"), records)
     fetches = []
-    original = bulk._Pipeline._fetch
+    original = bulk_pipeline._Pipeline._fetch
 
     def fetch_then_interfere(self, chunk, pending=None):
         original(self, chunk, pending)
@@ -295,7 +299,7 @@ def test_allowance_used_by_another_writer_meanwhile_reruns_the_chunk(mixed, acto
         if len(fetches) == 2:  # chunk 1 rated, chunk 2 fetched: chunk 1 is written next
             ingest(actor, other, source="sw")
 
-    monkeypatch.setattr(bulk._Pipeline, "_fetch", fetch_then_interfere)
+    monkeypatch.setattr(bulk_pipeline._Pipeline, "_fetch", fetch_then_interfere)
     result = rate_bulk(actor, records, source="sw", chunk_size=10, collect=True)
     assert serial_runs == [[f"v{i}" for i in range(10)]]
     assert len(fetches) == 4  # chunk 2 fetched twice
@@ -362,7 +366,7 @@ def test_a_rate_changed_between_chunks_prices_the_chunks_fetched_after_it(mixed,
 
     single, expected = expected_after(actor, per_record, records[20:])
     fetches = []
-    original = bulk._Pipeline._fetch
+    original = bulk_pipeline._Pipeline._fetch
 
     def fetch_then_change(self, chunk, pending=None):
         original(self, chunk, pending)
@@ -370,7 +374,7 @@ def test_a_rate_changed_between_chunks_prices_the_chunks_fetched_after_it(mixed,
         if len(fetches) == 2:
             change()
 
-    monkeypatch.setattr(bulk._Pipeline, "_fetch", fetch_then_change)
+    monkeypatch.setattr(bulk_pipeline._Pipeline, "_fetch", fetch_then_change)
     result = rate_bulk(actor, records, source="sw", chunk_size=10, collect=True)
     assert serial_runs == []
     assert answers(result.results)[20:] == single
@@ -417,18 +421,18 @@ def test_the_pipelines_last_chunk_ends_small(mixed, actor, monkeypatch):
 def test_past_the_memory_limit_the_ids_of_committed_chunks_are_queried(mixed, actor, monkeypatch, serial_runs):
     """Memory stays bounded: past KNOWN_LIMIT ids the pipeline forgets those of committed chunks and
     finds their copies with the stored-duplicates query (no chunk has to run again)."""
-    monkeypatch.setattr(bulk, "KNOWN_LIMIT", 30)
+    monkeypatch.setattr(bulk_pipeline, "KNOWN_LIMIT", 30)
     records = generate(200, seed=13)
     records += [dict(r) for r in records[:150:3]]  # copies of records of chunks long committed
     single, expected = expected_after(actor, lambda: None, records)
     queried = []
-    original = bulk._Chunk.fetch
+    original = bulk_chunk._Chunk.fetch
 
     def fetch(self, known, check_stored):
         queried.append((len(known), check_stored))
         return original(self, known, check_stored)
 
-    monkeypatch.setattr(bulk._Chunk, "fetch", fetch)
+    monkeypatch.setattr(bulk_chunk._Chunk, "fetch", fetch)
     result = rate_bulk(actor, records, source="sw", chunk_size=20, collect=True)
     assert serial_runs == []
     assert all(n <= 30 + 20 for n, _ in queried) and queried[-1][1] is True

@@ -1,0 +1,374 @@
+"""One chunk of records, one transaction: ``_Chunk`` (its steps, serial and pipelined; the xDR rows;
+the answers) and ``_run_chunk``, which runs it the serial way and again on a concurrent writer's
+conflict. What the steps call lives beside: ``lookups`` (reads, rating context), ``usage`` (allowance
+usage rows, prices), ``money`` (ledger charges), ``sql`` (rows and COPY)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from tripleplay import clock
+from tripleplay.core.actors import Actor
+from tripleplay.rating.bulk.lookups import _keys_of, _Lookups, _Memo
+from tripleplay.rating.bulk.money import _assign_entries, _group_charges, _Money, _Retry
+from tripleplay.rating.bulk.result import BulkResult, _Rec
+from tripleplay.rating.bulk.sql import (
+    _COPY_XDR_COLUMNS,
+    _JSONB_EMPTY,
+    XDR_COLUMNS,
+    _copy_data,
+    _insert_rows,
+    _jsonb_bytes,
+    _jsonb_text,
+    _reserve_ids,
+    _select_in,
+    _send_copy_data,
+)
+from tripleplay.rating.bulk.usage import _Usage
+from tripleplay.rating.models import XdrStatus
+from tripleplay.rating.services import IngestResult, _jsonable, _parse, external_id
+
+# A chunk rolled back by a concurrent writer runs again (then its records are duplicates); each failure
+# means another importer committed some of the same records, so N importers fail a chunk at most N-1 times.
+ATTEMPTS = 5
+
+
+class _Conflict(Exception):
+    """A pipelined chunk's assumption failed (an allowance row changed by another writer): it runs again
+    the serial way."""
+
+
+def _run_chunk(actor: Actor, source: str, service_type: str | None, chunk: list, collect: bool) -> _Chunk:
+    """One chunk, one transaction (run again on a concurrent writer's conflict, up to ATTEMPTS times)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            done = _Chunk(actor, source, service_type, chunk, collect)
+            with transaction.atomic():
+                done.run()
+                t1 = time.perf_counter()
+            done.result.seconds["commit"] = time.perf_counter() - t1
+            return done
+        except (_Retry, IntegrityError, OperationalError):
+            # A concurrent writer: the same ids (unique index), a closed customer, a deadlock.
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _add(out: BulkResult, done: _Chunk, collect: bool, progress: Callable[[BulkResult], None] | None) -> None:
+    """Count a committed chunk into the import's result."""
+    r = done.result
+    out.rows += len(done.records)
+    out.entries += r.entries
+    for k, v in r.counts.items():
+        out.counts[k] += v
+    for k in ("parse", "rate", "write", "commit"):
+        out.seconds[k] += r.seconds.get(k, 0.0)
+    for k, v in r.detail.items():
+        out.detail[k] = out.detail.get(k, 0.0) + v
+    if collect:
+        out.results.extend(r.results)
+    if progress is not None:
+        progress(out)
+
+
+class _Chunk(_Lookups, _Usage, _Money):
+    """One chunk of records, rated and written in one transaction: ``run`` the serial way, or ``prepare``,
+    ``fetch``, ``rate`` and ``write`` in the pipeline. Its bases are its parts in the modules beside."""
+
+    def __init__(self, actor: Actor, source: str, default_service: str | None, records: list, collect: bool,
+                 local=None, memo: _Memo | None = None):
+        self.actor, self.source, self.default_service, self.records, self.collect = (
+            actor, source, default_service, records, collect)
+        self.pg = connection.vendor == "postgresql"
+        self.json = Jsonb if self.pg else json.dumps  # a JSON column's value, for COPY or for executemany
+        # The same from JSON text already encoded (dumped once, not again per row by the driver).
+        self.json_text = _jsonb_text if self.pg else str
+        self.result = BulkResult(results=[] if collect else None)
+        self.now = clock.now()
+        # The time zone activated is per thread: the pipeline passes the main thread's.
+        self.local = local if local is not None else timezone.get_current_timezone()
+        self.memo = memo
+        self.detail: dict[str, float] = {}  # seconds of the database steps inside parse, rate and write
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def run(self) -> BulkResult:
+        t0 = time.perf_counter()
+        order, recs = self._parse()
+        t1 = time.perf_counter()
+        self._resolve(recs)
+        t = time.perf_counter()
+        usage = self._lock_usage(recs)
+        self.detail["lock allowances"] = time.perf_counter() - t
+        self._price(recs, usage)
+        t2 = time.perf_counter()
+        self._write(recs, usage)
+        t3 = time.perf_counter()
+        r = self.result
+        r.seconds = {"parse": t1 - t0, "rate": t2 - t1, "write": t3 - t2}
+        r.detail = self.detail
+        for rec in recs:
+            r.counts["rated" if rec.cost is not None else "error"] += 1
+        if self.collect:
+            r.results = [self._answer(item) for item in order]
+        self.recs = recs
+        return r
+
+    # -- the same steps, pipelined (PostgreSQL, see pipeline.py) ----------------------------------
+    # prepare (second thread) -> fetch (main thread: the reads) -> rate (second thread, while the main
+    # thread writes the previous chunk) -> write (main thread: one transaction).
+
+    def prepare(self) -> None:
+        """Copies in the chunk and rejected records out, every other record's fields parsed (also those
+        that will turn out stored already: parsing is pure, and this runs beside the database)."""
+        t0 = time.perf_counter()
+        self.order, self.seen = self._dedup()
+        for rec in self.seen.values():
+            self._parse_rec(rec)
+        # What the reads need from the records, computed here: Python loops over the chunk in the main
+        # thread share the GIL with this thread and took ten times as long there.
+        self.keys = _keys_of(self.seen.values())
+        self.result.seconds["parse"] = time.perf_counter() - t0
+
+    def fetch(self, known: dict[str, int], check_stored: bool) -> None:
+        """Every read the rating needs, without locks: stored duplicates (when ``check_stored``; the
+        unique index is the guard either way), accounts, subscriptions, tables, allowances, the
+        allowance usage rows of those subscriptions around the chunk's days; and ids reserved for
+        the xDRs and the entries."""
+        d = self.detail
+        t = time.perf_counter()
+        self.stored = self._stored([ext for ext in self.seen if ext not in known]) if check_stored else {}
+        d["duplicates query"] = time.perf_counter() - t
+        # Read for every record of the chunk (``prepare``'s keys): a duplicate among them only costs
+        # a row read and an id reserved for nothing.
+        self.lookups = self._lookups((), self.keys)
+        t = time.perf_counter()
+        assignment_ids = [a[0] for rows in self.lookups[2].values() for a in rows]
+        self.usage_read: dict[tuple, tuple] = {}
+        if assignment_ids and self.keys[3] is not None:
+            first, last = self.keys[3].astimezone(self.local).date(), self.keys[4].astimezone(self.local).date()
+            with connection.cursor() as cur:
+                cur.execute("SELECT assignment_id, allowance_id, period_index, id, granted, used"
+                            " FROM rating_allowanceusage WHERE assignment_id = ANY(%s) AND period_start <= %s"
+                            " AND period_end > %s", [assignment_ids, last, first])
+                self.usage_read = {r[:3]: r[3:] for r in cur.fetchall()}
+        d["read allowances"] = time.perf_counter() - t
+        t = time.perf_counter()
+        customers = {row[4] for row in (*self.lookups[0].values(), *self.lookups[1].values())}
+        self.xdr_ids = _reserve_ids("rating_xdr", len(self.seen))
+        self.entry_ids = _reserve_ids("ledger_ledgerentry", len(customers))
+        self.event_ids = _reserve_ids("audit_auditevent", len(customers))
+        d["reserve ids"] = time.perf_counter() - t
+
+    def rate(self, known: dict[str, int], carried: dict[tuple, list]) -> None:
+        """Rate the chunk in memory, as if the chunks before it (``known``: ids stored by this import,
+        ``carried``: its allowance usage rows) were committed: the write checks that assumption."""
+        t0 = time.perf_counter()
+        counts = self.result.counts
+        recs = []
+        for ext, rec in self.seen.items():
+            stored = known.get(ext)
+            if stored is None:
+                stored = self.stored.get(ext)
+            if stored is not None:
+                counts["duplicate"] += 1
+                rec.xdr_id, rec.code = stored, "duplicate"
+                known[ext] = stored
+            else:
+                recs.append(rec)
+        self._resolve_with(recs, self.lookups)
+        usage: dict[tuple, list] = {}
+        for key in sorted({k[0] for rec in recs if rec.keys for k in rec.keys}):
+            row = carried.get(key)
+            if row is not None:  # as an earlier chunk of this import leaves it
+                usage[key] = [row[0], row[1], row[2], row[3], row[4], row[2], False]
+            elif (read := self.usage_read.get(key)) is not None:
+                usage[key] = [read[0], read[1], read[2], None, None, read[2], False]
+        self._price(recs, usage)
+        for key, row in usage.items():
+            carried[key] = row[:5]
+        if len(self.xdr_ids) < len(recs):
+            raise RuntimeError("fewer xDR ids reserved than records")
+        for rec, xdr_id in zip(recs, self.xdr_ids, strict=False):
+            rec.xdr_id = known[rec.ext] = xdr_id
+        self.known_added = [rec.ext for rec in recs]
+        self.charges = _group_charges(recs)
+        _assign_entries(self.charges, self.entry_ids)
+        self.charge_rows = self._charge_rows(self.charges)
+        self.xdr_data = _copy_data(self.copy_cursor, _COPY_XDR_COLUMNS, self._xdr_rows(recs, raw_as_bytes=True))
+        self.usage, self.recs = usage, recs
+        self.result.seconds["rate"] = time.perf_counter() - t0
+
+    def write(self) -> None:
+        """The chunk's transaction: the xDR rows first (no lock needed: the unique index guards them),
+        then the allowance usage rows it drew from locked (id order) and found as the rating assumed
+        (else _Conflict) and written, then the funds rows and the entries: the locks other writers may
+        wait for are taken last and held the shortest time."""
+        d, t0 = self.detail, time.perf_counter()
+        if self.recs:
+            _send_copy_data("rating_xdr", XDR_COLUMNS, self.xdr_data)
+        self.xdr_data = None
+        t1 = time.perf_counter()
+        usage = self.usage
+        if usage:
+            keys = sorted(usage)
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT u.assignment_id, u.allowance_id, u.period_index, u.id, u.granted, u.used"
+                    " FROM rating_allowanceusage u JOIN unnest(%s::bigint[], %s::bigint[], %s::int[]) AS"
+                    " k(a, al, n) ON u.assignment_id = k.a AND u.allowance_id = k.al AND u.period_index = k.n"
+                    " ORDER BY u.id FOR UPDATE OF u",
+                    [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
+                found = {r[:3]: r[3:] for r in cur.fetchall()}
+            for key, row in usage.items():
+                now = found.get(key)
+                if row[6]:  # created by this chunk: nobody may have created it meanwhile
+                    if now is not None:
+                        raise _Conflict(f"allowance usage {key} created meanwhile")
+                elif now is None or (now[1], now[2]) != (row[1], row[5]):
+                    raise _Conflict(f"allowance usage {key} changed meanwhile")
+                else:
+                    row[0] = now[0]
+        t2 = time.perf_counter()
+        self._write_usage(usage)
+        t3 = time.perf_counter()
+        if self.charges:
+            balances = self._debit([c[0] for c in self.charges], [c[1] for c in self.charges])
+            d["funds"] = time.perf_counter() - t3
+            self._write_charges(self.charge_rows, balances, self.event_ids)
+        d["xdr rows"], d["lock allowances"], d["allowance rows"], d["money"] = (
+            t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3)
+        r = self.result
+        r.seconds["write"] = time.perf_counter() - t0
+        r.detail = d
+        for rec in self.recs:
+            r.counts["rated" if rec.cost is not None else "error"] += 1
+        if self.collect:
+            r.results = [self._answer(item) for item in self.order]
+
+    def _parse(self) -> tuple[list, list[_Rec]]:
+        """Every record once: rejected (no usable id), duplicate (in the chunk, or stored before), or a
+        _Rec with its fields parsed (and its problem, if any)."""
+        order, seen = self._dedup()
+        t = time.perf_counter()
+        stored = self._stored(list(seen))
+        self.detail["duplicates query"] = time.perf_counter() - t
+        recs = []
+        counts = self.result.counts
+        for ext, rec in seen.items():
+            if ext in stored:
+                counts["duplicate"] += 1
+                rec.xdr_id, rec.code = stored[ext], "duplicate"
+                continue
+            self._parse_rec(rec)
+            recs.append(rec)
+        return order, recs
+
+    def _dedup(self) -> tuple[list, dict[str, _Rec]]:
+        """Rejected records (no usable id) and copies inside the chunk; the first of each id, in order."""
+        order: list = []  # per record: an IngestResult, a _Rec, or ("copy", _Rec) for a copy in the chunk
+        seen: dict[str, _Rec] = {}
+        counts = self.result.counts
+        for raw in self.records:
+            if not isinstance(raw, dict):
+                counts["rejected"] += 1
+                order.append(IngestResult("", "rejected", error_code="invalid_record",
+                                          error_reason="a record must be an object"))
+                continue
+            ext = raw.get("id")
+            ext = ext.strip() if type(ext) is str else external_id(raw)  # the same value, the usual case first
+            if not ext or len(ext) > 100:
+                counts["rejected"] += 1
+                order.append(IngestResult((ext or "")[:100], "rejected", error_code="invalid_field",
+                                          error_reason="id: a non-empty external id of at most 100 characters is "
+                                                       "required"))
+                continue
+            first = seen.get(ext)
+            if first is not None:
+                counts["duplicate"] += 1
+                order.append(("copy", first))
+                continue
+            rec = seen[ext] = _Rec(ext, raw)
+            order.append(rec)
+        return order, seen
+
+    def _parse_rec(self, rec: _Rec) -> None:
+        raw = rec.raw
+        if self.default_service and not raw.get("service_type"):
+            raw = rec.raw = {**raw, "service_type": self.default_service}
+        rec.f, problem = _parse(raw)
+        if problem is not None:
+            rec.code, rec.reason = problem.code, problem.reason
+
+    def _stored(self, exts: list[str]) -> dict[str, int]:
+        """External id -> xDR id of the chunk's records already stored from this source."""
+        return dict(_select_in("SELECT external_id, id FROM rating_xdr WHERE source = %s AND external_id {in}",
+                               [self.source], exts))
+
+    def _resolve(self, recs: list[_Rec]) -> None:
+        """Account, subscription, rate table, rate, terms and billed quantity of every parsed record,
+        and the allowance usage rows each would draw from; or its error, as the per-record path says."""
+        self._resolve_with(recs, self._lookups(recs))
+
+    def _write(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
+        d, t0 = self.detail, time.perf_counter()
+        for rec, xdr_id in zip(recs, _reserve_ids("rating_xdr", len(recs)), strict=True):
+            rec.xdr_id = xdr_id
+        t1 = time.perf_counter()
+        self._post_charges(recs)
+        t2 = time.perf_counter()
+        self._insert_xdrs(recs)
+        t3 = time.perf_counter()
+        self._write_usage(usage)
+        d["reserve ids"], d["money"], d["xdr rows"], d["allowance rows"] = (
+            t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3)
+
+    # -- rows -----------------------------------------------------------------------------------
+
+    def _insert_xdrs(self, recs: list[_Rec]) -> None:
+        _insert_rows("rating_xdr", XDR_COLUMNS, self._xdr_rows(recs))
+
+    def _xdr_rows(self, recs: list[_Rec], raw_as_bytes: bool = False) -> list[tuple]:
+        """The rows as written; ``raw_as_bytes``: the raw column as binary jsonb already encoded (for
+        ``_COPY_XDR_COLUMNS``)."""
+        source, now = self.source, self.now
+        rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
+        empty = _JSONB_EMPTY if raw_as_bytes else self.json_text("{}")
+        as_json = _jsonb_bytes if raw_as_bytes else self.json
+        rows = []
+        for rec in recs:
+            f = rec.f
+            if rec.cost is not None:
+                rows.append((rec.xdr_id, source, rec.ext, f["service_type"], rec.account_id, f.get("caller", ""),
+                             f.get("callee", ""), f.get("login", ""), f.get("bytes"), f.get("count"),
+                             f.get("destination", ""), f["started_at"], f.get("duration_seconds"), empty, rated, "", "",
+                             rec.rate_id, rec.billed, rec.free, rec.offpeak, rec.cost, rec.currency, rec.entry_id,
+                             now, now))
+            else:  # kept with the record as received, to be re-rated after a fix
+                rows.append((rec.xdr_id, source, rec.ext, f.get("service_type", ""), rec.account_id,
+                             f.get("caller", ""), f.get("callee", ""), f.get("login", ""), f.get("bytes"),
+                             f.get("count"), f.get("destination", ""), f.get("started_at"), f.get("duration_seconds"),
+                             as_json(_jsonable(rec.raw)), error, rec.code, rec.reason[:300], None, 0, 0, False,
+                             None, "", None, now, None))
+        return rows
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def _answer(self, item) -> IngestResult:
+        if isinstance(item, IngestResult):
+            return item
+        copy = isinstance(item, tuple)
+        rec = item[1] if copy else item
+        if copy or rec.code == "duplicate":
+            return IngestResult(rec.ext, "duplicate", rec.xdr_id, error_code="duplicate",
+                                error_reason="already received from this source")
+        if rec.cost is None:
+            return IngestResult(rec.ext, "error", rec.xdr_id, error_code=rec.code, error_reason=rec.reason[:300])
+        return IngestResult(rec.ext, "rated", rec.xdr_id, rec.cost, rec.currency)
