@@ -371,9 +371,23 @@ def _healthz_within(process: subprocess.Popen, port: int, log_path: Path, second
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+    """SIGTERM (the server stops its workers), then SIGKILL for the server and any worker it left: a
+    killed granian main process would leave its worker processes running."""
+    if process.poll() is not None:
+        return
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+    for pid in workers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "granian"])
