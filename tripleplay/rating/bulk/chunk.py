@@ -30,7 +30,7 @@ from tripleplay.rating.bulk.sql import (
     _select_in,
     _send_copy_data,
 )
-from tripleplay.rating.bulk.usage import _Usage
+from tripleplay.rating.bulk.usage import _Usage, lock_usage_rows
 from tripleplay.rating.models import XdrStatus
 from tripleplay.rating.services import IngestResult, _jsonable, _parse, external_id
 
@@ -218,15 +218,8 @@ class _Chunk(_Lookups, _Usage, _Money):
         t1 = time.perf_counter()
         usage = self.usage
         if usage:
-            keys = sorted(usage)
-            with connection.cursor() as cur:
-                cur.execute(
-                    "SELECT u.assignment_id, u.allowance_id, u.period_index, u.id, u.granted, u.used"
-                    " FROM rating_allowanceusage u JOIN unnest(%s::bigint[], %s::bigint[], %s::int[]) AS"
-                    " k(a, al, n) ON u.assignment_id = k.a AND u.allowance_id = k.al AND u.period_index = k.n"
-                    " ORDER BY u.id FOR UPDATE OF u",
-                    [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
-                found = {r[:3]: r[3:] for r in cur.fetchall()}
+            # key -> (id, granted, used) as locked now
+            found = {r[1:4]: (r[0], r[4], r[5]) for r in lock_usage_rows(sorted(usage))}
             for key, row in usage.items():
                 now = found.get(key)
                 if row[6]:  # created by this chunk: nobody may have created it meanwhile

@@ -13,6 +13,20 @@ from tripleplay.rating.bulk.sql import USAGE_COLUMNS, _batches, _insert_rows, _r
 from tripleplay.rating.models import AllowanceUsage
 
 
+def lock_usage_rows(keys: list[tuple]) -> list[tuple]:
+    """PostgreSQL: the usage rows of these (assignment, allowance, period) keys that exist, as (id,
+    assignment, allowance, period, granted, used), locked in id order so that two importers take them
+    in the same order (the serial path and the pipeline's check both lock them here)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT u.id, u.assignment_id, u.allowance_id, u.period_index, u.granted, u.used"
+            " FROM rating_allowanceusage u JOIN unnest(%s::bigint[], %s::bigint[], %s::int[]) AS"
+            " k(a, al, n) ON u.assignment_id = k.a AND u.allowance_id = k.al AND u.period_index = k.n"
+            " ORDER BY u.id FOR UPDATE OF u",
+            [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
+        return cur.fetchall()
+
+
 class _Usage:
     """``_Chunk``'s allowance usage rows and prices (a part of ``chunk._Chunk``: ``self`` is the chunk,
     with its ``pg``)."""
@@ -25,14 +39,7 @@ class _Usage:
         if not keys:
             return usage
         if self.pg:
-            with connection.cursor() as cur:
-                cur.execute(
-                    "SELECT u.id, u.assignment_id, u.allowance_id, u.period_index, u.granted, u.used"
-                    " FROM rating_allowanceusage u JOIN unnest(%s::bigint[], %s::bigint[], %s::int[]) AS"
-                    " k(a, al, n) ON u.assignment_id = k.a AND u.allowance_id = k.al AND u.period_index = k.n"
-                    " ORDER BY u.id FOR UPDATE OF u",
-                    [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]])
-                rows = cur.fetchall()
+            rows = lock_usage_rows(keys)
         else:  # SQLite: the chunk's transaction holds the database's write lock (BEGIN IMMEDIATE)
             wanted = set(keys)
             rows = []
