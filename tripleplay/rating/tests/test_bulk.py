@@ -385,33 +385,23 @@ def test_a_rate_changed_between_chunks_prices_the_chunks_fetched_after_it(mixed,
 
 
 @pytest.mark.postgres
-def test_the_pipelines_first_chunk_is_small(mixed, actor, monkeypatch):
-    """The second thread overlaps nothing until the first chunk is rated: that one holds at most
-    FIRST_CHUNK records, the others chunk_size (a last one as short as FIRST_CHUNK is not split); the
-    results do not depend on it."""
+@pytest.mark.parametrize("n, seed, progress", [
+    # The second thread overlaps nothing until the first chunk is rated: that one holds at most
+    # FIRST_CHUNK records, the others chunk_size (a last one as short as FIRST_CHUNK is not split).
+    (50, 9, [5, 25, 45, 50]),
+    # A last chunk shorter than chunk_size (so known to be the last) is split: its end, FIRST_CHUNK
+    # records, is written alone, since nothing overlaps the last write.
+    (52, 10, [5, 25, 45, 47, 52]),
+], ids=["first chunk small", "last chunk ends small"])
+def test_the_pipelines_first_and_last_chunks_are_small(mixed, actor, monkeypatch, n, seed, progress):
+    """The pipeline's small first and last chunks; the results do not depend on them."""
     monkeypatch.setattr(bulk, "FIRST_CHUNK", 5)
-    records = generate(50, seed=9)
+    records = generate(n, seed=seed)
     single, expected = expected_after(actor, lambda: None, records)
     done = []
     result = rate_bulk(actor, records, source="sw", chunk_size=20, collect=True,
                        progress=lambda out: done.append(out.rows))
-    assert done == [5, 25, 45, 50]
-    assert answers(result.results) == single
-    assert state() == expected
-    assert_ledger_consistent()
-
-
-@pytest.mark.postgres
-def test_the_pipelines_last_chunk_ends_small(mixed, actor, monkeypatch):
-    """A last chunk shorter than chunk_size (so known to be the last) is split: its end, FIRST_CHUNK
-    records, is written alone, since nothing overlaps the last write."""
-    monkeypatch.setattr(bulk, "FIRST_CHUNK", 5)
-    records = generate(52, seed=10)
-    single, expected = expected_after(actor, lambda: None, records)
-    done = []
-    result = rate_bulk(actor, records, source="sw", chunk_size=20, collect=True,
-                       progress=lambda out: done.append(out.rows))
-    assert done == [5, 25, 45, 47, 52]
+    assert done == progress
     assert answers(result.results) == single
     assert state() == expected
     assert_ledger_consistent()
