@@ -240,13 +240,16 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         job.lines = L.build_lines(job.entries, rate, c["currency"], mode)
         t = L.totals(job.lines)
         opening = schedules[c["id"]][0]
-        # Positional, in _INVOICE_COLUMNS order: Django's keyword __init__ cost three times as much.
-        inv = Invoice(
-            None, actor_kind, actor.ref, actor.name, c["id"], DocumentKind.INVOICE, INVOICE_SERIES, None, None,
-            job.out_of_turn, None, job.period_start, job.period_end, issue_date, due, c["currency"], rate, mode,
-            opening, t.payments_minor, t.subtotal_minor, t.tax_minor, t.total_minor,
-            opening - t.payments_minor + t.total_minor, 0, InvoiceStatus.UNPAID, _bill_to(c), now, None, "", "", "",
-            None)
+        # Named here, passed positionally in _INVOICE_COLUMNS order: Django's keyword __init__ cost three
+        # times as much. A column missing from the dict (a new model field) is a KeyError, not a shift.
+        inv = Invoice(*_in_column_order({
+            **_NEW_INVOICE, "actor_kind": actor_kind, "actor_ref": actor.ref, "actor_name": actor.name,
+            "customer_id": c["id"], "out_of_turn": job.out_of_turn, "period_start": job.period_start,
+            "period_end": job.period_end, "issue_date": issue_date, "due_date": due, "currency": c["currency"],
+            "tax_rate": rate, "rounding": mode, "opening_balance_minor": opening,
+            "payments_minor": t.payments_minor, "subtotal_minor": t.subtotal_minor, "tax_minor": t.tax_minor,
+            "total_minor": t.total_minor, "amount_due_minor": opening - t.payments_minor + t.total_minor,
+            "bill_to": _bill_to(c), "created_at": now}))
         job.invoice = inv
         invoices.append(inv)
     _settle(list({j.customer["id"] for j in jobs}), issue_date, new=invoices)
@@ -293,6 +296,11 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
 
 _INVOICE_COLUMNS = [f.attname for f in Invoice._meta.concrete_fields]  # every column, in the model's order
 _invoice_row = operator.attrgetter(*_INVOICE_COLUMNS)
+_in_column_order = operator.itemgetter(*_INVOICE_COLUMNS)
+# What every invoice of the run starts as (numbers are given when the batch is saved).
+_NEW_INVOICE = {"id": None, "kind": DocumentKind.INVOICE, "series": INVOICE_SERIES, "number": None,
+                "number_text": None, "credit_note_for_id": None, "settled_minor": 0, "status": InvoiceStatus.UNPAID,
+                "voided_at": None, "void_reason": "", "pdf_path": "", "pdf_sha256": "", "notified_at": None}
 
 
 def _bill_to(c: dict) -> dict:
