@@ -31,6 +31,10 @@ fi
 echo "== ruff check"
 .venv/bin/ruff check .
 
+# Layers import downward only (contracts in pyproject.toml, [tool.importlinter]).
+echo "== lint-imports"
+.venv/bin/lint-imports
+
 echo "== pytest"
 status=0
 .venv/bin/pytest -q "$@" || status=$?

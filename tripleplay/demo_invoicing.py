@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from tripleplay.core.actors import Actor
 from tripleplay.customers.models import Customer, Status
-from tripleplay.invoicing.documents import deliver_documents
 from tripleplay.invoicing.models import Invoice
+from tripleplay.invoicing.notifications import deliver_documents
 from tripleplay.invoicing.services import issue_out_of_turn
 
 

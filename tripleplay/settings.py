@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "tripleplay.invoicing",
     "tripleplay.collections",
     "tripleplay.web",
+    "tripleplay.ops",
 ]
 
 MIDDLEWARE = [

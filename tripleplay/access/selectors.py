@@ -4,7 +4,7 @@ import hashlib
 import hmac
 
 from tripleplay.access.models import ApiClient
-from tripleplay.core.actors import Role
+from tripleplay.core.actors import Actor, Role
 from tripleplay.core.errors import NotFound
 
 TOKEN_PREFIX_LEN = 10
@@ -21,6 +21,11 @@ def role_of_user(user) -> Role | None:
         return Role.ADMIN
     profile = getattr(user, "operator", None)
     return Role(profile.role) if profile else None
+
+
+def operator_actor(user) -> Actor:
+    """The Actor of a logged-in operator, with the role its profile (or superuser flag) gives it."""
+    return Actor.operator(user, role_of_user(user))
 
 
 def api_client_for_token(token: str) -> ApiClient | None:

@@ -61,7 +61,7 @@ class OperatorSession(APIKeyCookie):
         if request.method not in _SAFE_METHODS and check_csrf(request) is not None:
             raise PermissionDenied("CSRF check failed: send the csrftoken cookie's value in X-CSRFToken",
                                    code="csrf_failed")
-        return _authenticated(request, Actor.operator(user))
+        return _authenticated(request, access_selectors.operator_actor(user))
 
 
 AUTH = [ApiToken(), OperatorSession()]

@@ -27,12 +27,11 @@ The check runs after the request is parsed, so a malformed request may be answer
 
 from __future__ import annotations
 
+from tripleplay.access.roles import ADMINS, OPERATIONS, READERS
 from tripleplay.core.actors import Actor, Role
 from tripleplay.core.errors import PermissionDenied
 
-READERS = (Role.ADMIN, Role.FINANCE, Role.SUPPORT)
-OPERATIONS = (Role.ADMIN, Role.FINANCE)  # customers, accounts and money
-ADMINS = (Role.ADMIN,)  # catalog and API clients
+__all__ = ["ADMINS", "OPERATIONS", "READERS", "require"]
 
 
 def require(request, *roles: Role) -> Actor:

@@ -32,10 +32,9 @@ class Actor:
         return cls(ActorKind.SYSTEM, name, name, Role.ADMIN)
 
     @classmethod
-    def operator(cls, user) -> Actor:
-        from tripleplay.access.selectors import role_of_user
-
-        return cls(ActorKind.OPERATOR, str(user.pk), user.get_username(), role_of_user(user))
+    def operator(cls, user, role: Role | None) -> Actor:
+        """A logged-in Django user; its role comes from tripleplay.access.selectors.operator_actor."""
+        return cls(ActorKind.OPERATOR, str(user.pk), user.get_username(), role)
 
     @classmethod
     def api_client(cls, client) -> Actor:

@@ -1,6 +1,12 @@
 """Periodic jobs inside `tripleplay worker`. With several workers, each job runs in one place at a
 time: a worker runs a job only if its conditional UPDATE of the job's row (due and not leased)
-matched. Every job is idempotent and can also be run by hand from the CLI with the same result."""
+matched. Every job is idempotent and can also be run by hand from the CLI with the same result.
+
+Each app registers its own jobs (its ``jobs.py``, from its ``AppConfig.ready()``); the worker runs
+what is registered, in registration order, which is INSTALLED_APPS order: lower layers first, so
+the day's charges are posted before the invoice run and the invoice run before collections. The
+interval of each is read when the worker starts, from settings.TRIPLEPLAY_JOB_INTERVALS[name]
+(falling back to the job's default)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -24,6 +31,40 @@ class Job:
     interval: timedelta
     run: Callable[[], str]  # returns a one-line result for the job's row and the log
     lease: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job as an app registers it; ``worker_jobs()`` turns it into a Job with its configured interval."""
+
+    name: str
+    run: Callable[[], str]
+    default_seconds: int
+    lease: timedelta = timedelta(minutes=10)
+
+
+_REGISTERED: dict[str, PeriodicJob] = {}
+
+
+def register(*jobs: PeriodicJob) -> None:
+    """Called from an AppConfig.ready(). A name belongs to one job: registering another job under a
+    taken name is an error, the same job again (ready() run twice) is not."""
+    for job in jobs:
+        taken = _REGISTERED.get(job.name)
+        if taken is not None and taken != job:
+            raise ValueError(f"periodic job {job.name!r} is already registered by {taken.run.__module__}")
+        _REGISTERED[job.name] = job
+
+
+def registered_jobs() -> list[PeriodicJob]:
+    return list(_REGISTERED.values())
+
+
+def worker_jobs() -> list[Job]:
+    """The jobs `tripleplay worker` runs, with their intervals from settings."""
+    intervals = settings.TRIPLEPLAY_JOB_INTERVALS
+    return [Job(j.name, timedelta(seconds=intervals.get(j.name, j.default_seconds)), j.run, lease=j.lease)
+            for j in _REGISTERED.values()]
 
 
 def _acquire(job: Job, owner: str) -> bool:

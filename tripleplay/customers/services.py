@@ -1,6 +1,10 @@
 """Customer and account writes: sign-up, details, products on accounts, status changes.
 
 Lock order (docs/concurrency.md): customer row, then its accounts (by id), then the funds row.
+
+The funds row and the IPTV platforms follow these changes through tripleplay.customers.hooks, called
+in each change's transaction; the ledger (tripleplay.ledger.apps) and IPTV provisioning
+(tripleplay.iptv.apps) register the handlers, as both sit above this app.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from tripleplay.catalog.models import CatalogStatus, Period, ProductKind, Subscr
 from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from tripleplay.customers.hooks import ACCOUNT_CHANGED, CREDIT_LIMIT_CHANGED, CUSTOMER_CHANGED, CUSTOMER_SIGNED_UP
 from tripleplay.customers.models import (
     TRANSITIONS,
     Account,
@@ -27,7 +32,6 @@ from tripleplay.customers.models import (
     CustomerStatusChange,
     Status,
 )
-from tripleplay.iptv import provisioning
 from tripleplay.money import Money
 
 _CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "postal_code", "country")
@@ -71,8 +75,6 @@ def _credit_limit(balance_model: str, credit_limit_minor: int) -> int:
 def create_customer(actor: Actor, *, name: str, currency: str, balance_model: str, credit_limit_minor: int = 0,
                     billing_period: str = Period.MONTHLY, bill_cycle_day: int = 1, tax_rate="0",
                     **contact) -> Customer:
-    from tripleplay.ledger.services import open_funds
-
     unknown = set(contact) - set(_CONTACT_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -88,7 +90,7 @@ def create_customer(actor: Actor, *, name: str, currency: str, balance_model: st
             currency=currency, balance_model=balance_model, billing_period=period, bill_cycle_day=day,
             tax_rate=rate, status=Status.ACTIVE, status_changed_at=now, created_at=now, **fields,
         )
-        open_funds(customer, Money(limit, currency))
+        CUSTOMER_SIGNED_UP(customer, Money(limit, currency))  # the ledger opens the funds row
         _history(CustomerStatusChange(customer=customer, from_status="", to_status=Status.ACTIVE,
                                       reason="signed up", at=now), actor)
         record(actor, "customer.created", customer, name=customer.name, currency=currency,
@@ -99,8 +101,6 @@ def create_customer(actor: Actor, *, name: str, currency: str, balance_model: st
 def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
     """Contact details, billing cycle, tax rate, balance model and credit limit. The currency never
     changes once a customer exists (entries are in it)."""
-    from tripleplay.ledger.services import set_credit_limit
-
     if "currency" in changes and changes["currency"] != customer.currency:
         raise Conflict("a customer's currency cannot change", code="currency_immutable")
     changes.pop("currency", None)
@@ -135,11 +135,11 @@ def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
         if fields:
             customer.save(update_fields=list(fields))
         if new_limit is not None:
-            set_credit_limit(actor, customer, Money(new_limit, customer.currency))
+            CREDIT_LIMIT_CHANGED(actor, customer, Money(new_limit, customer.currency))
         if fields:
             record(actor, "customer.updated", customer, **{k: str(val) for k, val in fields.items()})
         if "name" in fields:  # the platforms keep the subscriber's full name
-            provisioning.sync_customer(actor, customer, "Customer/Updated")
+            CUSTOMER_CHANGED(actor, customer, "Customer/Updated")
     return customer
 
 
@@ -179,7 +179,7 @@ def change_customer_status(actor: Actor, customer: Customer, status: str, *, rea
         _history(CustomerStatusChange(customer=customer, from_status=previous, to_status=target, reason=reason,
                                       at=now), actor)
         record(actor, "customer.status_changed", customer, **{"from": previous, "to": target, "reason": reason})
-        provisioning.sync_customer(actor, customer, status_event("Customer", previous, target))
+        CUSTOMER_CHANGED(actor, customer, status_event("Customer", previous, target))
     return customer
 
 
@@ -271,7 +271,7 @@ def create_account(actor: Actor, customer: Customer, *, main_plan: SubscriptionP
                 _assign(account, p, AssignmentRole.ADDON, start, now)
             record(actor, "account.created", account, customer=customer.pk, main_plan=main_plan.code,
                    addon_plans=[p.code for p in addon_plans], **idents)
-            provisioning.sync_account(actor, account, "Account/New")
+            ACCOUNT_CHANGED(actor, account, "Account/New")
     except IntegrityError as e:  # a concurrent sign-up took an identifier
         raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
     return account
@@ -301,7 +301,7 @@ def update_account(actor: Actor, account: Account, **changes) -> Account:
                 account.save(update_fields=list(fields))
                 record(actor, "account.updated", account, **fields)
                 # A new set-top box, login or phone reaches the platforms like any other change.
-                provisioning.sync_account(actor, account, "Account/Updated")
+                ACCOUNT_CHANGED(actor, account, "Account/Updated")
     except IntegrityError as e:
         raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
     return account
@@ -336,7 +336,7 @@ def change_main_product(actor: Actor, account: Account, plan: SubscriptionPlan, 
         assignment = _assign(account, plan, AssignmentRole.MAIN, day, now)
         record(actor, "account.main_product_changed", account, old_plan=current.plan.code, new_plan=plan.code,
                effective_date=day.isoformat())
-        provisioning.sync_account(actor, account, "Account/Product/Changed")
+        ACCOUNT_CHANGED(actor, account, "Account/Product/Changed")
     return assignment
 
 
@@ -355,7 +355,7 @@ def add_addon(actor: Actor, account: Account, plan: SubscriptionPlan, *,
         assignment = _assign(account, plan, AssignmentRole.ADDON, _effective(start_date), clock.now())
         record(actor, "account.addon_added", account, plan=plan.code, product=plan.product.code,
                start_date=assignment.start_date.isoformat())
-        provisioning.sync_account(actor, account, "Account/ProductAddon/Inserted")
+        ACCOUNT_CHANGED(actor, account, "Account/ProductAddon/Inserted")
     return assignment
 
 
@@ -375,7 +375,7 @@ def remove_addon(actor: Actor, account: Account, assignment_id: int, *, end_date
         _end(assignment, day, clock.now(), v.text(reason, "reason") or "removed")
         record(actor, "account.addon_removed", account, product=assignment.product.code,
                end_date=day.isoformat())
-        provisioning.sync_account(actor, account, "Account/ProductAddon/Deleted")
+        ACCOUNT_CHANGED(actor, account, "Account/ProductAddon/Deleted")
     return assignment
 
 
@@ -404,5 +404,5 @@ def change_account_status(actor: Actor, account: Account, status: str, *, reason
             raise Conflict(f"customer #{account.customer_id} is closed", code="customer_closed")
         previous = account.status
         _set_account_status(actor, account, target, reason, clock.now())
-        provisioning.sync_account(actor, account, status_event("Account", previous, target))
+        ACCOUNT_CHANGED(actor, account, status_event("Account", previous, target))
     return account

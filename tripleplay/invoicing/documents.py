@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from tripleplay import clock
 from tripleplay.core.errors import Conflict
 from tripleplay.invoicing import selectors
 from tripleplay.invoicing.lines import SERVICE_NAMES
@@ -119,19 +118,3 @@ def lines_csv(invoice: Invoice) -> str:
                     Money(ln.amount_minor, invoice.currency).amount_text(),
                     Money(ln.tax_minor, invoice.currency).amount_text(), invoice.currency])
     return out.getvalue()
-
-
-def deliver_documents(limit: int = 200) -> tuple[int, int]:
-    """Render and store the PDF of invoices issued and not yet sent, and e-mail them (the worker's
-    "invoice-documents" job, separate from the run). Returns (rendered, sent)."""
-    from tripleplay.invoicing.notifications import send_invoice_issued
-
-    rendered = sent = 0
-    for invoice in Invoice.objects.filter(notified_at__isnull=True).select_related("customer").order_by("id")[:limit]:
-        if not invoice.pdf_sha256:
-            store_pdf(invoice)
-            rendered += 1
-        if send_invoice_issued(invoice):
-            sent += 1
-        Invoice.objects.filter(pk=invoice.pk, notified_at__isnull=True).update(notified_at=clock.now())
-    return rendered, sent

@@ -47,6 +47,7 @@ from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import Customer, Status
 from tripleplay.invoicing import bulk, periods
 from tripleplay.invoicing import lines as L
+from tripleplay.invoicing.hooks import PAYMENT_SETTLED
 from tripleplay.invoicing.models import (
     OPEN_STATUSES,
     BillingSchedule,
@@ -58,6 +59,7 @@ from tripleplay.invoicing.models import (
     InvoiceStatus,
     Section,
 )
+from tripleplay.ledger.hooks import Payment
 from tripleplay.ledger.models import EntryKind, Funds, LedgerEntry
 from tripleplay.money import rounding_mode
 
@@ -614,7 +616,7 @@ def _money(minor: int, currency: str):
     return Money(minor, currency)
 
 
-# -- payments (hooks called by tripleplay.ledger.services.record_payment) ----------------------------
+# -- payments (handlers of tripleplay.ledger.hooks, registered in tripleplay.invoicing.apps) ------------
 
 
 def lock_for_payment(customer: Customer) -> None:
@@ -624,18 +626,25 @@ def lock_for_payment(customer: Customer) -> None:
 
 
 def settle_after_payment(actor: Actor, customer: Customer) -> None:
-    """Allocate the payment to the oldest open invoices; then let collections lift a suspension it
-    imposed if nothing is overdue any more (same transaction)."""
-    from tripleplay.collections.services import lift_if_cleared
-
+    """Allocate the payment to the oldest open invoices; then let the PAYMENT_SETTLED handlers (collections,
+    registered in tripleplay.collections.apps: lift a suspension it imposed if nothing is overdue any
+    more) react, in the same transaction."""
     # A failure here must not lose the payment: back to a savepoint, logged; the next payment or the
     # collections job settles and lifts the same way.
     try:
         with transaction.atomic():
             _settle([customer.pk], clock.today())
-            lift_if_cleared(actor, customer)
+            PAYMENT_SETTLED(actor, customer)
     except Exception:
         log.exception("settling invoices after a payment of customer #%s failed", customer.pk)
+
+
+def on_payment_locking(payment: Payment) -> None:
+    lock_for_payment(payment.customer)
+
+
+def on_payment_recorded(payment: Payment) -> None:
+    settle_after_payment(payment.actor, payment.customer)
 
 
 def mark_overdue(today: date | None = None) -> int:

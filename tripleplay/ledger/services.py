@@ -20,6 +20,7 @@ from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
 from tripleplay.core.idempotency import check_key, fingerprint, replay
 from tripleplay.customers.models import Account, Customer, Status
+from tripleplay.ledger.hooks import PAYMENT_LOCKING, PAYMENT_RECORDED, Payment
 from tripleplay.ledger.models import EntryKind, Funds, Hold, HoldStatus, LedgerEntry
 from tripleplay.money import Money
 
@@ -178,25 +179,21 @@ def record_payment(actor: Actor, customer: Customer, amount: Money, *, idempoten
     _positive(amount)
     if method not in PAYMENT_METHODS:
         raise InvalidInput(f"unknown payment method {method!r}", details={"allowed": list(PAYMENT_METHODS)})
-    # Hook (recurring charges, docs/charging.md): a payment to a customer suspended for insufficient
-    # funds charges the fees left due and lifts that suspension, in the payment's transaction.
-    # lock_for_payment runs before the funds UPDATE to keep the lock order (customer, assignments,
-    # funds). Local import: tripleplay.subscriptions imports this module.
-    # Hook (invoicing, docs/invoicing.md): the payment settles the oldest open invoices and, when
-    # nothing is overdue any more, lifts a collections suspension. Its customer-row lock comes first.
-    from tripleplay.invoicing import services as invoicing
-    from tripleplay.subscriptions.services import lock_for_payment, settle_after_payment
-
+    # Reactions one floor up, through hooks (tripleplay.ledger.hooks) so the ledger imports nothing
+    # above it. Handlers are registered by tripleplay.invoicing.apps and tripleplay.subscriptions.apps:
+    # PAYMENT_LOCKING takes their locks before the funds UPDATE, keeping the lock order customer row
+    # -> assignment rows -> funds row (docs/concurrency.md); PAYMENT_RECORDED charges the fees a
+    # prepaid suspension left due and lifts it (docs/charging.md), then settles open invoices and lifts
+    # a collections suspension (docs/invoicing.md). All in the payment's transaction.
+    payment = Payment(actor, customer, amount)
     with transaction.atomic():
-        invoicing.lock_for_payment(customer)
-        suspended_for_funds = lock_for_payment(customer)
-        entry = post_entry(actor, customer, kind=EntryKind.PAYMENT, amount=amount, idempotency_key=idempotency_key,
-                           description=description or f"Payment ({method.replace('_', ' ')})", source=method,
-                           reference=reference)
-        if suspended_for_funds:
-            settle_after_payment(actor, customer)
-        invoicing.settle_after_payment(actor, customer)
-    return entry
+        PAYMENT_LOCKING(payment)
+        payment.entry = post_entry(actor, customer, kind=EntryKind.PAYMENT, amount=amount,
+                                   idempotency_key=idempotency_key,
+                                   description=description or f"Payment ({method.replace('_', ' ')})", source=method,
+                                   reference=reference)
+        PAYMENT_RECORDED(payment)
+    return payment.entry
 
 
 def post_credit(actor: Actor, customer: Customer, amount: Money, *, reason: str, idempotency_key: str,

@@ -8,9 +8,9 @@ its plan, once per (subscription, kind, period), and prepaid suspension when fun
 - Prepaid: an in-advance fee (activation, periodic in advance, daily) must be covered by available
   funds. When it is not, nothing is written, the fee stays due, later covered fees of the customer
   wait behind it, and the customer is suspended with reason "insufficient funds" (which disables
-  its IPTV subscribers through provisioning). A payment (``ledger.services.record_payment`` calls
-  ``lock_for_payment`` and ``settle_after_payment``) or the next run charges what is due and lifts
-  that suspension, and only that one, once everything due is charged.
+  its IPTV subscribers through provisioning). A payment (``ledger.services.record_payment``, through
+  the ledger's payment hooks: ``on_payment_locking`` and ``on_payment_recorded`` below) or the next
+  run charges what is due and lifts that suspension, and only that one, once everything due is charged.
 
 Lock order (docs/concurrency.md): customer row, assignment rows, then the funds row.
 """
@@ -29,6 +29,7 @@ from tripleplay import clock
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import InsufficientFunds
 from tripleplay.customers.models import AccountProduct, BalanceModel, Customer, Status
+from tripleplay.ledger.hooks import Payment
 from tripleplay.ledger.models import EntryKind
 from tripleplay.ledger.selectors import funds_of
 from tripleplay.ledger.services import post_charge, post_entry
@@ -221,7 +222,7 @@ def _lift_funds_suspension(actor: Actor, customer: Customer, report: ChargeRepor
             report.unsuspended.append(customer.pk)
 
 
-# -- the payment hook (called by tripleplay.ledger.services.record_payment) ---------------------------
+# -- the payment hooks (handlers of tripleplay.ledger.hooks, registered in tripleplay.subscriptions.apps) --
 
 
 def lock_for_payment(customer: Customer) -> bool:
@@ -250,3 +251,13 @@ def settle_after_payment(actor: Actor, customer: Customer) -> ChargeReport | Non
     except Exception:
         log.exception("charging due fees after a payment of customer #%s failed", customer.pk)
         return None
+
+
+def on_payment_locking(payment: Payment) -> None:
+    if lock_for_payment(payment.customer):
+        payment.to_settle.add(__name__)
+
+
+def on_payment_recorded(payment: Payment) -> None:
+    if __name__ in payment.to_settle:
+        settle_after_payment(payment.actor, payment.customer)

@@ -1,10 +1,11 @@
 """Who may see and do what in the operator web interface.
 
-The rules are the REST API's (tripleplay.api.permissions), imported rather than restated so the two
-can never drift: every page is for READERS (admin, finance, support); customer, account, money and
-provisioning actions are for OPERATIONS (admin, finance); catalog, platform configuration, package
-import and reconciliation are for ADMINS. Every view is wrapped by ``page`` (GET) or ``action``
-(POST only, CSRF by Django's middleware); a refusal is the 403 page, never a silent no-op.
+The rules are the REST API's (tripleplay.access.roles, shared with tripleplay.api.permissions),
+imported rather than restated so the two can never drift: every page is for READERS (admin, finance,
+support); customer, account, money and provisioning actions are for OPERATIONS (admin, finance);
+catalog, platform configuration, package import and reconciliation are for ADMINS. Every view is
+wrapped by ``page`` (GET) or ``action`` (POST only, CSRF by Django's middleware); a refusal is the 403
+page, never a silent no-op.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS
+from tripleplay.access.roles import ADMINS, OPERATIONS, READERS
+from tripleplay.access.selectors import operator_actor
 from tripleplay.core.actors import Actor, Role
 from tripleplay.core.errors import DomainError, NotFound
 from tripleplay.iptv.platforms.base import PlatformError
@@ -33,7 +35,7 @@ def _check(request, roles) -> Actor | None:
     """The operator's Actor; raises the 403 page for a role not in ``roles``. None: not logged in."""
     if not request.user.is_authenticated:
         return None
-    actor = Actor.operator(request.user)
+    actor = operator_actor(request.user)
     if actor.role is None:
         raise DjangoPermissionDenied("Your login has no operator role: ask an administrator to give you one.")
     if actor.role not in roles:

@@ -16,10 +16,10 @@ def _message(exception) -> str:
 
 def _render(request, code: int, exception=None) -> HttpResponse:
     if request is not None and not hasattr(request, "actor") and getattr(request, "user", None) is not None:
-        from tripleplay.core.actors import Actor
+        from tripleplay.access.selectors import operator_actor
 
         if request.user.is_authenticated:
-            request.actor = Actor.operator(request.user)
+            request.actor = operator_actor(request.user)
     body = loader.render_to_string(f"web/{code}.html", {"message": _message(exception)}, request=request)
     return HttpResponse(body, status=code)
 

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from tripleplay import clock
 from tripleplay.access.models import ApiClient, OperatorProfile
-from tripleplay.access.selectors import TOKEN_PREFIX_LEN, api_client_for_token, hash_token, role_of_user
+from tripleplay.access.selectors import TOKEN_PREFIX_LEN, api_client_for_token, hash_token, operator_actor, role_of_user
 from tripleplay.access.services import create_api_client, create_operator, revoke_api_client, touch_api_client
 from tripleplay.audit.models import AuditEvent
 from tripleplay.core.actors import Actor, ActorKind, Role
@@ -122,7 +122,7 @@ def test_role_of_user():
     assert role_of_user(user_model.objects.get(pk=inactive.pk)) is None
     assert role_of_user(AnonymousUser()) is None
     assert role_of_user(None) is None
-    op = Actor.operator(user_model.objects.get(pk=finance.pk))
+    op = operator_actor(user_model.objects.get(pk=finance.pk))
     assert (op.kind, op.ref, op.name, op.role) == (ActorKind.OPERATOR, str(finance.pk), "fin", Role.FINANCE)
 
 

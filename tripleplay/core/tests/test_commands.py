@@ -276,7 +276,7 @@ def test_demo_command_without_serving_prints_urls_logins_and_a_working_token(mon
 @pytest.fixture
 def fake_server(monkeypatch):
     """Replace the gunicorn start with a recorder: these tests never open a socket."""
-    from tripleplay.core.management.commands import serve
+    from tripleplay.ops.management.commands import serve
 
     calls = []
     monkeypatch.setattr(serve, "run_server", lambda **kwargs: calls.append(kwargs))
@@ -322,7 +322,7 @@ def test_serve_with_a_real_key_passes_its_options(settings, monkeypatch, fake_se
 
 
 def test_serve_rejects_a_bad_port():
-    from tripleplay.core.management.commands.serve import check_server_options
+    from tripleplay.ops.management.commands.serve import check_server_options
 
     with pytest.raises(CommandError, match="--port"):
         check_server_options(port=70000, workers=1, threads=1, timeout=1)

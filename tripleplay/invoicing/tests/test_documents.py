@@ -14,7 +14,7 @@ import pytest
 from django.core import mail
 
 from tripleplay.core.errors import Conflict
-from tripleplay.invoicing import documents
+from tripleplay.invoicing import documents, notifications
 from tripleplay.invoicing.models import Invoice
 from tripleplay.invoicing.services import run_invoices
 from tripleplay.invoicing.tests.conftest import at
@@ -69,7 +69,7 @@ def test_csv_lines(invoice):
 
 
 def test_issued_invoice_is_emailed_once_with_its_pdf(invoice):
-    assert documents.deliver_documents() == (1, 1)
+    assert notifications.deliver_documents() == (1, 1)
     [msg] = mail.outbox
     assert (msg.subject, msg.to) == ("Your invoice INV-000001", ["jan@example.com"])
     assert "Amount due: $72.73, by 15 February 2026." in msg.body
@@ -77,4 +77,4 @@ def test_issued_invoice_is_emailed_once_with_its_pdf(invoice):
     invoice.refresh_from_db()
     assert (name, mime, hashlib.sha256(pdf).hexdigest()) == ("INV-000001.pdf", "application/pdf", invoice.pdf_sha256)
     assert invoice.notified_at is not None
-    assert documents.deliver_documents() == (0, 0) and len(mail.outbox) == 1
+    assert notifications.deliver_documents() == (0, 0) and len(mail.outbox) == 1

@@ -14,11 +14,10 @@ from tripleplay import clock
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.customers.services import change_account_status, change_customer_status, remove_addon
-from tripleplay.iptv import jobs
 from tripleplay.ledger.models import Hold, LedgerEntry
 from tripleplay.ledger.services import place_hold
 from tripleplay.money import Money
-from tripleplay.ppv import services
+from tripleplay.ppv import jobs, services
 from tripleplay.ppv.models import PpvPurchase
 from tripleplay.ppv.tests.conftest import T0, assert_ledger_invariants, funds, state
 

@@ -354,7 +354,8 @@ def test_payment_never_lifts_an_operator_block_or_another_suspension(actor, make
 def test_charge_command_and_job(actor, make_plan, postpaid, settings):
     from io import StringIO
 
-    from tripleplay.iptv.jobs import charge_subscriptions, worker_jobs
+    from tripleplay.core.scheduler import worker_jobs
+    from tripleplay.subscriptions.jobs import charge_subscriptions
 
     subscribe(actor, make_plan, postpaid, D(2025, 1, 1), None, periodic_fee_minor=1000)
     out = StringIO()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from tripleplay.invoicing.documents import deliver_documents
+from tripleplay.invoicing.notifications import deliver_documents
 
 
 class Command(BaseCommand):

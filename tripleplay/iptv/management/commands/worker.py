@@ -2,8 +2,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from tripleplay.core.scheduler import run_due
-from tripleplay.iptv.jobs import worker_jobs
+from tripleplay.core.scheduler import run_due, worker_jobs
 from tripleplay.iptv.worker import RetryPolicy, Worker
 
 

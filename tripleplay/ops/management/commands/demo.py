@@ -18,7 +18,7 @@ from tripleplay import clock, demo
 from tripleplay.access.services import create_api_client
 from tripleplay.core.actors import Actor, Role
 from tripleplay.core.errors import DomainError
-from tripleplay.core.management.commands.serve import (
+from tripleplay.ops.management.commands.serve import (
     add_server_arguments,
     check_server_options,
     run_server,
