@@ -41,12 +41,13 @@ from django.utils import timezone
 from tripleplay import clock
 from tripleplay.audit.models import AuditEvent
 from tripleplay.audit.services import record
+from tripleplay.core import bulk
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import Customer, Status
-from tripleplay.invoicing import bulk, periods
 from tripleplay.invoicing import lines as L
+from tripleplay.invoicing import periods
 from tripleplay.invoicing.models import (
     OPEN_STATUSES,
     BillingSchedule,
@@ -58,7 +59,8 @@ from tripleplay.invoicing.models import (
     InvoiceStatus,
     Section,
 )
-from tripleplay.ledger.models import EntryKind, Funds, LedgerEntry
+from tripleplay.ledger import bulk as ledger_bulk
+from tripleplay.ledger.models import EntryKind, LedgerEntry
 from tripleplay.money import rounding_mode
 
 log = logging.getLogger("tripleplay.invoicing")
@@ -308,44 +310,16 @@ def _bill_to(c: dict) -> dict:
 
 
 def _post_taxes(actor: Actor, invoices: list[Invoice], now: datetime) -> list[tuple[int, int]]:
-    """Post each invoice's tax as a ledger entry (a charge; a credit when the tax is negative): the
-    funds rows moved by one UPDATE per batch with the balances read back by RETURNING, under the same
-    rules as every money write (unconditional: tax on what was delivered, like usage). Returns
+    """Post each invoice's tax as a ledger entry (a charge; a credit when the tax is negative) through
+    the ledger's set-based API: unconditional, tax on what was delivered, like usage. Returns
     (invoice id, entry id) pairs."""
-    if not invoices:
-        return []
-    funds = connection.ops.quote_name(Funds._meta.db_table)
-    balances = {}
-    returning = f" RETURNING {funds}.customer_id, {funds}.balance_minor"
-    with connection.cursor() as cursor:
-        if _is_postgres():  # two array parameters: no VALUES list for psycopg to parse (bulk.update_from_values)
-            cursor.execute(f"UPDATE {funds} SET balance_minor = balance_minor + v.delta"
-                           f" FROM unnest(%s::bigint[], %s::bigint[]) AS v(cid, delta) WHERE {funds}.customer_id = v.cid"
-                           + returning, [[inv.customer_id for inv in invoices], [-inv.tax_minor for inv in invoices]])
-            balances.update(dict(cursor.fetchall()))
-        else:
-            for start in range(0, len(invoices), 5000):
-                part = invoices[start:start + 5000]
-                values = ", ".join(["(%s, %s)"] * len(part))
-                params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
-                cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
-                               f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
-                               + returning, params)
-                balances.update(dict(cursor.fetchall()))
-    if len(balances) != len(invoices):
-        raise Conflict("a customer's funds row is missing", code="funds_missing")
-    ids = bulk.take_ids(LedgerEntry, len(invoices))
-    rows = []
-    for inv, pk in zip(invoices, ids, strict=True):
-        kind = EntryKind.CHARGE if inv.tax_minor > 0 else EntryKind.CREDIT
-        rows.append((pk, inv.customer_id, None, str(kind), -inv.tax_minor, inv.currency, balances[inv.customer_id],
-                     f"Tax {inv.tax_rate.normalize()}% on invoice {inv.number_text}", "", TAX_SOURCE, inv.number_text,
-                     "", f"invoice:{inv.number_text}:tax", fingerprint(invoice=inv.number_text, tax=inv.tax_minor),
-                     now, {"invoice": inv.number_text}, str(actor.kind), actor.ref, actor.name))
-    bulk.insert(LedgerEntry, ["id", "customer_id", "account_id", "kind", "amount_minor", "currency",
-                              "balance_after_minor", "description", "reason", "source", "reference", "service_type",
-                              "idempotency_key", "request_fingerprint", "created_at", "data", "actor_kind", "actor_ref",
-                              "actor_name"], rows)
+    postings = [ledger_bulk.Posting(
+        customer_id=inv.customer_id, amount_minor=-inv.tax_minor, currency=inv.currency,
+        description=f"Tax {inv.tax_rate.normalize()}% on invoice {inv.number_text}", source=TAX_SOURCE,
+        reference=inv.number_text, idempotency_key=f"invoice:{inv.number_text}:tax",
+        request_fingerprint=fingerprint(invoice=inv.number_text, tax=inv.tax_minor), data={"invoice": inv.number_text},
+    ) for inv in invoices]
+    ids = ledger_bulk.post_entries(actor, now, postings)
     return [(inv.pk, pk) for inv, pk in zip(invoices, ids, strict=True)]
 
 
