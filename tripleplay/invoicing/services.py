@@ -20,7 +20,6 @@ Lock order (docs/concurrency.md): schedule rows, customer rows (ascending id), s
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import operator
 import time
@@ -60,6 +59,7 @@ from tripleplay.invoicing.models import (
     Section,
 )
 from tripleplay.ledger import bulk as ledger_bulk
+from tripleplay.ledger import selectors as ledger_selectors
 from tripleplay.ledger.models import EntryKind, LedgerEntry
 from tripleplay.money import rounding_mode
 
@@ -178,47 +178,11 @@ def _read_entries(jobs: list[_Job]) -> None:
     by_cutoff: dict[datetime, list[_Job]] = defaultdict(list)
     for job in jobs:
         by_cutoff[job.cutoff].append(job)
-    entries = connection.ops.quote_name(LedgerEntry._meta.db_table)
-    marks = connection.ops.quote_name(InvoicedEntry._meta.db_table)
     for cutoff, group in by_cutoff.items():
         index = {job.customer["id"]: job for job in group}
-        ids = list(index)
-        at = connection.ops.adapt_datetimefield_value(cutoff)
-        unmarked = f"e.created_at < %s AND NOT EXISTS (SELECT 1 FROM {marks} m WHERE m.entry_id = e.id)"
-        # Plain SQL: the run reads ~10 entries per customer, and the ORM's per-value converters cost more
-        # than the query. Only subscription fees (the period printed on the line) and usage charges (a
-        # bulk-rated chunk's split per service) need their data.
-        if _is_postgres():
-            # The two period fields as text and the usage split as JSON only where there is one: most
-            # entries' data is then never parsed (a third of the run's Python time went to json.loads).
-            # One array parameter for the customers: no thousand placeholders for psycopg to scan.
-            sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
-                   f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_start' END,"
-                   f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_end' END,"
-                   f" CASE WHEN e.source = 'usage' THEN e.data->'services' END"
-                   f" FROM {entries} e WHERE e.customer_id = ANY(%s) AND {unmarked}")
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [ids, at])
-                rows = cursor.fetchall()
-            for eid, cid, kind, amount, source, service, description, start, end, services in rows:
-                if source == "subscription":
-                    data = {"period_start": start, "period_end": end}
-                elif services is not None:  # Django reads jsonb as text (JSONField parses it)
-                    data = {"services": json.loads(services) if isinstance(services, str) else services}
-                else:
-                    data = {}
-                index[cid].entries.append(L.EntryRow(eid, kind, amount, source, service, description, data))
-            continue
-        sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
-               f" CASE WHEN e.source IN (%s, %s) THEN e.data END FROM {entries} e"
-               f" WHERE e.customer_id IN ({', '.join(['%s'] * len(ids))}) AND {unmarked}")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, ["subscription", "usage", *ids, at])
-            rows = cursor.fetchall()
-        for eid, cid, kind, amount, source, service, description, data in rows:
-            if isinstance(data, str):  # SQLite hands JSON back as text
-                data = json.loads(data)
-            index[cid].entries.append(L.EntryRow(eid, kind, amount, source, service, description, data or {}))
+        found = ledger_selectors.entries_to_invoice(list(index), cutoff, marked_by=InvoicedEntry, entry=L.EntryRow)
+        for cid, rows in found.items():
+            index[cid].entries.extend(rows)
 
 
 def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float = 0) -> list[Invoice]:
