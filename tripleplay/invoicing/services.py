@@ -38,8 +38,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tripleplay import clock
-from tripleplay.audit.models import AuditEvent
-from tripleplay.audit.services import record
+from tripleplay.audit.services import record, record_many
 from tripleplay.core import bulk
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
@@ -251,12 +250,9 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         moves.append((c["id"], job.invoice.amount_due_minor, start, end))
     bulk.update_from_values(BillingSchedule, "customer_id", ["balance_minor", "next_period_start", "next_period_end"],
                             moves)
-    bulk.insert(AuditEvent, ["at", "action", "object_type", "object_id", "data", "actor_kind", "actor_ref",
-                             "actor_name"],
-                [(now, "invoice.issued", "invoice", str(inv.pk),
-                  {"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
-                   "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn},
-                  str(actor.kind), actor.ref, actor.name) for inv in invoices])
+    record_many(actor, "invoice.issued", "invoice", {
+        str(inv.pk): {"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
+                      "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn} for inv in invoices}, at=now)
     return invoices
 
 

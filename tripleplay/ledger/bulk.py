@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from django.db import connection
 
-from tripleplay.audit.services import insert_events, reserve_event_ids
+from tripleplay.audit.services import EventRow, insert_events, reserve_event_ids
 from tripleplay.core.actors import Actor
 from tripleplay.core.bulk import INT8, JSONB, TEXT, TIMESTAMPTZ, batches, insert, insert_rows, reserve_ids, take_ids
 from tripleplay.core.errors import Conflict
@@ -138,8 +138,8 @@ class Charges:
             raise RuntimeError("fewer audit event ids reserved than charges")
         now, text, actor = self.now, self.json_text, self.actor_columns
         rows = [(*e.head, balances[e.customer_id], *e.tail) for e in entries]
-        events = [(event_id, *actor, now, "ledger.charge", "ledgerentry", str(e.head[0]),
-                   text(f"{e.event_head}{balances[e.customer_id]}{e.event_tail}"))
+        events = [EventRow(event_id, *actor, now, "ledger.charge", "ledgerentry", str(e.head[0]),
+                           text(f"{e.event_head}{balances[e.customer_id]}{e.event_tail}"))
                   for e, event_id in zip(entries, event_ids, strict=False)]
         t = time.perf_counter()
         insert_rows(_ENTRIES, ENTRY_COLUMNS, rows)

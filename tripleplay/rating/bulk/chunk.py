@@ -1,7 +1,8 @@
 """One chunk of records, one transaction: ``_Chunk`` (its steps, serial and pipelined; the xDR rows;
 the answers) and ``_run_chunk``, which runs it the serial way and again on a concurrent writer's
 conflict. What the steps call lives beside: ``lookups`` (reads, rating context), ``usage`` (allowance
-usage rows, prices), ``money`` (ledger charges), ``sql`` (rows and COPY)."""
+usage rows, prices), ``money`` (ledger charges, through tripleplay.ledger.bulk), ``sql`` (the xDR
+and usage rows; tripleplay.core.bulk writes them)."""
 
 from __future__ import annotations
 
@@ -294,7 +295,7 @@ class _Chunk(_Lookups, _Usage, ChunkMoney):
     def _stored(self, exts: list[str]) -> dict[str, int]:
         """External id -> xDR id of the chunk's records already stored from this source."""
         return dict(select_in("SELECT external_id, id FROM rating_xdr WHERE source = %s AND external_id {in}",
-                               [self.source], exts))
+                              [self.source], exts))
 
     def _resolve(self, recs: list[_Rec]) -> None:
         """Account, subscription, rate table, rate, terms and billed quantity of every parsed record,
@@ -321,7 +322,7 @@ class _Chunk(_Lookups, _Usage, ChunkMoney):
 
     def _xdr_rows(self, recs: list[_Rec], raw_as_bytes: bool = False) -> list[tuple]:
         """The rows as written; ``raw_as_bytes``: the raw column as binary jsonb already encoded (for
-        ``_COPY_XDR_COLUMNS``)."""
+        ``COPY_XDR_COLUMNS``)."""
         source, now = self.source, self.now
         rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
         empty = JSONB_EMPTY if raw_as_bytes else self.json_text("{}")
