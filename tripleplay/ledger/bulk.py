@@ -4,18 +4,20 @@ chunk) and the invoice run (one tax entry per invoice) write money only through 
 are theirs to compute (a second thread may build them: ``Charges.entry`` is pure), the tables are the
 ledger's. The per-record rules of ledger/services.py hold, set-wise:
 
-- Lock order: the funds rows are locked in ascending customer order before any is moved (``debit``),
-  or, in the invoice run, after the caller locked the same customers' rows in ascending order
-  (``post_entries``; docs/concurrency.md). The entries are written after their funds rows are moved,
-  in the same transaction, each with its ``balance_after_minor`` read back by the same UPDATE.
+- Lock order: ``debit`` locks the funds rows in ascending customer order before it moves any (bulk
+  rating takes them last in its chunk's transaction, held the shortest time); ``post_entries`` moves
+  its customers' funds rows in one UPDATE after the invoice run has locked their customer rows in
+  ascending order (the run's lock order: invoicing/services.py, docs/concurrency.md). The entries are
+  written after their funds rows moved, in the same transaction, each with the balance after read
+  back by that UPDATE (RETURNING; SQLite: re-read, the database write lock held).
 - Unconditional: usage that happened and tax on what was delivered are billed whatever the funds (as
-  COVER_NONE in ledger/services.py). A closed customer is never debited: ``debit`` leaves it out and
-  raises CustomersClosed, the caller rolls back and runs again.
-- Idempotency: each entry carries a unique idempotency key chosen by the caller from what the entry
-  is (bulk rating: ``xdrs:<first xDR id>:<customer>``; the invoice run: ``invoice:<number>:tax``) and a
-  request fingerprint. A retry of the same work meets the unique index (IntegrityError) and the whole
-  transaction rolls back; the callers find their work done by their own keys (the xDRs' unique
-  external ids, the invoice's entry marks) before they get here.
+  COVER_NONE in ledger/services.py). A closed customer is never debited by ``debit``: it is left out
+  and CustomersClosed raised, the caller rolls back and runs again (its lookup then sees the close).
+- Idempotency: each entry carries a unique idempotency key and a request fingerprint chosen by the
+  caller from what the entry is (bulk rating: ``xdrs:<first xDR id>:<customer>``; the invoice run:
+  ``invoice:<number>:tax``). A duplicate key fails the caller's whole transaction on the unique index
+  (IntegrityError), nothing is replayed: a retry of committed work never reaches here, the callers'
+  own rows tell it is done (an xDR's unique external id per source; an invoice's schedule moved on).
 - Audit: every bulk charge has its "ledger.charge" event, written with it (``Charges.write``), with
   what ``post_entry`` records plus the caller's own members. An invoice's tax entry is recorded by
   that invoice's "invoice.issued" event (the invoice run writes it), not by an event of its own.

@@ -24,9 +24,10 @@ BEGIN
                              request_fingerprint, reference, description, created_at, expires_at)
     VALUES (p_customer, p_account, p_amount, p_currency, 'active', p_key,
             encode(sha256(convert_to(
-                '{"account":' || coalesce(p_account::text, 'null') || ',"amount":' || p_amount || ',"currency":' || ppv_py_json(p_currency)
-                || ',"customer":' || p_customer || ',"description":' || ppv_py_json(v_desc)
-                || ',"reference":' || ppv_py_json(v_reference) || '}', 'UTF8')), 'hex'),
+                '{"account":' || coalesce(p_account::text, 'null') || ',"amount":' || p_amount
+                || ',"currency":' || ppv_py_json(p_currency) || ',"customer":' || p_customer
+                || ',"description":' || ppv_py_json(v_desc) || ',"reference":' || ppv_py_json(v_reference)
+                || '}', 'UTF8')), 'hex'),
             v_reference, v_desc, p_now, p_expires)
     RETURNING id INTO o_hold;
     INSERT INTO audit_auditevent (actor_kind, actor_ref, actor_name, at, action, object_type, object_id, data)

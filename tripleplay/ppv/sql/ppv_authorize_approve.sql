@@ -15,7 +15,7 @@ DECLARE
     v_title text;
     v_owner text := '';
     v_event_id bigint;
-    v_available bigint;
+    v_held record;
     v_hold bigint;
     v_purchase bigint;
     v_answer jsonb;
@@ -60,16 +60,18 @@ BEGIN
        OR r.account_status IN ('closed', 'blocked', 'suspended') OR NOT r.ppv_allowed OR v_price <= 0 THEN
         RETURN NULL;
     END IF;
-    SELECT h.o_hold, h.o_available INTO v_hold, v_available
-      FROM ledger_place_hold(r.customer_id, r.account_id, v_price, v_currency, 'ppv:' || p_platform || ':' || p_tx,
-                             p_tx, 'PPV: ' || v_title, p_now, p_expires, p_actor_kind, p_actor_ref, p_actor_name) h;
+    -- An assignment, not SELECT ... INTO: PL/pgSQL evaluates it as a simple expression, without a
+    -- query executor of its own (half the cost of the nested call).
+    v_held := ledger_place_hold(r.customer_id, r.account_id, v_price, v_currency, 'ppv:' || p_platform || ':' || p_tx,
+                                p_tx, 'PPV: ' || v_title, p_now, p_expires, p_actor_kind, p_actor_ref, p_actor_name);
+    v_hold := v_held.o_hold;
     IF v_hold IS NULL THEN
         RETURN NULL;  -- the funds do not cover it: the Python path declines
     END IF;
     v_answer := jsonb_build_object(
         'result', 'approved', 'code', 'ok', 'message', 'approved: funds held until confirmed or cancelled',
         'transaction_id', p_tx, 'authorization_id', NULL, 'subscriber', p_sub, 'event_id', p_event,
-        'amount_minor', v_price, 'currency', v_currency, 'available_minor', v_available, 'expires_at', p_expires_iso);
+        'amount_minor', v_price, 'currency', v_currency, 'available_minor', v_held.o_available, 'expires_at', p_expires_iso);
     INSERT INTO ppv_ppvpurchase (platform_id, transaction_id, subscriber_ref, account_id, customer_id, event_id,
                                  event_ref, title, content_owner, price_minor, currency, status, decline_code,
                                  hold_id, authorized_at, expires_at, answers)

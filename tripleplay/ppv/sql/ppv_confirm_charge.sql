@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION ppv_confirm_charge(
 DECLARE
     p ppv_ppvpurchase%ROWTYPE;
     v_amount bigint;
-    v_available bigint;
+    v_capture record;
     v_entry bigint;
     v_answer jsonb;
 BEGIN
@@ -29,18 +29,20 @@ BEGIN
     IF v_amount <= 0 OR v_amount > p.price_minor THEN
         RETURN NULL;
     END IF;
-    SELECT c.o_entry, c.o_available INTO v_entry, v_available
-      FROM ledger_capture_hold(p.hold_id, v_amount, p_now, 'PPV: ' || p.title, 'ppv', 'ppv',
-                               jsonb_build_object('platform', p_platform_code, 'event', p.event_ref,
-                                                  'content_owner', p.content_owner, 'transaction_id', p.transaction_id),
-                               p_actor_kind, p_actor_ref, p_actor_name) c;
+    -- An assignment, not SELECT ... INTO: a simple expression, without a query executor of its own.
+    v_capture := ledger_capture_hold(p.hold_id, v_amount, p_now, 'PPV: ' || p.title, 'ppv', 'ppv',
+                                     jsonb_build_object('platform', p_platform_code, 'event', p.event_ref,
+                                                        'content_owner', p.content_owner,
+                                                        'transaction_id', p.transaction_id),
+                                     p_actor_kind, p_actor_ref, p_actor_name);
+    v_entry := v_capture.o_entry;
     IF v_entry IS NULL THEN
         RETURN NULL;  -- the hold is not active (expired meanwhile): the Python path answers
     END IF;
     v_answer := jsonb_build_object(
         'result', 'confirmed', 'code', 'ok', 'message', 'charged', 'transaction_id', p.transaction_id,
         'authorization_id', p.id, 'subscriber', p.subscriber_ref, 'event_id', nullif(p.event_ref, ''),
-        'amount_minor', v_amount, 'currency', nullif(p.currency, ''), 'available_minor', v_available,
+        'amount_minor', v_amount, 'currency', nullif(p.currency, ''), 'available_minor', v_capture.o_available,
         'expires_at', p.answers -> 'authorize' -> 'expires_at');
     UPDATE ppv_ppvpurchase SET status = 'confirmed', charge_id = v_entry, charged_minor = v_amount,
                                finished_at = p_now,
