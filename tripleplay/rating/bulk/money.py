@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 from tripleplay.ledger import bulk as ledger
 from tripleplay.rating import pricing
-from tripleplay.rating.bulk.result import _Rec
 from tripleplay.rating.services import USAGE_SOURCE
 
 
@@ -54,9 +53,9 @@ class ChunkMoney:
     """``Chunk``'s ledger charges (a part of ``chunk.Chunk``: ``self`` is the chunk, with its ``actor``,
     ``source``, ``now``, ``json_text``, ``detail`` and ``result``)."""
 
-    def _post_charges(self, recs: list[_Rec]) -> None:
-        """One charge per customer for its records of this chunk that cost something, and its audit
-        event (as ``ledger.services.post_entry`` writes them)."""
+    def _post_charges(self, recs: list) -> None:
+        """One charge per customer for its records of this chunk (``recs``: rated, ids assigned) that
+        cost something, and its audit event (as ``ledger.services.post_entry`` writes them)."""
         charges = group_charges(recs)
         if not charges:
             return
