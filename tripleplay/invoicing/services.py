@@ -20,7 +20,6 @@ Lock order (docs/concurrency.md): schedule rows, customer rows (ascending id), s
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import operator
 import time
@@ -39,14 +38,14 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tripleplay import clock
-from tripleplay.audit.models import AuditEvent
-from tripleplay.audit.services import record
+from tripleplay.audit.services import record, record_many
+from tripleplay.core import bulk
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import Customer, Status
-from tripleplay.invoicing import bulk, periods
 from tripleplay.invoicing import lines as L
+from tripleplay.invoicing import periods
 from tripleplay.invoicing.hooks import PAYMENT_SETTLED
 from tripleplay.invoicing.models import (
     OPEN_STATUSES,
@@ -59,8 +58,10 @@ from tripleplay.invoicing.models import (
     InvoiceStatus,
     Section,
 )
+from tripleplay.ledger import bulk as ledger_bulk
+from tripleplay.ledger import selectors as ledger_selectors
 from tripleplay.ledger.hooks import Payment
-from tripleplay.ledger.models import EntryKind, Funds, LedgerEntry
+from tripleplay.ledger.models import EntryKind, LedgerEntry
 from tripleplay.money import rounding_mode
 
 log = logging.getLogger("tripleplay.invoicing")
@@ -178,47 +179,11 @@ def _read_entries(jobs: list[_Job]) -> None:
     by_cutoff: dict[datetime, list[_Job]] = defaultdict(list)
     for job in jobs:
         by_cutoff[job.cutoff].append(job)
-    entries = connection.ops.quote_name(LedgerEntry._meta.db_table)
-    marks = connection.ops.quote_name(InvoicedEntry._meta.db_table)
     for cutoff, group in by_cutoff.items():
         index = {job.customer["id"]: job for job in group}
-        ids = list(index)
-        at = connection.ops.adapt_datetimefield_value(cutoff)
-        unmarked = f"e.created_at < %s AND NOT EXISTS (SELECT 1 FROM {marks} m WHERE m.entry_id = e.id)"
-        # Plain SQL: the run reads ~10 entries per customer, and the ORM's per-value converters cost more
-        # than the query. Only subscription fees (the period printed on the line) and usage charges (a
-        # bulk-rated chunk's split per service) need their data.
-        if _is_postgres():
-            # The two period fields as text and the usage split as JSON only where there is one: most
-            # entries' data is then never parsed (a third of the run's Python time went to json.loads).
-            # One array parameter for the customers: no thousand placeholders for psycopg to scan.
-            sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
-                   f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_start' END,"
-                   f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_end' END,"
-                   f" CASE WHEN e.source = 'usage' THEN e.data->'services' END"
-                   f" FROM {entries} e WHERE e.customer_id = ANY(%s) AND {unmarked}")
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [ids, at])
-                rows = cursor.fetchall()
-            for eid, cid, kind, amount, source, service, description, start, end, services in rows:
-                if source == "subscription":
-                    data = {"period_start": start, "period_end": end}
-                elif services is not None:  # Django reads jsonb as text (JSONField parses it)
-                    data = {"services": json.loads(services) if isinstance(services, str) else services}
-                else:
-                    data = {}
-                index[cid].entries.append(L.EntryRow(eid, kind, amount, source, service, description, data))
-            continue
-        sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
-               f" CASE WHEN e.source IN (%s, %s) THEN e.data END FROM {entries} e"
-               f" WHERE e.customer_id IN ({', '.join(['%s'] * len(ids))}) AND {unmarked}")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, ["subscription", "usage", *ids, at])
-            rows = cursor.fetchall()
-        for eid, cid, kind, amount, source, service, description, data in rows:
-            if isinstance(data, str):  # SQLite hands JSON back as text
-                data = json.loads(data)
-            index[cid].entries.append(L.EntryRow(eid, kind, amount, source, service, description, data or {}))
+        found = ledger_selectors.entries_to_invoice(list(index), cutoff, marked_by=InvoicedEntry, entry=L.EntryRow)
+        for cid, rows in found.items():
+            index[cid].entries.extend(rows)
 
 
 def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float = 0) -> list[Invoice]:
@@ -287,12 +252,9 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         moves.append((c["id"], job.invoice.amount_due_minor, start, end))
     bulk.update_from_values(BillingSchedule, "customer_id", ["balance_minor", "next_period_start", "next_period_end"],
                             moves)
-    bulk.insert(AuditEvent, ["at", "action", "object_type", "object_id", "data", "actor_kind", "actor_ref",
-                             "actor_name"],
-                [(now, "invoice.issued", "invoice", str(inv.pk),
-                  {"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
-                   "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn},
-                  str(actor.kind), actor.ref, actor.name) for inv in invoices])
+    record_many(actor, "invoice.issued", "invoice", {
+        str(inv.pk): {"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
+                      "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn} for inv in invoices}, at=now)
     return invoices
 
 
@@ -310,44 +272,16 @@ def _bill_to(c: dict) -> dict:
 
 
 def _post_taxes(actor: Actor, invoices: list[Invoice], now: datetime) -> list[tuple[int, int]]:
-    """Post each invoice's tax as a ledger entry (a charge; a credit when the tax is negative): the
-    funds rows moved by one UPDATE per batch with the balances read back by RETURNING, under the same
-    rules as every money write (unconditional: tax on what was delivered, like usage). Returns
+    """Post each invoice's tax as a ledger entry (a charge; a credit when the tax is negative) through
+    the ledger's set-based API: unconditional, tax on what was delivered, like usage. Returns
     (invoice id, entry id) pairs."""
-    if not invoices:
-        return []
-    funds = connection.ops.quote_name(Funds._meta.db_table)
-    balances = {}
-    returning = f" RETURNING {funds}.customer_id, {funds}.balance_minor"
-    with connection.cursor() as cursor:
-        if _is_postgres():  # two array parameters: no VALUES list for psycopg to parse (bulk.update_from_values)
-            cursor.execute(f"UPDATE {funds} SET balance_minor = balance_minor + v.delta"
-                           f" FROM unnest(%s::bigint[], %s::bigint[]) AS v(cid, delta) WHERE {funds}.customer_id = v.cid"
-                           + returning, [[inv.customer_id for inv in invoices], [-inv.tax_minor for inv in invoices]])
-            balances.update(dict(cursor.fetchall()))
-        else:
-            for start in range(0, len(invoices), 5000):
-                part = invoices[start:start + 5000]
-                values = ", ".join(["(%s, %s)"] * len(part))
-                params = [x for inv in part for x in (inv.customer_id, -inv.tax_minor)]
-                cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
-                               f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
-                               + returning, params)
-                balances.update(dict(cursor.fetchall()))
-    if len(balances) != len(invoices):
-        raise Conflict("a customer's funds row is missing", code="funds_missing")
-    ids = bulk.take_ids(LedgerEntry, len(invoices))
-    rows = []
-    for inv, pk in zip(invoices, ids, strict=True):
-        kind = EntryKind.CHARGE if inv.tax_minor > 0 else EntryKind.CREDIT
-        rows.append((pk, inv.customer_id, None, str(kind), -inv.tax_minor, inv.currency, balances[inv.customer_id],
-                     f"Tax {inv.tax_rate.normalize()}% on invoice {inv.number_text}", "", TAX_SOURCE, inv.number_text,
-                     "", f"invoice:{inv.number_text}:tax", fingerprint(invoice=inv.number_text, tax=inv.tax_minor),
-                     now, {"invoice": inv.number_text}, str(actor.kind), actor.ref, actor.name))
-    bulk.insert(LedgerEntry, ["id", "customer_id", "account_id", "kind", "amount_minor", "currency",
-                              "balance_after_minor", "description", "reason", "source", "reference", "service_type",
-                              "idempotency_key", "request_fingerprint", "created_at", "data", "actor_kind", "actor_ref",
-                              "actor_name"], rows)
+    postings = [ledger_bulk.Posting(
+        customer_id=inv.customer_id, amount_minor=-inv.tax_minor, currency=inv.currency,
+        description=f"Tax {inv.tax_rate.normalize()}% on invoice {inv.number_text}", source=TAX_SOURCE,
+        reference=inv.number_text, idempotency_key=f"invoice:{inv.number_text}:tax",
+        request_fingerprint=fingerprint(invoice=inv.number_text, tax=inv.tax_minor), data={"invoice": inv.number_text},
+    ) for inv in invoices]
+    ids = ledger_bulk.post_entries(actor, now, postings)
     return [(inv.pk, pk) for inv, pk in zip(invoices, ids, strict=True)]
 
 

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.db import connection, models
 from django.db.models import QuerySet, Sum
 
 from tripleplay.core.errors import NotFound
@@ -64,3 +68,54 @@ def hold(hold_id: int) -> Hold:
         return Hold.objects.select_related("entry").get(pk=hold_id)
     except (Hold.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"hold {hold_id} does not exist") from None
+
+
+def entries_to_invoice(customer_ids: list[int], cutoff: datetime, *, marked_by: type[models.Model],
+                       entry: Callable) -> dict[int, list]:
+    """The entries of ``customer_ids`` created before ``cutoff`` that no row of ``marked_by`` (a model
+    with an ``entry_id`` column: the invoice run's marks) points at, per customer, each as
+    ``entry(id, kind, amount_minor, source, service_type, description, data)``. ``data`` holds only
+    what an invoice line prints: a subscription fee's period, a usage charge's split per service.
+
+    Plain SQL: the invoice run reads ~10 entries per customer, and the ORM's per-value converters cost
+    more than the query."""
+    entries = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    marks = connection.ops.quote_name(marked_by._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(cutoff)
+    unmarked = f"e.created_at < %s AND NOT EXISTS (SELECT 1 FROM {marks} m WHERE m.entry_id = e.id)"
+    out: dict[int, list] = {}
+    if connection.vendor == "postgresql":
+        # The two period fields as text and the usage split as JSON only where there is one: most
+        # entries' data is then never parsed (a third of the run's Python time went to json.loads).
+        # One array parameter for the customers: no thousand placeholders for psycopg to scan.
+        sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
+               f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_start' END,"
+               f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_end' END,"
+               f" CASE WHEN e.source = 'usage' THEN e.data->'services' END"
+               f" FROM {entries} e WHERE e.customer_id = ANY(%s) AND {unmarked}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [customer_ids, at])
+            rows = cursor.fetchall()
+        for eid, cid, kind, amount, source, service, description, start, end, services in rows:
+            if source == "subscription":
+                data = {"period_start": start, "period_end": end}
+            elif services is not None:  # Django reads jsonb as text (JSONField parses it)
+                data = {"services": json.loads(services) if isinstance(services, str) else services}
+            else:
+                data = {}
+            mine = out.get(cid)
+            if mine is None:
+                mine = out[cid] = []
+            mine.append(entry(eid, kind, amount, source, service, description, data))
+        return out
+    sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
+           f" CASE WHEN e.source IN (%s, %s) THEN e.data END FROM {entries} e"
+           f" WHERE e.customer_id IN ({', '.join(['%s'] * len(customer_ids))}) AND {unmarked}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["subscription", "usage", *customer_ids, at])
+        rows = cursor.fetchall()
+    for eid, cid, kind, amount, source, service, description, data in rows:
+        if isinstance(data, str):  # SQLite hands JSON back as text
+            data = json.loads(data)
+        out.setdefault(cid, []).append(entry(eid, kind, amount, source, service, description, data or {}))
+    return out

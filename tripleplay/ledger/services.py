@@ -1,4 +1,14 @@
-"""Every write to money. Rules (docs/concurrency.md):
+"""Every write to money. Only the ledger app writes funds, entries and holds and the audit events of
+those writes (tripleplay/ledger/tests/test_one_door.py fails on SQL naming their tables, or an ORM
+write of them, anywhere else). Its three doors:
+
+- this module: one write per call (payments, charges, credits, refunds, holds);
+- ledger/bulk.py: set-based writes for bulk rating and the invoice run (many customers' funds rows in
+  one statement, entries by COPY), under the same rules, stated there;
+- ledger/sql/*.sql: the same hold and capture as database functions, for the PPV hot path's one
+  round trip (ppv/sql calls them; installed by migration 0004).
+
+Rules (docs/concurrency.md):
 
 - The Funds row is the lock point. Each money write is one conditional UPDATE of it
   (``WHERE balance + credit_limit - held >= amount`` where funds must cover the amount), with the

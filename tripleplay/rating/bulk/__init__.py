@@ -32,13 +32,13 @@ The modules, from the entry point down (each imports only those below it):
   rating context of a record (``_Lookups``, ``_Memo``).
 - ``usage``: allowance usage rows: locked, consumed in record order with the cost priced, written back
   (``_Usage``).
-- ``money``: one ledger charge per (customer, chunk): the funds UPDATE, the entries and their audit
-  events (``_Money``).
+- ``money``: one ledger charge per (customer, chunk), posted through the ledger's set-based API
+  (tripleplay.ledger.bulk: the funds UPDATE, the entries and their audit events) (``ChunkMoney``).
 - ``result``: ``BulkResult`` (an import's counts and timings) and ``_Rec`` (one record inside a chunk).
-- ``sql``: the rows as written (column types) and the database helpers: COPY, id reservation, ``= ANY``
-  lookups.
+- ``sql``: the xDR and allowance usage rows as written (column types); the database helpers they are
+  written with (COPY, id reservation, ``= ANY`` lookups) are tripleplay.core.bulk.
 
-``_Lookups``, ``_Usage`` and ``_Money`` are parts of ``_Chunk`` (its bases): their methods use the
+``_Lookups``, ``_Usage`` and ``ChunkMoney`` are parts of ``_Chunk`` (its bases): their methods use the
 chunk's attributes (set in ``_Chunk.__init__``).
 """
 

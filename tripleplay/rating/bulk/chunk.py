@@ -1,7 +1,8 @@
 """One chunk of records, one transaction: ``_Chunk`` (its steps, serial and pipelined; the xDR rows;
 the answers) and ``_run_chunk``, which runs it the serial way and again on a concurrent writer's
 conflict. What the steps call lives beside: ``lookups`` (reads, rating context), ``usage`` (allowance
-usage rows, prices), ``money`` (ledger charges), ``sql`` (rows and COPY)."""
+usage rows, prices), ``money`` (ledger charges, through tripleplay.ledger.bulk), ``sql`` (the xDR
+and usage rows; tripleplay.core.bulk writes them)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,12 @@ from psycopg.types.json import Jsonb
 
 from tripleplay import clock
 from tripleplay.core.actors import Actor
+from tripleplay.core.bulk import copy_data, insert_rows, jsonb_text, reserve_ids, select_in, send_copy_data
+from tripleplay.ledger import bulk as ledger
 from tripleplay.rating.bulk.lookups import _keys_of, _Lookups, _Memo
-from tripleplay.rating.bulk.money import _assign_entries, _group_charges, _Money, _Retry
+from tripleplay.rating.bulk.money import ChunkMoney, Retry, assign_entries, group_charges
 from tripleplay.rating.bulk.result import BulkResult, _Rec
-from tripleplay.rating.bulk.sql import (
-    _COPY_XDR_COLUMNS,
-    _JSONB_EMPTY,
-    XDR_COLUMNS,
-    _copy_data,
-    _insert_rows,
-    _jsonb_bytes,
-    _jsonb_text,
-    _reserve_ids,
-    _select_in,
-    _send_copy_data,
-)
+from tripleplay.rating.bulk.sql import COPY_XDR_COLUMNS, JSONB_EMPTY, XDR_COLUMNS, jsonb_bytes
 from tripleplay.rating.bulk.usage import _Usage, lock_usage_rows
 from tripleplay.rating.models import XdrStatus
 from tripleplay.rating.services import IngestResult, _jsonable, _parse, external_id
@@ -54,7 +46,7 @@ def _run_chunk(actor: Actor, source: str, service_type: str | None, chunk: list,
                 t1 = time.perf_counter()
             done.result.seconds["commit"] = time.perf_counter() - t1
             return done
-        except (_Retry, IntegrityError, OperationalError):
+        except (Retry, IntegrityError, OperationalError):
             # A concurrent writer: the same ids (unique index), a closed customer, a deadlock.
             if attempt == ATTEMPTS:
                 raise
@@ -78,7 +70,7 @@ def _add(out: BulkResult, done: _Chunk, collect: bool, progress: Callable[[BulkR
         progress(out)
 
 
-class _Chunk(_Lookups, _Usage, _Money):
+class _Chunk(_Lookups, _Usage, ChunkMoney):
     """One chunk of records, rated and written in one transaction: ``run`` the serial way, or ``prepare``,
     ``fetch``, ``rate`` and ``write`` in the pipeline. Its bases are its parts in the modules beside."""
 
@@ -89,7 +81,7 @@ class _Chunk(_Lookups, _Usage, _Money):
         self.pg = connection.vendor == "postgresql"
         self.json = Jsonb if self.pg else json.dumps  # a JSON column's value, for COPY or for executemany
         # The same from JSON text already encoded (dumped once, not again per row by the driver).
-        self.json_text = _jsonb_text if self.pg else str
+        self.json_text = jsonb_text if self.pg else str
         self.result = BulkResult(results=[] if collect else None)
         self.now = clock.now()
         # The time zone activated is per thread: the pipeline passes the main thread's.
@@ -162,9 +154,9 @@ class _Chunk(_Lookups, _Usage, _Money):
         d["read allowances"] = time.perf_counter() - t
         t = time.perf_counter()
         customers = {row[4] for row in (*self.lookups[0].values(), *self.lookups[1].values())}
-        self.xdr_ids = _reserve_ids("rating_xdr", len(self.seen))
-        self.entry_ids = _reserve_ids("ledger_ledgerentry", len(customers))
-        self.event_ids = _reserve_ids("audit_auditevent", len(customers))
+        self.xdr_ids = reserve_ids("rating_xdr", len(self.seen))
+        ids = ledger.reserve_charge_ids(len(customers))
+        self.entry_ids, self.event_ids = ids.entries, ids.events
         d["reserve ids"] = time.perf_counter() - t
 
     def rate(self, known: dict[str, int], carried: dict[tuple, list]) -> None:
@@ -199,10 +191,10 @@ class _Chunk(_Lookups, _Usage, _Money):
         for rec, xdr_id in zip(recs, self.xdr_ids, strict=False):
             rec.xdr_id = known[rec.ext] = xdr_id
         self.known_added = [rec.ext for rec in recs]
-        self.charges = _group_charges(recs)
-        _assign_entries(self.charges, self.entry_ids)
+        self.charges = group_charges(recs)
+        assign_entries(self.charges, self.entry_ids)
         self.charge_rows = self._charge_rows(self.charges)
-        self.xdr_data = _copy_data(self.copy_cursor, _COPY_XDR_COLUMNS, self._xdr_rows(recs, raw_as_bytes=True))
+        self.xdr_data = copy_data(self.copy_cursor, COPY_XDR_COLUMNS, self._xdr_rows(recs, raw_as_bytes=True))
         self.usage, self.recs = usage, recs
         self.result.seconds["rate"] = time.perf_counter() - t0
 
@@ -213,7 +205,7 @@ class _Chunk(_Lookups, _Usage, _Money):
         wait for are taken last and held the shortest time."""
         d, t0 = self.detail, time.perf_counter()
         if self.recs:
-            _send_copy_data("rating_xdr", XDR_COLUMNS, self.xdr_data)
+            send_copy_data("rating_xdr", XDR_COLUMNS, self.xdr_data)
         self.xdr_data = None
         t1 = time.perf_counter()
         usage = self.usage
@@ -233,7 +225,7 @@ class _Chunk(_Lookups, _Usage, _Money):
         self._write_usage(usage)
         t3 = time.perf_counter()
         if self.charges:
-            balances = self._debit([c[0] for c in self.charges], [c[1] for c in self.charges])
+            balances = self._debit(self.charges)
             d["funds"] = time.perf_counter() - t3
             self._write_charges(self.charge_rows, balances, self.event_ids)
         d["xdr rows"], d["lock allowances"], d["allowance rows"], d["money"] = (
@@ -302,8 +294,8 @@ class _Chunk(_Lookups, _Usage, _Money):
 
     def _stored(self, exts: list[str]) -> dict[str, int]:
         """External id -> xDR id of the chunk's records already stored from this source."""
-        return dict(_select_in("SELECT external_id, id FROM rating_xdr WHERE source = %s AND external_id {in}",
-                               [self.source], exts))
+        return dict(select_in("SELECT external_id, id FROM rating_xdr WHERE source = %s AND external_id {in}",
+                              [self.source], exts))
 
     def _resolve(self, recs: list[_Rec]) -> None:
         """Account, subscription, rate table, rate, terms and billed quantity of every parsed record,
@@ -312,7 +304,7 @@ class _Chunk(_Lookups, _Usage, _Money):
 
     def _write(self, recs: list[_Rec], usage: dict[tuple, list]) -> None:
         d, t0 = self.detail, time.perf_counter()
-        for rec, xdr_id in zip(recs, _reserve_ids("rating_xdr", len(recs)), strict=True):
+        for rec, xdr_id in zip(recs, reserve_ids("rating_xdr", len(recs)), strict=True):
             rec.xdr_id = xdr_id
         t1 = time.perf_counter()
         self._post_charges(recs)
@@ -326,15 +318,15 @@ class _Chunk(_Lookups, _Usage, _Money):
     # -- rows -----------------------------------------------------------------------------------
 
     def _insert_xdrs(self, recs: list[_Rec]) -> None:
-        _insert_rows("rating_xdr", XDR_COLUMNS, self._xdr_rows(recs))
+        insert_rows("rating_xdr", XDR_COLUMNS, self._xdr_rows(recs))
 
     def _xdr_rows(self, recs: list[_Rec], raw_as_bytes: bool = False) -> list[tuple]:
         """The rows as written; ``raw_as_bytes``: the raw column as binary jsonb already encoded (for
-        ``_COPY_XDR_COLUMNS``)."""
+        ``COPY_XDR_COLUMNS``)."""
         source, now = self.source, self.now
         rated, error = XdrStatus.RATED.value, XdrStatus.ERROR.value
-        empty = _JSONB_EMPTY if raw_as_bytes else self.json_text("{}")
-        as_json = _jsonb_bytes if raw_as_bytes else self.json
+        empty = JSONB_EMPTY if raw_as_bytes else self.json_text("{}")
+        as_json = jsonb_bytes if raw_as_bytes else self.json
         rows = []
         for rec in recs:
             f = rec.f

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from tripleplay.catalog.models import PlanAllowance
+from tripleplay.core.bulk import batches, select_in
 from tripleplay.customers.models import Status
 from tripleplay.rating import pricing
 from tripleplay.rating.bulk.result import _Rec
-from tripleplay.rating.bulk.sql import _batches, _date, _select_in
+from tripleplay.rating.bulk.sql import as_date
 from tripleplay.rating.models import Rate, RateTable
 from tripleplay.rating.services import peak_window
 from tripleplay.subscriptions import periods
@@ -68,17 +69,17 @@ class _Lookups:
         by_phone, by_login = {}, {}
         accounts_sql = ("SELECT a.id, a.phone_number, a.login, a.status, a.customer_id, c.status, c.currency"
                         " FROM customers_account a JOIN customers_customer c ON c.id = a.customer_id WHERE a.{column} {in}")
-        for row in _select_in(accounts_sql.replace("{column}", "phone_number"), [], sorted(phones)):
+        for row in select_in(accounts_sql.replace("{column}", "phone_number"), [], sorted(phones)):
             by_phone[row[1]] = row
-        for row in _select_in(accounts_sql.replace("{column}", "login"), [], sorted(logins)):
+        for row in select_in(accounts_sql.replace("{column}", "login"), [], sorted(logins)):
             by_login[row[2]] = row
         accounts = sorted({row[0] for row in (*by_phone.values(), *by_login.values())})
         assignments: dict[int, list[tuple]] = {}
-        for row in _select_in("SELECT ap.id, ap.account_id, ap.product_id, ap.plan_id, ap.role, ap.start_date,"
+        for row in select_in("SELECT ap.id, ap.account_id, ap.product_id, ap.plan_id, ap.role, ap.start_date,"
                               " ap.end_date, p.period FROM customers_accountproduct ap"
                               " JOIN catalog_subscriptionplan p ON p.id = ap.plan_id WHERE ap.account_id {in}",
                               [], accounts):
-            row = (*row[:5], _date(row[5]), _date(row[6]), row[7])
+            row = (*row[:5], as_date(row[5]), as_date(row[6]), row[7])
             assignments.setdefault(row[1], []).append(row)
         for rows in assignments.values():
             rows.sort(key=lambda a: (a[4] != "main", a[0]))
@@ -250,7 +251,7 @@ def _tables(services: set[str], signature: list | None = None) -> dict[tuple[int
 def _allowances(plans: set[int]) -> dict[tuple[int, str], tuple[int, int]]:
     """(plan, service) -> (allowance id, granted base units) of the allowances rating counts."""
     out = {}
-    for batch in _batches(sorted(plans)):
+    for batch in batches(sorted(plans)):
         for pk, plan, service, unit, quantity in (PlanAllowance.objects.filter(plan_id__in=batch)
                                                   .order_by("id").values_list("id", "plan_id", "service_type",
                                                                               "unit", "quantity")):

@@ -16,7 +16,7 @@ from django.utils import timezone
 from tripleplay.core.actors import Actor
 from tripleplay.rating.bulk.chunk import _add, _Chunk, _Conflict, _run_chunk
 from tripleplay.rating.bulk.lookups import _Memo
-from tripleplay.rating.bulk.money import _Retry
+from tripleplay.rating.bulk.money import Retry
 from tripleplay.rating.bulk.result import BulkResult
 
 # The pipeline remembers the external ids it stored (about 100 bytes each) up to this many, then
@@ -145,7 +145,7 @@ class _Pipeline:
             with transaction.atomic():
                 chunk.write()
                 t1 = time.perf_counter()
-        except (_Conflict, _Retry, IntegrityError, OperationalError):
+        except (_Conflict, Retry, IntegrityError, OperationalError):
             # Another writer (the same ids, an allowance used, a closed customer, a deadlock), or a
             # duplicate of a record stored before this import while the query was off.
             return False

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.db import connection
 
+from tripleplay.core.bulk import batches, insert_rows, reserve_ids
 from tripleplay.money import currency_exponent, rounding_mode
 from tripleplay.rating import pricing
 from tripleplay.rating.bulk.result import _Rec
-from tripleplay.rating.bulk.sql import USAGE_COLUMNS, _batches, _insert_rows, _reserve_ids
+from tripleplay.rating.bulk.sql import USAGE_COLUMNS
 from tripleplay.rating.models import AllowanceUsage
 
 
@@ -43,7 +44,7 @@ class _Usage:
         else:  # SQLite: the chunk's transaction holds the database's write lock (BEGIN IMMEDIATE)
             wanted = set(keys)
             rows = []
-            for batch in _batches(sorted({k[0] for k in keys})):
+            for batch in batches(sorted({k[0] for k in keys})):
                 rows += [r for r in AllowanceUsage.objects.filter(assignment_id__in=batch).values_list(
                     "id", "assignment_id", "allowance_id", "period_index", "granted", "used") if r[1:4] in wanted]
         for r in rows:
@@ -91,6 +92,6 @@ class _Usage:
             elif changed:
                 cur.executemany("UPDATE rating_allowanceusage SET used = %s WHERE id = %s", changed)
         # A row created concurrently meanwhile: IntegrityError on the unique key, the chunk runs again.
-        ids = _reserve_ids("rating_allowanceusage", len(new))
-        _insert_rows("rating_allowanceusage", USAGE_COLUMNS, [
+        ids = reserve_ids("rating_allowanceusage", len(new))
+        insert_rows("rating_allowanceusage", USAGE_COLUMNS, [
             (pk, k[0], k[1], k[2], row[3], row[4], row[1], row[2]) for pk, (k, row) in zip(ids, new, strict=True)])
