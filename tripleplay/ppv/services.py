@@ -12,7 +12,6 @@ confirm and cancel lock the purchase row first, then touch the funds row.
 from __future__ import annotations
 
 import json
-import os
 import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -37,9 +36,10 @@ from tripleplay.ppv.models import PpvPurchase, PurchaseStatus
 MAX_REF = 100
 
 # PostgreSQL: the approving authorize and the charging confirm run as one database function each
-# (migration 0002_db_hot_path); every other case, and SQLite, take the Python path below. Tests
-# turn it off to compare both paths on the same database; TRIPLEPLAY_PPV_DB_FUNCTIONS=0 does too.
-USE_DB_FUNCTIONS = os.environ.get("TRIPLEPLAY_PPV_DB_FUNCTIONS", "1").strip().lower() not in ("0", "false", "no", "off")
+# (migration 0002_db_hot_path); every other case, and SQLite, take the Python path below. The
+# operator's switch is settings.TRIPLEPLAY_PPV_DB_FUNCTIONS (env TRIPLEPLAY_PPV_DB_FUNCTIONS=0);
+# this one is the tests', which turn the functions off to compare both paths on the same database.
+USE_DB_FUNCTIONS = True
 ANSWER_KEYS = ("result", "code", "message", "transaction_id", "authorization_id", "subscriber", "event_id",
                "amount_minor", "currency", "available_minor", "expires_at")
 
@@ -123,7 +123,7 @@ def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event
         raise InvalidInput("currency must be an ISO 4217 code in capitals, e.g. USD", details={"field": "currency"})
     request = {"subscriber": subscriber, "event_id": event_id, "price_minor": price_minor, "currency": currency}
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
-    if USE_DB_FUNCTIONS and db.vendor == "postgresql" and _bigint(price_minor):
+    if USE_DB_FUNCTIONS and settings.TRIPLEPLAY_PPV_DB_FUNCTIONS and db.vendor == "postgresql" and _bigint(price_minor):
         answer = _approve_in_db(db, platform, transaction_id, request)
         if answer is not None:
             return answer
@@ -351,7 +351,8 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
             amount_minor: int | None = None) -> Answer:
     """Turn the held funds into a charge (the final amount may be lower than held, never higher)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
-    if (USE_DB_FUNCTIONS and db.vendor == "postgresql" and (transaction_id, authorization_id) != (None, None)
+    if (USE_DB_FUNCTIONS and settings.TRIPLEPLAY_PPV_DB_FUNCTIONS and db.vendor == "postgresql"
+            and (transaction_id, authorization_id) != (None, None)
             and _bigint(authorization_id) and _bigint(amount_minor)):
         tx = _ref(transaction_id, "transaction_id") if transaction_id is not None else None
         answer = _charge_in_db(db, platform, tx, authorization_id, amount_minor)
