@@ -13,7 +13,12 @@ Django, which answers it exactly as before: the error shapes exist in one place 
 The services are the same (tripleplay.ppv.services); so are the answers, the JSON rendering of
 AnswerOut, the domain-error shape and the security headers of the middleware
 (tests: tripleplay/api/tests/test_ppv_fast_path.py, and the whole PPV API suites run through both
-paths). ``TRIPLEPLAY_PPV_FAST_PATH=0`` turns it off (everything goes through Django).
+paths). ``TRIPLEPLAY_PPV_FAST_PATH=0`` (settings.TRIPLEPLAY_PPV_FAST_PATH, read by tripleplay/wsgi.py)
+turns it off: everything goes through Django.
+
+What this path mirrors of the middleware it skips is held by a system check (tripleplay/api/checks.py):
+a change to settings.MIDDLEWARE, or to a security setting this path does not reimplement, fails
+``manage.py check`` and every server start until this file follows it.
 """
 
 from __future__ import annotations

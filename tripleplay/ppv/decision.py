@@ -10,11 +10,11 @@ The refusals, in the order they are decided: unknown_subscriber; with an event, 
 price_mismatch, currency_mismatch (event), event_not_available; currency_mismatch (customer's
 currency); customer_closed/blocked/suspended; account_closed/blocked/suspended; ppv_disabled.
 
-PostgreSQL's fast path, the PL/pgSQL function ``ppv_authorize_approve`` (the ledger's and ppv's SQL
-files; migration 0002_db_hot_path), approves exactly when ``decide`` refuses nothing, the price is
-above zero and the funds cover it; in every other case it returns NULL and the Python path, which
-calls ``decide``, answers. A change to a rule here must be made there too:
-tripleplay/ppv/tests/test_decision.py runs every refusal through both.
+PostgreSQL's fast path, the PL/pgSQL function ``ppv_authorize_approve`` (installed by ppv's
+migrations), mirrors these rules: it approves only when ``decide`` refuses nothing, the price is above
+zero and the funds cover it; in every other case it returns NULL, writes nothing, and the Python
+path, which calls ``decide``, answers. A change to a rule here must be made there too:
+tripleplay/ppv/tests/test_decision.py runs every refusal in ``REFUSALS`` through both.
 """
 
 from __future__ import annotations
