@@ -63,6 +63,20 @@ def no_rate(table_name: str, number: str) -> Refusal:
     return Refusal("no_rate", f"no rate in {table_name!r} for destination {number or '(none)'}")
 
 
+# -- which subscriptions, which rate table -------------------------------------------------------------
+
+
+def is_current(start_date: date, end_date: date | None, day: date) -> bool:
+    """A subscription counts for usage from its start day up to the day before its end day."""
+    return start_date <= day and (end_date is None or end_date > day)
+
+
+def subscription_order(role: str, assignment_id: int) -> tuple[bool, int]:
+    """The order subscriptions are consulted in, for the rate table and for allowances: the main product
+    first, then add-ons in the order they were assigned. The first with a table for the service rates it."""
+    return role != "main", assignment_id
+
+
 # -- which rate, at what terms -------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from tripleplay import clock
@@ -411,10 +411,9 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
     if refusal is not None:
         raise Unratable(*refusal)
     day = timezone.localdate(xdr.started_at)
-    assignments = sorted(
-        AccountProduct.objects.filter(account=account, start_date__lte=day)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day)).select_related("plan", "product"),
-        key=lambda a: (a.role != "main", a.pk))
+    assignments = sorted((a for a in AccountProduct.objects.filter(account=account).select_related("plan", "product")
+                          if cascade.is_current(a.start_date, a.end_date, day)),
+                         key=lambda a: cascade.subscription_order(a.role, a.pk))
     if not assignments:
         raise Unratable(*cascade.no_subscription(day))
     tables = {t.product_id: t for t in RateTable.objects.filter(product_id__in=[a.product_id for a in assignments],

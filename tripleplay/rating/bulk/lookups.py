@@ -165,7 +165,7 @@ class Lookups:
             sub = Subscription(*row[:5], _date(row[5]), _date(row[6]), row[7])
             assignments.setdefault(sub.account_id, []).append(sub)
         for rows in assignments.values():
-            rows.sort(key=lambda a: (a.role != "main", a.id))
+            rows.sort(key=lambda a: cascade.subscription_order(a.role, a.id))
         signature: list = []
         tables = _price_lists(keys.services, signature)
         allowances = _allowances({a.plan_id for rows in assignments.values() for a in rows})
@@ -259,7 +259,7 @@ class Lookups:
         the rate table that rates it, and the allowance usage rows it draws from, in order; with the
         days it holds for. It changes only where a subscription starts or ends or an allowance period
         turns, so most records of an account reuse it."""
-        current = [a for a in assignments if a.start_date <= day and (a.end_date is None or a.end_date > day)]
+        current = [a for a in assignments if cascade.is_current(a.start_date, a.end_date, day)]
         lo, hi = date.min, date.max
         for a in assignments:
             for edge in (a.start_date, a.end_date):

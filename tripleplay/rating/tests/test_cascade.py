@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -67,3 +67,17 @@ def test_status_refusal(account, customer, expected):
 def test_usage_cost_minor(billed, free, expected):
     terms = pricing.RateTerms(1_000_000, 10_000, 1, 1)
     assert pricing.usage_cost_minor(billed, free, terms, 60, 2, "ROUND_HALF_UP") == expected
+
+
+@pytest.mark.parametrize("start, end, current", [
+    ((3, 1), None, True), ((3, 4), None, True), ((3, 5), None, False),  # from its start day on
+    ((3, 1), (3, 5), True), ((3, 1), (3, 4), False),  # up to the day before its end day
+])
+def test_is_current(start, end, current):
+    day = date(2026, 3, 4)
+    assert cascade.is_current(date(2026, *start), end and date(2026, *end), day) is current
+
+
+def test_subscription_order_main_first_then_as_assigned():
+    subs = [("addon", 3), ("main", 9), ("addon", 1)]
+    assert sorted(subs, key=lambda s: cascade.subscription_order(*s)) == [("main", 9), ("addon", 1), ("addon", 3)]
