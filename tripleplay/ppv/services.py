@@ -275,14 +275,15 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
                                        event_id or "", platform.pk, p.subscriber_ref])
         row = cursor.fetchone()
     found = None if row is None else Found._make(row)
-    refusal, message, terms = decide(Asked(p.subscriber_ref, event_id, price_minor, currency), found)
+    decision = decide(Asked(p.subscriber_ref, event_id, price_minor, currency), found)
     if found is None:
-        return _decline(p, refusal, message)
+        return _decline(p, decision.refusal, decision.message)
     customer_id, customer_currency = found.customer_id, found.customer_currency
-    p.account_id, p.customer_id = found.account_id, customer_id
-    p.event_id, p.title, p.content_owner, p.price_minor, p.currency = terms
-    if refusal is not None:
-        return _decline(p, refusal, message)
+    terms = decision.terms  # a declined purchase records them as far as they were decided
+    p.account_id, p.customer_id, p.event_id, p.title = found.account_id, customer_id, terms.event_pk, terms.title
+    p.content_owner, p.price_minor, p.currency = terms.content_owner, terms.price_minor, terms.currency
+    if decision.refusal is not None:
+        return _decline(p, decision.refusal, decision.message)
     p.expires_at = now + hold_ttl()
     available = None
     if p.price_minor > 0:
@@ -303,7 +304,7 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
             return _decline(p, e.code, e.message)
         available = p.hold.available_after_minor  # returned by the hold's own UPDATE
     p.status = PurchaseStatus.AUTHORIZED
-    return Answer.of(200, **_body(p, "approved", "ok", message,
+    return Answer.of(200, **_body(p, "approved", "ok", decision.message,
                                   _available(customer_id) if available is None else available))
 
 
