@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class ApiConfig(AppConfig):
     """The HTTP edges (JSON API, XML endpoints, the lean PPV path). No models: an app so that the
-    lean path's system check runs with ``manage.py check`` and at every server start."""
+    lean path's system check runs with ``manage.py check`` and ``tripleplay serve``."""
 
     name = "tripleplay.api"
     label = "api"

@@ -7,8 +7,8 @@ USE_X_FORWARDED_HOST), the body size limit (DATA_UPLOAD_MAX_MEMORY_SIZE) and the
 (SECURE_CONTENT_TYPE_NOSNIFF, SECURE_REFERRER_POLICY, SECURE_CROSS_ORIGIN_OPENER_POLICY,
 X_FRAME_OPTIONS), all read from settings. Anything of the middleware it does not reimplement must
 keep the value it was written against (UNMIRRORED_SETTINGS): an HTTPS redirect or an HSTS header, say,
-would silently not apply to PPV calls. A change to either fails ``manage.py check`` (and so every
-server start and the test suite) until ppv_wsgi.py mirrors it and these lists are updated, or the
+would silently not apply to PPV calls. A change to either fails ``manage.py check`` (and so
+``tripleplay serve`` and the test suite) until ppv_wsgi.py mirrors it and these lists are updated, or the
 lean path is turned off (TRIPLEPLAY_PPV_FAST_PATH=0).
 """
 

@@ -18,7 +18,7 @@ turns it off: everything goes through Django.
 
 What this path mirrors of the middleware it skips is held by a system check (tripleplay/api/checks.py):
 a change to settings.MIDDLEWARE, or to a security setting this path does not reimplement, fails
-``manage.py check`` and every server start until this file follows it.
+``manage.py check`` and ``tripleplay serve`` (which runs the checks) until this file follows it.
 """
 
 from __future__ import annotations
