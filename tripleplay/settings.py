@@ -19,13 +19,18 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_switch(name: str) -> bool:
+    """A feature that is on unless turned off (0, false, no, off)."""
+    return os.environ.get(name, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
 BASE_DIR = Path(__file__).resolve().parent
 TRIPLEPLAY_HOME = Path(os.environ.get("TRIPLEPLAY_HOME", "var")).resolve()
 TRIPLEPLAY_HOME.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("TRIPLEPLAY_DEBUG", False)
 # The fallback key is for the embedded demo and tests only; `tripleplay serve` refuses to start with
-# it unless TRIPLEPLAY_DEBUG or TRIPLEPLAY_DEMO is set (see tripleplay/core/management/commands/serve.py).
+# it unless TRIPLEPLAY_DEBUG or TRIPLEPLAY_DEMO is set (see tripleplay/ops/management/commands/serve.py).
 INSECURE_DEFAULT_SECRET_KEY = "tripleplay-insecure-development-key-change-me"
 SECRET_KEY = os.environ.get("TRIPLEPLAY_SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("TRIPLEPLAY_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
@@ -54,6 +59,7 @@ INSTALLED_APPS = [
     "tripleplay.invoicing",
     "tripleplay.collections",
     "tripleplay.web",
+    "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
     "tripleplay.ops",
 ]
 
@@ -166,6 +172,11 @@ TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", Fa
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
+# Platform PPV calls answered before Django's middleware (tripleplay/api/ppv_wsgi.py, read by
+# tripleplay/wsgi.py; its system check is tripleplay/api/checks.py), and, on PostgreSQL, the approving
+# authorize and the charging confirm as one database function each (tripleplay/ppv/services.py).
+TRIPLEPLAY_PPV_FAST_PATH = env_switch("TRIPLEPLAY_PPV_FAST_PATH")
+TRIPLEPLAY_PPV_DB_FUNCTIONS = env_switch("TRIPLEPLAY_PPV_DB_FUNCTIONS")
 
 # Invoicing and collections (docs/invoicing.md).
 TRIPLEPLAY_INVOICE_GRACE_DAYS = int(os.environ.get("TRIPLEPLAY_INVOICE_GRACE_DAYS", "14"))  # due = issue + grace

@@ -8,9 +8,16 @@
 
 Either way the caller becomes a ``tripleplay.core.actors.Actor`` on ``request.actor`` (also
 ``request.auth``); services record it. A principal without a role is refused (403) on every endpoint.
+
+Platforms (PPV and catalog push, JSON and XML, and the lean PPV path) authenticate with their
+inbound token instead; ``platform_credentials`` is the one parser of that header, used by all three.
 """
 
 from __future__ import annotations
+
+import base64
+import binascii
+from typing import NamedTuple
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -22,6 +29,8 @@ from tripleplay.access import selectors as access_selectors
 from tripleplay.access import services as access_services
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import PermissionDenied
+from tripleplay.iptv.configuration import platform_for_inbound_token
+from tripleplay.iptv.models import Platform
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
@@ -65,3 +74,38 @@ class OperatorSession(APIKeyCookie):
 
 
 AUTH = [ApiToken(), OperatorSession()]
+
+
+# -- platforms ----------------------------------------------------------------------------------------
+
+
+class PlatformCredentials(NamedTuple):
+    token: str
+    code: str | None  # HTTP Basic only: the user name, which must be the token's platform's code
+
+
+def platform_credentials(authorization: str | None, *, basic: bool = True) -> PlatformCredentials | None:
+    """What an Authorization header offers as a platform's credentials: ``Bearer <inbound token>``,
+    or (when ``basic``) HTTP Basic with the platform's code as user name and the token as password.
+    None when it offers neither (no header, another scheme, undecodable Basic)."""
+    scheme, _, value = (authorization or "").partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        return PlatformCredentials(value.strip(), None)
+    if basic and scheme == "basic":
+        try:
+            code, _, token = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return PlatformCredentials(token, code)
+    return None
+
+
+def platform_for(credentials: PlatformCredentials | None) -> Platform | None:
+    """The enabled platform these credentials authenticate, or None."""
+    if credentials is None:
+        return None
+    platform = platform_for_inbound_token(credentials.token)
+    if platform is None or (credentials.code is not None and platform.code != credentials.code):
+        return None
+    return platform

@@ -20,18 +20,25 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import StrictInt
 
+from tripleplay.api.auth import PlatformCredentials, platform_credentials, platform_for
 from tripleplay.api.schemas import In
-from tripleplay.iptv.configuration import platform_for_inbound_token
 from tripleplay.ppv import services
 
 Ref = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class PlatformToken(HttpBearer):
-    """A platform's inbound token; the platform lands on ``request.platform``."""
+    """A platform's inbound token; the platform lands on ``request.platform``. No bearer token at
+    all is ninja's plain 401; a bearer token that is not a platform's says so."""
+
+    def __call__(self, request: HttpRequest):
+        credentials = platform_credentials(request.headers.get("Authorization"), basic=False)
+        if credentials is None:
+            return None
+        return self.authenticate(request, credentials.token)
 
     def authenticate(self, request: HttpRequest, token: str):
-        platform = platform_for_inbound_token(token.strip())
+        platform = platform_for(PlatformCredentials(token, None))
         if platform is None:
             raise AuthenticationError(message="invalid platform token")
         request.platform = platform

@@ -13,7 +13,12 @@ Django, which answers it exactly as before: the error shapes exist in one place 
 The services are the same (tripleplay.ppv.services); so are the answers, the JSON rendering of
 AnswerOut, the domain-error shape and the security headers of the middleware
 (tests: tripleplay/api/tests/test_ppv_fast_path.py, and the whole PPV API suites run through both
-paths). ``TRIPLEPLAY_PPV_FAST_PATH=0`` turns it off (everything goes through Django).
+paths). ``TRIPLEPLAY_PPV_FAST_PATH=0`` (settings.TRIPLEPLAY_PPV_FAST_PATH, read by tripleplay/wsgi.py)
+turns it off: everything goes through Django.
+
+What this path mirrors of the middleware it skips is held by a system check (tripleplay/api/checks.py):
+a change to settings.MIDDLEWARE, or to a security setting this path does not reimplement, fails
+``manage.py check`` and ``tripleplay serve`` (which runs the checks) until this file follows it.
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ from pydantic import ValidationError
 
 from tripleplay.api import ppv as ppv_api
 from tripleplay.api import xml as xml_endpoints
+from tripleplay.api.auth import platform_credentials, platform_for
 from tripleplay.api.errors import error_body
 from tripleplay.core.errors import DomainError
-from tripleplay.iptv.configuration import platform_for_inbound_token
 from tripleplay.ppv import services
 from tripleplay.ppv import xmlproto as ppv_xml
 
@@ -80,9 +85,9 @@ def _host_allowed(environ) -> bool:
     return bool(domain) and validate_host(domain, allowed)
 
 
-def _bearer(environ) -> str | None:
-    scheme, _, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else None
+def _platform(environ):
+    """The platform of a bearer token (Basic, the XML endpoint's other scheme, goes through Django)."""
+    return platform_for(platform_credentials(environ.get("HTTP_AUTHORIZATION"), basic=False))
 
 
 def _body(environ, limit: int) -> bytes | None:
@@ -106,8 +111,7 @@ def _json_call(environ, path: str) -> tuple[int, str, bytes] | None:
     call, schema = JSON_CALLS[path]
     if not environ.get("CONTENT_TYPE", "").startswith("application/json"):
         return None
-    token = _bearer(environ)
-    platform = platform_for_inbound_token(token) if token else None
+    platform = _platform(environ)
     if platform is None:
         return None
     body = _body(environ, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
@@ -131,8 +135,7 @@ def _xml_call(environ) -> tuple[int, str, bytes] | None:
     # The XML preflight's checks (tripleplay/api/xml.py): anything it would refuse, Django refuses.
     if environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() not in ("application/xml", "text/xml"):
         return None
-    token = _bearer(environ)  # Basic (platform code + token) goes through Django
-    platform = platform_for_inbound_token(token) if token else None
+    platform = _platform(environ)
     if platform is None:
         return None
     body = _body(environ, ppv_xml.MAX_BYTES)

@@ -17,19 +17,17 @@ request that is not processed answers a ``ppvResponse/error`` and changes nothin
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from tripleplay.api.auth import platform_credentials, platform_for
 from tripleplay.core.actors import Actor, ActorKind
 from tripleplay.core.errors import DomainError
 from tripleplay.core.xml import DEFAULT_MAX_BYTES, XmlError
 from tripleplay.iptv import xmlproto
 from tripleplay.iptv.catalog_import import import_catalog
-from tripleplay.iptv.configuration import platform_for_inbound_token
 from tripleplay.ppv import services as ppv_services
 from tripleplay.ppv import xmlproto as ppv_xml
 
@@ -45,18 +43,7 @@ def _error(code: str, message: str, status: int | None = None) -> HttpResponse:
 
 
 def _platform(request: HttpRequest):
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer":
-        return platform_for_inbound_token(value.strip())
-    if scheme.lower() == "basic":
-        try:
-            user, _, token = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        platform = platform_for_inbound_token(token)
-        return platform if platform is not None and platform.code == user else None
-    return None
+    return platform_for(platform_credentials(request.headers.get("Authorization")))
 
 
 def _preflight(request: HttpRequest, error, *, max_bytes: int, too_large: tuple[str, int]):

@@ -123,7 +123,7 @@ def sync_account(actor: Actor, account: Account, event: str) -> list[Provisionin
                  and _applied_of(sub) == desired)  # the platform already has exactly this
                 or (sub.pending_command_id is not None and sub.status != ProvisioningStatus.FAILED)):  # queued
             continue
-        commands.append(_enqueue(actor, sub, desired, event, account))
+        commands.append(enqueue_command(actor, sub, desired, event, account))
     return commands
 
 
@@ -158,7 +158,9 @@ def _applied_of(sub: Subscriber) -> Desired | None:
                    _details_tuple(sub.applied_details))
 
 
-def _enqueue(actor: Actor, sub: Subscriber, desired: Desired, event: str, account: Account) -> ProvisioningCommand:
+def enqueue_command(actor: Actor, sub: Subscriber, desired: Desired, event: str,
+                    account: Account) -> ProvisioningCommand:
+    """A provisioning command bringing ``sub`` to ``desired`` (it supersedes the pending older ones)."""
     now = clock.now()
     command = ProvisioningCommand.objects.create(
         subscriber=sub, event=event, desired=desired.as_json(account), idempotency_key=uuid.uuid4().hex,
@@ -192,7 +194,7 @@ def retry_subscriber(actor: Actor, sub: Subscriber) -> Subscriber:
         if sub.pending_command_id is None and sub.status != ProvisioningStatus.FAILED:
             raise Conflict(f"subscriber {sub.external_id} has nothing to retry", code="nothing_to_retry")
         desired = desired_states(sub.account).get(sub.platform_id) or _desired_of(sub)
-        _enqueue(actor, sub, desired, "Operator/Retry", sub.account)
+        enqueue_command(actor, sub, desired, "Operator/Retry", sub.account)
         record(actor, "provisioning.retried", sub)
         return sub
 

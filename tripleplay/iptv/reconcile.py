@@ -25,7 +25,7 @@ from tripleplay.core.actors import Actor
 from tripleplay.customers.models import Account
 from tripleplay.iptv.models import Platform, Subscriber
 from tripleplay.iptv.platforms.base import SubscriberState
-from tripleplay.iptv.provisioning import Desired, _enqueue, desired_states, external_id_for
+from tripleplay.iptv.provisioning import Desired, desired_states, enqueue_command, external_id_for
 
 
 @dataclass
@@ -138,6 +138,6 @@ def _repair(actor: Actor, platform: Platform, account: Account, sub: Subscriber 
             return 0  # a change arrived since we looked: the queue will converge
     _acknowledge(sub, have)
     sub.save()
-    _enqueue(actor, sub, desired, "Reconcile/Repair", account)
+    enqueue_command(actor, sub, desired, "Reconcile/Repair", account)
     return 1
 

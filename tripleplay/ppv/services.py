@@ -12,7 +12,6 @@ confirm and cancel lock the purchase row first, then touch the funds row.
 from __future__ import annotations
 
 import json
-import os
 import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -25,20 +24,22 @@ from tripleplay import clock
 from tripleplay.catalog.models import ProductService, ServiceType
 from tripleplay.core.actors import Actor, ActorKind
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
-from tripleplay.customers.models import Account, AccountProduct, Customer, Status
+from tripleplay.customers.models import Account, AccountProduct, Customer
 from tripleplay.iptv.models import CatalogItemStatus, Platform, PpvEvent, Subscriber
 from tripleplay.ledger import services as ledger
 from tripleplay.ledger.models import Funds
 from tripleplay.ledger.services import HoldExpired, HoldNotActive
 from tripleplay.money import Money
+from tripleplay.ppv.decision import Asked, Found, decide
 from tripleplay.ppv.models import PpvPurchase, PurchaseStatus
 
 MAX_REF = 100
 
 # PostgreSQL: the approving authorize and the charging confirm run as one database function each
-# (migration 0002_db_hot_path); every other case, and SQLite, take the Python path below. Tests
-# turn it off to compare both paths on the same database; TRIPLEPLAY_PPV_DB_FUNCTIONS=0 does too.
-USE_DB_FUNCTIONS = os.environ.get("TRIPLEPLAY_PPV_DB_FUNCTIONS", "1").strip().lower() not in ("0", "false", "no", "off")
+# (ppv/sql/*.sql, whose money writes are the ledger's functions in ledger/sql/); every other case,
+# and SQLite, take the Python path below. The operator's switch is settings.TRIPLEPLAY_PPV_DB_FUNCTIONS (env TRIPLEPLAY_PPV_DB_FUNCTIONS=0);
+# this one is the tests', which turn the functions off to compare both paths on the same database.
+USE_DB_FUNCTIONS = True
 ANSWER_KEYS = ("result", "code", "message", "transaction_id", "authorization_id", "subscriber", "event_id",
                "amount_minor", "currency", "available_minor", "expires_at")
 
@@ -122,7 +123,7 @@ def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event
         raise InvalidInput("currency must be an ISO 4217 code in capitals, e.g. USD", details={"field": "currency"})
     request = {"subscriber": subscriber, "event_id": event_id, "price_minor": price_minor, "currency": currency}
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
-    if USE_DB_FUNCTIONS and db.vendor == "postgresql" and _bigint(price_minor):
+    if USE_DB_FUNCTIONS and settings.TRIPLEPLAY_PPV_DB_FUNCTIONS and db.vendor == "postgresql" and _bigint(price_minor):
         answer = _approve_in_db(db, platform, transaction_id, request)
         if answer is not None:
             return answer
@@ -265,16 +266,6 @@ def _lookup_sql() -> str:
     return _LOOKUP_SQL
 
 
-def _status_refusal(who: str, status: str) -> str | None:
-    if status == Status.CLOSED:
-        return f"{who}_closed"
-    if status == Status.BLOCKED:
-        return f"{who}_blocked"
-    if status == Status.SUSPENDED:
-        return f"{who}_suspended"
-    return None
-
-
 def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency, now) -> Answer:
     ops = connection.ops
     today = ops.adapt_datefield_value(clock.today())
@@ -283,37 +274,22 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
         cursor.execute(_lookup_sql(), [CatalogItemStatus.ACTIVE, at, at, today, ServiceType.PPV, today,
                                        event_id or "", platform.pk, p.subscriber_ref])
         row = cursor.fetchone()
-    if row is None:  # unknown here, or another platform's subscriber: the same answer either way
-        return _decline(p, "unknown_subscriber", f"no subscriber {p.subscriber_ref} on this platform")
-    (account_id, account_status, customer_id, customer_status, customer_currency,
-     event_pk, title, content_owner, event_price, event_currency, window_open, ppv_allowed) = row
-    p.account_id, p.customer_id, p.currency = account_id, customer_id, customer_currency
-    if event_id is not None:
-        if event_pk is None:
-            return _decline(p, "unknown_event", f"no PPV event {event_id} on this platform")
-        p.event_id, p.title, p.content_owner = event_pk, title, content_owner
-        if price_minor is not None and price_minor != event_price:
-            return _decline(p, "price_mismatch", f"the event costs {event_price}, not {price_minor}")
-        p.price_minor, p.currency = event_price, event_currency
-        if currency is not None and currency != event_currency:
-            return _decline(p, "currency_mismatch", f"the event is priced in {event_currency}, not {currency}")
-        if not window_open:
-            return _decline(p, "event_not_available", f"{title} cannot be bought now")
-    else:
-        p.price_minor, p.title = price_minor, "Pay-per-view purchase"
-        p.currency = currency or customer_currency
-    if p.currency != customer_currency:
-        return _decline(p, "currency_mismatch", f"priced in {p.currency}, the customer pays in {customer_currency}")
-    refusal = (_status_refusal("customer", customer_status) or _status_refusal("account", account_status)
-               or (None if ppv_allowed else "ppv_disabled"))
-    if refusal:
-        return _decline(p, refusal, f"purchase refused: {refusal.replace('_', ' ')}")
+    found = None if row is None else Found._make(row)
+    decision = decide(Asked(p.subscriber_ref, event_id, price_minor, currency), found)
+    if found is None:
+        return _decline(p, decision.refusal, decision.message)
+    customer_id, customer_currency = found.customer_id, found.customer_currency
+    terms = decision.terms  # a declined purchase records them as far as they were decided
+    p.account_id, p.customer_id, p.event_id, p.title = found.account_id, customer_id, terms.event_pk, terms.title
+    p.content_owner, p.price_minor, p.currency = terms.content_owner, terms.price_minor, terms.currency
+    if decision.refusal is not None:
+        return _decline(p, decision.refusal, decision.message)
     p.expires_at = now + hold_ttl()
     available = None
     if p.price_minor > 0:
         # place_hold reads only pk, status and currency of these: no need to load the rows.
-        customer = Customer(pk=customer_id, status=customer_status, currency=customer_currency)
-        account = Account(pk=account_id, customer_id=customer_id)
+        customer = Customer(pk=customer_id, status=found.customer_status, currency=customer_currency)
+        account = Account(pk=found.account_id, customer_id=customer_id)
         try:
             p.hold = ledger.place_hold(platform_actor(platform), customer, Money(p.price_minor, customer_currency),
                                        idempotency_key=f"ppv:{platform.pk}:{p.transaction_id}",
@@ -328,7 +304,7 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
             return _decline(p, e.code, e.message)
         available = p.hold.available_after_minor  # returned by the hold's own UPDATE
     p.status = PurchaseStatus.AUTHORIZED
-    return Answer.of(200, **_body(p, "approved", "ok", "approved: funds held until confirmed or cancelled",
+    return Answer.of(200, **_body(p, "approved", "ok", decision.message,
                                   _available(customer_id) if available is None else available))
 
 
@@ -376,7 +352,8 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
             amount_minor: int | None = None) -> Answer:
     """Turn the held funds into a charge (the final amount may be lower than held, never higher)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy is a thread-local lookup
-    if (USE_DB_FUNCTIONS and db.vendor == "postgresql" and (transaction_id, authorization_id) != (None, None)
+    if (USE_DB_FUNCTIONS and settings.TRIPLEPLAY_PPV_DB_FUNCTIONS and db.vendor == "postgresql"
+            and (transaction_id, authorization_id) != (None, None)
             and _bigint(authorization_id) and _bigint(amount_minor)):
         tx = _ref(transaction_id, "transaction_id") if transaction_id is not None else None
         answer = _charge_in_db(db, platform, tx, authorization_id, amount_minor)

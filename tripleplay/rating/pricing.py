@@ -83,12 +83,17 @@ def longest_prefix(number: str, prefixes: Iterable[str]) -> str | None:
     return best
 
 
+def kilobytes(bytes_: int) -> int:
+    """A data session's base units: a partial kilobyte counts as one."""
+    return -(-bytes_ // BYTES_PER_KB)
+
+
 def base_quantity(service_type: str, *, duration_seconds: int = 0, bytes_: int = 0, count: int = 0) -> int:
     """The xDR's usage in base units: seconds, kilobytes (partial KB counts as one), messages."""
     if service_type == VOICE:
         return duration_seconds
     if service_type == DATA:
-        return -(-bytes_ // BYTES_PER_KB)
+        return kilobytes(bytes_)
     if service_type == MESSAGING:
         return count
     raise ValueError(f"unknown service type {service_type!r}")
@@ -159,3 +164,11 @@ def cost_minor(charged: int, terms: RateTerms, priced_unit: int, exponent: int, 
     priced unit, exact, then the one rounding (the same value as ``to_money(price(...).cost_micros)``)."""
     numerator = (terms.connection_fee_micros * priced_unit + charged * terms.price_per_unit_micros) * 10 ** exponent
     return round_ratio(numerator, priced_unit * MICROS_PER_UNIT, rounding)
+
+
+def usage_cost_minor(billed: int, free: int, terms: RateTerms, priced_unit: int, exponent: int, rounding: str) -> int:
+    """What an xDR costs in minor units, both rating paths: nothing for a zero-length one (not even the
+    connection fee); else the fee plus the ``billed - free`` units at the rate, rounded once."""
+    if billed == 0:
+        return 0
+    return cost_minor(billed - free, terms, priced_unit, exponent, rounding)

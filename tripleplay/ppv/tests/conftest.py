@@ -157,7 +157,7 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def ppv_code_path(request, monkeypatch):
     """On PostgreSQL, run a test with the database functions of the hot path and again without them
-    (tripleplay/ppv/migrations/0002_db_hot_path.py). SQLite has only the Python path."""
+    (tripleplay/ppv/sql/*.sql). SQLite has only the Python path."""
     from tripleplay.ppv import services
 
     if request.param == "python":

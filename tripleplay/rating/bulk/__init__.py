@@ -18,28 +18,29 @@ A concurrent intake of the same ids (unique index) or a customer closed meanwhil
 refuses closed customers) rolls the chunk back whole; it is then run again from the start, and finds
 those records duplicate (or the customer closed). Nothing of a rolled-back chunk remains.
 
-On PostgreSQL an import of several chunks is pipelined (``pipeline._Pipeline``, docs/rating.md "The
+On PostgreSQL an import of several chunks is pipelined (``pipeline.Pipeline``, docs/rating.md "The
 pipeline", D55-D58): the same steps, but a second thread parses and rates chunk n+1 while the main thread
 writes chunk n, and each chunk's transaction checks under its locks what the rating assumed.
 
 The modules, from the entry point down (each imports only those below it):
 
 - ``__init__``: ``rate_bulk``, the entry point; it cuts the records into chunks (``_chunks``).
-- ``pipeline``: ``_Pipeline``, the two-thread mode (PostgreSQL, several chunks).
-- ``chunk``: ``_Chunk``, one chunk's steps (parse, rate, write; serial and pipelined), the xDR rows and
-  the answers; ``_run_chunk`` (one chunk, one transaction, retried) and ``_add``.
+- ``pipeline``: ``Pipeline``, the two-thread mode (PostgreSQL, several chunks).
+- ``chunk``: ``Chunk``, one chunk's steps (parse, rate, write; serial and pipelined), the xDR rows and
+  the answers; ``run_chunk`` (one chunk, one transaction, retried) and ``add_chunk``.
 - ``lookups``: the reads a chunk is rated with (accounts, subscriptions, rate tables, allowances) and the
-  rating context of a record (``_Lookups``, ``_Memo``).
+  rating context of a record (``Lookups``, ``RatingMemo``); the rules it applies per record are
+  ``rating.cascade``'s, the same calls as the per-record path.
 - ``usage``: allowance usage rows: locked, consumed in record order with the cost priced, written back
-  (``_Usage``).
+  (``Usage``); the cost is ``pricing.usage_cost_minor``, as per record.
 - ``money``: one ledger charge per (customer, chunk), posted through the ledger's set-based API
   (tripleplay.ledger.bulk: the funds UPDATE, the entries and their audit events) (``ChunkMoney``).
-- ``result``: ``BulkResult`` (an import's counts and timings) and ``_Rec`` (one record inside a chunk).
+- ``result``: ``BulkResult`` (an import's counts and timings) and ``BulkRecord`` (one record inside a chunk).
 - ``sql``: the xDR and allowance usage rows as written (column types); the database helpers they are
   written with (COPY, id reservation, ``= ANY`` lookups) are tripleplay.core.bulk.
 
-``_Lookups``, ``_Usage`` and ``ChunkMoney`` are parts of ``_Chunk`` (its bases): their methods use the
-chunk's attributes (set in ``_Chunk.__init__``).
+``Lookups``, ``Usage`` and ``ChunkMoney`` are parts of ``Chunk`` (its bases): their methods use the
+chunk's attributes (set in ``Chunk.__init__``).
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ from django.db import connection
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import InvalidInput
 from tripleplay.rating import pricing
-from tripleplay.rating.bulk.chunk import _add, _run_chunk
-from tripleplay.rating.bulk.pipeline import _Pipeline
+from tripleplay.rating.bulk.chunk import add_chunk
+from tripleplay.rating.bulk.chunk import run_chunk as _run_chunk  # a name of this module: tests patch it
+from tripleplay.rating.bulk.pipeline import Pipeline
 from tripleplay.rating.bulk.result import BulkResult
 
 __all__ = ["CHUNK_SIZE", "BulkResult", "rate_bulk"]
@@ -89,7 +91,7 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
         more = list(islice(it, 1))
         out.seconds["read"] += time.perf_counter() - t0
         if more:
-            _Pipeline(actor, source, service_type, collect, progress, out).run(
+            Pipeline(actor, source, service_type, collect, progress, out).run(
                 _chunks(chain(first, more, it), chunk_size, min(chunk_size, FIRST_CHUNK)))
             return out
         chunks = iter([first] if first else [])
@@ -101,7 +103,7 @@ def rate_bulk(actor: Actor, records: Iterable, *, source: str = "api", service_t
         out.seconds["read"] += time.perf_counter() - t0
         if chunk is None:
             break
-        _add(out, _run_chunk(actor, source, service_type, chunk, collect), collect, progress)
+        add_chunk(out, _run_chunk(actor, source, service_type, chunk, collect), collect, progress)
     return out
 
 

@@ -1,5 +1,5 @@
 """The pipelined bulk path (PostgreSQL, an import of several chunks; docs/rating.md "The pipeline",
-D55-D58): ``_Pipeline`` overlaps the rating of chunk n+1 (a second thread) with the write of chunk n
+D55-D58): ``Pipeline`` overlaps the rating of chunk n+1 (a second thread) with the write of chunk n
 (the main thread, every query)."""
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from tripleplay.core.actors import Actor
-from tripleplay.rating.bulk.chunk import _add, _Chunk, _Conflict, _run_chunk
-from tripleplay.rating.bulk.lookups import _Memo
+from tripleplay.rating.bulk.chunk import AllowanceConflict, Chunk, add_chunk
+from tripleplay.rating.bulk.chunk import run_chunk as _run_chunk  # a name of this module: tests patch it
+from tripleplay.rating.bulk.lookups import RatingMemo, UsageKey
 from tripleplay.rating.bulk.money import Retry
 from tripleplay.rating.bulk.result import BulkResult
+from tripleplay.rating.bulk.usage import UsageRow
 
 # The pipeline remembers the external ids it stored (about 100 bytes each) up to this many, then
 # forgets those of committed chunks and queries for stored duplicates instead.
 KNOWN_LIMIT = 2_000_000
 
 
-class _Pipeline:
+class Pipeline:
     """PostgreSQL: the importer's Python work and the database's work overlap (two cores: while the
     main thread writes chunk n in its transaction, psycopg waits without the GIL and a second thread
     rates chunk n+1 and parses chunk n+2). The second thread never touches the database: the main
@@ -35,7 +37,7 @@ class _Pipeline:
     (``carried``). Chunk n+1's transaction then locks the rows it drew from, in id order as before,
     and checks they hold exactly what its rating assumed. If not (another writer used them
     meanwhile), or if the chunk fails as a serial one can (the unique index, a closed customer, a
-    deadlock), it rolls back whole and runs again the serial way (``_run_chunk``), the importer's
+    deadlock), it rolls back whole and runs again the serial way (``run_chunk``), the importer's
     memory is dropped and the next chunk, rated on it, is fetched and rated again. The rule:
     docs/concurrency.md, "Bulk rating"."""
 
@@ -45,18 +47,18 @@ class _Pipeline:
             actor, source, service_type, collect, progress, out)
         self.local = timezone.get_current_timezone()
         self.known: dict[str, int] = {}  # external id -> xDR id, of every record this import stored
-        self.carried: dict[tuple, list] = {}  # allowance usage key -> row, as this import leaves it
+        self.carried: dict[UsageKey, UsageRow] = {}  # allowance usage key -> row, as this import leaves it
         # The stored-duplicates query runs until a chunk finds none; then the unique index alone guards
         # (a stored duplicate makes the chunk fail, run again the serial way, and the query come back).
         self.check_stored = True
         self.forgot = False  # some ids this import stored were forgotten (KNOWN_LIMIT): always query
-        self.memo = _Memo()
+        self.memo = RatingMemo()
         # A driver cursor, never executed: the second thread formats COPY data with its adapters.
         connection.ensure_connection()
         self.copy_cursor = connection.connection.cursor()
 
-    def _new(self, records: list) -> _Chunk:
-        chunk = _Chunk(self.actor, self.source, self.service_type, records, self.collect, local=self.local,
+    def _new(self, records: list) -> Chunk:
+        chunk = Chunk(self.actor, self.source, self.service_type, records, self.collect, local=self.local,
                        memo=self.memo)
         chunk.copy_cursor = self.copy_cursor
         return chunk
@@ -127,7 +129,7 @@ class _Pipeline:
                     if f is not None:
                         f.cancel()
 
-    def _fetch(self, chunk: _Chunk, pending: _Chunk | None = None) -> None:
+    def _fetch(self, chunk: Chunk, pending: Chunk | None = None) -> None:
         """``pending``: the chunk not committed yet (its ids must stay known: no query can see them)."""
         if len(self.known) > KNOWN_LIMIT:
             # Memory stays bounded on any file: forget the ids of committed chunks, and let the
@@ -139,21 +141,21 @@ class _Pipeline:
         if not chunk.stored:
             self.check_stored = False
 
-    def _write(self, chunk: _Chunk) -> bool:
+    def _write(self, chunk: Chunk) -> bool:
         """The chunk's transaction; False if it failed (and rolled back whole)."""
         try:
             with transaction.atomic():
                 chunk.write()
                 t1 = time.perf_counter()
-        except (_Conflict, Retry, IntegrityError, OperationalError):
+        except (AllowanceConflict, Retry, IntegrityError, OperationalError):
             # Another writer (the same ids, an allowance used, a closed customer, a deadlock), or a
             # duplicate of a record stored before this import while the query was off.
             return False
         chunk.result.seconds["commit"] = time.perf_counter() - t1
-        _add(self.out, chunk, self.collect, self.progress)
+        add_chunk(self.out, chunk, self.collect, self.progress)
         return True
 
-    def _run_serially(self, chunk: _Chunk) -> None:
+    def _run_serially(self, chunk: Chunk) -> None:
         """A failed chunk, again, the serial way (its own reads and locks); the importer's memory of
         allowance rows is dropped and the stored-duplicates query comes back."""
         for ext in chunk.known_added:
@@ -163,4 +165,7 @@ class _Pipeline:
         done = _run_chunk(self.actor, self.source, self.service_type, chunk.records, self.collect)
         for rec in done.recs:
             self.known[rec.ext] = rec.xdr_id
-        _add(self.out, done, self.collect, self.progress)
+        add_chunk(self.out, done, self.collect, self.progress)
+
+
+_Pipeline = Pipeline  # the tests' name (test_bulk.py patches its methods)

@@ -1,5 +1,5 @@
 """What the bulk path produces: an import's counts and timings (``BulkResult``) and, inside a chunk,
-each record's fields and outcome (``_Rec``)."""
+each record's fields and outcome (``BulkRecord``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class BulkResult:
     detail: dict = field(default_factory=dict)  # seconds of the database steps (in parse, rate, write)
 
 
-class _Rec:
+class BulkRecord:
     """One stored record of a chunk: its fields as parsed and, once rated, its outcome."""
 
     __slots__ = ("ext", "raw", "f", "code", "reason", "account_id", "customer_id", "currency", "rate_id",
