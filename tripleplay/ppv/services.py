@@ -37,8 +37,9 @@ MAX_REF = 100
 
 # PostgreSQL: the approving authorize and the charging confirm run as one database function each
 # (ppv/sql/*.sql, whose money writes are the ledger's functions in ledger/sql/); every other case,
-# and SQLite, take the Python path below. The operator's switch is settings.TRIPLEPLAY_PPV_DB_FUNCTIONS (env TRIPLEPLAY_PPV_DB_FUNCTIONS=0);
-# this one is the tests', which turn the functions off to compare both paths on the same database.
+# and SQLite, take the Python path below. The operator's switch is
+# settings.TRIPLEPLAY_PPV_DB_FUNCTIONS (env TRIPLEPLAY_PPV_DB_FUNCTIONS=0); this one is the tests',
+# which turn the functions off to compare both paths on the same database.
 USE_DB_FUNCTIONS = True
 ANSWER_KEYS = ("result", "code", "message", "transaction_id", "authorization_id", "subscriber", "event_id",
                "amount_minor", "currency", "available_minor", "expires_at")
