@@ -14,6 +14,7 @@ from tripleplay.collections.models import CollectionAction
 from tripleplay.collections.policy import Step, parse
 from tripleplay.collections.services import OVERDUE, run_collections
 from tripleplay.customers.models import Status
+from tripleplay.customers.selectors import current_blocks
 from tripleplay.invoicing.models import Invoice
 from tripleplay.invoicing.services import run_invoices
 from tripleplay.ledger.models import LedgerEntry
@@ -29,6 +30,10 @@ def at(day: date, hour: int = 9) -> None:
 
 def steps(customer):
     return list(CollectionAction.objects.filter(customer=customer).values_list("day", "action", "outcome"))
+
+
+def holds(customer):
+    return list(current_blocks(customer).values_list("source", "effect"))
 
 
 @pytest.fixture
@@ -131,8 +136,11 @@ def test_block_at_day_30_stays_after_payment_and_other_suspensions_are_left_alon
     at(D(2026, 3, 3))  # 16 days after the due date
     run_collections(actor, steps=policy)
     prepaid.refresh_from_db()
-    # suspended for another reason: collections waits, records nothing, and lifts nothing
-    assert (prepaid.status, prepaid.status_reason, steps(prepaid)) == (Status.SUSPENDED, INSUFFICIENT_FUNDS, [])
+    # suspended for insufficient funds already: collections holds it too (its own hold, beside the
+    # funds'), the status and its reason stay
+    assert (prepaid.status, prepaid.status_reason, steps(prepaid)) == (Status.SUSPENDED, INSUFFICIENT_FUNDS,
+                                                                       [(14, "suspend", "done")])
+    assert holds(prepaid) == [("funds", "suspend"), ("collections", "suspend")]
     at(D(2026, 3, 17))  # 30 days
     run_collections(actor, steps=policy)
     blocked.refresh_from_db()
