@@ -246,15 +246,13 @@ def _hold(actor: Actor, customer: Customer, source: str, effect: str, reason: st
         _end_hold(actor, current, f"replaced by {effect}: {reason}", now)
     hold = CustomerBlock(customer=customer, source=source, effect=effect, reason=reason[:200], since=now)
     hold.set_actor(actor)
-    hold.save()
-    record(actor, "customer.block_set", customer, source=source, effect=effect, reason=reason)
+    hold.save()  # the row is the record of who placed it, when and why (as CustomerStatusChange is)
     return True
 
 
 def _end_hold(actor: Actor, hold: CustomerBlock, reason: str, now) -> None:
     hold.lifted_at, hold.lift_reason, hold.lifted_by = now, reason[:200], str(actor)[:190]
     hold.save(update_fields=["lifted_at", "lift_reason", "lifted_by"])
-    record(actor, "customer.block_lifted", hold.customer, source=hold.source, effect=hold.effect, reason=reason)
 
 
 def _settle_status(actor: Actor, customer: Customer, reason: str, now) -> Customer:
