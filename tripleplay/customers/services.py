@@ -262,7 +262,7 @@ def _settle_status(actor: Actor, customer: Customer, reason: str, now) -> Custom
     follows the deciding hold even when the status stays (one suspension lifted, another holds)."""
     previous = customer.status
     if previous == Status.CLOSED:
-        return customer  # final: its holds are history now
+        return customer  # final
     holds = list(selectors.current_blocks(customer))
     target = effective_status(holds, closed=False)
     deciding = deciding_hold(holds)
@@ -279,8 +279,11 @@ def _settle_status(actor: Actor, customer: Customer, reason: str, now) -> Custom
 
 
 def _close_customer(actor: Actor, customer: Customer, reason: str, now) -> Customer:
-    """Closed is final whatever holds the customer; the holds stay as they were (history)."""
+    """Closed is final whatever held the customer: every hold ends with it, so that no source
+    finds a closed customer still held (a payment would try to lift it)."""
     previous = customer.status
+    for hold in selectors.current_blocks(customer):
+        _end_hold(actor, hold, f"customer closed: {reason}", now)
     customer.status, customer.status_reason, customer.status_changed_at = Status.CLOSED, reason, now
     customer.closed_at = now
     for account in customer.accounts.select_for_update().exclude(status=Status.CLOSED).order_by("id"):

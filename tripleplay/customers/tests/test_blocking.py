@@ -204,12 +204,14 @@ def test_a_closed_customer_cannot_be_held_and_stays_closed(actor, tv_customer):
     c = tv_customer
     set_block(actor, c, FUNDS, SUSPEND, reason="insufficient funds")
     change_customer_status(actor, c, "closed", reason="moved away")
+    assert list(CustomerBlock.objects.filter(customer=c).values_list("source", "lifted_at", "lift_reason")) == [
+        ("funds", T0, "customer closed: moved away")]  # closing ends every hold
+    assert state(c) == ("closed", "moved away", [])
     with pytest.raises(Conflict) as err:
         set_block(actor, c, COLLECTIONS, SUSPEND, reason="overdue")
     assert err.value.code == "customer_closed"
-    lift_block(actor, c, FUNDS, reason="funds sufficient")
-    c.refresh_from_db()
-    assert (c.status, c.status_reason) == ("closed", "moved away")
+    lift_block(actor, c, FUNDS, reason="funds sufficient")  # nothing holds it: a no-op
+    assert state(c) == ("closed", "moved away", [])
 
 
 @pytest.mark.parametrize("source, effect, reason", [("bank", "suspend", "x"), ("funds", "pause", "x"),
