@@ -5,11 +5,12 @@ due date, and the suspension lifted when a payment clears what is overdue.
   overdue, then for every open invoice whose due date has passed by a step's day performs that step
   once (a CollectionAction row per (invoice, day, action): idempotent). Each step is one short
   transaction; it is recorded on the customer and notified by e-mail.
-- suspend / block change the customer's status through tripleplay.customers.services, which writes
-  the IPTV provisioning commands in the same transaction: the subscribers are disabled on the
-  platforms. Collections suspends only an active customer, with its own reason (OVERDUE), and lifts
-  only a suspension with that reason: a prepaid customer's "insufficient funds" suspension belongs to
-  tripleplay.subscriptions, and a block stays for an operator to lift (docs/decisions.md D25).
+- suspend / block set collections' own hold on the customer (a "collections" CustomerBlock, through
+  tripleplay.customers.services.set_block), which derives the status and writes the IPTV
+  provisioning commands in the same transaction: the subscribers are disabled on the platforms.
+  Collections holds the customer whatever other source holds it too, and a payment lifts only its
+  own suspension: the customer stays suspended or blocked while another source (prepaid funds, the
+  operator) holds it, and collections' block stays for an operator to lift (docs/decisions.md D25).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from tripleplay import clock
 from tripleplay.collections import policy
 from tripleplay.collections.models import Action, CollectionAction, Outcome
 from tripleplay.core.actors import Actor
-from tripleplay.customers.models import Customer, Status
+from tripleplay.customers.models import BlockEffect, BlockSource, Customer, Status
+from tripleplay.customers.selectors import current_block
 from tripleplay.invoicing.models import OPEN_STATUSES, DocumentKind, Invoice, InvoiceStatus
 from tripleplay.money import Money
 
 log = logging.getLogger("tripleplay.collections")
 
-OVERDUE = "overdue invoice (collections)"  # the suspension reason collections sets and lifts
+OVERDUE = "overdue invoice (collections)"  # the reasons of collections' holds, for people
 OVERDUE_BLOCK = "overdue invoice: blocked by collections"
 
 
@@ -76,9 +78,8 @@ def run_collections(actor: Actor, today: date | None = None, steps: list[policy.
 
 
 def perform_step(actor: Actor, invoice_id: int, step: policy.Step, today: date) -> str | None:
-    """One step for one invoice, in one transaction; returns the outcome, or None when the step must
-    wait (the customer is suspended for another reason: collections suspends it once that lifts)."""
-    from tripleplay.customers.services import change_customer_status
+    """One step for one invoice, in one transaction; returns the outcome, or None when there is
+    nothing to do (paid meanwhile, or done by another run)."""
     from tripleplay.invoicing.notifications import send_collection_notice
     from tripleplay.ledger.services import post_charge
 
@@ -105,19 +106,11 @@ def perform_step(actor: Actor, invoice_id: int, step: policy.Step, today: date) 
                                     data={"invoice": inv.number_text})
                 detail = f"late fee {Money(step.amount_minor, customer.currency)}"
         elif step.action == Action.SUSPEND:
-            if customer.status == Status.ACTIVE:
-                change_customer_status(actor, customer, Status.SUSPENDED, reason=OVERDUE)
-                detail = f"suspended: {inv.number_text} overdue"
-            elif customer.status == Status.SUSPENDED:
-                return None  # suspended for another reason: try again once that is lifted
-            else:
-                outcome, detail = Outcome.SKIPPED, f"customer is {customer.status}"
+            outcome, detail = _hold(actor, customer, BlockEffect.SUSPEND, OVERDUE,
+                                    done=f"suspended: {inv.number_text} overdue")
         elif step.action == Action.BLOCK:
-            if customer.status in (Status.ACTIVE, Status.SUSPENDED):
-                change_customer_status(actor, customer, Status.BLOCKED, reason=OVERDUE_BLOCK)
-                detail = f"blocked: {inv.number_text} overdue"
-            else:
-                outcome, detail = Outcome.SKIPPED, f"customer is {customer.status}"
+            outcome, detail = _hold(actor, customer, BlockEffect.BLOCK, OVERDUE_BLOCK,
+                                    done=f"blocked: {inv.number_text} overdue")
         action = _record(actor, customer, step.action, outcome, detail, invoice=inv, day=step.day, entry=entry)
     if action is not None and outcome == Outcome.DONE:
         # After the commit: an e-mail is not transactional; a failure is logged, the step stays done.
@@ -126,6 +119,21 @@ def perform_step(actor: Actor, invoice_id: int, step: policy.Step, today: date) 
         except Exception:
             log.exception("collections notice for %s failed", action)
     return outcome
+
+
+def _hold(actor: Actor, customer: Customer, effect: str, reason: str, *, done: str) -> tuple[str, str]:
+    """Collections' own hold (customer row locked), whatever else holds the customer: a customer
+    suspended for insufficient funds or blocked by an operator is held by collections too, and stays
+    so when the other hold lifts. Returns (outcome, detail) for the step's record."""
+    from tripleplay.customers.services import set_block
+
+    if customer.status == Status.CLOSED:
+        return Outcome.SKIPPED, "customer is closed"
+    held = current_block(customer, BlockSource.COLLECTIONS)
+    if held is not None and held.effect in (effect, BlockEffect.BLOCK):
+        return Outcome.SKIPPED, f"collections already holds the customer ({held.effect})"
+    set_block(actor, customer, BlockSource.COLLECTIONS, effect, reason=reason)
+    return Outcome.DONE, done
 
 
 def _record(actor: Actor, customer: Customer, action: str, outcome: str, detail: str, *, invoice=None, day=None,
@@ -142,21 +150,17 @@ def _record(actor: Actor, customer: Customer, action: str, outcome: str, detail:
 
 
 def lift_if_cleared(actor: Actor, customer: Customer) -> bool:
-    """After a payment (customer row locked by the payment): if collections suspended the customer
-    and no invoice is overdue any more, make it active again (which re-enables its IPTV subscribers)."""
-    from tripleplay.customers.services import change_customer_status
+    """After a payment (customer row locked by the payment): if collections suspends the customer and
+    no invoice is overdue any more, lift that suspension (the customer is active again unless
+    another source holds it; its IPTV subscribers are re-enabled when it is). Collections' block is
+    not lifted by a payment (D25)."""
+    from tripleplay.customers.services import lift_block
 
-    customer = Customer.objects.get(pk=customer.pk)
-    if customer.status != Status.SUSPENDED or customer.status_reason != OVERDUE:
+    held = current_block(customer, BlockSource.COLLECTIONS)
+    if held is None or held.effect != BlockEffect.SUSPEND:
         return False
     if Invoice.objects.filter(customer_id=customer.pk, status=InvoiceStatus.OVERDUE).exists():
         return False
-    # Only a suspension collections imposed itself (its last word on the customer is a suspend), not
-    # one an operator happened to give the same reason.
-    last = (CollectionAction.objects.filter(customer_id=customer.pk, outcome=Outcome.DONE,
-                                            action__in=(Action.SUSPEND, Action.LIFT)).order_by("-at", "-id").first())
-    if last is None or last.action != Action.SUSPEND:
-        return False
-    change_customer_status(actor, customer, Status.ACTIVE, reason="overdue invoices paid")
+    lift_block(actor, customer, BlockSource.COLLECTIONS, reason="overdue invoices paid")
     _record(actor, customer, Action.LIFT, Outcome.DONE, "suspension lifted: overdue invoices paid")
     return True

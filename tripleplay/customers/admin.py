@@ -5,6 +5,7 @@ from tripleplay.customers.models import (
     AccountProduct,
     AccountStatusChange,
     Customer,
+    CustomerBlock,
     CustomerStatusChange,
 )
 
@@ -22,6 +23,14 @@ class ReadOnlyHistory(admin.TabularInline):
 
 class CustomerStatusChangeInline(ReadOnlyHistory):
     model = CustomerStatusChange
+
+
+class CustomerBlockInline(ReadOnlyHistory):
+    """Each source's holds, current and lifted: why the customer has the status it has."""
+
+    model = CustomerBlock
+    fields = ["source", "effect", "reason", "since", "actor_name", "lifted_at", "lift_reason", "lifted_by"]
+    readonly_fields = fields
 
 
 class AccountStatusChangeInline(ReadOnlyHistory):
@@ -43,7 +52,7 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["status", "balance_model", "currency", "billing_period"]
     search_fields = ["name", "email", "accounts__login"]
     readonly_fields = ["currency", "status", "status_reason", "status_changed_at", "created_at", "closed_at"]
-    inlines = [CustomerStatusChangeInline]
+    inlines = [CustomerBlockInline, CustomerStatusChangeInline]
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -81,3 +90,20 @@ class CustomerStatusChangeAdmin(admin.ModelAdmin):
 @admin.register(AccountStatusChange)
 class AccountStatusChangeAdmin(CustomerStatusChangeAdmin):
     list_display = ["account", "from_status", "to_status", "reason", "actor_name", "at"]
+
+
+@admin.register(CustomerBlock)
+class CustomerBlockAdmin(admin.ModelAdmin):
+    """Read-only: holds are set and lifted by their sources through the services."""
+
+    list_display = ["customer", "source", "effect", "reason", "since", "actor_name", "lifted_at"]
+    list_filter = ["source", "effect"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,5 +1,10 @@
 """Customers (who signs and pays) and their accounts (service endpoints: an IPTV subscriber, a phone
-line, an internet login). Statuses keep a full history of who changed them, when and why."""
+line, an internet login). Statuses keep a full history of who changed them, when and why.
+
+A customer's status is derived: each source that may hold it (the operator, collections, prepaid
+funds, later the network) keeps its own CustomerBlock, and Customer.status is the effective status
+of those holds (tripleplay.customers.blocking), stored so that every reader (the PPV SQL fast path
+among them) reads one column."""
 
 from django.db import models
 from django.db.models import Q
@@ -15,12 +20,14 @@ class BalanceModel(models.TextChoices):
 
 class Status(models.TextChoices):
     ACTIVE = "active"
-    SUSPENDED = "suspended"  # automatic (overdue, insufficient funds); lifted automatically when paid
-    BLOCKED = "blocked"  # by an operator
+    SUSPENDED = "suspended"  # a source holds it with "suspend" (overdue, insufficient funds, an operator)
+    BLOCKED = "blocked"  # a source holds it with "block" (an operator, collections at day 30)
     CLOSED = "closed"  # final
 
 
-# Allowed status transitions, for customers and accounts alike. Closed is final.
+# The transitions an operator may ask for, for customers and accounts alike. Closed is final. A
+# customer's status derived from its holds may move between any two statuses short of closed (an
+# operator's unblock leaves it suspended while its funds still hold it).
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.ACTIVE: frozenset({Status.SUSPENDED, Status.BLOCKED, Status.CLOSED}),
     Status.SUSPENDED: frozenset({Status.ACTIVE, Status.BLOCKED, Status.CLOSED}),
@@ -74,6 +81,51 @@ class CustomerStatusChange(ActorFields):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class BlockSource(models.TextChoices):
+    """Who holds a customer. Each source sets and lifts only its own hold."""
+
+    OPERATOR = "operator"  # a person, through the API or the web UI
+    COLLECTIONS = "collections"  # overdue invoices (tripleplay.collections)
+    FUNDS = "funds"  # a prepaid fee the funds do not cover (tripleplay.subscriptions)
+    NETWORK = "network"  # reserved for the network (fraud, abuse), not set by any code yet
+
+
+class BlockEffect(models.TextChoices):
+    SUSPEND = "suspend"
+    BLOCK = "block"
+
+
+class CustomerBlock(ActorFields):
+    """One source's hold on a customer, from ``since`` until ``lifted_at`` (null while it holds).
+    At most one current hold per (customer, source); a source that changes its effect (collections
+    going from suspend to block) ends its current row and starts another, so the rows are the
+    history of every hold. The actor fields say who placed it; ``lifted_by`` who ended it."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="blocks")
+    source = models.CharField(max_length=12, choices=BlockSource.choices)
+    effect = models.CharField(max_length=8, choices=BlockEffect.choices)
+    reason = models.CharField(max_length=200)  # for people; no code decides on it
+    since = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.CharField(max_length=200, blank=True)
+    lifted_by = models.CharField(max_length=190, blank=True)  # "kind:name" of the actor
+
+    class Meta:
+        ordering = ["since", "id"]
+        constraints = [
+            # Also the index of every "does this source hold the customer" read.
+            models.UniqueConstraint(fields=["customer", "source"], condition=Q(lifted_at__isnull=True),
+                                    name="one_current_block_per_customer_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.source} {self.effect} since {self.since:%Y-%m-%d}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.lifted_at is None
 
 
 class Account(models.Model):

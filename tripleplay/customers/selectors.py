@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 
 from tripleplay.core.errors import NotFound
-from tripleplay.customers.models import Account, AccountProduct, AccountStatusChange, Customer, CustomerStatusChange
+from tripleplay.customers.models import (
+    Account,
+    AccountProduct,
+    AccountStatusChange,
+    Customer,
+    CustomerBlock,
+    CustomerStatusChange,
+)
 
 
 def customers(*, status: str | None = None, search: str | None = None) -> QuerySet[Customer]:
@@ -60,3 +67,31 @@ def customer_status_history(customer: Customer) -> QuerySet[CustomerStatusChange
 
 def account_status_history(account: Account) -> QuerySet[AccountStatusChange]:
     return AccountStatusChange.objects.filter(account=account).order_by("at", "id")
+
+
+# -- holds (tripleplay.customers.blocking) ------------------------------------------------------------
+
+
+def current_blocks(customer: Customer) -> QuerySet[CustomerBlock]:
+    """Every source's current hold on ``customer``, in the order they were placed."""
+    return CustomerBlock.objects.filter(customer_id=customer.pk, lifted_at__isnull=True).order_by("since", "id")
+
+
+def current_block(customer: Customer, source: str) -> CustomerBlock | None:
+    """``source``'s current hold on ``customer``, or None."""
+    return CustomerBlock.objects.filter(customer_id=customer.pk, source=source, lifted_at__isnull=True).first()
+
+
+def has_block(customer: Customer, source: str) -> bool:
+    """Whether ``source`` holds ``customer`` (suspends or blocks it)."""
+    return CustomerBlock.objects.filter(customer_id=customer.pk, source=source, lifted_at__isnull=True).exists()
+
+
+def held_by(source: str) -> Exists:
+    """A filter for customer querysets: ``source`` holds the customer (one query with the lock
+    that needs it, e.g. ``Customer.objects.select_for_update().filter(held_by(FUNDS), pk=...)``)."""
+    return Exists(CustomerBlock.objects.filter(customer_id=OuterRef("pk"), source=source, lifted_at__isnull=True))
+
+
+def block_history(customer: Customer) -> QuerySet[CustomerBlock]:
+    return CustomerBlock.objects.filter(customer_id=customer.pk).order_by("since", "id")

@@ -1,4 +1,5 @@
-"""Customer and account writes: sign-up, details, products on accounts, status changes.
+"""Customer and account writes: sign-up, details, products on accounts, status changes, and each
+source's hold on a customer (set_block, lift_block) with the status derived from the holds.
 
 Lock order (docs/concurrency.md): customer row, then its accounts (by id), then the funds row.
 
@@ -20,6 +21,8 @@ from tripleplay.catalog.models import CatalogStatus, Period, ProductKind, Subscr
 from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from tripleplay.customers import selectors
+from tripleplay.customers.blocking import deciding_hold, effective_status
 from tripleplay.customers.hooks import ACCOUNT_CHANGED, CREDIT_LIMIT_CHANGED, CUSTOMER_CHANGED, CUSTOMER_SIGNED_UP
 from tripleplay.customers.models import (
     TRANSITIONS,
@@ -28,7 +31,10 @@ from tripleplay.customers.models import (
     AccountStatusChange,
     AssignmentRole,
     BalanceModel,
+    BlockEffect,
+    BlockSource,
     Customer,
+    CustomerBlock,
     CustomerStatusChange,
     Status,
 )
@@ -161,26 +167,137 @@ def _check_transition(current: str, target: str, what: str) -> str:
     return target
 
 
+# -- customer status: each source's hold, the status derived (tripleplay.customers.blocking) ----------
+
+# The operator's "active" lifts its own hold and collections' (reconnecting after collections' block
+# is an operator's decision, D25; lifting its suspension early is a reprieve). Prepaid funds are
+# lifted by money (a payment or credit, then the charge), never by a status change.
+_LIFTED_BY_OPERATOR = (BlockSource.OPERATOR, BlockSource.COLLECTIONS)
+_EFFECT_OF_STATUS = {Status.SUSPENDED: BlockEffect.SUSPEND, Status.BLOCKED: BlockEffect.BLOCK}
+
+
 def change_customer_status(actor: Actor, customer: Customer, status: str, *, reason: str) -> Customer:
-    """Suspend, block, unblock, unsuspend (to active) or close. Closing a customer closes every one of
-    its accounts. Closed is final."""
+    """The operator's status change (API, web UI): suspend or block (the operator's hold), unsuspend
+    or unblock (to active: lifts the operator's and collections' holds), or close. The transition
+    asked for is checked against the customer's status as the operator sees it. Closing a customer
+    closes every one of its accounts. Closed is final."""
     reason = v.text(reason, "reason", required=True)
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        previous = customer.status
-        target = _check_transition(previous, status, f"customer #{customer.pk}")
+        target = _check_transition(customer.status, status, f"customer #{customer.pk}")
         now = clock.now()
-        customer.status, customer.status_reason, customer.status_changed_at = target, reason, now
         if target == Status.CLOSED:
-            customer.closed_at = now
-            for account in customer.accounts.select_for_update().exclude(status=Status.CLOSED).order_by("id"):
-                _set_account_status(actor, account, Status.CLOSED, f"customer closed: {reason}", now)
-        customer.save()
-        _history(CustomerStatusChange(customer=customer, from_status=previous, to_status=target, reason=reason,
-                                      at=now), actor)
-        record(actor, "customer.status_changed", customer, **{"from": previous, "to": target, "reason": reason})
-        CUSTOMER_CHANGED(actor, customer, status_event("Customer", previous, target))
+            return _close_customer(actor, customer, reason, now)
+        if target in _EFFECT_OF_STATUS:
+            _hold(actor, customer, BlockSource.OPERATOR, _EFFECT_OF_STATUS[target], reason, now)
+        else:
+            holds = list(selectors.current_blocks(customer))
+            liftable = [h for h in holds if h.source in _LIFTED_BY_OPERATOR]
+            if not liftable:
+                held_by = sorted({h.source for h in holds})
+                raise Conflict(f"customer #{customer.pk} is held by {', '.join(held_by)}, which a status "
+                               f"change does not lift", code="held_by_another_source",
+                               details={"held_by": held_by})
+            for h in liftable:
+                _end_hold(actor, h, reason, now)
+        return _settle_status(actor, customer, reason, now)
+
+
+def set_block(actor: Actor, customer: Customer, source: str, effect: str, *, reason: str) -> Customer:
+    """``source`` holds ``customer`` with ``effect`` (suspend or block), replacing its own earlier
+    hold if it had another effect; the status is derived again in the same transaction (history,
+    audit and the IPTV provisioning when it changes). Holding it again with the same effect is a
+    no-op. A closed customer cannot be held."""
+    source = v.choice(source, "source", BlockSource)
+    effect = v.choice(effect, "effect", BlockEffect)
+    reason = v.text(reason, "reason", required=True)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.status == Status.CLOSED:
+            raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
+        now = clock.now()
+        if not _hold(actor, customer, source, effect, reason, now):
+            return customer
+        return _settle_status(actor, customer, reason, now)
+
+
+def lift_block(actor: Actor, customer: Customer, source: str, *, reason: str) -> Customer:
+    """``source`` lets go of ``customer``; the status is derived again in the same transaction. The
+    customer stays suspended or blocked while another source holds it. A no-op if ``source`` does
+    not hold it."""
+    source = v.choice(source, "source", BlockSource)
+    reason = v.text(reason, "reason", required=True)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        current = selectors.current_block(customer, source)
+        if current is None:
+            return customer
+        now = clock.now()
+        _end_hold(actor, current, reason, now)
+        return _settle_status(actor, customer, reason, now)
+
+
+def _hold(actor: Actor, customer: Customer, source: str, effect: str, reason: str, now) -> bool:
+    """Write ``source``'s hold (customer row locked); False if it already holds with ``effect``."""
+    current = selectors.current_block(customer, source)
+    if current is not None:
+        if current.effect == effect:
+            return False
+        _end_hold(actor, current, f"replaced by {effect}: {reason}", now)
+    hold = CustomerBlock(customer=customer, source=source, effect=effect, reason=reason[:200], since=now)
+    hold.set_actor(actor)
+    hold.save()  # the row is the record of who placed it, when and why (as CustomerStatusChange is)
+    return True
+
+
+def _end_hold(actor: Actor, hold: CustomerBlock, reason: str, now) -> None:
+    hold.lifted_at, hold.lift_reason, hold.lifted_by = now, reason[:200], str(actor)[:190]
+    hold.save(update_fields=["lifted_at", "lift_reason", "lifted_by"])
+
+
+def _settle_status(actor: Actor, customer: Customer, reason: str, now) -> Customer:
+    """Store the status the current holds give (customer row locked). When it changes: the status
+    history, the audit event and the provisioning commands, as for any status change. The status
+    reason is the deciding hold's (why it is suspended or blocked), or ``reason`` once active; it
+    follows the deciding hold even when the status stays (one suspension lifted, another holds)."""
+    previous = customer.status
+    if previous == Status.CLOSED:
+        return customer  # final
+    holds = list(selectors.current_blocks(customer))
+    target = effective_status(holds, closed=False)
+    deciding = deciding_hold(holds)
+    if target == previous:
+        if deciding is not None and deciding.reason != customer.status_reason:
+            customer.status_reason = deciding.reason
+            customer.save(update_fields=["status_reason"])
+        return customer
+    why = deciding.reason if deciding is not None else reason[:200]
+    customer.status, customer.status_reason, customer.status_changed_at = target, why, now
+    customer.save(update_fields=["status", "status_reason", "status_changed_at"])
+    _record_status_change(actor, customer, previous, target, why, now)
     return customer
+
+
+def _close_customer(actor: Actor, customer: Customer, reason: str, now) -> Customer:
+    """Closed is final whatever held the customer: every hold ends with it, so that no source
+    finds a closed customer still held (a payment would try to lift it)."""
+    previous = customer.status
+    for hold in selectors.current_blocks(customer):
+        _end_hold(actor, hold, f"customer closed: {reason}", now)
+    customer.status, customer.status_reason, customer.status_changed_at = Status.CLOSED, reason, now
+    customer.closed_at = now
+    for account in customer.accounts.select_for_update().exclude(status=Status.CLOSED).order_by("id"):
+        _set_account_status(actor, account, Status.CLOSED, f"customer closed: {reason}", now)
+    customer.save()
+    _record_status_change(actor, customer, previous, Status.CLOSED, reason, now)
+    return customer
+
+
+def _record_status_change(actor: Actor, customer: Customer, previous: str, target: str, reason: str, now) -> None:
+    _history(CustomerStatusChange(customer=customer, from_status=previous, to_status=target, reason=reason,
+                                  at=now), actor)
+    record(actor, "customer.status_changed", customer, **{"from": previous, "to": target, "reason": reason})
+    CUSTOMER_CHANGED(actor, customer, status_event("Customer", previous, target))
 
 
 def status_event(level: str, previous: str, target: str) -> str:

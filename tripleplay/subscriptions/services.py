@@ -7,10 +7,10 @@ its plan, once per (subscription, kind, period), and prepaid suspension when fun
   concurrent run, finds the row and charges nothing twice (ledger keys ``sub:<id>:<kind>:<n>`` too).
 - Prepaid: an in-advance fee (activation, periodic in advance, daily) must be covered by available
   funds. When it is not, nothing is written, the fee stays due, later covered fees of the customer
-  wait behind it, and the customer is suspended with reason "insufficient funds" (which disables
-  its IPTV subscribers through provisioning). A payment (``ledger.services.record_payment``, through
-  the ledger's payment hooks: ``on_payment_locking`` and ``on_payment_recorded`` below) or the next
-  run charges what is due and lifts that suspension, and only that one, once everything due is charged.
+  wait behind it, and the funds hold the customer (its "funds" CustomerBlock suspends it, which
+  disables its IPTV subscribers through provisioning). A payment (``ledger.services.record_payment``,
+  through the ledger's payment hooks: ``on_payment_locking`` and ``on_payment_recorded`` below) or the
+  next run charges what is due and lifts that hold, and only that one, once everything due is charged.
 
 Lock order (docs/concurrency.md): customer row, assignment rows, then the funds row.
 """
@@ -28,7 +28,8 @@ from django.db import transaction
 from tripleplay import clock
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import InsufficientFunds
-from tripleplay.customers.models import AccountProduct, BalanceModel, Customer, Status
+from tripleplay.customers.models import AccountProduct, BalanceModel, BlockEffect, BlockSource, Customer, Status
+from tripleplay.customers.selectors import has_block, held_by
 from tripleplay.ledger.hooks import Payment
 from tripleplay.ledger.models import EntryKind
 from tripleplay.ledger.selectors import funds_of
@@ -40,7 +41,7 @@ from tripleplay.subscriptions.selectors import charged_items, due_items, service
 
 log = logging.getLogger("tripleplay.charge")
 
-INSUFFICIENT_FUNDS = "insufficient funds"  # the suspension reason this module sets and lifts
+INSUFFICIENT_FUNDS = "insufficient funds"  # the funds hold's reason, for people
 SOURCE = "subscription"
 
 _LABELS = {
@@ -62,7 +63,8 @@ class ChargeReport:
     charged: Counter = field(default_factory=Counter)  # currency -> minor units charged
     credited: Counter = field(default_factory=Counter)
     due: int = 0  # fees left due (prepaid without funds)
-    suspended: list[int] = field(default_factory=list)  # customer ids suspended for insufficient funds
+    # customer ids whose status the funds' hold changed: suspended by it, active again when it lifted
+    suspended: list[int] = field(default_factory=list)
     unsuspended: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -183,7 +185,7 @@ def charge_item(actor: Actor, customer: Customer, assignment: AccountProduct, it
 
 
 def _suspended_for_funds(customer: Customer) -> bool:
-    return customer.status == Status.SUSPENDED and customer.status_reason == INSUFFICIENT_FUNDS
+    return has_block(customer, BlockSource.FUNDS)
 
 
 def _short_of_funds(customer: Customer, through: date) -> bool:
@@ -197,29 +199,35 @@ def _short_of_funds(customer: Customer, through: date) -> bool:
 
 
 def _suspend_for_funds(actor: Actor, customer: Customer, report: ChargeReport) -> None:
-    from tripleplay.customers.services import change_customer_status
+    from tripleplay.customers.services import set_block
 
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        # Only an active customer: a blocked one stays blocked (the operator's decision), a suspended
-        # one stays suspended for its own reason; the fee stays due either way.
-        if customer.status == Status.ACTIVE and _short_of_funds(customer, report.through):
-            change_customer_status(actor, customer, Status.SUSPENDED, reason=INSUFFICIENT_FUNDS)
-            report.suspended.append(customer.pk)
+        # Funds hold the customer whatever else does: a blocked or otherwise suspended customer
+        # stays so, and falls back to this suspension if the other hold is lifted first. The fee
+        # stays due either way.
+        if (customer.status != Status.CLOSED and not _suspended_for_funds(customer)
+                and _short_of_funds(customer, report.through)):
+            previous = customer.status
+            customer = set_block(actor, customer, BlockSource.FUNDS, BlockEffect.SUSPEND, reason=INSUFFICIENT_FUNDS)
+            if customer.status != previous:
+                report.suspended.append(customer.pk)
 
 
 def _lift_funds_suspension(actor: Actor, customer: Customer, report: ChargeReport) -> None:
-    """Everything due is charged: lift a suspension for insufficient funds (never another one)."""
-    from tripleplay.customers.services import change_customer_status
+    """Everything due is charged: lift the funds' hold (never another source's)."""
+    from tripleplay.customers.services import lift_block
 
-    if not _suspended_for_funds(Customer.objects.get(pk=customer.pk)):
+    if not _suspended_for_funds(customer):
         return  # the common case, without a lock
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if (_suspended_for_funds(customer) and not _short_of_funds(customer, report.through)
                 and not funds_of(customer).available.is_negative()):
-            change_customer_status(actor, customer, Status.ACTIVE, reason="funds sufficient: due fees charged")
-            report.unsuspended.append(customer.pk)
+            previous = customer.status
+            customer = lift_block(actor, customer, BlockSource.FUNDS, reason="funds sufficient: due fees charged")
+            if customer.status != previous:
+                report.unsuspended.append(customer.pk)
 
 
 # -- the payment hooks (handlers of tripleplay.ledger.hooks, registered in tripleplay.subscriptions.apps) --
@@ -229,8 +237,9 @@ def lock_for_payment(customer: Customer) -> bool:
     """Inside the payment's transaction, before its funds UPDATE: if the customer is suspended for
     insufficient funds, lock its row and its assignment rows now, so the charges that follow the
     payment keep the lock order (customer, assignments, funds). Returns whether it is so suspended."""
-    locked = list(Customer.objects.select_for_update()
-                  .filter(pk=customer.pk, status=Status.SUSPENDED, status_reason=INSUFFICIENT_FUNDS)
+    # The payment locked the customer row before this (invoicing's lock_for_payment): a funds hold
+    # placed by a concurrent charge run has committed and is seen here.
+    locked = list(Customer.objects.select_for_update().filter(held_by(BlockSource.FUNDS), pk=customer.pk)
                   .values_list("pk", flat=True))
     if not locked:
         return False

@@ -14,6 +14,7 @@ from tripleplay.collections.models import CollectionAction
 from tripleplay.collections.policy import Step, parse
 from tripleplay.collections.services import OVERDUE, run_collections
 from tripleplay.customers.models import Status
+from tripleplay.customers.selectors import current_blocks
 from tripleplay.invoicing.models import Invoice
 from tripleplay.invoicing.services import run_invoices
 from tripleplay.ledger.models import LedgerEntry
@@ -29,6 +30,10 @@ def at(day: date, hour: int = 9) -> None:
 
 def steps(customer):
     return list(CollectionAction.objects.filter(customer=customer).values_list("day", "action", "outcome"))
+
+
+def holds(customer):
+    return list(current_blocks(customer).values_list("source", "effect"))
 
 
 @pytest.fixture
@@ -131,8 +136,11 @@ def test_block_at_day_30_stays_after_payment_and_other_suspensions_are_left_alon
     at(D(2026, 3, 3))  # 16 days after the due date
     run_collections(actor, steps=policy)
     prepaid.refresh_from_db()
-    # suspended for another reason: collections waits, records nothing, and lifts nothing
-    assert (prepaid.status, prepaid.status_reason, steps(prepaid)) == (Status.SUSPENDED, INSUFFICIENT_FUNDS, [])
+    # suspended for insufficient funds already: collections holds it too (its own hold, beside the
+    # funds'), the status and its reason stay
+    assert (prepaid.status, prepaid.status_reason, steps(prepaid)) == (Status.SUSPENDED, INSUFFICIENT_FUNDS,
+                                                                       [(14, "suspend", "done")])
+    assert holds(prepaid) == [("funds", "suspend"), ("collections", "suspend")]
     at(D(2026, 3, 17))  # 30 days
     run_collections(actor, steps=policy)
     blocked.refresh_from_db()
@@ -141,6 +149,79 @@ def test_block_at_day_30_stays_after_payment_and_other_suspensions_are_left_alon
     blocked.refresh_from_db()
     assert blocked.status == Status.BLOCKED  # a block is lifted by an operator (D25)
     change_customer_status(actor, blocked, "active", reason="paid, unblocked by finance")
+
+
+def _funds_and_collections_hold(actor, make_customer, make_account, catalog):
+    """A prepaid customer without funds (suspended by charging on Jan 1, 30.00 a month left due) and
+    an unpaid 7.00 invoice (Feb 1, due Feb 15) that collections suspends for on Mar 3: both hold it."""
+    from tripleplay.ledger.services import post_debit
+    from tripleplay.subscriptions.services import INSUFFICIENT_FUNDS, charge_all
+
+    at(D(2026, 1, 1))
+    c = make_customer("prepaid")
+    make_account(c, main_plan=catalog.internet_plan)
+    charge_all(actor, D(2026, 1, 1))
+    post_debit(actor, c, Money(700, "USD"), reason="unreturned router", idempotency_key="router")
+    at(D(2026, 2, 1))
+    run_invoices(actor, D(2026, 2, 1))
+    at(D(2026, 3, 3))
+    charge_all(actor, D(2026, 3, 3))
+    run_collections(actor, steps=[Step(14, "suspend")])
+    c.refresh_from_db()
+    assert (c.status, c.status_reason, holds(c)) == (Status.SUSPENDED, INSUFFICIENT_FUNDS,
+                                                     [("funds", "suspend"), ("collections", "suspend")])
+    return c
+
+
+def test_paying_the_overdue_invoice_only_leaves_the_funds_suspension(db, actor, make_customer, make_account, catalog):
+    from tripleplay.ledger.selectors import funds_of
+    from tripleplay.subscriptions.services import INSUFFICIENT_FUNDS
+
+    c = _funds_and_collections_hold(actor, make_customer, make_account, catalog)
+    record_payment(actor, c, Money(700, "USD"), idempotency_key="invoice", method="card")
+    c.refresh_from_db()
+    assert Invoice.objects.get(customer=c).status == "paid"
+    assert (c.status, c.status_reason, holds(c)) == (Status.SUSPENDED, INSUFFICIENT_FUNDS, [("funds", "suspend")])
+    assert steps(c) == [(14, "suspend", "done"), (None, "lift", "done")]
+    record_payment(actor, c, Money(9000, "USD"), idempotency_key="fees", method="card")  # Jan, Feb, Mar
+    c.refresh_from_db()
+    assert (c.status, c.status_reason, holds(c), funds_of(c).balance.minor) == (
+        Status.ACTIVE, "funds sufficient: due fees charged", [], 0)
+
+
+def test_covering_the_fees_only_leaves_the_collections_suspension(db, actor, make_customer, make_account, catalog):
+    from tripleplay.ledger.services import post_credit
+    from tripleplay.subscriptions.services import charge_all
+
+    c = _funds_and_collections_hold(actor, make_customer, make_account, catalog)
+    post_credit(actor, c, Money(9700, "USD"), reason="goodwill", idempotency_key="goodwill")  # settles no invoice
+    assert charge_all(actor, D(2026, 3, 3)).unsuspended == []  # the funds' hold lifted, not the status
+    c.refresh_from_db()
+    assert Invoice.objects.get(customer=c).status == "overdue"
+    assert (c.status, c.status_reason, holds(c)) == (Status.SUSPENDED, OVERDUE, [("collections", "suspend")])
+    record_payment(actor, c, Money(700, "USD"), idempotency_key="invoice", method="card")
+    c.refresh_from_db()
+    assert (c.status, c.status_reason, holds(c)) == (Status.ACTIVE, "overdue invoices paid", [])
+
+
+def test_a_payment_that_clears_the_invoices_leaves_an_operator_block(db, actor, make_customer, make_account, catalog):
+    from tripleplay.customers.services import change_customer_status
+    from tripleplay.subscriptions.services import charge_all
+
+    at(D(2026, 1, 1))
+    c = make_customer("postpaid", credit_limit_minor=100_000)
+    make_account(c, main_plan=catalog.internet_plan)
+    charge_all(actor, D(2026, 1, 1))
+    at(D(2026, 2, 1))
+    run_invoices(actor, D(2026, 2, 1))
+    at(D(2026, 3, 3))
+    run_collections(actor, steps=[Step(14, "suspend")])
+    change_customer_status(actor, c, "blocked", reason="fraud check")
+    record_payment(actor, c, Money(3000, "USD"), idempotency_key="all", method="card")
+    c.refresh_from_db()
+    assert Invoice.objects.get(customer=c).status == "paid"
+    assert (c.status, c.status_reason, holds(c)) == (Status.BLOCKED, "fraud check", [("operator", "block")])
+    assert steps(c) == [(14, "suspend", "done"), (None, "lift", "done")]
 
 
 @pytest.mark.parametrize("text, error", [("3:nap", True), ("7:late_fee", True), ("0:reminder:5", True),

@@ -46,3 +46,29 @@ def test_concurrent_runs_charge_once(make_customer, catalog):
     for c, balance in ((postpaid, -1000 - 3 * 1500), (prepaid, 0)):
         assert funds_of(c).balance.minor == sum_of_entries(c) == balance
     assert LedgerEntry.objects.filter(source="subscription").count() == 7
+
+
+def test_payments_racing_charge_runs_leave_no_paid_up_customer_held(make_customer, catalog):
+    """A run placing the funds' hold and a payment arriving at the same moment: either the payment
+    sees the hold (the customer row it locks first was held by the run) and lifts it, or the run sees
+    the payment under that lock and places none. Never a paid-up customer left suspended."""
+    from tripleplay.customers.selectors import has_block
+
+    clock.freeze(datetime(2025, 1, 1, 12, tzinfo=UTC))
+    customers = [make_customer("prepaid") for _ in range(4)]
+    for c in customers:  # 10.00 activation and 15.00 for January due, no funds
+        create_account(ACTOR, c, main_plan=catalog.tv_plan, start_date=date(2025, 1, 1))
+
+    def work(i: int):
+        if i % 2 == 0:
+            return charge_all(ACTOR, date(2025, 1, 1))
+        c = customers[i // 2]
+        return record_payment(ACTOR, c, Money(2500, "USD"), idempotency_key=f"pay-{c.pk}", method="card")
+
+    results = run_concurrently(work, 8)
+
+    assert all(kind == "ok" for kind, _ in results), results
+    assert all(not r.failures for i, (_, r) in enumerate(results) if i % 2 == 0), results
+    for c in customers:
+        c.refresh_from_db()
+        assert (c.status, has_block(c, "funds")) == ("active", False), c
