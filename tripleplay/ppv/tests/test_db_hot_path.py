@@ -214,8 +214,8 @@ def test_py_json_matches_python(db, text):
 
 
 def test_the_tables_a_pair_writes_keep_only_the_indexes_a_query_needs(db):
-    # Each index below is written by every authorize + confirm pair (docs/ppv.md, "Where the time
-    # goes"; D52): no varchar_pattern_ops twins of unique keys, partial indexes where a query only
+    # Each index below is written by every authorize + confirm pair (docs/ppv.md, "The hot path",
+    # fewer index writes; D52): no varchar_pattern_ops twins of unique keys, partial indexes where a query only
     # reads open rows or non-NULL values. Adding one here should be a decision, not a side effect.
     with connection.cursor() as cursor:
         cursor.execute(r"SELECT tablename, regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING btree ',"

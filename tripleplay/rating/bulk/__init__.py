@@ -1,4 +1,4 @@
-"""Set-based rating of many xDRs: the CSV import and the batch API (docs/rating.md, "Bulk path").
+"""Set-based rating of many xDRs: the CSV import and the batch API (docs/rating.md, "The bulk path").
 
 The same rules and the same results as the per-record path (``services.ingest``): the same parser, the
 same pricing functions, allowances taken in record order, one rounding per xDR. What changes is how the
