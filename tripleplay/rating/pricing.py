@@ -138,8 +138,9 @@ def to_money(cost_micros: Fraction, currency: str, rounding: str | None = None) 
 
 def round_ratio(numerator: int, denominator: int, rounding: str) -> int:
     """``numerator / denominator`` (both >= 0, denominator > 0) rounded to an integer with a
-    ``decimal.ROUND_*`` mode, in integers only: the bulk path's equivalent of ``to_money`` for the
-    non-negative amounts rating produces (a test checks both agree)."""
+    ``decimal.ROUND_*`` mode, in integers only: ``to_money`` for the non-negative amounts rating
+    produces, without Decimal (both paths price through ``usage_cost_minor``; a test checks it agrees
+    with ``to_money``)."""
     q, r = divmod(numerator, denominator)
     if r == 0 or rounding in ("ROUND_DOWN", "ROUND_FLOOR"):
         return q

@@ -28,11 +28,11 @@ The modules, from the entry point down (each imports only those below it):
 - ``pipeline``: ``Pipeline``, the two-thread mode (PostgreSQL, several chunks).
 - ``chunk``: ``Chunk``, one chunk's steps (parse, rate, write; serial and pipelined), the xDR rows and
   the answers; ``run_chunk`` (one chunk, one transaction, retried) and ``add_chunk``.
+- ``usage``: allowance usage rows: locked, consumed in record order with the cost priced, written back
+  (``Usage``); the cost is ``pricing.usage_cost_minor``, as per record.
 - ``lookups``: the reads a chunk is rated with (accounts, subscriptions, rate tables, allowances) and the
   rating context of a record (``Lookups``, ``RatingMemo``); the rules it applies per record are
   ``rating.cascade``'s, the same calls as the per-record path.
-- ``usage``: allowance usage rows: locked, consumed in record order with the cost priced, written back
-  (``Usage``); the cost is ``pricing.usage_cost_minor``, as per record.
 - ``money``: one ledger charge per (customer, chunk), posted through the ledger's set-based API
   (tripleplay.ledger.bulk: the funds UPDATE, the entries and their audit events) (``ChunkMoney``).
 - ``result``: ``BulkResult`` (an import's counts and timings) and ``BulkRecord`` (one record inside a chunk).
