@@ -11,14 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from tripleplay.customers.models import BlockEffect, Status
+from tripleplay.customers.models import TRANSITIONS, BlockEffect, BlockSource, Status
 
 
 class Hold(Protocol):
-    """What the rule reads of a hold (a CustomerBlock row has these)."""
+    """What the rules read of a hold (a CustomerBlock row has these)."""
 
+    source: str
     effect: str
     reason: str
+
+
+# The operator's "active" lifts its own hold and collections' (reconnecting after collections' block
+# is an operator's decision, D25; lifting its suspension early is a reprieve). Prepaid funds are
+# lifted by money (a payment or credit, then the charge), never by a status change.
+LIFTED_BY_OPERATOR = frozenset({BlockSource.OPERATOR, BlockSource.COLLECTIONS})
 
 
 _STATUS_OF_EFFECT = {BlockEffect.BLOCK: Status.BLOCKED, BlockEffect.SUSPEND: Status.SUSPENDED}
@@ -45,3 +52,17 @@ def deciding_hold(holds: Sequence[Hold]) -> Hold | None:
             if h.effect == effect:
                 return h
     return None
+
+
+def lifted_by_operator(holds: Iterable[Hold]) -> list[Hold]:
+    """The holds an operator's "active" ends."""
+    return [h for h in holds if h.source in LIFTED_BY_OPERATOR]
+
+
+def operator_choices(status: str, holds: Sequence[Hold]) -> list[str]:
+    """The statuses an operator may ask for (API, web UI): the transitions from ``status``, without
+    "active" while only sources an operator does not lift (prepaid funds) hold the customer."""
+    choices = set(TRANSITIONS[status])
+    if Status.ACTIVE in choices and not lifted_by_operator(holds):
+        choices.discard(Status.ACTIVE)
+    return sorted(choices)

@@ -22,7 +22,7 @@ from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from tripleplay.customers import selectors
-from tripleplay.customers.blocking import deciding_hold, effective_status
+from tripleplay.customers.blocking import deciding_hold, effective_status, lifted_by_operator
 from tripleplay.customers.hooks import ACCOUNT_CHANGED, CREDIT_LIMIT_CHANGED, CUSTOMER_CHANGED, CUSTOMER_SIGNED_UP
 from tripleplay.customers.models import (
     TRANSITIONS,
@@ -169,10 +169,6 @@ def _check_transition(current: str, target: str, what: str) -> str:
 
 # -- customer status: each source's hold, the status derived (tripleplay.customers.blocking) ----------
 
-# The operator's "active" lifts its own hold and collections' (reconnecting after collections' block
-# is an operator's decision, D25; lifting its suspension early is a reprieve). Prepaid funds are
-# lifted by money (a payment or credit, then the charge), never by a status change.
-_LIFTED_BY_OPERATOR = (BlockSource.OPERATOR, BlockSource.COLLECTIONS)
 _EFFECT_OF_STATUS = {Status.SUSPENDED: BlockEffect.SUSPEND, Status.BLOCKED: BlockEffect.BLOCK}
 
 
@@ -192,7 +188,7 @@ def change_customer_status(actor: Actor, customer: Customer, status: str, *, rea
             _hold(actor, customer, BlockSource.OPERATOR, _EFFECT_OF_STATUS[target], reason, now)
         else:
             holds = list(selectors.current_blocks(customer))
-            liftable = [h for h in holds if h.source in _LIFTED_BY_OPERATOR]
+            liftable = lifted_by_operator(holds)
             if not liftable:
                 held_by = sorted({h.source for h in holds})
                 raise Conflict(f"customer #{customer.pk} is held by {', '.join(held_by)}, which a status "

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from tripleplay import clock
 from tripleplay.audit.models import AuditEvent
 from tripleplay.core.errors import Conflict, InvalidInput, TransitionNotAllowed
-from tripleplay.customers.blocking import deciding_hold, effective_status
+from tripleplay.customers.blocking import deciding_hold, effective_status, operator_choices
 from tripleplay.customers.models import BlockEffect, BlockSource, Customer, CustomerBlock, CustomerStatusChange
 from tripleplay.customers.selectors import current_blocks, has_block
 from tripleplay.customers.services import change_customer_status, create_account, lift_block, set_block
@@ -27,6 +27,7 @@ SUSPEND, BLOCK = BlockEffect.SUSPEND, BlockEffect.BLOCK
 class H:
     effect: str
     reason: str = ""
+    source: str = OPERATOR
 
 
 # -- the rule --------------------------------------------------------------------------------------
@@ -56,6 +57,20 @@ def test_effective_status(effects, closed, status):
 def test_deciding_hold(holds, reason):
     hold = deciding_hold(holds)
     assert (hold.reason if hold else None) == reason
+
+
+@pytest.mark.parametrize("status, held_by, choices", [
+    ("active", [], ["blocked", "closed", "suspended"]),
+    ("suspended", [OPERATOR], ["active", "blocked", "closed"]),
+    ("suspended", [COLLECTIONS], ["active", "blocked", "closed"]),
+    ("suspended", [FUNDS], ["blocked", "closed"]),  # money lifts it, not a status change
+    ("suspended", [FUNDS, COLLECTIONS], ["active", "blocked", "closed"]),  # active lifts collections'
+    ("blocked", [OPERATOR, FUNDS], ["active", "closed"]),
+    ("blocked", [NETWORK], ["closed"]),
+    ("closed", [], []),
+])
+def test_operator_choices(status, held_by, choices):
+    assert operator_choices(status, [H(SUSPEND, source=s) for s in held_by]) == choices
 
 
 # -- the services ----------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ class Adapter(ABC):
             headers = {"Content-Type": "application/json", **(headers or {})}
         started = time.monotonic()
         record = {"method": method, "path": path, "params": params or {},
-                  "request": _clip(content), "headers": _safe_headers(headers)}
+                  "request": clip_body(content), "headers": _safe_headers(headers)}
         self.exchanges.append(record)
         try:
             response = self._client.request(method, path, content=content, headers=headers, params=params,
@@ -204,7 +204,7 @@ class Adapter(ABC):
         except httpx.TransportError as e:
             record.update(error=f"transport: {type(e).__name__}: {e}", ms=_ms(started))
             raise TransientError(f"{method} {path}: {type(e).__name__}: {e}") from e
-        record.update(status=response.status_code, response=_clip(response.content), ms=_ms(started))
+        record.update(status=response.status_code, response=clip_body(response.content), ms=_ms(started))
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise TransientError(f"{method} {path}: HTTP {response.status_code}", status=response.status_code)
         return response
@@ -214,7 +214,7 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _clip(body: bytes | None) -> str:
+def clip_body(body: bytes | None) -> str:
     if not body:
         return ""
     text = body.decode("utf-8", errors="replace")

@@ -28,7 +28,7 @@ from tripleplay.iptv.platforms.base import (
     SubscriberSpec,
     SubscriberState,
     TransientError,
-    _clip,
+    clip_body,
 )
 
 API_PATH = "/itvmanager/backoffice/api"
@@ -206,7 +206,7 @@ class MinervaAdapter(Adapter):
         password.text = MASK
         for pin in operation.iter("Pin"):
             pin.text = MASK
-        masked = _clip(to_bytes(root))
+        masked = clip_body(to_bytes(root))
         path = str((self.config.options or {}).get("api_path") or API_PATH)
         recorded = len(self.exchanges)
         try:

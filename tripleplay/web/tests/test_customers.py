@@ -85,6 +85,23 @@ def test_suspending_a_customer_disables_it_on_the_platform(world, login, ministr
     assert "web-finance" in audit and "customer.status_changed" in audit
 
 
+def test_the_status_tab_lists_the_holds_and_offers_only_what_an_operator_may_lift(world, login):
+    from tripleplay.core.actors import Actor
+    from tripleplay.customers.services import set_block
+
+    set_block(Actor.system("charge-job"), world.customer, "funds", "suspend", reason="insufficient funds")
+    client = login("finance")
+    page = client.get(f"/customers/{world.customer.pk}/?tab=status").content.decode()
+    options = re.findall(r'<option value="(\w+)">', page.split('id="new-status"')[1].split("</select>")[0])
+    assert options == ["blocked", "closed"]  # prepaid funds are lifted by a payment, not by "active"
+    assert "<td>Funds</td><td>suspend</td>" in page and "insufficient funds" in page
+    client.post(f"/customers/{world.customer.pk}/status", {"status": "blocked", "reason": "fraud"})
+    page = client.get(f"/customers/{world.customer.pk}/?tab=status").content.decode()
+    options = re.findall(r'<option value="(\w+)">', page.split('id="new-status"')[1].split("</select>")[0])
+    assert options == ["active", "closed"]  # the operator's own block can be lifted
+    assert "<td>Operator</td><td>block</td>" in page and "<td>Funds</td><td>suspend</td>" in page
+
+
 def test_a_refused_status_change_says_why(world, login):
     client = login("finance")
     client.post(f"/customers/{world.customer.pk}/status", {"status": "closed", "reason": "gone"})

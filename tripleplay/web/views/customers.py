@@ -18,6 +18,7 @@ from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.catalog.models import CatalogStatus, Period, ProductKind
 from tripleplay.core.errors import DomainError, InvalidInput
 from tripleplay.customers import selectors, services
+from tripleplay.customers.blocking import operator_choices
 from tripleplay.customers.models import TRANSITIONS, Account, BalanceModel, Status
 from tripleplay.iptv import provisioning
 from tripleplay.iptv import selectors as iptv_selectors
@@ -178,8 +179,10 @@ def _ppv_tab(customer):
 
 
 def _status_tab(customer):
+    holds = list(selectors.current_blocks(customer))
     return {"history": list(selectors.customer_status_history(customer).order_by("-at", "-id")),
-            "next_statuses": sorted(TRANSITIONS[customer.status]),
+            "holds": holds,
+            "next_statuses": operator_choices(customer.status, holds),
             "account_history": [(a, list(selectors.account_status_history(a).order_by("-at", "-id")))
                                 for a in customer.accounts.order_by("id")]}
 
