@@ -8,7 +8,7 @@ from pydantic import StrictInt
 
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import ActorOut, In, MoneyOut, NonNegativeMinor, Text, decimal_text, minor
-from tripleplay.catalog.models import Period
+from tripleplay.catalog.models import BillingPeriod
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import BalanceModel, Status
 
@@ -22,7 +22,7 @@ class CustomerIn(In):
     currency: Text = Field(description="ISO 4217 code; fixed for the customer's life")
     balance_model: BalanceModel
     credit_limit_minor: NonNegativeMinor = Field(0, description="postpaid only; prepaid customers have none")
-    billing_period: Period = Period.MONTHLY
+    billing_period: BillingPeriod = BillingPeriod.MONTHLY
     bill_cycle_day: StrictInt = Field(1, description="monthly 1..31, semimonthly 1..15, weekly 1..7 (ISO), daily 1")
     tax_rate: Text = Field("0", description="percent as a decimal string, e.g. '20.5'")
     email: Text = ""
@@ -48,7 +48,7 @@ class CustomerPatch(In):
     currency: Text = None
     balance_model: BalanceModel = None
     credit_limit_minor: NonNegativeMinor = None
-    billing_period: Period = None
+    billing_period: BillingPeriod = None
     bill_cycle_day: StrictInt = None
     tax_rate: Text = None
 

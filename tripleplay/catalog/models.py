@@ -28,11 +28,26 @@ class CatalogStatus(models.TextChoices):
     RETIRED = "retired"
 
 
-class Period(models.TextChoices):
+class BillingPeriod(models.TextChoices):
+    """A customer's billing period (the invoice cycle, tripleplay.invoicing.periods)."""
+
     DAILY = "daily"
     WEEKLY = "weekly"
     SEMIMONTHLY = "semimonthly"
     MONTHLY = "monthly"
+
+
+class Period(models.TextChoices):
+    """A subscription plan's period (tripleplay.subscriptions.periods): the billing periods and the
+    longer ones operators sell (D70); a customer is still invoiced on its own billing period."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    SEMIMONTHLY = "semimonthly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    SEMIANNUAL = "semiannual", "Semi-annual"
+    ANNUAL = "annual"
 
 
 class ChargeMode(models.TextChoices):

@@ -9,7 +9,7 @@ among them) reads one column."""
 from django.db import models
 from django.db.models import Q
 
-from tripleplay.catalog.models import Period, Product, SubscriptionPlan
+from tripleplay.catalog.models import BillingPeriod, Product, SubscriptionPlan
 from tripleplay.core.models import ActorFields
 
 
@@ -47,7 +47,7 @@ class Customer(models.Model):
     country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     currency = models.CharField(max_length=3)
     balance_model = models.CharField(max_length=8, choices=BalanceModel.choices)
-    billing_period = models.CharField(max_length=12, choices=Period.choices, default=Period.MONTHLY)
+    billing_period = models.CharField(max_length=12, choices=BillingPeriod.choices, default=BillingPeriod.MONTHLY)
     # monthly: day of month 1..31 (31 = last day in shorter months); semimonthly: 1..15 (and +15);
     # weekly: ISO weekday 1..7; daily: 1.
     bill_cycle_day = models.PositiveSmallIntegerField(default=1)

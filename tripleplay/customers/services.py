@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from tripleplay import clock
 from tripleplay.audit.services import record
-from tripleplay.catalog.models import CatalogStatus, Period, ProductKind, SubscriptionPlan
+from tripleplay.catalog.models import BillingPeriod, CatalogStatus, ProductKind, SubscriptionPlan
 from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
@@ -41,7 +41,8 @@ from tripleplay.customers.models import (
 from tripleplay.money import Money
 
 _CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city", "postal_code", "country")
-_CYCLE_DAY_RANGE = {Period.DAILY: (1, 1), Period.WEEKLY: (1, 7), Period.SEMIMONTHLY: (1, 15), Period.MONTHLY: (1, 31)}
+_CYCLE_DAY_RANGE = {BillingPeriod.DAILY: (1, 1), BillingPeriod.WEEKLY: (1, 7), BillingPeriod.SEMIMONTHLY: (1, 15),
+                    BillingPeriod.MONTHLY: (1, 31)}
 
 
 def _contact(data: dict) -> dict:
@@ -62,7 +63,7 @@ def _contact(data: dict) -> dict:
 
 
 def _billing_cycle(period: str, day: int) -> tuple[str, int]:
-    period = v.choice(period, "billing_period", Period)
+    period = v.choice(period, "billing_period", BillingPeriod)
     day = v.minor_amount(day, "bill_cycle_day", minimum=1)
     low, high = _CYCLE_DAY_RANGE[period]
     if not low <= day <= high:
@@ -79,7 +80,7 @@ def _credit_limit(balance_model: str, credit_limit_minor: int) -> int:
 
 
 def create_customer(actor: Actor, *, name: str, currency: str, balance_model: str, credit_limit_minor: int = 0,
-                    billing_period: str = Period.MONTHLY, bill_cycle_day: int = 1, tax_rate="0",
+                    billing_period: str = BillingPeriod.MONTHLY, bill_cycle_day: int = 1, tax_rate="0",
                     **contact) -> Customer:
     unknown = set(contact) - set(_CONTACT_FIELDS)
     if unknown:

@@ -7,6 +7,9 @@ starting Feb 28 (Feb 29 in a leap year), Mar 31, Apr 30, May 31 ...
 
 - daily: A + n days; weekly: A + 7n days;
 - monthly: A + n months, the day clamped to the month's length (python-dateutil's relativedelta);
+- quarterly, semiannual, annual: A + 3n, 6n, 12n months, clamped the same way (anchored on Jan 31:
+  quarters start Apr 30, Jul 31, Oct 31, Jan 31; anchored on Feb 29: years start Feb 28, ..., Feb 29
+  again in the next leap year);
 - semimonthly: two periods a month, A + (n // 2) months, plus 15 days for odd n (anchored on the
   5th: the 5th and the 20th of every month; on Jan 31: Jan 31, Feb 15, Feb 28/29, Mar 15, Mar 31 ...).
 
@@ -21,7 +24,10 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 
 DAILY, WEEKLY, SEMIMONTHLY, MONTHLY = "daily", "weekly", "semimonthly", "monthly"
-PERIODS = (DAILY, WEEKLY, SEMIMONTHLY, MONTHLY)
+QUARTERLY, SEMIANNUAL, ANNUAL = "quarterly", "semiannual", "annual"
+PERIODS = (DAILY, WEEKLY, SEMIMONTHLY, MONTHLY, QUARTERLY, SEMIANNUAL, ANNUAL)
+# Periods of whole months: how many months each spans.
+MONTHS = {MONTHLY: 1, QUARTERLY: 3, SEMIANNUAL: 6, ANNUAL: 12}
 
 
 def start(anchor: date, period: str, n: int) -> date:
@@ -30,8 +36,9 @@ def start(anchor: date, period: str, n: int) -> date:
         return anchor + timedelta(days=n)
     if period == WEEKLY:
         return anchor + timedelta(days=7 * n)
-    if period == MONTHLY:
-        return anchor + relativedelta(months=n)
+    months = MONTHS.get(period)
+    if months is not None:
+        return anchor + relativedelta(months=months * n)
     if period == SEMIMONTHLY:
         months, half = divmod(n, 2)
         return anchor + relativedelta(months=months) + timedelta(days=15 * half)
@@ -51,7 +58,7 @@ def index(anchor: date, period: str, day: date) -> int:
         return (day - anchor).days // 7
     # Months and half-months: estimate from the calendar, then step to the exact period.
     months = (day.year - anchor.year) * 12 + (day.month - anchor.month)
-    n = months if period == MONTHLY else 2 * months
+    n = 2 * months if period == SEMIMONTHLY else months // MONTHS.get(period, 1)  # start() refuses unknowns
     while start(anchor, period, n) > day:
         n -= 1
     while start(anchor, period, n + 1) <= day:

@@ -134,6 +134,14 @@ def test_create_plan(admin, support, api_catalog):
     assert [p["code"] for p in product["plans"]] == ["basic-monthly", "basic-yearly"]
 
 
+@pytest.mark.parametrize("period", ["quarterly", "semiannual", "annual"])
+def test_create_plan_with_a_long_period(admin, api_catalog, period):
+    r = admin.post("/plans", {"product_id": api_catalog["basic"].pk, **PLAN, "code": f"basic-{period}",
+                              "period": period, "minimum_term_periods": 4})
+    assert r.status_code == 201, r.content
+    assert (r.json()["period"], r.json()["minimum_term_periods"]) == (period, 4)
+
+
 @pytest.mark.parametrize("change, status", [
     ({"periodic_fee_minor": 9.99}, 422),
     ({"periodic_fee_minor": "999"}, 422),

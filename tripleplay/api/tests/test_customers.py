@@ -70,6 +70,7 @@ def test_create_customer_defaults(finance):
     ({"tax_rate": "101"}, 422, "invalid_input", None),
     ({"bill_cycle_day": 32}, 422, "invalid_input", None),
     ({"balance_model": "barter"}, 422, "invalid_input", "balance_model"),
+    ({"billing_period": "quarterly"}, 422, "invalid_input", "billing_period"),  # a plan period only (D70)
     ({"email": "not-an-email"}, 422, "invalid_input", None),
     ({"nmae": "typo"}, 422, "invalid_input", "nmae"),
     ({"name": "  "}, 422, "invalid_input", None),

@@ -187,6 +187,70 @@ CASES = [
         ("periodic", 1, -1000, D(2025, 2, 1), D(2025, 3, 1))]),
     ("ended-the-day-it-started", dict(periodic_fee_minor=1000, activation_fee_minor=500), D(2025, 1, 1), D(2025, 1, 1),
      D(2025, 2, 1), []),
+    # Quarterly, semi-annual and annual plans (D70): the same rules on periods of 3, 6 and 12 months,
+    # anchored on the start, prorated by the days of the actual period.
+    ("quarterly-advance-31st", dict(periodic_fee_minor=9000, period="quarterly"), D(2025, 1, 31), None,
+     D(2026, 1, 31), [
+        ("periodic", 0, -9000, D(2025, 1, 31), D(2025, 4, 30)),  # clamped in April, back to the 31st in July
+        ("periodic", 1, -9000, D(2025, 4, 30), D(2025, 7, 31)),
+        ("periodic", 2, -9000, D(2025, 7, 31), D(2025, 10, 31)),
+        ("periodic", 3, -9000, D(2025, 10, 31), D(2026, 1, 31)),
+        ("periodic", 4, -9000, D(2026, 1, 31), D(2026, 4, 30))]),
+    ("quarterly-advance-last-prorated", dict(periodic_fee_minor=9000, period="quarterly"), D(2025, 1, 1),
+     D(2025, 5, 11), D(2025, 5, 11), [
+        ("periodic", 0, -9000, D(2025, 1, 1), D(2025, 4, 1)),
+        ("periodic", 1, -3956, D(2025, 4, 1), D(2025, 5, 11))]),  # 40 of 91 days: 3956.04
+    ("quarterly-arrears-not-yet", dict(periodic_fee_minor=9000, period="quarterly", charge_mode=ARR), D(2025, 1, 1),
+     None, D(2025, 3, 31), []),
+    ("quarterly-arrears", dict(periodic_fee_minor=9000, period="quarterly", charge_mode=ARR), D(2025, 1, 1), None,
+     D(2025, 7, 1), [
+        ("periodic", 0, -9000, D(2025, 1, 1), D(2025, 4, 1)),
+        ("periodic", 1, -9000, D(2025, 4, 1), D(2025, 7, 1))]),
+    ("quarterly-arrears-cut-leap", dict(periodic_fee_minor=9100, period="quarterly", charge_mode=ARR),
+     D(2024, 1, 1), D(2024, 2, 15), D(2024, 2, 15), [
+        ("periodic", 0, -4500, D(2024, 1, 1), D(2024, 2, 15))]),  # 45 of 91 days (Jan 1 - Apr 1 2024)
+    ("semiannual-advance-31st", dict(periodic_fee_minor=18000, period="semiannual"), D(2025, 8, 31), None,
+     D(2026, 3, 1), [
+        ("periodic", 0, -18000, D(2025, 8, 31), D(2026, 2, 28)),
+        ("periodic", 1, -18000, D(2026, 2, 28), D(2026, 8, 31))]),
+    ("semiannual-arrears-cut", dict(periodic_fee_minor=18100, period="semiannual", charge_mode=ARR), D(2025, 1, 1),
+     D(2025, 4, 1), D(2025, 4, 1), [
+        ("periodic", 0, -9000, D(2025, 1, 1), D(2025, 4, 1))]),  # 90 of 181 days
+    ("annual-advance-leap-day", dict(periodic_fee_minor=36500, period="annual"), D(2024, 2, 29), None,
+     D(2025, 2, 28), [
+        ("periodic", 0, -36500, D(2024, 2, 29), D(2025, 2, 28)),
+        ("periodic", 1, -36500, D(2025, 2, 28), D(2026, 2, 28))]),
+    ("annual-advance-last-prorated-leap", dict(periodic_fee_minor=36600, period="annual"), D(2024, 1, 1),
+     D(2024, 3, 1), D(2024, 3, 1), [
+        ("periodic", 0, -6000, D(2024, 1, 1), D(2024, 3, 1))]),  # 60 of 366 days
+    ("annual-arrears", dict(periodic_fee_minor=36500, period="annual", charge_mode=ARR), D(2025, 1, 1), None,
+     D(2026, 1, 1), [("periodic", 0, -36500, D(2025, 1, 1), D(2026, 1, 1))]),
+    ("annual-arrears-cut-not-prorated", dict(periodic_fee_minor=36500, period="annual", charge_mode=ARR,
+                                             prorate_last_period=False), D(2025, 1, 1), D(2025, 7, 1), D(2025, 7, 1), [
+        ("periodic", 0, -36500, D(2025, 1, 1), D(2025, 7, 1))]),
+    ("annual-daily-leap", dict(periodic_fee_minor=36600, period="annual", charge_mode=DAY), D(2023, 12, 31), None,
+     D(2024, 1, 1), [
+        ("daily", 0, -100, D(2023, 12, 31), D(2024, 1, 1)),  # Dec 31 2023 - Dec 31 2024: 366 days
+        ("daily", 1, -100, D(2024, 1, 1), D(2024, 1, 2))]),
+    # A 12-month minimum on a quarterly plan is four periods.
+    ("quarterly-early-cancellation", dict(periodic_fee_minor=9000, period="quarterly", minimum_term_periods=4,
+                                          early_cancellation_fee_minor=20000), D(2025, 1, 1), D(2025, 6, 1),
+     D(2025, 6, 1), [
+        ("periodic", 0, -9000, D(2025, 1, 1), D(2025, 4, 1)),
+        ("periodic", 1, -6033, D(2025, 4, 1), D(2025, 6, 1)),  # 61 of 91 days: 6032.97
+        ("early_cancellation", 0, -20000, D(2025, 6, 1), D(2026, 1, 1))]),
+    ("quarterly-minimum-term-served", dict(periodic_fee_minor=9000, period="quarterly", minimum_term_periods=4,
+                                           early_cancellation_fee_minor=20000), D(2025, 1, 1), D(2026, 1, 1),
+     D(2026, 1, 1), [
+        ("periodic", 0, -9000, D(2025, 1, 1), D(2025, 4, 1)),
+        ("periodic", 1, -9000, D(2025, 4, 1), D(2025, 7, 1)),
+        ("periodic", 2, -9000, D(2025, 7, 1), D(2025, 10, 1)),
+        ("periodic", 3, -9000, D(2025, 10, 1), D(2026, 1, 1))]),
+    ("annual-arrears-early-cancellation", dict(periodic_fee_minor=36500, period="annual", charge_mode=ARR,
+                                               minimum_term_periods=2, early_cancellation_fee_minor=10000),
+     D(2025, 1, 1), D(2026, 1, 1), D(2026, 1, 1), [
+        ("periodic", 0, -36500, D(2025, 1, 1), D(2026, 1, 1)),
+        ("early_cancellation", 0, -10000, D(2026, 1, 1), D(2027, 1, 1))]),
 ]
 
 
@@ -235,6 +299,25 @@ def test_in_advance_period_ended_after_it_was_charged_credits_the_unused_days(ac
                        ("unused_credit", 0, 2100, D(2025, 3, 11), D(2025, 4, 1))]  # 3100 - 10/31 of it
     assert funds_of(postpaid).balance.minor == -1000
     assert LedgerEntry.objects.get(idempotency_key=f"sub:{a.pk}:unused_credit:0").kind == "credit"
+
+
+def test_annual_plan_cancelled_in_its_minimum_term_credits_unused_days_and_charges_the_fee(actor, make_plan,
+                                                                                            postpaid):
+    """An annual plan charged in advance on Jan 1, cancelled on Apr 1 inside its one-year minimum term:
+    the unused 275 of 365 days come back and the early-cancellation fee is charged, both on Apr 1."""
+    from tripleplay.customers.services import remove_addon
+
+    a = subscribe(actor, make_plan, postpaid, D(2025, 1, 1), None, periodic_fee_minor=36500, period="annual",
+                  minimum_term_periods=1, early_cancellation_fee_minor=5000)
+    charge(actor, D(2025, 1, 1), postpaid)
+    at(D(2025, 4, 1))
+    remove_addon(actor, a.account, a.pk, end_date=D(2025, 4, 1))
+    charge(actor, D(2025, 4, 1), postpaid)
+    charge(actor, D(2026, 1, 1), postpaid)  # nothing after the end
+    assert rows(a) == [("periodic", 0, -36500, D(2025, 1, 1), D(2026, 1, 1)),
+                       ("unused_credit", 0, 27500, D(2025, 4, 1), D(2026, 1, 1)),  # 36500 - 90/365 of it
+                       ("early_cancellation", 0, -5000, D(2025, 4, 1), D(2026, 1, 1))]
+    assert funds_of(postpaid).balance.minor == -36500 + 27500 - 5000
 
 
 def test_plan_change_mid_period(actor, catalog, make_account, postpaid):

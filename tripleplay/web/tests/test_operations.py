@@ -194,3 +194,27 @@ def test_a_new_inbound_token_is_shown_once_and_works(world, login):
     token = re.search(r'<pre id="token">(tpp_[^<]+)</pre>', response.content.decode()).group(1)
     assert platform_for_inbound_token(token) == world.platform
     assert token not in client.get(f"/platforms/{world.platform.pk}/").content.decode()
+
+
+def test_a_quarterly_plan_with_a_minimum_term_is_created_from_the_catalog_form(world, login):
+    """Plan periods include quarterly, semi-annual and annual (D70); a customer's billing period does not."""
+    from tripleplay.catalog.models import SubscriptionPlan
+
+    client = login("admin")
+    page = client.get("/catalog/").content.decode()
+    for value in ("quarterly", "semiannual", "annual"):
+        assert f'<option value="{value}">' in page
+    client.post(f"/catalog/products/{world.cat.basic.pk}/plans/new", {
+        "code": "basic-quarterly", "name": "Basic quarterly", "periodic_fee": "45.00", "activation_fee": "0",
+        "period": "quarterly", "charge_mode": "in_arrears", "minimum_term_periods": "4",
+        "early_cancellation_fee": "200.00"})
+    plan = SubscriptionPlan.objects.get(code="basic-quarterly")
+    assert (plan.period, plan.charge_mode, plan.periodic_fee_minor, plan.minimum_term_periods,
+            plan.early_cancellation_fee_minor) == ("quarterly", "in_arrears", 4500, 4, 20000)
+    refused = client.post(f"/catalog/products/{world.cat.basic.pk}/plans/new", {
+        "code": "basic-q2", "name": "Basic q2", "periodic_fee": "45.00", "period": "quarterly",
+        "minimum_term_periods": "four"}, follow=True)
+    assert "minimum_term_periods must be an integer" in refused.content.decode()
+    assert not SubscriptionPlan.objects.filter(code="basic-q2").exists()
+    signup = client.get("/customers/new/").content.decode()
+    assert 'value="monthly"' in signup and 'value="quarterly"' not in signup

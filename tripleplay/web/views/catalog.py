@@ -58,6 +58,11 @@ def _fee(request, field: str, currency: str) -> int:
     return Money.parse(text, currency).minor
 
 
+def _count(request, field: str) -> int | str:
+    text = (request.POST.get(field) or "0").strip()
+    return int(text) if text.isdecimal() else text  # not a count: create_plan refuses it with its message
+
+
 @action(*ADMINS)
 def plan_create(request, product_id: int):
     product = catalog_selectors.product(product_id)
@@ -66,7 +71,9 @@ def plan_create(request, product_id: int):
         periodic_fee_minor=_fee(request, "periodic_fee", product.currency),
         activation_fee_minor=_fee(request, "activation_fee", product.currency),
         period=request.POST.get("period") or Period.MONTHLY,
-        charge_mode=request.POST.get("charge_mode") or ChargeMode.IN_ADVANCE)
+        charge_mode=request.POST.get("charge_mode") or ChargeMode.IN_ADVANCE,
+        minimum_term_periods=_count(request, "minimum_term_periods"),
+        early_cancellation_fee_minor=_fee(request, "early_cancellation_fee", product.currency))
     messages.success(request, f"Plan {plan.code} created for {product.code}.")
     return redirect("web:catalog")
 

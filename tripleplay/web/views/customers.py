@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from tripleplay.audit.models import AuditEvent
 from tripleplay.catalog import selectors as catalog_selectors
-from tripleplay.catalog.models import CatalogStatus, Period, ProductKind
+from tripleplay.catalog.models import BillingPeriod, CatalogStatus, ProductKind
 from tripleplay.core.errors import DomainError, InvalidInput
 from tripleplay.customers import selectors, services
 from tripleplay.customers.blocking import operator_choices
@@ -80,7 +80,7 @@ def _signup_request(post) -> tuple[dict, list[web_services.AccountRequest]]:
               "address_line1": post.get("address_line1", ""), "city": post.get("city", ""),
               "postal_code": post.get("postal_code", ""), "country": post.get("country", "").upper(),
               "currency": (post.get("currency") or "").upper(), "balance_model": post.get("balance_model", ""),
-              "billing_period": post.get("billing_period") or Period.MONTHLY}
+              "billing_period": post.get("billing_period") or BillingPeriod.MONTHLY}
     if fields["balance_model"] == BalanceModel.POSTPAID and post.get("credit_limit"):
         try:
             fields["credit_limit_minor"] = Money.parse(post["credit_limit"], fields["currency"] or "USD").minor
@@ -106,7 +106,8 @@ def _signup_request(post) -> tuple[dict, list[web_services.AccountRequest]]:
 def _signup_form(request, error: str = "", status: int = 200):
     return render(request, "web/customers/signup.html",
                   {"section": "customers", "values": request.POST, "error": error, "balance_models": list(BalanceModel),
-                   "periods": list(Period), "chosen_addons": request.POST.getlist("addon_plans"), **_signup_choices()},
+                   "periods": list(BillingPeriod), "chosen_addons": request.POST.getlist("addon_plans"),
+                   **_signup_choices()},
                   status=status)
 
 
