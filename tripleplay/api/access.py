@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from tripleplay.access import selectors, services
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
-from tripleplay.api.schemas import In, PathId, Text
+from tripleplay.api.schemas import IdParam, In, Text
 from tripleplay.core.actors import ActorKind, Role
 
 router = Router(tags=["access"])
@@ -64,7 +64,7 @@ def create_api_client(request, payload: ApiClientIn):
 
 
 @router.post("/api-clients/{client_id}/revoke", response=ApiClientOut)
-def revoke_api_client(request, client_id: PathId):
+def revoke_api_client(request, client_id: IdParam):
     """The token stops working at once. Idempotent."""
     actor = require(request, *ADMINS)
     return services.revoke_api_client(actor, selectors.api_client(client_id))

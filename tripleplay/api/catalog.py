@@ -8,7 +8,7 @@ from pydantic import StrictBool, StrictInt
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
-from tripleplay.api.schemas import MAX_MINOR, Id, In, MoneyOut, NonNegativeMinor, PathId, Text, minor
+from tripleplay.api.schemas import MAX_MINOR, Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
 from tripleplay.catalog import selectors, services
 from tripleplay.catalog.models import AllowanceUnit, CatalogStatus, ChargeMode, Period, ProductKind, ServiceType
 
@@ -154,20 +154,20 @@ def create_product(request, payload: ProductIn):
 
 
 @router.get("/products/{product_id}", response=ProductDetailOut)
-def get_product(request, product_id: PathId):
+def get_product(request, product_id: IdParam):
     require(request, *READERS)
     return selectors.product(product_id)
 
 
 @router.patch("/products/{product_id}", response=ProductDetailOut)
-def update_product(request, product_id: PathId, payload: ProductPatch):
+def update_product(request, product_id: IdParam, payload: ProductPatch):
     actor = require(request, *ADMINS)
     product = services.update_product(actor, selectors.product(product_id), **payload.changes())
     return selectors.product(product.pk)
 
 
 @router.post("/products/{product_id}/retire", response=ProductDetailOut)
-def retire_product(request, product_id: PathId):
+def retire_product(request, product_id: IdParam):
     """No new sales of the product or its plans; current subscribers keep it. Idempotent."""
     actor = require(request, *ADMINS)
     product = services.retire_product(actor, selectors.product(product_id))
@@ -175,7 +175,7 @@ def retire_product(request, product_id: PathId):
 
 
 @router.delete("/products/{product_id}", response={204: None})
-def delete_product(request, product_id: PathId):
+def delete_product(request, product_id: IdParam):
     """Only a product that was never sold; otherwise 409 product_in_use (retire it instead)."""
     actor = require(request, *ADMINS)
     services.delete_product(actor, selectors.product(product_id))
@@ -187,7 +187,7 @@ def delete_product(request, product_id: PathId):
 
 @router.get("/plans", response=list[PlanOut])
 @paginate(BoundedPagination)
-def list_plans(request, product_id: PathId | None = None, status: CatalogStatus | None = None):
+def list_plans(request, product_id: IdParam | None = None, status: CatalogStatus | None = None):
     require(request, *READERS)
     return selectors.plans(product_id=product_id, status=status)
 
@@ -202,13 +202,13 @@ def create_plan(request, payload: PlanIn):
 
 
 @router.get("/plans/{plan_id}", response=PlanOut)
-def get_plan(request, plan_id: PathId):
+def get_plan(request, plan_id: IdParam):
     require(request, *READERS)
     return selectors.plan(plan_id)
 
 
 @router.patch("/plans/{plan_id}", response=PlanOut)
-def rename_plan(request, plan_id: PathId, payload: PlanPatch):
+def rename_plan(request, plan_id: IdParam, payload: PlanPatch):
     """Only the name of a plan changes; fees and terms are fixed at creation."""
     actor = require(request, *ADMINS)
     plan = services.rename_plan(actor, selectors.plan(plan_id), name=payload.name)
@@ -216,7 +216,7 @@ def rename_plan(request, plan_id: PathId, payload: PlanPatch):
 
 
 @router.post("/plans/{plan_id}/retire", response=PlanOut)
-def retire_plan(request, plan_id: PathId):
+def retire_plan(request, plan_id: IdParam):
     """No new sales of the plan; current subscribers keep it. Idempotent."""
     actor = require(request, *ADMINS)
     plan = services.retire_plan(actor, selectors.plan(plan_id))

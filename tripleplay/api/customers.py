@@ -8,7 +8,7 @@ from pydantic import StrictInt
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import ActorOut, In, MoneyOut, NonNegativeMinor, PathId, QueryText, Text, decimal_text, minor
+from tripleplay.api.schemas import ActorOut, IdParam, In, MoneyOut, NonNegativeMinor, QueryText, Text, decimal_text, minor
 from tripleplay.catalog.models import Period
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import BalanceModel, Status
@@ -120,20 +120,20 @@ def create_customer(request, payload: CustomerIn):
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
-def get_customer(request, customer_id: PathId):
+def get_customer(request, customer_id: IdParam):
     require(request, *READERS)
     return selectors.customer(customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
-def update_customer(request, customer_id: PathId, payload: CustomerPatch):
+def update_customer(request, customer_id: IdParam, payload: CustomerPatch):
     actor = require(request, *OPERATIONS)
     customer = services.update_customer(actor, selectors.customer(customer_id), **payload.changes())
     return selectors.customer(customer.pk)
 
 
 @router.post("/customers/{customer_id}/status", response=CustomerOut)
-def change_customer_status(request, customer_id: PathId, payload: StatusIn):
+def change_customer_status(request, customer_id: IdParam, payload: StatusIn):
     """Closing a customer closes all of its accounts; closed is final."""
     actor = require(request, *OPERATIONS)
     customer = services.change_customer_status(actor, selectors.customer(customer_id), payload.status,
@@ -142,6 +142,6 @@ def change_customer_status(request, customer_id: PathId, payload: StatusIn):
 
 
 @router.get("/customers/{customer_id}/status-history", response=list[StatusChangeOut])
-def customer_status_history(request, customer_id: PathId):
+def customer_status_history(request, customer_id: IdParam):
     require(request, *READERS)
     return selectors.customer_status_history(selectors.customer(customer_id))

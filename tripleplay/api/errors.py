@@ -134,7 +134,7 @@ _RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal"})
 
 
 def _only_ids_out_of_range(errors: list[dict]) -> bool:
-    """A path id outside 1..2^63-1 (schemas.PathId) names no row: 404 as an unknown id, not 422 (D69)."""
+    """A path id outside 1..2^63-1 (schemas.IdParam) names no row: 404 as an unknown id, not 422 (D69)."""
     return bool(errors) and all(e.get("loc", ("",))[0] == "path" and e.get("type") in _RANGE_ERRORS for e in errors)
 
 

@@ -23,7 +23,7 @@ from pydantic import StrictBool, StrictFloat, StrictInt
 from tripleplay.api.catalog import AllowanceIn, ProductDetailOut
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import Id, In, MoneyOut, NonNegativeMinor, PathId, Text, minor
+from tripleplay.api.schemas import Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.catalog.models import ChargeMode, Period
 from tripleplay.core.errors import DomainError
@@ -377,34 +377,34 @@ def create_platform(request, payload: PlatformIn):
 
 
 @router.get("/iptv/platforms/{platform_id}", response=PlatformOut)
-def get_platform(request, platform_id: PathId):
+def get_platform(request, platform_id: IdParam):
     require(request, *READERS)
     return selectors.platform(platform_id)
 
 
 @router.patch("/iptv/platforms/{platform_id}", response=PlatformOut)
-def update_platform(request, platform_id: PathId, payload: PlatformPatch):
+def update_platform(request, platform_id: IdParam, payload: PlatformPatch):
     actor = require(request, *ADMINS)
     platform = configuration.update_platform(actor, selectors.platform(platform_id), **payload.changes())
     return selectors.platform(platform.pk)
 
 
 @router.post("/iptv/platforms/{platform_id}/inbound-token", response={201: InboundTokenOut})
-def issue_inbound_token(request, platform_id: PathId):
+def issue_inbound_token(request, platform_id: IdParam):
     """A new token for the platform's calls to tripleplay (catalog push); replaces the previous one."""
     actor = require(request, *ADMINS)
     return {"token": configuration.issue_inbound_token(actor, selectors.platform(platform_id))}
 
 
 @router.post("/iptv/platforms/{platform_id}/test", response=ConnectionTestOut)
-def test_connection(request, platform_id: PathId):
+def test_connection(request, platform_id: IdParam):
     """One authenticated call to the platform. Always 200: ``ok`` says whether it worked."""
     require(request, *OPERATIONS)
     return configuration.test_connection(selectors.platform(platform_id))
 
 
 @router.post("/iptv/platforms/{platform_id}/import", response=ImportReportOut)
-def import_catalog(request, platform_id: PathId, payload: ImportIn):
+def import_catalog(request, platform_id: IdParam, payload: ImportIn):
     """Pull the platform's packages (and PPV events, where it has them) and report the difference;
     with ``apply`` also create, update and retire them (never delete)."""
     actor = require(request, *ADMINS)
@@ -415,7 +415,7 @@ def import_catalog(request, platform_id: PathId, payload: ImportIn):
 
 
 @router.post("/iptv/platforms/{platform_id}/reconcile", response=ReconcileReportOut)
-def reconcile_platform(request, platform_id: PathId, payload: ReconcileIn):
+def reconcile_platform(request, platform_id: IdParam, payload: ReconcileIn):
     """Compare every subscriber on the platform with billing; with ``repair`` also enqueue the fixes
     (foreign subscribers and those with a command in flight are never touched)."""
     actor = require(request, *ADMINS)
@@ -430,24 +430,24 @@ def reconcile_platform(request, platform_id: PathId, payload: ReconcileIn):
 
 @router.get("/iptv/packages", response=list[PackageOut])
 @paginate(BoundedPagination)
-def list_packages(request, platform_id: PathId | None = None, status: CatalogItemStatus | None = None):
+def list_packages(request, platform_id: IdParam | None = None, status: CatalogItemStatus | None = None):
     """Channel packages by platform code, then external id, with the products that grant them."""
     require(request, *READERS)
     return selectors.packages(platform_id=platform_id, status=status)
 
 
-def _package(package_id: PathId):
+def _package(package_id: IdParam):
     return selectors.packages().get(pk=selectors.package(package_id).pk)
 
 
 @router.get("/iptv/packages/{package_id}", response=PackageOut)
-def get_package(request, package_id: PathId):
+def get_package(request, package_id: IdParam):
     require(request, *READERS)
     return _package(package_id)
 
 
 @router.post("/iptv/packages/{package_id}/link", response=PackageOut)
-def link_package(request, package_id: PathId, payload: ProductIdIn):
+def link_package(request, package_id: IdParam, payload: ProductIdIn):
     """The product (with the iptv service) grants the package from now on: accounts that have the
     product are re-provisioned."""
     actor = require(request, *ADMINS)
@@ -456,14 +456,14 @@ def link_package(request, package_id: PathId, payload: ProductIdIn):
 
 
 @router.post("/iptv/packages/{package_id}/unlink", response=PackageOut)
-def unlink_package(request, package_id: PathId, payload: ProductIdIn):
+def unlink_package(request, package_id: IdParam, payload: ProductIdIn):
     actor = require(request, *ADMINS)
     packages.unlink_package(actor, selectors.package(package_id), catalog_selectors.product(payload.product_id))
     return _package(package_id)
 
 
 @router.post("/iptv/packages/{package_id}/sell", response={201: ProductDetailOut})
-def sell_package(request, package_id: PathId, payload: SellIn):
+def sell_package(request, package_id: IdParam, payload: SellIn):
     """A new add-on product granting the package, with one plan. Returns the product."""
     actor = require(request, *ADMINS)
     fields = payload.changes()
@@ -475,7 +475,7 @@ def sell_package(request, package_id: PathId, payload: SellIn):
 
 @router.get("/iptv/ppv-events", response=list[PpvEventOut])
 @paginate(BoundedPagination)
-def list_ppv_events(request, platform_id: PathId | None = None, status: CatalogItemStatus | None = None):
+def list_ppv_events(request, platform_id: IdParam | None = None, status: CatalogItemStatus | None = None):
     """Pay-per-view events by platform code, then external id."""
     require(request, *READERS)
     return selectors.ppv_events(platform_id=platform_id, status=status)
@@ -484,13 +484,13 @@ def list_ppv_events(request, platform_id: PathId | None = None, status: CatalogI
 # -- provisioning -----------------------------------------------------------------------------------------
 
 
-def _subscriber(subscriber_id: PathId):
+def _subscriber(subscriber_id: IdParam):
     return selectors.subscribers().get(pk=selectors.subscriber(subscriber_id).pk)
 
 
 @router.get("/iptv/subscribers", response=list[SubscriberOut])
 @paginate(BoundedPagination)
-def list_subscribers(request, platform_id: PathId | None = None, account_id: PathId | None = None,
+def list_subscribers(request, platform_id: IdParam | None = None, account_id: IdParam | None = None,
                      status: ProvisioningStatus | None = None):
     """Accounts on platforms by id: billing's desired state, the acknowledged one and the queue."""
     require(request, *READERS)
@@ -498,21 +498,21 @@ def list_subscribers(request, platform_id: PathId | None = None, account_id: Pat
 
 
 @router.get("/iptv/subscribers/{subscriber_id}", response=SubscriberOut)
-def get_subscriber(request, subscriber_id: PathId):
+def get_subscriber(request, subscriber_id: IdParam):
     require(request, *READERS)
     return _subscriber(subscriber_id)
 
 
 @router.get("/iptv/subscribers/{subscriber_id}/commands", response=list[CommandOut])
 @paginate(BoundedPagination)
-def subscriber_commands(request, subscriber_id: PathId):
+def subscriber_commands(request, subscriber_id: IdParam):
     """The subscriber's commands, newest first."""
     require(request, *READERS)
     return selectors.commands(subscriber_id=selectors.subscriber(subscriber_id).pk)
 
 
 @router.post("/iptv/subscribers/{subscriber_id}/retry", response=SubscriberOut)
-def retry_subscriber(request, subscriber_id: PathId):
+def retry_subscriber(request, subscriber_id: IdParam):
     """Queue billing's current state again, due now. 409 ``nothing_to_retry`` unless the subscriber
     failed or has a command waiting."""
     actor = require(request, *OPERATIONS)
@@ -521,7 +521,7 @@ def retry_subscriber(request, subscriber_id: PathId):
 
 
 @router.post("/iptv/subscribers/{subscriber_id}/cancel", response=SubscriberOut)
-def cancel_subscriber(request, subscriber_id: PathId):
+def cancel_subscriber(request, subscriber_id: IdParam):
     """Drop the queued commands; the subscriber is then ``failed`` until a change or a reconciliation
     repairs it. 409 ``nothing_to_cancel`` when nothing is queued."""
     actor = require(request, *OPERATIONS)
@@ -531,7 +531,7 @@ def cancel_subscriber(request, subscriber_id: PathId):
 
 @router.get("/iptv/commands", response=list[CommandOut])
 @paginate(BoundedPagination)
-def list_commands(request, platform_id: PathId | None = None, status: CommandStatus | None = None):
+def list_commands(request, platform_id: IdParam | None = None, status: CommandStatus | None = None):
     """Provisioning commands, newest first."""
     require(request, *READERS)
     return selectors.commands(platform_id=platform_id, status=status)

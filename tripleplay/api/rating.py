@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import MAX_INT32, MAX_MICROS, Id, In, MoneyOut, PathId, minor
+from tripleplay.api.schemas import MAX_INT32, MAX_MICROS, Id, IdParam, In, MoneyOut, minor
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.core.validation import STORABLE_TEXT_PATTERN
 from tripleplay.rating import selectors
@@ -170,7 +170,7 @@ class PeakWindowIn(In):
 
 @router.get("/rate-tables", response=list[RateTableOut], summary="Rate tables with their rates")
 @paginate(BoundedPagination)
-def list_rate_tables(request, product_id: PathId | None = None):
+def list_rate_tables(request, product_id: IdParam | None = None):
     require(request, *READERS)
     return selectors.rate_tables(product_id)
 
@@ -184,20 +184,20 @@ def create_rate_table(request, payload: RateTableIn):
 
 
 @router.get("/rate-tables/{table_id}", response=RateTableOut)
-def get_rate_table(request, table_id: PathId):
+def get_rate_table(request, table_id: IdParam):
     require(request, *READERS)
     return selectors.rate_table(table_id)
 
 
 @router.put("/rate-tables/{table_id}/rates", response=RateTableOut, summary="Add or replace the rate of a prefix")
-def put_rate(request, table_id: PathId, payload: RateIn):
+def put_rate(request, table_id: IdParam, payload: RateIn):
     actor = require(request, *ADMINS)
     rating_services.set_rate(actor, selectors.rate_table(table_id), **payload.model_dump())
     return selectors.rate_table(table_id)
 
 
 @router.put("/rate-tables/{table_id}/peak-window", response=RateTableOut, summary="Set or remove the peak window")
-def put_peak_window(request, table_id: PathId, payload: PeakWindowIn):
+def put_peak_window(request, table_id: IdParam, payload: PeakWindowIn):
     actor = require(request, *ADMINS)
     rating_services.set_peak_window(actor, selectors.rate_table(table_id), **payload.model_dump())
     return selectors.rate_table(table_id)

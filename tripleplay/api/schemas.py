@@ -40,9 +40,9 @@ MAX_MICROS = 10**15
 
 PositiveMinor = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR, description="integer minor units, > 0")]
 NonNegativeMinor = Annotated[StrictInt, Field(ge=0, le=MAX_MINOR, description="integer minor units, >= 0")]
-# In a JSON body an id is a JSON integer; in a path or a query string it is digits (PathId).
+# In a JSON body an id is a JSON integer; in a path or a query string it is digits (IdParam).
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-PathId = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdParam = Annotated[int, Field(ge=1, le=MAX_ID)]
 # pydantic-core refuses lone surrogates for any constrained string; the pattern refuses NUL. Both in
 # Rust, so the PPV calls pay no Python for it, and the OpenAPI document shows the pattern.
 Text = Annotated[StrictStr, Field(pattern=STORABLE_TEXT_PATTERN)]
