@@ -59,9 +59,19 @@ def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+# ISO 4217 codes that are not money (D69): no currency (XXX), the testing code (XTS), precious metals
+# (gold, silver, platinum, palladium), bond-market units (XBA-XBD), the IMF's special drawing right
+# (XDR), the SUCRE (XSU), the ADB unit of account (XUA), the old ECU (XEU), the gold and UIC francs
+# (XFO, XFU) and the RINET fund unit (XRE). Babel lists them; no customer pays in them.
+NOT_MONEY = frozenset({"XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA",
+                       "XEU", "XFO", "XFU", "XRE"})
+
+
 def validate_currency(code: str) -> str:
     if not isinstance(code, str) or code not in _known_currencies():
         raise CurrencyError(f"unknown currency {code!r}: expected an ISO 4217 code such as 'USD'")
+    if code in NOT_MONEY:
+        raise CurrencyError(f"{code!r} is an ISO 4217 code but not money: expected a currency such as 'USD'")
     return code
 
 

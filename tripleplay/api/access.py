@@ -4,11 +4,12 @@ from datetime import datetime
 
 from django.middleware.csrf import get_token
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tripleplay.access import selectors, services
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
-from tripleplay.api.schemas import In, Text
+from tripleplay.api.schemas import IdParam, In, Text
 from tripleplay.core.actors import ActorKind, Role
 
 router = Router(tags=["access"])
@@ -49,7 +50,7 @@ def me(request):
 
 
 @router.get("/api-clients", response=list[ApiClientOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_api_clients(request):
     require(request, *ADMINS)
     return selectors.api_clients()
@@ -63,7 +64,7 @@ def create_api_client(request, payload: ApiClientIn):
 
 
 @router.post("/api-clients/{client_id}/revoke", response=ApiClientOut)
-def revoke_api_client(request, client_id: int):
+def revoke_api_client(request, client_id: IdParam):
     """The token stops working at once. Idempotent."""
     actor = require(request, *ADMINS)
     return services.revoke_api_client(actor, selectors.api_client(client_id))

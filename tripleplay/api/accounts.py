@@ -3,11 +3,12 @@
 from datetime import date, datetime
 
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tripleplay.api.customers import StatusChangeOut, StatusIn
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import Id, In, IsoDate, Text
+from tripleplay.api.schemas import Id, IdParam, In, IsoDate, QueryText, Text
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import Status
@@ -87,8 +88,9 @@ class AccountDetailOut(AccountOut):
 
 
 @router.get("/accounts", response=list[AccountOut])
-@paginate(LimitOffsetPagination)
-def list_accounts(request, customer_id: int | None = None, status: Status | None = None, search: str | None = None):
+@paginate(BoundedPagination)
+def list_accounts(request, customer_id: IdParam | None = None, status: Status | None = None,
+                  search: QueryText | None = None):
     """Accounts by id; ``search`` matches login, phone number or device id."""
     require(request, *READERS)
     return selectors.accounts(customer_id=customer_id, status=status, search=search)
@@ -111,20 +113,20 @@ def create_account(request, payload: AccountIn):
 
 
 @router.get("/accounts/{account_id}", response=AccountDetailOut)
-def get_account(request, account_id: int):
+def get_account(request, account_id: IdParam):
     require(request, *READERS)
     return selectors.account(account_id)
 
 
 @router.patch("/accounts/{account_id}", response=AccountDetailOut)
-def update_account(request, account_id: int, payload: AccountPatch):
+def update_account(request, account_id: IdParam, payload: AccountPatch):
     actor = require(request, *OPERATIONS)
     account = services.update_account(actor, selectors.account(account_id), **payload.changes())
     return selectors.account(account.pk)
 
 
 @router.post("/accounts/{account_id}/status", response=AccountDetailOut)
-def change_account_status(request, account_id: int, payload: StatusIn):
+def change_account_status(request, account_id: IdParam, payload: StatusIn):
     """Closing an account ends its products; an account of a closed customer can only be closed."""
     actor = require(request, *OPERATIONS)
     account = services.change_account_status(actor, selectors.account(account_id), payload.status,
@@ -133,20 +135,20 @@ def change_account_status(request, account_id: int, payload: StatusIn):
 
 
 @router.get("/accounts/{account_id}/status-history", response=list[StatusChangeOut])
-def account_status_history(request, account_id: int):
+def account_status_history(request, account_id: IdParam):
     require(request, *READERS)
     return selectors.account_status_history(selectors.account(account_id))
 
 
 @router.get("/accounts/{account_id}/products", response=list[AssignmentOut])
-def account_products(request, account_id: int):
+def account_products(request, account_id: IdParam):
     """Every product the account had or has, by start date (ended ones included)."""
     require(request, *READERS)
     return selectors.product_history(selectors.account(account_id))
 
 
 @router.post("/accounts/{account_id}/main-product", response={201: AssignmentOut})
-def change_main_product(request, account_id: int, payload: MainProductIn):
+def change_main_product(request, account_id: IdParam, payload: MainProductIn):
     """The current main product ends on ``effective_date`` (exclusive) and the new plan starts that day.
     Returns the new assignment."""
     actor = require(request, *OPERATIONS)
@@ -155,7 +157,7 @@ def change_main_product(request, account_id: int, payload: MainProductIn):
 
 
 @router.post("/accounts/{account_id}/addons", response={201: AssignmentOut})
-def add_addon(request, account_id: int, payload: AddonIn):
+def add_addon(request, account_id: IdParam, payload: AddonIn):
     actor = require(request, *OPERATIONS)
     return services.add_addon(actor, selectors.account(account_id), catalog_selectors.plan(payload.plan_id),
                               start_date=payload.start_date)
@@ -166,7 +168,7 @@ class RemoveAddonQuery(Schema):
 
 
 @router.delete("/accounts/{account_id}/addons/{assignment_id}", response=AssignmentOut)
-def remove_addon(request, account_id: int, assignment_id: int, query: Query[RemoveAddonQuery]):
+def remove_addon(request, account_id: IdParam, assignment_id: IdParam, query: Query[RemoveAddonQuery]):
     """Ends an add-on; returns the ended assignment."""
     actor = require(request, *OPERATIONS)
     return services.remove_addon(actor, selectors.account(account_id), assignment_id, end_date=query.end_date)

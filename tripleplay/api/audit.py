@@ -3,10 +3,11 @@
 from datetime import datetime
 
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import READERS, require
-from tripleplay.api.schemas import ActorOut
+from tripleplay.api.schemas import ActorOut, QueryText
 from tripleplay.audit import selectors
 
 router = Router(tags=["audit"])
@@ -27,9 +28,9 @@ class AuditEventOut(Schema):
 
 
 @router.get("/audit", response=list[AuditEventOut])
-@paginate(LimitOffsetPagination)
-def list_audit_events(request, object_type: str | None = None, object_id: str | None = None,
-                      action: str | None = None):
+@paginate(BoundedPagination)
+def list_audit_events(request, object_type: QueryText | None = None, object_id: QueryText | None = None,
+                      action: QueryText | None = None):
     """Newest first. ``object_type`` is the model name: customer, account, ledgerentry, hold, product ..."""
     require(request, *READERS)
     return selectors.audit_events(object_type=object_type, object_id=object_id, action=action)

@@ -3,11 +3,12 @@
 from datetime import datetime
 
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
-from tripleplay.api.schemas import MAX_MINOR, Id, In, MoneyOut, NonNegativeMinor, Text, minor
+from tripleplay.api.schemas import MAX_MINOR, Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
 from tripleplay.catalog import selectors, services
 from tripleplay.catalog.models import AllowanceUnit, CatalogStatus, ChargeMode, Period, ProductKind, ServiceType
 
@@ -137,7 +138,7 @@ class ProductDetailOut(ProductOut):
 
 
 @router.get("/products", response=list[ProductOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_products(request, kind: ProductKind | None = None, status: CatalogStatus | None = None,
                   service_type: ServiceType | None = None, search: str | None = None):
     """Products by code; ``search`` matches code or name."""
@@ -153,20 +154,20 @@ def create_product(request, payload: ProductIn):
 
 
 @router.get("/products/{product_id}", response=ProductDetailOut)
-def get_product(request, product_id: int):
+def get_product(request, product_id: IdParam):
     require(request, *READERS)
     return selectors.product(product_id)
 
 
 @router.patch("/products/{product_id}", response=ProductDetailOut)
-def update_product(request, product_id: int, payload: ProductPatch):
+def update_product(request, product_id: IdParam, payload: ProductPatch):
     actor = require(request, *ADMINS)
     product = services.update_product(actor, selectors.product(product_id), **payload.changes())
     return selectors.product(product.pk)
 
 
 @router.post("/products/{product_id}/retire", response=ProductDetailOut)
-def retire_product(request, product_id: int):
+def retire_product(request, product_id: IdParam):
     """No new sales of the product or its plans; current subscribers keep it. Idempotent."""
     actor = require(request, *ADMINS)
     product = services.retire_product(actor, selectors.product(product_id))
@@ -174,7 +175,7 @@ def retire_product(request, product_id: int):
 
 
 @router.delete("/products/{product_id}", response={204: None})
-def delete_product(request, product_id: int):
+def delete_product(request, product_id: IdParam):
     """Only a product that was never sold; otherwise 409 product_in_use (retire it instead)."""
     actor = require(request, *ADMINS)
     services.delete_product(actor, selectors.product(product_id))
@@ -185,8 +186,8 @@ def delete_product(request, product_id: int):
 
 
 @router.get("/plans", response=list[PlanOut])
-@paginate(LimitOffsetPagination)
-def list_plans(request, product_id: int | None = None, status: CatalogStatus | None = None):
+@paginate(BoundedPagination)
+def list_plans(request, product_id: IdParam | None = None, status: CatalogStatus | None = None):
     require(request, *READERS)
     return selectors.plans(product_id=product_id, status=status)
 
@@ -201,13 +202,13 @@ def create_plan(request, payload: PlanIn):
 
 
 @router.get("/plans/{plan_id}", response=PlanOut)
-def get_plan(request, plan_id: int):
+def get_plan(request, plan_id: IdParam):
     require(request, *READERS)
     return selectors.plan(plan_id)
 
 
 @router.patch("/plans/{plan_id}", response=PlanOut)
-def rename_plan(request, plan_id: int, payload: PlanPatch):
+def rename_plan(request, plan_id: IdParam, payload: PlanPatch):
     """Only the name of a plan changes; fees and terms are fixed at creation."""
     actor = require(request, *ADMINS)
     plan = services.rename_plan(actor, selectors.plan(plan_id), name=payload.name)
@@ -215,7 +216,7 @@ def rename_plan(request, plan_id: int, payload: PlanPatch):
 
 
 @router.post("/plans/{plan_id}/retire", response=PlanOut)
-def retire_plan(request, plan_id: int):
+def retire_plan(request, plan_id: IdParam):
     """No new sales of the plan; current subscribers keep it. Idempotent."""
     actor = require(request, *ADMINS)
     plan = services.retire_plan(actor, selectors.plan(plan_id))

@@ -3,11 +3,12 @@
 from datetime import datetime
 
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import StrictInt
 
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import ActorOut, In, MoneyOut, NonNegativeMinor, Text, decimal_text, minor
+from tripleplay.api.schemas import ActorOut, IdParam, In, MoneyOut, NonNegativeMinor, QueryText, Text, decimal_text, minor
 from tripleplay.catalog.models import BillingPeriod
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import BalanceModel, Status
@@ -23,7 +24,8 @@ class CustomerIn(In):
     balance_model: BalanceModel
     credit_limit_minor: NonNegativeMinor = Field(0, description="postpaid only; prepaid customers have none")
     billing_period: BillingPeriod = BillingPeriod.MONTHLY
-    bill_cycle_day: StrictInt = Field(1, description="monthly 1..31, semimonthly 1..15, weekly 1..7 (ISO), daily 1")
+    bill_cycle_day: StrictInt = Field(1, ge=1, le=31,
+                                      description="monthly 1..31, semimonthly 1..15, weekly 1..7 (ISO), daily 1")
     tax_rate: Text = Field("0", description="percent as a decimal string, e.g. '20.5'")
     email: Text = ""
     phone: Text = ""
@@ -49,7 +51,7 @@ class CustomerPatch(In):
     balance_model: BalanceModel = None
     credit_limit_minor: NonNegativeMinor = None
     billing_period: BillingPeriod = None
-    bill_cycle_day: StrictInt = None
+    bill_cycle_day: StrictInt = Field(None, ge=1, le=31)
     tax_rate: Text = None
 
 
@@ -103,8 +105,8 @@ class StatusChangeOut(Schema):
 
 
 @router.get("/customers", response=list[CustomerOut])
-@paginate(LimitOffsetPagination)
-def list_customers(request, status: Status | None = None, search: str | None = None):
+@paginate(BoundedPagination)
+def list_customers(request, status: Status | None = None, search: QueryText | None = None):
     """Customers by id; ``search`` matches name, e-mail or an account's login."""
     require(request, *READERS)
     return selectors.customers(status=status, search=search)
@@ -118,20 +120,20 @@ def create_customer(request, payload: CustomerIn):
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)
-def get_customer(request, customer_id: int):
+def get_customer(request, customer_id: IdParam):
     require(request, *READERS)
     return selectors.customer(customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut)
-def update_customer(request, customer_id: int, payload: CustomerPatch):
+def update_customer(request, customer_id: IdParam, payload: CustomerPatch):
     actor = require(request, *OPERATIONS)
     customer = services.update_customer(actor, selectors.customer(customer_id), **payload.changes())
     return selectors.customer(customer.pk)
 
 
 @router.post("/customers/{customer_id}/status", response=CustomerOut)
-def change_customer_status(request, customer_id: int, payload: StatusIn):
+def change_customer_status(request, customer_id: IdParam, payload: StatusIn):
     """Closing a customer closes all of its accounts; closed is final."""
     actor = require(request, *OPERATIONS)
     customer = services.change_customer_status(actor, selectors.customer(customer_id), payload.status,
@@ -140,6 +142,6 @@ def change_customer_status(request, customer_id: int, payload: StatusIn):
 
 
 @router.get("/customers/{customer_id}/status-history", response=list[StatusChangeOut])
-def customer_status_history(request, customer_id: int):
+def customer_status_history(request, customer_id: IdParam):
     require(request, *READERS)
     return selectors.customer_status_history(selectors.customer(customer_id))

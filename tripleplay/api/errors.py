@@ -22,6 +22,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 from ninja.parser import Parser
 
 from tripleplay.core.errors import DomainError
+from tripleplay.core.validation import NUL_MESSAGE, STORABLE_TEXT_PATTERN, SURROGATE_MESSAGE
 from tripleplay.money import AmountFormatError, CurrencyError, CurrencyMismatch
 
 logger = logging.getLogger("tripleplay.api")
@@ -55,14 +56,61 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+class UnstorableText(ValueError):
+    """A string of the body holds what no database stores (D69); ``errors`` in _field_errors' shape."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__("unstorable text")
+        self.errors = errors
+
+
+def _unstorable_strings(document) -> list[dict]:
+    """Every key or string value holding NUL or a lone surrogate, with its path in the document."""
+    found, stack = [], [((), document)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        for key, value in items:
+            for text in (key, value):
+                if isinstance(text, str) and (problem := _text_problem(text)):
+                    found.append({"location": "body", "field": ".".join(map(str, (*path, key))),
+                                  "message": problem, "type": "unstorable_text"})
+            stack.append(((*path, key), value))
+    return found
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return NUL_MESSAGE
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE_MESSAGE
+    return None
+
+
 class StrictJSONParser(Parser):
-    """JSON bodies only, without the NaN/Infinity extensions of Python's json module."""
+    """JSON bodies only, without the NaN/Infinity extensions of Python's json module, and without
+    text a database cannot store, whatever field it is in (D69)."""
 
     def parse_body(self, request: HttpRequest):
+        body = request.body
         try:
-            return json.loads(request.body, parse_constant=_reject_constant)
+            document = json.loads(body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as e:
             raise InvalidJSONBody(str(e)) from None
+        # Valid JSON spells NUL and a lone surrogate only as \u escapes (raw, they fail to parse), so
+        # a body without "\u0000" or "\ud..." needs no walk.
+        if b"\\u0000" in body or b"\\ud" in body.lower():
+            errors = _unstorable_strings(document)
+            if errors:
+                raise UnstorableText(errors)
+        return document
 
 
 def _field_errors(errors: list[dict]) -> list[dict]:
@@ -72,9 +120,22 @@ def _field_errors(errors: list[dict]) -> list[dict]:
         location, *path = [str(part) for part in e.get("loc", ())] or [""]
         if location == "body" and path[:1] == [BODY_PARAM]:
             path = path[1:]
-        out.append({"location": location, "field": ".".join(path), "message": e.get("msg", ""),
-                    "type": e.get("type", "")})
+        kind, message = e.get("type", ""), e.get("msg", "")
+        # pydantic's words for the storable-text rule (D69) name a regex; say what is refused instead.
+        if kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == STORABLE_TEXT_PATTERN:
+            kind, message = "unstorable_text", NUL_MESSAGE
+        elif kind == "string_unicode":
+            kind, message = "unstorable_text", SURROGATE_MESSAGE
+        out.append({"location": location, "field": ".".join(path), "message": message, "type": kind})
     return out
+
+
+_RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal"})
+
+
+def _only_ids_out_of_range(errors: list[dict]) -> bool:
+    """A path id outside 1..2^63-1 (schemas.IdParam) names no row: 404 as an unknown id, not 422 (D69)."""
+    return bool(errors) and all(e.get("loc", ("",))[0] == "path" and e.get("type") in _RANGE_ERRORS for e in errors)
 
 
 def install(api: NinjaAPI) -> None:
@@ -89,6 +150,8 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ValidationError)
     def validation_error(request, exc: ValidationError):
+        if _only_ids_out_of_range(exc.errors):
+            return respond(request, 404, "not_found", "not found")
         return respond(request, 422, "invalid_input", "the request is not valid", {"errors": _field_errors(exc.errors)})
 
     @api.exception_handler(AuthenticationError)
@@ -111,6 +174,8 @@ def install(api: NinjaAPI) -> None:
     def http_error(request, exc: HttpError):
         if isinstance(exc.__cause__, InvalidJSONBody):
             return respond(request, 400, "invalid_json", f"the request body is not valid JSON: {exc.__cause__}")
+        if isinstance(exc.__cause__, UnstorableText):
+            return respond(request, 422, "invalid_input", "the request is not valid", {"errors": exc.__cause__.errors})
         return respond(request, exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), exc.message)
 
     @api.exception_handler(Http404)

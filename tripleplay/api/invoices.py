@@ -9,10 +9,11 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import In, MoneyOut, Text, decimal_text, minor
+from tripleplay.api.schemas import IdParam, In, MoneyOut, Text, decimal_text, minor
 from tripleplay.collections.models import CollectionAction
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.invoicing import documents, selectors, services
@@ -89,21 +90,21 @@ def _out(inv, with_lines: bool = False) -> dict:
 
 
 @router.get("/invoices", response=list[InvoiceOut])
-@paginate(LimitOffsetPagination)
-def list_invoices(request, customer_id: int | None = None, status: InvoiceStatus | None = None):
+@paginate(BoundedPagination)
+def list_invoices(request, customer_id: IdParam | None = None, status: InvoiceStatus | None = None):
     """Newest first."""
     require(request, *READERS)
     return [_out(i) for i in selectors.invoices(customer_id, status).select_related("credit_note_for")]
 
 
 @router.get("/invoices/{invoice_id}", response=InvoiceDetailOut)
-def get_invoice(request, invoice_id: int):
+def get_invoice(request, invoice_id: IdParam):
     require(request, *READERS)
     return _out(selectors.get_invoice(invoice_id), with_lines=True)
 
 
 @router.get("/invoices/{invoice_id}/pdf")
-def download_pdf(request, invoice_id: int):
+def download_pdf(request, invoice_id: IdParam):
     """The invoice's PDF (rendered once, stored; served after checking its SHA-256)."""
     require(request, *READERS)
     inv = selectors.get_invoice(invoice_id)
@@ -115,7 +116,7 @@ def download_pdf(request, invoice_id: int):
 
 
 @router.get("/invoices/{invoice_id}/lines.csv")
-def download_csv(request, invoice_id: int):
+def download_csv(request, invoice_id: IdParam):
     require(request, *READERS)
     inv = selectors.get_invoice(invoice_id)
     response = HttpResponse(documents.lines_csv(inv), content_type="text/csv; charset=utf-8")
@@ -124,7 +125,7 @@ def download_csv(request, invoice_id: int):
 
 
 @router.post("/customers/{customer_id}/invoices", response={201: InvoiceDetailOut})
-def issue_out_of_turn(request, customer_id: int):
+def issue_out_of_turn(request, customer_id: IdParam):
     """An out-of-turn invoice now for everything not invoiced yet (the regular period still closes)."""
     actor = require(request, *OPERATIONS)
     inv = services.issue_out_of_turn(actor, customer_selectors.customer(customer_id))
@@ -136,7 +137,7 @@ class VoidIn(In):
 
 
 @router.post("/invoices/{invoice_id}/void", response={201: InvoiceDetailOut})
-def void_invoice(request, invoice_id: int, payload: VoidIn):
+def void_invoice(request, invoice_id: IdParam, payload: VoidIn):
     """Void an invoice; answers with the credit note issued for it."""
     actor = require(request, *OPERATIONS)
     cn = services.void_invoice(actor, selectors.get_invoice(invoice_id), reason=payload.reason)
@@ -153,7 +154,7 @@ class CollectionActionOut(Schema):
 
 
 @router.get("/customers/{customer_id}/collection-actions", response=list[CollectionActionOut])
-def collection_actions(request, customer_id: int):
+def collection_actions(request, customer_id: IdParam):
     """Every collections step taken for the customer, oldest first."""
     require(request, *READERS)
     customer = customer_selectors.customer(customer_id)

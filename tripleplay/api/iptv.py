@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import StrictBool, StrictFloat, StrictInt
 
 from tripleplay.api.catalog import AllowanceIn, ProductDetailOut
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import Id, In, MoneyOut, NonNegativeMinor, Text, minor
+from tripleplay.api.schemas import Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.catalog.models import ChargeMode, Period
 from tripleplay.core.errors import DomainError
@@ -361,7 +362,7 @@ def platform_kinds(request):
 
 
 @router.get("/iptv/platforms", response=list[PlatformOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_platforms(request):
     """Platforms by code."""
     require(request, *READERS)
@@ -376,34 +377,34 @@ def create_platform(request, payload: PlatformIn):
 
 
 @router.get("/iptv/platforms/{platform_id}", response=PlatformOut)
-def get_platform(request, platform_id: int):
+def get_platform(request, platform_id: IdParam):
     require(request, *READERS)
     return selectors.platform(platform_id)
 
 
 @router.patch("/iptv/platforms/{platform_id}", response=PlatformOut)
-def update_platform(request, platform_id: int, payload: PlatformPatch):
+def update_platform(request, platform_id: IdParam, payload: PlatformPatch):
     actor = require(request, *ADMINS)
     platform = configuration.update_platform(actor, selectors.platform(platform_id), **payload.changes())
     return selectors.platform(platform.pk)
 
 
 @router.post("/iptv/platforms/{platform_id}/inbound-token", response={201: InboundTokenOut})
-def issue_inbound_token(request, platform_id: int):
+def issue_inbound_token(request, platform_id: IdParam):
     """A new token for the platform's calls to tripleplay (catalog push); replaces the previous one."""
     actor = require(request, *ADMINS)
     return {"token": configuration.issue_inbound_token(actor, selectors.platform(platform_id))}
 
 
 @router.post("/iptv/platforms/{platform_id}/test", response=ConnectionTestOut)
-def test_connection(request, platform_id: int):
+def test_connection(request, platform_id: IdParam):
     """One authenticated call to the platform. Always 200: ``ok`` says whether it worked."""
     require(request, *OPERATIONS)
     return configuration.test_connection(selectors.platform(platform_id))
 
 
 @router.post("/iptv/platforms/{platform_id}/import", response=ImportReportOut)
-def import_catalog(request, platform_id: int, payload: ImportIn):
+def import_catalog(request, platform_id: IdParam, payload: ImportIn):
     """Pull the platform's packages (and PPV events, where it has them) and report the difference;
     with ``apply`` also create, update and retire them (never delete)."""
     actor = require(request, *ADMINS)
@@ -414,7 +415,7 @@ def import_catalog(request, platform_id: int, payload: ImportIn):
 
 
 @router.post("/iptv/platforms/{platform_id}/reconcile", response=ReconcileReportOut)
-def reconcile_platform(request, platform_id: int, payload: ReconcileIn):
+def reconcile_platform(request, platform_id: IdParam, payload: ReconcileIn):
     """Compare every subscriber on the platform with billing; with ``repair`` also enqueue the fixes
     (foreign subscribers and those with a command in flight are never touched)."""
     actor = require(request, *ADMINS)
@@ -428,25 +429,25 @@ def reconcile_platform(request, platform_id: int, payload: ReconcileIn):
 
 
 @router.get("/iptv/packages", response=list[PackageOut])
-@paginate(LimitOffsetPagination)
-def list_packages(request, platform_id: int | None = None, status: CatalogItemStatus | None = None):
+@paginate(BoundedPagination)
+def list_packages(request, platform_id: IdParam | None = None, status: CatalogItemStatus | None = None):
     """Channel packages by platform code, then external id, with the products that grant them."""
     require(request, *READERS)
     return selectors.packages(platform_id=platform_id, status=status)
 
 
-def _package(package_id: int):
+def _package(package_id: IdParam):
     return selectors.packages().get(pk=selectors.package(package_id).pk)
 
 
 @router.get("/iptv/packages/{package_id}", response=PackageOut)
-def get_package(request, package_id: int):
+def get_package(request, package_id: IdParam):
     require(request, *READERS)
     return _package(package_id)
 
 
 @router.post("/iptv/packages/{package_id}/link", response=PackageOut)
-def link_package(request, package_id: int, payload: ProductIdIn):
+def link_package(request, package_id: IdParam, payload: ProductIdIn):
     """The product (with the iptv service) grants the package from now on: accounts that have the
     product are re-provisioned."""
     actor = require(request, *ADMINS)
@@ -455,14 +456,14 @@ def link_package(request, package_id: int, payload: ProductIdIn):
 
 
 @router.post("/iptv/packages/{package_id}/unlink", response=PackageOut)
-def unlink_package(request, package_id: int, payload: ProductIdIn):
+def unlink_package(request, package_id: IdParam, payload: ProductIdIn):
     actor = require(request, *ADMINS)
     packages.unlink_package(actor, selectors.package(package_id), catalog_selectors.product(payload.product_id))
     return _package(package_id)
 
 
 @router.post("/iptv/packages/{package_id}/sell", response={201: ProductDetailOut})
-def sell_package(request, package_id: int, payload: SellIn):
+def sell_package(request, package_id: IdParam, payload: SellIn):
     """A new add-on product granting the package, with one plan. Returns the product."""
     actor = require(request, *ADMINS)
     fields = payload.changes()
@@ -473,8 +474,8 @@ def sell_package(request, package_id: int, payload: SellIn):
 
 
 @router.get("/iptv/ppv-events", response=list[PpvEventOut])
-@paginate(LimitOffsetPagination)
-def list_ppv_events(request, platform_id: int | None = None, status: CatalogItemStatus | None = None):
+@paginate(BoundedPagination)
+def list_ppv_events(request, platform_id: IdParam | None = None, status: CatalogItemStatus | None = None):
     """Pay-per-view events by platform code, then external id."""
     require(request, *READERS)
     return selectors.ppv_events(platform_id=platform_id, status=status)
@@ -483,13 +484,13 @@ def list_ppv_events(request, platform_id: int | None = None, status: CatalogItem
 # -- provisioning -----------------------------------------------------------------------------------------
 
 
-def _subscriber(subscriber_id: int):
+def _subscriber(subscriber_id: IdParam):
     return selectors.subscribers().get(pk=selectors.subscriber(subscriber_id).pk)
 
 
 @router.get("/iptv/subscribers", response=list[SubscriberOut])
-@paginate(LimitOffsetPagination)
-def list_subscribers(request, platform_id: int | None = None, account_id: int | None = None,
+@paginate(BoundedPagination)
+def list_subscribers(request, platform_id: IdParam | None = None, account_id: IdParam | None = None,
                      status: ProvisioningStatus | None = None):
     """Accounts on platforms by id: billing's desired state, the acknowledged one and the queue."""
     require(request, *READERS)
@@ -497,21 +498,21 @@ def list_subscribers(request, platform_id: int | None = None, account_id: int | 
 
 
 @router.get("/iptv/subscribers/{subscriber_id}", response=SubscriberOut)
-def get_subscriber(request, subscriber_id: int):
+def get_subscriber(request, subscriber_id: IdParam):
     require(request, *READERS)
     return _subscriber(subscriber_id)
 
 
 @router.get("/iptv/subscribers/{subscriber_id}/commands", response=list[CommandOut])
-@paginate(LimitOffsetPagination)
-def subscriber_commands(request, subscriber_id: int):
+@paginate(BoundedPagination)
+def subscriber_commands(request, subscriber_id: IdParam):
     """The subscriber's commands, newest first."""
     require(request, *READERS)
     return selectors.commands(subscriber_id=selectors.subscriber(subscriber_id).pk)
 
 
 @router.post("/iptv/subscribers/{subscriber_id}/retry", response=SubscriberOut)
-def retry_subscriber(request, subscriber_id: int):
+def retry_subscriber(request, subscriber_id: IdParam):
     """Queue billing's current state again, due now. 409 ``nothing_to_retry`` unless the subscriber
     failed or has a command waiting."""
     actor = require(request, *OPERATIONS)
@@ -520,7 +521,7 @@ def retry_subscriber(request, subscriber_id: int):
 
 
 @router.post("/iptv/subscribers/{subscriber_id}/cancel", response=SubscriberOut)
-def cancel_subscriber(request, subscriber_id: int):
+def cancel_subscriber(request, subscriber_id: IdParam):
     """Drop the queued commands; the subscriber is then ``failed`` until a change or a reconciliation
     repairs it. 409 ``nothing_to_cancel`` when nothing is queued."""
     actor = require(request, *OPERATIONS)
@@ -529,8 +530,8 @@ def cancel_subscriber(request, subscriber_id: int):
 
 
 @router.get("/iptv/commands", response=list[CommandOut])
-@paginate(LimitOffsetPagination)
-def list_commands(request, platform_id: int | None = None, status: CommandStatus | None = None):
+@paginate(BoundedPagination)
+def list_commands(request, platform_id: IdParam | None = None, status: CommandStatus | None = None):
     """Provisioning commands, newest first."""
     require(request, *READERS)
     return selectors.commands(platform_id=platform_id, status=status)

@@ -10,12 +10,13 @@ releasing a hold are idempotent by the hold itself and need no key.
 from datetime import datetime, timedelta
 
 from ninja import Field, Header, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import StrictInt
 
 from tripleplay import clock
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import ActorOut, Id, In, MoneyOut, PositiveMinor, Text, minor, money
+from tripleplay.api.schemas import ActorOut, Id, IdParam, In, MoneyOut, PositiveMinor, Text, minor, money
 from tripleplay.core.errors import InvalidInput
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.ledger import selectors, services
@@ -150,7 +151,7 @@ class HoldOut(Schema):
 
 
 @router.get("/customers/{customer_id}/funds", response=FundsOut)
-def get_funds(request, customer_id: int):
+def get_funds(request, customer_id: IdParam):
     require(request, *READERS)
     customer = customer_selectors.customer(customer_id)
     view = selectors.funds_of(customer)
@@ -166,23 +167,23 @@ def get_funds(request, customer_id: int):
 
 
 @router.get("/customers/{customer_id}/entries", response=list[EntryOut])
-@paginate(LimitOffsetPagination)
-def list_entries(request, customer_id: int, kind: EntryKind | None = None):
+@paginate(BoundedPagination)
+def list_entries(request, customer_id: IdParam, kind: EntryKind | None = None):
     """Newest first."""
     require(request, *READERS)
     return selectors.entries_of(customer_selectors.customer(customer_id), kind=kind)
 
 
 @router.get("/customers/{customer_id}/holds", response=list[HoldOut])
-@paginate(LimitOffsetPagination)
-def list_holds(request, customer_id: int, status: HoldStatus | None = None):
+@paginate(BoundedPagination)
+def list_holds(request, customer_id: IdParam, status: HoldStatus | None = None):
     """Newest first."""
     require(request, *READERS)
     return selectors.holds_of(customer_selectors.customer(customer_id), status=status).select_related("entry")
 
 
 @router.get("/holds/{hold_id}", response=HoldOut)
-def get_hold(request, hold_id: int):
+def get_hold(request, hold_id: IdParam):
     require(request, *READERS)
     return selectors.hold(hold_id)
 
@@ -190,12 +191,12 @@ def get_hold(request, hold_id: int):
 # -- entries ----------------------------------------------------------------------------------------
 
 
-def _account(account_id: int | None):
+def _account(account_id: IdParam | None):
     return None if account_id is None else customer_selectors.account(account_id)
 
 
 @router.post("/customers/{customer_id}/payments", response={201: EntryOut})
-def record_payment(request, customer_id: int, payload: PaymentIn, idempotency_key: str | None = IdempotencyKey):
+def record_payment(request, customer_id: IdParam, payload: PaymentIn, idempotency_key: str | None = IdempotencyKey):
     """A payment received. Accepted from closed customers too (settling their final balance)."""
     actor = require(request, *OPERATIONS)
     key = _key(idempotency_key)
@@ -206,7 +207,7 @@ def record_payment(request, customer_id: int, payload: PaymentIn, idempotency_ke
 
 
 @router.post("/customers/{customer_id}/credits", response={201: EntryOut})
-def post_credit(request, customer_id: int, payload: CreditIn, idempotency_key: str | None = IdempotencyKey):
+def post_credit(request, customer_id: IdParam, payload: CreditIn, idempotency_key: str | None = IdempotencyKey):
     """A manual credit (goodwill, compensation) with a reason."""
     actor = require(request, *OPERATIONS)
     key = _key(idempotency_key)
@@ -216,7 +217,7 @@ def post_credit(request, customer_id: int, payload: CreditIn, idempotency_key: s
 
 
 @router.post("/customers/{customer_id}/debits", response={201: EntryOut})
-def post_debit(request, customer_id: int, payload: DebitIn, idempotency_key: str | None = IdempotencyKey):
+def post_debit(request, customer_id: IdParam, payload: DebitIn, idempotency_key: str | None = IdempotencyKey):
     """A manual debit (correction, one-off fee) with a reason; recorded as a negative adjustment."""
     actor = require(request, *OPERATIONS)
     key = _key(idempotency_key)
@@ -226,7 +227,7 @@ def post_debit(request, customer_id: int, payload: DebitIn, idempotency_key: str
 
 
 @router.post("/customers/{customer_id}/refunds", response={201: EntryOut})
-def refund(request, customer_id: int, payload: RefundIn, idempotency_key: str | None = IdempotencyKey):
+def refund(request, customer_id: IdParam, payload: RefundIn, idempotency_key: str | None = IdempotencyKey):
     """Money paid back, only out of the customer's own money (balance minus holds)."""
     actor = require(request, *OPERATIONS)
     key = _key(idempotency_key)
@@ -239,7 +240,7 @@ def refund(request, customer_id: int, payload: RefundIn, idempotency_key: str | 
 
 
 @router.post("/customers/{customer_id}/holds", response={201: HoldOut})
-def place_hold(request, customer_id: int, payload: HoldIn, idempotency_key: str | None = IdempotencyKey):
+def place_hold(request, customer_id: IdParam, payload: HoldIn, idempotency_key: str | None = IdempotencyKey):
     """Reserve available funds (409 insufficient_funds if they do not cover the amount)."""
     actor = require(request, *OPERATIONS)
     key = _key(idempotency_key)
@@ -254,7 +255,7 @@ def place_hold(request, customer_id: int, payload: HoldIn, idempotency_key: str 
 
 
 @router.post("/holds/{hold_id}/capture", response=HoldOut)
-def capture_hold(request, hold_id: int, payload: CaptureIn | None = None):
+def capture_hold(request, hold_id: IdParam, payload: CaptureIn | None = None):
     """Turn the hold into a charge of ``amount_minor`` (default all of it); the rest goes back.
     Capturing again with the same amount returns the same result. The body may be omitted."""
     actor = require(request, *OPERATIONS)
@@ -267,7 +268,7 @@ def capture_hold(request, hold_id: int, payload: CaptureIn | None = None):
 
 
 @router.post("/holds/{hold_id}/release", response=HoldOut)
-def release_hold(request, hold_id: int, payload: ReleaseIn | None = None):
+def release_hold(request, hold_id: IdParam, payload: ReleaseIn | None = None):
     """Give the held funds back. Idempotent; a captured hold cannot be released (409). The body may be omitted."""
     actor = require(request, *OPERATIONS)
     hold = services.release_hold(actor, selectors.hold(hold_id), reason=payload.reason if payload else "")

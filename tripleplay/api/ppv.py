@@ -21,10 +21,12 @@ from ninja.security import HttpBearer
 from pydantic import StrictInt
 
 from tripleplay.api.auth import PlatformCredentials, platform_credentials, platform_for
-from tripleplay.api.schemas import In
+from tripleplay.api.schemas import MAX_MINOR, Id, In
+from tripleplay.core.validation import STORABLE_TEXT_PATTERN
 from tripleplay.ppv import services
 
-Ref = Annotated[str, Field(min_length=1, max_length=100)]
+# The storable-text pattern (D69) runs in pydantic-core: no Python on the hot path.
+Ref = Annotated[str, Field(min_length=1, max_length=100, pattern=STORABLE_TEXT_PATTERN)]
 
 
 class PlatformToken(HttpBearer):
@@ -52,17 +54,17 @@ class AuthorizeIn(In):
     transaction_id: Ref = Field(description="the platform's id for this purchase; retries reuse it")
     subscriber: Ref = Field(description="tripleplay's subscriber id on the platform (e.g. tp-42)")
     event_id: Ref | None = Field(None, description="a PPV event of this platform")
-    price_minor: StrictInt | None = Field(None, ge=0, description="explicit price, when there is no event")
+    price_minor: StrictInt | None = Field(None, ge=0, le=MAX_MINOR, description="explicit price, when there is no event")
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
 
 
 class SettleIn(In):
     transaction_id: Ref | None = None
-    authorization_id: StrictInt | None = Field(None, ge=1)
+    authorization_id: Id | None = None
 
 
 class ConfirmIn(SettleIn):
-    amount_minor: StrictInt | None = Field(None, ge=0, description="final amount, at most the held price")
+    amount_minor: StrictInt | None = Field(None, ge=0, le=MAX_MINOR, description="final amount, at most the held price")
 
 
 class AnswerOut(Schema):

@@ -10,12 +10,13 @@ from datetime import date, datetime
 from typing import Annotated
 
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import StrictInt, StrictStr, model_validator
 
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import In, IsoDate, MoneyOut, minor
+from tripleplay.api.schemas import IdParam, In, IsoDate, MoneyOut, minor
 from tripleplay.core.errors import InvalidInput
 from tripleplay.ppv import selectors, services
 from tripleplay.ppv.models import PurchaseStatus
@@ -116,9 +117,9 @@ class RefundIn(In):
 
 class PurchaseFilters(Schema):
     status: PurchaseStatus | None = None
-    platform_id: int | None = None
-    customer_id: int | None = None
-    account_id: int | None = None
+    platform_id: IdParam | None = None
+    customer_id: IdParam | None = None
+    account_id: IdParam | None = None
 
 
 class RevenueRowOut(Schema):
@@ -138,7 +139,7 @@ class RevenueOut(Schema):
 
 
 @router.get("/ppv/purchases", response=list[PurchaseOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_purchases(request, filters: Query[PurchaseFilters]):
     """Newest first; every authorization is a purchase row, declined ones included."""
     require(request, *READERS)
@@ -147,13 +148,13 @@ def list_purchases(request, filters: Query[PurchaseFilters]):
 
 
 @router.get("/ppv/purchases/{purchase_id}", response=PurchaseDetailOut)
-def get_purchase(request, purchase_id: int):
+def get_purchase(request, purchase_id: IdParam):
     require(request, *READERS)
     return selectors.purchase(purchase_id)
 
 
 @router.post("/ppv/purchases/{purchase_id}/refund", response=PurchaseDetailOut)
-def refund_purchase(request, purchase_id: int, payload: RefundIn):
+def refund_purchase(request, purchase_id: IdParam, payload: RefundIn):
     """Credit a confirmed purchase's charge back to the customer (409 not_refundable otherwise)."""
     actor = require(request, *OPERATIONS)
     purchase = services.refund(actor, selectors.purchase(purchase_id), reason=payload.reason.strip())

@@ -8,17 +8,17 @@ records, too many, an element that is not an object, an unknown field) is a 422 
 The records go through the same bulk path as ``tripleplay import-xdrs`` (docs/rating.md).
 """
 
-from __future__ import annotations
-
 from datetime import datetime, time
 from typing import Any, Literal
 
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import In, MoneyOut, minor
+from tripleplay.api.schemas import MAX_INT32, MAX_MICROS, Id, IdParam, In, MoneyOut, minor
 from tripleplay.catalog import selectors as catalog_selectors
+from tripleplay.core.validation import STORABLE_TEXT_PATTERN
 from tripleplay.rating import selectors
 from tripleplay.rating import services as rating_services
 from tripleplay.rating.bulk import rate_bulk
@@ -90,8 +90,8 @@ def post_xdrs(request, payload: XdrBatchIn):
 
 
 @router.get("/xdrs/errors", response=list[XdrOut], summary="Usage records waiting in error")
-@paginate(LimitOffsetPagination)
-def list_errors(request, source: str | None = Query(None, max_length=64)):
+@paginate(BoundedPagination)
+def list_errors(request, source: str | None = Query(None, max_length=64, pattern=STORABLE_TEXT_PATTERN)):
     require(request, *READERS)
     return selectors.xdrs_in_error(source).order_by("id")
 
@@ -145,19 +145,19 @@ class RateTableOut(Schema):
 
 
 class RateTableIn(In):
-    product_id: int = Field(..., strict=True)
+    product_id: Id
     service_type: Service
     name: str = Field(..., min_length=1, max_length=200, strict=True)
 
 
 class RateIn(In):
     prefix: str = Field("", max_length=32, strict=True, description="digits; '' is the table's default")
-    price_per_unit_micros: int = Field(..., ge=0, strict=True)
-    connection_fee_micros: int = Field(0, ge=0, strict=True)
-    first_increment: int = Field(1, ge=1, strict=True)
-    next_increment: int = Field(1, ge=1, strict=True)
-    offpeak_price_per_unit_micros: int | None = Field(None, ge=0, strict=True)
-    offpeak_connection_fee_micros: int | None = Field(None, ge=0, strict=True)
+    price_per_unit_micros: int = Field(..., ge=0, le=MAX_MICROS, strict=True)
+    connection_fee_micros: int = Field(0, ge=0, le=MAX_MICROS, strict=True)
+    first_increment: int = Field(1, ge=1, le=MAX_INT32, strict=True)
+    next_increment: int = Field(1, ge=1, le=MAX_INT32, strict=True)
+    offpeak_price_per_unit_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True)
+    offpeak_connection_fee_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True)
     description: str = Field("", max_length=200, strict=True)
 
 
@@ -169,8 +169,8 @@ class PeakWindowIn(In):
 
 
 @router.get("/rate-tables", response=list[RateTableOut], summary="Rate tables with their rates")
-@paginate(LimitOffsetPagination)
-def list_rate_tables(request, product_id: int | None = None):
+@paginate(BoundedPagination)
+def list_rate_tables(request, product_id: IdParam | None = None):
     require(request, *READERS)
     return selectors.rate_tables(product_id)
 
@@ -184,20 +184,20 @@ def create_rate_table(request, payload: RateTableIn):
 
 
 @router.get("/rate-tables/{table_id}", response=RateTableOut)
-def get_rate_table(request, table_id: int):
+def get_rate_table(request, table_id: IdParam):
     require(request, *READERS)
     return selectors.rate_table(table_id)
 
 
 @router.put("/rate-tables/{table_id}/rates", response=RateTableOut, summary="Add or replace the rate of a prefix")
-def put_rate(request, table_id: int, payload: RateIn):
+def put_rate(request, table_id: IdParam, payload: RateIn):
     actor = require(request, *ADMINS)
     rating_services.set_rate(actor, selectors.rate_table(table_id), **payload.model_dump())
     return selectors.rate_table(table_id)
 
 
 @router.put("/rate-tables/{table_id}/peak-window", response=RateTableOut, summary="Set or remove the peak window")
-def put_peak_window(request, table_id: int, payload: PeakWindowIn):
+def put_peak_window(request, table_id: IdParam, payload: PeakWindowIn):
     actor = require(request, *ADMINS)
     rating_services.set_peak_window(actor, selectors.rate_table(table_id), **payload.model_dump())
     return selectors.rate_table(table_id)

@@ -7,6 +7,11 @@ Conventions:
 - An output amount is a money object: {"amount_minor": 1250, "amount": "12.50", "currency": "USD"},
   named without the suffix (balance, amount, periodic_fee ...).
 - Dates are "YYYY-MM-DD"; times are ISO 8601 with an offset; rates (tax_rate) are decimal strings.
+- Integers are bounded before they reach a database (D69): ids 1..2^63-1 (the 64-bit key columns),
+  amounts within MAX_MINOR, offsets 0..2^31-1, limits 1..NINJA_PAGINATION_MAX_LIMIT; anything outside
+  is a 422 in the usual error shape, never a database overflow.
+- Text refuses what the databases cannot store (D69): NUL (PostgreSQL text cannot hold it) and lone
+  surrogates (not encodable as UTF-8, on SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -19,15 +24,29 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict, StrictInt, StrictStr
 
+from tripleplay.core.validation import STORABLE_TEXT_PATTERN
 from tripleplay.money import Money
 
 # Bigger than any real amount, far below the 64-bit columns: sums of many of them cannot overflow.
 MAX_MINOR = 10**15
+# Every primary key is a BigAutoField: a signed 64-bit column on PostgreSQL and SQLite alike.
+MAX_ID = 2**63 - 1
+# No one pages past two billion rows; a bound far below PostgreSQL's bigint OFFSET keeps every list
+# (queryset or Python list) answering the same way.
+MAX_INT32 = 2**31 - 1
+MAX_OFFSET = MAX_INT32
+# Prices in micro-units (millionths of the major unit, rating): a billion major units per unit at most.
+MAX_MICROS = 10**15
 
 PositiveMinor = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR, description="integer minor units, > 0")]
 NonNegativeMinor = Annotated[StrictInt, Field(ge=0, le=MAX_MINOR, description="integer minor units, >= 0")]
-Id = Annotated[StrictInt, Field(ge=1)]
-Text = StrictStr
+# In a JSON body an id is a JSON integer; in a path or a query string it is digits (IdParam).
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+IdParam = Annotated[int, Field(ge=1, le=MAX_ID)]
+# pydantic-core refuses lone surrogates for any constrained string; the pattern refuses NUL. Both in
+# Rust, so the PPV calls pay no Python for it, and the OpenAPI document shows the pattern.
+Text = Annotated[StrictStr, Field(pattern=STORABLE_TEXT_PATTERN)]
+QueryText = Annotated[str, Field(pattern=STORABLE_TEXT_PATTERN)]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

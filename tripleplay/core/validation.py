@@ -10,12 +10,31 @@ from django.core.validators import validate_email
 from tripleplay.core.errors import InvalidInput
 from tripleplay.money import CurrencyError, validate_currency
 
+# What PostgreSQL and SQLite can store as text: no NUL (PostgreSQL refuses it) and no lone surrogate
+# (no UTF-8 encoding exists for one). The API's string types declare the same rule as this pattern
+# (pydantic-core refuses lone surrogates for every constrained string).
+STORABLE_TEXT_PATTERN = r"^[^\x00]*$"
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+SURROGATE_MESSAGE = "must be valid Unicode text (no lone surrogates)"
+
+
+def storable(value: str, field: str) -> str:
+    """``value`` if a database can store it, else InvalidInput naming ``field``."""
+    if "\x00" in value:
+        raise InvalidInput(f"{field} {NUL_MESSAGE}", details={"field": field})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{field} {SURROGATE_MESSAGE}", details={"field": field}) from None
+    return value
+
 
 def text(value, field: str, *, required: bool = False, max_length: int = 200) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be text", details={"field": field})
+    storable(value, field)
     value = value.strip()
     if required and not value:
         raise InvalidInput(f"{field} is required", details={"field": field})

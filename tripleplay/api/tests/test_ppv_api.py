@@ -5,6 +5,7 @@ The fixtures here (``ppv_world``, ``state``) are shared with test_ppv_xml.py."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,8 +13,10 @@ import pytest
 from django.db.models import Sum
 
 from tripleplay import clock
+from tripleplay.api.schemas import MAX_ID, MAX_MINOR
 from tripleplay.api.tests.conftest import NOW, SYSTEM, Api, error_of, new_customer
 from tripleplay.catalog import services as catalog_services
+from tripleplay.core.validation import NUL_MESSAGE, SURROGATE_MESSAGE
 from tripleplay.customers import services as customer_services
 from tripleplay.iptv.configuration import create_platform, issue_inbound_token
 from tripleplay.iptv.models import ChannelPackage, Platform, PpvEvent, Subscriber
@@ -366,6 +369,41 @@ def test_malformed_requests_change_nothing(ppv_world, platform_api, call, raw):
     r = platform_api.post(f"/ppv/{call}", raw=raw.replace("SUB", w.sub).replace('"AUTH"', f'"{auth_id}"'))
     assert 400 <= r.status_code < 500 and r.status_code != 404, r.content
     assert (r.status_code, error_of(r)["code"]) in ((400, "invalid_json"), (422, "invalid_input")), r.content
+    assert state() == before
+    assert PpvPurchase.objects.count() == 1
+
+
+AT_MOST_MINOR = f"Input should be less than or equal to {MAX_MINOR}"
+AT_MOST_ID = f"Input should be less than or equal to {MAX_ID}"
+
+
+@pytest.mark.parametrize("call, body, field, kind, message", [
+    ("purchase", {"price_minor": 2**64}, "price_minor", "less_than_equal", AT_MOST_MINOR),
+    ("authorize", {"price_minor": 10**30}, "price_minor", "less_than_equal", AT_MOST_MINOR),
+    ("confirm", {"amount_minor": 2**63}, "amount_minor", "less_than_equal", AT_MOST_MINOR),
+    ("cancel", {"authorization_id": 2**63}, "authorization_id", "less_than_equal", AT_MOST_ID),
+    ("authorize", {"transaction_id": "tx\x00"}, "transaction_id", "unstorable_text", NUL_MESSAGE),
+    ("authorize", {"subscriber": "\ud800"}, "subscriber", "unstorable_text", SURROGATE_MESSAGE),
+    ("purchase", {"event_id": "fi\x00ght"}, "event_id", "unstorable_text", NUL_MESSAGE),
+])
+def test_out_of_range_numbers_and_unstorable_text_are_422_on_both_paths(ppv_world, platform_api, call, body, field,
+                                                                       kind, message):
+    """D69: the XML endpoint's XSD refuses a price beyond 64 bits; the JSON calls refuse it too, as
+    they refuse what no database stores, before any query (the lean path hands them to Django)."""
+    w = ppv_world
+    platform_api.post("/ppv/authorize", {"transaction_id": "tx-ok", "subscriber": w.sub, "event_id": "fight"})
+    before = state()
+    base = {"transaction_id": "tx-bad", "subscriber": w.sub} if call in ("authorize", "purchase") else {}
+    if call in ("authorize", "purchase") and "event_id" not in body and "price_minor" not in body:
+        base["event_id"] = "fight"
+    if call == "confirm":
+        base["transaction_id"] = "tx-ok"
+    r = platform_api.post(f"/ppv/{call}", raw=json.dumps({**base, **body}))
+    assert r.status_code == 422, r.content
+    err = error_of(r)
+    assert (err["code"], err["message"]) == ("invalid_input", "the request is not valid")
+    assert [(e["location"], e["field"], e["type"], e["message"]) for e in err["details"]["errors"]] == [
+        ("body", field, kind, message)]
     assert state() == before
     assert PpvPurchase.objects.count() == 1
 

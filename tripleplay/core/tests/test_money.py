@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 import pytest
+from babel.numbers import list_currencies
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tripleplay.money import (
+    NOT_MONEY,
     AmountFormatError,
     CurrencyError,
     CurrencyMismatch,
@@ -12,6 +14,7 @@ from tripleplay.money import (
     currency_exponent,
     prorate,
     rounding_mode,
+    validate_currency,
 )
 
 
@@ -32,6 +35,18 @@ def test_money_refuses_anything_but_int_minor_units(minor):
 def test_money_refuses_unknown_currency(code):
     with pytest.raises(CurrencyError):
         Money(100, code)
+
+
+@pytest.mark.parametrize("code", sorted(NOT_MONEY))
+def test_codes_that_are_not_money_are_refused(code):
+    with pytest.raises(CurrencyError, match="is an ISO 4217 code but not money"):
+        validate_currency(code)
+    with pytest.raises(CurrencyError):
+        Money(100, code)
+
+
+def test_every_code_refused_as_not_money_is_one_babel_knows():
+    assert NOT_MONEY <= set(list_currencies())
 
 
 def test_money_is_an_immutable_value():
