@@ -170,6 +170,16 @@ TRIPLEPLAY_JOB_INTERVALS = {
 }
 TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", False)
 
+# Monitoring (docs/operations.md, D71). A worker writes its heartbeat at most every
+# TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS; /readyz fails when the newest is older than ..._STALE_SECONDS
+# (0: no heartbeat check), or when a job's last success is older than TRIPLEPLAY_READY_JOB_STALE_INTERVALS
+# of its intervals (0: jobs are reported, never fail readiness). /metrics asks for
+# "Authorization: Bearer TRIPLEPLAY_METRICS_TOKEN" when that is set, and is open otherwise.
+TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS", "5"))
+TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS = int(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS", "60"))
+TRIPLEPLAY_READY_JOB_STALE_INTERVALS = int(os.environ.get("TRIPLEPLAY_READY_JOB_STALE_INTERVALS", "3"))
+TRIPLEPLAY_METRICS_TOKEN = os.environ.get("TRIPLEPLAY_METRICS_TOKEN", "")
+
 # Pay-per-view: how long an approved authorization holds the funds before it expires.
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
 # Platform PPV calls answered before Django's middleware (tripleplay/api/ppv_wsgi.py, read by
