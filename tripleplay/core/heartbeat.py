@@ -32,9 +32,10 @@ class Heartbeat:
         now = time.monotonic()
         if self._last_write is not None and now - self._last_write < self.every_seconds:
             return
-        WorkerHeartbeat.objects.update_or_create(
-            name=self.name, defaults={"seen_at": clock.now(), "started_at": self.started_at,
-                                      "runs_jobs": self.runs_jobs})
+        seen = clock.now()
+        if not WorkerHeartbeat.objects.filter(name=self.name).update(seen_at=seen):  # one UPDATE a beat
+            WorkerHeartbeat.objects.create(name=self.name, seen_at=seen, started_at=self.started_at,
+                                           runs_jobs=self.runs_jobs)
         self._last_write = now
 
     def stop(self) -> None:
