@@ -16,6 +16,7 @@ from tripleplay.core.heartbeat import workers_seen
 from tripleplay.core.scheduler import job_states, worker_jobs
 from tripleplay.invoicing.selectors import invoice_run_progress
 from tripleplay.iptv.selectors import oldest_pending_commands, provisioning_queue
+from tripleplay.monitoring.readiness import running_a_job
 
 
 def _gauge(name: str, documentation: str, labels: list[str] | None = None) -> GaugeMetricFamily:
@@ -77,12 +78,14 @@ class DatabaseCollector(Collector):
                      "Seconds since each worker last wrote its heartbeat (rows of stopped workers go within a day)",
                      ["worker"])
         alive = _gauge("tripleplay_workers_alive",
-                       "Workers whose heartbeat is fresher than TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS")
+                       "Workers whose heartbeat is within TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS, "
+                       "or that hold a job's lease")
+        busy = running_a_job(now)
         fresh = 0
         for worker in workers_seen():
             seconds = max(0.0, (now - worker.seen_at).total_seconds())
             age.add_metric([worker.name], seconds)
-            fresh += stale <= 0 or seconds <= stale
+            fresh += stale <= 0 or seconds <= stale or worker.name in busy
         alive.add_metric([], fresh)
         return [age, alive]
 

@@ -148,3 +148,19 @@ def test_unready_when_the_database_does_not_answer(client, db, ready_settings, m
     body = response.json()
     assert body["failed"] == ["database", "migrations", "worker", "jobs"]
     assert body["checks"]["database"]["error"] == "OperationalError"
+
+
+def test_the_worker_command_beats_and_removes_its_row_when_it_stops(db, monkeypatch):
+    from django.core.management import call_command
+
+    seen = []
+    original = Heartbeat.stop
+
+    def stop(self):
+        seen.append(list(WorkerHeartbeat.objects.values_list("name", "runs_jobs")))
+        original(self)
+
+    monkeypatch.setattr(Heartbeat, "stop", stop)
+    call_command("worker", "--until-idle", "--no-jobs", "--name", "w-test", "--threads", "1")
+    assert seen == [[("w-test", False)]]
+    assert not WorkerHeartbeat.objects.exists()
