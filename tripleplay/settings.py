@@ -151,11 +151,14 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 TRIPLEPLAY_API_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRIPLEPLAY_API_MAX_BODY_BYTES
 
+# TRIPLEPLAY_LOG_JSON=1: one JSON object per log line, with the request's id (tripleplay/core/logs.py).
+TRIPLEPLAY_LOG_JSON = env_bool("TRIPLEPLAY_LOG_JSON", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "tripleplay.core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if TRIPLEPLAY_LOG_JSON else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("TRIPLEPLAY_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
