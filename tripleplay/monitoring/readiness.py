@@ -1,6 +1,6 @@
 """/readyz's checks. Ready means: the database answers, every migration is applied, a worker wrote
 its heartbeat recently, and no periodic job has gone without success for too many intervals
-(docs/operations.md, Readiness; D71). Each check is a small dict with "ok"; the first failing ones
+(docs/operations.md, Monitor; D71). Each check is a small dict with "ok"; the failing ones
 are named in the answer."""
 
 from __future__ import annotations
