@@ -151,11 +151,14 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 TRIPLEPLAY_API_MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRIPLEPLAY_API_MAX_BODY_BYTES
 
+# TRIPLEPLAY_LOG_JSON=1: one JSON object per log line, with the request's id (tripleplay/core/logs.py).
+TRIPLEPLAY_LOG_JSON = env_bool("TRIPLEPLAY_LOG_JSON", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "tripleplay.core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if TRIPLEPLAY_LOG_JSON else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("TRIPLEPLAY_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
@@ -169,6 +172,16 @@ TRIPLEPLAY_JOB_INTERVALS = {
     "charge": int(os.environ.get("TRIPLEPLAY_JOB_CHARGE_SECONDS", "3600")),  # recurring subscription charges
 }
 TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", False)
+
+# Monitoring (docs/operations.md, D71). A worker writes its heartbeat at most every
+# TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS; /readyz fails when the newest is older than ..._STALE_SECONDS
+# (0: no heartbeat check), or when a job's last success is older than TRIPLEPLAY_READY_JOB_STALE_INTERVALS
+# of its intervals (0: jobs are reported, never fail readiness). /metrics asks for
+# "Authorization: Bearer TRIPLEPLAY_METRICS_TOKEN" when that is set, and is open otherwise.
+TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS", "5"))
+TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS = int(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS", "60"))
+TRIPLEPLAY_READY_JOB_STALE_INTERVALS = int(os.environ.get("TRIPLEPLAY_READY_JOB_STALE_INTERVALS", "3"))
+TRIPLEPLAY_METRICS_TOKEN = os.environ.get("TRIPLEPLAY_METRICS_TOKEN", "")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))

@@ -1,29 +1,18 @@
 from django.contrib import admin
-from django.db import connection
-from django.http import JsonResponse
 from django.urls import include, path, re_path
 
 from tripleplay.api import xml as xml_endpoints
 from tripleplay.api.errors import not_found_view as api_not_found
 from tripleplay.api.main import api
-
-
-def healthz(request):
-    """Liveness and database reachability, for load balancers and monitoring."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return JsonResponse({"status": "ok", "database": connection.vendor})
-    except Exception as e:  # noqa: BLE001 - any database failure makes us unhealthy
-        return JsonResponse({"status": "error", "database": connection.vendor, "error": type(e).__name__},
-                            status=503)
-
+from tripleplay.monitoring import views as monitoring
 
 admin.site.site_header = "Tripleplay administration"
 admin.site.site_title = "Tripleplay"
 
 urlpatterns = [
-    path("healthz", healthz),
+    path("healthz", monitoring.healthz),
+    path("readyz", monitoring.readyz),
+    path("metrics", monitoring.metrics),
     path("api/v1/", api.urls),
     path("xml/v1/catalog", xml_endpoints.catalog_push, name="xml-catalog"),
     path("xml/v1/ppv", xml_endpoints.ppv, name="xml-ppv"),

@@ -11,3 +11,9 @@ if settings.TRIPLEPLAY_PPV_FAST_PATH:
     from tripleplay.api.ppv_wsgi import PpvFastPath
 
     application = PpvFastPath(application)
+
+# Outermost, so that the PPV calls' log lines carry the id too; not installed unless asked for.
+if settings.TRIPLEPLAY_LOG_JSON:
+    from tripleplay.core.logs import RequestId
+
+    application = RequestId(application)

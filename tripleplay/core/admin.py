@@ -1,14 +1,24 @@
 from django.contrib import admin
 
-from tripleplay.core.models import ScheduledJob
+from tripleplay.core.models import ScheduledJob, WorkerHeartbeat
 
 
-@admin.register(ScheduledJob)
-class ScheduledJobAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "last_started_at", "last_finished_at", "lease_until", "last_result"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the worker writes: shown, never edited by hand."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(ReadOnlyAdmin):
+    list_display = ["name", "owner", "last_started_at", "last_finished_at", "last_succeeded_at", "last_ok",
+                    "last_duration_ms", "lease_until", "last_result"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["name", "started_at", "seen_at", "runs_jobs"]

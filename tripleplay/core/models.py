@@ -27,6 +27,23 @@ class ScheduledJob(models.Model):
     last_started_at = models.DateTimeField(null=True, blank=True)
     last_finished_at = models.DateTimeField(null=True, blank=True)
     last_result = models.TextField(blank=True)
+    # Kept apart from last_finished_at so that a failing job still shows when it last worked (/metrics, /readyz).
+    last_succeeded_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_ok = models.BooleanField(null=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per `tripleplay worker` process, touched every loop: /readyz and /metrics read how long
+    ago the newest worker was seen (a dead or wedged worker stops touching its row)."""
+
+    name = models.CharField(max_length=100, primary_key=True)  # the worker's lease name, host:pid:random
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+    runs_jobs = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.name

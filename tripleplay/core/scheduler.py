@@ -11,6 +11,7 @@ interval of each is read when the worker starts, from settings.TRIPLEPLAY_JOB_IN
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -86,13 +87,24 @@ def run_due(jobs: list[Job], owner: str) -> list[tuple[str, str]]:
     for job in jobs:
         if job.interval <= timedelta(0) or not _acquire(job, owner):
             continue
+        started = time.monotonic()  # the duration is real time even when tests freeze the clock
+        ok = True
         try:
             result = job.run()
         except Exception as e:  # a failing job must not stop the worker; it is retried next interval
             log.exception("job %s failed", job.name)
             result = f"failed: {type(e).__name__}: {e}"
+            ok = False
+        finished = clock.now()
+        outcome = {"last_succeeded_at": finished} if ok else {}
         ScheduledJob.objects.filter(name=job.name, owner=owner).update(
-            lease_until=None, last_finished_at=clock.now(), last_result=result[:2000])
+            lease_until=None, last_finished_at=finished, last_result=result[:2000], last_ok=ok,
+            last_duration_ms=round((time.monotonic() - started) * 1000), **outcome)
         log.info("job %s: %s", job.name, result)
         ran.append((job.name, result))
     return ran
+
+
+def job_states() -> dict[str, ScheduledJob]:
+    """The job rows by name (a job that has never been due has none yet)."""
+    return {job.name: job for job in ScheduledJob.objects.all()}

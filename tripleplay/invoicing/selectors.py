@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Min, QuerySet
 
 from tripleplay.core.errors import NotFound
-from tripleplay.invoicing.models import Invoice, InvoicedEntry, InvoiceLine
+from tripleplay.invoicing.models import BillingSchedule, DocumentKind, Invoice, InvoicedEntry, InvoiceLine
 
 
 def invoices(customer_id: int | None = None, status: str | None = None) -> QuerySet[Invoice]:
@@ -41,3 +44,17 @@ def usage_annex(invoice: Invoice) -> list[dict]:
     return [{"started_at": x.started_at, "service_type": x.service_type, "account": str(x.account) if x.account else "",
              "destination": x.callee or x.destination, "duration_seconds": x.duration_seconds, "bytes": x.bytes,
              "count": x.count, "billed_quantity": x.billed_quantity, "cost_minor": x.cost_minor} for x in rows]
+
+
+@dataclass(frozen=True)
+class InvoiceRunProgress:
+    periods_due: int  # billing periods ended on or before ``day`` and not yet closed by an invoice
+    oldest_due_period_end: date | None
+    closed_on_day: int  # periods closed by an invoice issued on ``day``
+
+
+def invoice_run_progress(day: date) -> InvoiceRunProgress:
+    """How far the invoice run of ``day`` has come (two aggregate queries, for /metrics)."""
+    due = BillingSchedule.objects.filter(next_period_end__lte=day).aggregate(n=Count("pk"), oldest=Min("next_period_end"))
+    closed = Invoice.objects.filter(kind=DocumentKind.INVOICE, issue_date=day).count()
+    return InvoiceRunProgress(due["n"], due["oldest"], closed)

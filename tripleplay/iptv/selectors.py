@@ -1,11 +1,21 @@
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Min, Q, QuerySet
 
 from tripleplay import clock
 from tripleplay.core.errors import NotFound
 from tripleplay.customers.models import Account
-from tripleplay.iptv.models import ChannelPackage, Platform, PpvEvent, ProvisioningCommand, Subscriber
+from tripleplay.iptv.models import (
+    ChannelPackage,
+    CommandStatus,
+    Platform,
+    PpvEvent,
+    ProvisioningCommand,
+    Subscriber,
+)
 
 
 def _get(model, pk, what):
@@ -107,3 +117,31 @@ def accounts_with_product(product_id: int) -> QuerySet[Account]:
     today = clock.today()
     return (Account.objects.filter(products__product_id=product_id, products__start_date__lte=today)
             .filter(Q(products__end_date__isnull=True) | Q(products__end_date__gt=today)).distinct().order_by("id"))
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    platform: str  # the platform's code
+    status: str
+    commands: int
+
+
+@dataclass(frozen=True)
+class OldestPending:
+    platform: str
+    created_at: datetime
+
+
+def provisioning_queue() -> list[QueueCount]:
+    """Provisioning commands by platform and status (one GROUP BY, for /metrics)."""
+    rows = (ProvisioningCommand.objects.order_by().values("subscriber__platform__code", "status")
+            .annotate(n=Count("id")).order_by("subscriber__platform__code", "status"))
+    return [QueueCount(r["subscriber__platform__code"], r["status"], r["n"]) for r in rows]
+
+
+def oldest_pending_commands() -> list[OldestPending]:
+    """Per platform with pending commands, when its oldest pending one was written."""
+    rows = (ProvisioningCommand.objects.filter(status=CommandStatus.PENDING).order_by()
+            .values("subscriber__platform__code").annotate(oldest=Min("created_at"))
+            .order_by("subscriber__platform__code"))
+    return [OldestPending(r["subscriber__platform__code"], r["oldest"]) for r in rows]

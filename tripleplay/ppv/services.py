@@ -31,6 +31,7 @@ from tripleplay.ledger.models import Funds
 from tripleplay.ledger.services import HoldExpired, HoldNotActive
 from tripleplay.money import Money
 from tripleplay.ppv.decision import Asked, Found, decide
+from tripleplay.ppv.metrics import measured
 from tripleplay.ppv.models import PpvPurchase, PurchaseStatus
 
 MAX_REF = 100
@@ -107,6 +108,7 @@ def _available(customer_id: int) -> int:
 # -- authorize ------------------------------------------------------------------------------------
 
 
+@measured("authorize")
 def authorize(platform: Platform, *, transaction_id: str, subscriber: str, event_id: str | None = None,
               price_minor: int | None = None, currency: str | None = None) -> Answer:
     """May ``subscriber`` buy ``event_id`` (or something at an explicit price) now? Approve by placing
@@ -349,6 +351,7 @@ def _expire(p: PpvPurchase) -> None:
     p.save(update_fields=["status", "finished_at"])
 
 
+@measured("confirm")
 def confirm(platform: Platform, *, transaction_id: str | None = None, authorization_id: int | None = None,
             amount_minor: int | None = None) -> Answer:
     """Turn the held funds into a charge (the final amount may be lower than held, never higher)."""
@@ -402,6 +405,7 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
         return _store(p, "confirm", answer, status=p.status, charge=entry, charged_minor=amount, finished_at=now)
 
 
+@measured("cancel")
 def cancel(platform: Platform, *, transaction_id: str | None = None, authorization_id: int | None = None) -> Answer:
     """Release the held funds (the purchase did not go through)."""
     with transaction.atomic():
@@ -420,14 +424,16 @@ def cancel(platform: Platform, *, transaction_id: str | None = None, authorizati
         return _store(p, "cancel", answer, status=p.status, finished_at=now)
 
 
+@measured("purchase")
 def purchase(platform: Platform, *, transaction_id: str, subscriber: str, event_id: str | None = None,
              price_minor: int | None = None, currency: str | None = None) -> Answer:
     """Authorize and confirm in one call, for platforms that work that way."""
-    answer = authorize(platform, transaction_id=transaction_id, subscriber=subscriber, event_id=event_id,
-                       price_minor=price_minor, currency=currency)
+    # The unmeasured calls: a purchase counts once, as a purchase.
+    answer = authorize.__wrapped__(platform, transaction_id=transaction_id, subscriber=subscriber, event_id=event_id,
+                                   price_minor=price_minor, currency=currency)
     if answer.get("result") != "approved":
         return answer
-    return confirm(platform, transaction_id=transaction_id)
+    return confirm.__wrapped__(platform, transaction_id=transaction_id)
 
 
 # -- background and operators ----------------------------------------------------------------------

@@ -1,7 +1,9 @@
 import signal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from tripleplay.core.heartbeat import Heartbeat
 from tripleplay.core.scheduler import run_due, worker_jobs
 from tripleplay.iptv.worker import RetryPolicy, Worker
 
@@ -37,12 +39,20 @@ class Command(BaseCommand):
                           f"jobs: {', '.join(j.name for j in jobs) or 'none'}")
         self.stdout.flush()
 
+        heartbeat = Heartbeat(worker.name, runs_jobs=bool(jobs),
+                              every_seconds=settings.TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS)
+        heartbeat.start()
+
         def between_batches(done: int):
+            heartbeat.beat()
             if jobs:
                 run_due(jobs, worker.name)
             if done:
                 self.stdout.write(f"delivered {done} (total {worker.processed})")
                 self.stdout.flush()
 
-        worker.run(until_idle=o["until_idle"], on_batch=between_batches)
+        try:
+            worker.run(until_idle=o["until_idle"], on_batch=between_batches)
+        finally:
+            heartbeat.stop()
         self.stdout.write(f"worker {worker.name}: stopped after {worker.processed} subscriber updates")

@@ -37,7 +37,7 @@ def check_secret_key() -> None:
 
 def warn_about_database(stderr) -> None:
     """A server on an unmigrated or unreachable database answers errors: say so at start, but start
-    (the database may come up later; /healthz reports it meanwhile)."""
+    (the database may come up later; /readyz reports it meanwhile)."""
     from django.db.migrations.executor import MigrationExecutor
 
     try:
