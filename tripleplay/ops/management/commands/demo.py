@@ -133,7 +133,9 @@ class Command(BaseCommand):
             f"  Operator UI:          {base}/",
             f"  Django admin:         {base}/admin/",
             f"  API docs:             {base}/api/v1/docs",
-            f"  Health check:         {base}/healthz",
+            f"  Health check:         {base}/healthz (alive), {base}/readyz (ready: database, migrations,"
+            " worker, jobs)",
+            f"  Metrics:              {base}/metrics (Prometheus)",
             "",
             f"  Logins (password for all: {demo.DEMO_PASSWORD}):",
             *(f"    {u:<{width}}  role {r.value}" for u, r in operators),
