@@ -3,8 +3,9 @@ from django.contrib import admin
 from tripleplay.core.models import ScheduledJob, WorkerHeartbeat
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the worker writes: shown, never edited by hand."""
+class WorkerRowsAdmin(admin.ModelAdmin):
+    """Rows the worker writes: shown, never added or edited by hand; deleting stays possible (a dead
+    worker's heartbeat, a job row to start afresh), unlike core.admin_base.ReadOnlyAdmin."""
 
     def has_add_permission(self, request):
         return False
@@ -14,11 +15,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScheduledJob)
-class ScheduledJobAdmin(ReadOnlyAdmin):
+class ScheduledJobAdmin(WorkerRowsAdmin):
     list_display = ["name", "owner", "last_started_at", "last_finished_at", "last_succeeded_at", "last_ok",
                     "last_duration_ms", "lease_until", "last_result"]
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+class WorkerHeartbeatAdmin(WorkerRowsAdmin):
     list_display = ["name", "started_at", "seen_at", "runs_jobs"]

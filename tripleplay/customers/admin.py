@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from tripleplay.core.admin_base import ReadOnlyAdmin
 from tripleplay.customers.models import (
     Account,
     AccountProduct,
@@ -93,17 +94,8 @@ class AccountStatusChangeAdmin(CustomerStatusChangeAdmin):
 
 
 @admin.register(CustomerBlock)
-class CustomerBlockAdmin(admin.ModelAdmin):
-    """Read-only: holds are set and lifted by their sources through the services."""
+class CustomerBlockAdmin(ReadOnlyAdmin):
+    """Holds are set and lifted by their sources through the services."""
 
     list_display = ["customer", "source", "effect", "reason", "since", "actor_name", "lifted_at"]
     list_filter = ["source", "effect"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
