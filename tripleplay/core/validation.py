@@ -18,14 +18,22 @@ NUL_MESSAGE = "must not contain the NUL character (U+0000)"
 SURROGATE_MESSAGE = "must be valid Unicode text (no lone surrogates)"
 
 
-def storable(value: str, field: str) -> str:
-    """``value`` if a database can store it, else InvalidInput naming ``field``."""
+def unstorable_problem(value: str) -> str | None:
+    """Why a database cannot store ``value`` (NUL on PostgreSQL, a lone surrogate in either), or None."""
     if "\x00" in value:
-        raise InvalidInput(f"{field} {NUL_MESSAGE}", details={"field": field})
+        return NUL_MESSAGE
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{field} {SURROGATE_MESSAGE}", details={"field": field}) from None
+        return SURROGATE_MESSAGE
+    return None
+
+
+def storable(value: str, field: str) -> str:
+    """``value`` if a database can store it, else InvalidInput naming ``field``."""
+    problem = unstorable_problem(value)
+    if problem:
+        raise InvalidInput(f"{field} {problem}", details={"field": field})
     return value
 
 
