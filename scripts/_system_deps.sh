@@ -1,7 +1,10 @@
 # Sourced by scripts/demo.sh and scripts/test.sh (not run on its own).
 # ensure_debian_packages PKG...: install the Debian packages that are missing (as root, or with sudo),
 # so that a fresh machine needs nothing by hand. Checks with dpkg-query first: a machine that has them
-# makes no network call. Fails with a clear message where apt-get is not available.
+# makes no network call. Fails with a clear message where apt-get is not available. Packages that ship a
+# daemon (nginx, freeradius) must not start it: tripleplay runs its own instances on loopback ports, and a
+# daemon left on every interface is exactly what must not happen; a policy-rc.d answering 101 ("action
+# forbidden") makes the packages' install scripts skip every start, then it is removed again.
 ensure_debian_packages() {
     local missing=() pkg
     for pkg in "$@"; do
@@ -16,5 +19,15 @@ ensure_debian_packages() {
     [ "$(id -u)" -eq 0 ] || as_root=(sudo)
     echo "Installing Debian packages: ${missing[*]} ..."
     "${as_root[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    local policy=/usr/sbin/policy-rc.d placed=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# placed by tripleplay scripts/_system_deps.sh during an install\nexit 101\n' |
+            "${as_root[@]}" tee "$policy" >/dev/null
+        "${as_root[@]}" chmod 755 "$policy"
+        placed=1
+    fi
+    local status=0
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null || status=$?
+    [ "$placed" -eq 1 ] && "${as_root[@]}" rm -f "$policy"
+    return "$status"
 }

@@ -13,6 +13,9 @@ source scripts/_system_deps.sh
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0
 # Chromium for the web interface's browser tests (Playwright drives it; never `playwright install`).
 ensure_debian_packages chromium
+# nginx and systemd-analyze check the deployment kit (deploy/: `nginx -t`, `systemd-analyze verify`);
+# the install starts no daemon (scripts/_system_deps.sh).
+ensure_debian_packages nginx-light systemd
 
 ensure_venv dev
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never

@@ -24,6 +24,23 @@ def env_switch(name: str) -> bool:
     return os.environ.get(name, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
+def env_secret(name: str, default: str = "") -> str:
+    """A secret from NAME, or from the file that NAME_FILE names (systemd's LoadCredential=, Docker and
+    Kubernetes secrets), so that it need not sit in the environment of every process. Setting both is
+    refused: which one wins would be a guess. Trailing newlines of the file are dropped."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    path = os.environ.get(name + "_FILE", "").strip()
+    if path and name in os.environ:
+        raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
+    if path:
+        try:
+            return Path(path).read_text().rstrip("\r\n")
+        except OSError as e:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {e.strerror}") from None
+    return os.environ.get(name, default)
+
+
 BASE_DIR = Path(__file__).resolve().parent
 TRIPLEPLAY_HOME = Path(os.environ.get("TRIPLEPLAY_HOME", "var")).resolve()
 TRIPLEPLAY_HOME.mkdir(parents=True, exist_ok=True)
@@ -32,7 +49,7 @@ DEBUG = env_bool("TRIPLEPLAY_DEBUG", False)
 # The fallback key is for the embedded demo and tests only; `tripleplay serve` refuses to start with
 # it unless TRIPLEPLAY_DEBUG or TRIPLEPLAY_DEMO is set (see tripleplay/ops/management/commands/serve.py).
 INSECURE_DEFAULT_SECRET_KEY = "tripleplay-insecure-development-key-change-me"
-SECRET_KEY = os.environ.get("TRIPLEPLAY_SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
+SECRET_KEY = env_secret("TRIPLEPLAY_SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("TRIPLEPLAY_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("TRIPLEPLAY_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
@@ -94,7 +111,7 @@ TEMPLATES = [
 
 
 def database_settings() -> dict:
-    url = os.environ.get("DATABASE_URL", "").strip()
+    url = env_secret("DATABASE_URL").strip()  # it may carry the database password
     if url:
         db = dj_database_url.parse(url, conn_max_age=int(os.environ.get("TRIPLEPLAY_DB_CONN_MAX_AGE", "60")))
     else:
@@ -141,6 +158,24 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the API's session clients read it to send X-CSRFToken
 CSRF_FAILURE_VIEW = "tripleplay.web.errors.csrf_failure"  # a clear 403 page instead of Django's
 
+# HTTPS behind a TLS-terminating proxy (deploy/nginx): the proxy tells the scheme in X-Forwarded-Proto
+# (and must set it itself, never pass a client's on), cookies go over HTTPS only, a plain-HTTP request
+# is redirected and browsers are told to use HTTPS for a year (HSTS). The monitoring endpoints stay
+# reachable over plain HTTP on the host itself (load balancers and Prometheus probe them there).
+# `tripleplay check --deploy` is clean with it on and a real secret key (docs/operations.md).
+TRIPLEPLAY_HTTPS = env_bool("TRIPLEPLAY_HTTPS")
+if TRIPLEPLAY_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("TRIPLEPLAY_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("TRIPLEPLAY_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("TRIPLEPLAY_HSTS_PRELOAD", False)
+    # Preloading is the operator's submission to the browsers' lists, not a setting to default on.
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
 # Money (docs/money.md). Rounding mode for every minor-unit rounding: any decimal.ROUND_* name.
 TRIPLEPLAY_ROUNDING = os.environ.get("TRIPLEPLAY_ROUNDING", "ROUND_HALF_UP")
 TRIPLEPLAY_DEFAULT_CURRENCY = os.environ.get("TRIPLEPLAY_DEFAULT_CURRENCY", "USD")
@@ -181,7 +216,7 @@ TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", Fa
 TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS", "5"))
 TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS = int(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS", "60"))
 TRIPLEPLAY_READY_JOB_STALE_INTERVALS = int(os.environ.get("TRIPLEPLAY_READY_JOB_STALE_INTERVALS", "3"))
-TRIPLEPLAY_METRICS_TOKEN = os.environ.get("TRIPLEPLAY_METRICS_TOKEN", "")
+TRIPLEPLAY_METRICS_TOKEN = env_secret("TRIPLEPLAY_METRICS_TOKEN")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
@@ -207,7 +242,7 @@ EMAIL_FILE_PATH = os.environ.get("TRIPLEPLAY_EMAIL_FILE_PATH", str(TRIPLEPLAY_HO
 EMAIL_HOST = os.environ.get("TRIPLEPLAY_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("TRIPLEPLAY_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("TRIPLEPLAY_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("TRIPLEPLAY_EMAIL_PASSWORD", "")
+EMAIL_HOST_PASSWORD = env_secret("TRIPLEPLAY_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("TRIPLEPLAY_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("TRIPLEPLAY_EMAIL_FROM", "billing@tripleplay.invalid")

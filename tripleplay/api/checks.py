@@ -3,11 +3,13 @@ skips would do for a platform's PPV call.
 
 That path answers before every middleware. It was written against MIRRORED_MIDDLEWARE and reimplements
 what of it concerns a token-authenticated POST: the Host check (ALLOWED_HOSTS, DEBUG,
-USE_X_FORWARDED_HOST), the body size limit (DATA_UPLOAD_MAX_MEMORY_SIZE) and the security headers
+USE_X_FORWARDED_HOST), the body size limit (DATA_UPLOAD_MAX_MEMORY_SIZE), HTTPS (SECURE_PROXY_SSL_HEADER
+decides what is secure; SECURE_SSL_REDIRECT hands a plain-HTTP call to Django, which redirects it; HSTS:
+SECURE_HSTS_SECONDS, _INCLUDE_SUBDOMAINS, _PRELOAD) and the security headers
 (SECURE_CONTENT_TYPE_NOSNIFF, SECURE_REFERRER_POLICY, SECURE_CROSS_ORIGIN_OPENER_POLICY,
 X_FRAME_OPTIONS), all read from settings. Anything of the middleware it does not reimplement must
-keep the value it was written against (UNMIRRORED_SETTINGS): an HTTPS redirect or an HSTS header, say,
-would silently not apply to PPV calls. A change to either fails ``manage.py check`` (and so
+keep the value it was written against (UNMIRRORED_SETTINGS): a redirect to www, say, would silently
+not apply to PPV calls. A change to either fails ``manage.py check`` (and so
 ``tripleplay serve`` and the test suite) until ppv_wsgi.py mirrors it and these lists are updated, or the
 lean path is turned off (TRIPLEPLAY_PPV_FAST_PATH=0).
 """
@@ -31,9 +33,6 @@ MIRRORED_MIDDLEWARE = (
 # Settings the middleware above acts on that ppv_wsgi.py does not reimplement, with the values under
 # which doing nothing is what the middleware does for a PPV call.
 UNMIRRORED_SETTINGS = {
-    "SECURE_SSL_REDIRECT": False,  # SecurityMiddleware would redirect plain HTTP
-    "SECURE_HSTS_SECONDS": 0,  # SecurityMiddleware would add Strict-Transport-Security over HTTPS
-    "SECURE_PROXY_SSL_HEADER": None,  # would change what counts as HTTPS for the two above
     "PREPEND_WWW": False,  # CommonMiddleware would redirect
     "DISALLOWED_USER_AGENTS": [],  # CommonMiddleware would answer 403
     "FORCE_SCRIPT_NAME": None,  # the lean path serves only requests without a script name

@@ -68,6 +68,29 @@ def _security_headers() -> list[tuple[str, str]]:
     return headers
 
 
+def _is_secure(environ) -> bool:
+    """Django's HttpRequest.is_secure(): the proxy's header when SECURE_PROXY_SSL_HEADER names one and
+    the request carries it, else the WSGI scheme."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        value = environ.get(header)
+        if value is not None:
+            return value.split(",", 1)[0].strip() == secure_value
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+def _hsts_header() -> tuple[str, str] | None:
+    """SecurityMiddleware's Strict-Transport-Security header for a secure request, or None."""
+    if not settings.SECURE_HSTS_SECONDS:
+        return None
+    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+    if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+        value += "; includeSubDomains"
+    if settings.SECURE_HSTS_PRELOAD:
+        value += "; preload"
+    return ("Strict-Transport-Security", value)
+
+
 def _host_allowed(environ) -> bool:
     """Django's get_host() check (CommonMiddleware answers 400 otherwise): let Django do anything unusual."""
     if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
@@ -164,6 +187,9 @@ def handle(environ) -> tuple[int, list[tuple[str, str]], bytes] | None:
         return None
     if not _host_allowed(environ):
         return None
+    secure = _is_secure(environ)
+    if settings.SECURE_SSL_REDIRECT and not secure:
+        return None  # Django's SecurityMiddleware redirects it to HTTPS (the PPV paths are not exempt)
     connection_upkeep()
     try:
         out = _json_call(environ, path) if path in JSON_CALLS else _xml_call(environ)
@@ -175,7 +201,10 @@ def handle(environ) -> tuple[int, list[tuple[str, str]], bytes] | None:
     global _SECURITY_HEADERS
     if _SECURITY_HEADERS is None:
         _SECURITY_HEADERS = _security_headers()
-    return status, [("Content-Type", content_type), ("Content-Length", str(len(body))), *_SECURITY_HEADERS], body
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *_SECURITY_HEADERS]
+    if secure and (hsts := _hsts_header()):
+        headers.append(hsts)
+    return status, headers, body
 
 
 _SECURITY_HEADERS: list[tuple[str, str]] | None = None

@@ -104,6 +104,24 @@ def update_platform(actor: Actor, platform: Platform, **changes) -> Platform:
 
 
 @transaction.atomic
+def rotate_credentials(actor: Actor) -> int:
+    """Every stored platform secret encrypted again with the first credentials key (iptv/secrets.py),
+    so that the older keys can be dropped. Returns how many were rewritten; an unreadable one fails the
+    whole rotation (nothing changes) and names its platform."""
+    rotated = 0
+    for platform in Platform.objects.select_for_update().exclude(secret_encrypted="").order_by("pk"):
+        try:
+            token = secrets.rotate(platform.secret_encrypted)
+        except ValueError as e:
+            raise Conflict(f"platform {platform.code}: {e}", code="credentials_unreadable",
+                           details={"platform": platform.code}) from None
+        Platform.objects.filter(pk=platform.pk).update(secret_encrypted=token)
+        record(actor, "platform.credentials_rotated", platform)
+        rotated += 1
+    return rotated
+
+
+@transaction.atomic
 def issue_inbound_token(actor: Actor, platform: Platform) -> str:
     """A new token the platform uses to call tripleplay (catalog push, PPV). Shown once; replaces
     the previous one (in other processes within TOKEN_CACHE_SECONDS, docs/operations.md)."""

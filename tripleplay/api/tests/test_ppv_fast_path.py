@@ -139,3 +139,28 @@ def test_the_wsgi_application_serves_ppv_itself_and_the_rest_through_django(w, n
     app(_environ("/healthz", method="GET"), start_response)
     app(_environ(body=b"{", token=w.token), start_response)
     assert calls == ["/healthz", "/api/v1/ppv/authorize"]
+
+
+HTTPS_SETTINGS = dict(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"), SECURE_SSL_REDIRECT=True,
+                      SECURE_HSTS_SECONDS=3600, SECURE_HSTS_INCLUDE_SUBDOMAINS=True, SECURE_HSTS_PRELOAD=False)
+
+
+def test_behind_an_https_proxy_the_lean_path_answers_as_djangos_security_middleware(w, settings):
+    """TRIPLEPLAY_HTTPS: a call the proxy marks as HTTPS is served with Django's HSTS header; a plain
+    HTTP one goes to Django, which redirects it, with either client."""
+    for name, value in HTTPS_SETTINGS.items():
+        setattr(settings, name, value)
+    results = {}
+    for name, client in (("fast", FastPathClient()), ("django", Client())):
+        FastPathClient.served = []
+        secure = _post(client, "/api/v1/ppv/authorize", _json(transaction_id=f"{name}-s", subscriber=w.sub,
+                                                              event_id="movie"), w.token, HTTP_X_FORWARDED_PROTO="https")
+        plain = _post(client, "/api/v1/ppv/authorize", _json(transaction_id=f"{name}-p", subscriber=w.sub,
+                                                             event_id="movie"), w.token)
+        results[name] = (secure.status_code, secure.get("Strict-Transport-Security"), plain.status_code,
+                         plain.get("Location"), plain.get("Strict-Transport-Security"))
+        if name == "fast":
+            assert FastPathClient.served == ["/api/v1/ppv/authorize"]  # the plain one went to Django
+    assert results["fast"] == results["django"] == (
+        200, "max-age=3600; includeSubDomains", 301, "https://testserver/api/v1/ppv/authorize", None)
+    assert sorted(PpvPurchase.objects.values_list("transaction_id", flat=True)) == ["django-s", "fast-s"]

@@ -20,7 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--retry-base-seconds", type=float, default=2.0, help="first retry delay (doubles)")
         parser.add_argument("--retry-cap-seconds", type=float, default=600.0, help="longest retry delay")
         parser.add_argument("--until-idle", action="store_true", help="exit when nothing is queued (batch use)")
-        parser.add_argument("--no-jobs", action="store_true", help="provisioning only, no periodic jobs")
+        only = parser.add_mutually_exclusive_group()
+        only.add_argument("--no-jobs", action="store_true", help="provisioning only, no periodic jobs")
+        only.add_argument("--jobs-only", action="store_true",
+                          help="periodic jobs only, no provisioning (a long invoice run never stalls delivery)")
         parser.add_argument("--name", help="worker name in leases (default host:pid:random)")
 
     def handle(self, *args, **o):
@@ -35,8 +38,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        self.stdout.write(f"worker {worker.name}: {o['threads']} thread(s), batch {o['batch_size']}; "
-                          f"jobs: {', '.join(j.name for j in jobs) or 'none'}")
+        delivery = "no provisioning" if o["jobs_only"] else f"{o['threads']} thread(s), batch {o['batch_size']}"
+        self.stdout.write(f"worker {worker.name}: {delivery}; jobs: {', '.join(j.name for j in jobs) or 'none'}")
         self.stdout.flush()
 
         heartbeat = Heartbeat(worker.name, runs_jobs=bool(jobs),
@@ -52,7 +55,15 @@ class Command(BaseCommand):
                 self.stdout.flush()
 
         try:
-            worker.run(until_idle=o["until_idle"], on_batch=between_batches)
+            if o["jobs_only"]:
+                # No claims: the same loop of heartbeat and due jobs, paced by --poll-seconds.
+                while not worker.stop_event.is_set():
+                    between_batches(0)
+                    if o["until_idle"]:
+                        break
+                    worker.stop_event.wait(o["poll_seconds"])
+            else:
+                worker.run(until_idle=o["until_idle"], on_batch=between_batches)
         finally:
             heartbeat.stop()
         self.stdout.write(f"worker {worker.name}: stopped after {worker.processed} subscriber updates")
