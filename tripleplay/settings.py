@@ -6,6 +6,7 @@ IMMEDIATE transactions, so that every writing transaction takes the write lock a
 conditional UPDATEs are never raced (docs/concurrency.md).
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -149,6 +150,7 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # "invoices" (invoice PDFs) is added below, once TRIPLEPLAY_INVOICE_DIR is known.
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -231,6 +233,16 @@ TRIPLEPLAY_INVOICE_GRACE_DAYS = int(os.environ.get("TRIPLEPLAY_INVOICE_GRACE_DAY
 TRIPLEPLAY_COLLECTIONS_POLICY = os.environ.get("TRIPLEPLAY_COLLECTIONS_POLICY",
                                                "0:reminder,7:late_fee:500,14:suspend,30:block")
 TRIPLEPLAY_INVOICE_DIR = Path(os.environ.get("TRIPLEPLAY_INVOICE_DIR", str(TRIPLEPLAY_HOME / "invoices"))).resolve()
+# Invoice PDFs go through Django's storage API (invoicing/documents.py): the file system under
+# TRIPLEPLAY_INVOICE_DIR by default; any storage backend with its options as JSON otherwise, e.g. an
+# S3-compatible store with django-storages (docs/operations.md), so that every web host serves the same files.
+STORAGES["invoices"] = {
+    "BACKEND": os.environ.get("TRIPLEPLAY_INVOICE_STORAGE", "django.core.files.storage.FileSystemStorage"),
+    "OPTIONS": (json.loads(os.environ["TRIPLEPLAY_INVOICE_STORAGE_OPTIONS"])
+                if os.environ.get("TRIPLEPLAY_INVOICE_STORAGE_OPTIONS") else
+                {"location": str(TRIPLEPLAY_INVOICE_DIR), "file_permissions_mode": 0o640,
+                 "directory_permissions_mode": 0o750}),
+}
 TRIPLEPLAY_INVOICE_ISSUER = os.environ.get("TRIPLEPLAY_INVOICE_ISSUER", "Tripleplay Networks")
 TRIPLEPLAY_JOB_INTERVALS["invoice-run"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS", "3600"))
 TRIPLEPLAY_JOB_INTERVALS["invoice-documents"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_DOCUMENTS_SECONDS", "300"))

@@ -3,7 +3,11 @@ stored with its SHA-256 on the invoice; the CSV export of the lines.
 
 The PDF is rendered from the issued rows, which never change, so rendering once is enough; the stored
 file is checked against its hash whenever it is served (a changed or lost file is an error, never a
-silent re-render of something else)."""
+silent re-render of something else). Files go through Django's storage API, the storage named
+"invoices" (settings.STORAGES: the file system under TRIPLEPLAY_INVOICE_DIR by default, or any other
+backend such as django-storages' S3 one: docs/operations.md), so that every web host serves the same
+documents. ``pdf_path`` holds the file's name in that storage; an absolute path is a file stored
+before the storage existed, read from the disk as it was."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import io
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -69,35 +75,45 @@ def render_pdf(invoice: Invoice) -> bytes:
     return HTML(string=html, base_url=str(Path(__file__).parent)).write_pdf()
 
 
-def _path(invoice: Invoice) -> Path:
-    return Path(settings.TRIPLEPLAY_INVOICE_DIR) / f"{invoice.issue_date:%Y}" / f"{invoice.number_text}.pdf"
+INVOICE_STORAGE = "invoices"
+
+
+def _name(invoice: Invoice) -> str:
+    return f"{invoice.issue_date:%Y}/{invoice.number_text}.pdf"
 
 
 def store_pdf(invoice: Invoice) -> Invoice:
-    """Render and store the PDF if it is not stored yet (a conditional UPDATE: once)."""
+    """Render and store the PDF if it is not stored yet, once: the conditional UPDATE that claims the
+    invoice and the file's save are one transaction (a failed save leaves the invoice without a PDF, to
+    be stored again; a process that loses the race writes nothing). The storage may rename the file if
+    the name is taken (an orphan of a rolled-back attempt); the invoice keeps the name it got."""
     if invoice.pdf_sha256:
         return invoice
     data = render_pdf(invoice)
     digest = hashlib.sha256(data).hexdigest()
-    path = _path(invoice)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{digest[:8]}.tmp")
-    tmp.write_bytes(data)
+    name = _name(invoice)
     with transaction.atomic():
-        if Invoice.objects.filter(pk=invoice.pk, pdf_sha256="").update(pdf_sha256=digest, pdf_path=str(path)) == 1:
-            tmp.replace(path)
-        else:
-            tmp.unlink(missing_ok=True)  # another process stored it first: keep theirs
+        if Invoice.objects.filter(pk=invoice.pk, pdf_sha256="").update(pdf_sha256=digest, pdf_path=name) == 1:
+            stored = storages[INVOICE_STORAGE].save(name, ContentFile(data))
+            if stored != name:
+                Invoice.objects.filter(pk=invoice.pk).update(pdf_path=stored)
     invoice.refresh_from_db(fields=["pdf_sha256", "pdf_path"])
     return invoice
+
+
+def _read(name: str) -> bytes:
+    if Path(name).is_absolute():  # stored on the local disk before the storage API (D100)
+        return Path(name).read_bytes()
+    with storages[INVOICE_STORAGE].open(name, "rb") as f:
+        return f.read()
 
 
 def pdf_bytes(invoice: Invoice) -> bytes:
     """The stored PDF (rendered and stored on first use), checked against its hash."""
     invoice = store_pdf(invoice)
     try:
-        data = Path(invoice.pdf_path).read_bytes()
-    except OSError:
+        data = _read(invoice.pdf_path)
+    except (OSError, FileNotFoundError):
         raise Conflict(f"the stored PDF of {invoice.number_text} is missing", code="invoice_pdf_missing") from None
     if hashlib.sha256(data).hexdigest() != invoice.pdf_sha256:
         raise Conflict(f"the stored PDF of {invoice.number_text} does not match its hash", code="invoice_pdf_changed")

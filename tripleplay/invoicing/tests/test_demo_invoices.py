@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.files.storage import storages
 
 from tripleplay import clock, demo
 from tripleplay.demo_invoicing import issue_demo_invoices
@@ -24,7 +24,7 @@ def test_demo_invoices():
     emma = Invoice.objects.get(customer__name="Emma Schultz")
     # the handset debit, 8.25 % tax on it: 206.25 -> 206 (half-up)
     assert (emma.subtotal_minor, emma.tax_minor, emma.amount_due_minor, emma.status) == (2500, 206, 2706, "unpaid")
-    assert all(Path(p).is_file() for p in Invoice.objects.values_list("pdf_path", flat=True))
+    assert all(storages["invoices"].exists(p) for p in Invoice.objects.values_list("pdf_path", flat=True))
     assert len(mail.outbox) == 5 and all(m.attachments for m in mail.outbox)
     assert issue_demo_invoices() == (0, 0)
 

@@ -11,13 +11,23 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.core.files.storage import storages
 
 from tripleplay.core.errors import Conflict
 from tripleplay.invoicing import documents, notifications
 from tripleplay.invoicing.models import Invoice
 from tripleplay.invoicing.services import run_invoices
 from tripleplay.invoicing.tests.conftest import at
+
+
+@pytest.fixture(autouse=True)
+def invoice_dir(tmp_path, settings):
+    """Each test its own invoice directory: a file left by another test would take the name."""
+    settings.TRIPLEPLAY_INVOICE_DIR = tmp_path / "invoices"
+    settings.STORAGES = {**settings.STORAGES, "invoices": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                           "OPTIONS": {"location": str(tmp_path / "invoices")}}}
 
 
 @pytest.fixture
@@ -50,13 +60,51 @@ def test_pdf_is_rendered_once_and_checked_against_its_hash(invoice, monkeypatch)
     first = documents.pdf_bytes(invoice)
     invoice.refresh_from_db()
     assert invoice.pdf_sha256 == hashlib.sha256(first).hexdigest()
-    assert Path(invoice.pdf_path).name == "INV-000001.pdf"
+    assert invoice.pdf_path == "2026/INV-000001.pdf"  # its name in the "invoices" storage
+    on_disk = Path(storages["invoices"].path(invoice.pdf_path))
+    assert on_disk == settings.TRIPLEPLAY_INVOICE_DIR / "2026" / "INV-000001.pdf"
+    assert on_disk.read_bytes() == first
     monkeypatch.setattr(documents, "render_pdf", lambda inv: pytest.fail("rendered twice"))
     assert documents.pdf_bytes(invoice) == first
-    Path(invoice.pdf_path).write_bytes(first + b"tampered")
+    on_disk.write_bytes(first + b"tampered")
     with pytest.raises(Conflict) as e:
         documents.pdf_bytes(invoice)
     assert e.value.code == "invoice_pdf_changed"
+
+
+def test_pdfs_go_through_the_configured_storage(invoice):
+    """Any Django storage backend (an S3-compatible one in production, docs/operations.md): here the
+    in-memory one. Nothing is written to the invoice directory."""
+    settings.STORAGES = {**settings.STORAGES, "invoices": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    data = documents.pdf_bytes(invoice)
+    invoice.refresh_from_db()
+    with storages["invoices"].open("2026/INV-000001.pdf", "rb") as f:
+        assert f.read() == data
+    assert not (settings.TRIPLEPLAY_INVOICE_DIR / "2026" / "INV-000001.pdf").exists()
+    storages["invoices"].delete(invoice.pdf_path)
+    with pytest.raises(Conflict) as e:
+        documents.pdf_bytes(invoice)
+    assert e.value.code == "invoice_pdf_missing"
+
+
+def test_a_pdf_stored_before_the_storage_api_is_still_served(invoice, tmp_path):
+    data = documents.pdf_bytes(invoice)
+    legacy = tmp_path / "INV-000001.pdf"
+    legacy.write_bytes(data)
+    Invoice.objects.filter(pk=invoice.pk).update(pdf_path=str(legacy))  # an absolute path, as stored before
+    invoice.refresh_from_db()
+    assert documents.pdf_bytes(invoice) == data
+
+
+def test_a_failed_save_leaves_the_invoice_without_a_pdf_to_store_again(invoice, monkeypatch):
+    storage = storages["invoices"]
+    monkeypatch.setattr(storage, "save", lambda name, content: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        documents.store_pdf(invoice)
+    invoice.refresh_from_db()
+    assert (invoice.pdf_sha256, invoice.pdf_path) == ("", "")
+    monkeypatch.undo()
+    assert documents.pdf_bytes(invoice)[:5] == b"%PDF-"
 
 
 def test_csv_lines(invoice):
