@@ -15,11 +15,20 @@ starting Feb 28 (Feb 29 in a leap year), Mar 31, Apr 30, May 31 ...
 
 Proration is by days in the actual period: a part of a period covering d of its D days costs
 fee x d / D, rounded once (tripleplay.money.prorate).
+
+A customer's billing period (the invoice cycle) starts on its bill-cycle day: ``cycle_anchor``,
+``cycle_containing`` and ``cycle_start_on_or_after`` (tripleplay.invoicing.periods closes invoices on
+them; tripleplay.subscriptions.schedule aligns plans to them).
+- monthly: that day of every month (31 = the last day of shorter months, never drifting);
+- semimonthly: that day (1..15) and fifteen days later;
+- weekly: that ISO weekday (1 = Monday);
+- daily: every day.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -74,3 +83,35 @@ def days(first: date, end: date) -> int:
 def overlap(a_first: date, a_end: date, b_first: date, b_end: date) -> int:
     """Days shared by [a_first, a_end) and [b_first, b_end)."""
     return max(0, (min(a_end, b_end) - max(a_first, b_first)).days)
+
+
+# -- a customer's billing period (the invoice cycle) --
+
+_MONDAY = date(2000, 1, 3)
+CYCLES = (DAILY, WEEKLY, SEMIMONTHLY, MONTHLY)
+
+
+def cycle_anchor(period: str, bill_cycle_day: int) -> date:
+    """A date from which the customer's billing periods are counted (any period start would do)."""
+    if period == MONTHLY:
+        return date(2000, 1, bill_cycle_day)  # January has 31 days: any day 1..31
+    if period == SEMIMONTHLY:
+        return date(2000, 1, min(bill_cycle_day, 15))
+    if period == WEEKLY:
+        return _MONDAY + timedelta(days=(bill_cycle_day - 1) % 7)
+    if period == DAILY:
+        return date(2000, 1, 1)
+    raise ValueError(f"unknown billing period {period!r}; one of {CYCLES}")
+
+
+@lru_cache(maxsize=4096)  # pure, and an invoice run asks the same few questions for every customer
+def cycle_containing(period: str, bill_cycle_day: int, day: date) -> tuple[date, date]:
+    """(first day, first day of the next period) of the billing period that contains ``day``."""
+    a = cycle_anchor(period, bill_cycle_day)
+    return bounds(a, period, index(a, period, day))
+
+
+def cycle_start_on_or_after(period: str, bill_cycle_day: int, day: date) -> date:
+    """``day`` if a billing period starts on it, else the first day of the next billing period."""
+    first, after = cycle_containing(period, bill_cycle_day, day)
+    return day if first == day else after
