@@ -39,38 +39,41 @@ PERIODS = (DAILY, WEEKLY, SEMIMONTHLY, MONTHLY, QUARTERLY, SEMIANNUAL, ANNUAL)
 MONTHS = {MONTHLY: 1, QUARTERLY: 3, SEMIANNUAL: 6, ANNUAL: 12}
 
 
-def start(anchor: date, period: str, n: int) -> date:
-    """First day of period ``n`` (n may be negative: periods before the anchor)."""
+def start(anchor: date, period: str, n: int, day: int | None = None) -> date:
+    """First day of period ``n`` (n may be negative: periods before the anchor). ``day``: the day of
+    the month that periods of months fall on, when the anchor is that day clamped (a grid aligned on
+    the 31st anchored on Feb 28 has its next period on Mar 31, not Mar 28); the anchor's own day
+    otherwise."""
     if period == DAILY:
         return anchor + timedelta(days=n)
     if period == WEEKLY:
         return anchor + timedelta(days=7 * n)
     months = MONTHS.get(period)
     if months is not None:
-        return anchor + relativedelta(months=months * n)
+        return anchor + relativedelta(months=months * n, day=day)
     if period == SEMIMONTHLY:
         months, half = divmod(n, 2)
-        return anchor + relativedelta(months=months) + timedelta(days=15 * half)
+        return anchor + relativedelta(months=months, day=day) + timedelta(days=15 * half)
     raise ValueError(f"unknown period {period!r}; one of {PERIODS}")
 
 
-def bounds(anchor: date, period: str, n: int) -> tuple[date, date]:
+def bounds(anchor: date, period: str, n: int, day: int | None = None) -> tuple[date, date]:
     """(first day, first day of the next period) of period ``n``."""
-    return start(anchor, period, n), start(anchor, period, n + 1)
+    return start(anchor, period, n, day), start(anchor, period, n + 1, day)
 
 
-def index(anchor: date, period: str, day: date) -> int:
-    """The n with start(n) <= day < start(n + 1)."""
+def index(anchor: date, period: str, on: date, day: int | None = None) -> int:
+    """The n with start(n) <= on < start(n + 1)."""
     if period == DAILY:
-        return (day - anchor).days
+        return (on - anchor).days
     if period == WEEKLY:
-        return (day - anchor).days // 7
+        return (on - anchor).days // 7
     # Months and half-months: estimate from the calendar, then step to the exact period.
-    months = (day.year - anchor.year) * 12 + (day.month - anchor.month)
+    months = (on.year - anchor.year) * 12 + (on.month - anchor.month)
     n = 2 * months if period == SEMIMONTHLY else months // MONTHS.get(period, 1)  # start() refuses unknowns
-    while start(anchor, period, n) > day:
+    while start(anchor, period, n, day) > on:
         n -= 1
-    while start(anchor, period, n + 1) <= day:
+    while start(anchor, period, n + 1, day) <= on:
         n += 1
     return n
 

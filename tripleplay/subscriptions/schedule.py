@@ -18,7 +18,8 @@ are not charged yet (``charged`` maps (kind, index) to the amount already charge
   by ``start`` or ``end`` costs fee x billed days / days in the whole period, rounded once, where the
   billed days run from ``start`` (``prorate_first_period``, else the period's first day) to ``end``
   (``prorate_last_period``, else the period's end);
-- periodic fee, in arrears: period n due on its end (or on ``end`` for the period it cuts);
+- periodic fee, in arrears: period n due on its last day of service (the day before its end, or
+  before ``end`` for the period it cuts: D93);
 - daily (progressive): day d due on d, fee x 1 / days in d's period, rounded once per day;
 - unused credit: a periodic fee charged for more than the period now costs (the subscription ended
   inside or before it after it was charged): the difference, due on ``end``;
@@ -87,34 +88,40 @@ class Terms:
 
 @dataclass(frozen=True)
 class Grid:
-    """Where a subscription's periods lie: period n is ``periods.bounds(anchor, period, offset + n)``,
-    its service starting no earlier than the subscription (``partial``: period 0 starts before it)."""
+    """Where a subscription's periods lie: period n is ``periods.bounds(anchor, period, offset + n,
+    day)``, its service starting no earlier than the subscription (``partial``: period 0 begins
+    before it). ``day``: the day of the month periods of months fall on (the bill-cycle day of a
+    monthly cycle, which the anchor may show clamped: Feb 28 for the 31st), None for the anchor's."""
 
     anchor: date
     offset: int
     partial: bool
+    day: int | None = None
+
+    def bounds(self, period: str, n: int) -> tuple[date, date]:
+        return periods.bounds(self.anchor, period, self.offset + n, self.day)
 
 
 def grid(terms: Terms, start: date) -> Grid:
     if terms.alignment != BILLING_PERIOD:
         return Grid(start, 0, False)
     anchor = periods.cycle_start_on_or_after(terms.billing_period, terms.bill_cycle_day, start)
-    offset = periods.index(anchor, terms.period, start)  # -1 for a monthly plan on a monthly cycle
-    return Grid(anchor, offset, periods.start(anchor, terms.period, offset) != start)
+    day = terms.bill_cycle_day if terms.billing_period == periods.MONTHLY else None
+    offset = periods.index(anchor, terms.period, start, day)  # -1 for a monthly plan on a monthly cycle
+    return Grid(anchor, offset, periods.start(anchor, terms.period, offset, day) != start, day)
 
 
 def whole_period(terms: Terms, start: date, n: int, g: Grid | None = None) -> tuple[date, date]:
     """(first day, first day of the next) of the whole plan period n: period 0 may begin before
     ``start`` (aligned, signed up after the bill-cycle day). Its days are the proration denominator."""
-    g = g or grid(terms, start)
-    return periods.bounds(g.anchor, terms.period, g.offset + n)
+    return (g or grid(terms, start)).bounds(terms.period, n)
 
 
 def term_end(terms: Terms, start: date) -> date:
     """The minimum term's end: ``minimum_term_periods`` whole periods, counted after a partial first
     period (from the bill-cycle day)."""
     g = grid(terms, start)
-    return periods.start(g.anchor, terms.period, g.offset + terms.minimum_term_periods + (1 if g.partial else 0))
+    return g.bounds(terms.period, terms.minimum_term_periods + (1 if g.partial else 0))[0]
 
 
 @dataclass(frozen=True)
@@ -191,13 +198,12 @@ def _periodic(terms: Terms, start: date, end: date | None, through: date) -> lis
         if first > through or (end is not None and first >= end):
             return items
         amount, used, of_days = period_fee(terms, start, end, n)
-        if terms.charge_mode == IN_ADVANCE:
-            due = first
-        else:
-            due = after if end is None else min(after, end)  # in arrears: once the period (or the service) ended
+        last = after if end is None else min(after, end)  # exclusive
+        # In arrears: on the last day of service (D93), so that the fee is charged inside the billing
+        # period it pays for and lands on that period's invoice, closed the next morning.
+        due = first if terms.charge_mode == IN_ADVANCE else last - timedelta(days=1)
         if due <= through and amount:
-            items.append(Item(PERIODIC, n, due, amount, first, after if end is None else min(after, end),
-                              used, of_days))
+            items.append(Item(PERIODIC, n, due, amount, first, last, used, of_days))
         n += 1
 
 
@@ -207,7 +213,7 @@ def _daily(terms: Terms, start: date, end: date | None, through: date) -> list[I
     g = grid(terms, start)
     day = start
     while day <= last:
-        first, after = periods.bounds(g.anchor, terms.period, periods.index(g.anchor, terms.period, day))
+        first, after = g.bounds(terms.period, periods.index(g.anchor, terms.period, day, g.day) - g.offset)
         of_days = periods.days(first, after)
         amount = part_of_fee(terms, 1, of_days)
         if amount:
