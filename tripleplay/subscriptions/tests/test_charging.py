@@ -82,6 +82,15 @@ ADV, ARR, DAY = "in_advance", "in_arrears", "daily"
 
 # (id, plan terms, start, end, charge through, expected [(kind, n, signed amount, period start, period end)])
 CASES = [
+    # Aligned to the customer's billing period (monthly on the 1st, D92): Jan 28 - 31 is 4 of 31 days.
+    ("aligned-advance", dict(periodic_fee_minor=3100, alignment="billing_period"), D(2025, 1, 28), None,
+     D(2025, 2, 1), [
+        ("periodic", 0, -400, D(2025, 1, 28), D(2025, 2, 1)),
+        ("periodic", 1, -3100, D(2025, 2, 1), D(2025, 3, 1))]),
+    ("aligned-arrears-ended", dict(periodic_fee_minor=3100, alignment="billing_period", charge_mode=ARR),
+     D(2025, 1, 28), D(2025, 2, 15), D(2025, 3, 1), [
+        ("periodic", 0, -400, D(2025, 1, 28), D(2025, 2, 1)),
+        ("periodic", 1, -1550, D(2025, 2, 1), D(2025, 2, 15))]),  # 14 of 28 days, due Feb 14
     ("advance-monthly", dict(periodic_fee_minor=3000, activation_fee_minor=1000), D(2025, 1, 10), None, D(2025, 3, 10), [
         ("activation", 0, -1000, D(2025, 1, 10), D(2025, 2, 10)),
         ("periodic", 0, -3000, D(2025, 1, 10), D(2025, 2, 10)),
