@@ -33,8 +33,9 @@ PRODUCTS = (
     ("voice-line", "Voice line", "main", ["voice"], 999, 0,
      {"allowances": [{"service_type": "voice", "unit": "minutes", "quantity": 300}]},
      "Home phone line with 300 national minutes"),
+    # The bundle is billed from the customer's bill-cycle day: a prorated first month, then whole ones (D92).
     ("triple-play", "Triple Play", "main", ["data", "iptv", "voice"], 6999, 0,
-     {"minimum_term_periods": 24, "early_cancellation_fee_minor": 9900,
+     {"minimum_term_periods": 24, "early_cancellation_fee_minor": 9900, "alignment": "billing_period",
       "allowances": [{"service_type": "voice", "unit": "minutes", "quantity": 1000}]},
      "TV Basic, Internet 100 Mbit/s and a voice line with 1000 minutes"),
     ("sports-pack", "Sports Pack", "addon", ["iptv"], 999, 0, {}, "Live football, basketball and motorsport"),

@@ -10,7 +10,7 @@ from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
 from tripleplay.api.schemas import MAX_MINOR, Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
 from tripleplay.catalog import selectors, services
-from tripleplay.catalog.models import AllowanceUnit, CatalogStatus, ChargeMode, Period, ProductKind, ServiceType
+from tripleplay.catalog.models import Alignment, AllowanceUnit, CatalogStatus, ChargeMode, Period, ProductKind, ServiceType
 
 router = Router(tags=["catalog"])
 
@@ -47,6 +47,9 @@ class PlanIn(In):
     activation_fee_minor: NonNegativeMinor = 0
     period: Period = Period.MONTHLY
     charge_mode: ChargeMode = ChargeMode.IN_ADVANCE
+    alignment: Alignment = Field(Alignment.ANNIVERSARY, description=(
+        "anniversary: periods from each subscription's start; billing_period: from the customer's bill-cycle day, "
+        "the first partial period prorated when prorate_first_period"))
     prorate_first_period: StrictBool = True
     prorate_last_period: StrictBool = True
     minimum_term_periods: StrictInt = Field(0, ge=0, le=10_000)
@@ -75,6 +78,7 @@ class PlanOut(Schema):
     periodic_fee: MoneyOut
     period: str
     charge_mode: str
+    alignment: str
     prorate_first_period: bool
     prorate_last_period: bool
     minimum_term_periods: int

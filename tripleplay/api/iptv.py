@@ -25,7 +25,7 @@ from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
 from tripleplay.catalog import selectors as catalog_selectors
-from tripleplay.catalog.models import ChargeMode, Period
+from tripleplay.catalog.models import Alignment, ChargeMode, Period
 from tripleplay.core.errors import DomainError
 from tripleplay.iptv import catalog_import, configuration, packages, provisioning, reconcile, selectors
 from tripleplay.iptv.models import CatalogItemStatus, CommandStatus, Platform, ProvisioningStatus
@@ -223,6 +223,7 @@ class SellPlanIn(In):
     activation_fee_minor: NonNegativeMinor = 0
     period: Period = Period.MONTHLY
     charge_mode: ChargeMode = ChargeMode.IN_ADVANCE
+    alignment: Alignment = Alignment.ANNIVERSARY
     prorate_first_period: StrictBool = True
     prorate_last_period: StrictBool = True
     minimum_term_periods: StrictInt = Field(0, ge=0, le=10_000)

@@ -56,6 +56,13 @@ class ChargeMode(models.TextChoices):
     DAILY = "daily"  # progressive: charged day by day
 
 
+class Alignment(models.TextChoices):
+    """Where a plan's periods start (tripleplay.subscriptions.schedule, D92)."""
+
+    ANNIVERSARY = "anniversary"  # from the subscription's start: the first period is whole
+    BILLING_PERIOD = "billing_period", "Billing period"  # from the customer's bill-cycle day: a partial first period
+
+
 class AllowanceUnit(models.TextChoices):
     MINUTES = "minutes"
     MEGABYTES = "megabytes"
@@ -104,6 +111,7 @@ class SubscriptionPlan(models.Model):
     periodic_fee_minor = models.BigIntegerField(default=0)
     period = models.CharField(max_length=12, choices=Period.choices, default=Period.MONTHLY)
     charge_mode = models.CharField(max_length=12, choices=ChargeMode.choices, default=ChargeMode.IN_ADVANCE)
+    alignment = models.CharField(max_length=16, choices=Alignment.choices, default=Alignment.ANNIVERSARY)
     prorate_first_period = models.BooleanField(default=True)
     prorate_last_period = models.BooleanField(default=True)
     minimum_term_periods = models.PositiveIntegerField(default=0)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from tripleplay import clock
 from tripleplay.audit.services import record
 from tripleplay.catalog.models import (
+    Alignment,
     AllowanceUnit,
     CatalogStatus,
     ChargeMode,
@@ -128,7 +129,8 @@ def _allowances(values) -> list[dict]:
 @transaction.atomic
 def create_plan(actor: Actor, product: Product, *, code: str, name: str, periodic_fee_minor: int,
                 activation_fee_minor: int = 0, period: str = Period.MONTHLY,
-                charge_mode: str = ChargeMode.IN_ADVANCE, prorate_first_period: bool = True,
+                charge_mode: str = ChargeMode.IN_ADVANCE, alignment: str = Alignment.ANNIVERSARY,
+                prorate_first_period: bool = True,
                 prorate_last_period: bool = True, minimum_term_periods: int = 0,
                 early_cancellation_fee_minor: int = 0, allowances: list[dict] | None = None) -> SubscriptionPlan:
     """A way to sell ``product``: fees in the product's currency, in minor units."""
@@ -141,6 +143,7 @@ def create_plan(actor: Actor, product: Product, *, code: str, name: str, periodi
         periodic_fee_minor=v.minor_amount(periodic_fee_minor, "periodic_fee_minor"),
         period=v.choice(period, "period", Period),
         charge_mode=v.choice(charge_mode, "charge_mode", ChargeMode),
+        alignment=v.choice(alignment, "alignment", Alignment),
         prorate_first_period=_flag(prorate_first_period, "prorate_first_period"),
         prorate_last_period=_flag(prorate_last_period, "prorate_last_period"),
         minimum_term_periods=v.minor_amount(minimum_term_periods, "minimum_term_periods"),

@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from tripleplay import clock
 from tripleplay.audit.services import record
-from tripleplay.catalog.models import BillingPeriod, CatalogStatus, ProductKind, SubscriptionPlan
+from tripleplay.catalog.models import Alignment, BillingPeriod, CatalogStatus, ProductKind, SubscriptionPlan
 from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
@@ -137,6 +137,8 @@ def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if customer.status == Status.CLOSED:
             raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
+        if "billing_period" in fields and _cycle_changes(customer, fields):
+            _refuse_if_aligned(customer)
         for k, val in fields.items():
             setattr(customer, k, val)
         if fields:
@@ -148,6 +150,22 @@ def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
         if "name" in fields:  # the platforms keep the subscriber's full name
             CUSTOMER_CHANGED(actor, customer, "Customer/Updated")
     return customer
+
+
+def _cycle_changes(customer: Customer, fields: dict) -> bool:
+    return (fields["billing_period"], fields["bill_cycle_day"]) != (customer.billing_period, customer.bill_cycle_day)
+
+
+def _refuse_if_aligned(customer: Customer) -> None:
+    """A plan aligned to the billing period numbers its periods from the bill-cycle day (D94): moving
+    that day under a running subscription would move periods already charged. End those products
+    (or change them to anniversary plans) first."""
+    aligned = (AccountProduct.objects.filter(account__customer=customer, plan__alignment=Alignment.BILLING_PERIOD)
+               .filter(Q(end_date__isnull=True) | Q(end_date__gt=clock.today())))
+    codes = sorted(set(aligned.values_list("plan__code", flat=True)))
+    if codes:
+        raise Conflict("the billing cycle cannot change while products on plans aligned to it run: "
+                       + ", ".join(codes), code="aligned_subscriptions", details={"plans": codes})
 
 
 def _history(change, actor: Actor):

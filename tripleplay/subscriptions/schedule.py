@@ -1,19 +1,30 @@
 """What a subscription owes up to a date: pure functions, no database, no clock (docs/charging.md).
 
 A subscription (an AccountProduct) runs from ``start`` (inclusive) to ``end`` (exclusive, None while
-current) on a plan's ``Terms``. Its periods are anchored on ``start`` (anniversary billing): period n
-is ``periods.bounds(start, period, n)``, so the first period is always whole.
+current) on a plan's ``Terms``. Its periods are laid on a grid (``grid``):
+- anniversary: anchored on ``start``; period n is ``periods.bounds(start, period, n)``, the first
+  period always whole;
+- aligned to the customer's billing period: anchored on the first day of the customer's first billing
+  period that starts on or after ``start`` (the bill-cycle day). Period 0 is the plan period of that
+  grid that contains ``start``, cut by ``start``: from sign-up to the bill-cycle day, costing its
+  days out of the whole plan period it cuts when ``prorate_first_period`` (the whole fee
+  otherwise); then whole periods from the bill-cycle day. Signed up on the bill-cycle day itself,
+  period 0 is whole.
 
 ``pending(terms, start, end, through, charged)`` lists the items due on or before ``through`` that
 are not charged yet (``charged`` maps (kind, index) to the amount already charged), in due order:
 - activation fee: once, due on ``start``;
-- periodic fee, in advance: period n due on its first day, the whole fee; the period cut by ``end``
-  costs only its used days (fee x used / days in period, rounded once) when ``prorate_last_period``;
-- periodic fee, in arrears: period n due on its end (or on ``end`` for the period it cuts);
+- periodic fee, in advance: period n due on its first day (its first day of service); a period cut
+  by ``start`` or ``end`` costs fee x billed days / days in the whole period, rounded once, where the
+  billed days run from ``start`` (``prorate_first_period``, else the period's first day) to ``end``
+  (``prorate_last_period``, else the period's end);
+- periodic fee, in arrears: period n due on its last day of service (the day before its end, or
+  before ``end`` for the period it cuts: D93);
 - daily (progressive): day d due on d, fee x 1 / days in d's period, rounded once per day;
 - unused credit: a periodic fee charged for more than the period now costs (the subscription ended
   inside or before it after it was charged): the difference, due on ``end``;
-- early-cancellation fee: once, due on ``end`` when it falls before the minimum term's end.
+- early-cancellation fee: once, due on ``end`` when it falls before the minimum term's end (the
+  term counts whole periods, from the bill-cycle day when a partial first period precedes them).
 Every amount is a positive number of minor units; the item's kind says whether it is a charge or a
 credit.
 """
@@ -27,6 +38,7 @@ from tripleplay.money import Money, prorate
 from tripleplay.subscriptions import periods
 
 IN_ADVANCE, IN_ARREARS, DAILY = "in_advance", "in_arrears", "daily"  # catalog.models.ChargeMode values
+ANNIVERSARY, BILLING_PERIOD = "anniversary", "billing_period"  # catalog.models.Alignment values
 
 ACTIVATION = "activation"
 PERIODIC = "periodic"
@@ -53,13 +65,63 @@ class Terms:
     prorate_last_period: bool = True
     minimum_term_periods: int = 0
     early_cancellation_fee: int = 0
+    alignment: str = ANNIVERSARY
+    prorate_first_period: bool = True
+    # The customer's billing period and bill-cycle day: read only by a plan aligned to them.
+    billing_period: str = periods.MONTHLY
+    bill_cycle_day: int = 1
 
     @classmethod
-    def of(cls, plan) -> Terms:
+    def of(cls, plan, customer=None) -> Terms:
+        """The plan's terms for ``customer`` (needed by a plan aligned to the billing period)."""
+        cycle = {}
+        if customer is not None:
+            cycle = dict(billing_period=customer.billing_period, bill_cycle_day=customer.bill_cycle_day)
+        elif plan.alignment == BILLING_PERIOD:
+            raise ValueError(f"plan {plan.code!r} is aligned to the customer's billing period: pass the customer")
         return cls(currency=plan.product.currency, periodic_fee=plan.periodic_fee_minor,
                    activation_fee=plan.activation_fee_minor, period=plan.period, charge_mode=plan.charge_mode,
                    prorate_last_period=plan.prorate_last_period, minimum_term_periods=plan.minimum_term_periods,
-                   early_cancellation_fee=plan.early_cancellation_fee_minor)
+                   early_cancellation_fee=plan.early_cancellation_fee_minor, alignment=plan.alignment,
+                   prorate_first_period=plan.prorate_first_period, **cycle)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where a subscription's periods lie: period n is ``periods.bounds(anchor, period, offset + n,
+    day)``, its service starting no earlier than the subscription (``partial``: period 0 begins
+    before it). ``day``: the day of the month periods of months fall on (the bill-cycle day of a
+    monthly cycle, which the anchor may show clamped: Feb 28 for the 31st), None for the anchor's."""
+
+    anchor: date
+    offset: int
+    partial: bool
+    day: int | None = None
+
+    def bounds(self, period: str, n: int) -> tuple[date, date]:
+        return periods.bounds(self.anchor, period, self.offset + n, self.day)
+
+
+def grid(terms: Terms, start: date) -> Grid:
+    if terms.alignment != BILLING_PERIOD:
+        return Grid(start, 0, False)
+    anchor = periods.cycle_start_on_or_after(terms.billing_period, terms.bill_cycle_day, start)
+    day = terms.bill_cycle_day if terms.billing_period == periods.MONTHLY else None
+    offset = periods.index(anchor, terms.period, start, day)  # -1 for a monthly plan on a monthly cycle
+    return Grid(anchor, offset, periods.start(anchor, terms.period, offset, day) != start, day)
+
+
+def whole_period(terms: Terms, start: date, n: int, g: Grid | None = None) -> tuple[date, date]:
+    """(first day, first day of the next) of the whole plan period n: period 0 may begin before
+    ``start`` (aligned, signed up after the bill-cycle day). Its days are the proration denominator."""
+    return (g or grid(terms, start)).bounds(terms.period, n)
+
+
+def term_end(terms: Terms, start: date) -> date:
+    """The minimum term's end: ``minimum_term_periods`` whole periods, counted after a partial first
+    period (from the bill-cycle day)."""
+    g = grid(terms, start)
+    return g.bounds(terms.period, terms.minimum_term_periods + (1 if g.partial else 0))[0]
 
 
 @dataclass(frozen=True)
@@ -85,17 +147,24 @@ def part_of_fee(terms: Terms, used: int, of_days: int) -> int:
     return prorate(Money(terms.periodic_fee, terms.currency), used, of_days).minor
 
 
+def billed_days(terms: Terms, start: date, end: date | None, first: date, after: date) -> int:
+    """Days of the whole period [first, after) that its fee is charged for: from ``start`` when the
+    period begins before it and the plan prorates its first period, to ``end`` when the period ends
+    after it and the plan prorates its last one; the period's own bounds otherwise."""
+    lo = max(first, start) if terms.prorate_first_period else first
+    hi = min(after, end) if end is not None and terms.prorate_last_period else after
+    return max(0, periods.days(lo, hi))
+
+
 def period_fee(terms: Terms, start: date, end: date | None, n: int) -> tuple[int, int, int]:
-    """(amount, used days, days) of period n: the whole fee, or only the used days of a period cut
-    by ``end`` when the plan prorates its last period (0 for a period that starts on or after end)."""
-    first, after = periods.bounds(start, terms.period, n)
+    """(amount, used days, days) of period n: the whole fee, or the billed days' part of it for a
+    period cut by ``start`` or ``end`` (``billed_days``); 0 for a period with no day of service."""
+    first, after = whole_period(terms, start, n)
     of_days = periods.days(first, after)
-    used = of_days if end is None else periods.overlap(first, after, start, end)
+    used = periods.overlap(first, after, start, after if end is None else end)
     if used == 0:
         return 0, 0, of_days
-    if used < of_days and terms.prorate_last_period:
-        return part_of_fee(terms, used, of_days), used, of_days
-    return terms.periodic_fee, used, of_days
+    return part_of_fee(terms, billed_days(terms, start, end, first, after), of_days), used, of_days
 
 
 def owed(terms: Terms, start: date, end: date | None, through: date) -> list[Item]:
@@ -104,46 +173,47 @@ def owed(terms: Terms, start: date, end: date | None, through: date) -> list[Ite
         return []  # ended the day it started: never used, nothing owed
     items: list[Item] = []
     if terms.activation_fee and start <= through:
-        first, after = periods.bounds(start, terms.period, 0)
-        items.append(Item(ACTIVATION, 0, start, terms.activation_fee, first, after, 0, periods.days(first, after)))
+        first, after = whole_period(terms, start, 0)
+        items.append(Item(ACTIVATION, 0, start, terms.activation_fee, start, after, 0, periods.days(first, after)))
     if terms.periodic_fee:
         if terms.charge_mode == DAILY:
             items += _daily(terms, start, end, through)
         else:
             items += _periodic(terms, start, end, through)
     if terms.early_cancellation_fee and terms.minimum_term_periods and end is not None and end <= through:
-        term_end = periods.start(start, terms.period, terms.minimum_term_periods)
-        if end < term_end:
-            items.append(Item(EARLY_CANCELLATION, 0, end, terms.early_cancellation_fee, end, term_end,
-                              periods.days(end, term_end), periods.days(start, term_end)))
+        ends = term_end(terms, start)
+        if end < ends:
+            items.append(Item(EARLY_CANCELLATION, 0, end, terms.early_cancellation_fee, end, ends,
+                              periods.days(end, ends), periods.days(start, ends)))
     return items
 
 
 def _periodic(terms: Terms, start: date, end: date | None, through: date) -> list[Item]:
     items = []
+    g = grid(terms, start)
     n = 0
     while True:
-        first, after = periods.bounds(start, terms.period, n)
+        first, after = whole_period(terms, start, n, g)
+        first = max(first, start)  # the first day of service (period 0 may begin before the start)
         if first > through or (end is not None and first >= end):
             return items
         amount, used, of_days = period_fee(terms, start, end, n)
-        if terms.charge_mode == IN_ADVANCE:
-            due = first
-        else:
-            due = after if end is None else min(after, end)  # in arrears: once the period (or the service) ended
+        last = after if end is None else min(after, end)  # exclusive
+        # In arrears: on the last day of service (D93), so that the fee is charged inside the billing
+        # period it pays for and lands on that period's invoice, closed the next morning.
+        due = first if terms.charge_mode == IN_ADVANCE else last - timedelta(days=1)
         if due <= through and amount:
-            items.append(Item(PERIODIC, n, due, amount, first, after if end is None else min(after, end),
-                              used, of_days))
+            items.append(Item(PERIODIC, n, due, amount, first, last, used, of_days))
         n += 1
 
 
 def _daily(terms: Terms, start: date, end: date | None, through: date) -> list[Item]:
     items = []
     last = through if end is None else min(through, end - timedelta(days=1))
+    g = grid(terms, start)
     day = start
     while day <= last:
-        n = periods.index(start, terms.period, day)
-        first, after = periods.bounds(start, terms.period, n)
+        first, after = g.bounds(terms.period, periods.index(g.anchor, terms.period, day, g.day) - g.offset)
         of_days = periods.days(first, after)
         amount = part_of_fee(terms, 1, of_days)
         if amount:
@@ -165,8 +235,8 @@ def credits(terms: Terms, start: date, end: date | None, through: date, charged:
             continue
         amount, used, of_days = period_fee(terms, start, end, n)
         if amount_charged > amount:
-            first, after = periods.bounds(start, terms.period, n)
-            back_from = max(first, end)
+            first, after = whole_period(terms, start, n)
+            back_from = max(first, start, end)
             items.append(Item(UNUSED_CREDIT, n, end, amount_charged - amount, back_from, after,
                               periods.days(back_from, after), of_days))
     return items

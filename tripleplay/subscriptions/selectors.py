@@ -37,6 +37,7 @@ def due_items(customer: Customer, through: date) -> list[tuple[AccountProduct, s
     out = []
     for a in (AccountProduct.objects.filter(account__customer=customer, start_date__lte=through)
               .select_related("plan__product").order_by("id")):
-        for item in schedule.pending(schedule.Terms.of(a.plan), a.start_date, a.end_date, through, charged_items(a)):
+        terms = schedule.Terms.of(a.plan, customer)
+        for item in schedule.pending(terms, a.start_date, a.end_date, through, charged_items(a)):
             out.append((a, item))
     return out

@@ -120,7 +120,7 @@ def charge_customer(actor: Actor, customer: Customer, through: date | None = Non
     work = []
     for a in assignments:
         report.subscriptions += 1
-        terms = schedule.Terms.of(a.plan)
+        terms = schedule.Terms.of(a.plan, customer)
         for item in schedule.pending(terms, a.start_date, a.end_date, through, charged_items(a)):
             work.append((item, a, terms))
     work.sort(key=lambda w: (w[0].due, schedule.same_day_order(w[0]), w[1].pk, w[0].index))
@@ -193,7 +193,7 @@ def _short_of_funds(customer: Customer, through: date) -> bool:
     customer's lock: a payment that arrived since the run tried the fee counts)."""
     available = funds_of(customer).available.minor
     for a, item in due_items(customer, through):
-        if needs_cover(item, schedule.Terms.of(a.plan)):
+        if needs_cover(item, schedule.Terms.of(a.plan, customer)):
             return item.amount > available
     return False
 

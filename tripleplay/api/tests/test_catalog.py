@@ -123,8 +123,8 @@ def test_create_plan(admin, support, api_catalog):
         "currency": "USD",
         "activation_fee": {"amount_minor": 1500, "amount": "15.00", "currency": "USD"},
         "periodic_fee": {"amount_minor": 999, "amount": "9.99", "currency": "USD"},
-        "period": "weekly", "charge_mode": "in_arrears", "prorate_first_period": False, "prorate_last_period": True,
-        "minimum_term_periods": 12,
+        "period": "weekly", "charge_mode": "in_arrears", "alignment": "anniversary", "prorate_first_period": False,
+        "prorate_last_period": True, "minimum_term_periods": 12,
         "early_cancellation_fee": {"amount_minor": 5000, "amount": "50.00", "currency": "USD"},
         "allowances": [{"service_type": "data", "unit": "megabytes", "quantity": 10240}],
         "status": "active", "created_at": "2026-03-10T12:00:00Z", "retired_at": None,
@@ -142,7 +142,19 @@ def test_create_plan_with_a_long_period(admin, api_catalog, period):
     assert (r.json()["period"], r.json()["minimum_term_periods"]) == (period, 4)
 
 
+def test_create_plan_aligned_to_the_billing_period(admin, api_catalog):
+    r = admin.post("/plans", {"product_id": api_catalog["basic"].pk, **PLAN, "code": "basic-aligned",
+                              "period": "monthly", "alignment": "billing_period", "prorate_first_period": True})
+    assert r.status_code == 201, r.content
+    assert (r.json()["alignment"], r.json()["prorate_first_period"]) == ("billing_period", True)
+    from tripleplay.catalog.models import SubscriptionPlan
+
+    assert SubscriptionPlan.objects.get(code="basic-aligned").alignment == "billing_period"
+
+
 @pytest.mark.parametrize("change, status", [
+    ({"alignment": "calendar"}, 422),
+    ({"alignment": None}, 422),
     ({"periodic_fee_minor": 9.99}, 422),
     ({"periodic_fee_minor": "999"}, 422),
     ({"periodic_fee_minor": -1}, 422),

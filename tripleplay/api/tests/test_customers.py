@@ -112,6 +112,22 @@ def test_patch_customer(finance, customer):
     assert snapshot()["audit_events"] == before_events + 2  # customer.updated + funds.credit_limit_set
 
 
+def test_patch_billing_cycle_refused_while_an_aligned_plan_runs(finance, admin, customer, api_catalog):
+    """A plan aligned to the billing period counts its periods from the bill-cycle day (D94)."""
+    plan = admin.post("/plans", {"product_id": api_catalog["basic"].pk, "code": "basic-aligned", "name": "Aligned",
+                                 "periodic_fee_minor": 3100, "alignment": "billing_period"}).json()
+    account = finance.post("/accounts", {"customer_id": customer.pk, "main_plan_id": plan["id"]}).json()
+    before = snapshot()
+    r = finance.patch(f"/customers/{customer.pk}", {"bill_cycle_day": 15})
+    assert r.status_code == 409
+    assert (error_of(r)["code"], error_of(r)["details"]) == ("aligned_subscriptions", {"plans": ["basic-aligned"]})
+    assert snapshot() == before
+    assert finance.patch(f"/customers/{customer.pk}", {"bill_cycle_day": 1, "name": "Same day"}).status_code == 200
+    r = finance.post(f"/accounts/{account['id']}/main-product", {"plan_id": api_catalog["basic_plan"].pk})
+    assert r.status_code in (200, 201), r.content
+    assert finance.patch(f"/customers/{customer.pk}", {"bill_cycle_day": 15}).json()["bill_cycle_day"] == 15
+
+
 def test_patch_customer_currency_cannot_change(finance, customer):
     before = snapshot()
     r = finance.patch(f"/customers/{customer.pk}", {"currency": "EUR"})

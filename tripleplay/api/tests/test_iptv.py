@@ -323,18 +323,19 @@ def test_link_sell_and_provision_an_account(admin, finance, support, actor, cust
 
     sell = {"code": "sports-tv", "currency": "USD",
             "plan": {"code": "sports-tv-monthly", "name": "Sports monthly", "periodic_fee_minor": 500,
-                     "minimum_term_periods": 3}}
+                     "minimum_term_periods": 3, "alignment": "billing_period"}}
     r = admin.post(f"/iptv/packages/{sports.pk}/sell", sell)
     assert r.status_code == 201, r.content
     product = r.json()
     assert (product["code"], product["name"], product["kind"], product["currency"], product["services"]) == (
         "sports-tv", "Sports Pack", "addon", "USD", ["iptv"])
-    assert [(p["code"], p["periodic_fee"], p["minimum_term_periods"]) for p in product["plans"]] == [
-        ("sports-tv-monthly", {"amount_minor": 500, "amount": "5.00", "currency": "USD"}, 3)]
+    assert [(p["code"], p["periodic_fee"], p["minimum_term_periods"], p["alignment"]) for p in product["plans"]] == [
+        ("sports-tv-monthly", {"amount_minor": 500, "amount": "5.00", "currency": "USD"}, 3, "billing_period")]
     r = admin.post(f"/iptv/packages/{sports.pk}/sell", sell)
     assert (r.status_code, error_of(r)["code"]) == (409, "duplicate")
     for bad in ({**sell, "plan": {**sell["plan"], "product_id": 1}}, {**sell, "plan": {**sell["plan"],
-                "periodic_fee_minor": 5.0}}, {**sell, "price": 1}):
+                "periodic_fee_minor": 5.0}}, {**sell, "price": 1}, {**sell, "plan": {**sell["plan"],
+                "alignment": "calendar"}}):
         r = admin.post(f"/iptv/packages/{sports.pk}/sell", bad)
         assert (r.status_code, error_of(r)["code"]) == (422, "invalid_input")
     assert finance.post(f"/iptv/packages/{sports.pk}/sell", {**sell, "code": "x"}).status_code == 403

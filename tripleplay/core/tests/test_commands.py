@@ -235,6 +235,7 @@ def test_demo_catalog_and_accounts():
     addons = set(Product.objects.filter(kind="addon").values_list("code", flat=True))
     assert {"tv-basic", "tv-premium", "internet-100", "voice-line"} <= main
     assert {"sports-pack", "movies-pack", "kids-pack"} <= addons
+    assert SubscriptionPlan.objects.get(code="triple-play-monthly").alignment == "billing_period"
     assert set(Customer.objects.values_list("balance_model", flat=True)) == {"prepaid", "postpaid"}
     iptv = Account.objects.get(login="alice.tv")
     assert iptv.device_id and iptv.products.filter(product__code="kids-pack").exists()

@@ -7,8 +7,10 @@ A postpaid customer (tax 20 %, invoiced monthly on the 1st) with, from Jan 1 202
 - Sports annual: 120.00 a year in advance, a one-year minimum term and a 30.00 early-cancellation fee
   (add-on), removed on May 16.
 A plan period is not the invoice cycle: each fee lands on the invoice of the month it is charged in
-(in advance: the period's first day; in arrears: its last day's next day, or the end of the service),
-and the line carries the service dates it pays for.
+(in advance: the period's first day; in arrears: its last day of service, D93), and the line carries
+the service dates it pays for. Here the charge runs only on the 1st (and on May 16), so a fee in
+arrears due on the 31st is charged the next morning and lands on the next month's invoice; with the
+worker's daily charge it lands on its own month's (test_aligned_invoices.py).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def test_quarterly_in_arrears_and_annual_in_advance_on_monthly_invoices(actor, m
         ("Fiber annual: subscription fee 2026-01-01..2026-12-31", 120000, 24000, D(2026, 1, 1), D(2027, 1, 1)),
         ("Sports annual: subscription fee 2026-01-01..2026-12-31", 12000, 2400, D(2026, 1, 1), D(2027, 1, 1)),
     ]
-    # The first quarter in arrears is charged on Apr 1, when it has ended: April's invoice.
+    # The first quarter in arrears, due Mar 31, is charged by the run of Apr 1: April's invoice.
     assert by_month.pop(D(2026, 4, 1)) == [
         ("TV quarterly: subscription fee 2026-01-01..2026-03-31", 4500, 900, D(2026, 1, 1), D(2026, 4, 1)),
     ]

@@ -82,6 +82,15 @@ ADV, ARR, DAY = "in_advance", "in_arrears", "daily"
 
 # (id, plan terms, start, end, charge through, expected [(kind, n, signed amount, period start, period end)])
 CASES = [
+    # Aligned to the customer's billing period (monthly on the 1st, D92): Jan 28 - 31 is 4 of 31 days.
+    ("aligned-advance", dict(periodic_fee_minor=3100, alignment="billing_period"), D(2025, 1, 28), None,
+     D(2025, 2, 1), [
+        ("periodic", 0, -400, D(2025, 1, 28), D(2025, 2, 1)),
+        ("periodic", 1, -3100, D(2025, 2, 1), D(2025, 3, 1))]),
+    ("aligned-arrears-ended", dict(periodic_fee_minor=3100, alignment="billing_period", charge_mode=ARR),
+     D(2025, 1, 28), D(2025, 2, 15), D(2025, 3, 1), [
+        ("periodic", 0, -400, D(2025, 1, 28), D(2025, 2, 1)),
+        ("periodic", 1, -1550, D(2025, 2, 1), D(2025, 2, 15))]),  # 14 of 28 days, due Feb 14
     ("advance-monthly", dict(periodic_fee_minor=3000, activation_fee_minor=1000), D(2025, 1, 10), None, D(2025, 3, 10), [
         ("activation", 0, -1000, D(2025, 1, 10), D(2025, 2, 10)),
         ("periodic", 0, -3000, D(2025, 1, 10), D(2025, 2, 10)),
@@ -103,7 +112,10 @@ CASES = [
      D(2025, 2, 11), D(2025, 2, 20), [
         ("periodic", 0, -2800, D(2025, 1, 1), D(2025, 2, 1)),
         ("periodic", 1, -2800, D(2025, 2, 1), D(2025, 2, 11))]),
-    ("arrears-not-yet", dict(periodic_fee_minor=3100, charge_mode=ARR), D(2025, 1, 1), None, D(2025, 1, 31), []),
+    # In arrears: due on the period's last day of service (D93), Jan 31 for January, not before.
+    ("arrears-not-yet", dict(periodic_fee_minor=3100, charge_mode=ARR), D(2025, 1, 1), None, D(2025, 1, 30), []),
+    ("arrears-last-day", dict(periodic_fee_minor=3100, charge_mode=ARR), D(2025, 1, 1), None, D(2025, 1, 31), [
+        ("periodic", 0, -3100, D(2025, 1, 1), D(2025, 2, 1))]),
     ("arrears-monthly", dict(periodic_fee_minor=3100, charge_mode=ARR), D(2025, 1, 1), None, D(2025, 3, 1), [
         ("periodic", 0, -3100, D(2025, 1, 1), D(2025, 2, 1)),
         ("periodic", 1, -3100, D(2025, 2, 1), D(2025, 3, 1))]),
@@ -201,7 +213,7 @@ CASES = [
         ("periodic", 0, -9000, D(2025, 1, 1), D(2025, 4, 1)),
         ("periodic", 1, -3956, D(2025, 4, 1), D(2025, 5, 11))]),  # 40 of 91 days: 3956.04
     ("quarterly-arrears-not-yet", dict(periodic_fee_minor=9000, period="quarterly", charge_mode=ARR), D(2025, 1, 1),
-     None, D(2025, 3, 31), []),
+     None, D(2025, 3, 30), []),
     ("quarterly-arrears", dict(periodic_fee_minor=9000, period="quarterly", charge_mode=ARR), D(2025, 1, 1), None,
      D(2025, 7, 1), [
         ("periodic", 0, -9000, D(2025, 1, 1), D(2025, 4, 1)),

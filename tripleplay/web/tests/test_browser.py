@@ -271,3 +271,24 @@ def test_screenshots_of_the_main_pages(browser, site, shots):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 800  # no sideways scrolling on a tablet
     tablet.close()
+
+
+def test_admin_adds_a_plan_aligned_to_the_billing_period(browser, site, shots):
+    """The catalog's plan form: where periods start and whether partial periods are prorated (D92)."""
+    context, page = _login(browser, site, "admin")
+    page.goto("/catalog/")
+    row = page.locator("tr", has=page.locator("td", has_text="Internet")).first
+    row.locator("summary:has-text('Add a plan')").click()
+    form = row.locator("form").first
+    form.locator("input[name=code]").fill("net-aligned")
+    form.locator("input[name=name]").fill("Internet aligned")
+    form.locator("input[name=periodic_fee]").fill("31.00")
+    form.locator("select[name=alignment]").select_option(label="On the customer's bill-cycle day")
+    form.locator("select[name=prorate_first_period]").select_option("no")
+    page.screenshot(path=str(shots / "catalog-plan-form.png"), full_page=True)
+    form.locator("button:has-text('Create plan')").click()
+    page.wait_for_selector("text=Plan net-aligned created")
+    plans = page.locator("tr", has=page.locator("td", has_text="Internet")).first.inner_text()
+    line = next(ln for ln in plans.splitlines() if "net-aligned" in ln)
+    assert "31.00" in line and "/monthly, aligned to the billing period" in line, line
+    context.close()

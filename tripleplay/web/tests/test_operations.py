@@ -218,3 +218,30 @@ def test_a_quarterly_plan_with_a_minimum_term_is_created_from_the_catalog_form(w
     assert not SubscriptionPlan.objects.filter(code="basic-q2").exists()
     signup = client.get("/customers/new/").content.decode()
     assert 'value="monthly"' in signup and 'value="quarterly"' not in signup
+
+
+def test_a_plan_aligned_to_the_billing_period_is_created_from_the_catalog_form(world, login):
+    """Alignment and the two proration flags (D92): yes/no selects, yes when absent; a bad value is
+    refused with create_plan's message and creates nothing."""
+    from tripleplay.catalog.models import SubscriptionPlan
+
+    client = login("admin")
+    page = client.get("/catalog/").content.decode()
+    assert '<option value="billing_period">' in page and 'name="prorate_first_period"' in page
+    client.post(f"/catalog/products/{world.cat.basic.pk}/plans/new", {
+        "code": "basic-aligned", "name": "Basic aligned", "periodic_fee": "31.00", "period": "monthly",
+        "alignment": "billing_period", "prorate_first_period": "no", "prorate_last_period": "yes"})
+    plan = SubscriptionPlan.objects.get(code="basic-aligned")
+    assert (plan.alignment, plan.prorate_first_period, plan.prorate_last_period, plan.periodic_fee_minor) == \
+        ("billing_period", False, True, 3100)
+    assert "aligned to the billing period" in client.get("/catalog/").content.decode()
+    client.post(f"/catalog/products/{world.cat.basic.pk}/plans/new", {
+        "code": "basic-default", "name": "Basic default", "periodic_fee": "31.00"})
+    plan = SubscriptionPlan.objects.get(code="basic-default")
+    assert (plan.alignment, plan.prorate_first_period, plan.prorate_last_period) == ("anniversary", True, True)
+    for field, value, message in (("alignment", "calendar", "alignment must be one of"),
+                                  ("prorate_first_period", "maybe", "prorate_first_period must be true or false")):
+        refused = client.post(f"/catalog/products/{world.cat.basic.pk}/plans/new", {
+            "code": "basic-bad", "name": "Basic bad", "periodic_fee": "31.00", field: value}, follow=True)
+        assert message in refused.content.decode()
+        assert not SubscriptionPlan.objects.filter(code="basic-bad").exists()

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.catalog import services as catalog_services
-from tripleplay.catalog.models import ChargeMode, Period, ProductKind, ServiceType
+from tripleplay.catalog.models import Alignment, ChargeMode, Period, ProductKind, ServiceType
 from tripleplay.core.errors import InvalidInput
 from tripleplay.iptv import catalog_import
 from tripleplay.iptv import packages as packages_services
@@ -40,7 +40,8 @@ def products(request):
     for p in items:
         p.plan_list = plans.get(p.pk, [])
     return show(request, "catalog/products.html", "catalog", products=items, kinds=list(ProductKind),
-                service_types=list(ServiceType), periods=list(Period), charge_modes=list(ChargeMode))
+                service_types=list(ServiceType), periods=list(Period), charge_modes=list(ChargeMode),
+                alignments=list(Alignment))
 
 
 @action(*ADMINS)
@@ -58,6 +59,12 @@ def _fee(request, field: str, currency: str) -> int:
     return Money.parse(text, currency).minor
 
 
+def _yes(request, field: str) -> bool | str:
+    """A yes/no select, yes when absent (the plan's default); anything else is refused by create_plan."""
+    text = request.POST.get(field) or "yes"
+    return {"yes": True, "no": False}.get(text, text)
+
+
 def _count(request, field: str) -> int | str:
     text = (request.POST.get(field) or "0").strip()
     return int(text) if text.isdecimal() else text  # not a count: create_plan refuses it with its message
@@ -72,6 +79,9 @@ def plan_create(request, product_id: int):
         activation_fee_minor=_fee(request, "activation_fee", product.currency),
         period=request.POST.get("period") or Period.MONTHLY,
         charge_mode=request.POST.get("charge_mode") or ChargeMode.IN_ADVANCE,
+        alignment=request.POST.get("alignment") or Alignment.ANNIVERSARY,
+        prorate_first_period=_yes(request, "prorate_first_period"),
+        prorate_last_period=_yes(request, "prorate_last_period"),
         minimum_term_periods=_count(request, "minimum_term_periods"),
         early_cancellation_fee_minor=_fee(request, "early_cancellation_fee", product.currency))
     messages.success(request, f"Plan {plan.code} created for {product.code}.")
