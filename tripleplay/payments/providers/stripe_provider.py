@@ -30,8 +30,9 @@ EVENT_KINDS = {"checkout.session.completed": "checkout_completed", "payment_inte
 
 def _error(e: stripe.StripeError) -> ProviderError:
     if isinstance(e, stripe.CardError):
-        pi = (e.json_body or {}).get("error", {}).get("payment_intent") or {}
-        return CardDeclined(e.user_message or str(e), decline_code=getattr(e, "decline_code", None) or e.code or "",
+        body = (e.json_body or {}).get("error", {})
+        pi = body.get("payment_intent") or {}
+        return CardDeclined(e.user_message or str(e), decline_code=body.get("decline_code") or e.code or "",
                             payment_id=pi.get("id", ""))
     transient = isinstance(e, (stripe.APIConnectionError, stripe.RateLimitError)) or (
         e.http_status is not None and e.http_status >= 500)

@@ -16,8 +16,10 @@ WEBHOOK_SECRET = "whsec_payments_tests"
 WEBHOOK = "/api/v1/payments/stripe/webhook"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def stripe_sim():
+    """A fresh simulated Stripe per test: the tests' databases reuse ids (and the frozen clock, times),
+    which a provider kept across tests would take for retries of earlier requests."""
     with running_stripe(secret_key=SECRET_KEY, webhook_secret=WEBHOOK_SECRET) as sim:
         yield sim
 
