@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
+
 from tripleplay.simulators.testing import StripeSimulatorProcess
 
 SECRET_KEY, WEBHOOK_SECRET = "sk_test_tripleplay_demo", "whsec_tripleplay_demo"
@@ -19,10 +21,13 @@ def start_stripe(port: int, serve_port: int, host: str = "127.0.0.1") -> StripeS
     public = f"http://{host}:{serve_port}"
     sim = StripeSimulatorProcess(secret_key=SECRET_KEY, webhook_secret=WEBHOOK_SECRET, port=port,
                                  webhook_url=public + WEBHOOK_PATH, webhook_backoff_seconds=1.0).start()
-    # The server and the worker are child processes: they read these from the environment (this
-    # process makes no payment call).
-    os.environ.update({"TRIPLEPLAY_STRIPE_SECRET_KEY": SECRET_KEY, "TRIPLEPLAY_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                       "TRIPLEPLAY_STRIPE_API_BASE": sim.url, "TRIPLEPLAY_PUBLIC_URL": public})
+    # The worker is a child process that reads the environment; the server's workers are forked from
+    # this process, with its settings already loaded.
+    values = {"TRIPLEPLAY_STRIPE_SECRET_KEY": SECRET_KEY, "TRIPLEPLAY_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+              "TRIPLEPLAY_STRIPE_API_BASE": sim.url, "TRIPLEPLAY_PUBLIC_URL": public}
+    os.environ.update(values)
+    for name, value in values.items():
+        setattr(settings, name, value)
     return sim
 
 

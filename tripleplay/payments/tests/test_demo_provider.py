@@ -15,8 +15,11 @@ VARIABLES = ("TRIPLEPLAY_STRIPE_SECRET_KEY", "TRIPLEPLAY_STRIPE_WEBHOOK_SECRET",
 def test_the_demo_starts_the_simulated_stripe(monkeypatch):
     import os
 
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)  # restored after the test, whatever the demo sets
+    from django.conf import settings
+
+    for name in VARIABLES:  # restored after the test, whatever the demo sets
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(settings, name, getattr(settings, name))
     port = free_port()
     sim = demo_payments.start_stripe(port, 8123)
     try:
@@ -24,7 +27,8 @@ def test_the_demo_starts_the_simulated_stripe(monkeypatch):
         assert sim.state()["webhook"] == {"url": "http://127.0.0.1:8123/api/v1/payments/stripe/webhook",
                                           "secret_set": True}
         assert os.environ["TRIPLEPLAY_STRIPE_API_BASE"] == sim.url
-        assert os.environ["TRIPLEPLAY_PUBLIC_URL"] == "http://127.0.0.1:8123"
+        assert os.environ["TRIPLEPLAY_PUBLIC_URL"] == settings.TRIPLEPLAY_PUBLIC_URL == "http://127.0.0.1:8123"
+        assert settings.TRIPLEPLAY_STRIPE_API_BASE == sim.url
         created = httpx.post(sim.url + "/v1/customers", data={"name": "x"}, trust_env=False,
                              headers={"Authorization": f"Bearer {os.environ['TRIPLEPLAY_STRIPE_SECRET_KEY']}"})
         assert created.status_code == 200 and created.json()["object"] == "customer"
