@@ -77,7 +77,7 @@ class CheckoutSession(ActorFields):
     amount_minor = models.BigIntegerField(null=True, blank=True)  # null for a setup session
     currency = models.CharField(max_length=3)
     save_method = models.BooleanField(default=False)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=2000)
     status = models.CharField(max_length=8, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN)
     created_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)

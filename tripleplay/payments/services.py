@@ -259,7 +259,8 @@ def _on_checkout_completed(p, event: PaymentEvent) -> str:
             outcome = "acknowledged: not paid yet"
             _remember(p.name, event, outcome)
             return outcome
-    method = p.method_of_checkout(session.provider_session_id) if session.save_method else None
+    # A provider that cannot answer now: 502, and the provider delivers the event again later.
+    method = _provider_call(p.method_of_checkout, session.provider_session_id) if session.save_method else None
     with transaction.atomic():
         if not _remember(p.name, event, "processing"):
             return "already processed"

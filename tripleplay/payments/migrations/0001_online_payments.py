@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('amount_minor', models.BigIntegerField(blank=True, null=True)),
                 ('currency', models.CharField(max_length=3)),
                 ('save_method', models.BooleanField(default=False)),
-                ('url', models.URLField(max_length=500)),
+                ('url', models.URLField(max_length=2000)),
                 ('status', models.CharField(choices=[('open', 'Open'), ('complete', 'Complete')], default='open', max_length=8)),
                 ('created_at', models.DateTimeField()),
                 ('completed_at', models.DateTimeField(blank=True, null=True)),

@@ -127,6 +127,8 @@ class StripeProvider:
         return Refunded(r.id, r.amount)
 
     def parse_event(self, payload: bytes, signature: str | None) -> PaymentEvent:
+        if not self.webhook_secret:  # an empty key would make any HMAC "verify"
+            raise WebhookRefused("no endpoint secret is configured (TRIPLEPLAY_STRIPE_WEBHOOK_SECRET)")
         try:
             event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret, tolerance=self.tolerance)
         except stripe.SignatureVerificationError as e:

@@ -193,3 +193,14 @@ def test_refused_checkouts(actor, owing, make_customer):
     with pytest.raises(Conflict):
         services.start_checkout(actor, customer, invoice=invoice)
     assert CheckoutSession.objects.count() == 0
+
+
+def test_without_an_endpoint_secret_every_event_is_refused(actor, owing, stripe_sim, settings):
+    """An empty secret would let anyone sign (HMAC with an empty key): refused outright."""
+    event, _ = _completed_event(actor, owing, stripe_sim)
+    payload = json.dumps(event)
+    settings.TRIPLEPLAY_STRIPE_WEBHOOK_SECRET = ""
+    before = written()
+    r = post_event(payload, sign(payload, "", int(time.time())))
+    assert r.status_code == 400 and "no endpoint secret" in r.json()["error"]["message"]
+    assert written() == before
