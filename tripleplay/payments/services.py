@@ -126,14 +126,20 @@ def ensure_profile(actor: Actor, customer: Customer) -> PaymentProfile:
 # -- hosted checkout ------------------------------------------------------------------------------------
 
 
-def return_urls() -> tuple[str, str]:
-    base = settings.TRIPLEPLAY_PUBLIC_URL
-    return f"{base}/payments/return/?session_id={{CHECKOUT_SESSION_ID}}", f"{base}/payments/return/?cancelled=1"
+def return_urls(return_path: str = "/payments/return/") -> tuple[str, str]:
+    """Where the provider sends the customer back: a path on this site (the subscriber portal passes
+    its own), never another site (no open redirect)."""
+    if not return_path.startswith("/") or return_path.startswith("//") or "\\" in return_path:
+        raise InvalidInput("the return address must be a path on this site", details={"field": "return_path"})
+    join = "&" if "?" in return_path else "?"
+    base = settings.TRIPLEPLAY_PUBLIC_URL + return_path
+    return f"{base}{join}session_id={{CHECKOUT_SESSION_ID}}", f"{base}{join}cancelled=1"
 
 
 def start_checkout(actor: Actor, customer: Customer, *, invoice: Invoice | None = None, amount: Money | None = None,
-                   save_method: bool = False) -> CheckoutSession:
-    """A hosted checkout for an open invoice (its open amount) or for a top-up ``amount``."""
+                   save_method: bool = False, return_path: str = "/payments/return/") -> CheckoutSession:
+    """A hosted checkout for an open invoice (its open amount) or for a top-up ``amount``; the
+    customer comes back to ``return_path`` (a path on this site) with ``session_id`` or ``cancelled``."""
     if customer.status == Status.CLOSED:
         raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
     if (invoice is None) == (amount is None):
@@ -153,20 +159,22 @@ def start_checkout(actor: Actor, customer: Customer, *, invoice: Invoice | None 
         if amount.minor <= 0:
             raise InvalidInput("amount must be greater than zero", details={"field": "amount_minor"})
         purpose, description = Purpose.TOP_UP, f"Top-up for {customer.name}"[:120]
-    return _checkout(actor, customer, purpose, amount, description, invoice=invoice, save_method=save_method)
+    return _checkout(actor, customer, purpose, amount, description, invoice=invoice, save_method=save_method,
+                     return_path=return_path)
 
 
-def start_setup(actor: Actor, customer: Customer) -> CheckoutSession:
+def start_setup(actor: Actor, customer: Customer, *, return_path: str = "/payments/return/") -> CheckoutSession:
     """A hosted checkout that only saves a payment method for later (auto-pay)."""
     if customer.status == Status.CLOSED:
         raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
-    return _checkout(actor, customer, Purpose.SETUP, None, "Save a card", invoice=None, save_method=True)
+    return _checkout(actor, customer, Purpose.SETUP, None, "Save a card", invoice=None, save_method=True,
+                     return_path=return_path)
 
 
 def _checkout(actor: Actor, customer: Customer, purpose: str, amount: Money | None, description: str, *,
-              invoice: Invoice | None, save_method: bool) -> CheckoutSession:
+              invoice: Invoice | None, save_method: bool, return_path: str) -> CheckoutSession:
+    success, cancel = return_urls(return_path)
     profile = ensure_profile(actor, customer)
-    success, cancel = return_urls()
     metadata = {"tripleplay_customer": str(customer.pk), "tripleplay_purpose": str(purpose)}
     if invoice is not None:
         metadata["tripleplay_invoice"] = invoice.number_text

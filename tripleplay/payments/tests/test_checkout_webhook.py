@@ -204,3 +204,15 @@ def test_without_an_endpoint_secret_every_event_is_refused(actor, owing, stripe_
     r = post_event(payload, sign(payload, "", int(time.time())))
     assert r.status_code == 400 and "no endpoint secret" in r.json()["error"]["message"]
     assert written() == before
+
+
+def test_return_addresses_stay_on_this_site(settings):
+    from tripleplay.core.errors import InvalidInput
+
+    settings.TRIPLEPLAY_PUBLIC_URL = "https://billing.example.net"
+    assert services.return_urls("/my/invoices/7/?paid=1") == (
+        "https://billing.example.net/my/invoices/7/?paid=1&session_id={CHECKOUT_SESSION_ID}",
+        "https://billing.example.net/my/invoices/7/?paid=1&cancelled=1")
+    for bad in ("https://evil.example/", "//evil.example/", "evil", "/\\\\evil"):
+        with pytest.raises(InvalidInput):
+            services.return_urls(bad)
