@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -115,7 +116,8 @@ def test_an_invoice_paid_through_the_hosted_checkout(paysite, tmp_path):
     from playwright.sync_api import sync_playwright
 
     seed, sim = paysite["seed"], paysite["sim"]
-    shots = tmp_path
+    shots = Path(os.environ.get("TRIPLEPLAY_SCREENSHOTS") or tmp_path)  # scripts/screenshots.sh sets it
+    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which(CHROMIUM) or CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
