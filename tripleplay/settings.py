@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "tripleplay.rating",
     "tripleplay.invoicing",
     "tripleplay.collections",
+    "tripleplay.payments",
     "tripleplay.web",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
     "tripleplay.ops",
@@ -258,3 +259,18 @@ EMAIL_HOST_PASSWORD = env_secret("TRIPLEPLAY_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("TRIPLEPLAY_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("TRIPLEPLAY_EMAIL_FROM", "billing@tripleplay.invalid")
+
+# Online payments (tripleplay/payments, docs/payments.md). The provider's API address defaults to the
+# real Stripe; tests and the demo point it at the local simulator (tripleplay/simulators/stripe_api.py).
+TRIPLEPLAY_PAYMENT_PROVIDER = os.environ.get("TRIPLEPLAY_PAYMENT_PROVIDER", "stripe")
+TRIPLEPLAY_STRIPE_SECRET_KEY = os.environ.get("TRIPLEPLAY_STRIPE_SECRET_KEY", "")
+TRIPLEPLAY_STRIPE_WEBHOOK_SECRET = os.environ.get("TRIPLEPLAY_STRIPE_WEBHOOK_SECRET", "")
+TRIPLEPLAY_STRIPE_API_BASE = os.environ.get("TRIPLEPLAY_STRIPE_API_BASE", "https://api.stripe.com")
+TRIPLEPLAY_STRIPE_TIMEOUT_SECONDS = float(os.environ.get("TRIPLEPLAY_STRIPE_TIMEOUT_SECONDS", "10"))
+TRIPLEPLAY_STRIPE_MAX_RETRIES = int(os.environ.get("TRIPLEPLAY_STRIPE_MAX_RETRIES", "2"))
+TRIPLEPLAY_STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("TRIPLEPLAY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
+# Where the provider sends a customer back after a hosted checkout (this site's public address).
+TRIPLEPLAY_PUBLIC_URL = os.environ.get("TRIPLEPLAY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Auto-pay: days after the due date on which an issued invoice is charged (first attempt, retries).
+TRIPLEPLAY_AUTOPAY_RETRY_DAYS = [int(d) for d in os.environ.get("TRIPLEPLAY_AUTOPAY_RETRY_DAYS", "0,1,3").split(",")]
+TRIPLEPLAY_JOB_INTERVALS["autopay"] = int(os.environ.get("TRIPLEPLAY_JOB_AUTOPAY_SECONDS", "3600"))

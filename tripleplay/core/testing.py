@@ -26,13 +26,14 @@ def run_cli(*args: str, env: dict, timeout: float) -> str:
     return done.stdout
 
 
-def start_serve(env: dict, log_path, *, timeout: float = 30) -> tuple[subprocess.Popen, str]:
+def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = None) -> tuple[subprocess.Popen, str]:
     """``tripleplay serve`` (one worker, four threads) on a free 127.0.0.1 port, its output in
     ``log_path``; returns (process, base URL) once /healthz answers 200. Fails with the log if it dies
-    or does not answer within ``timeout`` seconds. The caller stops the process."""
+    or does not answer within ``timeout`` seconds. The caller stops the process. ``port``: one chosen
+    beforehand (when the environment must name the server's own address)."""
     import httpx
 
-    port = free_port()
+    port = port or free_port()
     with open(log_path, "ab") as log:  # appending: other processes of the test may share the log
         server = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
                                    "--port", str(port), "--workers", "1", "--threads", "4"],

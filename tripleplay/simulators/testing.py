@@ -110,3 +110,65 @@ def running_simulator(name: str, **kwargs):
         yield sim
     finally:
         sim.stop()
+
+
+class StripeSimulatorProcess:
+    """The simulated Stripe (tripleplay/simulators/stripe_api.py) as a separate process."""
+
+    def __init__(self, *, secret_key: str = "sk_test_tripleplay", webhook_url: str = "",
+                 webhook_secret: str = "whsec_tripleplay", port: int = 0, webhook_backoff_seconds: float = 0.2):
+        self.secret_key, self.webhook_url, self.webhook_secret = secret_key, webhook_url, webhook_secret
+        self.port, self.backoff = port, webhook_backoff_seconds
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+        self.control = None
+
+    def start(self, timeout: float = 15.0) -> StripeSimulatorProcess:
+        args = [sys.executable, "-m", "tripleplay.simulators.stripe_api", "--port", str(self.port),
+                "--secret-key", self.secret_key, "--webhook-secret", self.webhook_secret,
+                "--webhook-backoff-seconds", str(self.backoff)]
+        if self.webhook_url:
+            args += ["--webhook-url", self.webhook_url]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not line or not line[0].strip():
+            self.stop()
+            raise RuntimeError(f"the Stripe simulator did not start: {self.proc.stderr.read()[:2000]}")
+        self.url = json.loads(line[0])["url"]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.control = httpx.Client(base_url=self.url + "/_sim", timeout=10)
+        return self
+
+    def stop(self) -> None:
+        SimulatorProcess.stop(self)  # the same terminate-then-kill
+
+    def state(self) -> dict:
+        return SimulatorProcess._ok(self.control.get("/state"))
+
+    def set_webhook(self, url: str, secret: str | None = None, retries: int = 5, backoff_seconds: float = 0.2) -> None:
+        SimulatorProcess._ok(self.control.put("/webhook", json={"url": url, "secret": secret or self.webhook_secret,
+                                                               "retries": retries, "backoff_seconds": backoff_seconds}))
+
+    def delivery(self, event_id: str) -> dict:
+        """The event as the simulator would POST it now: {"payload", "stripe_signature"}."""
+        return SimulatorProcess._ok(self.control.get(f"/events/{event_id}/delivery"))
+
+    def events(self, type_: str | None = None) -> list[dict]:
+        return [e for e in self.state()["events"] if type_ is None or e["type"] == type_]
+
+    def pay(self, session_url: str, card: str = "4242424242424242") -> httpx.Response:
+        """Submit the hosted checkout form as the customer's browser would (no redirect followed)."""
+        return httpx.post(session_url, data={"cardNumber": card, "action": "pay"}, timeout=10, trust_env=False)
+
+
+@contextmanager
+def running_stripe(**kwargs):
+    sim = StripeSimulatorProcess(**kwargs).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tripleplay.web.views import catalog, customers, home, platforms, reports
+from tripleplay.web.views import catalog, customers, home, payments, platforms, reports
 
 app_name = "web"
 
@@ -34,6 +34,12 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/lines.csv", customers.invoice_csv, name="invoice_csv"),
     path("invoices/<int:invoice_id>/void", customers.invoice_void, name="invoice_void"),
     path("ppv/purchases/<int:purchase_id>/refund", customers.ppv_refund, name="ppv_refund"),
+    # online payments (docs/payments.md)
+    path("customers/<int:customer_id>/payments/", payments.customer_payments, name="customer_payments"),
+    path("customers/<int:customer_id>/payments/checkout", payments.send_checkout, name="send_checkout"),
+    path("customers/<int:customer_id>/payments/autopay", payments.autopay, name="autopay"),
+    path("online-payments/<int:payment_id>/refund", payments.refund, name="online_refund"),
+    path("payments/return/", payments.checkout_return, name="checkout_return"),
     # catalog
     path("catalog/", catalog.products, name="catalog"),
     path("catalog/products/new", catalog.product_create, name="product_create"),

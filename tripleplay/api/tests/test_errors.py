@@ -173,6 +173,14 @@ def test_openapi_document(db):
         "/api/v1/rate-tables/{table_id}": {"get"},
         "/api/v1/rate-tables/{table_id}/rates": {"put"},
         "/api/v1/rate-tables/{table_id}/peak-window": {"put"},
+        "/api/v1/customers/{customer_id}/checkout": {"post"},
+        "/api/v1/customers/{customer_id}/payment-methods/setup": {"post"},
+        "/api/v1/customers/{customer_id}/payment-methods": {"get"},
+        "/api/v1/customers/{customer_id}/autopay": {"get", "put"},
+        "/api/v1/customers/{customer_id}/online-payments": {"get"},
+        "/api/v1/customers/{customer_id}/autopay-attempts": {"get"},
+        "/api/v1/online-payments/{payment_id}/refunds": {"post"},
+        "/api/v1/payments/stripe/webhook": {"post"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]

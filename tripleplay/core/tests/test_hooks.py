@@ -115,6 +115,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("invoice-run", "tripleplay.invoicing.jobs"),
         ("invoice-documents", "tripleplay.invoicing.jobs"),
         ("collections", "tripleplay.collections.jobs"),
+        ("autopay", "tripleplay.payments.jobs"),
     ]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
@@ -123,7 +124,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
     settings.TRIPLEPLAY_JOB_INTERVALS = {}  # unset: each job's own default
     assert {j.name: j.interval.total_seconds() for j in scheduler.worker_jobs()} == {
         "import-packages": 21600, "reconcile": 86400, "dated-changes": 3600, "expire-holds": 60, "charge": 3600,
-        "invoice-run": 3600, "invoice-documents": 300, "collections": 3600}
+        "invoice-run": 3600, "invoice-documents": 300, "collections": 3600, "autopay": 3600}
 
 
 def test_a_job_name_belongs_to_one_job():

@@ -70,6 +70,10 @@ def actions(w):
         ("inbound token", f"/platforms/{p}/token", {}, ADMIN, 200),
         ("reconcile", f"/platforms/{p}/reconcile", {}, ADMIN, 200),
         ("reconcile repair", f"/platforms/{p}/reconcile", {"repair": "1"}, ADMIN, 200),
+        # online payments (no provider configured here: an allowed role sees the refusal as a message)
+        ("send checkout link", f"/customers/{c}/payments/checkout", {"target": "top_up", "amount": "10.00"}, OPS, 302),
+        ("autopay switch", f"/customers/{c}/payments/autopay", {}, OPS, 302),
+        ("online refund", "/online-payments/999999/refund", {"amount": "1.00", "reason": "x"}, OPS, 404),
     ]
 
 
@@ -80,7 +84,8 @@ ACTION_NAMES = [
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
     "retire product", "create rate table", "set rate", "peak window",
     "link package", "sell package", "import preview", "import apply", "create PPV event",
-    "create platform", "update platform", "inbound token", "reconcile", "reconcile repair"]
+    "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
+    "send checkout link", "autopay switch", "online refund"]
 
 
 def _package(w, external_id: str) -> int:
@@ -121,7 +126,7 @@ def test_the_action_list_is_complete(world):
     post_routes = {p.name for p in urls.urlpatterns if p.name not in {
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
-        "invoice_pdf", "invoice_csv"}}
+        "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return"}}
     tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_update",
               "account_create", "main_product",
               "add_addon", "remove_addon", "money",
@@ -129,7 +134,8 @@ def test_the_action_list_is_complete(world):
               "product_retire", "rate_table_create", "rate_set", "peak_window_set",
               "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
               "platform_update",
-              "platform_token", "platform_reconcile", "invoice_issue", "invoice_void"}
+              "platform_token", "platform_reconcile", "invoice_issue", "invoice_void", "send_checkout", "autopay",
+              "online_refund"}
     assert post_routes == tested
 
 
@@ -164,7 +170,7 @@ def pages(w):
             f"/customers/{c}/provisioning/", "/catalog/", "/catalog/rate-tables/", "/catalog/packages/",
             "/catalog/ppv-events/", "/catalog/ppv-purchases/", "/catalog/ppv-purchases/?status=confirmed&day=2026-01-01",
             "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
-            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv"]
+            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv", f"/customers/{c}/payments/"]
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "support"])

@@ -38,6 +38,9 @@ class Command(BaseCommand):
                             help="do not start the simulated IPTV platforms and the provisioning worker")
         parser.add_argument("--simulator-base-port", type=int, default=8101,
                             help="the six simulated platforms listen on this port and the next five (127.0.0.1)")
+        parser.add_argument("--stripe-port", type=int, default=8110,
+                            help="the simulated Stripe (online payments) listens on this port (127.0.0.1)")
+        parser.add_argument("--no-payments", action="store_true", help="do not start the simulated Stripe")
 
     def handle(self, *args, **options):
         os.environ["TRIPLEPLAY_DEMO"] = "1"
@@ -71,12 +74,29 @@ class Command(BaseCommand):
             self.stdout.write(f"Issued {issued} invoices (PDFs under TRIPLEPLAY_HOME/invoices, {sent} e-mails under "
                               "TRIPLEPLAY_HOME/mail).")
 
+        stripe = None
+        if not options["no_payments"] and not options["no_serve"]:  # the provider needs the server's webhook
+            self._section("Simulated payment provider")
+            from tripleplay.demo_payments import start_stripe
+
+            try:
+                stripe = start_stripe(options["stripe_port"], port)
+            except (RuntimeError, OSError) as e:
+                raise CommandError(f"could not start the simulated Stripe on port {options['stripe_port']}: {e}"
+                                   " (choose another with --stripe-port, or --no-payments)") from e
+            self.stdout.write(f"  Stripe simulator at {stripe.url}" if stripe else "  Using the configured provider")
         iptv = None
         if not options["no_iptv"]:
             self._section("Simulated IPTV platforms")
-            iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
+            try:
+                iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
+            except BaseException:
+                if stripe is not None:
+                    stripe.stop()
+                raise
         try:
-            self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv)
+            self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv,
+                         stripe=stripe, payments=not options["no_payments"] and not options["no_serve"])
             if options["no_serve"]:
                 return
             run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
@@ -84,6 +104,8 @@ class Command(BaseCommand):
         finally:
             if iptv is not None:
                 iptv.stop()
+            if stripe is not None:
+                stripe.stop()
 
     def _start_iptv(self, actor, base_port: int, *, serving: bool):
         from tripleplay import demo_iptv
@@ -123,7 +145,10 @@ class Command(BaseCommand):
     def _section(self, title: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
 
-    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None) -> None:
+    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None, stripe=None,
+                payments: bool = False) -> None:
+        from tripleplay.demo_payments import banner_lines
+
         base = f"http://{HOST}:{port}"
         width = max(len(u) for u, _ in operators)
         lines = [
@@ -144,6 +169,7 @@ class Command(BaseCommand):
             f"    {token}",
             "",
             *self._iptv_lines(iptv, serving),
+            *(banner_lines(stripe) if payments else []),
             "  Try:",
             f'    curl -H "Authorization: Bearer {token}" {base}{EXAMPLE_API_PATH}',
             "",
