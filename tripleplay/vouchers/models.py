@@ -93,3 +93,6 @@ class FailedRedemption(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["scope", "at"], name="failedredemption_scope_at")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.reason} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -23,10 +23,10 @@ from django.db import IntegrityError, transaction
 
 from tripleplay import clock
 from tripleplay.audit.services import record
+from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor, ActorKind
 from tripleplay.core.errors import Conflict, DomainError, IdempotencyConflict, InvalidInput, NotFound
 from tripleplay.core.idempotency import check_key, fingerprint
-from tripleplay.core import validation as v
 from tripleplay.customers.models import Account, Customer, Status
 from tripleplay.ledger.models import LedgerEntry
 from tripleplay.ledger.services import record_payment
@@ -36,6 +36,7 @@ from tripleplay.vouchers.models import FailedRedemption, IvrClient, Voucher, Vou
 from tripleplay.vouchers.selectors import IVR_TOKEN_PREFIX_LEN
 
 MAX_BATCH_COUNT = 10_000
+MAX_VALIDITY = timedelta(days=3653)
 IVR_TOKEN_PREFIX = "tpivr_"
 
 
@@ -108,8 +109,8 @@ def create_batch(actor: Actor, *, name: str, value: Money, count: int, expires_a
     if value.minor <= 0:
         raise InvalidInput("value must be positive", details={"field": "value_minor"})
     now = clock.now()
-    if expires_at <= now:
-        raise InvalidInput("the expiry must be in the future", details={"field": "expires_at"})
+    if not now < expires_at <= now + MAX_VALIDITY:
+        raise InvalidInput("the expiry must be in the future, at most ten years ahead", details={"field": "expires_at"})
     fp = fingerprint(name=name, value=value.minor, currency=value.currency, count=count,
                      expires_at=expires_at.isoformat())
     _refuse_replay(key, fp)

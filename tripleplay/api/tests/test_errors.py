@@ -173,6 +173,14 @@ def test_openapi_document(db):
         "/api/v1/rate-tables/{table_id}": {"get"},
         "/api/v1/rate-tables/{table_id}/rates": {"put"},
         "/api/v1/rate-tables/{table_id}/peak-window": {"put"},
+        "/api/v1/voucher-batches": {"get", "post"},
+        "/api/v1/voucher-batches/{batch_id}": {"get"},
+        "/api/v1/voucher-batches/{batch_id}/disable": {"post"},
+        "/api/v1/voucher-redemptions": {"get"},
+        "/api/v1/customers/{customer_id}/voucher-redemptions": {"post"},
+        "/api/v1/ivr/voucher-redemptions": {"post"},
+        "/api/v1/ivr-clients": {"get", "post"},
+        "/api/v1/ivr-clients/{client_id}/revoke": {"post"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]
