@@ -186,7 +186,7 @@ def test_openapi_document(db):
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in payment["parameters"]]
     assert payment["responses"]["default"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
-    assert set(doc["components"]["securitySchemes"]) == {"ApiToken", "OperatorSession", "PlatformToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"ApiToken", "OperatorSession", "PlatformToken", "IvrToken"}
     assert Client().get(BASE + "/docs").status_code == 200
 
 
