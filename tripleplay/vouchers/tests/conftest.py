@@ -27,3 +27,15 @@ def _frozen_clock():
     from tripleplay import clock
 
     clock.freeze(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+
+
+def batch_for_tests(name: str = "Top-up 10", *, value_minor: int = 1000, count: int = 3, currency: str = "USD",
+                    days: int = 30):
+    """A batch created by the system actor (for other apps' tests); returns the batch."""
+    from tripleplay import clock
+    from tripleplay.core.actors import Actor
+    from tripleplay.money import Money
+    from tripleplay.vouchers.services import create_batch
+
+    return create_batch(Actor.system("test"), name=name, value=Money(value_minor, currency), count=count,
+                        expires_at=clock.now() + timedelta(days=days), idempotency_key=f"test-batch-{name}").batch
