@@ -199,3 +199,18 @@ def test_ivr_redeems_by_phone_number(actor, make_customer, make_account, make_ba
     assert FailedRedemption.objects.filter(scope=f"api_client:ivr-{client.pk}").count() == 1
     services.revoke_ivr_client(actor, client)
     assert selectors.ivr_client_for_token(token) is None
+
+
+def test_the_create_ivr_client_command_prints_a_working_token():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create-ivr-client", "asterisk-1", stdout=out)
+    token = out.getvalue().strip().splitlines()[-1]
+    client = selectors.ivr_client_for_token(token)
+    assert client is not None and client.name == "asterisk-1" and token not in client.token_hash
+    quiet = StringIO()
+    call_command("create-ivr-client", "asterisk-2", quiet=True, stdout=quiet)
+    assert selectors.ivr_client_for_token(quiet.getvalue().strip()).name == "asterisk-2"
