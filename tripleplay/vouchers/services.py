@@ -36,6 +36,7 @@ from tripleplay.vouchers.models import FailedRedemption, IvrClient, Voucher, Vou
 from tripleplay.vouchers.selectors import IVR_TOKEN_PREFIX_LEN
 
 MAX_BATCH_COUNT = 10_000
+MAX_VALUE_MINOR = 10**15  # the API's bound on every amount (api.schemas.MAX_MINOR)
 MAX_VALIDITY = timedelta(days=3653)
 IVR_TOKEN_PREFIX = "tpivr_"
 
@@ -106,8 +107,9 @@ def create_batch(actor: Actor, *, name: str, value: Money, count: int, expires_a
     count = v.minor_amount(count, "count", minimum=1)
     if count > MAX_BATCH_COUNT:
         raise InvalidInput(f"count must be at most {MAX_BATCH_COUNT}", details={"field": "count"})
-    if value.minor <= 0:
-        raise InvalidInput("value must be positive", details={"field": "value_minor"})
+    if not 0 < value.minor <= MAX_VALUE_MINOR:
+        raise InvalidInput(f"value must be positive and at most {MAX_VALUE_MINOR} minor units",
+                           details={"field": "value_minor"})
     now = clock.now()
     if not now < expires_at <= now + MAX_VALIDITY:
         raise InvalidInput("the expiry must be in the future, at most ten years ahead", details={"field": "expires_at"})

@@ -47,7 +47,8 @@ def test_a_retried_create_is_refused_without_a_second_batch(actor):
 
 @pytest.mark.parametrize("kwargs, field", [
     ({"count": 0}, "count"), ({"count": services.MAX_BATCH_COUNT + 1}, "count"), ({"name": " "}, "name"),
-    ({"name": "a\x00b"}, "name"), ({"value": Money(0, "USD")}, "value_minor"), ({"days": 0}, "expires_at"),
+    ({"name": "a\x00b"}, "name"), ({"value": Money(0, "USD")}, "value_minor"),
+    ({"value": Money(10**15 + 1, "USD")}, "value_minor"), ({"days": 0}, "expires_at"),
 ])
 def test_bad_batches_are_refused(actor, kwargs, field):
     args = {"name": "A", "value": Money(500, "USD"), "count": 2, "days": 10} | kwargs
