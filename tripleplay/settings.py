@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "tripleplay.invoicing",
     "tripleplay.collections",
     "tripleplay.payments",
+    "tripleplay.vouchers",
     "tripleplay.web",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
     "tripleplay.ops",
@@ -230,6 +231,13 @@ TRIPLEPLAY_PPV_FAST_PATH = env_switch("TRIPLEPLAY_PPV_FAST_PATH")
 TRIPLEPLAY_PPV_DB_FUNCTIONS = env_switch("TRIPLEPLAY_PPV_DB_FUNCTIONS")
 
 # Invoicing and collections (docs/invoicing.md).
+# Vouchers (docs/vouchers.md): the key of the codes' HMAC (default: the secret key; changing it makes every
+# unredeemed code unknown), and the throttle against guessing: this many refused attempts per customer
+# and per client within the window, then 429 until the oldest leaves it.
+TRIPLEPLAY_VOUCHER_KEY = os.environ.get("TRIPLEPLAY_VOUCHER_KEY", "") or SECRET_KEY
+TRIPLEPLAY_VOUCHER_MAX_FAILURES = int(os.environ.get("TRIPLEPLAY_VOUCHER_MAX_FAILURES", "5"))
+TRIPLEPLAY_VOUCHER_FAILURE_WINDOW_SECONDS = int(os.environ.get("TRIPLEPLAY_VOUCHER_FAILURE_WINDOW_SECONDS", "900"))
+
 TRIPLEPLAY_INVOICE_GRACE_DAYS = int(os.environ.get("TRIPLEPLAY_INVOICE_GRACE_DAYS", "14"))  # due = issue + grace
 TRIPLEPLAY_COLLECTIONS_POLICY = os.environ.get("TRIPLEPLAY_COLLECTIONS_POLICY",
                                                "0:reminder,7:late_fee:500,14:suspend,30:block")

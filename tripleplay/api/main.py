@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from tripleplay.api import access, accounts, audit, catalog, customers, errors, invoices, iptv, ledger, ppv, ppv_admin
 from tripleplay.api import payments as payments_api
 from tripleplay.api import rating as rating_api
+from tripleplay.api import vouchers as vouchers_api
 from tripleplay.api.auth import AUTH
 from tripleplay.api.schemas import ErrorOut
 
@@ -82,3 +83,4 @@ api.add_router("", ppv_admin.router)
 api.add_router("", invoices.router)
 api.add_router("", rating_api.router)
 api.add_router("", payments_api.router)
+api.add_router("", vouchers_api.router)

@@ -17,6 +17,9 @@ rate tables: POST rate-tables, PUT rates/peak-window  yes      no       no
 catalog writes: products and plans (create, update,    yes      no       no
 retire, delete)
 API clients: list, create, revoke                      yes      no       no
+voucher batches: create, disable                       yes      yes      no
+voucher redemption on behalf of a customer             yes      yes      yes
+IVR clients: list, create, revoke                      yes      no       no
 =====================================================  =======  =======  =======
 
 A principal without a role never gets this far (403 in tripleplay.api.auth). Each handler states its

@@ -117,6 +117,8 @@ class RateOut(Schema):
     next_increment: int
     offpeak_price_per_unit_micros: int | None
     offpeak_connection_fee_micros: int | None
+    next_price_per_unit_micros: int | None
+    offpeak_next_price_per_unit_micros: int | None
 
 
 class RateTableOut(Schema):
@@ -152,12 +154,17 @@ class RateTableIn(In):
 
 class RateIn(In):
     prefix: str = Field("", max_length=32, strict=True, description="digits; '' is the table's default")
-    price_per_unit_micros: int = Field(..., ge=0, le=MAX_MICROS, strict=True)
+    price_per_unit_micros: int = Field(..., ge=0, le=MAX_MICROS, strict=True,
+                                       description="the first interval's price per minute / MB / message")
     connection_fee_micros: int = Field(0, ge=0, le=MAX_MICROS, strict=True)
     first_increment: int = Field(1, ge=1, le=MAX_INT32, strict=True)
     next_increment: int = Field(1, ge=1, le=MAX_INT32, strict=True)
     offpeak_price_per_unit_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True)
     offpeak_connection_fee_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True)
+    next_price_per_unit_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True,
+                                                   description="every next interval's price; null: as the first")
+    offpeak_next_price_per_unit_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True,
+                                                           description="null: the peak next price")
     description: str = Field("", max_length=200, strict=True)
 
 

@@ -7,8 +7,8 @@ from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, Xdr
 class RateInline(admin.TabularInline):
     model = Rate
     extra = 0
-    fields = ["prefix", "price_per_unit_micros", "connection_fee_micros", "first_increment", "next_increment",
-              "description"]
+    fields = ["prefix", "price_per_unit_micros", "next_price_per_unit_micros", "connection_fee_micros",
+              "first_increment", "next_increment", "description"]
 
 
 @admin.register(RateTable)

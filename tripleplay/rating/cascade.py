@@ -91,10 +91,13 @@ class RateRow(NamedTuple):
     next_increment: int
     offpeak_price_per_unit_micros: int | None
     offpeak_connection_fee_micros: int | None
+    next_price_per_unit_micros: int | None = None  # None: a single price
+    offpeak_next_price_per_unit_micros: int | None = None
 
 
 RATE_FIELDS = ("id", "prefix", "price_per_unit_micros", "connection_fee_micros", "first_increment", "next_increment",
-               "offpeak_price_per_unit_micros", "offpeak_connection_fee_micros")
+               "offpeak_price_per_unit_micros", "offpeak_connection_fee_micros", "next_price_per_unit_micros",
+               "offpeak_next_price_per_unit_micros")
 
 
 class RateChoice(NamedTuple):
@@ -129,9 +132,10 @@ def price_list(currency: str, name: str, window: pricing.PeakWindow | None, zone
     indexed = {}
     for r in rates:
         peak = pricing.RateTerms(r.price_per_unit_micros, r.connection_fee_micros, r.first_increment,
-                                 r.next_increment)
+                                 r.next_increment, r.next_price_per_unit_micros)
         offpeak, is_offpeak = pricing.terms_at(peak, r.offpeak_price_per_unit_micros,
-                                               r.offpeak_connection_fee_micros, False)
+                                               r.offpeak_connection_fee_micros, False,
+                                               r.offpeak_next_price_per_unit_micros)
         indexed[r.prefix] = IndexedRate(RateChoice(r.rate_id, r.prefix, peak, False),
                                         RateChoice(r.rate_id, r.prefix, offpeak, True) if is_offpeak else None)
     return PriceList(currency, name, window, zone, indexed, tuple(sorted({len(p) for p in indexed}, reverse=True)))

@@ -58,6 +58,10 @@ class Rate(models.Model):
     # Off-peak terms (null: the same as peak), applied when the xDR starts outside the table's peak window.
     offpeak_price_per_unit_micros = models.BigIntegerField(null=True, blank=True)
     offpeak_connection_fee_micros = models.BigIntegerField(null=True, blank=True)
+    # The price of every interval after the first (null: the first interval's price, a single-price
+    # rate); price_per_unit_micros is the first interval's. Off-peak likewise (null: as peak).
+    next_price_per_unit_micros = models.BigIntegerField(null=True, blank=True)
+    offpeak_next_price_per_unit_micros = models.BigIntegerField(null=True, blank=True)
     description = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -70,6 +74,10 @@ class Rate(models.Model):
                                    | Q(offpeak_price_per_unit_micros__gte=0), name="rate_offpeak_price_gte_0"),
             models.CheckConstraint(condition=Q(offpeak_connection_fee_micros__isnull=True)
                                    | Q(offpeak_connection_fee_micros__gte=0), name="rate_offpeak_fee_gte_0"),
+            models.CheckConstraint(condition=Q(next_price_per_unit_micros__isnull=True)
+                                   | Q(next_price_per_unit_micros__gte=0), name="rate_next_price_gte_0"),
+            models.CheckConstraint(condition=Q(offpeak_next_price_per_unit_micros__isnull=True)
+                                   | Q(offpeak_next_price_per_unit_micros__gte=0), name="rate_offpeak_next_price_gte_0"),
             models.CheckConstraint(condition=Q(first_increment__gte=1) & Q(next_increment__gte=1),
                                    name="rate_increments_gte_1"),
         ]

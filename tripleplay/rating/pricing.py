@@ -30,10 +30,21 @@ ALLOWANCE_UNIT_OF = {VOICE: "minutes", DATA: "megabytes", MESSAGING: "messages"}
 
 @dataclass(frozen=True)
 class RateTerms:
+    """A rate's terms. The first interval (``first_increment`` base units) is priced at
+    ``price_per_unit_micros``, every next interval (``next_increment`` units) at
+    ``next_price_per_unit_micros``, None meaning the same price (a single-price rate); both per priced
+    unit (PortaBilling's first/next interval prices, CGRateS' rating slots). The connection fee is
+    added once per non-zero xDR."""
+
     price_per_unit_micros: int
     connection_fee_micros: int = 0
     first_increment: int = 1
     next_increment: int = 1
+    next_price_per_unit_micros: int | None = None
+
+    @property
+    def next_price(self) -> int:
+        return self.price_per_unit_micros if self.next_price_per_unit_micros is None else self.next_price_per_unit_micros
 
 
 @dataclass(frozen=True)
@@ -55,15 +66,18 @@ def is_peak(local_start: datetime, window: PeakWindow | None) -> bool:
     return local_start.isoweekday() in window.weekdays and window.start <= local_start.time() < window.end
 
 
-def terms_at(peak: RateTerms, offpeak_price: int | None, offpeak_fee: int | None, is_peak_time: bool
-             ) -> tuple[RateTerms, bool]:
-    """The terms that apply, and whether they are the off-peak ones. A rate without an off-peak price
-    or fee costs the same at any time; a missing off-peak fee (or price) is the peak one."""
-    if is_peak_time or (offpeak_price is None and offpeak_fee is None):
+def terms_at(peak: RateTerms, offpeak_price: int | None, offpeak_fee: int | None, is_peak_time: bool,
+             offpeak_next_price: int | None = None) -> tuple[RateTerms, bool]:
+    """The terms that apply, and whether they are the off-peak ones. A rate without any off-peak term
+    costs the same at any time; each missing off-peak term is the peak one (a missing off-peak next
+    price is the peak's next price, which on a single-price rate means "as the first price", here the
+    off-peak one). The intervals are the peak ones."""
+    if is_peak_time or (offpeak_price is None and offpeak_fee is None and offpeak_next_price is None):
         return peak, False
     return RateTerms(peak.price_per_unit_micros if offpeak_price is None else offpeak_price,
                      peak.connection_fee_micros if offpeak_fee is None else offpeak_fee,
-                     peak.first_increment, peak.next_increment), True
+                     peak.first_increment, peak.next_increment,
+                     peak.next_price_per_unit_micros if offpeak_next_price is None else offpeak_next_price), True
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,23 @@ class Priced:
     billed: int  # base units after increments
     free: int  # of which taken from allowances
     charged: int  # billed - free
-    cost_micros: Fraction  # exact: connection fee + charged x price / priced unit
+    cost_micros: Fraction  # exact: connection fee + charged units x their interval's price / priced unit
+
+
+@dataclass(frozen=True)
+class Charged:
+    """The charged units of an xDR split by interval price: those of the first interval, the rest."""
+
+    first: int
+    next: int
+
+
+def split_charged(billed: int, free: int, first_increment: int) -> Charged:
+    """Which billed units are charged at the first interval's price and which at the next one's.
+    Free units (allowances) cover the start of the usage, so they use up the first interval first:
+    120 s billed at 60/60 with 30 free -> 30 first + 60 next; with 90 free -> 0 + 30."""
+    first_billed = min(billed, first_increment)
+    return Charged(max(0, first_billed - free), (billed - first_billed) - max(0, free - first_billed))
 
 
 def longest_prefix(number: str, prefixes: Iterable[str]) -> str | None:
@@ -120,9 +150,10 @@ def price(quantity: int, terms: RateTerms, priced_unit: int, free_available: int
     if billed == 0:
         return Priced(0, 0, 0, Fraction(0))
     free = max(0, min(billed, free_available))
-    charged = billed - free
-    cost = terms.connection_fee_micros + Fraction(charged * terms.price_per_unit_micros, priced_unit)
-    return Priced(billed, free, charged, cost)
+    charged = split_charged(billed, free, terms.first_increment)
+    cost = terms.connection_fee_micros + Fraction(
+        charged.first * terms.price_per_unit_micros + charged.next * terms.next_price, priced_unit)
+    return Priced(billed, free, billed - free, cost)
 
 
 def to_money(cost_micros: Fraction, currency: str, rounding: str | None = None) -> Money:
@@ -160,16 +191,19 @@ def round_ratio(numerator: int, denominator: int, rounding: str) -> int:
     raise ValueError(f"unknown rounding mode {rounding!r}")
 
 
-def cost_minor(charged: int, terms: RateTerms, priced_unit: int, exponent: int, rounding: str) -> int:
-    """The cost of a non-zero xDR in minor units, in integers: connection fee + charged x price /
-    priced unit, exact, then the one rounding (the same value as ``to_money(price(...).cost_micros)``)."""
-    numerator = (terms.connection_fee_micros * priced_unit + charged * terms.price_per_unit_micros) * 10 ** exponent
+def cost_minor(charged: Charged, terms: RateTerms, priced_unit: int, exponent: int, rounding: str) -> int:
+    """The cost of a non-zero xDR in minor units, in integers: connection fee + the charged units at
+    their interval's price / priced unit, exact, then the one rounding (the same value as
+    ``to_money(price(...).cost_micros)``)."""
+    units = charged.first * terms.price_per_unit_micros + charged.next * terms.next_price
+    numerator = (terms.connection_fee_micros * priced_unit + units) * 10 ** exponent
     return round_ratio(numerator, priced_unit * MICROS_PER_UNIT, rounding)
 
 
 def usage_cost_minor(billed: int, free: int, terms: RateTerms, priced_unit: int, exponent: int, rounding: str) -> int:
     """What an xDR costs in minor units, both rating paths: nothing for a zero-length one (not even the
-    connection fee); else the fee plus the ``billed - free`` units at the rate, rounded once."""
+    connection fee); else the fee plus the ``billed - free`` units at their interval's price (the
+    first interval's units at the first price, the rest at the next price), rounded once."""
     if billed == 0:
         return 0
-    return cost_minor(billed - free, terms, priced_unit, exponent, rounding)
+    return cost_minor(split_charged(billed, free, terms.first_increment), terms, priced_unit, exponent, rounding)

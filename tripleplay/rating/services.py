@@ -80,17 +80,22 @@ def create_rate_table(actor: Actor, product: Product, *, service_type: str, name
 def set_rate(actor: Actor, table: RateTable, *, prefix: str = "", price_per_unit_micros: int,
              connection_fee_micros: int = 0, first_increment: int = 1, next_increment: int = 1,
              offpeak_price_per_unit_micros: int | None = None, offpeak_connection_fee_micros: int | None = None,
+             next_price_per_unit_micros: int | None = None, offpeak_next_price_per_unit_micros: int | None = None,
              description: str = "") -> Rate:
-    """Create or replace the rate of ``prefix`` (digits; "" is the table's default). The off-peak
-    price and fee (None: as peak) apply outside the table's peak window (``set_peak_window``)."""
+    """Create or replace the rate of ``prefix`` (digits; "" is the table's default). The first
+    interval (``first_increment`` units) costs ``price_per_unit_micros``, every next interval
+    ``next_price_per_unit_micros`` (None: the same, a single price), per priced unit. The off-peak
+    prices and fee (None: as peak) apply outside the table's peak window (``set_peak_window``)."""
     if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 32:
         raise InvalidInput("prefix must be digits (or empty for the default rate)", details={"field": "prefix"})
     for field, value, minimum in (("price_per_unit_micros", price_per_unit_micros, 0),
                                   ("connection_fee_micros", connection_fee_micros, 0),
                                   ("first_increment", first_increment, 1), ("next_increment", next_increment, 1),
                                   ("offpeak_price_per_unit_micros", offpeak_price_per_unit_micros, 0),
-                                  ("offpeak_connection_fee_micros", offpeak_connection_fee_micros, 0)):
-        if value is None and field.startswith("offpeak_"):
+                                  ("offpeak_connection_fee_micros", offpeak_connection_fee_micros, 0),
+                                  ("next_price_per_unit_micros", next_price_per_unit_micros, 0),
+                                  ("offpeak_next_price_per_unit_micros", offpeak_next_price_per_unit_micros, 0)):
+        if value is None and (field.startswith("offpeak_") or field.startswith("next_")):
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise InvalidInput(f"{field} must be an integer >= {minimum}", details={"field": field})
@@ -101,11 +106,15 @@ def set_rate(actor: Actor, table: RateTable, *, prefix: str = "", price_per_unit
             price_per_unit_micros=price_per_unit_micros, connection_fee_micros=connection_fee_micros,
             first_increment=first_increment, next_increment=next_increment,
             offpeak_price_per_unit_micros=offpeak_price_per_unit_micros,
-            offpeak_connection_fee_micros=offpeak_connection_fee_micros, description=description[:200]))
+            offpeak_connection_fee_micros=offpeak_connection_fee_micros,
+            next_price_per_unit_micros=next_price_per_unit_micros,
+            offpeak_next_price_per_unit_micros=offpeak_next_price_per_unit_micros, description=description[:200]))
         record(actor, "rating.rate_set", rate, table=table.pk, prefix=prefix, price_per_unit_micros=price_per_unit_micros,
                connection_fee_micros=connection_fee_micros, first_increment=first_increment,
                next_increment=next_increment, offpeak_price_per_unit_micros=offpeak_price_per_unit_micros,
-               offpeak_connection_fee_micros=offpeak_connection_fee_micros)
+               offpeak_connection_fee_micros=offpeak_connection_fee_micros,
+               next_price_per_unit_micros=next_price_per_unit_micros,
+               offpeak_next_price_per_unit_micros=offpeak_next_price_per_unit_micros)
     return rate
 
 

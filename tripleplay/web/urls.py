@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tripleplay.web.views import catalog, customers, home, payments, platforms, reports
+from tripleplay.web.views import catalog, customers, home, payments, platforms, reports, vouchers
 
 app_name = "web"
 
@@ -65,6 +65,12 @@ urlpatterns = [
     path("platforms/<int:platform_id>/test", platforms.platform_test, name="platform_test"),
     path("platforms/<int:platform_id>/token", platforms.platform_token, name="platform_token"),
     path("platforms/<int:platform_id>/reconcile", platforms.platform_reconcile, name="platform_reconcile"),
+    # vouchers
+    path("vouchers/", vouchers.batches, name="vouchers"),
+    path("vouchers/new", vouchers.batch_create, name="voucher_batch_create"),
+    path("vouchers/redemptions/", vouchers.redemptions, name="voucher_redemptions"),
+    path("vouchers/<int:batch_id>/", vouchers.batch_detail, name="voucher_batch"),
+    path("vouchers/<int:batch_id>/disable", vouchers.batch_disable, name="voucher_batch_disable"),
     # reports
     path("reports/", reports.reports, name="reports"),
 ]

@@ -181,12 +181,20 @@ def test_openapi_document(db):
         "/api/v1/customers/{customer_id}/autopay-attempts": {"get"},
         "/api/v1/online-payments/{payment_id}/refunds": {"post"},
         "/api/v1/payments/stripe/webhook": {"post"},
+        "/api/v1/voucher-batches": {"get", "post"},
+        "/api/v1/voucher-batches/{batch_id}": {"get"},
+        "/api/v1/voucher-batches/{batch_id}/disable": {"post"},
+        "/api/v1/voucher-redemptions": {"get"},
+        "/api/v1/customers/{customer_id}/voucher-redemptions": {"post"},
+        "/api/v1/ivr/voucher-redemptions": {"post"},
+        "/api/v1/ivr-clients": {"get", "post"},
+        "/api/v1/ivr-clients/{client_id}/revoke": {"post"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in payment["parameters"]]
     assert payment["responses"]["default"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
-    assert set(doc["components"]["securitySchemes"]) == {"ApiToken", "OperatorSession", "PlatformToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"ApiToken", "OperatorSession", "PlatformToken", "IvrToken"}
     assert Client().get(BASE + "/docs").status_code == 200
 
 

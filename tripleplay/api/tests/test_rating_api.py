@@ -159,3 +159,27 @@ def test_rate_table_writes_are_for_admins_and_bad_input_changes_nothing(world, a
     r = admin.post("/rate-tables", {"product_id": world.voice_plan.product.pk, "service_type": "data", "name": "x"})
     assert r.status_code == 422 and "no data service" in error_of(r)["message"]
     assert state() == before
+
+
+def test_a_rate_with_first_and_next_interval_prices(world, admin, finance, support):  # noqa: F811
+    table = world.voice_table.pk
+    r = admin.put(f"/rate-tables/{table}/rates", {"prefix": "39", "price_per_unit_micros": 300_000,
+                                                   "connection_fee_micros": 20_000, "first_increment": 60,
+                                                   "next_increment": 6, "next_price_per_unit_micros": 100_000,
+                                                   "offpeak_next_price_per_unit_micros": 40_000})
+    assert r.status_code == 200, r.content
+    rate = next(x for x in support.get(f"/rate-tables/{table}").json()["rates"] if x["prefix"] == "39")
+    assert (rate["price_per_unit_micros"], rate["next_price_per_unit_micros"],
+            rate["offpeak_next_price_per_unit_micros"]) == (300_000, 100_000, 40_000)
+    single = next(x for x in support.get(f"/rate-tables/{table}").json()["rates"] if x["prefix"] == "44")
+    assert single["next_price_per_unit_micros"] is None
+    finance.post("/xdrs", {"records": [call("burn", seconds=600)]})  # the 10 free minutes
+    r = finance.post("/xdrs", {"records": [call(f"i{s}", callee="390612345", seconds=s) for s in (1, 60, 61, 3600)]})
+    # 0.02 + the first minute at 0.30, then 6 s blocks at 0.10 a minute
+    assert [x["cost"]["amount_minor"] for x in r.json()["results"]] == [32, 32, 33, 622]
+    before = state()
+    for bad in ({"next_price_per_unit_micros": -1}, {"next_price_per_unit_micros": "1"},
+                {"offpeak_next_price_per_unit_micros": 10**16}):
+        r = admin.put(f"/rate-tables/{table}/rates", {"prefix": "39", "price_per_unit_micros": 1, **bad})
+        assert r.status_code == 422, (bad, r.content)
+    assert state() == before

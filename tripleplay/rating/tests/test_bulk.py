@@ -49,6 +49,10 @@ def mixed(world, actor, make_customer, catalog):
     set_rate(actor, world.voice_table, prefix="44", price_per_unit_micros=200_000, connection_fee_micros=50_000,
              first_increment=30, next_increment=6, offpeak_price_per_unit_micros=70_000,
              offpeak_connection_fee_micros=0)
+    # first/next interval prices (issue 13): the first minute at 0.30, every next 6 s at 0.10 a minute,
+    # off-peak every next 6 s at 0.04 a minute
+    set_rate(actor, world.voice_table, prefix="4478", price_per_unit_micros=300_000, first_increment=60,
+             next_increment=6, next_price_per_unit_micros=100_000, offpeak_next_price_per_unit_micros=40_000)
     sms = create_product(actor, code="sms-pack", name="SMS pack", kind="addon", currency="USD", services=["messaging"])
     sms_plan = create_plan(actor, sms, code="sms-pack-m", name="SMS pack", periodic_fee_minor=0,
                            allowances=[{"service_type": "messaging", "unit": "messages", "quantity": 5}])
@@ -57,7 +61,8 @@ def mixed(world, actor, make_customer, catalog):
     mobile_plan = create_plan(actor, mobile, code="mobile-data-m", name="Mobile data", periodic_fee_minor=0,
                               allowances=[{"service_type": "data", "unit": "megabytes", "quantity": 1}])
     dt = create_rate_table(actor, mobile, service_type="data", name="Mobile data rates")
-    set_rate(actor, dt, prefix="", price_per_unit_micros=12_345, first_increment=10, next_increment=10)
+    set_rate(actor, dt, prefix="", price_per_unit_micros=12_345, first_increment=10, next_increment=10,
+             next_price_per_unit_micros=6_789)
     postpaid = make_customer("postpaid", credit_limit_minor=10_000)
     create_account(actor, postpaid, main_plan=world.voice_plan, phone_number=OTHER)
     create_account(actor, postpaid, main_plan=mobile_plan, login="phone-data")
@@ -85,7 +90,7 @@ def generate(n: int, seed: int = 7) -> list[dict]:
         kind = rng.random()
         at = rng.choice(times)
         if kind < 0.55:
-            rec = call(f"r{i}", callee=rng.choice(["15559999", "4420123456", "447700900123", "4477"]),
+            rec = call(f"r{i}", callee=rng.choice(["15559999", "4420123456", "447700900123", "4478123"]),
                        seconds=rng.choice([0, 1, 29, 61, 125, 300, 601]), caller=rng.choice(callers), at=at)
         elif kind < 0.75:
             rec = {"id": f"r{i}", "service_type": "messaging", "caller": rng.choice(callers), "destination": "4477001",

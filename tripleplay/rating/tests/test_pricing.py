@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tripleplay.money import ROUNDING_MODES, Money, currency_exponent
 from tripleplay.rating.pricing import (
+    Charged,
     PeakWindow,
     RateTerms,
     base_quantity,
@@ -147,13 +148,15 @@ def test_terms_at(offpeak_price, offpeak_fee, peak_time, expected, offpeak):
 # -- the bulk path's integer rounding equals to_money -------------------------------------------------
 
 @settings(max_examples=400, deadline=None)
-@given(charged=st.integers(0, 10**7), price_micros=st.integers(0, 10**7), fee=st.integers(0, 10**6),
+@given(first=st.integers(0, 10**7), following=st.integers(0, 10**7), price_micros=st.integers(0, 10**7),
+       next_micros=st.one_of(st.none(), st.integers(0, 10**7)), fee=st.integers(0, 10**6),
        unit=st.sampled_from([1, 60, 1000]), currency=st.sampled_from(["USD", "JPY", "KWD", "CLF"]),
        rounding=st.sampled_from(sorted(ROUNDING_MODES)))
-def test_cost_minor_equals_to_money(charged, price_micros, fee, unit, currency, rounding):
-    terms = RateTerms(price_micros, fee, 1, 1)
-    exact = fee + Fraction(charged * price_micros, unit)
-    assert cost_minor(charged, terms, unit, currency_exponent(currency), rounding) == to_money(
+def test_cost_minor_equals_to_money(first, following, price_micros, next_micros, fee, unit, currency, rounding):
+    terms = RateTerms(price_micros, fee, 1, 1, next_micros)
+    exact = fee + Fraction(first * price_micros + following * (price_micros if next_micros is None else next_micros),
+                           unit)
+    assert cost_minor(Charged(first, following), terms, unit, currency_exponent(currency), rounding) == to_money(
         exact, currency, rounding).minor
 
 

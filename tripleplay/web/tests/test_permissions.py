@@ -74,6 +74,9 @@ def actions(w):
         ("send checkout link", f"/customers/{c}/payments/checkout", {"target": "top_up", "amount": "10.00"}, OPS, 302),
         ("autopay switch", f"/customers/{c}/payments/autopay", {}, OPS, 302),
         ("online refund", "/online-payments/999999/refund", {"amount": "1.00", "reason": "x"}, OPS, 404),
+        ("create voucher batch", "/vouchers/new", {"name": "Cards", "value": "10.00", "currency": "USD", "count": "2",
+                                                   "expires_on": _next_year(), "key": "vb-{role}"}, OPS, 200),
+        ("disable voucher batch", f"/vouchers/{_voucher_batch(w)}/disable", {"reason": "lost"}, OPS, 302),
     ]
 
 
@@ -85,7 +88,7 @@ ACTION_NAMES = [
     "retire product", "create rate table", "set rate", "peak window",
     "link package", "sell package", "import preview", "import apply", "create PPV event",
     "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
-    "send checkout link", "autopay switch", "online refund"]
+    "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch"]
 
 
 def _package(w, external_id: str) -> int:
@@ -102,6 +105,22 @@ def _rate_table(w) -> int:
     existing = RateTable.objects.filter(product_id=w.cat.internet_plan.product_id, name="Data").first()
     return (existing or create_rate_table(Actor.system("test"), w.cat.internet_plan.product, service_type="data",
                                           name="Data")).pk
+
+
+def _next_year() -> str:
+    from datetime import timedelta
+
+    from tripleplay import clock
+
+    return (clock.today() + timedelta(days=365)).isoformat()
+
+
+def _voucher_batch(w) -> int:
+    from tripleplay.vouchers.models import VoucherBatch
+    from tripleplay.vouchers.tests.conftest import batch_for_tests
+
+    existing = VoucherBatch.objects.filter(name="Permissions").first()
+    return (existing or batch_for_tests("Permissions")).pk
 
 
 def _invoice(w) -> int:
@@ -126,7 +145,8 @@ def test_the_action_list_is_complete(world):
     post_routes = {p.name for p in urls.urlpatterns if p.name not in {
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
-        "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return"}}
+        "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
+        "voucher_batch"}}
     tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_update",
               "account_create", "main_product",
               "add_addon", "remove_addon", "money",
@@ -135,7 +155,7 @@ def test_the_action_list_is_complete(world):
               "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
               "platform_update",
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void", "send_checkout", "autopay",
-              "online_refund"}
+              "online_refund", "voucher_batch_create", "voucher_batch_disable"}
     assert post_routes == tested
 
 
@@ -170,7 +190,8 @@ def pages(w):
             f"/customers/{c}/provisioning/", "/catalog/", "/catalog/rate-tables/", "/catalog/packages/",
             "/catalog/ppv-events/", "/catalog/ppv-purchases/", "/catalog/ppv-purchases/?status=confirmed&day=2026-01-01",
             "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
-            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv", f"/customers/{c}/payments/"]
+            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv", f"/customers/{c}/payments/",
+            "/vouchers/", "/vouchers/redemptions/", f"/vouchers/{_voucher_batch(w)}/"]
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "support"])

@@ -81,3 +81,24 @@ def test_bad_rates_are_refused_with_a_message_and_change_nothing(world, login):
     assert RateTable.objects.count() == 1
     r = client.post(f"/catalog/rate-tables/{table.pk}/peak", {"start": "20:00", "end": "08:00"}, follow=True)
     assert "start &lt; end" in r.content.decode()
+
+
+def test_a_rate_with_a_next_interval_price_from_the_form(world, login, actor):
+    from tripleplay.rating.services import create_rate_table
+
+    table = create_rate_table(actor, world.cat.internet_plan.product, service_type="data", name="Data")
+    client = login("admin")
+    r = client.post(f"/catalog/rate-tables/{table.pk}/rates", {
+        "prefix": "", "price": "0.05", "next_price": "0.01", "first_increment": "1000", "next_increment": "100",
+        "offpeak_next_price": "0.005"})
+    assert r.status_code == 302
+    rate = Rate.objects.get(table=table, prefix="")
+    assert (rate.price_per_unit_micros, rate.next_price_per_unit_micros, rate.offpeak_next_price_per_unit_micros,
+            rate.first_increment, rate.next_increment) == (50_000, 10_000, 5_000, 1000, 100)
+    page = client.get("/catalog/rate-tables/").content.decode()
+    assert '<td class="num next">0.01</td>' in page
+    bad = client.post(f"/catalog/rate-tables/{table.pk}/rates", {"prefix": "", "price": "0.05", "next_price": "x"},
+                      follow=True).content.decode()
+    assert "not a number" in bad
+    rate.refresh_from_db()
+    assert rate.next_price_per_unit_micros == 10_000

@@ -169,6 +169,8 @@ def rate_set(request, table_id: int):
         connection_fee_micros=_micros(request, "connection_fee") or 0,
         first_increment=_int(request, "first_increment", 1), next_increment=_int(request, "next_increment", 1),
         offpeak_price_per_unit_micros=_micros(request, "offpeak_price"),
+        next_price_per_unit_micros=_micros(request, "next_price"),
+        offpeak_next_price_per_unit_micros=_micros(request, "offpeak_next_price"),
         offpeak_connection_fee_micros=_micros(request, "offpeak_connection_fee"),
         description=(request.POST.get("description") or "").strip())
     messages.success(request, f"Rate for prefix {rate.prefix or '(default)'} saved in {table.name}.")
