@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "tripleplay.rating",
     "tripleplay.invoicing",
     "tripleplay.collections",
+    "tripleplay.radius",
     "tripleplay.web",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
     "tripleplay.ops",
@@ -181,6 +182,8 @@ TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", Fa
 TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS", "5"))
 TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS = int(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS", "60"))
 TRIPLEPLAY_READY_JOB_STALE_INTERVALS = int(os.environ.get("TRIPLEPLAY_READY_JOB_STALE_INTERVALS", "3"))
+# FreeRADIUS's rlm_rest authenticates to /aaa/v1/radius/ with HTTP Basic freeradius:<this> (docs/radius.md).
+TRIPLEPLAY_RADIUS_TOKEN = os.environ.get("TRIPLEPLAY_RADIUS_TOKEN", "")
 TRIPLEPLAY_METRICS_TOKEN = os.environ.get("TRIPLEPLAY_METRICS_TOKEN", "")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.
@@ -199,6 +202,7 @@ TRIPLEPLAY_INVOICE_DIR = Path(os.environ.get("TRIPLEPLAY_INVOICE_DIR", str(TRIPL
 TRIPLEPLAY_INVOICE_ISSUER = os.environ.get("TRIPLEPLAY_INVOICE_ISSUER", "Tripleplay Networks")
 TRIPLEPLAY_JOB_INTERVALS["invoice-run"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS", "3600"))
 TRIPLEPLAY_JOB_INTERVALS["invoice-documents"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_DOCUMENTS_SECONDS", "300"))
+TRIPLEPLAY_JOB_INTERVALS["radius-disconnects"] = int(os.environ.get("TRIPLEPLAY_JOB_RADIUS_DISCONNECTS_SECONDS", "1"))
 TRIPLEPLAY_JOB_INTERVALS["collections"] = int(os.environ.get("TRIPLEPLAY_JOB_COLLECTIONS_SECONDS", "3600"))
 # E-mail (invoices, collections notices): Django's framework. The default writes each message to a file
 # under TRIPLEPLAY_HOME/mail, so nothing is sent by accident; production sets an SMTP backend and host.

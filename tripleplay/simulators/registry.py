@@ -7,7 +7,7 @@ from functools import lru_cache
 from tripleplay.core.plugins import discover
 from tripleplay.simulators.base import Simulator
 
-_NOT_SIMULATORS = {"base", "registry", "testing", "__main__"}
+_NOT_SIMULATORS = {"base", "registry", "testing", "__main__", "nas"}  # nas: a RADIUS NAS, not an IPTV platform
 
 
 @lru_cache(maxsize=1)
