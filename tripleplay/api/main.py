@@ -9,6 +9,7 @@ from django.urls import URLPattern
 from ninja import NinjaAPI
 
 from tripleplay.api import access, accounts, audit, catalog, customers, errors, invoices, iptv, ledger, ppv, ppv_admin
+from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
 from tripleplay.api.auth import AUTH
 from tripleplay.api.schemas import ErrorOut
@@ -78,5 +79,6 @@ api.add_router("", audit.router)
 api.add_router("", iptv.router)
 api.add_router("", ppv.router)
 api.add_router("", ppv_admin.router)
+api.add_router("", radius_api.router)
 api.add_router("", invoices.router)
 api.add_router("", rating_api.router)

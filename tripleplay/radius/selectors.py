@@ -8,6 +8,7 @@ from typing import NamedTuple
 from django.db.models import Q, QuerySet
 
 from tripleplay import clock
+from tripleplay.core.errors import NotFound
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
 from tripleplay.iptv import secrets
 from tripleplay.ledger.selectors import funds_of
@@ -81,3 +82,26 @@ def commands(*, status: str | None = None, customer_id: int | None = None) -> Qu
 
 def internet_service_of(product_id: int) -> InternetService | None:
     return InternetService.objects.filter(product_id=product_id).first()
+
+
+def _get(model, pk: int, what: str):
+    obj = model.objects.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(f"{what} {pk} not found", details={"id": pk})
+    return obj
+
+
+def nas(nas_id: int) -> NasClient:
+    return _get(NasClient, nas_id, "NAS")
+
+
+def session(session_id: int) -> NetworkSession:
+    return _get(NetworkSession, session_id, "session")
+
+
+def command(command_id: int) -> NasCommand:
+    return _get(NasCommand, command_id, "command")
+
+
+def internet_login_of(account_id: int) -> InternetLogin | None:
+    return InternetLogin.objects.filter(account_id=account_id).select_related("last_nas").first()
