@@ -13,6 +13,8 @@ source scripts/_system_deps.sh
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0
 # Chromium for the web interface's browser tests (Playwright drives it; never `playwright install`).
 ensure_debian_packages chromium
+# FreeRADIUS (rlm_rest, radclient) for internet access; installed without starting its daemon.
+ensure_freeradius
 
 ensure_venv dev
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never

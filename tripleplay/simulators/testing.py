@@ -116,9 +116,9 @@ class NasProcess:
     """The simulated NAS (tripleplay.simulators.nas) as a separate process, and its control API."""
 
     def __init__(self, *, radius: str = "127.0.0.1", auth_port: int, acct_port: int, secret: str,
-                 bind: str = "127.0.0.1", coa_port: int = 0):
+                 bind: str = "127.0.0.1", coa_port: int = 0, control_port: int = 0):
         self.args = ["--radius", radius, "--auth-port", str(auth_port), "--acct-port", str(acct_port),
-                     "--secret", secret, "--bind", bind, "--coa-port", str(coa_port)]
+                     "--secret", secret, "--bind", bind, "--coa-port", str(coa_port), "--port", str(control_port)]
         self.proc: subprocess.Popen | None = None
         self.url, self.address, self.coa_port = "", bind, 0
         self.control: httpx.Client | None = None

@@ -38,6 +38,11 @@ class Command(BaseCommand):
                             help="do not start the simulated IPTV platforms and the provisioning worker")
         parser.add_argument("--simulator-base-port", type=int, default=8101,
                             help="the six simulated platforms listen on this port and the next five (127.0.0.1)")
+        parser.add_argument("--no-radius", action="store_true",
+                            help="do not start FreeRADIUS and the simulated NAS")
+        parser.add_argument("--radius-base-port", type=int, default=18120,
+                            help="FreeRADIUS auth on this UDP port, accounting on the next; the NAS simulator's "
+                                 "control API and CoA port on the two after (127.0.0.1)")
 
     def handle(self, *args, **options):
         os.environ["TRIPLEPLAY_DEMO"] = "1"
@@ -71,19 +76,35 @@ class Command(BaseCommand):
             self.stdout.write(f"Issued {issued} invoices (PDFs under TRIPLEPLAY_HOME/invoices, {sent} e-mails under "
                               "TRIPLEPLAY_HOME/mail).")
 
-        iptv = None
-        if not options["no_iptv"]:
-            self._section("Simulated IPTV platforms")
-            iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
+        iptv = radius = None
         try:
-            self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv)
+            if not options["no_iptv"]:
+                self._section("Simulated IPTV platforms")
+                iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
+            if not options["no_radius"]:
+                self._section("Internet access (FreeRADIUS and a simulated NAS)")
+                radius = self._start_radius(actor, options["radius_base_port"], port, serving=not options["no_serve"])
+            self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv,
+                         radius=radius)
             if options["no_serve"]:
                 return
             run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
                        timeout=options["timeout"], stdout=self.stdout)
         finally:
+            if radius is not None:
+                radius.stop()
             if iptv is not None:
                 iptv.stop()
+
+    def _start_radius(self, actor, base_port: int, port: int, *, serving: bool):
+        from tripleplay import demo_radius
+
+        try:
+            return demo_radius.start(actor, base_port=base_port, tripleplay_url=f"http://{HOST}:{port}",
+                                     processes=serving)
+        except (RuntimeError, OSError) as e:
+            raise CommandError(f"could not start FreeRADIUS and the NAS simulator on ports {base_port}.."
+                               f"{base_port + 3}: {e} (choose others with --radius-base-port, or --no-radius)") from e
 
     def _start_iptv(self, actor, base_port: int, *, serving: bool):
         from tripleplay import demo_iptv
@@ -123,7 +144,8 @@ class Command(BaseCommand):
     def _section(self, title: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
 
-    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None) -> None:
+    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None,
+                radius=None) -> None:
         base = f"http://{HOST}:{port}"
         width = max(len(u) for u, _ in operators)
         lines = [
@@ -144,6 +166,7 @@ class Command(BaseCommand):
             f"    {token}",
             "",
             *self._iptv_lines(iptv, serving),
+            *(["  Internet access:", *(f"    {note}" for note in radius.notes), ""] if radius is not None else []),
             "  Try:",
             f'    curl -H "Authorization: Bearer {token}" {base}{EXAMPLE_API_PATH}',
             "",
