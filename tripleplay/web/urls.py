@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tripleplay.web.views import catalog, customers, home, platforms, reports
+from tripleplay.web.views import catalog, customers, home, network, platforms, reports
 
 app_name = "web"
 
@@ -59,6 +59,12 @@ urlpatterns = [
     path("platforms/<int:platform_id>/test", platforms.platform_test, name="platform_test"),
     path("platforms/<int:platform_id>/token", platforms.platform_token, name="platform_token"),
     path("platforms/<int:platform_id>/reconcile", platforms.platform_reconcile, name="platform_reconcile"),
+    # internet access
+    path("network/", network.network, name="network"),
+    path("network/nas/new", network.nas_create, name="nas_create"),
+    path("network/nas/<int:nas_id>/update", network.nas_update, name="nas_update"),
+    path("network/sessions/<int:session_id>/disconnect", network.session_disconnect, name="session_disconnect"),
+    path("network/commands/<int:command_id>/retry", network.command_retry, name="command_retry"),
     # reports
     path("reports/", reports.reports, name="reports"),
 ]
