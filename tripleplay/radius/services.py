@@ -9,7 +9,7 @@ import ipaddress
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from tripleplay import clock
 from tripleplay.audit.services import record
@@ -227,21 +227,27 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
                 "session_time_seconds": _int(attrs, "Acct-Session-Time")}
     framed_ip = _first(attrs, "Framed-IP-Address")
     with transaction.atomic():
-        session = NetworkSession.objects.select_for_update().filter(nas=nas, acct_session_id=session_id[:64]).first()
+        locked = NetworkSession.objects.select_for_update().filter(nas=nas, acct_session_id=session_id[:64])
+        session, created = locked.first(), False
         if session is None:
             account = Account.objects.filter(login=username).only("id", "customer_id").first() if username else None
             started = now - timedelta(seconds=counters["session_time_seconds"])
-            session = NetworkSession.objects.create(
-                nas=nas, acct_session_id=session_id[:64], username=username, account=account,
-                customer_id=account.customer_id if account else None, framed_ip=framed_ip, started_at=started,
-                updated_at=now, **counters)
-            if status_type != "Stop":
-                return f"{status_type}: session {session.pk} started"
-        elif session.status == SessionStatus.STOPPED:
+            try:
+                with transaction.atomic():  # a savepoint: a duplicate racing us may have created it first
+                    session = NetworkSession.objects.create(
+                        nas=nas, acct_session_id=session_id[:64], username=username, account=account,
+                        customer_id=account.customer_id if account else None, framed_ip=framed_ip,
+                        started_at=started, updated_at=now, **counters)
+                created = True
+            except IntegrityError:
+                session = locked.get()  # the other request's row, committed (the unique index waited for it)
+        if created and status_type != "Stop":
+            return f"{status_type}: session {session.pk} started"
+        if session.status == SessionStatus.STOPPED:
             return f"{status_type}: session {session.pk} already stopped, ignored"
-        elif status_type == "Start" or all(getattr(session, k) >= value for k, value in counters.items()) and (
-                status_type != "Stop"):
-            return f"{status_type}: session {session.pk} unchanged"
+        not_newer = all(getattr(session, k) >= value for k, value in counters.items())
+        if status_type == "Start" or (status_type == "Interim-Update" and not_newer):
+            return f"{status_type}: session {session.pk} unchanged"  # a retransmission or a late duplicate
         previous = {k: getattr(session, k) for k in counters}
         for key, value in counters.items():
             setattr(session, key, max(previous[key], value))

@@ -55,3 +55,31 @@ def test_unsupported_requests_are_refused(nas):
         services.record_accounting(nas, {"Acct-Status-Type": ["Start"]})
     with pytest.raises(services.Accounting):
         services.record_accounting(nas, {"Acct-Status-Type": ["Tunnel-Start"], "Acct-Session-Id": ["x"]})
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_duplicate_starts_racing_on_postgresql_make_one_session(actor):
+    """A NAS's retransmissions carry new Identifiers, so FreeRADIUS passes each one on: many copies of
+    one Start (and Interim) in parallel leave exactly one session with the interim counted once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    nas = services.create_nas(actor, name="race", address="192.0.2.2", secret="secret-123", vendor="huawei")
+
+    def send(status, **counters):
+        try:
+            return acct(nas, status, sid="race-1", **counters)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: send("Start"), range(16)))
+    assert sum(r.endswith("started") for r in results) == 1
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: send("Interim-Update", **{"Acct-Session-Time": 60, "Acct-Input-Octets": 5}),
+                                range(16)))
+    assert sum(r.endswith("updated") for r in results) == 1
+    s = NetworkSession.objects.get()
+    assert (s.session_time_seconds, s.input_octets, s.interim_updates) == (60, 5, 1)
