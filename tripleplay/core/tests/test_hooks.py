@@ -101,8 +101,10 @@ def test_the_apps_wiring_is_the_documented_one():
     assert invoicing_hooks.PAYMENT_SETTLED.handlers() == ["tripleplay.collections.services.lift_if_cleared"]
     assert customer_hooks.CUSTOMER_SIGNED_UP.handlers() == ["tripleplay.ledger.services.open_funds"]
     assert customer_hooks.CREDIT_LIMIT_CHANGED.handlers() == ["tripleplay.ledger.services.set_credit_limit"]
-    assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer"]
-    assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account"]
+    assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer",
+                                                          "tripleplay.radius.services.disconnect_customer_if_barred"]
+    assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
+                                                         "tripleplay.radius.services.disconnect_account_if_barred"]
 
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):
@@ -115,6 +117,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("invoice-run", "tripleplay.invoicing.jobs"),
         ("invoice-documents", "tripleplay.invoicing.jobs"),
         ("collections", "tripleplay.collections.jobs"),
+        ("radius-disconnects", "tripleplay.radius.jobs"),
     ]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
@@ -123,7 +126,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
     settings.TRIPLEPLAY_JOB_INTERVALS = {}  # unset: each job's own default
     assert {j.name: j.interval.total_seconds() for j in scheduler.worker_jobs()} == {
         "import-packages": 21600, "reconcile": 86400, "dated-changes": 3600, "expire-holds": 60, "charge": 3600,
-        "invoice-run": 3600, "invoice-documents": 300, "collections": 3600}
+        "invoice-run": 3600, "invoice-documents": 300, "collections": 3600, "radius-disconnects": 2}
 
 
 def test_a_job_name_belongs_to_one_job():
