@@ -202,7 +202,6 @@ TRIPLEPLAY_INVOICE_DIR = Path(os.environ.get("TRIPLEPLAY_INVOICE_DIR", str(TRIPL
 TRIPLEPLAY_INVOICE_ISSUER = os.environ.get("TRIPLEPLAY_INVOICE_ISSUER", "Tripleplay Networks")
 TRIPLEPLAY_JOB_INTERVALS["invoice-run"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS", "3600"))
 TRIPLEPLAY_JOB_INTERVALS["invoice-documents"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_DOCUMENTS_SECONDS", "300"))
-TRIPLEPLAY_JOB_INTERVALS["radius-disconnects"] = int(os.environ.get("TRIPLEPLAY_JOB_RADIUS_DISCONNECTS_SECONDS", "2"))
 TRIPLEPLAY_JOB_INTERVALS["collections"] = int(os.environ.get("TRIPLEPLAY_JOB_COLLECTIONS_SECONDS", "3600"))
 # E-mail (invoices, collections notices): Django's framework. The default writes each message to a file
 # under TRIPLEPLAY_HOME/mail, so nothing is sent by accident; production sets an SMTP backend and host.

@@ -13,4 +13,4 @@ class RadiusConfig(AppConfig):
         # A suspension, block or closure disconnects the sessions in the same transaction (the outbox).
         customers.CUSTOMER_CHANGED.register(services.disconnect_customer_if_barred, order=20)
         customers.ACCOUNT_CHANGED.register(services.disconnect_account_if_barred, order=20)
-        scheduler.register(*jobs.JOBS)
+        scheduler.register_drain(*jobs.DRAINS)

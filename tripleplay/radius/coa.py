@@ -1,5 +1,5 @@
-"""Sends the Disconnect-Request outbox to the NAS (RFC 5176), run by ``tripleplay worker`` as the
-periodic job ``radius-disconnects`` (every second by default) and by ``tripleplay radius-disconnects``.
+"""Sends the Disconnect-Request outbox to the NAS (RFC 5176), drained by ``tripleplay worker`` on every
+loop (``radius-disconnects``, a core.scheduler.Drain) and by ``tripleplay radius-disconnects``.
 
 Claim (one short transaction): due pending commands with no live lease, oldest first,
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, leased to this sender. Send (no transaction open): one

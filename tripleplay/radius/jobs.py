@@ -1,17 +1,17 @@
-"""The radius app's periodic jobs (registered in tripleplay.radius.apps)."""
+"""What the radius app asks `tripleplay worker` to run (registered in tripleplay.radius.apps): the
+Disconnect-Request outbox, drained on every loop of the worker (core.scheduler.Drain), not on a
+schedule."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from tripleplay.core.scheduler import PeriodicJob
+from tripleplay.core.scheduler import Drain
 from tripleplay.radius.coa import Sender
 
 
-def send_disconnects() -> str:
-    # A short budget: the job runs between the provisioning worker's batches. What is left is sent at
-    # the next run (every 2 s by default; TRIPLEPLAY_JOB_RADIUS_DISCONNECTS_SECONDS).
-    return f"{Sender().run_until_idle(max_seconds=3)} disconnect commands sent"
+def send_disconnects() -> int:
+    # A short budget: the drain runs between the provisioning worker's batches; what is left is sent on
+    # the next loop.
+    return Sender(batch_size=32, threads=32).run_until_idle(max_seconds=3)
 
 
-JOBS = (PeriodicJob("radius-disconnects", send_disconnects, default_seconds=2, lease=timedelta(minutes=2)),)
+DRAINS = (Drain("radius-disconnects", send_disconnects),)

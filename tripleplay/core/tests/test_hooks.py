@@ -117,8 +117,9 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("invoice-run", "tripleplay.invoicing.jobs"),
         ("invoice-documents", "tripleplay.invoicing.jobs"),
         ("collections", "tripleplay.collections.jobs"),
-        ("radius-disconnects", "tripleplay.radius.jobs"),
     ]
+    assert [(d.name, d.run.__module__) for d in scheduler.registered_drains()] == [
+        ("radius-disconnects", "tripleplay.radius.jobs")]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
     assert jobs["charge"].interval == timedelta(seconds=120)
@@ -126,7 +127,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
     settings.TRIPLEPLAY_JOB_INTERVALS = {}  # unset: each job's own default
     assert {j.name: j.interval.total_seconds() for j in scheduler.worker_jobs()} == {
         "import-packages": 21600, "reconcile": 86400, "dated-changes": 3600, "expire-holds": 60, "charge": 3600,
-        "invoice-run": 3600, "invoice-documents": 300, "collections": 3600, "radius-disconnects": 2}
+        "invoice-run": 3600, "invoice-documents": 300, "collections": 3600}
 
 
 def test_a_job_name_belongs_to_one_job():
@@ -134,3 +135,23 @@ def test_a_job_name_belongs_to_one_job():
     scheduler.register(taken)  # the same job again (ready() run twice): fine
     with pytest.raises(ValueError, match="already registered"):
         scheduler.register(scheduler.PeriodicJob(taken.name, lambda: "other", default_seconds=60))
+
+
+def test_drains_run_on_every_call_and_a_failing_one_does_not_stop_the_others(monkeypatch):
+    calls = []
+
+    def failing() -> int:
+        calls.append("failing")
+        raise RuntimeError("boom")
+
+    def sending() -> int:
+        calls.append("sending")
+        return 3
+
+    monkeypatch.setattr(scheduler, "_DRAINS", {})
+    scheduler.register_drain(scheduler.Drain("a", failing), scheduler.Drain("b", sending))
+    scheduler.register_drain(scheduler.Drain("b", sending))  # the same again (ready() twice): fine
+    with pytest.raises(ValueError, match="already registered"):
+        scheduler.register_drain(scheduler.Drain("b", failing))
+    assert scheduler.run_drains() == 3 and scheduler.run_drains() == 3
+    assert calls == ["failing", "sending"] * 2

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tripleplay.core.heartbeat import Heartbeat
-from tripleplay.core.scheduler import run_due, worker_jobs
+from tripleplay.core.scheduler import registered_drains, run_drains, run_due, worker_jobs
 from tripleplay.iptv.worker import RetryPolicy, Worker
 
 
@@ -20,7 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--retry-base-seconds", type=float, default=2.0, help="first retry delay (doubles)")
         parser.add_argument("--retry-cap-seconds", type=float, default=600.0, help="longest retry delay")
         parser.add_argument("--until-idle", action="store_true", help="exit when nothing is queued (batch use)")
-        parser.add_argument("--no-jobs", action="store_true", help="provisioning only, no periodic jobs")
+        parser.add_argument("--no-jobs", action="store_true",
+                            help="provisioning only: no periodic jobs and no other outboxes (Disconnect-Requests)")
         parser.add_argument("--name", help="worker name in leases (default host:pid:random)")
 
     def handle(self, *args, **o):
@@ -28,6 +29,7 @@ class Command(BaseCommand):
                         lease_seconds=o["lease_seconds"], poll_seconds=o["poll_seconds"],
                         retry=RetryPolicy(base_seconds=o["retry_base_seconds"], cap_seconds=o["retry_cap_seconds"]))
         jobs = [] if o["no_jobs"] else worker_jobs()
+        drains = [] if o["no_jobs"] else registered_drains()
 
         def stop(signum, frame):
             self.stderr.write(f"worker {worker.name}: signal {signum}, finishing the current batch ...")
@@ -36,7 +38,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"worker {worker.name}: {o['threads']} thread(s), batch {o['batch_size']}; "
-                          f"jobs: {', '.join(j.name for j in jobs) or 'none'}")
+                          f"jobs: {', '.join(j.name for j in jobs) or 'none'}; "
+                          f"outboxes: {', '.join(d.name for d in drains) or 'none'}")
         self.stdout.flush()
 
         heartbeat = Heartbeat(worker.name, runs_jobs=bool(jobs),
@@ -47,6 +50,10 @@ class Command(BaseCommand):
             heartbeat.beat()
             if jobs:
                 run_due(jobs, worker.name)
+            if drains:
+                drained = run_drains()
+                if drained:
+                    self.stdout.write(f"sent {drained} from the other outboxes")
             if done:
                 self.stdout.write(f"delivered {done} (total {worker.processed})")
                 self.stdout.flush()
