@@ -190,13 +190,24 @@ def _first(attrs: dict, name: str) -> str | None:
 
 def _int(attrs: dict, name: str) -> int:
     try:
-        return max(0, int(_first(attrs, name) or 0))
+        return min(max(0, int(_first(attrs, name) or 0)), 2**32 - 1)
     except ValueError:
         return 0
 
 
+MAX_COUNTER = 2**63 - 1  # the 64-bit columns; RADIUS integers are 32-bit, octets with Gigawords 64
+
+
 def _octets(attrs: dict, direction: str) -> int:
-    return (_int(attrs, f"Acct-{direction}-Gigawords") << 32) + _int(attrs, f"Acct-{direction}-Octets")
+    octets = (_int(attrs, f"Acct-{direction}-Gigawords") << 32) + _int(attrs, f"Acct-{direction}-Octets")
+    return min(octets, MAX_COUNTER)
+
+
+def _address_or_none(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None  # a NAS's malformed Framed-IP-Address is not worth refusing the accounting for
 
 
 class Accounting(InvalidInput):
@@ -225,7 +236,7 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
     username = (_first(attrs, "User-Name") or "")[:253]
     counters = {"input_octets": _octets(attrs, "Input"), "output_octets": _octets(attrs, "Output"),
                 "session_time_seconds": _int(attrs, "Acct-Session-Time")}
-    framed_ip = _first(attrs, "Framed-IP-Address")
+    framed_ip = _address_or_none(_first(attrs, "Framed-IP-Address"))
     with transaction.atomic():
         locked = NetworkSession.objects.select_for_update().filter(nas=nas, acct_session_id=session_id[:64])
         session, created = locked.first(), False

@@ -50,6 +50,14 @@ def test_a_stop_without_a_start_records_the_whole_session_and_a_repeat_is_ignore
     assert NetworkSession.objects.get().session_time_seconds == 120
 
 
+def test_out_of_range_counters_and_a_malformed_address_are_bounded_not_refused(nas):
+    acct(nas, "Start", sid="c1", **{"Framed-IP-Address": "not-an-ip"})
+    acct(nas, "Interim-Update", sid="c1", **{"Acct-Input-Gigawords": 2**40, "Acct-Input-Octets": 2**40,
+                                             "Acct-Session-Time": "12x"})
+    s = NetworkSession.objects.get()
+    assert (s.framed_ip, s.input_octets, s.session_time_seconds) == (None, 2**63 - 1, 0)
+
+
 def test_unsupported_requests_are_refused(nas):
     with pytest.raises(services.Accounting):
         services.record_accounting(nas, {"Acct-Status-Type": ["Start"]})
