@@ -31,3 +31,31 @@ ensure_debian_packages() {
     [ "$placed" -eq 1 ] && "${as_root[@]}" rm -f "$policy"
     return "$status"
 }
+
+# ensure_freeradius: Debian's FreeRADIUS with rlm_rest and radclient (docs/radius.md). Tripleplay runs
+# it as its own process (`freeradius -f -d DIR`, loopback ports chosen at run time), never as the
+# system daemon: the package's own service would listen on every interface with the stock config. So
+# the install runs with a policy-rc.d that refuses every service start (kept if one exists already),
+# and the service is stopped and disabled afterwards wherever an init system started it anyway.
+ensure_freeradius() {
+    local pkgs=(freeradius freeradius-rest freeradius-utils) missing=() pkg
+    for pkg in "${pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    local as_root=() policy=/usr/sbin/policy-rc.d placed=""
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# tripleplay: no service starts while FreeRADIUS is installed\nexit 101\n' \
+            | "${as_root[@]}" tee "$policy" >/dev/null
+        "${as_root[@]}" chmod 755 "$policy"
+        placed=1
+    fi
+    local status=0
+    ensure_debian_packages "${missing[@]}" || status=$?
+    [ -n "$placed" ] && "${as_root[@]}" rm -f "$policy"
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        "${as_root[@]}" systemctl disable --now freeradius >/dev/null 2>&1 || true
+    fi
+    return "$status"
+}

@@ -10,6 +10,8 @@ source scripts/_venv.sh
 source scripts/_system_deps.sh
 # Pango (and its FreeType back end) for WeasyPrint, which renders invoice PDFs.
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0
+# FreeRADIUS (rlm_rest, radclient) for internet access; installed without starting its daemon.
+ensure_freeradius
 
 ensure_venv
 export TRIPLEPLAY_HOME="${TRIPLEPLAY_HOME:-./var}"

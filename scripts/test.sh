@@ -16,6 +16,8 @@ ensure_debian_packages chromium
 # nginx and systemd-analyze check the deployment kit (deploy/: `nginx -t`, `systemd-analyze verify`);
 # the install starts no daemon (scripts/_system_deps.sh).
 ensure_debian_packages nginx-light systemd
+# FreeRADIUS (rlm_rest, radclient) for internet access; installed without starting its daemon.
+ensure_freeradius
 
 ensure_venv dev
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never

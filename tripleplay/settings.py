@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tripleplay.collections",
     "tripleplay.payments",
     "tripleplay.vouchers",
+    "tripleplay.radius",
     "tripleplay.web",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
     "tripleplay.ops",
@@ -220,6 +221,8 @@ TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", Fa
 TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS", "5"))
 TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS = int(os.environ.get("TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS", "60"))
 TRIPLEPLAY_READY_JOB_STALE_INTERVALS = int(os.environ.get("TRIPLEPLAY_READY_JOB_STALE_INTERVALS", "3"))
+# FreeRADIUS's rlm_rest authenticates to /aaa/v1/radius/ with HTTP Basic freeradius:<this> (docs/radius.md).
+TRIPLEPLAY_RADIUS_TOKEN = env_secret("TRIPLEPLAY_RADIUS_TOKEN")
 TRIPLEPLAY_METRICS_TOKEN = env_secret("TRIPLEPLAY_METRICS_TOKEN")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from tripleplay.api import aaa
 from tripleplay.api import xml as xml_endpoints
 from tripleplay.api.errors import not_found_view as api_not_found
 from tripleplay.api.main import api
@@ -16,6 +17,11 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("xml/v1/catalog", xml_endpoints.catalog_push, name="xml-catalog"),
     path("xml/v1/ppv", xml_endpoints.ppv, name="xml-ppv"),
+    path("aaa/v1/radius/clients/<str:address>", aaa.client, name="aaa-client"),
+    path("aaa/v1/radius/authorize", aaa.authorize, name="aaa-authorize"),
+    path("aaa/v1/radius/post-auth", aaa.post_auth, name="aaa-post-auth"),
+    path("aaa/v1/radius/post-auth/reject", aaa.post_auth_reject, name="aaa-post-auth-reject"),
+    path("aaa/v1/radius/accounting", aaa.accounting, name="aaa-accounting"),
     re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
     path("", include("tripleplay.web.urls")),  # the operator web interface

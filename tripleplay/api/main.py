@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from tripleplay.api import access, accounts, audit, catalog, customers, errors, invoices, iptv, ledger, ppv, ppv_admin
 from tripleplay.api import payments as payments_api
+from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
 from tripleplay.api import vouchers as vouchers_api
 from tripleplay.api.auth import AUTH
@@ -80,6 +81,7 @@ api.add_router("", audit.router)
 api.add_router("", iptv.router)
 api.add_router("", ppv.router)
 api.add_router("", ppv_admin.router)
+api.add_router("", radius_api.router)
 api.add_router("", invoices.router)
 api.add_router("", rating_api.router)
 api.add_router("", payments_api.router)

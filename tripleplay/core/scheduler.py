@@ -108,3 +108,45 @@ def run_due(jobs: list[Job], owner: str) -> list[tuple[str, str]]:
 def job_states() -> dict[str, ScheduledJob]:
     """The job rows by name (a job that has never been due has none yet)."""
     return {job.name: job for job in ScheduledJob.objects.all()}
+
+
+# -- outboxes drained on every loop of the worker ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drain:
+    """An outbox an app asks `tripleplay worker` to drain between its batches, on every loop (about
+    every half second when idle), not on a schedule: no interval, no ScheduledJob row, so nothing a
+    readiness check could call stale. ``run`` claims its own rows (leases, SKIP LOCKED: any number of
+    workers may run it at once), keeps its own short time budget and returns how many items it handled.
+    The radius app's Disconnect-Requests are one (radius.coa)."""
+
+    name: str
+    run: Callable[[], int]
+
+
+_DRAINS: dict[str, Drain] = {}
+
+
+def register_drain(*drains: Drain) -> None:
+    """Called from an AppConfig.ready(); a name belongs to one drain."""
+    for drain in drains:
+        taken = _DRAINS.get(drain.name)
+        if taken is not None and taken != drain:
+            raise ValueError(f"drain {drain.name!r} is already registered by {taken.run.__module__}")
+        _DRAINS[drain.name] = drain
+
+
+def registered_drains() -> list[Drain]:
+    return list(_DRAINS.values())
+
+
+def run_drains() -> int:
+    """Every registered drain once; a failing one is logged and tried again on the next loop."""
+    total = 0
+    for drain in _DRAINS.values():
+        try:
+            total += drain.run()
+        except Exception:
+            log.exception("drain %s failed", drain.name)
+    return total

@@ -7,7 +7,8 @@ from functools import lru_cache
 from tripleplay.core.plugins import discover
 from tripleplay.simulators.base import Simulator
 
-_NOT_SIMULATORS = {"base", "registry", "testing", "__main__", "stripe_api"}  # stripe_api: a payment provider, not a platform
+# stripe_api: a payment provider; nas: a RADIUS NAS; neither is an IPTV platform
+_NOT_SIMULATORS = {"base", "registry", "testing", "__main__", "stripe_api", "nas"}
 
 
 @lru_cache(maxsize=1)

@@ -172,3 +172,67 @@ def running_stripe(**kwargs):
         yield sim
     finally:
         sim.stop()
+
+
+class NasProcess:
+    """The simulated NAS (tripleplay.simulators.nas) as a separate process, and its control API."""
+
+    def __init__(self, *, radius: str = "127.0.0.1", auth_port: int, acct_port: int, secret: str,
+                 bind: str = "127.0.0.1", coa_port: int = 0, control_port: int = 0):
+        self.args = ["--radius", radius, "--auth-port", str(auth_port), "--acct-port", str(acct_port),
+                     "--secret", secret, "--bind", bind, "--coa-port", str(coa_port), "--port", str(control_port)]
+        self.proc: subprocess.Popen | None = None
+        self.url, self.address, self.coa_port = "", bind, 0
+        self.control: httpx.Client | None = None
+
+    def start(self, timeout: float = 15.0) -> NasProcess:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tripleplay.simulators.nas", *self.args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not line or not line[0].strip():
+            self.stop()
+            raise RuntimeError(f"the NAS simulator did not start: {self.proc.stderr.read()[:2000]}")
+        info = json.loads(line[0])
+        self.url, self.coa_port = info["url"], info["coa_port"]
+        self.control = httpx.Client(base_url=self.url + "/_sim", timeout=30, trust_env=False)
+        return self
+
+    def stop(self) -> None:
+        if self.control is not None:
+            self.control.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def _ok(self, response: httpx.Response):
+        response.raise_for_status()
+        return response.json()
+
+    def login(self, username: str, password: str) -> dict:
+        return self._ok(self.control.post("/login", json={"username": username, "password": password}))
+
+    def interim(self, session_id: str, **counters) -> dict:
+        return self._ok(self.control.post(f"/sessions/{session_id}/interim", json=counters))
+
+    def stop_session(self, session_id: str, cause: str = "User-Request") -> dict:
+        return self._ok(self.control.post(f"/sessions/{session_id}/stop", json={"cause": cause}))
+
+    def accounting(self, status_type: str) -> dict:
+        return self._ok(self.control.post("/accounting", json={"status_type": status_type}))
+
+    def state(self) -> dict:
+        return self._ok(self.control.get("/state"))
+
+    def set_faults(self, **faults) -> dict:
+        return self._ok(self.control.put("/faults", json=faults))
+
+    def reset(self) -> None:
+        self._ok(self.control.post("/reset"))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tripleplay.web.views import catalog, customers, home, payments, platforms, reports, vouchers
+from tripleplay.web.views import catalog, customers, home, network, payments, platforms, reports, vouchers
 
 app_name = "web"
 
@@ -71,6 +71,12 @@ urlpatterns = [
     path("vouchers/redemptions/", vouchers.redemptions, name="voucher_redemptions"),
     path("vouchers/<int:batch_id>/", vouchers.batch_detail, name="voucher_batch"),
     path("vouchers/<int:batch_id>/disable", vouchers.batch_disable, name="voucher_batch_disable"),
+    # internet access
+    path("network/", network.network, name="network"),
+    path("network/nas/new", network.nas_create, name="nas_create"),
+    path("network/nas/<int:nas_id>/update", network.nas_update, name="nas_update"),
+    path("network/sessions/<int:session_id>/disconnect", network.session_disconnect, name="session_disconnect"),
+    path("network/commands/<int:command_id>/retry", network.command_retry, name="command_retry"),
     # reports
     path("reports/", reports.reports, name="reports"),
 ]

@@ -189,6 +189,17 @@ def test_openapi_document(db):
         "/api/v1/ivr/voucher-redemptions": {"post"},
         "/api/v1/ivr-clients": {"get", "post"},
         "/api/v1/ivr-clients/{client_id}/revoke": {"post"},
+        "/api/v1/radius/nas": {"get", "post"},
+        "/api/v1/radius/nas/{nas_id}": {"get", "patch"},
+        "/api/v1/products/{product_id}/internet-service": {"get", "put"},
+        "/api/v1/accounts/{account_id}/internet-password": {"put"},
+        "/api/v1/accounts/{account_id}/internet-login": {"get"},
+        "/api/v1/radius/sessions": {"get"},
+        "/api/v1/radius/sessions/{session_id}": {"get"},
+        "/api/v1/radius/sessions/{session_id}/disconnect": {"post"},
+        "/api/v1/radius/commands": {"get"},
+        "/api/v1/radius/commands/{command_id}/retry": {"post"},
+        "/api/v1/radius/commands/{command_id}/cancel": {"post"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]

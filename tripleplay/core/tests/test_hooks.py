@@ -101,8 +101,10 @@ def test_the_apps_wiring_is_the_documented_one():
     assert invoicing_hooks.PAYMENT_SETTLED.handlers() == ["tripleplay.collections.services.lift_if_cleared"]
     assert customer_hooks.CUSTOMER_SIGNED_UP.handlers() == ["tripleplay.ledger.services.open_funds"]
     assert customer_hooks.CREDIT_LIMIT_CHANGED.handlers() == ["tripleplay.ledger.services.set_credit_limit"]
-    assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer"]
-    assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account"]
+    assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer",
+                                                          "tripleplay.radius.services.disconnect_customer_if_barred"]
+    assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
+                                                         "tripleplay.radius.services.disconnect_account_if_barred"]
 
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):
@@ -117,6 +119,8 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("collections", "tripleplay.collections.jobs"),
         ("autopay", "tripleplay.payments.jobs"),
     ]
+    assert [(d.name, d.run.__module__) for d in scheduler.registered_drains()] == [
+        ("radius-disconnects", "tripleplay.radius.jobs")]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
     assert jobs["charge"].interval == timedelta(seconds=120)
@@ -132,3 +136,23 @@ def test_a_job_name_belongs_to_one_job():
     scheduler.register(taken)  # the same job again (ready() run twice): fine
     with pytest.raises(ValueError, match="already registered"):
         scheduler.register(scheduler.PeriodicJob(taken.name, lambda: "other", default_seconds=60))
+
+
+def test_drains_run_on_every_call_and_a_failing_one_does_not_stop_the_others(monkeypatch):
+    calls = []
+
+    def failing() -> int:
+        calls.append("failing")
+        raise RuntimeError("boom")
+
+    def sending() -> int:
+        calls.append("sending")
+        return 3
+
+    monkeypatch.setattr(scheduler, "_DRAINS", {})
+    scheduler.register_drain(scheduler.Drain("a", failing), scheduler.Drain("b", sending))
+    scheduler.register_drain(scheduler.Drain("b", sending))  # the same again (ready() twice): fine
+    with pytest.raises(ValueError, match="already registered"):
+        scheduler.register_drain(scheduler.Drain("b", failing))
+    assert scheduler.run_drains() == 3 and scheduler.run_drains() == 3
+    assert calls == ["failing", "sending"] * 2

@@ -106,7 +106,7 @@ def site(tmp_path_factory):
             worker = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "worker", "--threads", "2",
                                        "--poll-seconds", "0.2", "--retry-base-seconds", "0.2", "--retry-cap-seconds",
                                        "1", "--no-jobs"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        yield {"url": url, "sim": sim, "seed": seed, "log": log_path}
+        yield {"url": url, "sim": sim, "seed": seed, "log": log_path, "env": env}
     finally:
         _stop(worker)
         _stop(server)
@@ -291,4 +291,39 @@ def test_admin_adds_a_plan_aligned_to_the_billing_period(browser, site, shots):
     plans = page.locator("tr", has=page.locator("td", has_text="Internet")).first.inner_text()
     line = next(ln for ln in plans.splitlines() if "net-aligned" in ln)
     assert "31.00" in line and "/monthly, aligned to the billing period" in line, line
+
+
+SESSION_SEED = r"""
+import django; django.setup()
+from tripleplay.radius.models import NasClient
+from tripleplay.radius.services import record_accounting
+nas = NasClient.objects.get(name="bras-browser")
+record_accounting(nas, {"Acct-Status-Type": ["Start"], "Acct-Session-Id": ["browser-s1"], "User-Name": ["surfer"],
+                        "Framed-IP-Address": ["10.9.8.7"]})
+"""
+
+
+def test_an_admin_adds_a_nas_and_disconnects_a_session(browser, site, shots):
+    context, page = _login(browser, site, "admin")
+    page.click("nav a:has-text('Internet')")
+    page.wait_for_selector("h1:has-text('Internet access')")
+    page.fill("#nas-name", "bras-browser")
+    page.fill("#nas-address", "192.0.2.50")
+    page.select_option("#nas-vendor", "huawei")
+    page.fill("#nas-secret", "browser-secret")
+    page.click("button:has-text('Add NAS')")
+    assert "NAS bras-browser added." in _message(page)
+    row = page.locator("tr", has_text="bras-browser")
+    assert "192.0.2.50" in row.inner_text() and "Huawei" in row.inner_text()
+    assert "browser-secret" not in page.content()  # the secret is never shown
+
+    run_cli("django", "shell", "-c", SESSION_SEED, env=site["env"], timeout=120)
+    page.goto("/network/")
+    session = page.locator("tr", has_text="browser-s1")
+    assert "10.9.8.7" in session.inner_text() and "surfer" in session.inner_text()
+    page.screenshot(path=str(shots / "network.png"), full_page=True)
+    session.locator("button:has-text('Disconnect')").click()
+    assert "Disconnect of surfer queued to bras-browser." in _message(page)
+    queued = page.locator("tr", has_text="Operator/Disconnect")
+    assert "pending" in queued.inner_text() and "bras-browser" in queued.inner_text()
     context.close()

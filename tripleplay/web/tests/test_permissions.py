@@ -77,6 +77,12 @@ def actions(w):
         ("create voucher batch", "/vouchers/new", {"name": "Cards", "value": "10.00", "currency": "USD", "count": "2",
                                                    "expires_on": _next_year(), "key": "vb-{role}"}, OPS, 200),
         ("disable voucher batch", f"/vouchers/{_voucher_batch(w)}/disable", {"reason": "lost"}, OPS, 302),
+        ("create NAS", "/network/nas/new", {"name": "bras-{role}", "address": "192.0.2.77", "vendor": "huawei",
+                                            "secret": "secret-{role}", "coa_port": "3799"}, ADMIN, 302),
+        ("update NAS", f"/network/nas/{_nas(w)}/update", {"vendor": "huawei", "coa_port": "1700", "enabled": "on"},
+         ADMIN, 302),
+        ("disconnect session", f"/network/sessions/{_session(w, 'web-1')}/disconnect", {}, OPS, 302),
+        ("retry disconnect", f"/network/commands/{_failed_command(w)}/retry", {}, OPS, 302),
     ]
 
 
@@ -88,7 +94,41 @@ ACTION_NAMES = [
     "retire product", "create rate table", "set rate", "peak window",
     "link package", "sell package", "import preview", "import apply", "create PPV event",
     "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
-    "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch"]
+    "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch",
+    "create NAS", "update NAS", "disconnect session", "retry disconnect"]
+
+
+def _nas(w) -> int:
+    from tripleplay.core.actors import Actor
+    from tripleplay.radius.models import NasClient
+    from tripleplay.radius.services import create_nas
+
+    existing = NasClient.objects.filter(name="bras-web").first()
+    return (existing or create_nas(Actor.system("test"), name="bras-web", address="192.0.2.10", secret="secret-web",
+                                   vendor="mikrotik")).pk
+
+
+def _session(w, session_id: str) -> int:
+    from tripleplay.radius.models import NasClient, NetworkSession
+    from tripleplay.radius.services import record_accounting
+
+    nas = NasClient.objects.get(pk=_nas(w))
+    record_accounting(nas, {"Acct-Status-Type": ["Start"], "Acct-Session-Id": [session_id],
+                            "User-Name": [w.account.login or "someone"]})
+    return NetworkSession.objects.get(nas=nas, acct_session_id=session_id).pk
+
+
+def _failed_command(w) -> int:
+    from tripleplay.core.actors import Actor
+    from tripleplay.radius.models import CommandStatus, NasCommand, NetworkSession
+    from tripleplay.radius.services import disconnect_session
+
+    existing = NasCommand.objects.filter(status=CommandStatus.FAILED).first()
+    if existing:
+        return existing.pk
+    command = disconnect_session(Actor.system("test"), NetworkSession.objects.get(pk=_session(w, "web-2")))
+    NasCommand.objects.filter(pk=command.pk).update(status=CommandStatus.FAILED, last_error="no answer")
+    return command.pk
 
 
 def _package(w, external_id: str) -> int:
@@ -146,7 +186,7 @@ def test_the_action_list_is_complete(world):
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
-        "voucher_batch"}}
+        "voucher_batch", "network"}}
     tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_update",
               "account_create", "main_product",
               "add_addon", "remove_addon", "money",
@@ -155,7 +195,8 @@ def test_the_action_list_is_complete(world):
               "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
               "platform_update",
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void", "send_checkout", "autopay",
-              "online_refund", "voucher_batch_create", "voucher_batch_disable"}
+              "online_refund", "voucher_batch_create", "voucher_batch_disable",
+              "nas_create", "nas_update", "session_disconnect", "command_retry"}
     assert post_routes == tested
 
 
@@ -191,7 +232,8 @@ def pages(w):
             "/catalog/ppv-events/", "/catalog/ppv-purchases/", "/catalog/ppv-purchases/?status=confirmed&day=2026-01-01",
             "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
             f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv", f"/customers/{c}/payments/",
-            "/vouchers/", "/vouchers/redemptions/", f"/vouchers/{_voucher_batch(w)}/"]
+            "/vouchers/", "/vouchers/redemptions/", f"/vouchers/{_voucher_batch(w)}/",
+            f"/network/?status={_session(w, 'web-page') and 'all'}", "/network/", "/network/?status=stopped"]
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "support"])

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tripleplay.core.heartbeat import Heartbeat
-from tripleplay.core.scheduler import run_due, worker_jobs
+from tripleplay.core.scheduler import registered_drains, run_drains, run_due, worker_jobs
 from tripleplay.iptv.worker import RetryPolicy, Worker
 
 
@@ -21,9 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--retry-cap-seconds", type=float, default=600.0, help="longest retry delay")
         parser.add_argument("--until-idle", action="store_true", help="exit when nothing is queued (batch use)")
         only = parser.add_mutually_exclusive_group()
-        only.add_argument("--no-jobs", action="store_true", help="provisioning only, no periodic jobs")
+        only.add_argument("--no-jobs", action="store_true",
+                          help="provisioning only: no periodic jobs and no other outboxes (Disconnect-Requests)")
         only.add_argument("--jobs-only", action="store_true",
-                          help="periodic jobs only, no provisioning (a long invoice run never stalls delivery)")
+                          help="periodic jobs and the other outboxes only, no provisioning (a long invoice run "
+                               "never stalls delivery)")
         parser.add_argument("--name", help="worker name in leases (default host:pid:random)")
 
     def handle(self, *args, **o):
@@ -31,6 +33,7 @@ class Command(BaseCommand):
                         lease_seconds=o["lease_seconds"], poll_seconds=o["poll_seconds"],
                         retry=RetryPolicy(base_seconds=o["retry_base_seconds"], cap_seconds=o["retry_cap_seconds"]))
         jobs = [] if o["no_jobs"] else worker_jobs()
+        drains = [] if o["no_jobs"] else registered_drains()
 
         def stop(signum, frame):
             self.stderr.write(f"worker {worker.name}: signal {signum}, finishing the current batch ...")
@@ -39,7 +42,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         delivery = "no provisioning" if o["jobs_only"] else f"{o['threads']} thread(s), batch {o['batch_size']}"
-        self.stdout.write(f"worker {worker.name}: {delivery}; jobs: {', '.join(j.name for j in jobs) or 'none'}")
+        self.stdout.write(f"worker {worker.name}: {delivery}; jobs: {', '.join(j.name for j in jobs) or 'none'}; "
+                          f"outboxes: {', '.join(d.name for d in drains) or 'none'}")
         self.stdout.flush()
 
         heartbeat = Heartbeat(worker.name, runs_jobs=bool(jobs),
@@ -50,6 +54,10 @@ class Command(BaseCommand):
             heartbeat.beat()
             if jobs:
                 run_due(jobs, worker.name)
+            if drains:
+                drained = run_drains()
+                if drained:
+                    self.stdout.write(f"sent {drained} from the other outboxes")
             if done:
                 self.stdout.write(f"delivered {done} (total {worker.processed})")
                 self.stdout.flush()

@@ -41,6 +41,11 @@ class Command(BaseCommand):
         parser.add_argument("--stripe-port", type=int, default=8110,
                             help="the simulated Stripe (online payments) listens on this port (127.0.0.1)")
         parser.add_argument("--no-payments", action="store_true", help="do not start the simulated Stripe")
+        parser.add_argument("--no-radius", action="store_true",
+                            help="do not start FreeRADIUS and the simulated NAS")
+        parser.add_argument("--radius-base-port", type=int, default=18120,
+                            help="FreeRADIUS auth on this UDP port, accounting on the next; the NAS simulator's "
+                                 "control API and CoA port on the two after (127.0.0.1)")
 
     def handle(self, *args, **options):
         os.environ["TRIPLEPLAY_DEMO"] = "1"
@@ -85,18 +90,16 @@ class Command(BaseCommand):
                 raise CommandError(f"could not start the simulated Stripe on port {options['stripe_port']}: {e}"
                                    " (choose another with --stripe-port, or --no-payments)") from e
             self.stdout.write(f"  Stripe simulator at {stripe.url}" if stripe else "  Using the configured provider")
-        iptv = None
-        if not options["no_iptv"]:
-            self._section("Simulated IPTV platforms")
-            try:
-                iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
-            except BaseException:
-                if stripe is not None:
-                    stripe.stop()
-                raise
+        iptv = radius = None
         try:
+            if not options["no_iptv"]:
+                self._section("Simulated IPTV platforms")
+                iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
+            if not options["no_radius"]:
+                self._section("Internet access (FreeRADIUS and a simulated NAS)")
+                radius = self._start_radius(actor, options["radius_base_port"], port, serving=not options["no_serve"])
             self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv,
-                         stripe=stripe, payments=not options["no_payments"] and not options["no_serve"])
+                         stripe=stripe, payments=not options["no_payments"] and not options["no_serve"], radius=radius)
             if options["no_serve"]:
                 return
             run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
@@ -104,8 +107,20 @@ class Command(BaseCommand):
         finally:
             if iptv is not None:
                 iptv.stop()
+            if radius is not None:
+                radius.stop()
             if stripe is not None:
                 stripe.stop()
+
+    def _start_radius(self, actor, base_port: int, port: int, *, serving: bool):
+        from tripleplay import demo_radius
+
+        try:
+            return demo_radius.start(actor, base_port=base_port, tripleplay_url=f"http://{HOST}:{port}",
+                                     processes=serving)
+        except (RuntimeError, OSError) as e:
+            raise CommandError(f"could not start FreeRADIUS and the NAS simulator on ports {base_port}.."
+                               f"{base_port + 3}: {e} (choose others with --radius-base-port, or --no-radius)") from e
 
     def _start_iptv(self, actor, base_port: int, *, serving: bool):
         from tripleplay import demo_iptv
@@ -146,7 +161,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
 
     def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None, stripe=None,
-                payments: bool = False) -> None:
+                payments: bool = False, radius=None) -> None:
         from tripleplay.demo_payments import banner_lines
 
         base = f"http://{HOST}:{port}"
@@ -170,6 +185,7 @@ class Command(BaseCommand):
             "",
             *self._iptv_lines(iptv, serving),
             *(banner_lines(stripe) if payments else []),
+            *(["  Internet access:", *(f"    {note}" for note in radius.notes), ""] if radius is not None else []),
             "  Try:",
             f'    curl -H "Authorization: Bearer {token}" {base}{EXAMPLE_API_PATH}',
             "",

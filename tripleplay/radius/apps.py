@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class RadiusConfig(AppConfig):
+    name = "tripleplay.radius"
+    label = "radius"
+
+    def ready(self):
+        from tripleplay.core import scheduler
+        from tripleplay.customers import hooks as customers
+        from tripleplay.radius import jobs, services
+
+        # A suspension, block or closure disconnects the sessions in the same transaction (the outbox).
+        customers.CUSTOMER_CHANGED.register(services.disconnect_customer_if_barred, order=20)
+        customers.ACCOUNT_CHANGED.register(services.disconnect_account_if_barred, order=20)
+        scheduler.register_drain(*jobs.DRAINS)

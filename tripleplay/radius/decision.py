@@ -1,0 +1,53 @@
+"""The access rule: may this login connect now? A pure function of what one lookup found.
+
+The refusals, in the order they are decided (each answered as Access-Reject with a Reply-Message
+``"<code>: <message>"``): unknown_user; customer_closed / account_closed (closed); blocked;
+suspended; no_internet_service (the account's main product has no internet attributes); no_funds
+(available funds, prepaid balance or postpaid credit left, minus holds, not above zero).
+wrong_password is decided by FreeRADIUS itself (pap / chap / mschap against the cleartext password
+tripleplay answers) and named by tripleplay's post-auth endpoint (docs/radius.md).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tripleplay.customers.models import Status
+
+REFUSALS = ("unknown_user", "wrong_password", "closed", "blocked", "suspended", "no_internet_service", "no_funds")
+
+MESSAGES = {
+    "unknown_user": "unknown user",
+    "wrong_password": "wrong password",
+    "closed": "the account is closed",
+    "blocked": "the account is blocked; please contact us",
+    "suspended": "the account is suspended; please pay the amount due",
+    "no_internet_service": "the account has no internet service",
+    "no_funds": "no funds left; please top up",
+}
+
+
+class Found(NamedTuple):
+    account_status: str
+    customer_status: str
+    has_service: bool
+    available_minor: int
+
+
+def refusal(found: Found | None) -> str | None:
+    """The refusal code, or None to accept."""
+    if found is None:
+        return "unknown_user"
+    statuses = {found.account_status, found.customer_status}
+    for status, code in ((Status.CLOSED, "closed"), (Status.BLOCKED, "blocked"), (Status.SUSPENDED, "suspended")):
+        if status in statuses:
+            return code
+    if not found.has_service:
+        return "no_internet_service"
+    if found.available_minor <= 0:
+        return "no_funds"
+    return None
+
+
+def reply_message(code: str) -> str:
+    return f"{code}: {MESSAGES[code]}"

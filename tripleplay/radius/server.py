@@ -1,0 +1,101 @@
+"""FreeRADIUS as a separate process: render the configuration template (./freeradius/) for a
+tripleplay URL, token and loopback ports, and start / stop ``freeradius -f -d DIR``. Used by the
+tests, the demo, ``tripleplay radius-config`` and docs/radius.md's deployment steps."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATE = Path(__file__).with_name("freeradius")
+BINARY = "freeradius"
+
+
+def installed() -> bool:
+    return shutil.which(BINARY) is not None
+
+
+@dataclass(frozen=True)
+class Settings:
+    tripleplay_url: str  # e.g. http://127.0.0.1:8000
+    token: str  # TRIPLEPLAY_RADIUS_TOKEN
+    auth_port: int = 1812
+    acct_port: int = 1813
+    listen_address: str = "127.0.0.1"
+    client_network: str = "127.0.0.0/8"  # where NAS packets may come from (each NAS still must be configured)
+    client_lifetime: int = 60  # seconds FreeRADIUS caches a NAS's secret
+    threads: int = 16
+    timeout: int = 4  # seconds rlm_rest waits for tripleplay
+
+
+def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -> Path:
+    """Write the configuration into ``dest`` (created, or overwritten), placeholders filled."""
+    dest = Path(dest).resolve()
+    run_dir = Path(run_dir or dest / "run").resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for value, what in ((settings.token, "token"), (settings.tripleplay_url, "tripleplay URL")):
+        if not value or any(c in value for c in "'\"\\\n %{}"):
+            raise ValueError(f"the {what} must be non-empty, without quotes, spaces, backslashes, % or braces")
+    values = {"CONF_DIR": str(dest), "RUN_DIR": str(run_dir), "TRIPLEPLAY_URL": settings.tripleplay_url.rstrip("/"),
+              "TOKEN": settings.token, "AUTH_PORT": str(settings.auth_port), "ACCT_PORT": str(settings.acct_port),
+              "LISTEN_ADDRESS": settings.listen_address, "CLIENT_NETWORK": settings.client_network,
+              "CLIENT_LIFETIME": str(settings.client_lifetime), "THREADS": str(settings.threads),
+              "TIMEOUT": str(settings.timeout)}
+    for source in TEMPLATE.rglob("*"):
+        if source.is_dir() or source.name.startswith(("__", ".")):
+            continue
+        target = dest / source.relative_to(TEMPLATE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = source.read_text()
+        for key, value in values.items():
+            text = text.replace(f"@{key}@", value)
+        target.write_text(text)
+        target.chmod(0o600)  # it holds the token
+    return dest
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FreeradiusProcess:
+    """``freeradius -f -d DIR`` with its output in DIR/run/freeradius.log."""
+
+    def __init__(self, conf_dir: Path, settings: Settings, *, debug: bool = False):
+        self.conf_dir, self.settings, self.debug = Path(conf_dir), settings, debug
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.conf_dir / "run" / "freeradius.log"
+
+    def start(self, timeout: float = 20) -> FreeradiusProcess:
+        render_config(self.conf_dir, self.settings)
+        check = subprocess.run([BINARY, "-C", "-d", str(self.conf_dir)], capture_output=True, text=True, timeout=60)
+        if check.returncode != 0:
+            raise RuntimeError(f"freeradius refuses the configuration:\n{check.stdout[-4000:]}{check.stderr[-2000:]}")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([BINARY, "-f", "-d", str(self.conf_dir), *(["-xx"] if self.debug else [])],
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while "Ready to process requests" not in self.log_path.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"freeradius did not start:\n{self.log_path.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,84 @@
+"""Fixtures for the radius tests: a real FreeRADIUS (Debian's) started from the repository's
+configuration against pytest-django's live server, and the simulated NAS as its own process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from tripleplay.radius import server as freeradius
+
+TOKEN = "radius-test-token-5f2c"
+MIKROTIK_SECRET = "mikrotik-secret-1"
+HUAWEI_SECRET = "huawei-secret-22"
+HUAWEI_ADDRESS = "127.0.0.2"
+
+needs_freeradius = pytest.mark.skipif(not freeradius.installed(), reason="needs FreeRADIUS (Debian package freeradius)")
+
+
+@pytest.fixture(scope="module")
+def radius_server(live_server, tmp_path_factory):
+    conf = tmp_path_factory.mktemp("freeradius")
+    settings = freeradius.Settings(tripleplay_url=live_server.url, token=TOKEN, auth_port=freeradius.free_udp_port(),
+                                   acct_port=freeradius.free_udp_port(), threads=4, client_lifetime=3600)
+    process = freeradius.FreeradiusProcess(conf, settings).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def huawei_nas(radius_server):
+    from tripleplay.simulators.testing import NasProcess
+
+    nas = NasProcess(auth_port=radius_server.settings.auth_port, acct_port=radius_server.settings.acct_port,
+                     secret=HUAWEI_SECRET, bind=HUAWEI_ADDRESS).start()
+    try:
+        yield nas
+    finally:
+        nas.stop()
+
+
+@pytest.fixture(scope="module")
+def mikrotik_nas(radius_server):
+    from tripleplay.simulators.testing import NasProcess
+
+    nas = NasProcess(auth_port=radius_server.settings.auth_port, acct_port=radius_server.settings.acct_port,
+                     secret=MIKROTIK_SECRET, bind="127.0.0.1").start()
+    try:
+        yield nas
+    finally:
+        nas.stop()
+
+
+@pytest.fixture
+def aaa_token(settings):
+    settings.TRIPLEPLAY_RADIUS_TOKEN = TOKEN
+    return TOKEN
+
+
+@dataclass
+class Reply:
+    code: str  # Access-Accept, Access-Reject, or "" when nothing answered
+    attributes: dict[str, str]
+    output: str
+
+
+def radclient(server, kind: str, attributes: str, secret: str = MIKROTIK_SECRET) -> Reply:
+    """Send one packet with Debian's radclient (from 127.0.0.1) and parse what came back."""
+    port = server.settings.auth_port if kind == "auth" else server.settings.acct_port
+    done = subprocess.run(["radclient", "-x", "-r", "1", "-t", "5", f"127.0.0.1:{port}", kind, secret],
+                          input=attributes, capture_output=True, text=True, timeout=30)
+    out = done.stdout + done.stderr
+    match = re.search(r"Received (\S+) Id \d+ .*?\n((?:\t.*\n?)*)", out)
+    if not match:
+        return Reply("", {}, out)
+    attrs = {}
+    for line in match.group(2).splitlines():
+        name, _, value = line.strip().partition(" = ")
+        attrs[name] = value.strip('"')
+    return Reply(match.group(1), attrs, out)

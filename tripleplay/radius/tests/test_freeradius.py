@@ -1,0 +1,181 @@
+"""End to end through Debian's FreeRADIUS (its own process, the repository's configuration, rlm_rest
+into tripleplay's live server): radclient and the simulated NAS log in, account, and are disconnected."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tripleplay.core import scheduler
+from tripleplay.customers.services import change_customer_status, create_account
+from tripleplay.ledger.services import record_payment
+from tripleplay.money import Money
+from tripleplay.radius import services
+from tripleplay.radius.coa import RetryPolicy, Sender
+from tripleplay.radius.models import CommandStatus, NasCommand, NetworkSession, SessionStatus
+from tripleplay.radius.tests.conftest import (
+    HUAWEI_ADDRESS,
+    HUAWEI_SECRET,
+    MIKROTIK_SECRET,
+    needs_freeradius,
+    radclient,
+)
+
+pytestmark = [needs_freeradius, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def world(actor, catalog, make_customer, aaa_token):
+    mikrotik = services.create_nas(actor, name="mikrotik-1", address="127.0.0.1", secret=MIKROTIK_SECRET,
+                                   vendor="mikrotik")
+    huawei = services.create_nas(actor, name="huawei-1", address=HUAWEI_ADDRESS, secret=HUAWEI_SECRET, vendor="huawei")
+    services.set_internet_service(actor, catalog.internet, download_kbps=100_000, upload_kbps=20_000,
+                                  address_pool="pool-fiber", session_timeout_seconds=86_400,
+                                  idle_timeout_seconds=600, interim_interval_seconds=300)
+
+    def subscriber(login: str, *, funds: int = 10_000, password: str = "s3cret-pw", plan=None):
+        customer = make_customer()
+        if funds:
+            record_payment(actor, customer, Money(funds, "USD"), idempotency_key=f"seed-{login}")
+        account = create_account(actor, customer, main_plan=plan or catalog.internet_plan, login=login)
+        services.set_internet_password(actor, account, password)
+        return account
+
+    return {"mikrotik": mikrotik, "huawei": huawei, "subscriber": subscriber, "catalog": catalog}
+
+
+def test_access_accept_carries_the_products_attributes_in_mikrotiks_dictionary(radius_server, world):
+    world["subscriber"]("alice")
+    reply = radclient(radius_server, "auth", 'User-Name = "alice", User-Password = "s3cret-pw"')
+    assert reply.code == "Access-Accept", reply.output
+    assert reply.attributes == {"Mikrotik-Rate-Limit": "20000k/100000k", "Session-Timeout": "86400",
+                                "Idle-Timeout": "600", "Acct-Interim-Interval": "300", "Framed-Pool": "pool-fiber"}
+
+
+def test_access_accept_in_huaweis_dictionary_through_the_nas_simulator(radius_server, huawei_nas, world):
+    world["subscriber"]("bob")
+    huawei_nas.reset()
+    login = huawei_nas.login("bob", "s3cret-pw")
+    assert login["accepted"], login
+    assert login["reply"] == {"Huawei-Input-Average-Rate": ["20000000"], "Huawei-Output-Average-Rate": ["100000000"],
+                              "Huawei-Framed-Pool": ["pool-fiber"], "Framed-Pool": ["pool-fiber"],
+                              "Session-Timeout": ["86400"], "Idle-Timeout": ["600"], "Acct-Interim-Interval": ["300"]}
+
+
+@pytest.mark.parametrize("case, code", [
+    ("unknown", "unknown_user"),
+    ("wrong_password", "wrong_password"),
+    ("suspended", "suspended"),
+    ("blocked", "blocked"),
+    ("closed", "closed"),
+    ("no_funds", "no_funds"),
+    ("no_service", "no_internet_service"),
+])
+def test_access_reject_names_the_reason(radius_server, world, actor, case, code):
+    account = world["subscriber"]("carol", funds=0 if case == "no_funds" else 10_000,
+                                  plan=world["catalog"].tv_plan if case == "no_service" else None)
+    if case in ("suspended", "blocked", "closed"):
+        change_customer_status(actor, account.customer, case, reason="test")
+    user = "nobody" if case == "unknown" else "carol"
+    password = "not-it" if case == "wrong_password" else "s3cret-pw"
+    reply = radclient(radius_server, "auth", f'User-Name = "{user}", User-Password = "{password}"')
+    assert reply.code == "Access-Reject", reply.output
+    assert reply.attributes["Reply-Message"].split(":")[0] == code, reply.output
+
+
+def test_accounting_start_interim_stop_and_retransmissions_change_nothing(radius_server, huawei_nas, world):
+    account = world["subscriber"]("dave")
+    huawei_nas.reset()
+    login = huawei_nas.login("dave", "s3cret-pw")
+    session_id = login["session"]["session_id"]
+    assert login["accounting_answered"]
+    session = NetworkSession.objects.get(acct_session_id=session_id)
+    assert (session.nas, session.account, session.customer_id, session.status, session.framed_ip) == (
+        world["huawei"], account, account.customer_id, SessionStatus.ACTIVE, login["session"]["framed_ip"])
+
+    big = (5 << 32) + 1234  # beyond 32 bits: Acct-Input-Gigawords carries the high part
+    huawei_nas.interim(session_id, input_octets=big, output_octets=7_000_000, session_time=300, retransmit=2)
+    session.refresh_from_db()
+    first = (session.input_octets, session.output_octets, session.session_time_seconds, session.interim_updates,
+             session.updated_at)
+    assert first[:4] == (big, 7_000_000, 300, 1)
+    # The same interim again (a new Identifier and a larger Acct-Delay-Time, as RFC 2866 retransmits).
+    huawei_nas.interim(session_id, input_octets=big, output_octets=7_000_000, session_time=300)
+    session.refresh_from_db()
+    assert (session.input_octets, session.output_octets, session.session_time_seconds, session.interim_updates,
+            session.updated_at) == first
+
+    assert huawei_nas.stop_session(session_id)["answered"]
+    huawei_nas.interim(session_id, input_octets=big + 1, output_octets=7_000_001, session_time=301)  # late
+    session.refresh_from_db()
+    assert (session.status, session.terminate_cause, session.input_octets) == (SessionStatus.STOPPED, "User-Request", big)
+    stopped_at = session.stopped_at
+
+    assert huawei_nas.accounting("Accounting-On")["answered"]
+    session.refresh_from_db()
+    assert session.stopped_at == stopped_at  # nothing open to close
+
+
+def test_accounting_on_stops_the_nas_open_sessions(radius_server, huawei_nas, world):
+    world["subscriber"]("erin")
+    huawei_nas.reset()
+    ids = [huawei_nas.login("erin", "s3cret-pw")["session"]["session_id"] for _ in range(2)]
+    assert NetworkSession.objects.filter(acct_session_id__in=ids, status=SessionStatus.ACTIVE).count() == 2
+    assert huawei_nas.accounting("Accounting-On")["answered"]
+    assert list(NetworkSession.objects.filter(acct_session_id__in=ids).values_list("status", "terminate_cause")) == [
+        (SessionStatus.STOPPED, "NAS Accounting-On")] * 2
+
+
+def test_suspension_sends_disconnect_request_and_the_session_ends(radius_server, huawei_nas, world, actor):
+    account = world["subscriber"]("frank")
+    services.update_nas(actor, world["huawei"], coa_port=huawei_nas.coa_port)
+    huawei_nas.reset()
+    session_id = huawei_nas.login("frank", "s3cret-pw")["session"]["session_id"]
+    change_customer_status(actor, account.customer, "suspended", reason="overdue")
+    command = NasCommand.objects.get(session__acct_session_id=session_id)
+    assert (command.status, command.nas) == (CommandStatus.PENDING, world["huawei"])
+
+    assert scheduler.run_drains() == 1  # what `tripleplay worker` runs on every loop
+    command.refresh_from_db()
+    assert command.status == CommandStatus.DONE, command.last_error
+    state = huawei_nas.state()
+    assert [(d["session_id"], d["username"], d["verified"], d["answer"]) for d in state["disconnects"]] == [
+        (session_id, "frank", True, "ack")]
+    assert state["sessions"][session_id]["status"] == "stopped"
+    session = NetworkSession.objects.get(acct_session_id=session_id)  # the NAS's Accounting-Stop reached us
+    assert (session.status, session.terminate_cause) == (SessionStatus.STOPPED, "Admin-Reset")
+    # ... and the suspended subscriber cannot log in again.
+    assert not huawei_nas.login("frank", "s3cret-pw")["accepted"]
+
+
+def test_an_unanswered_disconnect_is_retried_then_dead_lettered_then_retried_by_an_operator(
+        radius_server, huawei_nas, world, actor):
+    account = world["subscriber"]("gina")
+    services.update_nas(actor, world["huawei"], coa_port=huawei_nas.coa_port, timeout_seconds="0.3")
+    huawei_nas.reset()
+    session_id = huawei_nas.login("gina", "s3cret-pw")["session"]["session_id"]
+    huawei_nas.set_faults(coa="drop")
+    change_customer_status(actor, account.customer, "blocked", reason="fraud")
+    sender = Sender(retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.02, max_attempts=2))
+    sender.run_once()
+    command = NasCommand.objects.get(session__acct_session_id=session_id)
+    assert (command.status, command.attempts) == (CommandStatus.PENDING, 1)
+    assert "no answer" in command.last_error
+    time.sleep(0.05)
+    sender.run_once()
+    command.refresh_from_db()
+    assert (command.status, command.attempts) == (CommandStatus.FAILED, 2)
+    assert NetworkSession.objects.get(acct_session_id=session_id).status == SessionStatus.ACTIVE
+
+    huawei_nas.set_faults(coa="answer")
+    services.retry_command(actor, command)
+    sender.run_until_idle()
+    command.refresh_from_db()
+    assert command.status == CommandStatus.DONE
+    assert NetworkSession.objects.get(acct_session_id=session_id).status == SessionStatus.STOPPED
+
+
+def test_an_unknown_nas_gets_no_answer(radius_server, world):
+    reply = radclient(radius_server, "auth", 'User-Name = "alice", User-Password = "x"', secret="wrong-secret-9")
+    assert reply.code != "Access-Accept"

@@ -1,0 +1,48 @@
+"""The pure rules: who may connect (decision.refusal) and what an Access-Accept carries per vendor."""
+
+from __future__ import annotations
+
+import pytest
+
+from tripleplay.radius.attributes import ServiceAttributes, reply_attributes
+from tripleplay.radius.decision import REFUSALS, Found, refusal, reply_message
+
+OK = Found("active", "active", True, 1)
+
+
+@pytest.mark.parametrize("found, expected", [
+    (None, "unknown_user"),
+    (OK, None),
+    (OK._replace(customer_status="closed", account_status="blocked"), "closed"),
+    (OK._replace(account_status="closed"), "closed"),
+    (OK._replace(customer_status="blocked", account_status="suspended"), "blocked"),
+    (OK._replace(account_status="blocked"), "blocked"),
+    (OK._replace(customer_status="suspended"), "suspended"),
+    (OK._replace(customer_status="suspended", available_minor=0), "suspended"),  # status before funds
+    (OK._replace(has_service=False, available_minor=0), "no_internet_service"),
+    (OK._replace(available_minor=0), "no_funds"),
+    (OK._replace(available_minor=-500), "no_funds"),
+])
+def test_refusal(found, expected):
+    assert refusal(found) == expected
+
+
+def test_every_refusal_has_a_message_starting_with_its_code():
+    assert [reply_message(code).split(": ")[0] for code in REFUSALS] == list(REFUSALS)
+
+
+FULL = ServiceAttributes(100_000, 20_000, "pool-a", 86_400, 600, 300)
+BARE = ServiceAttributes(1_000, 512, "", 0, 0, 0)
+
+
+@pytest.mark.parametrize("vendor, service, expected", [
+    ("mikrotik", FULL, {"Mikrotik-Rate-Limit": "20000k/100000k", "Session-Timeout": "86400", "Idle-Timeout": "600",
+                        "Acct-Interim-Interval": "300", "Framed-Pool": "pool-a"}),
+    ("mikrotik", BARE, {"Mikrotik-Rate-Limit": "512k/1000k"}),
+    ("huawei", FULL, {"Huawei-Input-Average-Rate": "20000000", "Huawei-Output-Average-Rate": "100000000",
+                      "Huawei-Framed-Pool": "pool-a", "Framed-Pool": "pool-a", "Session-Timeout": "86400",
+                      "Idle-Timeout": "600", "Acct-Interim-Interval": "300"}),
+    ("huawei", BARE, {"Huawei-Input-Average-Rate": "512000", "Huawei-Output-Average-Rate": "1000000"}),
+])
+def test_reply_attributes(vendor, service, expected):
+    assert reply_attributes(vendor, service) == expected
