@@ -413,7 +413,7 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
     day = timezone.localdate(xdr.started_at)
     number = {pricing.VOICE: xdr.callee, pricing.MESSAGING: xdr.destination}.get(xdr.service_type, "")
     found = find_rate(account, customer.currency, xdr.service_type, number, xdr.started_at)
-    assignments, choice = found.assignments, found.choice
+    assignments, table, choice = found.assignments, found.table, found.choice
     terms = choice.terms
     quantity = pricing.base_quantity(xdr.service_type, duration_seconds=xdr.duration_seconds or 0,
                                      bytes_=xdr.bytes or 0, count=xdr.count or 0)

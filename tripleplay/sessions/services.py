@@ -59,9 +59,9 @@ class Answer(dict):
     http_status = 200
 
     @classmethod
-    def of(cls, status: int = 200, **fields) -> Answer:
+    def of(cls, http_status: int = 200, **fields) -> Answer:
         answer = cls(fields)
-        answer.http_status = status
+        answer.http_status = http_status
         return answer
 
 
@@ -158,9 +158,8 @@ def _unknown(session_id: str) -> Answer:
 
 
 def _replay(s: ChargingSession, call: str) -> Answer:
-    stored = dict(s.answers[call])
-    status = stored.pop("_http", 200)
-    return Answer.of(status, **stored)
+    stored = s.answers[call]
+    return Answer.of(stored.get("_http", 200), **{k: v for k, v in stored.items() if not k.startswith("_")})
 
 
 def _store(s: ChargingSession, call: str, answer: Answer) -> Answer:
@@ -242,9 +241,10 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
     if granted == 0:
         # Nothing could be reserved: the session never starts. Like every refusal it is not stored
         # (the row rolls back), so a retry after a top-up is decided again.
+        available = _available(customer.pk)
         transaction.set_rollback(True)
         return _refused(session_id, service_type, decision.Refusal(
-            decision.INSUFFICIENT_FUNDS, "available funds do not cover the first unit"), _available(customer.pk))
+            decision.INSUFFICIENT_FUNDS, "available funds do not cover the first unit"), available)
     record(actor, "session.started", s, account=account.pk, service_type=service_type, rate=s.rate_id,
            granted=s.granted)
     answer = Answer.of(200, **_body(s, "granted", "ok", "quota granted", final=granted < quota.base_units(
@@ -450,6 +450,7 @@ def _update(s: ChargingSession, used: int, want: int) -> Answer:
     assignments = _assignments(s)
     _charge_usage(actor, s, used, assignments)
     if refusal is not None:
+        s.granted = s.used  # nothing more is allowed: the reservation went with the charge
         s.expires_at = _deadline(s, now)
         if s.must_end != decision.NOT_ALLOWED:
             _must_end(s, decision.NOT_ALLOWED, refusal.code)
