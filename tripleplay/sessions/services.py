@@ -398,8 +398,16 @@ def _must_end(s: ChargingSession, reason: str, code: str) -> None:
 
 
 def _locked(client: str, session_id: str) -> ChargingSession | None:
-    return (ChargingSession.objects.select_for_update(of=("self",)).select_related("hold", "account", "customer")
-            .filter(client=client, session_id=session_id).first())
+    """The session row, locked. Its hold, account and customer are read AFTER the lock, never joined
+    into the locking SELECT: on PostgreSQL a SELECT ... FOR UPDATE that waited for a concurrent
+    report re-reads the session's new row version but re-checks the join against the hold row it
+    had found before the wait (EvalPlanQual), so it answered "no hold" while the other report had
+    placed one: the hold was orphaned and the next charge went uncovered. The 200-thread test in
+    test_sessions_concurrency.py caught it (docs/concurrency.md)."""
+    s = ChargingSession.objects.select_for_update().filter(client=client, session_id=session_id).first()
+    if s is not None:
+        s.hold  # noqa: B018 -- loaded now, under the lock
+    return s
 
 
 def update(client: str, *, session_id: str, used: int, sequence: int | None = None,
