@@ -51,8 +51,8 @@ def run_concurrently(work, n: int) -> list:
 
 
 def test_200_parallel_updates_never_spend_more_than_the_funds(subscriber, actor):
-    from tripleplay.rating.services import set_rate
     from tripleplay.rating.models import RateTable
+    from tripleplay.rating.services import set_rate
 
     # 0.01 a second, no fee, 1 s blocks: funds of 3.00 pay for exactly 300 seconds.
     set_rate(actor, RateTable.objects.get(service_type="voice"), prefix="1", price_per_unit_micros=600_000)
