@@ -152,9 +152,14 @@ def _refused(session_id: str, service_type: str, refusal: decision.Refusal, avai
                      status=None, end_reason=None, expires_at=None)
 
 
-def _unknown(session_id: str) -> Answer:
+def unknown(session_id: str) -> Answer:
     return Answer.of(404, result="error", code="unknown_session", message="no such session for this client",
                      session_id=session_id)
+
+
+def describe(s: ChargingSession) -> Answer:
+    """A session's state in the answer shape (a client asking about its own session)."""
+    return Answer.of(200, **_body(s, s.status, s.end_reason or "ok", f"the session is {s.status}"))
 
 
 def _replay(s: ChargingSession, call: str) -> Answer:
@@ -423,7 +428,7 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
     with transaction.atomic():
         s = _locked(client, session_id)
         if s is None:
-            return _unknown(session_id)
+            return unknown(session_id)
         want = _want(s.service_type, requested)
         if s.status != SessionStatus.ACTIVE:
             return Answer.of(409, **_body(s, "error", "session_ended", f"the session has ended ({s.end_reason})"))
@@ -487,7 +492,7 @@ def stop(client: str, *, session_id: str, used: int) -> Answer:
     with transaction.atomic():
         s = _locked(client, session_id)
         if s is None:
-            return _unknown(session_id)
+            return unknown(session_id)
         if s.status != SessionStatus.ACTIVE:
             if "stop" in s.answers:
                 return _replay(s, "stop")
