@@ -57,14 +57,14 @@ voice = Router(tags=["voice sessions (softswitches)"], auth=SwitchToken())
 router = Router(tags=["charging sessions"])
 
 
-class AuthorizeIn(In):
+class VoiceAuthorizeIn(In):
     call_id: CallId
     caller: Number = Field(description="the calling subscriber's phone number (its account)")
     callee: Number = Field(description="the number called: its rate is the longest prefix in the rate table")
     requested_seconds: Requested | None = None
 
 
-class UpdateIn(In):
+class VoiceUpdateIn(In):
     call_id: CallId
     elapsed_seconds: Seconds = Field(description="seconds since the call was answered (cumulative)")
     sequence: Annotated[StrictInt, Field(ge=0, le=MAX_SEQUENCE)] | None = Field(
@@ -72,7 +72,7 @@ class UpdateIn(In):
     requested_seconds: Requested | None = None
 
 
-class TerminateIn(In):
+class VoiceTerminateIn(In):
     call_id: CallId
     duration_seconds: Seconds = Field(description="the call's whole duration since it was answered")
 
@@ -108,20 +108,20 @@ def _reply(answer: services.Answer) -> Status:
 
 
 @voice.post("/voice/authorize", response=ANSWERS)
-def authorize(request, payload: AuthorizeIn):
+def authorize(request, payload: VoiceAuthorizeIn):
     return _reply(services.start(request.switch.client, session_id=payload.call_id, service_type="voice",
                                  subscriber=payload.caller, destination=payload.callee,
                                  requested=payload.requested_seconds))
 
 
 @voice.post("/voice/update", response=ANSWERS)
-def update(request, payload: UpdateIn):
+def update(request, payload: VoiceUpdateIn):
     return _reply(services.update(request.switch.client, session_id=payload.call_id, used=payload.elapsed_seconds,
                                   sequence=payload.sequence, requested=payload.requested_seconds))
 
 
 @voice.post("/voice/terminate", response=ANSWERS)
-def terminate(request, payload: TerminateIn):
+def terminate(request, payload: VoiceTerminateIn):
     return _reply(services.stop(request.switch.client, session_id=payload.call_id, used=payload.duration_seconds))
 
 
