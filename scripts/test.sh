@@ -13,6 +13,9 @@ source scripts/_system_deps.sh
 ensure_debian_packages libpango-1.0-0 libpangoft2-1.0-0
 # Chromium for the web interface's browser tests (Playwright drives it; never `playwright install`).
 ensure_debian_packages chromium
+# Kamailio (with http_client and json) for the softswitch example's end-to-end test
+# (tripleplay/sessions/tests/test_kamailio.py runs deploy/kamailio/tripleplay-voice.cfg on a free port).
+ensure_debian_packages kamailio kamailio-utils-modules kamailio-json-modules
 
 ensure_venv dev
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never

@@ -262,6 +262,11 @@ def test_the_dialog_timer_ends_a_call_when_the_funds_run_out(kamailio, subscribe
         bye = phone.wait_for(lambda m: m["start"].startswith("BYE"), timeout=15)
         assert 2 <= time.monotonic() - started <= 8  # the timer starts at the 200 OK, a moment before the ACK
         phone.reply(bye, "200 OK", _via_port(bye))
+        try:
+            bye = gateway.wait_for(lambda m: m["start"].startswith("BYE"), timeout=5)
+            gateway.reply(bye, "200 OK", _via_port(bye))
+        except TimeoutError:
+            pass  # Kamailio 5.6 sometimes sends the callee no BYE on a timer's end (TP_TIMEOUT in the config)
         wait_until(lambda: ChargingSession.objects.get(session_id=call_id).status == "ended", kamailio["log"])
     finally:
         phone.close()
