@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import free_port
 from tripleplay.ledger.models import Funds, Hold
 from tripleplay.sessions import services
 from tripleplay.sessions.models import ChargingSession
