@@ -29,7 +29,7 @@ from pydantic import StrictInt
 
 from tripleplay.api.permissions import ADMINS, READERS, require
 from tripleplay.api.schemas import ErrorOut, IdParam, In
-from tripleplay.core.validation import STORABLE_TEXT_PATTERN
+from tripleplay.core.validation import STORABLE_TEXT_PATTERN, unstorable_problem
 from tripleplay.sessions import quota, selectors, services
 from tripleplay.sessions.services import MAX_SEQUENCE, MAX_USAGE
 
@@ -127,7 +127,9 @@ def terminate(request, payload: VoiceTerminateIn):
 
 @voice.get("/voice/calls/{call_id}", response=ANSWERS)
 def call(request, call_id: str):
-    s = selectors.session_of_client(request.switch.client, call_id)
+    # A path segment is not parsed by a schema: text no session id can be (too long, a NUL) is unknown.
+    unstorable = len(call_id) > 200 or unstorable_problem(call_id) is not None
+    s = None if unstorable else selectors.session_of_client(request.switch.client, call_id)
     if s is None:
         return _reply(services.unknown(call_id))
     return _reply(services.describe(s))

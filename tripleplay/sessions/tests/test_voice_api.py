@@ -78,6 +78,8 @@ def test_a_switch_sees_and_ends_only_its_own_calls(switch, other_switch, subscri
     assert r.status_code == 404
     assert ChargingSession.objects.get().status == "active"
     assert Hold.objects.get().status == "active"
+    assert switch.get("/voice/calls/a%00b").status_code == 404
+    assert switch.get("/voice/calls/" + "x" * 300).status_code == 404
     mine = switch.get("/voice/calls/a")
     assert (mine.status_code, mine.json()["status"], mine.json()["max_duration_seconds"]) == (200, "active", 300)
     # The same call id from another switch is another call.
