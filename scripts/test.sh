@@ -18,6 +18,9 @@ ensure_debian_packages chromium
 ensure_debian_packages nginx-light systemd
 # FreeRADIUS (rlm_rest, radclient) for internet access; installed without starting its daemon.
 ensure_freeradius
+# Kamailio (with http_client and json) for the softswitch example's end-to-end test
+# (tripleplay/sessions/tests/test_kamailio.py runs deploy/kamailio/tripleplay-voice.cfg on a free port).
+ensure_debian_packages kamailio kamailio-utils-modules kamailio-json-modules
 
 ensure_venv dev
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tripleplay.ppv",
     "tripleplay.subscriptions",
     "tripleplay.rating",
+    "tripleplay.sessions",  # label "charging_sessions": "sessions" is django.contrib.sessions'
     "tripleplay.invoicing",
     "tripleplay.collections",
     "tripleplay.payments",
@@ -210,6 +211,7 @@ TRIPLEPLAY_JOB_INTERVALS = {
     "reconcile": int(os.environ.get("TRIPLEPLAY_JOB_RECONCILE_SECONDS", str(24 * 3600))),
     "dated-changes": int(os.environ.get("TRIPLEPLAY_JOB_DATED_CHANGES_SECONDS", "3600")),
     "charge": int(os.environ.get("TRIPLEPLAY_JOB_CHARGE_SECONDS", "3600")),  # recurring subscription charges
+    "sweep-sessions": int(os.environ.get("TRIPLEPLAY_JOB_SWEEP_SESSIONS_SECONDS", "60")),
 }
 TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", False)
 
@@ -226,6 +228,13 @@ TRIPLEPLAY_RADIUS_TOKEN = env_secret("TRIPLEPLAY_RADIUS_TOKEN")
 TRIPLEPLAY_METRICS_TOKEN = env_secret("TRIPLEPLAY_METRICS_TOKEN")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.
+# Real-time charging sessions (docs/sessions.md): the quota reserved per start or update unless the
+# client asks for another (``requested``, at most the MAX), and how long a silent session lives.
+TRIPLEPLAY_SESSION_QUOTA_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_QUOTA_SECONDS", "300"))
+TRIPLEPLAY_SESSION_QUOTA_BYTES = int(os.environ.get("TRIPLEPLAY_SESSION_QUOTA_BYTES", str(50_000_000)))
+TRIPLEPLAY_SESSION_MAX_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_MAX_SECONDS", str(4 * 3600)))
+TRIPLEPLAY_SESSION_MAX_BYTES = int(os.environ.get("TRIPLEPLAY_SESSION_MAX_BYTES", str(10_000_000_000)))
+TRIPLEPLAY_SESSION_IDLE_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_IDLE_SECONDS", "900"))
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
 # Platform PPV calls answered before Django's middleware (tripleplay/api/ppv_wsgi.py, read by
 # tripleplay/wsgi.py; its system check is tripleplay/api/checks.py), and, on PostgreSQL, the approving

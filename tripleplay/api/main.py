@@ -13,6 +13,7 @@ from tripleplay.api import payments as payments_api
 from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
 from tripleplay.api import vouchers as vouchers_api
+from tripleplay.api import sessions as sessions_api
 from tripleplay.api.auth import AUTH
 from tripleplay.api.schemas import ErrorOut
 
@@ -86,3 +87,5 @@ api.add_router("", invoices.router)
 api.add_router("", rating_api.router)
 api.add_router("", payments_api.router)
 api.add_router("", vouchers_api.router)
+api.add_router("", sessions_api.voice)
+api.add_router("", sessions_api.router)

@@ -420,25 +420,9 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
     if refusal is not None:
         raise Unratable(*refusal)
     day = timezone.localdate(xdr.started_at)
-    assignments = sorted((a for a in AccountProduct.objects.filter(account=account).select_related("plan", "product")
-                          if cascade.is_current(a.start_date, a.end_date, day)),
-                         key=lambda a: cascade.subscription_order(a.role, a.pk))
-    if not assignments:
-        raise Unratable(*cascade.no_subscription(day))
-    tables = {t.product_id: t for t in RateTable.objects.filter(product_id__in=[a.product_id for a in assignments],
-                                                                service_type=xdr.service_type)}
-    table = next((tables[a.product_id] for a in assignments if a.product_id in tables), None)
-    if table is None:
-        raise Unratable(*cascade.no_rate_table(xdr.service_type))
-    if table.currency != customer.currency:
-        raise Unratable(*cascade.currency_mismatch(table.currency, customer.currency))
     number = {pricing.VOICE: xdr.callee, pricing.MESSAGING: xdr.destination}.get(xdr.service_type, "")
-    window, zone = peak_window(table)
-    prices = cascade.price_list(table.currency, table.name, window, zone,
-                                map(cascade.RateRow._make, table.rates.values_list(*cascade.RATE_FIELDS)))
-    choice = cascade.choose_rate(prices, number, xdr.started_at)
-    if choice is None:
-        raise Unratable(*cascade.no_rate(table.name, number))
+    found = find_rate(account, customer.currency, xdr.service_type, number, xdr.started_at)
+    assignments, table, choice = found.assignments, found.table, found.choice
     terms = choice.terms
     quantity = pricing.base_quantity(xdr.service_type, duration_seconds=xdr.duration_seconds or 0,
                                      bytes_=xdr.bytes or 0, count=xdr.count or 0)
@@ -459,6 +443,42 @@ def _rate_effects(actor: Actor, xdr: Xdr) -> None:
                   "prefix": choice.prefix, "offpeak": choice.offpeak, "billed": billed, "free": free,
                   "charged": billed - free,
                   "started_at": xdr.started_at.isoformat()})
+
+
+@dataclass(frozen=True)
+class FoundRate:
+    """The subscriptions current on the usage day (in cascade order) and the rate that applies."""
+
+    assignments: list[AccountProduct]
+    table: RateTable
+    choice: cascade.RateChoice
+
+
+def find_rate(account: Account, customer_currency: str, service_type: str, number: str, at: datetime) -> FoundRate:
+    """The rating cascade's lookups for usage of ``account`` starting ``at``: its subscriptions on that
+    day, the first one's rate table for the service, the rate of the longest prefix of ``number``
+    ("" for data) with its peak or off-peak terms. Raises Unratable with the reason. Per-record rating
+    and real-time charging sessions (tripleplay/sessions) both price through it."""
+    day = timezone.localdate(at)
+    assignments = sorted((a for a in AccountProduct.objects.filter(account=account).select_related("plan", "product")
+                          if cascade.is_current(a.start_date, a.end_date, day)),
+                         key=lambda a: cascade.subscription_order(a.role, a.pk))
+    if not assignments:
+        raise Unratable(*cascade.no_subscription(day))
+    tables = {t.product_id: t for t in RateTable.objects.filter(product_id__in=[a.product_id for a in assignments],
+                                                                service_type=service_type)}
+    table = next((tables[a.product_id] for a in assignments if a.product_id in tables), None)
+    if table is None:
+        raise Unratable(*cascade.no_rate_table(service_type))
+    if table.currency != customer_currency:
+        raise Unratable(*cascade.currency_mismatch(table.currency, customer_currency))
+    window, zone = peak_window(table)
+    prices = cascade.price_list(table.currency, table.name, window, zone,
+                                map(cascade.RateRow._make, table.rates.values_list(*cascade.RATE_FIELDS)))
+    choice = cascade.choose_rate(prices, number, at)
+    if choice is None:
+        raise Unratable(*cascade.no_rate(table.name, number))
+    return FoundRate(assignments, table, choice)
 
 
 def _description(xdr: Xdr, billed: int) -> str:
@@ -507,6 +527,43 @@ def _take(usage_pk: int, want: int) -> int:
             return 0
         if AllowanceUsage.objects.filter(pk=usage_pk, used=row["used"]).update(used=F("used") + n) == 1:
             return n
+
+
+def allowance_left(assignments: list[AccountProduct], service_type: str, day: date) -> int:
+    """Base units still free on ``day`` in the allowances of ``assignments`` (a read: nothing is
+    taken; ``consume_allowances`` takes them when the usage is charged)."""
+    unit = pricing.ALLOWANCE_UNIT_OF[service_type]
+    left = 0
+    for a in assignments:
+        for allowance in a.plan.allowances.filter(service_type=service_type, unit=unit):
+            n = periods.index(a.start_date, a.plan.period, day)
+            granted = allowance.quantity * pricing.ALLOWANCE_UNIT[unit]
+            used = (AllowanceUsage.objects.filter(assignment=a, allowance=allowance, period_index=n)
+                    .values_list("used", flat=True).first()) or 0
+            left += max(granted - used, 0)
+    return left
+
+
+def consume_allowances(assignments: list[AccountProduct], service_type: str, day: date, need: int) -> int:
+    """Take up to ``need`` base units from the allowances (as per-record rating does); returns how
+    many were taken. Run inside the caller's transaction."""
+    return _consume_allowances(assignments, service_type, day, need)
+
+
+def store_rated(actor: Actor, *, source: str, external_id: str, account: Account, service_type: str,
+                started_at: datetime, rate_id: int, offpeak: bool, billed: int, free: int, cost: Money,
+                entry, raw: dict, caller: str = "", callee: str = "", login: str = "",
+                duration_seconds: int | None = None, bytes_: int | None = None) -> Xdr:
+    """Store an xDR that was priced and charged elsewhere (a charging session's charged interval:
+    the money moved with its capture, ``entry``), so that it is listed with rated usage. Unique per
+    (source, external id) like every xDR: the caller's own lock and numbering make it new."""
+    now = clock.now()
+    return Xdr.objects.create(
+        source=source, external_id=external_id, service_type=service_type, account=account, caller=caller,
+        callee=callee, login=login, destination=callee, bytes=bytes_, duration_seconds=duration_seconds,
+        started_at=started_at, raw=raw, status=XdrStatus.RATED, rate_id=rate_id, billed_quantity=billed,
+        allowance_used=free, offpeak=offpeak, cost_minor=cost.minor, currency=cost.currency, ledger_entry=entry,
+        received_at=now, rated_at=now)
 
 
 # The names test_bulk.py imports.

@@ -131,6 +131,12 @@ def test_openapi_document(db):
         "/api/v1/me": {"get"},
         "/api/v1/audit": {"get"},
         "/api/v1/ppv/authorize": {"post"},
+        "/api/v1/voice/authorize": {"post"},
+        "/api/v1/voice/update": {"post"},
+        "/api/v1/voice/terminate": {"post"},
+        "/api/v1/voice/calls/{call_id}": {"get"},
+        "/api/v1/softswitches": {"post"},
+        "/api/v1/sessions/active": {"get"},
         "/api/v1/ppv/confirm": {"post"},
         "/api/v1/ppv/cancel": {"post"},
         "/api/v1/ppv/purchase": {"post"},
@@ -205,7 +211,8 @@ def test_openapi_document(db):
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in payment["parameters"]]
     assert payment["responses"]["default"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
-    assert set(doc["components"]["securitySchemes"]) == {"ApiToken", "OperatorSession", "PlatformToken", "IvrToken"}
+    assert set(doc["components"]["securitySchemes"]) == {"ApiToken", "OperatorSession", "PlatformToken", "IvrToken",
+                                                         "SwitchToken"}
     assert Client().get(BASE + "/docs").status_code == 200
 
 

@@ -54,9 +54,11 @@ def test_service_owned_rows_are_read_only_in_the_admin(rf):
     from tripleplay.ppv.models import PpvPurchase
     from tripleplay.radius.models import NasClient, NasCommand, NetworkSession
     from tripleplay.rating.models import Xdr
+    from tripleplay.sessions.models import ChargingSession
 
     request = rf.get("/admin/")
-    for model in (LedgerEntry, AuditEvent, ProvisioningCommand, PpvPurchase, Xdr, NasClient, NetworkSession, NasCommand):
+    for model in (LedgerEntry, AuditEvent, ProvisioningCommand, PpvPurchase, Xdr, NasClient, NetworkSession, NasCommand,
+                  ChargingSession):
         model_admin = admin.site._registry[model]
         assert (model_admin.has_add_permission(request), model_admin.has_change_permission(request),
                 model_admin.has_delete_permission(request)) == (False, False, False), model.__name__

@@ -105,6 +105,8 @@ def test_the_apps_wiring_is_the_documented_one():
                                                           "tripleplay.radius.services.disconnect_customer_if_barred"]
     assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
                                                          "tripleplay.radius.services.disconnect_account_if_barred"]
+    # Declared for the RADIUS app (a floor above sessions), which answers it with a Disconnect-Request.
+    assert "sessions.SESSION_MUST_END" in declared_hooks()
 
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):
@@ -114,6 +116,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("dated-changes", "tripleplay.iptv.jobs"),
         ("expire-holds", "tripleplay.ppv.jobs"),
         ("charge", "tripleplay.subscriptions.jobs"),
+        ("sweep-sessions", "tripleplay.sessions.jobs"),
         ("invoice-run", "tripleplay.invoicing.jobs"),
         ("invoice-documents", "tripleplay.invoicing.jobs"),
         ("collections", "tripleplay.collections.jobs"),
@@ -128,7 +131,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
     settings.TRIPLEPLAY_JOB_INTERVALS = {}  # unset: each job's own default
     assert {j.name: j.interval.total_seconds() for j in scheduler.worker_jobs()} == {
         "import-packages": 21600, "reconcile": 86400, "dated-changes": 3600, "expire-holds": 60, "charge": 3600,
-        "invoice-run": 3600, "invoice-documents": 300, "collections": 3600, "autopay": 3600}
+        "sweep-sessions": 60, "invoice-run": 3600, "invoice-documents": 300, "collections": 3600, "autopay": 3600}
 
 
 def test_a_job_name_belongs_to_one_job():

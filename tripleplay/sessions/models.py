@@ -1,0 +1,106 @@
+"""Charging sessions: one row per network session (a data session, a call), from its start to its end.
+
+A session is keyed by its client (who reports it: a softswitch ``switch:<id>``, a RADIUS NAS
+``nas:<id>``) and that client's own session id, unique together: a retried start finds the row. Its
+funds are reserved by at most one active ledger Hold at a time (the current quota); every report
+charges the cumulative usage's cost minus what was charged (sessions/quota.py), capturing the hold.
+Rules and wire format: docs/sessions.md."""
+
+from django.db import models
+from django.db.models import Q
+
+from tripleplay.customers.models import Account, Customer
+from tripleplay.ledger.models import Hold
+
+
+class SessionStatus(models.TextChoices):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class EndReason(models.TextChoices):
+    STOPPED = "stopped"  # the client reported its end
+    TIMED_OUT = "timed_out"  # the sweeper: no report within the idle timeout
+
+
+class ChargingSession(models.Model):
+    client = models.CharField(max_length=64)  # who reports it: "switch:3", "nas:7"
+    session_id = models.CharField(max_length=200)  # the client's id (RADIUS Acct-Session-Id, a Call-ID)
+    service_type = models.CharField(max_length=16)  # voice | data
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="charging_sessions",
+                                 db_index=False)  # the (customer, status) index serves it
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="charging_sessions")
+    subscriber = models.CharField(max_length=100)  # as the client sent it: a login or a phone number
+    destination = models.CharField(max_length=32, blank=True)  # voice: the number called
+    # The rate chosen at the start and its terms, fixed for the session (the start decides, as for xDRs).
+    rate_id = models.BigIntegerField()
+    price_per_unit_micros = models.BigIntegerField()
+    connection_fee_micros = models.BigIntegerField()
+    first_increment = models.PositiveIntegerField()
+    next_increment = models.PositiveIntegerField()
+    offpeak = models.BooleanField(default=False)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=SessionStatus.choices, default=SessionStatus.ACTIVE)
+    end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
+    # Cumulative, in rating's base units (seconds, kilobytes): reported, billed after increments, of
+    # which free (allowances), the money charged, and the grant (the network may use up to it).
+    used = models.BigIntegerField(default=0)
+    used_wire = models.BigIntegerField(default=0)  # as reported: seconds or bytes
+    billed = models.BigIntegerField(default=0)
+    free = models.BigIntegerField(default=0)
+    charged_minor = models.BigIntegerField(default=0)
+    granted = models.BigIntegerField(default=0)
+    hold = models.OneToOneField(Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="charging_session")
+    holds_placed = models.PositiveIntegerField(default=0)  # numbers the holds' idempotency keys
+    charges = models.PositiveIntegerField(default=0)  # numbers the charged intervals (xDRs, entry keys)
+    last_sequence = models.BigIntegerField(null=True, blank=True)
+    must_end = models.CharField(max_length=20, blank=True)  # set when SESSION_MUST_END ran: its reason
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    # The sweeper ends the session if nothing is heard by then: the idle timeout after the last report,
+    # plus (voice) the seconds still granted (services._deadline).
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The answers given, replayed to retries: "start", "stop", and the last update's ("update").
+    answers = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "session_id"], name="charging_session_client_id_unique"),
+            models.CheckConstraint(condition=Q(used__gte=0) & Q(billed__gte=0) & Q(free__gte=0)
+                                   & Q(free__lte=models.F("billed")) & Q(charged_minor__gte=0),
+                                   name="charging_session_usage_sane"),
+            models.CheckConstraint(condition=Q(status="active") | Q(hold__isnull=True),
+                                   name="charging_session_ended_holds_nothing"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status"]),
+            # The sweeper's: only active sessions, by their deadline.
+            models.Index(fields=["expires_at"], condition=Q(status="active"), name="charging_session_deadline"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}:{self.session_id} {self.status}"
+
+
+class Softswitch(models.Model):
+    """A voice switch allowed to use the sessions API, with its own bearer token (``tps_...``, shown
+    once; only its SHA-256 is stored). A switch sees only the sessions it started."""
+
+    code = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    token_prefix = models.CharField(max_length=16, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def client(self) -> str:
+        return f"switch:{self.pk}"

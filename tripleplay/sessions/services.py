@@ -1,0 +1,572 @@
+"""Real-time charging sessions: start, update, stop, and the sweep of silent sessions; one core for
+data (RADIUS accounting) and voice (a softswitch's JSON API). Rules and wire format: docs/sessions.md.
+
+A reader follows a report from the edge (tripleplay/api/sessions.py, or the RADIUS app) here, then
+into rating (the rate and the allowances: ``rating.services.find_rate``, ``consume_allowances``),
+sessions/quota.py (the maths) and the ledger (``place_hold``, ``capture_hold``, ``release_hold``,
+``post_charge``).
+
+- start: find the account (data: its login; voice: the caller's phone number), refuse unless it and
+  its customer are active, find the rate (the cascade, fixed for the session), reserve a quota:
+  a ledger hold for what the quota costs after the free units left.
+- update: usage is CUMULATIVE since the start (RADIUS Acct-Session-Time / octets, a switch's
+  elapsed seconds). The cumulative usage's cost minus what was charged is taken from the hold
+  (capture), the next quota reserved. A repeated report charges nothing; a ``sequence`` at or below
+  the last one applied is a retry (the first answer replayed) or stale (nothing changes).
+- stop: charge the rest, release the reservation, end the session.
+
+Locks (docs/concurrency.md): the session row first (``select_for_update``), then allowance usage
+rows, then the funds row, then hold rows, each by the ledger's single conditional UPDATEs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tripleplay import clock
+from tripleplay.audit.services import record
+from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
+from tripleplay.core.validation import unstorable_problem
+from tripleplay.customers.models import Account, Customer
+from tripleplay.ledger import services as ledger
+from tripleplay.ledger.models import Funds, HoldStatus
+from tripleplay.ledger.services import HoldExpired, HoldNotActive
+from tripleplay.money import Money, currency_exponent, rounding_mode
+from tripleplay.rating import pricing
+from tripleplay.rating import services as rating
+from tripleplay.sessions import decision, quota
+from tripleplay.sessions.hooks import SESSION_MUST_END, SessionMustEnd
+from tripleplay.sessions.models import ChargingSession, EndReason, SessionStatus, Softswitch
+
+XDR_SOURCE = "session"
+MAX_USAGE = 2**62  # bounds every reported counter (bigint columns, with room for sums)
+MAX_SEQUENCE = 2**62
+_RESERVE_ATTEMPTS = 5  # a reservation refused because funds moved since they were read is retried
+HOLD_GRACE = timedelta(seconds=120)  # the hold outlives the session's deadline: the sweeper ends it first
+
+
+class Answer(dict):
+    """What a client is told. ``http_status`` is for the edges; the body is the dict itself."""
+
+    http_status = 200
+
+    @classmethod
+    def of(cls, http_status: int = 200, **fields) -> Answer:
+        answer = cls(fields)
+        answer.http_status = http_status
+        return answer
+
+
+def client_actor(client: str) -> Actor:
+    return Actor(ActorKind.API_CLIENT, client, client)
+
+
+# -- settings ---------------------------------------------------------------------------------------
+
+
+def default_quota(service_type: str) -> int:
+    """The quota reserved per start or update, in wire units (seconds, bytes)."""
+    if service_type == pricing.VOICE:
+        return settings.TRIPLEPLAY_SESSION_QUOTA_SECONDS
+    return settings.TRIPLEPLAY_SESSION_QUOTA_BYTES
+
+
+def max_quota(service_type: str) -> int:
+    """The most a client may ask to reserve at once (``requested``), in wire units."""
+    if service_type == pricing.VOICE:
+        return settings.TRIPLEPLAY_SESSION_MAX_SECONDS
+    return settings.TRIPLEPLAY_SESSION_MAX_BYTES
+
+
+def idle_timeout() -> timedelta:
+    return timedelta(seconds=settings.TRIPLEPLAY_SESSION_IDLE_SECONDS)
+
+
+# -- input ------------------------------------------------------------------------------------------
+
+
+def _ref(value, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length or unstorable_problem(value) \
+            or not value.isprintable():
+        raise InvalidInput(f"{field} must be 1..{max_length} printable characters", details={"field": field})
+    return value.strip()
+
+
+def _count(value, field: str, maximum: int, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise InvalidInput(f"{field} must be an integer {minimum}..{maximum}", details={"field": field})
+    return value
+
+
+def _service(value) -> str:
+    if value not in quota.SESSION_SERVICES:
+        raise InvalidInput(f"service_type must be one of {', '.join(quota.SESSION_SERVICES)}",
+                           details={"field": "service_type"})
+    return value
+
+
+def _number(value, field: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    digits = text[1:] if text.startswith("+") else text
+    if not digits.isdigit() or not 3 <= len(digits) <= 15:
+        raise InvalidInput(f"{field} must be 3..15 digits, optionally with a leading +", details={"field": field})
+    return digits
+
+
+def _want(service_type: str, requested: int | None) -> int:
+    """The quota to reserve next, in wire units."""
+    if requested is None:
+        return default_quota(service_type)
+    return _count(requested, "requested", max_quota(service_type), minimum=1)
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _body(s: ChargingSession, result: str, code: str, message: str, *, final: bool = False,
+          available: int | None = None) -> dict:
+    granted = quota.wire_units(s.service_type, s.granted)
+    return {"result": result, "code": code, "message": message, "session_id": s.session_id, "session": s.pk,
+            "service_type": s.service_type, "unit": quota.WIRE_UNIT[s.service_type], "used": s.used_wire,
+            "granted": granted, "remaining": max(granted - s.used_wire, 0), "final": final,
+            "charged_minor": s.charged_minor, "currency": s.currency, "available_minor": available,
+            "status": s.status, "end_reason": s.end_reason or None, "expires_at": _iso(s.expires_at)}
+
+
+def _refused(session_id: str, service_type: str, refusal: decision.Refusal, available: int | None = None) -> Answer:
+    return Answer.of(200, result="refused", code=refusal.code, message=refusal.message, session_id=session_id,
+                     session=None, service_type=service_type, unit=quota.WIRE_UNIT[service_type], used=0, granted=0,
+                     remaining=0, final=True, charged_minor=0, currency=None, available_minor=available,
+                     status=None, end_reason=None, expires_at=None)
+
+
+def unknown(session_id: str) -> Answer:
+    return Answer.of(404, result="error", code="unknown_session", message="no such session for this client",
+                     session_id=session_id)
+
+
+def describe(s: ChargingSession) -> Answer:
+    """A session's state in the answer shape (a client asking about its own session)."""
+    return Answer.of(200, **_body(s, s.status, s.end_reason or "ok", f"the session is {s.status}"))
+
+
+def _replay(s: ChargingSession, call: str) -> Answer:
+    stored = s.answers[call]
+    return Answer.of(stored.get("_http", 200), **{k: v for k, v in stored.items() if not k.startswith("_")})
+
+
+def _store(s: ChargingSession, call: str, answer: Answer) -> Answer:
+    s.answers = {**s.answers, call: {**answer, "_http": answer.http_status}}
+    return answer
+
+
+def _available(customer_id: int) -> int:
+    return Funds.objects.get(customer_id=customer_id).available_minor
+
+
+# -- start ------------------------------------------------------------------------------------------
+
+
+def start(client: str, *, session_id: str, service_type: str, subscriber: str, destination: str | None = None,
+          requested: int | None = None, by: str | None = None) -> Answer:
+    """Start a session of ``service_type`` for ``subscriber`` (data: an account login; voice: the
+    caller's phone number; ``by`` = "login" or "phone_number" overrides) and reserve its first quota
+    (``requested`` wire units, default the service's quota). Idempotent by (client, session id)."""
+    client = _ref(client, "client", 64)
+    session_id = _ref(session_id, "session_id", 200)
+    service_type = _service(service_type)
+    by = by or ("phone_number" if service_type == pricing.VOICE else "login")
+    if by not in ("login", "phone_number"):
+        raise InvalidInput("by must be login or phone_number", details={"field": "by"})
+    subscriber = _number(subscriber, "subscriber") if by == "phone_number" else _ref(subscriber, "subscriber", 100)
+    if service_type == pricing.VOICE:
+        destination = _number(destination, "destination")
+    elif destination is not None:
+        raise InvalidInput("destination is for voice sessions only", details={"field": "destination"})
+    want = _want(service_type, requested)
+    request = {"service_type": service_type, "subscriber": subscriber, "destination": destination or "",
+               "requested": requested, "by": by}
+    existing = ChargingSession.objects.filter(client=client, session_id=session_id).first()
+    if existing is not None:
+        return _replay_start(existing, request)
+    try:
+        with transaction.atomic():
+            return _start(client, session_id, service_type, subscriber, by, destination or "", want, request)
+    except IntegrityError:
+        # The same session id raced us and won; everything of ours rolled back: answer as it did.
+        existing = ChargingSession.objects.filter(client=client, session_id=session_id).first()
+        if existing is None:
+            raise
+        return _replay_start(existing, request)
+
+
+def _replay_start(s: ChargingSession, request: dict) -> Answer:
+    if s.answers.get("request") != request:
+        return Answer.of(409, result="error", code="session_id_reused",
+                         message=f"session {s.session_id} was started with other parameters", session_id=s.session_id,
+                         session=s.pk)
+    return _replay(s, "start")
+
+
+def _start(client, session_id, service_type, subscriber, by, destination, want, request) -> Answer:
+    account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
+    if account is None:
+        return _refused(session_id, service_type, decision.unknown_subscriber(by.replace("_", " "), subscriber))
+    customer = account.customer
+    refusal = decision.status_refusal(account.status, customer.status)
+    if refusal is not None:
+        return _refused(session_id, service_type, refusal)
+    now = clock.now()
+    try:
+        found = rating.find_rate(account, customer.currency, service_type, destination, now)
+    except rating.Unratable as e:
+        return _refused(session_id, service_type, decision.Refusal(e.code, e.reason))
+    terms = found.choice.terms
+    s = ChargingSession(
+        client=client, session_id=session_id, service_type=service_type, customer=customer, account=account,
+        subscriber=subscriber, destination=destination, rate_id=found.choice.rate_id,
+        price_per_unit_micros=terms.price_per_unit_micros, connection_fee_micros=terms.connection_fee_micros,
+        first_increment=terms.first_increment, next_increment=terms.next_increment, offpeak=found.choice.offpeak,
+        currency=customer.currency, started_at=now, last_seen_at=now, expires_at=now, answers={"request": request})
+    s.save()
+    actor = client_actor(client)
+    granted = _reserve(actor, s, customer, found.assignments, want)
+    if granted == 0:
+        # Nothing could be reserved: the session never starts. Like every refusal it is not stored
+        # (the row rolls back), so a retry after a top-up is decided again.
+        available = _available(customer.pk)
+        transaction.set_rollback(True)
+        return _refused(session_id, service_type, decision.Refusal(
+            decision.INSUFFICIENT_FUNDS, "available funds do not cover the first unit"), available)
+    record(actor, "session.started", s, account=account.pk, service_type=service_type, rate=s.rate_id,
+           granted=s.granted)
+    answer = Answer.of(200, **_body(s, "granted", "ok", "quota granted", final=granted < quota.base_units(
+        service_type, want), available=_available(customer.pk)))
+    _store(s, "start", answer)
+    s.save()
+    return answer
+
+
+# -- the money of a report ---------------------------------------------------------------------------
+
+
+def _tariff(s: ChargingSession) -> quota.Tariff:
+    return quota.Tariff(s.service_type, pricing.RateTerms(s.price_per_unit_micros, s.connection_fee_micros,
+                                                          s.first_increment, s.next_increment),
+                        currency_exponent(s.currency), rounding_mode(None))
+
+
+def _usage(s: ChargingSession) -> quota.Usage:
+    return quota.Usage(s.used, s.billed, s.free, s.charged_minor)
+
+
+def _day(s: ChargingSession):
+    return timezone.localdate(s.started_at)
+
+
+def _assignments(s: ChargingSession):
+    """The subscriptions whose allowances the session draws from: those current on its start day
+    (the start decides, as an xDR's start does), in the cascade's order."""
+    from tripleplay.rating import cascade
+
+    day = _day(s)
+    rows = s.account.products.select_related("plan", "product").all()
+    return sorted((a for a in rows if cascade.is_current(a.start_date, a.end_date, day)),
+                  key=lambda a: cascade.subscription_order(a.role, a.pk))
+
+
+def _charge_usage(actor: Actor, s: ChargingSession, used_wire: int, assignments) -> None:
+    """Charge cumulative usage ``used_wire``: free units first, then the money, from the session's
+    hold (a capture) when it covers it, else as usage that happened (the hold released, the charge
+    posted whatever the funds). Leaves the session without a hold. Writes the interval's xDR."""
+    used_wire = max(used_wire, s.used_wire)
+    tariff = _tariff(s)
+    used = quota.base_units(s.service_type, used_wire)
+    billed_to = max(tariff.billed(max(used, s.used)), s.billed)
+    free_taken = rating.consume_allowances(assignments, s.service_type, _day(s), billed_to - s.billed) \
+        if billed_to > s.billed else 0
+    c = quota.charge(tariff, _usage(s), used, free_taken)
+    hold, entry = s.hold, None
+    interval = s.charges + 1
+    if c.amount_minor > 0:
+        amount = Money(c.amount_minor, s.currency)
+        description = _description(s, c.billed_delta)
+        data = {"services": {s.service_type: {"cost_minor": c.amount_minor, "count": 0 if s.charged_minor else 1}},
+                "session": s.pk, "interval": interval, "billed": c.billed_delta, "free": c.free_delta}
+        if hold is not None and c.amount_minor <= hold.amount_minor:
+            try:
+                entry = ledger.capture_hold(actor, hold, amount=amount, description=description,
+                                            service_type=s.service_type, source=rating.USAGE_SOURCE, data=data)
+            except (HoldExpired, HoldNotActive):
+                entry = None
+        if entry is None:
+            if hold is not None:
+                _release(actor, hold, "usage beyond the reservation")
+            # Usage that happened is billed whatever the funds (as rating does): the client used more
+            # than it was granted, or its reservation lapsed.
+            entry = ledger.post_charge(actor, s.customer, amount, description=description,
+                                       idempotency_key=f"session:{s.pk}:charge:{interval}", account=s.account,
+                                       service_type=s.service_type, source=rating.USAGE_SOURCE, data=data)
+    elif hold is not None:
+        _release(actor, hold, "no charge for this report")
+    if c.billed_delta > 0:
+        delta_wire = used_wire - s.used_wire
+        rating.store_rated(
+            actor, source=XDR_SOURCE, external_id=f"{s.pk}:{interval}", account=s.account,
+            service_type=s.service_type, started_at=s.started_at, rate_id=s.rate_id, offpeak=s.offpeak,
+            billed=c.billed_delta, free=c.free_delta, cost=Money(c.amount_minor, s.currency), entry=entry,
+            raw={"client": s.client, "session_id": s.session_id, "interval": interval, "used": used_wire},
+            caller=s.subscriber if s.service_type == pricing.VOICE else "", callee=s.destination,
+            login=s.subscriber if s.service_type == pricing.DATA else "",
+            duration_seconds=delta_wire if s.service_type == pricing.VOICE else None,
+            bytes_=delta_wire if s.service_type == pricing.DATA else None)
+        s.charges = interval
+    s.hold = None
+    s.used_wire, s.used, s.billed, s.free, s.charged_minor = (used_wire, c.after.used, c.after.billed, c.after.free,
+                                                              c.after.charged_minor)
+
+
+def _release(actor: Actor, hold, reason: str) -> None:
+    try:
+        ledger.release_hold(actor, hold, reason=reason)
+    except HoldNotActive:  # captured: cannot happen for a session's current hold, which is captured only here
+        raise
+
+
+def _description(s: ChargingSession, billed: int) -> str:
+    if s.service_type == pricing.VOICE:
+        return f"Call to {s.destination}, {billed} s billed"
+    return f"Data session {s.session_id[:60]}, {billed} KB billed"
+
+
+def _deadline(s: ChargingSession, now: datetime) -> datetime:
+    """When the sweeper ends the session if nothing more is heard: the idle timeout after the last
+    report, plus (voice) the seconds still granted: a call may run its grant without reporting."""
+    deadline = now + idle_timeout()
+    if s.service_type == pricing.VOICE:
+        deadline += timedelta(seconds=max(s.granted - s.used, 0))
+    return deadline
+
+
+def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, want_wire: int) -> int:
+    """Reserve the next quota (at most ``want_wire`` beyond the usage): the largest grant the
+    available funds cover after the free units left, by one conditional UPDATE of the funds row
+    (ledger.place_hold). Funds read before it may have moved: a refusal is retried with a fresh read.
+    Sets the session's grant, hold and deadline; returns the base units granted (0: none)."""
+    tariff = _tariff(s)
+    want = quota.base_units(s.service_type, want_wire)
+    free_left = rating.allowance_left(assignments, s.service_type, _day(s))
+    now = clock.now()
+    units, before = 0, s.granted
+    for _ in range(_RESERVE_ATTEMPTS):
+        g = quota.grant(tariff, _usage(s), want, free_left, _available(customer.pk))
+        if g.units == 0 or g.reserve_minor == 0:
+            units = g.units
+            break
+        s.granted = s.used + g.units
+        s.expires_at = _deadline(s, now)  # the hold must outlive the deadline of the grant it pays for
+        try:
+            s.hold = ledger.place_hold(actor, customer, Money(g.reserve_minor, s.currency),
+                                       idempotency_key=f"session:{s.pk}:hold:{s.holds_placed + 1}",
+                                       expires_at=s.expires_at + HOLD_GRACE, account=s.account,
+                                       reference=f"session:{s.pk}", description=f"{s.service_type} session quota",
+                                       caller_dedupes=True)
+        except InsufficientFunds:
+            s.granted = before
+            continue
+        s.holds_placed += 1
+        units = g.units
+        break
+    s.granted = max(s.granted, s.used + units) if units else s.granted
+    s.expires_at = _deadline(s, now)
+    return units
+
+
+def _must_end(s: ChargingSession, reason: str, code: str) -> None:
+    s.must_end = reason
+    SESSION_MUST_END(SessionMustEnd(s.pk, s.client, s.session_id, s.account_id, s.customer_id, reason, code))
+
+
+# -- update and stop --------------------------------------------------------------------------------
+
+
+def _locked(client: str, session_id: str) -> ChargingSession | None:
+    """The session row, locked. Its hold, account and customer are read AFTER the lock, never joined
+    into the locking SELECT: on PostgreSQL a SELECT ... FOR UPDATE that waited for a concurrent
+    report re-reads the session's new row version but re-checks the join against the hold row it
+    had found before the wait (EvalPlanQual), so it answered "no hold" while the other report had
+    placed one: the hold was orphaned and the next charge went uncovered. The 200-thread test in
+    test_sessions_concurrency.py caught it (docs/concurrency.md)."""
+    s = ChargingSession.objects.select_for_update().filter(client=client, session_id=session_id).first()
+    if s is not None:
+        s.hold  # noqa: B018 -- loaded now, under the lock
+    return s
+
+
+def update(client: str, *, session_id: str, used: int, sequence: int | None = None,
+           requested: int | None = None) -> Answer:
+    """Charge the cumulative usage ``used`` (wire units since the start) and reserve the next quota.
+    Idempotent: a report that adds no usage charges nothing; with a ``sequence``, one at or below
+    the last applied is a retry (its first answer) or stale (nothing changes)."""
+    client = _ref(client, "client", 64)
+    session_id = _ref(session_id, "session_id", 200)
+    used = _count(used, "used", MAX_USAGE)
+    if sequence is not None:
+        sequence = _count(sequence, "sequence", MAX_SEQUENCE)
+    with transaction.atomic():
+        s = _locked(client, session_id)
+        if s is None:
+            return unknown(session_id)
+        want = _want(s.service_type, requested)
+        if s.status != SessionStatus.ACTIVE:
+            return Answer.of(409, **_body(s, "error", "session_ended", f"the session has ended ({s.end_reason})"))
+        if sequence is not None and s.last_sequence is not None and sequence <= s.last_sequence:
+            stored = s.answers.get("update")
+            if sequence == s.last_sequence and stored is not None:
+                if stored.get("_used") != used:
+                    return Answer.of(409, **_body(s, "error", "sequence_reused",
+                                                  f"sequence {sequence} was reported with other usage"))
+                return _replay(s, "update")
+            return Answer.of(200, **_body(s, "updated", "stale_sequence",
+                                          f"sequence {sequence} is older than {s.last_sequence}: nothing changed",
+                                          available=_available(s.customer_id)))
+        answer = _update(s, used, want)
+        if sequence is not None:
+            s.last_sequence = sequence
+            s.answers = {**s.answers, "update": {**answer, "_http": answer.http_status, "_used": used}}
+        s.save()
+        return answer
+
+
+def _update(s: ChargingSession, used: int, want: int) -> Answer:
+    actor = client_actor(s.client)
+    now = clock.now()
+    s.last_seen_at = now
+    customer, account = s.customer, s.account
+    refusal = decision.status_refusal(account.status, customer.status)
+    if used <= s.used_wire and s.hold is not None and s.hold.status == HoldStatus.ACTIVE and refusal is None:
+        # Nothing new (a retransmission, or an idle session): no money moves; the session is alive.
+        s.expires_at = _deadline(s, now)
+        return Answer.of(200, **_body(s, "updated", "ok", "no new usage", available=_available(customer.pk)))
+    assignments = _assignments(s)
+    _charge_usage(actor, s, used, assignments)
+    if refusal is not None:
+        s.granted = s.used  # nothing more is allowed: the reservation went with the charge
+        s.expires_at = _deadline(s, now)
+        if s.must_end != decision.NOT_ALLOWED:
+            _must_end(s, decision.NOT_ALLOWED, refusal.code)
+        return Answer.of(200, **_body(s, "refused", refusal.code, refusal.message, final=True,
+                                      available=_available(customer.pk)))
+    granted = _reserve(actor, s, customer, assignments, want)
+    remaining = max(s.granted - s.used, 0)
+    if remaining == 0:
+        if s.must_end != decision.QUOTA_EXHAUSTED:
+            _must_end(s, decision.QUOTA_EXHAUSTED, decision.INSUFFICIENT_FUNDS)
+        return Answer.of(200, **_body(s, "exhausted", decision.INSUFFICIENT_FUNDS,
+                                      "available funds do not cover another unit", final=True,
+                                      available=_available(customer.pk)))
+    s.must_end = ""
+    final = granted < quota.base_units(s.service_type, want)
+    return Answer.of(200, **_body(s, "granted", "ok", "usage charged, quota granted", final=final,
+                                  available=_available(customer.pk)))
+
+
+def stop(client: str, *, session_id: str, used: int) -> Answer:
+    """Charge the rest of the cumulative usage ``used``, release the reservation, end the session.
+    An unknown session is answered (404) and an ended one replayed; neither changes anything."""
+    client = _ref(client, "client", 64)
+    session_id = _ref(session_id, "session_id", 200)
+    used = _count(used, "used", MAX_USAGE)
+    with transaction.atomic():
+        s = _locked(client, session_id)
+        if s is None:
+            return unknown(session_id)
+        if s.status != SessionStatus.ACTIVE:
+            if "stop" in s.answers:
+                return _replay(s, "stop")
+            return Answer.of(200, **_body(s, "ended", "already_ended", f"the session had ended ({s.end_reason})"))
+        actor = client_actor(s.client)
+        now = clock.now()
+        _charge_usage(actor, s, used, _assignments(s))
+        s.status, s.end_reason, s.ended_at, s.last_seen_at = SessionStatus.ENDED, EndReason.STOPPED, now, now
+        record(actor, "session.stopped", s, used=s.used_wire, charged_minor=s.charged_minor)
+        answer = Answer.of(200, **_body(s, "stopped", "ok", "session ended", available=_available(s.customer_id)))
+        _store(s, "stop", answer)
+        s.save()
+        return answer
+
+
+# -- the sweeper ------------------------------------------------------------------------------------
+
+
+def sweep_silent(limit: int = 1000) -> int:
+    """End the sessions not heard from by their deadline (a scheduled job; any time, anywhere): the
+    usage last reported was charged when it was reported, so what is left is to release the
+    reservation and end the session. Returns how many were ended."""
+    now = clock.now()
+    due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, expires_at__lte=now)
+               .order_by("expires_at").values_list("client", "session_id")[:limit])
+    ended = 0
+    actor = Actor.system("session-sweeper")
+    for client, session_id in due:
+        with transaction.atomic():
+            s = _locked(client, session_id)
+            if s is None or s.status != SessionStatus.ACTIVE or s.expires_at > clock.now():
+                continue  # reported or stopped meanwhile
+            if s.hold is not None:
+                _release(actor, s.hold, "session timed out")
+            s.hold = None
+            s.status, s.end_reason, s.ended_at = SessionStatus.ENDED, EndReason.TIMED_OUT, clock.now()
+            record(actor, "session.timed_out", s, used=s.used_wire, charged_minor=s.charged_minor,
+                   last_seen_at=_iso(s.last_seen_at))
+            s.save()
+            ended += 1
+    return ended
+
+
+# -- softswitches -----------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "tps_"
+TOKEN_PREFIX_LEN = 12
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_softswitch(actor: Actor, *, code: str, name: str = "") -> tuple[Softswitch, str]:
+    """A voice switch allowed on the sessions API; returns it and its token (shown once)."""
+    code = _ref(code, "code", 50)
+    name = (name or code).strip()[:200]
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            switch = Softswitch.objects.create(code=code, name=name, token_prefix=token[:TOKEN_PREFIX_LEN],
+                                               token_hash=_hash(token), created_at=clock.now())
+            record(actor, "softswitch.created", switch, code=code)
+    except IntegrityError as e:
+        raise Conflict(f"a softswitch {code!r} exists", code="duplicate") from e
+    return switch, token
+
+
+def softswitch_for_token(token: str) -> Softswitch | None:
+    """The enabled switch this bearer token belongs to, or None."""
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    digest = _hash(token)
+    for switch in Softswitch.objects.filter(token_prefix=token[:TOKEN_PREFIX_LEN], enabled=True):
+        if hmac.compare_digest(switch.token_hash, digest):
+            return switch
+    return None

@@ -1,0 +1,51 @@
+"""The charging maths, table-driven: cumulative cost, the free units first, the grant."""
+
+import pytest
+
+from tripleplay.rating.pricing import DATA, VOICE, RateTerms
+from tripleplay.sessions import quota
+
+PER_MINUTE = quota.Tariff(VOICE, RateTerms(100_000, 0, 60, 60), 2, "ROUND_HALF_UP")  # 0.10 / min, 60/60
+PER_SECOND = quota.Tariff(VOICE, RateTerms(600_000, 50_000, 30, 6), 2, "ROUND_HALF_UP")  # 0.01 / s + 0.05
+PER_MB = quota.Tariff(DATA, RateTerms(10_000, 0, 100, 100), 2, "ROUND_HALF_UP")  # 0.01 / MB, 100 KB blocks
+
+
+@pytest.mark.parametrize("tariff, reports, free_left, charges", [
+    (PER_MINUTE, [61, 125], 0, [20, 10]),  # 120 s billed, then 180 s: 0.30 in all
+    (PER_MINUTE, [61, 61, 125], 0, [20, 0, 10]),  # a repeated report charges nothing
+    (PER_MINUTE, [61, 30, 125], 0, [20, 0, 10]),  # so does an older one
+    (PER_MINUTE, [150], 120, [10]),  # 180 s billed, 120 free: one minute charged
+    (PER_MINUTE, [61, 200], 120, [0, 20]),  # the free minutes go first, then 2 minutes at 0.10
+    (PER_SECOND, [31, 70], 0, [41, 36]),  # 0.05 + 36 s, then 72 s in all: 0.77
+    (PER_SECOND, [0], 0, [0]),  # nothing used, not even the connection fee
+    (PER_MB, [1_234_567, 2_500_000], 0, [1, 2]),  # 1,300 KB = 0.013 -> 0.01; 2,500 KB = 0.025 -> 0.03 in all
+])
+def test_cumulative_charges(tariff, reports, free_left, charges):
+    state = quota.Usage()
+    got = []
+    for used in reports:
+        c = quota.charge(tariff, state, quota.base_units(tariff.service_type, used), free_left)
+        free_left -= c.free_delta
+        state = c.after
+        got.append(c.amount_minor)
+    assert got == charges
+    # The sum of the reports' charges is one rating of the whole usage.
+    assert state.charged_minor == tariff.cost(state.billed, state.free)
+
+
+@pytest.mark.parametrize("tariff, used, want, free_left, available, units, reserve", [
+    (PER_MINUTE, 0, 300, 0, 1000, 300, 50),  # a full quota: 5 minutes
+    (PER_MINUTE, 0, 300, 0, 25, 120, 20),  # what 0.25 covers: 2 whole minutes
+    (PER_MINUTE, 0, 300, 0, 9, 0, 0),  # not one minute
+    (PER_MINUTE, 0, 300, 120, 0, 120, 0),  # the free minutes need no money
+    (PER_MINUTE, 0, 300, 120, 10, 180, 10),  # free minutes, then one paid
+    (PER_MINUTE, 61, 30, 0, 0, 59, 0),  # the rest of a minute already billed is free to use
+    (PER_SECOND, 0, 60, 0, 1000, 60, 65),  # 0.05 + 60 s
+    (PER_SECOND, 0, 60, 0, 40, 30, 35),  # 0.05 + the first 30 s block
+    (PER_SECOND, 0, 60, 0, 34, 0, 0),
+    (PER_MB, 0, 1000, 0, 1000, 1000, 1),  # 1 MB
+])
+def test_grant(tariff, used, want, free_left, available, units, reserve):
+    state = quota.charge(tariff, quota.Usage(), used, 0).after
+    g = quota.grant(tariff, state, want, free_left, available)
+    assert (g.units, g.reserve_minor) == (units, reserve)
