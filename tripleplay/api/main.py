@@ -12,8 +12,8 @@ from tripleplay.api import access, accounts, audit, catalog, customers, errors, 
 from tripleplay.api import payments as payments_api
 from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
-from tripleplay.api import vouchers as vouchers_api
 from tripleplay.api import sessions as sessions_api
+from tripleplay.api import vouchers as vouchers_api
 from tripleplay.api.auth import AUTH
 from tripleplay.api.schemas import ErrorOut
 
