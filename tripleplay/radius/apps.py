@@ -9,8 +9,11 @@ class RadiusConfig(AppConfig):
         from tripleplay.core import scheduler
         from tripleplay.customers import hooks as customers
         from tripleplay.radius import jobs, services
+        from tripleplay.sessions import hooks as sessions
 
         # A suspension, block or closure disconnects the sessions in the same transaction (the outbox).
         customers.CUSTOMER_CHANGED.register(services.disconnect_customer_if_barred, order=20)
         customers.ACCOUNT_CHANGED.register(services.disconnect_account_if_barred, order=20)
+        # A session whose quota could not be renewed (funds spent) is disconnected, in the report's transaction.
+        sessions.SESSION_MUST_END.register(services.disconnect_on_must_end, order=10)
         scheduler.register_drain(*jobs.DRAINS)

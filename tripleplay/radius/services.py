@@ -19,6 +19,7 @@ from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.customers.models import Account, Customer, Status
 from tripleplay.iptv import secrets
+from tripleplay.radius import charging
 from tripleplay.radius.models import (
     CommandKind,
     CommandStatus,
@@ -30,6 +31,7 @@ from tripleplay.radius.models import (
     SessionStatus,
     Vendor,
 )
+from tripleplay.sessions.hooks import SessionMustEnd
 
 MAX_RATE_KBPS = 100_000_000  # 100 Gbit/s
 MAX_SECONDS = 31 * 24 * 3600
@@ -227,9 +229,13 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
     now = clock.now() - timedelta(seconds=min(_int(attrs, "Acct-Delay-Time"), 3600))
     if status_type in ("Accounting-On", "Accounting-Off"):
         with transaction.atomic():
-            closed = NetworkSession.objects.filter(nas=nas, status=SessionStatus.ACTIVE).update(
+            open_sessions = list(NetworkSession.objects.select_for_update().filter(nas=nas, status=SessionStatus.ACTIVE)
+                                 .order_by("id"))
+            NetworkSession.objects.filter(pk__in=[s.pk for s in open_sessions]).update(
                 status=SessionStatus.STOPPED, stopped_at=now, updated_at=now, terminate_cause=f"NAS {status_type}")
-        return f"{status_type}: {closed} sessions stopped"
+            for session in open_sessions:  # charged for what was last reported: the NAS lost the rest
+                charging.stopped(session)
+        return f"{status_type}: {len(open_sessions)} sessions stopped"
     session_id = _first(attrs, "Acct-Session-Id")
     if status_type not in ("Start", "Interim-Update", "Stop") or not session_id:
         raise Accounting(f"unsupported accounting request (Acct-Status-Type {status_type!r})")
@@ -253,7 +259,11 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
             except IntegrityError:
                 session = locked.get()  # the other request's row, committed (the unique index waited for it)
         if created and status_type != "Stop":
-            return f"{status_type}: session {session.pk} started"
+            answer = charging.started(session)
+            if charging.must_disconnect_at_start(answer):
+                enqueue_disconnects(Actor.system("charging"), NetworkSession.objects.filter(pk=session.pk),
+                                    f"Charging: start refused ({answer['code']})")
+            return f"{status_type}: session {session.pk} started ({answer['result']}: {answer['code']})"
         if session.status == SessionStatus.STOPPED:
             return f"{status_type}: session {session.pk} already stopped, ignored"
         not_newer = all(getattr(session, k) >= value for k, value in counters.items())
@@ -270,16 +280,17 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
             session.status, session.stopped_at = SessionStatus.STOPPED, now
             session.terminate_cause = (_first(attrs, "Acct-Terminate-Cause") or "")[:64]
         session.save()
-        # CHARGING: the one call site where real-time charging attaches (issue 14 item 1): the usage
-        # since ``previous`` is ``session``'s counters minus ``previous``, inside this transaction. No
-        # charging is done yet; docs/radius.md, "Charging".
-        return f"{status_type}: session {session.pk} updated"
+        # Charged in the same transaction (radius/charging.py): cumulative counters, so exactly once.
+        answer = charging.stopped(session) if status_type == "Stop" else charging.reported(session)
+        return f"{status_type}: session {session.pk} updated ({answer['result']}: {answer['code']})"
 
 
 # -- the Disconnect outbox ---------------------------------------------------------------------------------
 
 
-def _enqueue(actor: Actor, sessions, reason: str) -> list[NasCommand]:
+def enqueue_disconnects(actor: Actor, sessions, reason: str) -> list[NasCommand]:
+    """One pending Disconnect-Request per open session of ``sessions`` (none twice), in the caller's
+    transaction (the billing change's, or the charging report's)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("disconnects are enqueued inside the billing change's transaction")
     now = clock.now()
@@ -293,12 +304,23 @@ def _enqueue(actor: Actor, sessions, reason: str) -> list[NasCommand]:
     return out
 
 
+def disconnect_on_must_end(event: SessionMustEnd) -> list[NasCommand]:
+    """sessions.hooks.SESSION_MUST_END: a NAS's session whose quota could not be renewed (funds spent),
+    or whose account or customer is no longer allowed, gets a Disconnect-Request through the outbox,
+    in the report's transaction. Other clients' sessions (softswitches) are not a NAS's."""
+    if not event.client.startswith(charging.CLIENT_PREFIX):
+        return []
+    sessions = NetworkSession.objects.filter(nas_id=int(event.client[len(charging.CLIENT_PREFIX):]),
+                                             acct_session_id=event.session_id, status=SessionStatus.ACTIVE)
+    return enqueue_disconnects(Actor.system("charging"), sessions, f"Charging: {event.reason} ({event.code})")
+
+
 def disconnect_customer_if_barred(actor: Actor, customer: Customer, event: str) -> list[NasCommand]:
     """customers.hooks.CUSTOMER_CHANGED: a customer no longer active loses its open sessions."""
     if customer.status == Status.ACTIVE:
         return []
     sessions = NetworkSession.objects.filter(customer=customer, status=SessionStatus.ACTIVE)
-    return _enqueue(actor, sessions, f"{event}: customer {customer.status}")
+    return enqueue_disconnects(actor, sessions, f"{event}: customer {customer.status}")
 
 
 def disconnect_account_if_barred(actor: Actor, account: Account, event: str) -> list[NasCommand]:
@@ -306,7 +328,7 @@ def disconnect_account_if_barred(actor: Actor, account: Account, event: str) -> 
     if account.status == Status.ACTIVE and account.customer.status == Status.ACTIVE:
         return []
     sessions = NetworkSession.objects.filter(account=account, status=SessionStatus.ACTIVE)
-    return _enqueue(actor, sessions, f"{event}: account {account.status}")
+    return enqueue_disconnects(actor, sessions, f"{event}: account {account.status}")
 
 
 @transaction.atomic
@@ -316,7 +338,7 @@ def disconnect_session(actor: Actor, session: NetworkSession, *, reason: str = "
     if session.status != SessionStatus.ACTIVE:
         raise Conflict("the session has ended", code="session_ended")
     reason = v.text(reason, "reason", max_length=200) or "operator"
-    commands = _enqueue(actor, NetworkSession.objects.filter(pk=session.pk), f"Operator/Disconnect: {reason}")
+    commands = enqueue_disconnects(actor, NetworkSession.objects.filter(pk=session.pk), f"Operator/Disconnect: {reason}")
     command = commands[0] if commands else NasCommand.objects.get(session=session, status=CommandStatus.PENDING)
     record(actor, "radius.disconnect_requested", session, reason=reason)
     return command

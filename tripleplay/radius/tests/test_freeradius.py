@@ -179,3 +179,56 @@ def test_an_unanswered_disconnect_is_retried_then_dead_lettered_then_retried_by_
 def test_an_unknown_nas_gets_no_answer(radius_server, world):
     reply = radclient(radius_server, "auth", 'User-Name = "alice", User-Password = "x"', secret="wrong-secret-9")
     assert reply.code != "Access-Accept"
+
+
+def test_a_prepaid_volume_quota_running_out_disconnects_and_a_payment_lets_the_subscriber_back(
+        radius_server, huawei_nas, world, actor):
+    """Issue 14: Start, Interim-Update and Stop charge the exact volume; the funds running out sends a
+    Disconnect-Request (the worker's drain) within 5 s and the session ends; a covering payment lets
+    the subscriber in again. The data rate: 0.10 a MB in 100 KB blocks (0.01 a block); the funds: 0.05,
+    500 KB."""
+    from tripleplay.catalog.services import create_plan
+    from tripleplay.ledger.models import Funds, LedgerEntry
+    from tripleplay.rating.services import create_rate_table, set_rate
+    from tripleplay.sessions.models import ChargingSession
+
+    rates = create_rate_table(actor, world["catalog"].internet, service_type="data", name="Fiber volume")
+    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
+    volume = create_plan(actor, world["catalog"].internet, code="fiber-volume", name="Fiber by volume",
+                         periodic_fee_minor=0)  # no free data: every byte is paid for
+    account = world["subscriber"]("gina", funds=5, plan=volume)
+    services.update_nas(actor, world["huawei"], coa_port=huawei_nas.coa_port)
+    huawei_nas.reset()
+    session_id = huawei_nas.login("gina", "s3cret-pw")["session"]["session_id"]
+    charged = ChargingSession.objects.get(client=f"nas:{world['huawei'].pk}", session_id=session_id)
+    assert (charged.status, charged.account_id) == ("active", account.pk)
+
+    # 300 KB so far: 0.03 charged, the next quota reserved from the 0.02 left.
+    huawei_nas.interim(session_id, input_octets=200_000, output_octets=100_000, session_time=60)
+    funds = Funds.objects.get(customer_id=account.customer_id)
+    assert (funds.balance_minor, NasCommand.objects.filter(session__acct_session_id=session_id).count()) == (2, 0)
+    # A retransmission of the same interim charges nothing more.
+    huawei_nas.interim(session_id, input_octets=200_000, output_octets=100_000, session_time=60, retransmit=1)
+    assert Funds.objects.get(customer_id=account.customer_id).balance_minor == 2
+
+    started = time.monotonic()
+    huawei_nas.interim(session_id, input_octets=300_000, output_octets=200_000, session_time=120)  # 500 KB: spent
+    command = NasCommand.objects.get(session__acct_session_id=session_id)
+    assert (command.status, command.reason) == (CommandStatus.PENDING, "Charging: quota_exhausted (insufficient_funds)")
+    assert scheduler.run_drains() == 1  # what `tripleplay worker` runs on every loop
+    state = huawei_nas.state()
+    assert time.monotonic() - started < 5
+    assert [(d["session_id"], d["answer"]) for d in state["disconnects"]] == [(session_id, "ack")]
+    session = NetworkSession.objects.get(acct_session_id=session_id)
+    charged.refresh_from_db()
+    assert (session.status, session.terminate_cause, charged.status) == (SessionStatus.STOPPED, "Admin-Reset", "ended")
+    funds = Funds.objects.get(customer_id=account.customer_id)
+    assert (funds.balance_minor, funds.held_minor) == (0, 0)
+    entries = LedgerEntry.objects.filter(customer_id=account.customer_id).order_by("id")
+    assert sum(e.amount_minor for e in entries) == funds.balance_minor
+    assert -sum(e.amount_minor for e in entries if e.kind == "charge") == 5
+
+    refused = radclient(radius_server, "auth", 'User-Name = "gina", User-Password = "s3cret-pw"', secret=MIKROTIK_SECRET)
+    assert (refused.code, refused.attributes.get("Reply-Message")) == ("Access-Reject", "no_funds: no funds left; please top up")
+    record_payment(actor, account.customer, Money(100, "USD"), idempotency_key="gina-top-up")
+    assert huawei_nas.login("gina", "s3cret-pw")["accepted"]

@@ -1,0 +1,59 @@
+"""Real-time charging of internet sessions: RADIUS accounting into the charging-session core
+(tripleplay/sessions, docs/sessions.md), and the core's "this session must end" back into the
+Disconnect outbox (docs/radius.md, "Charging").
+
+A NAS's session is charged as a data session of the account whose login is its User-Name: the
+client is ``nas:<NAS id>`` and the session id its Acct-Session-Id (unique per NAS), so a NAS sees only
+its own sessions. Accounting counters are cumulative, and so is what the core takes (the bytes both
+ways), so a retransmitted or late accounting request charges nothing twice.
+
+Products without a data rate table are flat-rate internet: the core answers ``no_rate`` (or
+``no_subscription``) at the start, nothing is charged per use and the session goes on. A start
+refused because the subscriber may not use the network (no funds for a first quota, the customer or
+account not active) disconnects the session: the NAS let it in before tripleplay heard of it only if
+the authorization and the start raced with a change, or the funds ran out in between."""
+
+from __future__ import annotations
+
+from tripleplay.rating.pricing import DATA
+from tripleplay.sessions import decision
+from tripleplay.sessions import services as core
+
+CLIENT_PREFIX = "nas:"  # the client name of a NAS's sessions in the charging core
+NOT_CHARGED_PER_USE = {decision.NO_RATE, decision.NO_SUBSCRIPTION, decision.UNKNOWN_SUBSCRIBER}
+
+
+def client(nas_id: int) -> str:
+    return f"{CLIENT_PREFIX}{nas_id}"
+
+
+def used_bytes(session) -> int:
+    """Bytes both ways, bounded as the core bounds every counter (a NAS's 64-bit counters can exceed it)."""
+    return min(session.input_octets + session.output_octets, core.MAX_USAGE)
+
+
+def must_disconnect_at_start(answer: dict) -> bool:
+    """A refused start that bars the subscriber (funds, status), as opposed to one that only means the
+    product is not charged per use."""
+    return answer["result"] == "refused" and answer["code"] not in NOT_CHARGED_PER_USE
+
+
+def started(session) -> dict:
+    """Accounting-Start (or the first accounting heard of a session): open the charging session and
+    reserve its first quota; a session that already carries usage is charged for it at once."""
+    answer = core.start(client(session.nas_id), session_id=session.acct_session_id, service_type=DATA,
+                        subscriber=session.username, by="login")
+    if answer["result"] == "granted" and used_bytes(session):
+        answer = core.update(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session))
+    return answer
+
+
+def reported(session) -> dict:
+    """Interim-Update with newer counters: charge what was used so far, reserve the next quota."""
+    return core.update(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session))
+
+
+def stopped(session) -> dict:
+    """Accounting-Stop, or the NAS's Accounting-On/Off: charge the rest and release the reservation
+    (a session that was never charged is answered 'unknown' and nothing happens)."""
+    return core.stop(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session))
