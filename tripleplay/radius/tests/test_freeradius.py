@@ -229,6 +229,7 @@ def test_a_prepaid_volume_quota_running_out_disconnects_and_a_payment_lets_the_s
     assert -sum(e.amount_minor for e in entries if e.kind == "charge") == 5
 
     refused = radclient(radius_server, "auth", 'User-Name = "gina", User-Password = "s3cret-pw"', secret=MIKROTIK_SECRET)
-    assert (refused.code, refused.attributes.get("Reply-Message")) == ("Access-Reject", "no_funds: no funds left; please top up")
+    assert (refused.code, refused.attributes.get("Reply-Message")) == (
+        "Access-Reject", "no_funds: no funds left; please top up")
     record_payment(actor, account.customer, Money(100, "USD"), idempotency_key="gina-top-up")
     assert huawei_nas.login("gina", "s3cret-pw")["accepted"]
