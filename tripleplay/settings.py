@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "tripleplay.catalog",
     "tripleplay.customers",
     "tripleplay.ledger",
+    "tripleplay.subscriber_access",
     "tripleplay.iptv",
     "tripleplay.ppv",
     "tripleplay.subscriptions",
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "tripleplay.invoicing",
     "tripleplay.collections",
     "tripleplay.web",
+    "tripleplay.selfcare",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
     "tripleplay.ops",
 ]
@@ -121,7 +123,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The subscriber portal (/my/) speaks these; the operator interface stays in English (docs/selfcare.md).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 TIME_ZONE = os.environ.get("TRIPLEPLAY_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -211,3 +215,14 @@ EMAIL_HOST_PASSWORD = os.environ.get("TRIPLEPLAY_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("TRIPLEPLAY_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("TRIPLEPLAY_EMAIL_FROM", "billing@tripleplay.invalid")
+
+# The subscriber portal /my/ (docs/selfcare.md). TRIPLEPLAY_PORTAL_URL is the public address the
+# invitation and reset e-mails link to.
+TRIPLEPLAY_PORTAL_URL = os.environ.get("TRIPLEPLAY_PORTAL_URL", "http://127.0.0.1:8000")
+TRIPLEPLAY_PORTAL_INVITE_HOURS = int(os.environ.get("TRIPLEPLAY_PORTAL_INVITE_HOURS", "72"))
+TRIPLEPLAY_PORTAL_RESET_MINUTES = int(os.environ.get("TRIPLEPLAY_PORTAL_RESET_MINUTES", "60"))
+TRIPLEPLAY_PORTAL_SESSION_IDLE_SECONDS = int(os.environ.get("TRIPLEPLAY_PORTAL_SESSION_IDLE_SECONDS", "1800"))
+TRIPLEPLAY_PORTAL_SESSION_MAX_SECONDS = int(os.environ.get("TRIPLEPLAY_PORTAL_SESSION_MAX_SECONDS", str(12 * 3600)))
+TRIPLEPLAY_PORTAL_THROTTLE_SECONDS = int(os.environ.get("TRIPLEPLAY_PORTAL_THROTTLE_SECONDS", "900"))
+TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_IDENTITY = int(os.environ.get("TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_IDENTITY", "5"))
+TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_ADDRESS", "30"))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("xml/v1/ppv", xml_endpoints.ppv, name="xml-ppv"),
     re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
+    path("my/", include("tripleplay.selfcare.urls")),  # the subscriber portal, its own login (docs/selfcare.md)
     path("", include("tripleplay.web.urls")),  # the operator web interface
 ]
 
