@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tripleplay import clock
 from tripleplay.core.errors import NotFound
 from tripleplay.customers.models import Customer
-from tripleplay.subscriber_access.models import SubscriberLogin
+from tripleplay.subscriber_access.models import PortalSession, SubscriberLogin
 
 
 def login_of(customer: Customer | int, *, lock: bool = False) -> SubscriberLogin:
@@ -37,3 +38,8 @@ def login_for_identity(identity: str) -> SubscriberLogin | None:
         return by_account[0]
     by_email = list(qs.filter(customer__email__iexact=identity)[:2])
     return by_email[0] if len(by_email) == 1 else None
+
+
+def open_sessions(login: SubscriberLogin) -> int:
+    """Sessions not ended and not past their absolute end (an idle one may still count until it is used)."""
+    return PortalSession.objects.filter(login=login, ended_at__isnull=True, expires_at__gt=clock.now()).count()
