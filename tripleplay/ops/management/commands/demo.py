@@ -55,6 +55,7 @@ class Command(BaseCommand):
         try:
             result = demo.seed(actor)
             operators = demo.ensure_operators(actor)
+            subscriber = demo.ensure_subscriber_login(actor)
             name = f"demo-{clock.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
             client, token = create_api_client(actor, name=name, role=Role.ADMIN)
         except DomainError as e:
@@ -76,7 +77,8 @@ class Command(BaseCommand):
             self._section("Simulated IPTV platforms")
             iptv = self._start_iptv(actor, options["simulator_base_port"], serving=not options["no_serve"])
         try:
-            self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv)
+            self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv,
+                         subscriber=subscriber)
             if options["no_serve"]:
                 return
             run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
@@ -123,7 +125,8 @@ class Command(BaseCommand):
     def _section(self, title: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
 
-    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None) -> None:
+    def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None,
+                subscriber: tuple[str, str] | None = None) -> None:
         base = f"http://{HOST}:{port}"
         width = max(len(u) for u, _ in operators)
         lines = [
@@ -140,6 +143,8 @@ class Command(BaseCommand):
             f"  Logins (password for all: {demo.DEMO_PASSWORD}):",
             *(f"    {u:<{width}}  role {r.value}" for u, r in operators),
             "",
+            *([f"  Subscriber portal:    {base}/my/  (login {subscriber[0]}, password {subscriber[1]})", ""]
+              if subscriber else []),
             f"  API token (client {client_name}, role admin; new on every run):",
             f"    {token}",
             "",
