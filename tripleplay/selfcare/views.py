@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tripleplay import clock
 from tripleplay.catalog.models import CatalogStatus, ProductKind, SubscriptionPlan
-from tripleplay.core.errors import Conflict, DomainError, NotFound
+from tripleplay.core.errors import DomainError, NotFound
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.customers.models import AccountProduct, AssignmentRole, Status
 from tripleplay.customers.services import remove_addon
@@ -248,8 +248,6 @@ def addon_confirm(request, account_id: int, plan_id: int):
 @subscriber_action
 def addon_add(request, account_id: int, plan_id: int):
     account, plan = _own_account(request, account_id), _offer(request, plan_id)
-    if request.customer.status != Status.ACTIVE:
-        raise Conflict("customer is not active", code="customer_not_active")
     add_addon_and_charge(request.actor, account, plan)
     messages.success(request, _("%(name)s was added. It reaches your TV within a minute.") % {"name": plan.product.name})
     return redirect("selfcare:services")

@@ -27,7 +27,7 @@ from django.db import transaction
 
 from tripleplay import clock
 from tripleplay.core.actors import Actor
-from tripleplay.core.errors import InsufficientFunds
+from tripleplay.core.errors import Conflict, InsufficientFunds
 from tripleplay.customers.models import AccountProduct, BalanceModel, BlockEffect, BlockSource, Customer, Status
 from tripleplay.customers.selectors import has_block, held_by
 from tripleplay.customers.services import add_addon
@@ -313,10 +313,14 @@ def add_addon_and_charge(actor: Actor, account, plan) -> AccountProduct:
     (the charge run would charge the same items, under the same keys ``sub:<id>:<kind>:<n>``, later).
     For a prepaid customer those fees must be covered by available funds (the ledger's conditional
     UPDATE): when they are not, InsufficientFunds and nothing exists, neither the add-on nor its
-    provisioning command. Lock order: account, IPTV subscriber rows (the outbox), assignment, funds."""
+    provisioning command. Only an active customer orders (409 customer_not_active).
+    Lock order: account, IPTV subscriber rows (the outbox), assignment, funds."""
     with transaction.atomic():
         assignment = add_addon(actor, account, plan)
         customer = Customer.objects.get(pk=assignment.account.customer_id)
+        if customer.status != Status.ACTIVE:
+            raise Conflict(f"customer #{customer.pk} is {customer.status}: only an active customer orders",
+                           code="customer_not_active")
         terms = schedule.Terms.of(assignment.plan)
         prepaid = customer.balance_model == BalanceModel.PREPAID
         for item in _first_day_items(terms, assignment.start_date):

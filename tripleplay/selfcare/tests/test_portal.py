@@ -188,3 +188,16 @@ def test_the_committed_german_catalogue_is_compiled_from_its_po():
     out = BytesIO()
     write_mo(out, catalog)
     assert out.getvalue() == (here / "django.mo").read_bytes()
+
+
+def test_a_suspended_customer_cannot_order(portal, actor):
+    from tripleplay.customers.services import change_customer_status
+
+    bob, cat = portal.bob, portal.catalog
+    change_customer_status(actor, bob.customer, "suspended", reason="asked")
+    assert "Add Movies" not in bob.client.get("/my/services/").content.decode()
+    entries = LedgerEntry.objects.filter(customer=bob.customer).count()
+    response = bob.client.post(f"/my/accounts/{bob.account.pk}/addons/{cat.movies_plan.pk}/add", follow=True)
+    assert "Your service is suspended" in response.content.decode()
+    assert not AccountProduct.objects.filter(account=bob.account, product=cat.movies).exists()
+    assert LedgerEntry.objects.filter(customer=bob.customer).count() == entries
