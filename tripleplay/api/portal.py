@@ -39,11 +39,12 @@ def get_portal_access(request, customer_id: IdParam):
 
 
 @router.post("/customers/{customer_id}/portal/invite",
-             response={200: PortalAccessOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+             response={200: PortalAccessOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut})
 def invite(request, customer_id: IdParam):
     """E-mail the customer a single-use link that sets its portal password (valid
     TRIPLEPLAY_PORTAL_INVITE_HOURS); a newer link revokes the older; a disabled access reopens
-    (without its old password). 422 ``invalid_input``: no e-mail address; 409 ``customer_closed``."""
+    (without its old password). 422 ``invalid_input``: no e-mail address; 409 ``customer_closed``;
+    503 ``mail_not_sent``: the mail server failed (invite again)."""
     actor = require(request, *OPERATIONS)
     invitation = services.invite(actor, customer_selectors.customer(customer_id))
     return selectors.login_of(invitation.login.customer_id)

@@ -12,7 +12,9 @@ concurrent uses of one link set the password once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,7 +30,7 @@ from tripleplay import clock
 from tripleplay.audit.services import record
 from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
-from tripleplay.core.errors import Conflict, InvalidInput, PermissionDenied, Throttled
+from tripleplay.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied, Throttled
 from tripleplay.customers.models import Customer, Status
 from tripleplay.subscriber_access import selectors
 from tripleplay.subscriber_access.models import (
@@ -40,7 +42,9 @@ from tripleplay.subscriber_access.models import (
     TokenPurpose,
 )
 
+log = logging.getLogger("tripleplay.subscriber_access")
 LANGUAGES = ("en", "de")
+MAIL_ERRORS = (OSError, smtplib.SMTPException)
 _DUMMY_HASH = make_password("tripleplay-no-such-login")  # checked when the identity is unknown: same cost
 
 
@@ -51,6 +55,14 @@ def digest(secret: str) -> str:
 class InvalidCredentials(PermissionDenied):
     code = "invalid_credentials"
     http_status = 401
+
+
+class MailNotSent(DomainError):
+    """The mail server refused or did not answer, after the link was recorded: invite again (the
+    new link revokes the unsent one)."""
+
+    code = "mail_not_sent"
+    http_status = 503
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,8 @@ def _new_token(login: SubscriberLogin, purpose: str, ttl: timedelta, now) -> str
 
 
 def _mail_on_commit(to: str, subject: str, body: str) -> None:
-    # Sent after the commit: a rolled-back invitation sends nothing. A failure raises to the caller's
-    # edge after the commit (the operator sees it and invites again: the new link revokes this one).
+    # Sent after the commit: a rolled-back invitation sends nothing, and the raw link never rests in
+    # the database. A failure surfaces from the commit as one of MAIL_ERRORS (D82).
     transaction.on_commit(lambda: send_mail(subject, body, None, [to]), robust=False)
 
 
@@ -85,7 +97,15 @@ def _end_sessions(login: SubscriberLogin, now) -> int:
 def invite(actor: Actor, customer: Customer) -> Invitation:
     """Create the customer's portal login if needed (or reopen a disabled one) and e-mail a link that
     sets its password, valid TRIPLEPLAY_PORTAL_INVITE_HOURS. An active login keeps its password until
-    the link is used."""
+    the link is used. MailNotSent (503) when the mail server fails after the commit."""
+    try:
+        return _invite(actor, customer)
+    except MAIL_ERRORS as e:
+        log.warning("portal invitation for customer #%s not e-mailed: %s", customer.pk, e)
+        raise MailNotSent(f"the invitation could not be e-mailed ({type(e).__name__}): try again") from e
+
+
+def _invite(actor: Actor, customer: Customer) -> Invitation:
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if customer.status == Status.CLOSED:
@@ -127,8 +147,16 @@ def disable(actor: Actor, customer: Customer, *, reason: str) -> SubscriberLogin
 
 def request_reset(identity: str) -> None:
     """E-mail a reset link (TRIPLEPLAY_PORTAL_RESET_MINUTES) to an active login's customer. Says
-    nothing either way (no account discovery); at most one link per login every 5 minutes."""
+    nothing either way (no account discovery); at most one link per login every 5 minutes. A mail
+    failure is logged, not shown (the subscriber asks again after the 5 minutes)."""
     identity = v.text(identity, "identity", max_length=254)
+    try:
+        _request_reset(identity)
+    except MAIL_ERRORS as e:
+        log.warning("portal reset link not e-mailed: %s", e)
+
+
+def _request_reset(identity: str) -> None:
     with transaction.atomic():
         login = selectors.login_for_identity(identity)
         if login is None or login.status != LoginStatus.ACTIVE or not login.customer.email:

@@ -190,3 +190,25 @@ def test_an_email_shared_by_two_customers_names_neither(make_customer, make_acco
     with pytest.raises(InvalidCredentials):
         services.log_in("family@example.net", "correct horse 1")
     assert services.log_in("a-tv", "correct horse 1").login.customer_id == a.pk
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the mail is sent by the commit itself
+def test_a_mail_server_failure_is_a_clear_error_and_a_new_invitation_works(ada, settings):
+    settings.EMAIL_BACKEND = "tripleplay.subscriber_access.tests.test_access.FailingBackend"
+    with pytest.raises(services.MailNotSent) as e:
+        services.invite(OP, ada)
+    assert e.value.http_status == 503 and e.value.code == "mail_not_sent"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    invitation = services.invite(OP, ada)
+    assert len(mail.outbox) == 1
+    assert PasswordToken.objects.filter(login=invitation.login, used_at__isnull=True).count() == 1
+    assert services.set_password_with_token(token_of(invitation), "correct horse 1").status == LoginStatus.ACTIVE
+
+
+class FailingBackend:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
