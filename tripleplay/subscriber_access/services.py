@@ -292,3 +292,17 @@ def set_language(login: SubscriberLogin, language: str) -> SubscriberLogin:
     SubscriberLogin.objects.filter(pk=login.pk).update(language=language)
     login.language = language
     return login
+
+
+def forget_expired(keep_days: int = 30) -> tuple[int, int, int]:
+    """Delete login failures older than the throttling window, sessions ended or expired, and links
+    used or expired, more than ``keep_days`` ago (the audit trail keeps logins and password changes).
+    Returns (failures, sessions, tokens) deleted."""
+    now = clock.now()
+    window = now - timedelta(seconds=settings.TRIPLEPLAY_PORTAL_THROTTLE_SECONDS)
+    old = now - timedelta(days=keep_days)
+    with transaction.atomic():
+        failures = LoginFailure.objects.filter(at__lt=window).delete()[0]
+        sessions = PortalSession.objects.filter(Q(ended_at__lt=old) | Q(expires_at__lt=old)).delete()[0]
+        tokens = PasswordToken.objects.filter(Q(used_at__lt=old) | Q(expires_at__lt=old)).delete()[0]
+    return failures, sessions, tokens

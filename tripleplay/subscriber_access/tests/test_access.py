@@ -212,3 +212,20 @@ class FailingBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("mail server down")
+
+
+def test_cleanup_forgets_old_failures_sessions_and_links(ada, settings):
+    settings.TRIPLEPLAY_PORTAL_THROTTLE_SECONDS = 600
+    clock.freeze(T0)
+    active_login(ada)
+    with pytest.raises(InvalidCredentials):
+        services.log_in("someone@example.net", "x")
+    old_key = services.log_in("ada@example.net", "correct horse 1").key
+    services.log_out(old_key)
+    clock.freeze(T0 + timedelta(days=31))
+    live_key = services.log_in("ada@example.net", "correct horse 1").key
+    with pytest.raises(InvalidCredentials):
+        services.log_in("someone@example.net", "y")
+    assert services.forget_expired() == (1, 1, 1)  # the old failure, the ended session, the used invitation
+    assert LoginFailure.objects.count() == 1 and PortalSession.objects.count() == 1
+    assert services.session_login(live_key) is not None
