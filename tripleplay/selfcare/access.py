@@ -36,14 +36,13 @@ def language_for(request, login=None) -> str:
     chosen = request.COOKIES.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return translation.get_language_from_request(request) if translation.get_language_from_request(
-        request) in LANGUAGES else settings.LANGUAGE_CODE
+    browser = translation.get_language_from_request(request)
+    return browser if browser in LANGUAGES else settings.LANGUAGE_CODE
 
 
-def _activate(request, login=None) -> None:
-    lang = language_for(request, login)
-    translation.activate(lang)
-    request.LANGUAGE_CODE = lang
+def _language(request, login=None) -> str:
+    request.LANGUAGE_CODE = language_for(request, login)
+    return request.LANGUAGE_CODE
 
 
 def set_session_cookie(response, key: str) -> None:
@@ -59,8 +58,10 @@ def safe_next(request, target: str | None, default: str) -> str:
 
 
 def _subscriber(request):
+    """The logged-in subscriber's login (request.subscriber, .customer, .actor set), or None; either way
+    request.LANGUAGE_CODE is the language to answer in."""
     login = session_login(request.COOKIES.get(COOKIE))
-    _activate(request, login)
+    _language(request, login)
     if login is None:
         return None
     request.subscriber = login
@@ -80,8 +81,10 @@ def public(view):
     """A page for anyone (login, password links): in the browser's or the chosen language."""
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        _activate(request)
-        response = view(request, *args, **kwargs)
+        # override, not activate: the language must not stay on this thread for its next request
+        # (the operator UI and the API answer in English whatever the portal did before).
+        with translation.override(_language(request)):
+            response = view(request, *args, **kwargs)
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
     return wrapper
@@ -95,9 +98,10 @@ def subscriber_page(view):
         if _subscriber(request) is None:
             return _to_login(request)
         try:
-            response = view(request, *args, **kwargs)
+            with translation.override(request.LANGUAGE_CODE):
+                response = view(request, *args, **kwargs)
         except NotFound:
-            raise Http404(translation.gettext("Not found.")) from None
+            raise Http404("Not found.") from None
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         response.headers["Cache-Control"] = "private, no-store"
         return response
@@ -113,12 +117,16 @@ def subscriber_action(view):
         if _subscriber(request) is None:
             return _to_login(request)
         try:
-            return view(request, *args, **kwargs)
+            with translation.override(request.LANGUAGE_CODE):
+                try:
+                    return view(request, *args, **kwargs)
+                except (DomainError, AmountFormatError) as e:
+                    if isinstance(e, NotFound):
+                        raise
+                    messages.error(request, describe(e))
         except NotFound:
-            raise Http404(translation.gettext("Not found.")) from None
-        except (DomainError, AmountFormatError) as e:
-            messages.error(request, describe(e))
-            return redirect(safe_next(request, request.POST.get("next"), reverse("selfcare:home")))
+            raise Http404("Not found.") from None
+        return redirect(safe_next(request, request.POST.get("next"), reverse("selfcare:home")))
     return wrapper
 
 
@@ -135,7 +143,6 @@ def describe(error) -> str:
         "invalid_token": _("This link has expired or was already used: ask for a new one."),
         "throttled": _("Too many failed attempts: wait a few minutes and try again."),
         "invalid_credentials": _("Unknown login or wrong password."),
-        "not_self_service": _("This package cannot be ordered here: contact us."),
         "customer_not_active": _("Your service is suspended: contact us or settle what is due first."),
     }
     return known.get(getattr(error, "code", ""), getattr(error, "message", str(error)))

@@ -8,7 +8,6 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 DE = {
-    "Not found.": "Nicht gefunden.",
     "Your available funds do not cover this. Top up and try again.":
         "Ihr verfügbares Guthaben reicht dafür nicht. Laden Sie auf und versuchen Sie es erneut.",
     "You already have this package.": "Dieses Paket haben Sie bereits.",
@@ -20,8 +19,6 @@ DE = {
     "Too many failed attempts: wait a few minutes and try again.":
         "Zu viele Fehlversuche: Warten Sie einige Minuten und versuchen Sie es erneut.",
     "Unknown login or wrong password.": "Unbekannte Anmeldung oder falsches Passwort.",
-    "This package cannot be ordered here: contact us.":
-        "Dieses Paket kann hier nicht bestellt werden: Kontaktieren Sie uns.",
     "Your service is suspended: contact us or settle what is due first.":
         "Ihr Dienst ist gesperrt: Kontaktieren Sie uns oder begleichen Sie zuerst, was fällig ist.",
     "Add a channel package": "Senderpaket hinzufügen",

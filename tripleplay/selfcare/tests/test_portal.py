@@ -136,6 +136,10 @@ def test_language_from_the_browser_then_the_customers_setting(portal):
     assert ada.login.language == "de"
     page = ada.client.get("/my/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Guthaben" in page and "50,00\xa0$" in page  # German words and German money formatting
+    # the portal's language does not stay on the thread for the next request (operator UI, API)
+    from django.utils import translation
+
+    assert translation.get_language() == "en"
 
 
 def test_session_expiry_sends_back_to_the_login(portal, settings):
