@@ -106,6 +106,19 @@ DE = {
         "%(name)s wurde hinzugefügt. Es erscheint innerhalb einer Minute auf Ihrem Fernseher.",
     "%(name)s was removed.": "%(name)s wurde entfernt.",
     "Your password was changed.": "Ihr Passwort wurde geändert.",
+    "per day": "pro Tag",
+    "per week": "pro Woche",
+    "per half month": "pro Halbmonat",
+    "per month": "pro Monat",
+    "per quarter": "pro Quartal",
+    "per half year": "pro Halbjahr",
+    "per year": "pro Jahr",
+    "declined": "abgelehnt",
+    "reserved": "reserviert",
+    "bought": "gekauft",
+    "cancelled": "storniert",
+    "expired": "abgelaufen",
+    "refunded": "erstattet",
 }
 PLURALS = {
     ("%(n)s invoice open, %(total)s in all.", "%(n)s invoices open, %(total)s in all."):

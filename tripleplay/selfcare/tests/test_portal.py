@@ -29,7 +29,7 @@ def test_a_subscriber_adds_a_package_after_seeing_the_charge_and_it_is_charged_o
     ada, cat = portal.ada, portal.catalog
     before = funds_of(ada.customer).balance.minor
     page = ada.client.get(f"/my/accounts/{ada.account.pk}/addons/{cat.movies_plan.pk}/").content.decode()
-    assert 'id="charge-now">$7.99<' in page and 'id="price">$7.99 / ' in page
+    assert 'id="charge-now">$7.99<' in page and 'id="price">$7.99 per month<' in page
     response = ada.client.post(f"/my/accounts/{ada.account.pk}/addons/{cat.movies_plan.pk}/add")
     assert response.status_code == 302 and response["Location"] == "/my/services/"
     a = AccountProduct.objects.get(account=ada.account, product=cat.movies, end_date__isnull=True)
@@ -136,6 +136,7 @@ def test_language_from_the_browser_then_the_customers_setting(portal):
     assert ada.login.language == "de"
     page = ada.client.get("/my/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Guthaben" in page and "50,00\xa0$" in page  # German words and German money formatting
+    assert "7,99\xa0$ pro Monat" in ada.client.get("/my/services/").content.decode()
     # the portal's language does not stay on the thread for the next request (operator UI, API)
     from django.utils import translation
 
