@@ -13,11 +13,12 @@ from django.db import transaction
 
 from tripleplay.access.services import create_operator
 from tripleplay.catalog.models import Product
-from tripleplay.catalog.services import create_plan, create_product
+from tripleplay.catalog.services import create_plan, create_product, update_product
 from tripleplay.core.actors import Actor, Role
 from tripleplay.customers.services import change_customer_status, create_account, create_customer
 from tripleplay.ledger.services import post_credit, post_debit, record_payment
 from tripleplay.money import Money
+from tripleplay.subscriber_access.services import invite, set_password_with_token
 
 DEMO_PASSWORD = "tripleplay-demo"
 DEMO_OPERATORS = (("admin", Role.ADMIN), ("finance", Role.FINANCE), ("support", Role.SUPPORT))
@@ -76,6 +77,22 @@ def ensure_operators(actor: Actor | None = None) -> list[tuple[str, Role]]:
         create_operator(actor, username=username, password=DEMO_PASSWORD, role=role,
                         email=f"{username}@demo.tripleplay.invalid")
     return list(DEMO_OPERATORS)
+
+
+DEMO_SUBSCRIBER = "alice.martin@example.com"  # prepaid, IPTV with the Kids Pack
+SELF_SERVICE_ADDONS = ("sports-pack", "movies-pack", "kids-pack")
+
+
+def ensure_subscriber_login(actor: Actor | None = None) -> tuple[str, str]:
+    """The demo's subscriber portal login (Alice), set to the demo password on every run, and the
+    channel packs she may add or remove herself. Returns (login, password)."""
+    actor = actor or Actor.system("demo")
+    for product in Product.objects.filter(code__in=SELF_SERVICE_ADDONS, self_service=False):
+        update_product(actor, product, self_service=True)
+    alice = Product.objects.get(code="kids-pack").assignments.select_related("account__customer").first().account.customer
+    invitation = invite(actor, alice)  # the link is also e-mailed (TRIPLEPLAY_HOME/mail)
+    set_password_with_token(invitation.link.rsplit("/", 1)[1], DEMO_PASSWORD)
+    return DEMO_SUBSCRIBER, DEMO_PASSWORD
 
 
 def _catalog(actor: Actor) -> dict:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tripleplay.catalog",
     "tripleplay.customers",
     "tripleplay.ledger",
+    "tripleplay.subscriber_access",
     "tripleplay.iptv",
     "tripleplay.ppv",
     "tripleplay.subscriptions",
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "tripleplay.vouchers",
     "tripleplay.radius",
     "tripleplay.web",
+    "tripleplay.selfcare",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
     "tripleplay.ops",
 ]
@@ -143,7 +145,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The subscriber portal (/my/) speaks these; the operator interface stays in English (docs/selfcare.md).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 TIME_ZONE = os.environ.get("TRIPLEPLAY_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -294,3 +298,14 @@ TRIPLEPLAY_PUBLIC_URL = os.environ.get("TRIPLEPLAY_PUBLIC_URL", "http://127.0.0.
 # Auto-pay: days after the due date on which an issued invoice is charged (first attempt, retries).
 TRIPLEPLAY_AUTOPAY_RETRY_DAYS = [int(d) for d in os.environ.get("TRIPLEPLAY_AUTOPAY_RETRY_DAYS", "0,1,3").split(",")]
 TRIPLEPLAY_JOB_INTERVALS["autopay"] = int(os.environ.get("TRIPLEPLAY_JOB_AUTOPAY_SECONDS", "3600"))
+# The subscriber portal /my/ (docs/selfcare.md). TRIPLEPLAY_PORTAL_URL is the public address the
+# invitation and reset e-mails link to.
+TRIPLEPLAY_PORTAL_URL = os.environ.get("TRIPLEPLAY_PORTAL_URL", "http://127.0.0.1:8000")
+TRIPLEPLAY_PORTAL_INVITE_HOURS = int(os.environ.get("TRIPLEPLAY_PORTAL_INVITE_HOURS", "72"))
+TRIPLEPLAY_PORTAL_RESET_MINUTES = int(os.environ.get("TRIPLEPLAY_PORTAL_RESET_MINUTES", "60"))
+TRIPLEPLAY_PORTAL_SESSION_IDLE_SECONDS = int(os.environ.get("TRIPLEPLAY_PORTAL_SESSION_IDLE_SECONDS", "1800"))
+TRIPLEPLAY_PORTAL_SESSION_MAX_SECONDS = int(os.environ.get("TRIPLEPLAY_PORTAL_SESSION_MAX_SECONDS", str(12 * 3600)))
+TRIPLEPLAY_PORTAL_THROTTLE_SECONDS = int(os.environ.get("TRIPLEPLAY_PORTAL_THROTTLE_SECONDS", "900"))
+TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_IDENTITY = int(os.environ.get("TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_IDENTITY", "5"))
+TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_ADDRESS", "30"))
+TRIPLEPLAY_JOB_INTERVALS["portal-cleanup"] = int(os.environ.get("TRIPLEPLAY_JOB_PORTAL_CLEANUP_SECONDS", "3600"))

@@ -24,6 +24,7 @@ urlpatterns = [
     path("aaa/v1/radius/accounting", aaa.accounting, name="aaa-accounting"),
     re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
+    path("my/", include("tripleplay.selfcare.urls")),  # the subscriber portal, its own login (docs/selfcare.md)
     path("", include("tripleplay.web.urls")),  # the operator web interface
 ]
 

@@ -28,6 +28,7 @@ class ProductPatch(In):
     name: Text = None
     description: Text = None
     services: list[ServiceType] = None
+    self_service: StrictBool = Field(None, description="add-ons only: subscribers may add and remove it in the portal")
 
 
 class AllowanceIn(In):
@@ -122,6 +123,7 @@ class ProductOut(Schema):
     currency: str
     services: list[str]
     status: str
+    self_service: bool
     created_at: datetime
     retired_at: datetime | None
 

@@ -8,7 +8,20 @@ auth.py for authentication, permissions.py for the role matrix, errors.py for th
 from django.urls import URLPattern
 from ninja import NinjaAPI
 
-from tripleplay.api import access, accounts, audit, catalog, customers, errors, invoices, iptv, ledger, ppv, ppv_admin
+from tripleplay.api import (
+    access,
+    accounts,
+    audit,
+    catalog,
+    customers,
+    errors,
+    invoices,
+    iptv,
+    ledger,
+    portal,
+    ppv,
+    ppv_admin,
+)
 from tripleplay.api import payments as payments_api
 from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
@@ -74,6 +87,7 @@ api = TripleplayAPI(
 errors.install(api)
 
 api.add_router("", customers.router)
+api.add_router("", portal.router)
 api.add_router("", accounts.router)
 api.add_router("", ledger.router)
 api.add_router("", catalog.router)

@@ -76,6 +76,8 @@ class Product(models.Model):
     kind = models.CharField(max_length=8, choices=ProductKind.choices)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=8, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE)
+    # The operator's choice: subscribers may add and remove this add-on themselves in the portal (/my/).
+    self_service = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     retired_at = models.DateTimeField(null=True, blank=True)
 

@@ -64,8 +64,12 @@ def create_product(actor: Actor, *, code: str, name: str, kind: str, currency: s
 
 @transaction.atomic
 def update_product(actor: Actor, product: Product, *, name: str | None = None, description: str | None = None,
-                   services: list[str] | None = None) -> Product:
+                   services: list[str] | None = None, self_service: bool | None = None) -> Product:
     changes = {}
+    if self_service is not None:
+        if product.kind != ProductKind.ADDON and _flag(self_service, "self_service"):
+            raise InvalidInput("only add-on products can be self-service", details={"field": "self_service"})
+        product.self_service = changes["self_service"] = _flag(self_service, "self_service")
     if name is not None:
         product.name = changes["name"] = v.text(name, "name", required=True)
     if description is not None:

@@ -10,6 +10,7 @@ class ActorKind(StrEnum):
     OPERATOR = "operator"
     API_CLIENT = "api_client"
     SYSTEM = "system"
+    SUBSCRIBER = "subscriber"  # a customer acting in the self-care portal (tripleplay.selfcare)
 
 
 class Role(StrEnum):
@@ -39,6 +40,11 @@ class Actor:
     @classmethod
     def api_client(cls, client) -> Actor:
         return cls(ActorKind.API_CLIENT, str(client.pk), client.name, Role(client.role))
+
+    @classmethod
+    def subscriber(cls, customer) -> Actor:
+        """A customer logged in to the portal: no operator role; services check ownership by customer."""
+        return cls(ActorKind.SUBSCRIBER, str(customer.pk), f"customer #{customer.pk}", None)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.name}"

@@ -52,3 +52,10 @@ class IdempotencyConflict(Conflict):
 class PermissionDenied(DomainError):
     code = "permission_denied"
     http_status = 403
+
+
+class Throttled(DomainError):
+    """Too many attempts in a window (portal logins): try again later."""
+
+    code = "throttled"
+    http_status = 429

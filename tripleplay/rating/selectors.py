@@ -38,3 +38,9 @@ def rate_table(table_id: int) -> RateTable:
         return RateTable.objects.prefetch_related("rates").get(pk=table_id)
     except (RateTable.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"rate table {table_id} does not exist") from None
+
+
+def xdrs_of_customer(customer_id: int) -> QuerySet[Xdr]:
+    """A customer's rated usage, newest first (the subscriber portal's usage page)."""
+    return (Xdr.objects.filter(account__customer_id=customer_id, status=XdrStatus.RATED)
+            .select_related("account").order_by("-started_at", "-id"))

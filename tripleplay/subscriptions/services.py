@@ -27,9 +27,10 @@ from django.db import transaction
 
 from tripleplay import clock
 from tripleplay.core.actors import Actor
-from tripleplay.core.errors import InsufficientFunds
+from tripleplay.core.errors import Conflict, InsufficientFunds
 from tripleplay.customers.models import AccountProduct, BalanceModel, BlockEffect, BlockSource, Customer, Status
 from tripleplay.customers.selectors import has_block, held_by
+from tripleplay.customers.services import add_addon
 from tripleplay.ledger.hooks import Payment
 from tripleplay.ledger.models import EntryKind
 from tripleplay.ledger.selectors import funds_of
@@ -270,3 +271,58 @@ def on_payment_locking(payment: Payment) -> None:
 def on_payment_recorded(payment: Payment) -> None:
     if __name__ in payment.to_settle:
         settle_after_payment(payment.actor, payment.customer)
+
+
+# -- self-service add-ons (the subscriber portal, tripleplay.selfcare; docs/selfcare.md, D81) --------
+
+
+@dataclass(frozen=True)
+class AddonQuote:
+    """What adding ``plan`` today costs the customer at once, shown before the subscriber confirms."""
+
+    plan_id: int
+    start: date
+    due_now: Money  # every fee due on the first day: activation, the first period in advance, the first day
+    periodic_fee: Money
+    period: str
+    charge_mode: str
+    must_cover: bool  # prepaid and a fee paid before use: available funds must cover ``due_now``
+    available: Money
+
+    @property
+    def covered(self) -> bool:
+        return not self.must_cover or self.available >= self.due_now
+
+
+def _first_day_items(terms: schedule.Terms, start: date) -> list[schedule.Item]:
+    return [i for i in schedule.owed(terms, start, None, start) if not i.is_credit]
+
+
+def quote_addon(customer: Customer, plan, day: date | None = None) -> AddonQuote:
+    start = day or clock.today()
+    terms = schedule.Terms.of(plan)
+    items = _first_day_items(terms, start)
+    prepaid = customer.balance_model == BalanceModel.PREPAID
+    return AddonQuote(plan.pk, start, Money(sum(i.amount for i in items), terms.currency),
+                      Money(terms.periodic_fee, terms.currency), terms.period, terms.charge_mode,
+                      prepaid and any(needs_cover(i, terms) for i in items), funds_of(customer).available)
+
+
+def add_addon_and_charge(actor: Actor, account, plan) -> AccountProduct:
+    """Add an add-on from today and charge, in the same transaction, every fee due on its first day
+    (the charge run would charge the same items, under the same keys ``sub:<id>:<kind>:<n>``, later).
+    For a prepaid customer those fees must be covered by available funds (the ledger's conditional
+    UPDATE): when they are not, InsufficientFunds and nothing exists, neither the add-on nor its
+    provisioning command. Only an active customer orders (409 customer_not_active).
+    Lock order: account, IPTV subscriber rows (the outbox), assignment, funds."""
+    with transaction.atomic():
+        assignment = add_addon(actor, account, plan)
+        customer = Customer.objects.get(pk=assignment.account.customer_id)
+        if customer.status != Status.ACTIVE:
+            raise Conflict(f"customer #{customer.pk} is {customer.status}: only an active customer orders",
+                           code="customer_not_active")
+        terms = schedule.Terms.of(assignment.plan)
+        prepaid = customer.balance_model == BalanceModel.PREPAID
+        for item in _first_day_items(terms, assignment.start_date):
+            charge_item(actor, customer, assignment, item, must_cover=prepaid and needs_cover(item, terms))
+    return assignment

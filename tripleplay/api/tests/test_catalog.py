@@ -16,7 +16,8 @@ def test_create_and_get_product(admin, support):
     body = r.json()
     pid = body.pop("id")
     assert body == {"code": "tv-max", "name": "TV Max", "description": "Everything", "kind": "main", "currency": "EUR",
-                    "services": ["iptv", "ppv"], "status": "active", "created_at": "2026-03-10T12:00:00Z",
+                    "services": ["iptv", "ppv"], "status": "active", "self_service": False,
+                    "created_at": "2026-03-10T12:00:00Z",
                     "retired_at": None, "plans": []}
     assert support.get(f"/products/{pid}").json() == {"id": pid, **body}
 

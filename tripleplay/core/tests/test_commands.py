@@ -254,6 +254,19 @@ def test_demo_operators_have_their_roles_and_the_demo_password():
 
 
 @pytest.mark.django_db
+def test_demo_subscriber_logs_in_to_the_portal_with_the_demo_password():
+    from tripleplay.subscriber_access.services import log_in
+
+    demo.seed()
+    assert demo.ensure_subscriber_login() == ("alice.martin@example.com", demo.DEMO_PASSWORD)
+    assert demo.ensure_subscriber_login() == ("alice.martin@example.com", demo.DEMO_PASSWORD)  # again: reset, same
+    session = log_in("alice.martin@example.com", demo.DEMO_PASSWORD)
+    assert session.login.customer.name == "Alice Martin"
+    assert set(Product.objects.filter(self_service=True).values_list("code", flat=True)) == {
+        "sports-pack", "movies-pack", "kids-pack"}
+
+
+@pytest.mark.django_db
 def test_demo_command_without_serving_prints_urls_logins_and_a_working_token(monkeypatch):
     monkeypatch.setenv("TRIPLEPLAY_DEMO", "")  # so that the command's "1" is undone after the test
     out = run("demo", no_serve=True, no_iptv=True, port=8123)
@@ -264,6 +277,9 @@ def test_demo_command_without_serving_prints_urls_logins_and_a_working_token(mon
     token = next(w for w in out.split() if w.startswith("tp_"))
     assert api_client_for_token(token).role == Role.ADMIN
     assert os.environ["TRIPLEPLAY_DEMO"] == "1"
+
+    assert ("Subscriber portal:    http://127.0.0.1:8123/my/  (login alice.martin@example.com, password "
+            "tripleplay-demo)") in out
 
     again = run("demo", no_serve=True, no_iptv=True, port=8123)
     assert "already present" in again

@@ -28,6 +28,8 @@ def actions(w):
                                              "tv_plan": w.cat.tv_plan.pk, "tv_login": "bob-{role}"}, OPS, 302),
         ("edit customer", f"/customers/{c}/update", {"name": "Ada King", "email": "ada@example.org"}, OPS, 302),
         ("customer status", f"/customers/{c}/status", {"status": "suspended", "reason": "asked"}, OPS, 302),
+        ("portal invite", f"/customers/{c}/portal/invite", {}, OPS, 302),
+        ("portal disable", f"/customers/{_portal_login(w)}/portal/disable", {"reason": "asked"}, OPS, 302),
         ("account status", f"/accounts/{a}/status", {"status": "blocked", "reason": "fraud"}, OPS, 302),
         ("account identifiers", f"/accounts/{a}/update", {"login": "ada", "device_id": "00:1A:79:00:00:{role}"},
          OPS, 302),
@@ -87,7 +89,7 @@ def actions(w):
 
 
 ACTION_NAMES = [
-    "signup", "edit customer", "customer status", "account status", "account identifiers",
+    "signup", "edit customer", "customer status", "portal invite", "portal disable", "account status", "account identifiers",
     "new account", "change main product", "add add-on",
     "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
@@ -173,6 +175,17 @@ def _invoice(w) -> int:
     return (existing or issue_out_of_turn(Actor.system("test"), w.customer)).pk
 
 
+def _portal_login(w) -> int:
+    """The world's customer, invited to the portal (once)."""
+    from tripleplay.core.actors import Actor
+    from tripleplay.subscriber_access.models import SubscriberLogin
+    from tripleplay.subscriber_access.services import invite
+
+    if not SubscriberLogin.objects.filter(customer=w.customer).exists():
+        invite(Actor.system("test"), w.customer)
+    return w.customer.pk
+
+
 def _state():
     return AuditEvent.objects.count(), LedgerEntry.objects.count(), Customer.objects.count()
 
@@ -187,7 +200,8 @@ def test_the_action_list_is_complete(world):
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
         "voucher_batch", "network"}}
-    tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_update",
+    tested = {"signup_submit", "customer_update", "customer_status", "portal_invite", "portal_disable",
+              "account_status", "account_update",
               "account_create", "main_product",
               "add_addon", "remove_addon", "money",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
@@ -227,7 +241,8 @@ def test_action_without_login_goes_to_the_login_page(world, name):
 def pages(w):
     c, p = w.customer.pk, w.platform.pk
     return ["/", "/customers/", "/customers/?q=ada&status=active&balance_model=prepaid", f"/customers/{c}/",
-            *[f"/customers/{c}/?tab={t}" for t in ("accounts", "balance", "invoices", "iptv", "ppv", "status", "audit")],
+            *[f"/customers/{c}/?tab={t}" for t in ("accounts", "balance", "invoices", "iptv", "ppv", "status", "portal",
+                                                "audit")],
             f"/customers/{c}/provisioning/", "/catalog/", "/catalog/rate-tables/", "/catalog/packages/",
             "/catalog/ppv-events/", "/catalog/ppv-purchases/", "/catalog/ppv-purchases/?status=confirmed&day=2026-01-01",
             "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
@@ -33,7 +34,8 @@ from tripleplay.web.access import OPERATIONS, action, page
 from tripleplay.web.views.common import clean, paginate, show
 
 TABS = [("accounts", "Accounts and services"), ("balance", "Balance and transactions"), ("invoices", "Invoices"),
-        ("iptv", "IPTV"), ("ppv", "PPV purchases"), ("status", "Status changes"), ("audit", "Audit history")]
+        ("iptv", "IPTV"), ("ppv", "PPV purchases"), ("status", "Status changes"), ("portal", "Portal access"),
+        ("audit", "Audit history")]
 
 
 def customer_url(customer_id: int, tab: str = "accounts") -> str:
@@ -216,8 +218,15 @@ def _invoices_tab(customer):
                                        .order_by("-at", "-id")[:50])}
 
 
+def _portal_tab(customer):
+    from tripleplay.subscriber_access import selectors as access_selectors
+
+    login = access_selectors.portal_access(customer)
+    return {"portal_login": login, "portal_sessions": access_selectors.open_sessions(login) if login else 0}
+
+
 TAB_DATA = {"accounts": _accounts_tab, "balance": _balance_tab, "invoices": _invoices_tab, "iptv": _iptv_tab,
-            "ppv": _ppv_tab, "status": _status_tab, "audit": _audit_tab}
+            "ppv": _ppv_tab, "status": _status_tab, "portal": _portal_tab, "audit": _audit_tab}
 
 
 @page()
@@ -270,6 +279,28 @@ def customer_status(request, customer_id: int):
                                                request.POST.get("status", ""), reason=request.POST.get("reason", ""))
     messages.success(request, f"Customer is now {customer.status}.")
     return redirect(customer_url(customer.pk, "status"))
+
+
+@action(*OPERATIONS)
+def portal_invite(request, customer_id: int):
+    """E-mail the customer a link that sets its portal password (docs/selfcare.md)."""
+    from tripleplay.subscriber_access import services as access
+
+    customer = selectors.customer(customer_id)
+    access.invite(request.actor, customer)
+    messages.success(request, f"Invitation e-mailed to {customer.email}. The link works once, for "
+                              f"{settings.TRIPLEPLAY_PORTAL_INVITE_HOURS} hours.")
+    return redirect(customer_url(customer.pk, "portal"))
+
+
+@action(*OPERATIONS)
+def portal_disable(request, customer_id: int):
+    from tripleplay.subscriber_access import services as access
+
+    customer = selectors.customer(customer_id)
+    access.disable(request.actor, customer, reason=request.POST.get("reason", ""))
+    messages.success(request, "Portal access disabled: the customer's sessions ended and its links stopped working.")
+    return redirect(customer_url(customer.pk, "portal"))
 
 
 @action(*OPERATIONS)

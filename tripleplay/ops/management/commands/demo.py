@@ -63,6 +63,7 @@ class Command(BaseCommand):
         try:
             result = demo.seed(actor)
             operators = demo.ensure_operators(actor)
+            subscriber = demo.ensure_subscriber_login(actor)
             name = f"demo-{clock.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
             client, token = create_api_client(actor, name=name, role=Role.ADMIN)
         except DomainError as e:
@@ -99,7 +100,8 @@ class Command(BaseCommand):
                 self._section("Internet access (FreeRADIUS and a simulated NAS)")
                 radius = self._start_radius(actor, options["radius_base_port"], port, serving=not options["no_serve"])
             self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv,
-                         stripe=stripe, payments=not options["no_payments"] and not options["no_serve"], radius=radius)
+                         stripe=stripe, payments=not options["no_payments"] and not options["no_serve"], radius=radius,
+                         subscriber=subscriber)
             if options["no_serve"]:
                 return
             run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
@@ -161,7 +163,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
 
     def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None, stripe=None,
-                payments: bool = False, radius=None) -> None:
+                payments: bool = False, radius=None, subscriber: tuple[str, str] | None = None) -> None:
         from tripleplay.demo_payments import banner_lines
 
         base = f"http://{HOST}:{port}"
@@ -180,6 +182,8 @@ class Command(BaseCommand):
             f"  Logins (password for all: {demo.DEMO_PASSWORD}):",
             *(f"    {u:<{width}}  role {r.value}" for u, r in operators),
             "",
+            *([f"  Subscriber portal:    {base}/my/  (login {subscriber[0]}, password {subscriber[1]})", ""]
+              if subscriber else []),
             f"  API token (client {client_name}, role admin; new on every run):",
             f"    {token}",
             "",

@@ -1,0 +1,154 @@
+"""The German catalogue's translations, applied to django.po (kept so that `makemessages` can be run
+again and the translations re-applied: ``python tripleplay/selfcare/locale/translate_de.py``).
+The .mo is compiled with Babel (pure Python, in the stack): no gettext needed at install time."""
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+DE = {
+    "Your available funds do not cover this. Top up and try again.":
+        "Ihr verfügbares Guthaben reicht dafür nicht. Laden Sie auf und versuchen Sie es erneut.",
+    "You already have this package.": "Dieses Paket haben Sie bereits.",
+    "This package has already ended.": "Dieses Paket ist bereits beendet.",
+    "This account is closed.": "Dieses Konto ist geschlossen.",
+    "The current password is wrong.": "Das aktuelle Passwort ist falsch.",
+    "This link has expired or was already used: ask for a new one.":
+        "Dieser Link ist abgelaufen oder wurde schon benutzt: Fordern Sie einen neuen an.",
+    "Too many failed attempts: wait a few minutes and try again.":
+        "Zu viele Fehlversuche: Warten Sie einige Minuten und versuchen Sie es erneut.",
+    "Unknown login or wrong password.": "Unbekannte Anmeldung oder falsches Passwort.",
+    "Your service is suspended: contact us or settle what is due first.":
+        "Ihr Dienst ist gesperrt: Kontaktieren Sie uns oder begleichen Sie zuerst, was fällig ist.",
+    "Add a channel package": "Senderpaket hinzufügen",
+    "Add %(name)s": "%(name)s hinzufügen",
+    "Account": "Konto",
+    "Channel packages": "Senderpakete",
+    "Price": "Preis",
+    "Starts": "Beginnt",
+    "Charged now": "Jetzt berechnet",
+    "Available to spend": "Verfügbar",
+    "Billing periods start on the day you add the package. If you remove it before a period ends, the unused "
+    "days are credited.":
+        "Abrechnungszeiträume beginnen am Tag, an dem Sie das Paket hinzufügen. Kündigen Sie vor Ende eines "
+        "Zeitraums, werden die ungenutzten Tage gutgeschrieben.",
+    "Confirm and add": "Bestätigen und hinzufügen",
+    "Cancel": "Abbrechen",
+    "Back": "Zurück",
+    "Remove a channel package": "Senderpaket entfernen",
+    "Remove %(name)s": "%(name)s entfernen",
+    "Ends": "Endet",
+    "The package stops today. The unused days of the period you paid for are credited with the next charge run; "
+    "a minimum term may carry a fee.":
+        "Das Paket endet heute. Die ungenutzten Tage des bezahlten Zeitraums werden mit dem nächsten "
+        "Abrechnungslauf gutgeschrieben; bei einer Mindestlaufzeit kann eine Gebühr anfallen.",
+    "Confirm and remove": "Bestätigen und entfernen",
+    "My Tripleplay": "Mein Tripleplay",
+    "Portal": "Portal",
+    "Overview": "Übersicht",
+    "Services": "Dienste",
+    "Invoices": "Rechnungen",
+    "Payments": "Zahlungen",
+    "Usage": "Verbrauch",
+    "Settings": "Einstellungen",
+    "Log out": "Abmelden",
+    "Forgot your password?": "Passwort vergessen?",
+    "We send a link to set a new password to the e-mail address we have for you.":
+        "Wir senden einen Link zum Setzen eines neuen Passworts an die E-Mail-Adresse, die wir von Ihnen haben.",
+    "E-mail or account login": "E-Mail oder Konto-Anmeldename",
+    "Send the link": "Link senden",
+    "Hello, %(name)s": "Hallo, %(name)s",
+    "Your money": "Ihr Geld",
+    "Balance": "Guthaben",
+    "Reserved": "Reserviert",
+    "Open invoices": "Offene Rechnungen",
+    "due": "fällig",
+    "Nothing to pay.": "Nichts zu zahlen.",
+    "Your services": "Ihre Dienste",
+    "No services yet.": "Noch keine Dienste.",
+    "Add or remove channel packages": "Senderpakete hinzufügen oder entfernen",
+    "Latest payments": "Letzte Zahlungen",
+    "No payments yet.": "Noch keine Zahlungen.",
+    "%(amount)s open": "%(amount)s offen",
+    "paid": "bezahlt",
+    "No invoices yet.": "Noch keine Rechnungen.",
+    "Log in": "Anmelden",
+    "Password": "Passwort",
+    "Payments and credits": "Zahlungen und Gutschriften",
+    "Payment": "Zahlung",
+    "Refund": "Erstattung",
+    "Credit": "Gutschrift",
+    "Account %(login)s": "Konto %(login)s",
+    "Remove": "Entfernen",
+    "Add": "Hinzufügen",
+    "Set your password": "Passwort setzen",
+    "New password (at least 8 characters)": "Neues Passwort (mindestens 8 Zeichen)",
+    "The same again": "Noch einmal dasselbe",
+    "Set the password": "Passwort setzen",
+    "Change your password": "Passwort ändern",
+    "Current password": "Aktuelles Passwort",
+    "Change the password": "Passwort ändern",
+    "For your safety you are logged out after %(minutes)s minutes without activity.":
+        "Zu Ihrer Sicherheit werden Sie nach %(minutes)s Minuten ohne Aktivität abgemeldet.",
+    "Calls, data and messages": "Anrufe, Daten und Nachrichten",
+    "Call to %(to)s, %(seconds)s s": "Anruf an %(to)s, %(seconds)s s",
+    "Data session, %(n)s bytes": "Datensitzung, %(n)s Bytes",
+    "%(n)s messages to %(to)s": "%(n)s Nachrichten an %(to)s",
+    "No usage yet.": "Noch kein Verbrauch.",
+    "Pay-per-view purchases": "Pay-per-View-Käufe",
+    "No purchases yet.": "Noch keine Käufe.",
+    "If this login exists, we have sent a link to its e-mail address.":
+        "Wenn diese Anmeldung existiert, haben wir einen Link an ihre E-Mail-Adresse gesendet.",
+    "The two passwords differ.": "Die beiden Passwörter stimmen nicht überein.",
+    "Your password is set. Log in with it.": "Ihr Passwort ist gesetzt. Melden Sie sich damit an.",
+    "%(name)s was added. It reaches your TV within a minute.":
+        "%(name)s wurde hinzugefügt. Es erscheint innerhalb einer Minute auf Ihrem Fernseher.",
+    "%(name)s was removed.": "%(name)s wurde entfernt.",
+    "Your password was changed.": "Ihr Passwort wurde geändert.",
+    "per day": "pro Tag",
+    "per week": "pro Woche",
+    "per half month": "pro Halbmonat",
+    "per month": "pro Monat",
+    "per quarter": "pro Quartal",
+    "per half year": "pro Halbjahr",
+    "per year": "pro Jahr",
+    "declined": "abgelehnt",
+    "reserved": "reserviert",
+    "bought": "gekauft",
+    "cancelled": "storniert",
+    "expired": "abgelaufen",
+    "refunded": "erstattet",
+}
+PLURALS = {
+    ("%(n)s invoice open, %(total)s in all.", "%(n)s invoices open, %(total)s in all."):
+        ("%(n)s Rechnung offen, insgesamt %(total)s.", "%(n)s Rechnungen offen, insgesamt %(total)s."),
+}
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent / "de" / "LC_MESSAGES"
+    with open(here / "django.po", "rb") as f:
+        catalog = read_po(f, locale="de")
+    missing = []
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id
+        if isinstance(key, tuple | list):
+            message.string = PLURALS.get(tuple(key)) or missing.append(key) or ("", "")
+        else:
+            message.string = DE.get(key) or missing.append(key) or ""
+        message.flags.discard("fuzzy")
+    if missing:
+        raise SystemExit(f"untranslated: {missing}")
+    with open(here / "django.po", "wb") as f:
+        write_po(f, catalog, width=120, omit_header=False)
+    with open(here / "django.po", "rb") as f:  # compiled from the file as written, as the test does
+        catalog = read_po(f, locale="de")
+    with open(here / "django.mo", "wb") as f:
+        write_mo(f, catalog)
+
+
+if __name__ == "__main__":
+    main()

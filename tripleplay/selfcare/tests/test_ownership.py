@@ -1,0 +1,62 @@
+"""A subscriber cannot read or change anything of another customer: every portal URL that names an
+object is walked with another customer's ids. Each answers 404 and nothing is written (no
+assignment, ledger entry, audit event, session or login change). A last test pins that the walk
+covers every route of the portal that takes an id."""
+
+from __future__ import annotations
+
+from django.urls import get_resolver
+
+from tripleplay.audit.models import AuditEvent
+from tripleplay.customers.models import AccountProduct
+from tripleplay.ledger.models import LedgerEntry
+from tripleplay.subscriber_access.models import SubscriberLogin
+
+
+def _state():
+    return (AccountProduct.objects.count(), list(AccountProduct.objects.filter(end_date__isnull=False).values_list("pk")),
+            LedgerEntry.objects.count(), AuditEvent.objects.count(),
+            list(SubscriberLogin.objects.order_by("pk").values_list("password", "status", "language")))
+
+
+def walk(portal) -> dict[str, tuple[str, str]]:
+    """route name -> (method, URL with Ada's ids), for Bob to try."""
+    ada, cat = portal.ada, portal.catalog
+    sports = AccountProduct.objects.get(account=ada.account, product=cat.sports)
+    return {
+        "invoice_pdf": ("get", f"/my/invoices/{portal.invoice.pk}/pdf"),
+        "addon_confirm": ("get", f"/my/accounts/{ada.account.pk}/addons/{cat.movies_plan.pk}/"),
+        "addon_add": ("post", f"/my/accounts/{ada.account.pk}/addons/{cat.movies_plan.pk}/add"),
+        "addon_remove_confirm": ("get", f"/my/accounts/{ada.account.pk}/assignments/{sports.pk}/"),
+        "addon_remove": ("post", f"/my/accounts/{ada.account.pk}/assignments/{sports.pk}/remove"),
+    }
+
+
+def test_every_url_with_another_customers_ids_is_a_404_and_changes_nothing(portal):
+    before = _state()
+    for name, (method, url) in walk(portal).items():
+        response = getattr(portal.bob.client, method)(url)
+        assert response.status_code == 404, (name, response.status_code)
+        assert b"Ada" not in response.content
+    # Bob's own account with Ada's assignment, and Ada's account with Bob's own plan choice
+    sports = AccountProduct.objects.get(account=portal.ada.account, product=portal.catalog.sports)
+    assert portal.bob.client.post(f"/my/accounts/{portal.bob.account.pk}/assignments/{sports.pk}/remove").status_code == 404
+    assert portal.bob.client.get(f"/my/accounts/{portal.bob.account.pk}/assignments/{sports.pk}/").status_code == 404
+    assert _state() == before
+    # the lists show only Bob's own
+    for url in ("/my/", "/my/invoices/", "/my/payments/", "/my/usage/", "/my/services/"):
+        page = portal.bob.client.get(url).content.decode()
+        assert portal.invoice.number_text not in page and "ada-tv" not in page and "Ada" not in page, url
+
+
+def test_the_same_urls_work_for_their_owner(portal):
+    for name, (method, url) in walk(portal).items():
+        if method == "get":
+            assert portal.ada.client.get(url).status_code == 200, name
+
+
+def test_the_walk_covers_every_portal_route_with_an_id(portal):
+    resolver = get_resolver()
+    (my,) = [p for p in resolver.url_patterns if str(p.pattern) == "my/"]
+    with_ids = {p.name for p in my.url_patterns if "<int:" in str(p.pattern)}
+    assert with_ids == set(walk(portal))

@@ -1,0 +1,28 @@
+"""The subscriber portal, mounted at /my/ (tripleplay.urls)."""
+
+from django.urls import path
+
+from tripleplay.selfcare import views
+
+app_name = "selfcare"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login, name="login"),
+    path("logout", views.logout, name="logout"),
+    path("password/forgot/", views.forgot_password, name="forgot_password"),
+    path("password/<str:token>", views.set_password, name="set_password"),
+    path("language", views.language, name="language"),
+    path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<int:invoice_id>/pdf", views.invoice_pdf, name="invoice_pdf"),
+    path("payments/", views.payments, name="payments"),
+    path("usage/", views.usage, name="usage"),
+    path("services/", views.services, name="services"),
+    path("accounts/<int:account_id>/addons/<int:plan_id>/", views.addon_confirm, name="addon_confirm"),
+    path("accounts/<int:account_id>/addons/<int:plan_id>/add", views.addon_add, name="addon_add"),
+    path("accounts/<int:account_id>/assignments/<int:assignment_id>/", views.addon_remove_confirm,
+         name="addon_remove_confirm"),
+    path("accounts/<int:account_id>/assignments/<int:assignment_id>/remove", views.addon_remove, name="addon_remove"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/password", views.change_password, name="change_password"),
+]

@@ -1,0 +1,296 @@
+"""The subscriber portal's pages (docs/selfcare.md). Each view parses, finds the object among the
+logged-in customer's own (another customer's id is a 404), calls one service or selectors, renders.
+
+Deliberately absent until their services are merged: paying an invoice or topping up online
+(wt/payments) and redeeming a voucher (wt/vouchers). Their places are marked ``WIRE:`` in the
+templates; no button is shown that does nothing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tripleplay import clock
+from tripleplay.catalog.models import CatalogStatus, ProductKind, SubscriptionPlan
+from tripleplay.core.errors import DomainError, NotFound
+from tripleplay.customers import selectors as customer_selectors
+from tripleplay.customers.models import AccountProduct, AssignmentRole, Status
+from tripleplay.customers.services import remove_addon
+from tripleplay.invoicing import documents
+from tripleplay.invoicing import selectors as invoice_selectors
+from tripleplay.invoicing.models import InvoiceStatus
+from tripleplay.iptv.models import ProductPackage
+from tripleplay.ledger import selectors as ledger_selectors
+from tripleplay.ledger.models import EntryKind
+from tripleplay.money import Money
+from tripleplay.ppv import selectors as ppv_selectors
+from tripleplay.rating import selectors as rating_selectors
+from tripleplay.selfcare.access import (
+    COOKIE,
+    COOKIE_PATH,
+    LANGUAGE_COOKIE,
+    describe,
+    public,
+    safe_next,
+    set_session_cookie,
+    subscriber_action,
+    subscriber_page,
+)
+from tripleplay.subscriber_access import services as access
+from tripleplay.subscriptions.services import add_addon_and_charge, quote_addon
+
+OPEN = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
+PAGE = 50  # rows per list: the newest; the operator has the full history
+
+
+def _show(request, template: str, section: str, **context):
+    context.update(section=section, languages=settings.LANGUAGES)
+    return render(request, f"selfcare/{template}", context)
+
+
+def _client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")[:45]
+
+
+# -- the door -------------------------------------------------------------------------------------
+
+
+@public
+@require_http_methods(["GET", "HEAD", "POST"])
+def login(request):
+    target = safe_next(request, request.POST.get("next") or request.GET.get("next"), reverse("selfcare:home"))
+    if request.method == "POST":
+        try:
+            new = access.log_in(request.POST.get("identity", ""), request.POST.get("password", ""),
+                                address=_client_address(request))
+        except DomainError as e:
+            status = e.http_status if e.http_status in (401, 422, 429) else 400
+            return render(request, "selfcare/login.html",
+                          {"error": describe(e), "identity": request.POST.get("identity", "")[:254], "next": target,
+                           "languages": settings.LANGUAGES, "section": "login"}, status=status)
+        response = redirect(target)
+        set_session_cookie(response, new.key)
+        return response
+    return _show(request, "login.html", "login", next=target)
+
+
+@require_POST
+def logout(request):
+    access.log_out(request.COOKIES.get(COOKIE))
+    response = redirect("selfcare:login")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response
+
+
+@public
+@require_http_methods(["GET", "HEAD", "POST"])
+def forgot_password(request):
+    if request.method == "POST":
+        try:
+            access.request_reset(request.POST.get("identity", ""))
+        except DomainError:
+            pass  # say the same whatever happened: no account discovery
+        messages.success(request, _("If this login exists, we have sent a link to its e-mail address."))
+        return redirect("selfcare:login")
+    return _show(request, "forgot.html", "login")
+
+
+@public
+@require_http_methods(["GET", "HEAD", "POST"])
+def set_password(request, token: str):
+    if request.method == "POST":
+        if request.POST.get("password", "") != request.POST.get("password2", ""):
+            return render(request, "selfcare/set_password.html",
+                          {"error": _("The two passwords differ."), "languages": settings.LANGUAGES, "section": "login"},
+                          status=422)
+        try:
+            access.set_password_with_token(token, request.POST.get("password", ""))
+        except DomainError as e:
+            return render(request, "selfcare/set_password.html", {"error": describe(e), "languages": settings.LANGUAGES,
+                                                                  "section": "login"}, status=422)
+        messages.success(request, _("Your password is set. Log in with it."))
+        return redirect("selfcare:login")
+    return _show(request, "set_password.html", "login")
+
+
+@public
+@require_POST
+def language(request):
+    """Choose the portal's language: a cookie for this browser, and the customer's setting when logged in."""
+    chosen = request.POST.get("language", "")
+    if chosen not in access.LANGUAGES:
+        chosen = ""
+    login = access.session_login(request.COOKIES.get(COOKIE))
+    if login is not None:
+        access.set_language(login, chosen)
+    response = redirect(safe_next(request, request.POST.get("next"), reverse("selfcare:home")))
+    if chosen:
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, path=COOKIE_PATH, samesite="Lax")
+    else:
+        response.delete_cookie(LANGUAGE_COOKIE, path=COOKIE_PATH)
+    return response
+
+
+# -- what the subscriber sees ----------------------------------------------------------------------
+
+
+@subscriber_page
+def home(request):
+    c = request.customer
+    open_invoices = list(invoice_selectors.invoices(c.pk).filter(status__in=OPEN).order_by("due_date", "id"))
+    return _show(request, "home.html", "home", customer=c, funds=ledger_selectors.funds_of(c),
+                 open_invoices=open_invoices,
+                 open_total=Money(sum(i.open_minor for i in open_invoices), c.currency),
+                 payments=list(ledger_selectors.entries_of(c, kind=EntryKind.PAYMENT).order_by("-created_at", "-id")[:5]),
+                 accounts=_accounts(c))
+
+
+@subscriber_page
+def invoices(request):
+    c = request.customer
+    return _show(request, "invoices.html", "invoices", customer=c,
+                 invoices=list(invoice_selectors.invoices(c.pk).exclude(status=InvoiceStatus.VOID)
+                               .order_by("-issue_date", "-id")[:PAGE]), open_statuses=OPEN)
+
+
+@subscriber_page
+def invoice_pdf(request, invoice_id: int):
+    invoice = invoice_selectors.get_invoice(invoice_id)
+    if invoice.customer_id != request.customer.pk or invoice.status == InvoiceStatus.VOID:
+        raise NotFound("no such invoice")
+    response = HttpResponse(documents.pdf_bytes(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number_text}.pdf"'
+    return response
+
+
+@subscriber_page
+def payments(request):
+    c = request.customer
+    entries = ledger_selectors.entries_of(c).filter(kind__in=[EntryKind.PAYMENT, EntryKind.REFUND, EntryKind.CREDIT])
+    return _show(request, "payments.html", "payments", customer=c,
+                 entries=list(entries.order_by("-created_at", "-id")[:PAGE]))
+
+
+@subscriber_page
+def usage(request):
+    c = request.customer
+    return _show(request, "usage.html", "usage", customer=c,
+                 xdrs=list(rating_selectors.xdrs_of_customer(c.pk)[:PAGE]),
+                 purchases=list(ppv_selectors.purchases(customer_id=c.pk)[:PAGE]))
+
+
+def _packages_of(product_ids) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for pp in ProductPackage.objects.filter(product_id__in=product_ids).select_related("package").order_by("package__name"):
+        names.setdefault(pp.product_id, []).append(pp.package.name)
+    return names
+
+
+def _accounts(customer) -> list[dict]:
+    accounts = list(customer_selectors.accounts(customer_id=customer.pk).exclude(status=Status.CLOSED).order_by("id"))
+    current = {a.pk: list(customer_selectors.current_products(a).select_related("plan", "product")) for a in accounts}
+    packages = _packages_of({ap.product_id for aps in current.values() for ap in aps})
+    return [{"account": a, "products": [{"assignment": ap, "packages": packages.get(ap.product_id, [])}
+                                        for ap in current[a.pk]]} for a in accounts]
+
+
+def offers_for(customer):
+    """Self-service add-on plans the customer may order (active, in its currency)."""
+    return (SubscriptionPlan.objects.filter(status=CatalogStatus.ACTIVE, product__status=CatalogStatus.ACTIVE,
+                                            product__kind=ProductKind.ADDON, product__self_service=True,
+                                            product__currency=customer.currency)
+            .select_related("product").order_by("product__name", "periodic_fee_minor"))
+
+
+@subscriber_page
+def services(request):
+    c = request.customer
+    accounts = _accounts(c)
+    offers = list(offers_for(c))
+    packages = _packages_of({p.product_id for p in offers})
+    for row in accounts:
+        have = {p["assignment"].product_id for p in row["products"]}
+        row["offers"] = [{"plan": p, "packages": packages.get(p.product_id, [])} for p in offers if p.product_id not in have]
+        for p in row["products"]:
+            a = p["assignment"]
+            p["removable"] = a.role == AssignmentRole.ADDON and a.product.self_service and a.end_date is None
+    return _show(request, "services.html", "services", customer=c, accounts=accounts,
+                 active=c.status == Status.ACTIVE)
+
+
+def _own_account(request, account_id: int):
+    account = customer_selectors.account(account_id)
+    if account.customer_id != request.customer.pk or account.status == Status.CLOSED:
+        raise NotFound("no such account")
+    return account
+
+
+def _offer(request, plan_id: int) -> SubscriptionPlan:
+    plan = offers_for(request.customer).filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound("no such offer")
+    return plan
+
+
+@subscriber_page
+def addon_confirm(request, account_id: int, plan_id: int):
+    account, plan = _own_account(request, account_id), _offer(request, plan_id)
+    quote = quote_addon(request.customer, plan)
+    return _show(request, "addon_confirm.html", "services", account=account, plan=plan, quote=quote,
+                 packages=_packages_of([plan.product_id]).get(plan.product_id, []))
+
+
+@subscriber_action
+def addon_add(request, account_id: int, plan_id: int):
+    account, plan = _own_account(request, account_id), _offer(request, plan_id)
+    add_addon_and_charge(request.actor, account, plan)
+    messages.success(request, _("%(name)s was added. It reaches your TV within a minute.") % {"name": plan.product.name})
+    return redirect("selfcare:services")
+
+
+def _own_addon(request, account_id: int, assignment_id: int) -> tuple:
+    account = _own_account(request, account_id)
+    assignment = (AccountProduct.objects.select_related("product", "plan")
+                  .filter(pk=assignment_id, account=account, role=AssignmentRole.ADDON, end_date__isnull=True,
+                          product__self_service=True).first())
+    if assignment is None:
+        raise NotFound("no such add-on")
+    return account, assignment
+
+
+@subscriber_page
+def addon_remove_confirm(request, account_id: int, assignment_id: int):
+    account, assignment = _own_addon(request, account_id, assignment_id)
+    return _show(request, "addon_remove.html", "services", account=account, assignment=assignment,
+                 today=clock.today())
+
+
+@subscriber_action
+def addon_remove(request, account_id: int, assignment_id: int):
+    account, assignment = _own_addon(request, account_id, assignment_id)
+    remove_addon(request.actor, account, assignment.pk, reason="removed by the subscriber")
+    messages.success(request, _("%(name)s was removed.") % {"name": assignment.product.name})
+    return redirect("selfcare:services")
+
+
+@subscriber_page
+def settings_page(request):
+    return _show(request, "settings.html", "settings", login=request.subscriber,
+                 session_minutes=settings.TRIPLEPLAY_PORTAL_SESSION_IDLE_SECONDS // 60)
+
+
+@subscriber_action
+def change_password(request):
+    if request.POST.get("new_password", "") != request.POST.get("new_password2", ""):
+        messages.error(request, _("The two passwords differ."))
+        return redirect("selfcare:settings")
+    access.change_password(request.subscriber, current=request.POST.get("current_password", ""),
+                           new=request.POST.get("new_password", ""), keep_session=request.COOKIES.get(COOKIE))
+    messages.success(request, _("Your password was changed."))
+    return redirect("selfcare:settings")
+
