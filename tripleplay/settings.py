@@ -8,6 +8,7 @@ conditional UPDATEs are never raced (docs/concurrency.md).
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,7 @@ CSRF_TRUSTED_ORIGINS = [
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",  # operator login throttling (django-axes): its attempts and lockouts tables
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -96,7 +98,26 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out operator login with the lockout page
 ]
+
+# Operator logins (the web interface and the admin) are throttled by django-axes: after
+# TRIPLEPLAY_LOGIN_FAILURE_LIMIT failures for one username, or from one client address, further
+# attempts are refused for TRIPLEPLAY_LOGIN_COOLOFF_MINUTES (429), even with the right password; a
+# success resets that username's count. Per username stops guessing one operator's password from many
+# addresses; per address stops one address from trying many usernames. The price: an attacker can lock
+# an operator out for the cool-off (an admin can clear it: `tripleplay django axes_reset_username NAME`).
+# The address is the client's behind the proxy (core/clientip.py). The subscriber portal has its own
+# throttle (docs/selfcare.md), API clients use tokens.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("TRIPLEPLAY_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TRIPLEPLAY_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "tripleplay.core.clientip.client_address"
+AXES_LOCKOUT_TEMPLATE = "web/lockout.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "tripleplay.urls"
 WSGI_APPLICATION = "tripleplay.wsgi.application"
@@ -174,6 +195,8 @@ CSRF_FAILURE_VIEW = "tripleplay.web.errors.csrf_failure"  # a clear 403 page ins
 # reachable over plain HTTP on the host itself (load balancers and Prometheus probe them there).
 # `tripleplay check --deploy` is clean with it on and a real secret key (docs/operations.md).
 TRIPLEPLAY_HTTPS = env_bool("TRIPLEPLAY_HTTPS")
+# Reverse proxies in front that append to X-Forwarded-For (core/clientip.py): the deploy kit's nginx.
+TRIPLEPLAY_PROXY_COUNT = int(os.environ.get("TRIPLEPLAY_PROXY_COUNT", "1" if TRIPLEPLAY_HTTPS else "0"))
 if TRIPLEPLAY_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True

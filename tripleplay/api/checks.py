@@ -28,6 +28,9 @@ MIRRORED_MIDDLEWARE = (
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Acts only on a response to a login that django-axes locked out (during Django's authenticate(),
+    # which a platform's token-authenticated PPV call never runs): nothing to do on the lean path.
+    "axes.middleware.AxesMiddleware",
 )
 
 # Settings the middleware above acts on that ppv_wsgi.py does not reimplement, with the values under

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tripleplay import clock
 from tripleplay.catalog.models import CatalogStatus, ProductKind, SubscriptionPlan
+from tripleplay.core.clientip import client_address
 from tripleplay.core.errors import DomainError, NotFound
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.customers.models import AccountProduct, AssignmentRole, Status
@@ -54,7 +55,7 @@ def _show(request, template: str, section: str, **context):
 
 
 def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")[:45]
+    return client_address(request)  # behind the proxy, the client's (core/clientip.py)
 
 
 # -- the door -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Authentication (API tokens, operator sessions with CSRF) and the role matrix."""
 
 import pytest
+from django.http import HttpRequest
 from django.test import Client
 
 from tripleplay.access import services as access_services
@@ -60,7 +61,7 @@ def test_me_for_each_kind_of_principal(admin, support, db):
     assert support.get("/me").json() == {"kind": "api_client", "name": "test-support", "role": "support"}
     access_services.create_operator(SYSTEM, username="fiona", password="correct-horse", role="finance")
     client = Client()
-    assert client.login(username="fiona", password="correct-horse")
+    assert client.login(request=HttpRequest(), username="fiona", password="correct-horse")
     assert Api(client=client).get("/me").json() == {"kind": "operator", "name": "fiona", "role": "finance"}
 
 
@@ -132,7 +133,7 @@ def test_operator_without_role_is_403(db):
 
     get_user_model().objects.create_user(username="nobody", password="correct-horse")
     client = Client()
-    assert client.login(username="nobody", password="correct-horse")
+    assert client.login(request=HttpRequest(), username="nobody", password="correct-horse")
     r = Api(client=client).get("/me")
     assert r.status_code == 403
     assert error_of(r)["code"] == "permission_denied"
@@ -145,7 +146,7 @@ def finance_operator(db):
 
 def test_session_post_without_csrf_token_is_403(finance_operator, customer):
     client = Client(enforce_csrf_checks=True)
-    assert client.login(username="olga", password="correct-horse")
+    assert client.login(request=HttpRequest(), username="olga", password="correct-horse")
     api = Api(client=client)
     assert api.get(f"/customers/{customer.pk}").status_code == 200  # safe methods need no token
     before = snapshot()
@@ -159,7 +160,7 @@ def test_session_post_without_csrf_token_is_403(finance_operator, customer):
 
 def test_session_post_with_csrf_token_works(finance_operator, customer):
     client = Client(enforce_csrf_checks=True)
-    assert client.login(username="olga", password="correct-horse")
+    assert client.login(request=HttpRequest(), username="olga", password="correct-horse")
     api = Api(client=client)
     assert api.get("/me").status_code == 200  # sets the csrftoken cookie
     token = client.cookies["csrftoken"].value
@@ -178,7 +179,7 @@ def test_token_requests_need_no_csrf(finance, customer):
 
 def test_logged_out_session_is_401(finance_operator):
     client = Client(enforce_csrf_checks=True)
-    assert client.login(username="olga", password="correct-horse")
+    assert client.login(request=HttpRequest(), username="olga", password="correct-horse")
     client.logout()
     r = Api(client=client).post("/customers", {"name": "x", "currency": "USD", "balance_model": "prepaid"})
     assert r.status_code == 401

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.http import HttpRequest
 from django.test import Client
 
 from tripleplay import clock
@@ -104,7 +105,7 @@ def test_pages_need_a_portal_login_and_an_operator_login_is_not_one(portal, db):
         assert response.status_code == 302 and response["Location"].startswith("/my/login/?next="), url
     create_operator(Actor.system("t"), username="op", password="operator-pw-1", role="admin")
     operator = Client()
-    assert operator.login(username="op", password="operator-pw-1")
+    assert operator.login(request=HttpRequest(), username="op", password="operator-pw-1")
     assert operator.get("/my/").status_code == 302  # an operator is not a subscriber
     # and a subscriber is not an operator
     assert portal.ada.client.get("/customers/").status_code == 302
