@@ -22,7 +22,8 @@ ALL = "*"
 class RetryPolicy:
     """Exponential backoff with jitter: attempt n (1-based, failed) waits base * 2^(n-1), capped, times
     a random factor in [0.5, 1.5); after ``max_attempts`` failures the delivery is failed (dead letter).
-    The defaults span about a day (5 s, 10 s, ... capped at 4 h)."""
+    The defaults: 5 s, 10 s, 20 s ... 12 attempts over about three hours (the sum of 11 waits, 10 235 s
+    before jitter); the cap (4 h) bounds longer policies."""
 
     base_seconds: float = 5.0
     cap_seconds: float = 4 * 3600.0

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import datetime
 
 PREFIX = "whsec_"
 SECRET_BYTES = 24
@@ -33,9 +32,10 @@ def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def headers(secrets_: list[str], msg_id: str, at: datetime, body: bytes) -> dict[str, str]:
-    """The three headers of one delivery attempt, signed with every secret in ``secrets_``."""
-    ts = int(at.timestamp())
+def headers(secrets_: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three headers of one delivery attempt (``timestamp``: Unix seconds), signed with every secret
+    in ``secrets_``."""
+    ts = int(timestamp)
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(ts),
