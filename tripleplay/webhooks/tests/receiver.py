@@ -4,7 +4,8 @@
     python receiver.py --port N --secret whsec_... --fail-rate 0.3 --log requests.jsonl [--seed 1]
 
 Every request is one JSON line in the log: {"id", "timestamp", "verified", "status", "type", "data",
-"error"}; a request that does not verify is answered 400 (and logged). It prints "ready" once listening.
+"error"}; a request that does not verify is answered 400 (and logged); one whose body ends early (its
+sender was killed) is logged with verified and status null, and not answered. It prints "ready" once listening.
 It imports nothing of tripleplay."""
 
 from __future__ import annotations
@@ -38,9 +39,17 @@ def main() -> None:
             pass
 
         def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
             entry = {"id": self.headers.get("webhook-id"), "timestamp": self.headers.get("webhook-timestamp"),
                      "signatures": len((self.headers.get("webhook-signature") or "").split())}
+            if len(body) < length:  # the sender died mid-request (a killed worker): nothing to answer
+                entry.update(verified=None, status=None, error=f"incomplete body: {len(body)} of {length} bytes")
+                with lock:
+                    log.write(json.dumps(entry) + "\n")
+                    log.flush()
+                self.close_connection = True
+                return
             try:
                 msg = hook.verify(body, dict(self.headers.items()))
                 entry.update(verified=True, type=msg["type"], data=msg["data"], event_timestamp=msg["timestamp"])
