@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from tripleplay.api import access, accounts, audit, catalog, customers, errors, invoices, iptv, ledger, ppv, ppv_admin
 from tripleplay.api import rating as rating_api
+from tripleplay.api import webhooks as webhooks_api
 from tripleplay.api.auth import AUTH
 from tripleplay.api.schemas import ErrorOut
 
@@ -80,3 +81,4 @@ api.add_router("", ppv.router)
 api.add_router("", ppv_admin.router)
 api.add_router("", invoices.router)
 api.add_router("", rating_api.router)
+api.add_router("", webhooks_api.router)
