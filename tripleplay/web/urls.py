@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tripleplay.web.views import catalog, customers, home, platforms, reports
+from tripleplay.web.views import catalog, customers, home, platforms, reports, webhooks
 
 app_name = "web"
 
@@ -59,6 +59,15 @@ urlpatterns = [
     path("platforms/<int:platform_id>/test", platforms.platform_test, name="platform_test"),
     path("platforms/<int:platform_id>/token", platforms.platform_token, name="platform_token"),
     path("platforms/<int:platform_id>/reconcile", platforms.platform_reconcile, name="platform_reconcile"),
+    # webhooks
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/new", webhooks.endpoint_create, name="webhook_create"),
+    path("webhooks/<int:endpoint_id>/", webhooks.endpoint_detail, name="webhook"),
+    path("webhooks/<int:endpoint_id>/update", webhooks.endpoint_update, name="webhook_update"),
+    path("webhooks/<int:endpoint_id>/rotate", webhooks.endpoint_rotate, name="webhook_rotate"),
+    path("webhooks/deliveries/<int:delivery_id>/", webhooks.delivery_detail, name="webhook_delivery"),
+    path("webhooks/deliveries/<int:delivery_id>/replay", webhooks.delivery_replay, name="webhook_delivery_replay"),
+    path("webhooks/events/<int:event_id>/replay", webhooks.event_replay, name="webhook_event_replay"),
     # reports
     path("reports/", reports.reports, name="reports"),
 ]

@@ -30,14 +30,14 @@ def deliveries_of(ep) -> list[tuple[str, str]]:
 class Receiver:
     """The receiver process (receiver.py) on a free port; ``requests()`` reads its log."""
 
-    def __init__(self, tmp_path, secret: str, fail_rate: float = 0.0, seed: int = 1):
+    def __init__(self, tmp_path, secret: str, fail_rate: float = 0.0, seed: int = 1, port: int | None = None):
         import subprocess
         import sys
         from pathlib import Path
 
         from tripleplay.core.testing import free_port
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.log = tmp_path / f"receiver-{self.port}.jsonl"
         self.log.touch()
