@@ -201,12 +201,11 @@ TRIPLEPLAY_INVOICE_ISSUER = os.environ.get("TRIPLEPLAY_INVOICE_ISSUER", "Triplep
 TRIPLEPLAY_JOB_INTERVALS["invoice-run"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS", "3600"))
 TRIPLEPLAY_JOB_INTERVALS["invoice-documents"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_DOCUMENTS_SECONDS", "300"))
 TRIPLEPLAY_JOB_INTERVALS["collections"] = int(os.environ.get("TRIPLEPLAY_JOB_COLLECTIONS_SECONDS", "3600"))
-# Webhooks (docs/webhooks.md): the worker's delivery job drains for at most ..._JOB_SECONDS each time, with
-# ..._THREADS parallel requests; ppv.purchased events are derived from confirmed purchases every ..._PPV_SECONDS.
-TRIPLEPLAY_JOB_INTERVALS["deliver-webhooks"] = int(os.environ.get("TRIPLEPLAY_JOB_DELIVER_WEBHOOKS_SECONDS", "2"))
-TRIPLEPLAY_JOB_INTERVALS["ppv-purchase-events"] = int(os.environ.get("TRIPLEPLAY_JOB_PPV_PURCHASE_EVENTS_SECONDS", "10"))
-TRIPLEPLAY_WEBHOOK_JOB_SECONDS = float(os.environ.get("TRIPLEPLAY_WEBHOOK_JOB_SECONDS", "5"))
-TRIPLEPLAY_WEBHOOK_THREADS = int(os.environ.get("TRIPLEPLAY_WEBHOOK_THREADS", "8"))
+# Webhooks (docs/webhooks.md): every `tripleplay worker` also delivers webhooks between its provisioning
+# batches, with ..._THREADS parallel requests (0: not in this worker; `tripleplay webhook-worker` then
+# delivers), and derives the ppv.purchased events of confirmed purchases at most every ..._PPV_SECONDS.
+TRIPLEPLAY_WEBHOOK_THREADS = int(os.environ.get("TRIPLEPLAY_WEBHOOK_THREADS", "4"))
+TRIPLEPLAY_WEBHOOK_PPV_SECONDS = float(os.environ.get("TRIPLEPLAY_WEBHOOK_PPV_SECONDS", "5"))
 # E-mail (invoices, collections notices): Django's framework. The default writes each message to a file
 # under TRIPLEPLAY_HOME/mail, so nothing is sent by accident; production sets an SMTP backend and host.
 EMAIL_BACKEND = os.environ.get("TRIPLEPLAY_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

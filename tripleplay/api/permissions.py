@@ -17,6 +17,8 @@ rate tables: POST rate-tables, PUT rates/peak-window  yes      no       no
 catalog writes: products and plans (create, update,    yes      no       no
 retire, delete)
 API clients: list, create, revoke                      yes      no       no
+webhooks: replay a delivery or an event               yes      yes      no
+webhooks: endpoints (create, change, rotate secret)    yes      no       no
 =====================================================  =======  =======  =======
 
 A principal without a role never gets this far (403 in tripleplay.api.auth). Each handler states its

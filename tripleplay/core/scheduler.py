@@ -105,6 +105,48 @@ def run_due(jobs: list[Job], owner: str) -> list[tuple[str, str]]:
     return ran
 
 
+# -- worker loops ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerLoop:
+    """Outbox work that every `tripleplay worker` does between its provisioning batches, in parallel with
+    the other workers (their claims share the queue), unlike a PeriodicJob, which runs in one place at a
+    time and whose freshness /readyz watches. ``step`` does one bounded piece of work (a batch) and
+    returns how many items it handled; ``close`` releases what the loop holds (threads, connections)."""
+
+    name: str
+    step: Callable[[], int]
+    close: Callable[[], None]
+
+
+_LOOPS: dict[str, WorkerLoop] = {}
+
+
+def register_loop(loop: WorkerLoop) -> None:
+    """Called from an AppConfig.ready(), like ``register``."""
+    taken = _LOOPS.get(loop.name)
+    if taken is not None and taken != loop:
+        raise ValueError(f"worker loop {loop.name!r} is already registered by {taken.step.__module__}")
+    _LOOPS[loop.name] = loop
+
+
+def registered_loops() -> list[WorkerLoop]:
+    return list(_LOOPS.values())
+
+
+def run_loops(loops: list[WorkerLoop]) -> int:
+    """One step of each loop; a failing step is logged and does not stop the worker (it runs again
+    next time). Returns the items handled."""
+    done = 0
+    for loop in loops:
+        try:
+            done += loop.step()
+        except Exception:
+            log.exception("worker loop %s failed", loop.name)
+    return done
+
+
 def job_states() -> dict[str, ScheduledJob]:
     """The job rows by name (a job that has never been due has none yet)."""
     return {job.name: job for job in ScheduledJob.objects.all()}

@@ -4,7 +4,7 @@ so that secrets are generated, encrypted and changes audited)."""
 from django.contrib import admin
 
 from tripleplay.core.admin_base import ReadOnlyAdmin
-from tripleplay.webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
+from tripleplay.webhooks.models import Cursor, Delivery, DeliveryAttempt, Endpoint, Event
 
 
 @admin.register(Endpoint)
@@ -28,3 +28,8 @@ class DeliveryAdmin(ReadOnlyAdmin):
 @admin.register(DeliveryAttempt)
 class DeliveryAttemptAdmin(ReadOnlyAdmin):
     list_display = ["id", "delivery", "number", "started_at", "duration_ms", "status_code", "error"]
+
+
+@admin.register(Cursor)
+class CursorAdmin(ReadOnlyAdmin):
+    list_display = ["name", "position", "updated_at"]

@@ -19,4 +19,5 @@ class WebhooksConfig(AppConfig):
         invoicing.INVOICES_ISSUED.register(handlers.invoices_issued, order=10)
         invoicing.INVOICES_PAID.register(handlers.invoices_paid, order=10)
         iptv.PROVISIONING_FAILED.register(handlers.provisioning_failed, order=10)
-        scheduler.register(*jobs.JOBS)
+        for loop in jobs.LOOPS:
+            scheduler.register_loop(loop)

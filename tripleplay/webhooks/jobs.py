@@ -1,21 +1,27 @@
-"""The webhooks app's periodic jobs (registered in tripleplay.webhooks.apps; tripleplay.core.scheduler).
+"""The webhooks app's work inside `tripleplay worker`, registered in tripleplay.webhooks.apps as worker
+loops (tripleplay.core.scheduler.WorkerLoop): every worker runs them between its provisioning batches,
+in parallel with the other workers, sharing the queues through their claims.
 
-- ``deliver-webhooks``: drain due deliveries for a few seconds inside `tripleplay worker`, so that a
-  one-worker installation delivers without another process; `tripleplay webhook-worker` runs the same
-  loop without end, in as many processes as needed (they share the queue through SKIP LOCKED).
+- ``webhooks-delivery``: one batch of due deliveries per step (``delivery.Deliverer``); `tripleplay
+  webhook-worker` runs the same loop alone, in as many processes as needed.
 - ``ppv-purchase-events``: the ppv.purchased events, derived from confirmed purchases behind a
   watermark (D105), because the PPV confirm path on PostgreSQL is one SQL function that must not pay
-  for webhooks."""
+  for webhooks; at most every TRIPLEPLAY_WEBHOOK_PPV_SECONDS in each worker.
+
+Loops, not periodic jobs: a job runs in one place at a time, and /readyz calls the installation unready
+when a job misses three of its intervals, which a job every few seconds would do whenever a long job
+(the invoice run) holds the worker."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 
 from tripleplay import clock
-from tripleplay.core.scheduler import PeriodicJob
+from tripleplay.core.scheduler import WorkerLoop
 from tripleplay.ppv.models import PpvPurchase, PurchaseStatus
 from tripleplay.webhooks.delivery import Deliverer
 from tripleplay.webhooks.events import NewEvent, emit, iso, subscribed
@@ -28,12 +34,6 @@ PPV_SETTLE = timedelta(seconds=60)
 PPV_PAGE = 5000
 _FINISHED = {PurchaseStatus.CONFIRMED, PurchaseStatus.REFUNDED, PurchaseStatus.DECLINED, PurchaseStatus.CANCELLED,
              PurchaseStatus.EXPIRED}
-
-
-def deliver() -> str:
-    d = Deliverer(threads=settings.TRIPLEPLAY_WEBHOOK_THREADS)
-    d.run(until_idle=True, max_seconds=settings.TRIPLEPLAY_WEBHOOK_JOB_SECONDS)
-    return f"{d.delivered} webhook deliveries succeeded"
 
 
 def ppv_payload(p: dict) -> dict:
@@ -67,15 +67,40 @@ def ppv_purchase_events(*, page: int = PPV_PAGE) -> int:
             done = set(Event.objects.filter(source_key__in=list(confirmed)).values_list("source_key", flat=True))
             written = len(emit("ppv.purchased", [NewEvent(ppv_payload(r), source_key=k)
                                                  for k, r in confirmed.items() if k not in done]))
-        Cursor.objects.filter(name=PPV_CURSOR).update(position=position, updated_at=clock.now())
+        if position != cursor.position:
+            Cursor.objects.filter(name=PPV_CURSOR).update(position=position, updated_at=clock.now())
     return written
 
 
-def ppv_events_job() -> str:
-    return f"{ppv_purchase_events()} ppv.purchased events written"
+class _InWorker:
+    """The loops' state in one worker process: its deliverer (threads, HTTP clients), when it last derived."""
+
+    def __init__(self):
+        self.deliverer: Deliverer | None = None
+        self.ppv_at: float | None = None
+
+    def deliver_step(self) -> int:
+        if settings.TRIPLEPLAY_WEBHOOK_THREADS <= 0:
+            return 0
+        if self.deliverer is None:
+            self.deliverer = Deliverer(threads=settings.TRIPLEPLAY_WEBHOOK_THREADS)
+        return self.deliverer.run_once()
+
+    def close(self) -> None:
+        if self.deliverer is not None:
+            self.deliverer.close()
+            self.deliverer = None
+
+    def ppv_step(self) -> int:
+        if self.ppv_at is not None and time.monotonic() - self.ppv_at < settings.TRIPLEPLAY_WEBHOOK_PPV_SECONDS:
+            return 0
+        self.ppv_at = time.monotonic()
+        return ppv_purchase_events()
 
 
-JOBS = (
-    PeriodicJob("deliver-webhooks", deliver, default_seconds=2, lease=timedelta(minutes=2)),
-    PeriodicJob("ppv-purchase-events", ppv_events_job, default_seconds=10, lease=timedelta(minutes=5)),
+_IN_WORKER = _InWorker()
+
+LOOPS = (
+    WorkerLoop("webhooks-delivery", _IN_WORKER.deliver_step, _IN_WORKER.close),
+    WorkerLoop("ppv-purchase-events", _IN_WORKER.ppv_step, lambda: None),
 )

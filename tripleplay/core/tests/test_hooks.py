@@ -15,6 +15,7 @@ from tripleplay.core.hooks import Hook, declared_hooks
 from tripleplay.customers import hooks as customer_hooks
 from tripleplay.customers.models import Customer
 from tripleplay.invoicing import hooks as invoicing_hooks
+from tripleplay.iptv import hooks as iptv_hooks
 from tripleplay.ledger import hooks as ledger_hooks
 
 
@@ -97,12 +98,19 @@ def test_the_apps_wiring_is_the_documented_one():
     assert ledger_hooks.PAYMENT_RECORDED.handlers() == [
         "tripleplay.subscriptions.services.on_payment_recorded",
         "tripleplay.invoicing.services.on_payment_recorded",
+        "tripleplay.webhooks.handlers.payment_recorded",
     ]
     assert invoicing_hooks.PAYMENT_SETTLED.handlers() == ["tripleplay.collections.services.lift_if_cleared"]
     assert customer_hooks.CUSTOMER_SIGNED_UP.handlers() == ["tripleplay.ledger.services.open_funds"]
     assert customer_hooks.CREDIT_LIMIT_CHANGED.handlers() == ["tripleplay.ledger.services.set_credit_limit"]
-    assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer"]
+    assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer",
+                                                          "tripleplay.webhooks.handlers.customer_changed"]
     assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account"]
+    assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued"]
+    assert invoicing_hooks.INVOICES_PAID.handlers() == ["tripleplay.webhooks.handlers.invoices_paid"]
+    assert iptv_hooks.PROVISIONING_FAILED.handlers() == ["tripleplay.webhooks.handlers.provisioning_failed"]
+    # Outbox work every worker does between its provisioning batches (not jobs: core.scheduler.WorkerLoop).
+    assert [loop.name for loop in scheduler.registered_loops()] == ["webhooks-delivery", "ppv-purchase-events"]
 
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):

@@ -70,6 +70,13 @@ def actions(w):
         ("inbound token", f"/platforms/{p}/token", {}, ADMIN, 200),
         ("reconcile", f"/platforms/{p}/reconcile", {}, ADMIN, 200),
         ("reconcile repair", f"/platforms/{p}/reconcile", {"repair": "1"}, ADMIN, 200),
+        ("replay webhook delivery", f"/webhooks/deliveries/{_webhook(w)[1]}/replay", {}, OPS, 302),
+        ("replay webhook event", f"/webhooks/events/{_webhook(w)[2]}/replay", {}, OPS, 302),
+        ("create webhook endpoint", "/webhooks/new", {"url": "https://crm.example.com/{role}", "all_events": "on",
+                                                      "enabled": "on"}, ADMIN, 200),
+        ("update webhook endpoint", f"/webhooks/{_webhook(w)[0]}/update", {
+            "url": "https://crm.example.com/x", "event_types": ["invoice.paid"], "timeout_seconds": "5"}, ADMIN, 302),
+        ("rotate webhook secret", f"/webhooks/{_webhook(w)[0]}/rotate", {}, ADMIN, 200),
     ]
 
 
@@ -80,7 +87,26 @@ ACTION_NAMES = [
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
     "retire product", "create rate table", "set rate", "peak window",
     "link package", "sell package", "import preview", "import apply", "create PPV event",
-    "create platform", "update platform", "inbound token", "reconcile", "reconcile repair"]
+    "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
+    "replay webhook delivery", "replay webhook event", "create webhook endpoint", "update webhook endpoint",
+    "rotate webhook secret"]
+
+
+def _webhook(w) -> tuple[int, int, int]:
+    """(endpoint, delivery, event): an endpoint with one failed delivery of a payment event (once)."""
+    from tripleplay.core.actors import Actor
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+    from tripleplay.webhooks.models import Delivery
+    from tripleplay.webhooks.services import create_endpoint
+
+    d = Delivery.objects.first()
+    if d is None:
+        create_endpoint(Actor.system("test"), url="http://127.0.0.1:9/hook", event_types=["payment.recorded"])
+        record_payment(Actor.system("test"), w.customer, Money(100, "USD"), idempotency_key="webhook-test")
+        d = Delivery.objects.get()
+        Delivery.objects.filter(pk=d.pk).update(status="failed", attempts=12)
+    return d.endpoint_id, d.pk, d.event_id
 
 
 def _package(w, external_id: str) -> int:
@@ -121,7 +147,7 @@ def test_the_action_list_is_complete(world):
     post_routes = {p.name for p in urls.urlpatterns if p.name not in {
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
-        "invoice_pdf", "invoice_csv"}}
+        "invoice_pdf", "invoice_csv", "webhooks", "webhook", "webhook_delivery"}}
     tested = {"signup_submit", "customer_update", "customer_status", "account_status", "account_update",
               "account_create", "main_product",
               "add_addon", "remove_addon", "money",
@@ -129,7 +155,8 @@ def test_the_action_list_is_complete(world):
               "product_retire", "rate_table_create", "rate_set", "peak_window_set",
               "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
               "platform_update",
-              "platform_token", "platform_reconcile", "invoice_issue", "invoice_void"}
+              "platform_token", "platform_reconcile", "invoice_issue", "invoice_void",
+              "webhook_create", "webhook_update", "webhook_rotate", "webhook_delivery_replay", "webhook_event_replay"}
     assert post_routes == tested
 
 
@@ -164,7 +191,9 @@ def pages(w):
             f"/customers/{c}/provisioning/", "/catalog/", "/catalog/rate-tables/", "/catalog/packages/",
             "/catalog/ppv-events/", "/catalog/ppv-purchases/", "/catalog/ppv-purchases/?status=confirmed&day=2026-01-01",
             "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
-            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv"]
+            f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv",
+            "/webhooks/", f"/webhooks/{_webhook(w)[0]}/", f"/webhooks/{_webhook(w)[0]}/?status=failed",
+            f"/webhooks/deliveries/{_webhook(w)[1]}/"]
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "support"])

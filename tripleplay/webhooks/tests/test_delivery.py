@@ -144,3 +144,16 @@ def test_network_failures_are_retried(endpoint, actor, make_customer, fault):
     d = Delivery.objects.get()
     assert (d.status, d.attempts, d.last_status_code) == ("pending", 1, None)
     assert d.last_error.startswith("timeout" if fault == "timeout" else "ConnectError")
+
+
+def test_tripleplay_worker_delivers_between_its_provisioning_batches(endpoint, receiver, actor, make_customer):
+    from django.core.management import call_command
+
+    made = endpoint()
+    r = receiver(made.secret)
+    update_endpoint(actor, made.endpoint, url=r.url)
+    change_customer_status(actor, make_customer(), "suspended", reason="x")
+    call_command("worker", "--until-idle", "--no-jobs", "--threads", "1", stdout=None)
+    (req,) = r.requests()
+    assert (req["verified"], req["status"], req["type"]) == (True, 204, "customer.status_changed")
+    assert Delivery.objects.get().status == "succeeded"

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tripleplay.core.heartbeat import Heartbeat
-from tripleplay.core.scheduler import run_due, worker_jobs
+from tripleplay.core.scheduler import registered_loops, run_due, run_loops, worker_jobs
 from tripleplay.iptv.worker import RetryPolicy, Worker
 
 
@@ -28,6 +28,7 @@ class Command(BaseCommand):
                         lease_seconds=o["lease_seconds"], poll_seconds=o["poll_seconds"],
                         retry=RetryPolicy(base_seconds=o["retry_base_seconds"], cap_seconds=o["retry_cap_seconds"]))
         jobs = [] if o["no_jobs"] else worker_jobs()
+        loops = registered_loops()  # other outboxes (webhooks), drained by every worker between batches
 
         def stop(signum, frame):
             self.stderr.write(f"worker {worker.name}: signal {signum}, finishing the current batch ...")
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"worker {worker.name}: {o['threads']} thread(s), batch {o['batch_size']}; "
-                          f"jobs: {', '.join(j.name for j in jobs) or 'none'}")
+                          f"jobs: {', '.join(j.name for j in jobs) or 'none'}; "
+                          f"loops: {', '.join(lp.name for lp in loops) or 'none'}")
         self.stdout.flush()
 
         heartbeat = Heartbeat(worker.name, runs_jobs=bool(jobs),
@@ -45,6 +47,7 @@ class Command(BaseCommand):
 
         def between_batches(done: int):
             heartbeat.beat()
+            run_loops(loops)
             if jobs:
                 run_due(jobs, worker.name)
             if done:
@@ -55,4 +58,6 @@ class Command(BaseCommand):
             worker.run(until_idle=o["until_idle"], on_batch=between_batches)
         finally:
             heartbeat.stop()
+            for loop in loops:
+                loop.close()
         self.stdout.write(f"worker {worker.name}: stopped after {worker.processed} subscriber updates")

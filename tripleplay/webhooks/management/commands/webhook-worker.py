@@ -8,7 +8,7 @@ from tripleplay.webhooks.policy import RetryPolicy
 
 class Command(BaseCommand):
     help = ("Deliver webhooks until SIGTERM (any number of these processes share the queue); "
-            "`tripleplay worker` also delivers, a few seconds at a time, as its deliver-webhooks job.")
+            "every `tripleplay worker` also delivers, between its provisioning batches.")
 
     def add_arguments(self, parser):
         parser.add_argument("--threads", type=int, default=8, help="parallel requests in this process")
