@@ -54,6 +54,8 @@ class Result:
     error: str = ""
     excerpt: str = ""
 
+    skipped: bool = False  # not sent: the lease would run out during the call (sent after a new claim)
+
     @property
     def ok(self) -> bool:
         return succeeded(self.status_code)
@@ -133,6 +135,12 @@ class Deliverer:
         return client
 
     def _send(self, pair: tuple[Delivery, list[str]]) -> Result:
+        d = pair[0]
+        # Late in a big batch the lease may be about to run out: leave the delivery to be claimed again
+        # rather than have another worker send it while this one still waits for an answer.
+        margin = timedelta(seconds=d.endpoint.timeout_seconds + 1)
+        if d.lease_until is None or d.lease_until - clock.now() < margin:
+            return Result(d, clock.now(), 0, skipped=True)
         return send(self._client(), *pair)
 
     def run_once(self) -> int:
@@ -153,16 +161,20 @@ class Deliverer:
             results = list(self._pool.map(self._send, work))
         self.finish(results)
         self.delivered += sum(1 for r in results if r.ok)
-        return len(batch)
+        return sum(1 for r in results if not r.skipped)
 
     def finish(self, results: list[Result]) -> None:
         now = clock.now()
+        skipped = [r.delivery.pk for r in results if r.skipped]
+        results = [r for r in results if not r.skipped]
         with transaction.atomic():
             DeliveryAttempt.objects.bulk_create([
                 DeliveryAttempt(delivery_id=r.delivery.pk, number=r.delivery.attempts + 1, started_at=r.started_at,
                                 duration_ms=r.duration_ms, status_code=r.status_code, error=r.error[:EXCERPT],
                                 response_excerpt=r.excerpt, worker=self.name[:100]) for r in results])
             mine = Delivery.objects.filter(lease_owner=self.name, status=DeliveryStatus.PENDING)
+            if skipped:
+                mine.filter(id__in=skipped).update(lease_owner="", lease_until=None)
             by_code: dict[int, list[int]] = {}
             for r in results:
                 if r.ok:

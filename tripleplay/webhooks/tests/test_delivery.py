@@ -157,3 +157,18 @@ def test_tripleplay_worker_delivers_between_its_provisioning_batches(endpoint, r
     (req,) = r.requests()
     assert (req["verified"], req["status"], req["type"]) == (True, 204, "customer.status_changed")
     assert Delivery.objects.get().status == "succeeded"
+
+
+def test_a_delivery_whose_lease_would_run_out_is_left_for_the_next_claim(endpoint, receiver, actor, make_customer):
+    made = endpoint()
+    r = receiver(made.secret)
+    update_endpoint(actor, made.endpoint, url=r.url, timeout_seconds=30)
+    change_customer_status(actor, make_customer(), "suspended", reason="x")
+    d = Deliverer(threads=1, lease_seconds=20)  # shorter than the endpoint's timeout: never safe to send
+    assert d.run_once() == 0
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.lease_owner, r.requests()) == ("pending", 0, "", [])
+    assert DeliveryAttempt.objects.count() == 0
+    d.close()
+    Deliverer(threads=1, lease_seconds=60).run_once()
+    assert [q["status"] for q in r.requests()] == [204]

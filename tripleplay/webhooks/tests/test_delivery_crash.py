@@ -48,7 +48,8 @@ def test_flaky_receiver_and_killed_workers_lose_nothing(transactional_db, actor,
                                                          tmp_path, workers):
     made = endpoint()
     r = receiver(made.secret, fail_rate=0.3, seed=11)
-    update_endpoint(actor, made.endpoint, url=r.url)
+    # A 1 s timeout: a worker sends only while its 3 s lease has more than the timeout left.
+    update_endpoint(actor, made.endpoint, url=r.url, timeout_seconds=1)
     for i in range(CUSTOMERS):
         c = make_customer()
         record_payment(actor, c, Money(100 + i, "USD"), idempotency_key=f"pay-{i}")

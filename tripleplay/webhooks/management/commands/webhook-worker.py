@@ -14,7 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8, help="parallel requests in this process")
         parser.add_argument("--batch-size", type=int, default=100, help="deliveries claimed per transaction")
         parser.add_argument("--lease-seconds", type=int, default=60,
-                            help="how long a claim lasts if this process dies (then another sends again)")
+                            help="how long a claim lasts if this process dies (then another sends again); a "
+                                 "delivery is sent only while its lease outlasts its endpoint's timeout by 1 s")
         parser.add_argument("--poll-seconds", type=float, default=0.5, help="sleep when nothing is due")
         parser.add_argument("--retry-base-seconds", type=float, default=5.0, help="first retry delay (doubles)")
         parser.add_argument("--retry-cap-seconds", type=float, default=4 * 3600.0, help="longest retry delay")
