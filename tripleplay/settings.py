@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tripleplay.payments",
     "tripleplay.vouchers",
     "tripleplay.radius",
+    "tripleplay.webhooks",
     "tripleplay.web",
     "tripleplay.selfcare",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
@@ -295,6 +296,11 @@ TRIPLEPLAY_INVOICE_ISSUER = os.environ.get("TRIPLEPLAY_INVOICE_ISSUER", "Triplep
 TRIPLEPLAY_JOB_INTERVALS["invoice-run"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS", "3600"))
 TRIPLEPLAY_JOB_INTERVALS["invoice-documents"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_DOCUMENTS_SECONDS", "300"))
 TRIPLEPLAY_JOB_INTERVALS["collections"] = int(os.environ.get("TRIPLEPLAY_JOB_COLLECTIONS_SECONDS", "3600"))
+# Webhooks (docs/webhooks.md): every `tripleplay worker` also delivers webhooks between its provisioning
+# batches, with ..._THREADS parallel requests (0: not in this worker; `tripleplay webhook-worker` then
+# delivers), and derives the ppv.purchased events of confirmed purchases at most every ..._PPV_SECONDS.
+TRIPLEPLAY_WEBHOOK_THREADS = int(os.environ.get("TRIPLEPLAY_WEBHOOK_THREADS", "4"))
+TRIPLEPLAY_WEBHOOK_PPV_SECONDS = float(os.environ.get("TRIPLEPLAY_WEBHOOK_PPV_SECONDS", "5"))
 # E-mail (invoices, collections notices): Django's framework. The default writes each message to a file
 # under TRIPLEPLAY_HOME/mail, so nothing is sent by accident; production sets an SMTP backend and host.
 EMAIL_BACKEND = os.environ.get("TRIPLEPLAY_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

@@ -27,6 +27,7 @@ from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
 from tripleplay.api import sessions as sessions_api
 from tripleplay.api import vouchers as vouchers_api
+from tripleplay.api import webhooks as webhooks_api
 from tripleplay.api.auth import AUTH
 from tripleplay.api.schemas import ErrorOut
 
@@ -103,3 +104,4 @@ api.add_router("", payments_api.router)
 api.add_router("", vouchers_api.router)
 api.add_router("", sessions_api.voice)
 api.add_router("", sessions_api.router)
+api.add_router("", webhooks_api.router)

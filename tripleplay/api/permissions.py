@@ -21,6 +21,8 @@ voucher batches: create, disable                       yes      yes      no
 voucher redemption on behalf of a customer             yes      yes      yes
 IVR clients: list, create, revoke                      yes      no       no
 softswitches: create                                   yes      no       no
+webhooks: replay a delivery or an event               yes      yes      no
+webhooks: endpoints (create, change, rotate secret)    yes      no       no
 =====================================================  =======  =======  =======
 
 A principal without a role never gets this far (403 in tripleplay.api.auth). Each handler states its

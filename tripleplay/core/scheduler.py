@@ -105,48 +105,52 @@ def run_due(jobs: list[Job], owner: str) -> list[tuple[str, str]]:
     return ran
 
 
-def job_states() -> dict[str, ScheduledJob]:
-    """The job rows by name (a job that has never been due has none yet)."""
-    return {job.name: job for job in ScheduledJob.objects.all()}
-
-
-# -- outboxes drained on every loop of the worker ---------------------------------------------------
+# -- worker loops ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Drain:
-    """An outbox an app asks `tripleplay worker` to drain between its batches, on every loop (about
-    every half second when idle), not on a schedule: no interval, no ScheduledJob row, so nothing a
-    readiness check could call stale. ``run`` claims its own rows (leases, SKIP LOCKED: any number of
-    workers may run it at once), keeps its own short time budget and returns how many items it handled.
-    The radius app's Disconnect-Requests are one (radius.coa)."""
+class WorkerLoop:
+    """Outbox work that every `tripleplay worker` does between its provisioning batches, in parallel with
+    the other workers (their claims share the queue), unlike a PeriodicJob, which runs in one place at a
+    time and whose freshness /readyz watches. ``step`` does one bounded piece of work (a batch) and
+    returns how many items it handled, keeping to a short time budget (what is left waits for the next
+    step); ``close`` releases what the loop holds (threads, connections). No interval and no
+    ScheduledJob row, so nothing a readiness check could call stale. The radius app's Disconnect-Requests
+    and the webhooks' deliveries are such loops; every worker runs them, whatever its options."""
 
     name: str
-    run: Callable[[], int]
+    step: Callable[[], int]
+    close: Callable[[], None]
 
 
-_DRAINS: dict[str, Drain] = {}
+_LOOPS: dict[str, WorkerLoop] = {}
 
 
-def register_drain(*drains: Drain) -> None:
-    """Called from an AppConfig.ready(); a name belongs to one drain."""
-    for drain in drains:
-        taken = _DRAINS.get(drain.name)
-        if taken is not None and taken != drain:
-            raise ValueError(f"drain {drain.name!r} is already registered by {taken.run.__module__}")
-        _DRAINS[drain.name] = drain
+def register_loop(loop: WorkerLoop) -> None:
+    """Called from an AppConfig.ready(), like ``register``."""
+    taken = _LOOPS.get(loop.name)
+    if taken is not None and taken != loop:
+        raise ValueError(f"worker loop {loop.name!r} is already registered by {taken.step.__module__}")
+    _LOOPS[loop.name] = loop
 
 
-def registered_drains() -> list[Drain]:
-    return list(_DRAINS.values())
+def registered_loops() -> list[WorkerLoop]:
+    return list(_LOOPS.values())
 
 
-def run_drains() -> int:
-    """Every registered drain once; a failing one is logged and tried again on the next loop."""
-    total = 0
-    for drain in _DRAINS.values():
+def run_loops(loops: list[WorkerLoop] | None = None) -> int:
+    """One step of each loop (default: every registered one); a failing step is logged and does not
+    stop the worker (it runs again next time). Returns the items handled."""
+    done = 0
+    loops = registered_loops() if loops is None else loops
+    for loop in loops:
         try:
-            total += drain.run()
+            done += loop.step()
         except Exception:
-            log.exception("drain %s failed", drain.name)
-    return total
+            log.exception("worker loop %s failed", loop.name)
+    return done
+
+
+def job_states() -> dict[str, ScheduledJob]:
+    """The job rows by name (a job that has never been due has none yet)."""
+    return {job.name: job for job in ScheduledJob.objects.all()}

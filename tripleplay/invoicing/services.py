@@ -46,7 +46,7 @@ from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import Customer, Status
 from tripleplay.invoicing import lines as L
 from tripleplay.invoicing import periods
-from tripleplay.invoicing.hooks import PAYMENT_SETTLED
+from tripleplay.invoicing.hooks import INVOICES_ISSUED, INVOICES_PAID, PAYMENT_SETTLED
 from tripleplay.invoicing.models import (
     OPEN_STATUSES,
     BillingSchedule,
@@ -255,6 +255,11 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     record_many(actor, "invoice.issued", "invoice", {
         str(inv.pk): {"customer": inv.customer_id, "number": inv.number_text, "total_minor": inv.total_minor,
                       "tax_minor": inv.tax_minor, "out_of_turn": inv.out_of_turn} for inv in invoices}, at=now)
+    # One call per batch (set-based handlers), never one per invoice.
+    INVOICES_ISSUED(actor, invoices)
+    paid = [inv for inv in invoices if inv.status == InvoiceStatus.PAID and inv.total_minor > 0]
+    if paid:
+        INVOICES_PAID(paid)
     return invoices
 
 
@@ -326,6 +331,9 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
             changed.append(inv)
     if changed:
         Invoice.objects.bulk_update(changed, ["settled_minor", "status"])
+        now_paid = [inv for inv in changed if inv.status == InvoiceStatus.PAID]
+        if now_paid:
+            INVOICES_PAID(now_paid)
     return changed
 
 

@@ -32,6 +32,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 
 from tripleplay import clock
+from tripleplay.iptv.hooks import PROVISIONING_FAILED
 from tripleplay.iptv.models import (
     CommandStatus,
     Platform,
@@ -309,6 +310,8 @@ class Worker:
                                       status_message=outcome.error[:500]):
                 cmd.update(status=CommandStatus.FAILED, finished_at=now)
             ProvisioningCommand.objects.filter(pk=command.pk).update(**cmd)
+            if cmd.get("status") == CommandStatus.FAILED:
+                PROVISIONING_FAILED(sub, command, outcome.error)
 
 
 def uuid_suffix() -> str:

@@ -42,5 +42,6 @@ PAYMENT_RECORDED: Hook[[Payment]] = Hook(
     doc="After the payment's entry is written, same transaction: charge the fees a prepaid suspension "
         "left due (subscriptions, order 10), then settle open invoices and let collections lift its "
         "suspension (invoicing, order 20). A handler must not lose the payment: it catches and logs "
-        "its own failure back to a savepoint.",
+        "its own failure back to a savepoint. Except the outbox: webhooks (order 30) writes the "
+        "payment.recorded event, which commits with its payment or neither does.",
 )

@@ -16,4 +16,5 @@ class RadiusConfig(AppConfig):
         customers.ACCOUNT_CHANGED.register(services.disconnect_account_if_barred, order=20)
         # A session whose quota could not be renewed (funds spent) is disconnected, in the report's transaction.
         sessions.SESSION_MUST_END.register(services.disconnect_on_must_end, order=10)
-        scheduler.register_drain(*jobs.DRAINS)
+        for loop in jobs.LOOPS:
+            scheduler.register_loop(loop)

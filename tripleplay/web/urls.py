@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tripleplay.web.views import catalog, customers, home, network, payments, platforms, reports, vouchers
+from tripleplay.web.views import catalog, customers, home, network, payments, platforms, reports, vouchers, webhooks
 
 app_name = "web"
 
@@ -79,6 +79,15 @@ urlpatterns = [
     path("network/nas/<int:nas_id>/update", network.nas_update, name="nas_update"),
     path("network/sessions/<int:session_id>/disconnect", network.session_disconnect, name="session_disconnect"),
     path("network/commands/<int:command_id>/retry", network.command_retry, name="command_retry"),
+    # webhooks
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/new", webhooks.endpoint_create, name="webhook_create"),
+    path("webhooks/<int:endpoint_id>/", webhooks.endpoint_detail, name="webhook"),
+    path("webhooks/<int:endpoint_id>/update", webhooks.endpoint_update, name="webhook_update"),
+    path("webhooks/<int:endpoint_id>/rotate", webhooks.endpoint_rotate, name="webhook_rotate"),
+    path("webhooks/deliveries/<int:delivery_id>/", webhooks.delivery_detail, name="webhook_delivery"),
+    path("webhooks/deliveries/<int:delivery_id>/replay", webhooks.delivery_replay, name="webhook_delivery_replay"),
+    path("webhooks/events/<int:event_id>/replay", webhooks.event_replay, name="webhook_event_replay"),
     # reports
     path("reports/", reports.reports, name="reports"),
 ]

@@ -209,6 +209,16 @@ def test_openapi_document(db):
         "/api/v1/radius/commands": {"get"},
         "/api/v1/radius/commands/{command_id}/retry": {"post"},
         "/api/v1/radius/commands/{command_id}/cancel": {"post"},
+        "/api/v1/webhooks/event-types": {"get"},
+        "/api/v1/webhooks/endpoints": {"get", "post"},
+        "/api/v1/webhooks/endpoints/{endpoint_id}": {"get", "patch"},
+        "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": {"post"},
+        "/api/v1/webhooks/events": {"get"},
+        "/api/v1/webhooks/events/{event_id}": {"get"},
+        "/api/v1/webhooks/events/{event_id}/replay": {"post"},
+        "/api/v1/webhooks/deliveries": {"get"},
+        "/api/v1/webhooks/deliveries/{delivery_id}": {"get"},
+        "/api/v1/webhooks/deliveries/{delivery_id}/replay": {"post"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]

@@ -15,7 +15,9 @@ from tripleplay.core.hooks import Hook, declared_hooks
 from tripleplay.customers import hooks as customer_hooks
 from tripleplay.customers.models import Customer
 from tripleplay.invoicing import hooks as invoicing_hooks
+from tripleplay.iptv import hooks as iptv_hooks
 from tripleplay.ledger import hooks as ledger_hooks
+from tripleplay.sessions import hooks as sessions_hooks
 
 
 def new_hook(**kwargs) -> Hook:
@@ -97,16 +99,23 @@ def test_the_apps_wiring_is_the_documented_one():
     assert ledger_hooks.PAYMENT_RECORDED.handlers() == [
         "tripleplay.subscriptions.services.on_payment_recorded",
         "tripleplay.invoicing.services.on_payment_recorded",
+        "tripleplay.webhooks.handlers.payment_recorded",
     ]
     assert invoicing_hooks.PAYMENT_SETTLED.handlers() == ["tripleplay.collections.services.lift_if_cleared"]
     assert customer_hooks.CUSTOMER_SIGNED_UP.handlers() == ["tripleplay.ledger.services.open_funds"]
     assert customer_hooks.CREDIT_LIMIT_CHANGED.handlers() == ["tripleplay.ledger.services.set_credit_limit"]
     assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer",
-                                                          "tripleplay.radius.services.disconnect_customer_if_barred"]
+                                                          "tripleplay.radius.services.disconnect_customer_if_barred",
+                                                          "tripleplay.webhooks.handlers.customer_changed"]
     assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
                                                          "tripleplay.radius.services.disconnect_account_if_barred"]
-    # Declared for the RADIUS app (a floor above sessions), which answers it with a Disconnect-Request.
-    assert "sessions.SESSION_MUST_END" in declared_hooks()
+    assert sessions_hooks.SESSION_MUST_END.handlers() == ["tripleplay.radius.services.disconnect_on_must_end"]
+    assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued"]
+    assert invoicing_hooks.INVOICES_PAID.handlers() == ["tripleplay.webhooks.handlers.invoices_paid"]
+    assert iptv_hooks.PROVISIONING_FAILED.handlers() == ["tripleplay.webhooks.handlers.provisioning_failed"]
+    # Outbox work every worker does between its provisioning batches (not jobs: core.scheduler.WorkerLoop).
+    assert [loop.name for loop in scheduler.registered_loops()] == [
+        "radius-disconnects", "webhooks-delivery", "ppv-purchase-events"]
 
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):
@@ -123,8 +132,6 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("collections", "tripleplay.collections.jobs"),
         ("autopay", "tripleplay.payments.jobs"),
     ]
-    assert [(d.name, d.run.__module__) for d in scheduler.registered_drains()] == [
-        ("radius-disconnects", "tripleplay.radius.jobs")]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
     assert jobs["charge"].interval == timedelta(seconds=120)
@@ -143,7 +150,7 @@ def test_a_job_name_belongs_to_one_job():
         scheduler.register(scheduler.PeriodicJob(taken.name, lambda: "other", default_seconds=60))
 
 
-def test_drains_run_on_every_call_and_a_failing_one_does_not_stop_the_others(monkeypatch):
+def test_worker_loops_run_on_every_call_and_a_failing_one_does_not_stop_the_others(monkeypatch):
     calls = []
 
     def failing() -> int:
@@ -154,10 +161,12 @@ def test_drains_run_on_every_call_and_a_failing_one_does_not_stop_the_others(mon
         calls.append("sending")
         return 3
 
-    monkeypatch.setattr(scheduler, "_DRAINS", {})
-    scheduler.register_drain(scheduler.Drain("a", failing), scheduler.Drain("b", sending))
-    scheduler.register_drain(scheduler.Drain("b", sending))  # the same again (ready() twice): fine
+    monkeypatch.setattr(scheduler, "_LOOPS", {})
+    a, b = scheduler.WorkerLoop("a", failing, lambda: None), scheduler.WorkerLoop("b", sending, lambda: None)
+    scheduler.register_loop(a)
+    scheduler.register_loop(b)
+    scheduler.register_loop(b)  # the same again (ready() twice): fine
     with pytest.raises(ValueError, match="already registered"):
-        scheduler.register_drain(scheduler.Drain("b", failing))
-    assert scheduler.run_drains() == 3 and scheduler.run_drains() == 3
+        scheduler.register_loop(scheduler.WorkerLoop("b", failing, lambda: None))
+    assert scheduler.run_loops() == 3 and scheduler.run_loops([a, b]) == 3
     assert calls == ["failing", "sending"] * 2

@@ -25,6 +25,11 @@ from tripleplay.radius.tests.conftest import (
 pytestmark = [needs_freeradius, pytest.mark.django_db(transaction=True)]
 
 
+def scheduler_loop(name: str):
+    """A worker loop by name: what `tripleplay worker` runs between its batches."""
+    return next(loop for loop in scheduler.registered_loops() if loop.name == name)
+
+
 @pytest.fixture
 def world(actor, catalog, make_customer, aaa_token):
     mikrotik = services.create_nas(actor, name="mikrotik-1", address="127.0.0.1", secret=MIKROTIK_SECRET,
@@ -136,7 +141,7 @@ def test_suspension_sends_disconnect_request_and_the_session_ends(radius_server,
     command = NasCommand.objects.get(session__acct_session_id=session_id)
     assert (command.status, command.nas) == (CommandStatus.PENDING, world["huawei"])
 
-    assert scheduler.run_drains() == 1  # what `tripleplay worker` runs on every loop
+    assert scheduler.run_loops([scheduler_loop('radius-disconnects')]) == 1  # what `tripleplay worker` runs on every loop
     command.refresh_from_db()
     assert command.status == CommandStatus.DONE, command.last_error
     state = huawei_nas.state()
@@ -215,7 +220,7 @@ def test_a_prepaid_volume_quota_running_out_disconnects_and_a_payment_lets_the_s
     huawei_nas.interim(session_id, input_octets=300_000, output_octets=200_000, session_time=120)  # 500 KB: spent
     command = NasCommand.objects.get(session__acct_session_id=session_id)
     assert (command.status, command.reason) == (CommandStatus.PENDING, "Charging: quota_exhausted (insufficient_funds)")
-    assert scheduler.run_drains() == 1  # what `tripleplay worker` runs on every loop
+    assert scheduler.run_loops([scheduler_loop('radius-disconnects')]) == 1  # what `tripleplay worker` runs on every loop
     state = huawei_nas.state()
     assert time.monotonic() - started < 5
     assert [(d["session_id"], d["answer"]) for d in state["disconnects"]] == [(session_id, "ack")]

@@ -85,6 +85,13 @@ def actions(w):
          ADMIN, 302),
         ("disconnect session", f"/network/sessions/{_session(w, 'web-1')}/disconnect", {}, OPS, 302),
         ("retry disconnect", f"/network/commands/{_failed_command(w)}/retry", {}, OPS, 302),
+        ("replay webhook delivery", f"/webhooks/deliveries/{_webhook(w)[1]}/replay", {}, OPS, 302),
+        ("replay webhook event", f"/webhooks/events/{_webhook(w)[2]}/replay", {}, OPS, 302),
+        ("create webhook endpoint", "/webhooks/new", {"url": "https://crm.example.com/{role}", "all_events": "on",
+                                                      "enabled": "on"}, ADMIN, 200),
+        ("update webhook endpoint", f"/webhooks/{_webhook(w)[0]}/update", {
+            "url": "https://crm.example.com/x", "event_types": ["invoice.paid"], "timeout_seconds": "5"}, ADMIN, 302),
+        ("rotate webhook secret", f"/webhooks/{_webhook(w)[0]}/rotate", {}, ADMIN, 200),
     ]
 
 
@@ -97,7 +104,8 @@ ACTION_NAMES = [
     "link package", "sell package", "import preview", "import apply", "create PPV event",
     "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
     "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch",
-    "create NAS", "update NAS", "disconnect session", "retry disconnect"]
+    "create NAS", "update NAS", "disconnect session", "retry disconnect", "replay webhook delivery",
+    "replay webhook event", "create webhook endpoint", "update webhook endpoint", "rotate webhook secret"]
 
 
 def _nas(w) -> int:
@@ -131,6 +139,25 @@ def _failed_command(w) -> int:
     command = disconnect_session(Actor.system("test"), NetworkSession.objects.get(pk=_session(w, "web-2")))
     NasCommand.objects.filter(pk=command.pk).update(status=CommandStatus.FAILED, last_error="no answer")
     return command.pk
+
+
+
+
+def _webhook(w) -> tuple[int, int, int]:
+    """(endpoint, delivery, event): an endpoint with one failed delivery of a payment event (once)."""
+    from tripleplay.core.actors import Actor
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+    from tripleplay.webhooks.models import Delivery
+    from tripleplay.webhooks.services import create_endpoint
+
+    d = Delivery.objects.first()
+    if d is None:
+        create_endpoint(Actor.system("test"), url="http://127.0.0.1:9/hook", event_types=["payment.recorded"])
+        record_payment(Actor.system("test"), w.customer, Money(100, "USD"), idempotency_key="webhook-test")
+        d = Delivery.objects.get()
+        Delivery.objects.filter(pk=d.pk).update(status="failed", attempts=12)
+    return d.endpoint_id, d.pk, d.event_id
 
 
 def _package(w, external_id: str) -> int:
@@ -199,7 +226,7 @@ def test_the_action_list_is_complete(world):
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
-        "voucher_batch", "network"}}
+        "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery"}}
     tested = {"signup_submit", "customer_update", "customer_status", "portal_invite", "portal_disable",
               "account_status", "account_update",
               "account_create", "main_product",
@@ -210,7 +237,8 @@ def test_the_action_list_is_complete(world):
               "platform_update",
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void", "send_checkout", "autopay",
               "online_refund", "voucher_batch_create", "voucher_batch_disable",
-              "nas_create", "nas_update", "session_disconnect", "command_retry"}
+              "nas_create", "nas_update", "session_disconnect", "command_retry",
+              "webhook_create", "webhook_update", "webhook_rotate", "webhook_delivery_replay", "webhook_event_replay"}
     assert post_routes == tested
 
 
@@ -248,7 +276,9 @@ def pages(w):
             "/platforms/", "/platforms/queue/", "/platforms/queue/?status=failed",
             f"/platforms/{p}/", "/reports/", "/audit/", f"/invoices/{_invoice(w)}/lines.csv", f"/customers/{c}/payments/",
             "/vouchers/", "/vouchers/redemptions/", f"/vouchers/{_voucher_batch(w)}/",
-            f"/network/?status={_session(w, 'web-page') and 'all'}", "/network/", "/network/?status=stopped"]
+            f"/network/?status={_session(w, 'web-page') and 'all'}", "/network/", "/network/?status=stopped",
+            "/webhooks/", f"/webhooks/{_webhook(w)[0]}/", f"/webhooks/{_webhook(w)[0]}/?status=failed",
+            f"/webhooks/deliveries/{_webhook(w)[1]}/"]
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "support"])

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tripleplay.core.heartbeat import Heartbeat
-from tripleplay.core.scheduler import registered_drains, run_drains, run_due, worker_jobs
+from tripleplay.core.scheduler import registered_loops, run_due, run_loops, worker_jobs
 from tripleplay.iptv.worker import RetryPolicy, Worker
 
 
@@ -22,10 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--until-idle", action="store_true", help="exit when nothing is queued (batch use)")
         only = parser.add_mutually_exclusive_group()
         only.add_argument("--no-jobs", action="store_true",
-                          help="provisioning only: no periodic jobs and no other outboxes (Disconnect-Requests)")
+                          help="provisioning and the other outboxes (Disconnect-Requests, webhooks), no periodic jobs")
         only.add_argument("--jobs-only", action="store_true",
-                          help="periodic jobs and the other outboxes only, no provisioning (a long invoice run "
-                               "never stalls delivery)")
+                          help="periodic jobs and the other outboxes, no provisioning (a long invoice run never "
+                               "stalls delivery)")
         parser.add_argument("--name", help="worker name in leases (default host:pid:random)")
 
     def handle(self, *args, **o):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
                         lease_seconds=o["lease_seconds"], poll_seconds=o["poll_seconds"],
                         retry=RetryPolicy(base_seconds=o["retry_base_seconds"], cap_seconds=o["retry_cap_seconds"]))
         jobs = [] if o["no_jobs"] else worker_jobs()
-        drains = [] if o["no_jobs"] else registered_drains()
+        loops = registered_loops()  # other outboxes (Disconnect-Requests, webhooks): every worker, between batches
 
         def stop(signum, frame):
             self.stderr.write(f"worker {worker.name}: signal {signum}, finishing the current batch ...")
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         delivery = "no provisioning" if o["jobs_only"] else f"{o['threads']} thread(s), batch {o['batch_size']}"
         self.stdout.write(f"worker {worker.name}: {delivery}; jobs: {', '.join(j.name for j in jobs) or 'none'}; "
-                          f"outboxes: {', '.join(d.name for d in drains) or 'none'}")
+                          f"loops: {', '.join(lp.name for lp in loops) or 'none'}")
         self.stdout.flush()
 
         heartbeat = Heartbeat(worker.name, runs_jobs=bool(jobs),
@@ -52,19 +52,16 @@ class Command(BaseCommand):
 
         def between_batches(done: int):
             heartbeat.beat()
+            run_loops(loops)
             if jobs:
                 run_due(jobs, worker.name)
-            if drains:
-                drained = run_drains()
-                if drained:
-                    self.stdout.write(f"sent {drained} from the other outboxes")
             if done:
                 self.stdout.write(f"delivered {done} (total {worker.processed})")
                 self.stdout.flush()
 
         try:
             if o["jobs_only"]:
-                # No claims: the same loop of heartbeat and due jobs, paced by --poll-seconds.
+                # No claims: the same loop of heartbeat, outboxes and due jobs, paced by --poll-seconds.
                 while not worker.stop_event.is_set():
                     between_batches(0)
                     if o["until_idle"]:
@@ -74,4 +71,6 @@ class Command(BaseCommand):
                 worker.run(until_idle=o["until_idle"], on_batch=between_batches)
         finally:
             heartbeat.stop()
+            for loop in loops:
+                loop.close()
         self.stdout.write(f"worker {worker.name}: stopped after {worker.processed} subscriber updates")
