@@ -21,6 +21,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Sum
+from django.http import HttpRequest
 
 from tripleplay import cli, clock, demo
 from tripleplay.access.models import ApiClient
@@ -94,7 +95,7 @@ def test_createadmin_creates_an_admin_whose_password_works():
     user = get_user_model().objects.get(username="boss")
     assert role_of_user(user) == Role.ADMIN
     assert user.is_staff and user.email == "boss@example.com"
-    assert authenticate(username="boss", password="correct-horse") == user
+    assert authenticate(HttpRequest(), username="boss", password="correct-horse") == user
 
 
 @pytest.mark.django_db
@@ -103,8 +104,8 @@ def test_createadmin_again_updates_the_password(monkeypatch):
     monkeypatch.setenv("TRIPLEPLAY_ADMIN_PASSWORD", "second-password")
     assert "Updated admin operator 'boss'" in run("createadmin", username="boss")
     assert get_user_model().objects.filter(username="boss").count() == 1
-    assert authenticate(username="boss", password="first-password") is None
-    assert authenticate(username="boss", password="second-password") is not None
+    assert authenticate(HttpRequest(), username="boss", password="first-password") is None
+    assert authenticate(HttpRequest(), username="boss", password="second-password") is not None
 
 
 @pytest.mark.django_db
@@ -248,7 +249,7 @@ def test_demo_operators_have_their_roles_and_the_demo_password():
     demo.ensure_operators()
     demo.ensure_operators()
     for username, role in (("admin", Role.ADMIN), ("finance", Role.FINANCE), ("support", Role.SUPPORT)):
-        user = authenticate(username=username, password=demo.DEMO_PASSWORD)
+        user = authenticate(HttpRequest(), username=username, password=demo.DEMO_PASSWORD)
         assert user is not None and role_of_user(user) == role
     assert get_user_model().objects.count() == 3
 
