@@ -103,22 +103,16 @@ def update_platform(actor: Actor, platform: Platform, **changes) -> Platform:
     return platform
 
 
-@transaction.atomic
 def rotate_credentials(actor: Actor) -> int:
-    """Every stored platform secret encrypted again with the first credentials key (iptv/secrets.py),
-    so that the older keys can be dropped. Returns how many were rewritten; an unreadable one fails the
-    whole rotation (nothing changes) and names its platform."""
-    rotated = 0
-    for platform in Platform.objects.select_for_update().exclude(secret_encrypted="").order_by("pk"):
-        try:
-            token = secrets.rotate(platform.secret_encrypted)
-        except ValueError as e:
-            raise Conflict(f"platform {platform.code}: {e}", code="credentials_unreadable",
-                           details={"platform": platform.code}) from None
-        Platform.objects.filter(pk=platform.pk).update(secret_encrypted=token)
+    """Every stored platform secret encrypted again with the first credentials key (iptv/secrets.py), in
+    the caller's transaction, one audit event each; an unreadable one raises Conflict naming it."""
+    try:
+        rotated = secrets.rotate_rows(Platform.objects.all(), ("secret_encrypted",))
+    except ValueError as e:
+        raise Conflict(str(e), code="credentials_unreadable") from None
+    for platform in rotated:
         record(actor, "platform.credentials_rotated", platform)
-        rotated += 1
-    return rotated
+    return len(rotated)
 
 
 @transaction.atomic

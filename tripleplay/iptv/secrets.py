@@ -4,7 +4,8 @@ The keys come from TRIPLEPLAY_CREDENTIALS_KEY, or the file TRIPLEPLAY_CREDENTIAL
 Fernet key (32 url-safe base64 bytes), or several separated by commas, newest first. The first encrypts;
 every one of them decrypts, and so does the key derived from the Django SECRET_KEY, which is the only
 key when none is set. Rotation: put the new key in front of the old one ("NEW,OLD"), restart, run
-`tripleplay rotate-credentials` (every stored secret encrypted again with NEW), then drop OLD. Rotating
+`tripleplay rotate-credentials` (every stored secret encrypted again with NEW: platforms', NAS secrets,
+internet passwords, webhook endpoints' secrets), then drop OLD. Rotating
 SECRET_KEY without a credentials key makes stored platform secrets unreadable (re-enter them), so
 production should set one. Secrets are decrypted only in memory, when an adapter is built, and are
 never returned by the API or shown in the admin.
@@ -48,6 +49,27 @@ def decrypt(token: str) -> str:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError("the stored platform secret cannot be decrypted with the current key") from None
+
+
+def rotate_rows(queryset, fields: tuple[str, ...]) -> list:
+    """Every stored secret in ``fields`` of the rows of ``queryset`` encrypted again with the first key,
+    the rows locked (the caller's transaction). Returns the rows rewritten; a secret no key opens raises
+    ValueError naming the row, and the caller's transaction rolls back whatever was rewritten."""
+    rotated = []
+    for row in queryset.select_for_update().order_by("pk"):
+        changes = {}
+        for field in fields:
+            token = getattr(row, field)
+            if token:
+                try:
+                    changes[field] = rotate(token)
+                except ValueError:
+                    raise ValueError(f"{row._meta.model_name} {row.pk}: {field} cannot be decrypted with the current keys") \
+                        from None
+        if changes:
+            type(row).objects.filter(pk=row.pk).update(**changes)
+            rotated.append(row)
+    return rotated
 
 
 def rotate(token: str) -> str:

@@ -368,3 +368,18 @@ def cancel_command(actor: Actor, command: NasCommand) -> NasCommand:
     command.save(update_fields=["status", "finished_at", "next_attempt_at"])
     record(actor, "radius.command_cancelled", command)
     return command
+
+
+def rotate_secrets(actor: Actor) -> dict[str, int]:
+    """Every NAS secret and internet password encrypted again with the first credentials key
+    (iptv/secrets.py, `tripleplay rotate-credentials`), in the caller's transaction; an audit event per
+    NAS (passwords are many and change nothing anyone sees: counted, not audited one by one)."""
+    try:
+        nases = secrets.rotate_rows(NasClient.objects.all(), ("secret_encrypted",))
+        logins = secrets.rotate_rows(InternetLogin.objects.all(), ("password_encrypted",))
+    except ValueError as e:
+        raise Conflict(str(e), code="credentials_unreadable") from None
+    for nas in nases:
+        record(actor, "radius.nas_secret_rotated", nas)
+    return {"nas_secrets": len(nases), "internet_passwords": len(logins)}
+

@@ -14,7 +14,7 @@ from tripleplay.audit.services import record
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.core.validation import text
-from tripleplay.iptv.secrets import decrypt, encrypt
+from tripleplay.iptv.secrets import decrypt, encrypt, rotate_rows
 from tripleplay.webhooks import policy, signing
 from tripleplay.webhooks.models import Delivery, DeliveryStatus, Endpoint, Event
 
@@ -157,3 +157,17 @@ def replay_event(actor: Actor, event: Event, *, endpoint: Endpoint | None = None
             out.append(d)
         record(actor, "webhook_event.replayed", event, endpoints=[d.endpoint_id for d in out])
     return out
+
+
+def rotate_stored_secrets(actor: Actor) -> int:
+    """Every endpoint's signing secrets (current and previous) encrypted again with the first credentials
+    key (iptv/secrets.py, `tripleplay rotate-credentials`), in the caller's transaction; the secrets
+    themselves do not change (receivers notice nothing). An audit event per endpoint."""
+    try:
+        endpoints = rotate_rows(Endpoint.objects.all(), ("secret_encrypted", "previous_secret_encrypted"))
+    except ValueError as e:
+        raise Conflict(str(e), code="credentials_unreadable") from None
+    for endpoint in endpoints:
+        record(actor, "webhook.endpoint_secret_reencrypted", endpoint)
+    return len(endpoints)
+

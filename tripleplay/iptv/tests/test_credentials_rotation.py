@@ -31,7 +31,8 @@ def test_new_key_in_front_then_rotate_then_drop_the_old_one(monkeypatch, capsys)
     monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", f"{NEW},{OLD}")
     assert secrets.decrypt(before) == "alpha"  # the old key still decrypts
     call_command("rotate-credentials")
-    assert "2 platform secret(s)" in capsys.readouterr().out
+    assert "2 platform secret(s), 0 NAS secret(s), 0 internet password(s) and 0 webhook endpoint(s)" in \
+        capsys.readouterr().out
 
     monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", NEW)
     stored = {p.code: p.secret_encrypted for p in Platform.objects.all()}
@@ -57,6 +58,30 @@ def test_an_unreadable_secret_stops_the_rotation_and_changes_nothing(monkeypatch
     Platform.objects.filter(code="f").update(secret_encrypted=Fernet(Fernet.generate_key()).encrypt(b"x").decode())
     before = dict(Platform.objects.values_list("code", "secret_encrypted"))
     monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", f"{NEW},{OLD}")
-    with pytest.raises(CommandError, match="platform f"):
+    with pytest.raises(CommandError, match=f"platform {Platform.objects.get(code='f').pk}: secret_encrypted"):
         call_command("rotate-credentials")
     assert dict(Platform.objects.values_list("code", "secret_encrypted")) == before
+
+
+def test_nas_secrets_internet_passwords_and_webhook_secrets_rotate_too(monkeypatch, actor, catalog, make_customer):
+    from tripleplay.customers.services import create_account
+    from tripleplay.radius import selectors as radius_selectors
+    from tripleplay.radius import services as radius
+    from tripleplay.radius.models import InternetLogin, NasClient
+    from tripleplay.webhooks.models import Endpoint
+    from tripleplay.webhooks.services import create_endpoint
+
+    monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", OLD)
+    nas = radius.create_nas(actor, name="bras", address="192.0.2.1", secret="nas-secret", vendor="mikrotik")
+    account = create_account(actor, make_customer(), main_plan=catalog.internet_plan, login="net1")
+    radius.set_internet_password(actor, account, "net-password")
+    created = create_endpoint(actor, url="https://crm.example.net/hook", event_types=["payment.recorded"])
+    monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", f"{NEW},{OLD}")
+    call_command("rotate-credentials")
+    monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", NEW)  # the old key gone: everything still opens
+    new = Fernet(NEW.encode())
+    assert new.decrypt(NasClient.objects.get(pk=nas.pk).secret_encrypted.encode()) == b"nas-secret"
+    assert new.decrypt(InternetLogin.objects.get(account=account).password_encrypted.encode()) == b"net-password"
+    assert new.decrypt(Endpoint.objects.get(pk=created.endpoint.pk).secret_encrypted.encode()).decode() == created.secret
+    assert radius_selectors.nas_secret(NasClient.objects.get(pk=nas.pk)) == "nas-secret"
+
