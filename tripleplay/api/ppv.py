@@ -55,7 +55,7 @@ class AuthorizeIn(In):
     subscriber: Ref = Field(description="tripleplay's subscriber id on the platform (e.g. tp-42)")
     event_id: Ref | None = Field(None, description="a PPV event of this platform")
     price_minor: StrictInt | None = Field(None, ge=0, le=MAX_MINOR, description="explicit price, when there is no event")
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code in capitals")] | None = None
 
 
 class SettleIn(In):

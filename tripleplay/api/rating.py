@@ -9,14 +9,14 @@ The records go through the same bulk path as ``tripleplay import-xdrs`` (docs/ra
 """
 
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import MAX_INT32, MAX_MICROS, Id, IdParam, In, MoneyOut, minor
+from tripleplay.api.schemas import MAX_INT32, MAX_MICROS, Id, IdParam, In, MoneyOut, StorableObject, minor
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.core.validation import STORABLE_TEXT_PATTERN
 from tripleplay.rating import selectors
@@ -31,10 +31,10 @@ Service = Literal["voice", "data", "messaging"]
 
 
 class XdrBatchIn(In):
-    source: str = Field("api", min_length=1, max_length=64, strict=True,
+    source: str = Field("api", min_length=1, max_length=64, strict=True, pattern=STORABLE_TEXT_PATTERN,
                         description="where the records come from; ids are unique per source")
     service_type: Service | None = Field(None, description="service of records that carry none")
-    records: list[dict[str, Any]] = Field(..., min_length=1, max_length=MAX_BATCH, description=(
+    records: list[StorableObject] = Field(..., min_length=1, max_length=MAX_BATCH, description=(
         "usage records: id, service_type, started_at (ISO 8601 with a zone); voice: caller, callee, "
         "duration_seconds; data: login, bytes; messaging: caller, destination, count (default 1)"))
 
@@ -54,7 +54,7 @@ class XdrBatchOut(Schema):
 
 
 class RerateIn(In):
-    source: str | None = Field(None, min_length=1, max_length=64, strict=True)
+    source: str | None = Field(None, min_length=1, max_length=64, strict=True, pattern=STORABLE_TEXT_PATTERN)
 
 
 class XdrOut(Schema):
