@@ -106,7 +106,8 @@ def complete(schema: dict) -> dict:
                 if param.get("in") == "header" and param.get("name") == "Idempotency-Key":
                     param["required"] = True
                     param["schema"] = {**IDEMPOTENCY_KEY, "description": param.get("description", "")}
-            responses = operation["responses"]
+            # ninja keys a handler's declared statuses by int; the document's keys are strings.
+            responses = operation["responses"] = {str(k): v for k, v in operation["responses"].items()}
             for status in _edge_statuses(operation):
                 if str(status) in responses:
                     _with_error_shape(responses[str(status)])
