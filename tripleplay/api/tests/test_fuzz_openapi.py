@@ -1,13 +1,13 @@
 """Schemathesis over the whole published OpenAPI document (/api/v1/openapi.json), every operation in
 it, with every check: no server error, every status and every answer's shape declared, the declared
 content type, data the schema forbids refused and data it allows accepted, required headers
-enforced (D96).
+enforced (D98).
 
 The requests go through the production WSGI application (tripleplay.wsgi: the chunked-body reader,
 the lean PPV path, Django), in process, on the test database of the run (SQLite or PostgreSQL). Each
 generated request is sent with an admin, a finance and a support token in turn; the platforms' PPV
 calls with a platform's inbound token. Bounded: FUZZ_EXAMPLES examples per operation (environment
-TRIPLEPLAY_FUZZ_EXAMPLES, default 12) from a fixed seed, so that CI finds the same cases every run;
+TRIPLEPLAY_FUZZ_EXAMPLES, default 5) from a fixed seed, so that CI finds the same cases every run;
 TRIPLEPLAY_FUZZ_EXAMPLES=500 TRIPLEPLAY_FUZZ_RANDOM=1 searches deeper on a developer's machine.
 """
 
@@ -28,7 +28,7 @@ from tripleplay.api.tests.conftest import SYSTEM
 from tripleplay.iptv.configuration import create_platform, issue_inbound_token
 from tripleplay.wsgi import application
 
-FUZZ_EXAMPLES = int(os.environ.get("TRIPLEPLAY_FUZZ_EXAMPLES", "12"))
+FUZZ_EXAMPLES = int(os.environ.get("TRIPLEPLAY_FUZZ_EXAMPLES", "5"))
 RANDOM = os.environ.get("TRIPLEPLAY_FUZZ_RANDOM") == "1"
 ROLES = ("admin", "finance", "support")
 
@@ -123,10 +123,10 @@ def no_server_error(ctx, response, case):
 def map_body(context, body):
     """The integer rule the document states: an integer is a JSON integer (1250, never 1250.0), which
     JSON Schema's "integer" cannot say. Integral floats that stand for integers are sent as integers."""
-    return _integers(body, context.operation.body[0].definition.get("schema") if context.operation.body else None)
+    return _integers(body)
 
 
-def _integers(value, _schema=None):
+def _integers(value):
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
         return int(value)
     if isinstance(value, list):

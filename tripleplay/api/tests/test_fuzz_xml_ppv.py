@@ -7,7 +7,7 @@ database. Whatever is sent (documents built from the protocol with hostile value
 mutated byte by byte, bytes, JSON of any shape, chunked or not), the answer is never a 5xx, always
 in the endpoint's own shape (an XML answer valid against the published XSD, or the JSON answer or
 error shape), and the money stays consistent (each customer's balance the sum of their entries, the
-held amount the sum of their active holds). Bounded: TRIPLEPLAY_FUZZ_EXAMPLES (default 40) examples
+held amount the sum of their active holds). Bounded: TRIPLEPLAY_FUZZ_EXAMPLES_XML (default 40) examples
 per test, fixed seed unless TRIPLEPLAY_FUZZ_RANDOM=1.
 """
 
@@ -35,7 +35,7 @@ from tripleplay.wsgi import application
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = int(os.environ.get("TRIPLEPLAY_FUZZ_EXAMPLES_XML", os.environ.get("TRIPLEPLAY_FUZZ_EXAMPLES", "40")))
+EXAMPLES = int(os.environ.get("TRIPLEPLAY_FUZZ_EXAMPLES_XML", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("TRIPLEPLAY_FUZZ_RANDOM") != "1",
                 database=None, suppress_health_check=list(HealthCheck))
 PPV_JSON_CALLS = ("authorize", "confirm", "cancel", "purchase")
