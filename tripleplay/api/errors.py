@@ -22,7 +22,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 
-from tripleplay.api.schemas import REQUIRED_TEXT_PATTERN
+from tripleplay.api.schemas import PRINTABLE_REF_MESSAGE, PRINTABLE_REF_PATTERN, REQUIRED_TEXT_PATTERN
 from tripleplay.core.errors import DomainError
 from tripleplay.core.validation import NUL_MESSAGE, STORABLE_TEXT_PATTERN, SURROGATE_MESSAGE, unstorable_problem
 from tripleplay.money import AmountFormatError, CurrencyError, CurrencyMismatch
@@ -123,6 +123,8 @@ def _field_errors(errors: list[dict]) -> list[dict]:
             kind, message = "unstorable_text", NUL_MESSAGE
         elif kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == REQUIRED_TEXT_PATTERN:
             kind, message = "required_text", REQUIRED_TEXT_MESSAGE
+        elif kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == PRINTABLE_REF_PATTERN:
+            kind, message = "unprintable_text", PRINTABLE_REF_MESSAGE
         elif kind == "string_unicode":
             kind, message = "unstorable_text", SURROGATE_MESSAGE
         out.append({"location": location, "field": ".".join(path), "message": message, "type": kind})

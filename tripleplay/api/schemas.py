@@ -65,6 +65,32 @@ def OptionalText(max_length: int = 200):  # noqa: N802
     return Annotated[StrictStr, Field(max_length=max_length, pattern=STORABLE_TEXT_PATTERN)]
 
 
+def _printable_class(*, space: bool) -> str:
+    """A regex character class of every character str.isprintable() accepts (with or without the
+    space), written with the characters themselves: Python's re, Rust's regex (pydantic-core) and
+    ECMA regexes (the document's readers) spell escapes of the astral planes differently."""
+    ranges, start = [], None
+    for cp in range(0x110000):
+        ok = chr(cp).isprintable() and not 0xD800 <= cp <= 0xDFFF and (space or cp != 0x20)
+        if ok and start is None:
+            start = cp
+        elif not ok and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    if start is not None:
+        ranges.append((start, 0x10FFFF))
+
+    def literal(cp: int) -> str:
+        return "\\" + chr(cp) if chr(cp) in "\\]^-[" else chr(cp)
+
+    return "[" + "".join(literal(a) if a == b else f"{literal(a)}-{literal(b)}" for a, b in ranges) + "]"
+
+
+# A platform's reference (ppv.services._ref): printable characters (str.isprintable), one that is not
+# a space; spaces around it are ignored by the service.
+PRINTABLE_REF_PATTERN = f"^{_printable_class(space=True)}*{_printable_class(space=False)}{_printable_class(space=True)}*$"
+PRINTABLE_REF_MESSAGE = "must be printable characters, at least one of them not a space"
+
 # Product and plan codes, platform codes (catalog.services._CODE, iptv.configuration._CODE).
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Code = Annotated[StrictStr, Field(pattern=CODE_PATTERN, description="lowercase letters, digits, '-' and '_'; unique")]
