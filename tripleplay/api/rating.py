@@ -16,7 +16,17 @@ from ninja.pagination import paginate
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import MAX_INT32, MAX_MICROS, Id, IdParam, In, MoneyOut, StorableObject, minor
+from tripleplay.api.schemas import (
+    MAX_INT32,
+    MAX_MICROS,
+    REQUIRED_TEXT_PATTERN,
+    Id,
+    IdParam,
+    In,
+    MoneyOut,
+    StorableObject,
+    minor,
+)
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.core.validation import STORABLE_TEXT_PATTERN
 from tripleplay.rating import selectors
@@ -147,7 +157,7 @@ class RateTableOut(Schema):
 class RateTableIn(In):
     product_id: Id
     service_type: Service
-    name: str = Field(..., min_length=1, max_length=200, strict=True)
+    name: str = Field(..., min_length=1, max_length=200, strict=True, pattern=REQUIRED_TEXT_PATTERN)
 
 
 class RateIn(In):
@@ -158,7 +168,7 @@ class RateIn(In):
     next_increment: int = Field(1, ge=1, le=MAX_INT32, strict=True)
     offpeak_price_per_unit_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True)
     offpeak_connection_fee_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True)
-    description: str = Field("", max_length=200, strict=True)
+    description: str = Field("", max_length=200, strict=True, pattern=STORABLE_TEXT_PATTERN)
 
 
 class PeakWindowIn(In):
