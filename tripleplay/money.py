@@ -67,6 +67,11 @@ NOT_MONEY = frozenset({"XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XBA", "XBB", "
                        "XEU", "XFO", "XFU", "XRE"})
 
 
+def list_money_currencies() -> list[str]:
+    """Every code ``validate_currency`` accepts, sorted."""
+    return sorted(_known_currencies() - NOT_MONEY)
+
+
 def validate_currency(code: str) -> str:
     if not isinstance(code, str) or code not in _known_currencies():
         raise CurrencyError(f"unknown currency {code!r}: expected an ISO 4217 code such as 'USD'")

@@ -12,6 +12,11 @@ if settings.TRIPLEPLAY_PPV_FAST_PATH:
 
     application = PpvFastPath(application)
 
+# A chunked body (no Content-Length) is read here, bounded, for everything below (api/chunked_wsgi.py, D96).
+from tripleplay.api.chunked_wsgi import ChunkedBody  # noqa: E402
+
+application = ChunkedBody(application)
+
 # Outermost, so that the PPV calls' log lines carry the id too; not installed unless asked for.
 if settings.TRIPLEPLAY_LOG_JSON:
     from tripleplay.core.logs import RequestId

@@ -9,14 +9,17 @@ from ninja.pagination import paginate
 from tripleplay.access import selectors, services
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
-from tripleplay.api.schemas import IdParam, In, Text
+from tripleplay.api.schemas import IdParam, In, RequiredText
 from tripleplay.core.actors import ActorKind, Role
 
 router = Router(tags=["access"])
 
 
+ClientName = RequiredText(100)  # access.models.ApiClient.name
+
+
 class ApiClientIn(In):
-    name: Text
+    name: ClientName
     role: Role
 
 

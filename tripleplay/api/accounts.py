@@ -1,14 +1,16 @@
 """Accounts (service endpoints of a customer), their identifiers, status and products."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import StrictStr
 
 from tripleplay.api.customers import StatusChangeOut, StatusIn
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import Id, IdParam, In, IsoDate, QueryText, Text
+from tripleplay.api.schemas import Id, IdParam, In, IsoDate, OptionalText, QueryText
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import Status
@@ -16,11 +18,17 @@ from tripleplay.customers.models import Status
 router = Router(tags=["accounts"])
 
 
+# The account's identifier columns (customers.models.Account) and customers.services._phone.
+Identifier = OptionalText(100)
+PhoneNumber = Annotated[StrictStr, Field(pattern=r"^(\+?[0-9]{3,15})?$",
+                                         description="E.164 digits (3..15), optionally with a leading +")]
+
+
 class AccountIn(In):
     customer_id: Id
-    login: Text | None = None
-    device_id: Text | None = Field(None, description="set-top box serial or MAC")
-    phone_number: Text | None = Field(None, description="E.164 digits, optionally with a leading +")
+    login: Identifier | None = None
+    device_id: Identifier | None = Field(None, description="set-top box serial or MAC")
+    phone_number: PhoneNumber | None = None
     main_plan_id: Id
     addon_plan_ids: list[Id] = []
     start_date: IsoDate | None = Field(None, description="default today")
@@ -29,9 +37,9 @@ class AccountIn(In):
 class AccountPatch(In):
     """Identifiers only; null or "" clears one."""
 
-    login: Text | None = None
-    device_id: Text | None = None
-    phone_number: Text | None = None
+    login: Identifier | None = None
+    device_id: Identifier | None = None
+    phone_number: PhoneNumber | None = None
 
 
 class MainProductIn(In):

@@ -8,26 +8,42 @@ from pydantic import StrictBool, StrictInt
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
-from tripleplay.api.schemas import MAX_MINOR, Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
+from tripleplay.api.schemas import (
+    MAX_MINOR,
+    Code,
+    Currency,
+    Id,
+    IdParam,
+    In,
+    MoneyOut,
+    NonNegativeMinor,
+    OptionalText,
+    RequiredText,
+    minor,
+)
 from tripleplay.catalog import selectors, services
 from tripleplay.catalog.models import Alignment, AllowanceUnit, CatalogStatus, ChargeMode, Period, ProductKind, ServiceType
 
 router = Router(tags=["catalog"])
 
 
+Name = RequiredText(200)
+Description = OptionalText(2000)
+
+
 class ProductIn(In):
-    code: Text = Field(description="lowercase letters, digits, '-' and '_'; unique")
-    name: Text
+    code: Code
+    name: Name
     kind: ProductKind
-    currency: Text = Field(description="ISO 4217 code")
-    services: list[ServiceType]
-    description: Text = ""
+    currency: Currency
+    services: list[ServiceType] = Field(min_length=1)
+    description: Description = ""
 
 
 class ProductPatch(In):
-    name: Text = None
-    description: Text = None
-    services: list[ServiceType] = None
+    name: Name = None
+    description: Description = None
+    services: list[ServiceType] = Field(None, min_length=1)
     self_service: StrictBool = Field(None, description="add-ons only: subscribers may add and remove it in the portal")
 
 
@@ -42,8 +58,8 @@ class PlanIn(In):
     plan exists (subscribers bought them): a new plan replaces an old one."""
 
     product_id: Id
-    code: Text = Field(description="lowercase letters, digits, '-' and '_'; unique")
-    name: Text
+    code: Code
+    name: Name
     periodic_fee_minor: NonNegativeMinor
     activation_fee_minor: NonNegativeMinor = 0
     period: Period = Period.MONTHLY
@@ -59,7 +75,7 @@ class PlanIn(In):
 
 
 class PlanPatch(In):
-    name: Text
+    name: Name
 
 
 class AllowanceOut(Schema):

@@ -1,14 +1,29 @@
 """Customers: sign-up, details, status. A customer's money is in tripleplay.api.ledger."""
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
-from pydantic import StrictInt
+from pydantic import StrictInt, StrictStr
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import ActorOut, IdParam, In, MoneyOut, NonNegativeMinor, QueryText, Text, decimal_text, minor
+from tripleplay.api.schemas import (
+    ActorOut,
+    Currency,
+    Email,
+    IdParam,
+    In,
+    MoneyOut,
+    NonNegativeMinor,
+    OptionalText,
+    Percent,
+    QueryText,
+    RequiredText,
+    decimal_text,
+    minor,
+)
 from tripleplay.catalog.models import BillingPeriod
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import BalanceModel, Status
@@ -18,46 +33,56 @@ router = Router(tags=["customers"])
 # Defaults below document the service's own defaults; only the fields a client sends are passed on.
 
 
+# The sizes of the customer's columns (customers.models.Customer).
+Name = RequiredText(200)
+Phone = OptionalText(40)
+AddressLine = OptionalText(200)
+City = OptionalText(100)
+PostalCode = OptionalText(20)
+Country = Annotated[StrictStr, Field(pattern=r"^([A-Za-z]{2})?$", description="ISO 3166-1 alpha-2, or empty")]
+Reason = RequiredText(200)
+
+
 class CustomerIn(In):
-    name: Text
-    currency: Text = Field(description="ISO 4217 code; fixed for the customer's life")
+    name: Name
+    currency: Currency = Field(description="ISO 4217 code; fixed for the customer's life")
     balance_model: BalanceModel
     credit_limit_minor: NonNegativeMinor = Field(0, description="postpaid only; prepaid customers have none")
     billing_period: BillingPeriod = BillingPeriod.MONTHLY
     bill_cycle_day: StrictInt = Field(1, ge=1, le=31,
                                       description="monthly 1..31, semimonthly 1..15, weekly 1..7 (ISO), daily 1")
-    tax_rate: Text = Field("0", description="percent as a decimal string, e.g. '20.5'")
-    email: Text = ""
-    phone: Text = ""
-    address_line1: Text = ""
-    address_line2: Text = ""
-    city: Text = ""
-    postal_code: Text = ""
-    country: Text = Field("", description="ISO 3166-1 alpha-2")
+    tax_rate: Percent = "0"
+    email: Email = ""
+    phone: Phone = ""
+    address_line1: AddressLine = ""
+    address_line2: AddressLine = ""
+    city: City = ""
+    postal_code: PostalCode = ""
+    country: Country = ""
 
 
 class CustomerPatch(In):
     """Only the fields sent change. The currency cannot change (409 currency_immutable)."""
 
-    name: Text = None
-    email: Text = None
-    phone: Text = None
-    address_line1: Text = None
-    address_line2: Text = None
-    city: Text = None
-    postal_code: Text = None
-    country: Text = None
-    currency: Text = None
+    name: Name = None
+    email: Email = None
+    phone: Phone = None
+    address_line1: AddressLine = None
+    address_line2: AddressLine = None
+    city: City = None
+    postal_code: PostalCode = None
+    country: Country = None
+    currency: Currency = None
     balance_model: BalanceModel = None
     credit_limit_minor: NonNegativeMinor = None
     billing_period: BillingPeriod = None
     bill_cycle_day: StrictInt = Field(None, ge=1, le=31)
-    tax_rate: Text = None
+    tax_rate: Percent = None
 
 
 class StatusIn(In):
     status: Status
-    reason: Text
+    reason: Reason
 
 
 class CustomerOut(Schema):

@@ -22,11 +22,14 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 
+from tripleplay.api.schemas import PRINTABLE_REF_MESSAGE, PRINTABLE_REF_PATTERN, REQUIRED_TEXT_PATTERN
 from tripleplay.core.errors import DomainError
 from tripleplay.core.validation import NUL_MESSAGE, STORABLE_TEXT_PATTERN, SURROGATE_MESSAGE, unstorable_problem
 from tripleplay.money import AmountFormatError, CurrencyError, CurrencyMismatch
 
 logger = logging.getLogger("tripleplay.api")
+
+REQUIRED_TEXT_MESSAGE = "must not be blank (nor contain the NUL character)"
 
 # Every handler names its JSON body parameter ``payload``; error locations drop that name so that a
 # field is reported as ("body", "amount_minor"), as a client wrote it.
@@ -118,6 +121,10 @@ def _field_errors(errors: list[dict]) -> list[dict]:
         # pydantic's words for the storable-text rule (D69) name a regex; say what is refused instead.
         if kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == STORABLE_TEXT_PATTERN:
             kind, message = "unstorable_text", NUL_MESSAGE
+        elif kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == REQUIRED_TEXT_PATTERN:
+            kind, message = "required_text", REQUIRED_TEXT_MESSAGE
+        elif kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == PRINTABLE_REF_PATTERN:
+            kind, message = "unprintable_text", PRINTABLE_REF_MESSAGE
         elif kind == "string_unicode":
             kind, message = "unstorable_text", SURROGATE_MESSAGE
         out.append({"location": location, "field": ".".join(path), "message": message, "type": kind})

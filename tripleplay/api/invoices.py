@@ -13,7 +13,7 @@ from ninja.pagination import paginate
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import IdParam, In, MoneyOut, Text, decimal_text, minor
+from tripleplay.api.schemas import IdParam, In, MoneyOut, RequiredText, decimal_text, minor
 from tripleplay.collections.models import CollectionAction
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.invoicing import documents, selectors, services
@@ -132,8 +132,11 @@ def issue_out_of_turn(request, customer_id: IdParam):
     return _out(inv, with_lines=True)
 
 
+VoidReason = RequiredText(200)  # invoicing.models.Invoice.void_reason
+
+
 class VoidIn(In):
-    reason: Text
+    reason: VoidReason
 
 
 @router.post("/invoices/{invoice_id}/void", response={201: InvoiceDetailOut})

@@ -18,12 +18,25 @@ from typing import Annotated, Any
 
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
-from pydantic import StrictBool, StrictFloat, StrictInt
+from pydantic import StrictBool, StrictFloat, StrictInt, WithJsonSchema
 
 from tripleplay.api.catalog import AllowanceIn, ProductDetailOut
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import Id, IdParam, In, MoneyOut, NonNegativeMinor, Text, minor
+from tripleplay.api.schemas import (
+    Code,
+    Currency,
+    ErrorOut,
+    Id,
+    IdParam,
+    In,
+    MoneyOut,
+    NonNegativeMinor,
+    OptionalText,
+    RequiredText,
+    StorableObject,
+    minor,
+)
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.catalog.models import Alignment, ChargeMode, Period
 from tripleplay.core.errors import DomainError
@@ -31,6 +44,7 @@ from tripleplay.iptv import catalog_import, configuration, packages, provisionin
 from tripleplay.iptv.models import CatalogItemStatus, CommandStatus, Platform, ProvisioningStatus
 from tripleplay.iptv.platforms.base import PlatformError
 from tripleplay.iptv.platforms.registry import adapters
+from tripleplay.iptv.platforms.registry import kinds as platform_kinds
 
 router = Router(tags=["iptv"])
 
@@ -66,30 +80,41 @@ def platform_errors(platform: Platform):
 
 # -- schemas ----------------------------------------------------------------------------------------------
 
-Timeout = Annotated[StrictInt | StrictFloat, Field(description="seconds, a JSON number from 0.1 to 120")]
+Timeout = Annotated[Annotated[StrictInt, Field(ge=1, le=120)] | Annotated[StrictFloat, Field(ge=0.1, le=120)],
+                    Field(description="seconds, a JSON number from 0.1 to 120")]
+# The sizes of the platform's columns (iptv.models.Platform) and the rules of iptv.configuration.
+Name = RequiredText(200)
+BaseUrl = Annotated[str, Field(max_length=300, pattern=r"^https?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?(/[^\x00]*)?$",
+                               description="http(s) URL of the platform's API")]
+Username = OptionalText(200)
+Secret = Annotated[str, Field(max_length=500, pattern=r"^[^\x00]*$",
+                              description="password or API key; write-only, stored encrypted")]
+Kind = Annotated[str, WithJsonSchema({"type": "string", "enum": platform_kinds(),
+                                      "description": "one of GET /iptv/platform-kinds"})]
+Options = Annotated[StorableObject, Field(description="adapter options (see docs/platforms)")]
 
 
 class PlatformIn(In):
-    code: Text = Field(description="lowercase letters, digits, '-' and '_'; unique; never changes")
-    name: Text
-    kind: Text = Field(description="one of GET /iptv/platform-kinds")
-    base_url: Text = Field(description="http(s) URL of the platform's API")
-    username: Text = ""
-    secret: Text = Field("", description="password or API key; write-only, stored encrypted")
+    code: Code
+    name: Name
+    kind: Kind
+    base_url: BaseUrl
+    username: Username = ""
+    secret: Secret = ""
     timeout_seconds: Timeout = 10
-    options: dict[str, Any] = Field(default_factory=dict, description="adapter options (see docs/platforms)")
+    options: Options = Field(default_factory=dict)
     enabled: StrictBool = True
 
 
 class PlatformPatch(In):
     """Only the fields sent change; ``secret`` replaces the stored one ("" removes it)."""
 
-    name: Text = None
-    base_url: Text = None
-    username: Text = None
-    secret: Text = None
+    name: Name = None
+    base_url: BaseUrl = None
+    username: Username = None
+    secret: Secret = None
     timeout_seconds: Timeout = None
-    options: dict[str, Any] = None
+    options: Options = None
     enabled: StrictBool = None
 
 
@@ -217,8 +242,8 @@ class ProductIdIn(In):
 class SellPlanIn(In):
     """The fields of POST /plans without product_id (the product is created here)."""
 
-    code: Text = Field(description="lowercase letters, digits, '-' and '_'; unique")
-    name: Text
+    code: Code
+    name: Name
     periodic_fee_minor: NonNegativeMinor
     activation_fee_minor: NonNegativeMinor = 0
     period: Period = Period.MONTHLY
@@ -232,9 +257,9 @@ class SellPlanIn(In):
 
 
 class SellIn(In):
-    code: Text = Field(description="the new add-on product's code")
-    name: Text = Field(None, description="default: the package's name")
-    currency: Text = Field(description="ISO 4217 code of the product and its plan")
+    code: Code
+    name: Name = Field(None, description="default: the package's name")
+    currency: Currency
     plan: SellPlanIn
 
 
@@ -404,7 +429,7 @@ def test_connection(request, platform_id: IdParam):
     return configuration.test_connection(selectors.platform(platform_id))
 
 
-@router.post("/iptv/platforms/{platform_id}/import", response=ImportReportOut)
+@router.post("/iptv/platforms/{platform_id}/import", response={200: ImportReportOut, 502: ErrorOut})
 def import_catalog(request, platform_id: IdParam, payload: ImportIn):
     """Pull the platform's packages (and PPV events, where it has them) and report the difference;
     with ``apply`` also create, update and retire them (never delete)."""
@@ -415,7 +440,7 @@ def import_catalog(request, platform_id: IdParam, payload: ImportIn):
     return report.as_dict()
 
 
-@router.post("/iptv/platforms/{platform_id}/reconcile", response=ReconcileReportOut)
+@router.post("/iptv/platforms/{platform_id}/reconcile", response={200: ReconcileReportOut, 502: ErrorOut})
 def reconcile_platform(request, platform_id: IdParam, payload: ReconcileIn):
     """Compare every subscriber on the platform with billing; with ``repair`` also enqueue the fixes
     (foreign subscribers and those with a command in flight are never touched)."""

@@ -7,7 +7,9 @@ nothing; the same key with a different request is 409 ``idempotency_key_reused``
 releasing a hold are idempotent by the hold itself and need no key.
 """
 
+import re
 from datetime import datetime, timedelta
+from typing import Literal
 
 from ninja import Field, Header, Router, Schema
 from ninja.pagination import paginate
@@ -16,7 +18,18 @@ from pydantic import StrictInt
 from tripleplay import clock
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import ActorOut, Id, IdParam, In, MoneyOut, PositiveMinor, Text, minor, money
+from tripleplay.api.schemas import (
+    ActorOut,
+    Id,
+    IdParam,
+    In,
+    MoneyOut,
+    OptionalText,
+    PositiveMinor,
+    RequiredText,
+    minor,
+    money,
+)
 from tripleplay.core.errors import InvalidInput
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.ledger import selectors, services
@@ -33,28 +46,40 @@ class IdempotencyKeyRequired(InvalidInput):
     http_status = 400
 
 
+# Declared required in the OpenAPI document (api/openapi.py) with this pattern; parsed here so that a
+# missing key is the 400 ``idempotency_key_required`` of this API, not a generic 422.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,126}[!-~])?$"  # 1..128 printable ASCII, no space at either end
 IdempotencyKey = Header(None, alias="Idempotency-Key", description="required: one key per intended operation")
 
 
 def _key(value: str | None) -> str:
     if value is None or not value.strip():
         raise IdempotencyKeyRequired("this request needs an Idempotency-Key header")
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, value):
+        raise InvalidInput("the Idempotency-Key header must be 1..128 printable ASCII characters",
+                           code="invalid_idempotency_key", details={"field": "Idempotency-Key"})
     return value
 
 
 # -- schemas ----------------------------------------------------------------------------------------
 
 
+# The sizes of the ledger's columns (ledger.models: LedgerEntry, Hold).
+Reason = RequiredText(200)
+Reference = OptionalText(100)
+Description = OptionalText(200)
+
+
 class PaymentIn(In):
     amount_minor: PositiveMinor
-    method: Text = Field("manual", description=f"one of {', '.join(services.PAYMENT_METHODS)}")
-    reference: Text = Field("", description="external reference: receipt, bank reference")
-    description: Text = ""
+    method: Literal[services.PAYMENT_METHODS] = "manual"
+    reference: Reference = Field("", description="external reference: receipt, bank reference")
+    description: Description = ""
 
 
 class CreditIn(In):
     amount_minor: PositiveMinor
-    reason: Text
+    reason: Reason
     account_id: Id | None = None
 
 
@@ -64,8 +89,8 @@ class DebitIn(CreditIn):
 
 class RefundIn(In):
     amount_minor: PositiveMinor
-    reason: Text
-    reference: Text = ""
+    reason: Reason
+    reference: Reference = ""
 
 
 class HoldIn(In):
@@ -73,8 +98,8 @@ class HoldIn(In):
     expires_in_seconds: StrictInt | None = Field(None, gt=0, le=MAX_HOLD_SECONDS,
                                                  description="default 15 minutes")
     account_id: Id | None = None
-    reference: Text = ""
-    description: Text = ""
+    reference: Reference = ""
+    description: Description = ""
 
 
 class CaptureIn(In):
@@ -82,7 +107,7 @@ class CaptureIn(In):
 
 
 class ReleaseIn(In):
-    reason: Text = ""
+    reason: Description = ""
 
 
 class FundsOut(Schema):

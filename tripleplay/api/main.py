@@ -18,6 +18,7 @@ from tripleplay.api import (
     invoices,
     iptv,
     ledger,
+    openapi,
     portal,
     ppv,
     ppv_admin,
@@ -29,7 +30,6 @@ from tripleplay.api import sessions as sessions_api
 from tripleplay.api import vouchers as vouchers_api
 from tripleplay.api import webhooks as webhooks_api
 from tripleplay.api.auth import AUTH
-from tripleplay.api.schemas import ErrorOut
 
 DESCRIPTION = """
 Converged billing: customers, accounts, catalog, money.
@@ -45,7 +45,13 @@ currency; outputs are `{"amount_minor": 1250, "amount": "12.50", "currency": "US
 **Idempotency**: money POSTs need an `Idempotency-Key` header; a retry with the same key and body returns
 the first result (201) and writes nothing; the same key with another body is 409 `idempotency_key_reused`.
 
-**Errors**: `{"error": {"code": "...", "message": "...", "details": {...}}}` with the HTTP status.
+**Errors**: `{"error": {"code": "...", "message": "...", "details": {...}}}` with the HTTP status. Each
+operation lists the statuses its edge answers (400 a body that is not JSON or a missing Idempotency-Key,
+401, 403, 404 an unknown id, 413 a body over the size limit, 422 input outside the schema); `default`
+stands for the domain's own refusals (409 conflicts, 422 business rules, 502 an unreachable platform).
+
+**Integers** are JSON integers, bounded as each schema says: `1250`, never `1250.0`, `1.25e3`, `"1250"` or
+`true` (422). Text refuses NUL; required text must not be blank.
 """
 
 
@@ -60,21 +66,8 @@ class TripleplayAPI(NinjaAPI):
         return urls
 
     def get_openapi_schema(self, *args, **kwargs):
-        """Every operation may also answer with our error shape; say so once for all of them."""
-        schema = super().get_openapi_schema(*args, **kwargs)
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        error = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(error.pop("$defs", {}))
-        components["Error"] = error
-        reply = {
-            "description": "Error: {\"error\": {\"code\", \"message\", \"details\"}}",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                if isinstance(operation, dict) and "responses" in operation:
-                    operation["responses"].setdefault("default", reply)
-        return schema
+        """ninja's document, made true to the answers (openapi.py, D97)."""
+        return openapi.complete(super().get_openapi_schema(*args, **kwargs))
 
 
 api = TripleplayAPI(

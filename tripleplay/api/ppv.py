@@ -21,12 +21,12 @@ from ninja.security import HttpBearer
 from pydantic import StrictInt
 
 from tripleplay.api.auth import PlatformCredentials, platform_credentials, platform_for
-from tripleplay.api.schemas import MAX_MINOR, Id, In
-from tripleplay.core.validation import STORABLE_TEXT_PATTERN
+from tripleplay.api.schemas import MAX_MINOR, PRINTABLE_REF_PATTERN, Id, In
 from tripleplay.ppv import services
 
-# The storable-text pattern (D69) runs in pydantic-core: no Python on the hot path.
-Ref = Annotated[str, Field(min_length=1, max_length=100, pattern=STORABLE_TEXT_PATTERN)]
+# ppv.services._ref's rule (printable, not blank; D97), which refuses NUL too (D69), declared and run in
+# pydantic-core: no Python on the hot path.
+Ref = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE_REF_PATTERN)]
 
 
 class PlatformToken(HttpBearer):
@@ -55,7 +55,7 @@ class AuthorizeIn(In):
     subscriber: Ref = Field(description="tripleplay's subscriber id on the platform (e.g. tp-42)")
     event_id: Ref | None = Field(None, description="a PPV event of this platform")
     price_minor: StrictInt | None = Field(None, ge=0, le=MAX_MINOR, description="explicit price, when there is no event")
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code in capitals")] | None = None
 
 
 class SettleIn(In):

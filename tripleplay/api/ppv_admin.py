@@ -12,11 +12,23 @@ from typing import Annotated
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import StrictInt, StrictStr, model_validator
+from pydantic import StrictStr, model_validator
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import IdParam, In, IsoDate, MoneyOut, minor
+from tripleplay.api.schemas import (
+    Currency,
+    Id,
+    IdParam,
+    In,
+    Instant,
+    IsoDate,
+    MoneyOut,
+    NonNegativeMinor,
+    OptionalText,
+    RequiredText,
+    minor,
+)
 from tripleplay.core.errors import InvalidInput
 from tripleplay.ppv import selectors, services
 from tripleplay.ppv.models import PurchaseStatus
@@ -105,7 +117,7 @@ class PurchaseDetailOut(PurchaseOut):
         return obj.refund_entry.created_at if obj.refund_entry_id else None
 
 
-class RefundIn(In):
+class PurchaseRefundIn(In):  # not RefundIn: the document has one schema per name (the ledger's)
     reason: Annotated[StrictStr, Field(min_length=1, max_length=150)]
 
     @model_validator(mode="after")
@@ -154,7 +166,7 @@ def get_purchase(request, purchase_id: IdParam):
 
 
 @router.post("/ppv/purchases/{purchase_id}/refund", response=PurchaseDetailOut)
-def refund_purchase(request, purchase_id: IdParam, payload: RefundIn):
+def refund_purchase(request, purchase_id: IdParam, payload: PurchaseRefundIn):
     """Credit a confirmed purchase's charge back to the customer (409 not_refundable otherwise)."""
     actor = require(request, *OPERATIONS)
     purchase = services.refund(actor, selectors.purchase(purchase_id), reason=payload.reason.strip())
@@ -178,15 +190,21 @@ def revenue(request, from_: IsoDate = FROM_DAY, to: IsoDate = TO_DAY):
     return {"from": from_, "to": to, "rows": rows}
 
 
+# The sizes of the event's columns (iptv.models.PpvEvent).
+ExternalId = RequiredText(100)
+Title = RequiredText(200)
+ContentOwner = OptionalText(200)
+
+
 class EventIn(In):
-    platform_id: int
-    external_id: Annotated[str, Field(min_length=1, max_length=100)]
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    price_minor: Annotated[StrictInt, Field(ge=0)]
-    currency: Annotated[str, Field(min_length=3, max_length=3)]
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    content_owner: Annotated[str, Field(max_length=200)] = ""
+    platform_id: Id
+    external_id: ExternalId
+    title: Title
+    price_minor: NonNegativeMinor
+    currency: Currency
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    content_owner: ContentOwner = ""
 
 
 @router.post("/ppv/events", response={201: EventOut})

@@ -9,14 +9,24 @@ The records go through the same bulk path as ``tripleplay import-xdrs`` (docs/ra
 """
 
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import MAX_INT32, MAX_MICROS, Id, IdParam, In, MoneyOut, minor
+from tripleplay.api.schemas import (
+    MAX_INT32,
+    MAX_MICROS,
+    REQUIRED_TEXT_PATTERN,
+    Id,
+    IdParam,
+    In,
+    MoneyOut,
+    StorableObject,
+    minor,
+)
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.core.validation import STORABLE_TEXT_PATTERN
 from tripleplay.rating import selectors
@@ -31,10 +41,10 @@ Service = Literal["voice", "data", "messaging"]
 
 
 class XdrBatchIn(In):
-    source: str = Field("api", min_length=1, max_length=64, strict=True,
+    source: str = Field("api", min_length=1, max_length=64, strict=True, pattern=STORABLE_TEXT_PATTERN,
                         description="where the records come from; ids are unique per source")
     service_type: Service | None = Field(None, description="service of records that carry none")
-    records: list[dict[str, Any]] = Field(..., min_length=1, max_length=MAX_BATCH, description=(
+    records: list[StorableObject] = Field(..., min_length=1, max_length=MAX_BATCH, description=(
         "usage records: id, service_type, started_at (ISO 8601 with a zone); voice: caller, callee, "
         "duration_seconds; data: login, bytes; messaging: caller, destination, count (default 1)"))
 
@@ -54,7 +64,7 @@ class XdrBatchOut(Schema):
 
 
 class RerateIn(In):
-    source: str | None = Field(None, min_length=1, max_length=64, strict=True)
+    source: str | None = Field(None, min_length=1, max_length=64, strict=True, pattern=STORABLE_TEXT_PATTERN)
 
 
 class XdrOut(Schema):
@@ -149,7 +159,7 @@ class RateTableOut(Schema):
 class RateTableIn(In):
     product_id: Id
     service_type: Service
-    name: str = Field(..., min_length=1, max_length=200, strict=True)
+    name: str = Field(..., min_length=1, max_length=200, strict=True, pattern=REQUIRED_TEXT_PATTERN)
 
 
 class RateIn(In):
@@ -165,7 +175,7 @@ class RateIn(In):
                                                    description="every next interval's price; null: as the first")
     offpeak_next_price_per_unit_micros: int | None = Field(None, ge=0, le=MAX_MICROS, strict=True,
                                                            description="null: the peak next price")
-    description: str = Field("", max_length=200, strict=True)
+    description: str = Field("", max_length=200, strict=True, pattern=STORABLE_TEXT_PATTERN)
 
 
 class PeakWindowIn(In):

@@ -17,15 +17,15 @@ Conventions:
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict, StrictInt, StrictStr
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, StrictInt, StrictStr, WithJsonSchema
 
 from tripleplay.core.validation import STORABLE_TEXT_PATTERN
-from tripleplay.money import Money
+from tripleplay.money import NOT_MONEY, Money, list_money_currencies
 
 # Bigger than any real amount, far below the 64-bit columns: sums of many of them cannot overflow.
 MAX_MINOR = 10**15
@@ -48,6 +48,73 @@ IdParam = Annotated[int, Field(ge=1, le=MAX_ID)]
 Text = Annotated[StrictStr, Field(pattern=STORABLE_TEXT_PATTERN)]
 QueryText = Annotated[str, Field(pattern=STORABLE_TEXT_PATTERN)]
 
+# Python's whitespace (str.isspace, what str.strip() removes): the services strip text before they
+# require it; a required text must hold one character outside this set (and no NUL anywhere). Written
+# out, because regex engines disagree on \s (Python's includes \x1c-\x1f, Unicode's does not).
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+REQUIRED_TEXT_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+
+
+def RequiredText(max_length: int = 200):  # noqa: N802 - a type, spelled as one
+    """Text that must not be blank, at most ``max_length`` characters (the column's size)."""
+    return Annotated[StrictStr, Field(min_length=1, max_length=max_length, pattern=REQUIRED_TEXT_PATTERN)]
+
+
+def OptionalText(max_length: int = 200):  # noqa: N802
+    """Text that may be empty, at most ``max_length`` characters (the column's size)."""
+    return Annotated[StrictStr, Field(max_length=max_length, pattern=STORABLE_TEXT_PATTERN)]
+
+
+def _printable_class(*, space: bool) -> str:
+    """A regex character class of every character str.isprintable() accepts (with or without the
+    space), written with the characters themselves: Python's re, Rust's regex (pydantic-core) and
+    ECMA regexes (the document's readers) spell escapes of the astral planes differently."""
+    ranges, start = [], None
+    for cp in range(0x110000):
+        ok = chr(cp).isprintable() and not 0xD800 <= cp <= 0xDFFF and (space or cp != 0x20)
+        if ok and start is None:
+            start = cp
+        elif not ok and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    if start is not None:
+        ranges.append((start, 0x10FFFF))
+
+    def literal(cp: int) -> str:
+        return "\\" + chr(cp) if chr(cp) in "\\]^-[" else chr(cp)
+
+    return "[" + "".join(literal(a) if a == b else f"{literal(a)}-{literal(b)}" for a, b in ranges) + "]"
+
+
+# A platform's reference (ppv.services._ref): printable characters (str.isprintable), one that is not
+# a space; spaces around it are ignored by the service.
+PRINTABLE_REF_PATTERN = f"^{_printable_class(space=True)}*{_printable_class(space=False)}{_printable_class(space=True)}*$"
+PRINTABLE_REF_MESSAGE = "must be printable characters, at least one of them not a space"
+
+# Product and plan codes, platform codes (catalog.services._CODE, iptv.configuration._CODE).
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+Code = Annotated[StrictStr, Field(pattern=CODE_PATTERN, description="lowercase letters, digits, '-' and '_'; unique")]
+
+# ISO 4217 codes that are money (money.validate_currency: Babel's list less NOT_MONEY). The service
+# refuses any other with 422 ``unknown_currency``; the document lists exactly the ones it accepts.
+Currency = Annotated[StrictStr, WithJsonSchema({"type": "string", "enum": list_money_currencies(),
+                                                "description": "ISO 4217 code of a currency that is money "
+                                                f"(not {', '.join(sorted(NOT_MONEY))})"})]
+
+# An e-mail address or empty (core.validation.email: Django's validator decides; the document says "email").
+Email = Annotated[StrictStr, Field(max_length=254), WithJsonSchema({"anyOf": [
+    {"type": "string", "maxLength": 0}, {"type": "string", "format": "email", "maxLength": 254}]})]
+
+# Free-form JSON objects (adapter options, raw records): any JSON whose keys and strings a database
+# can store (the JSON parser refuses NUL anywhere in a body). The document spells that out with a
+# recursive schema, components/schemas/StorableJson (api/openapi.py puts it in place of this marker).
+STORABLE_OBJECT_MARK = "x-tripleplay-storable-object"
+StorableObject = Annotated[dict[str, Any], WithJsonSchema({"type": "object", STORABLE_OBJECT_MARK: True})]
+
+# A percentage 0..100 with at most 4 decimals, as decimal text (core.validation.percent).
+PERCENT_PATTERN = r"^(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)$"
+Percent = Annotated[StrictStr, Field(pattern=PERCENT_PATTERN, description="percent as decimal text, e.g. '20.5'")]
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -61,6 +128,17 @@ def _iso_date(value):
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _instant_text(value):
+    # Pydantic alone would also take a number (seconds since 1970) for a time; the document says text.
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected a time as ISO 8601 text with an offset, e.g. 2026-03-10T12:00:00Z")
+    return value
+
+
+# An ISO 8601 / RFC 3339 time with its offset (the document's "date-time"): no numbers, no naive times.
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text)]
 
 
 class In(Schema):

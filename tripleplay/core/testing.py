@@ -26,8 +26,9 @@ def run_cli(*args: str, env: dict, timeout: float) -> str:
     return done.stdout
 
 
-def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """``tripleplay serve`` (one worker, four threads) on a free 127.0.0.1 port, its output in
+def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = None,
+                server: str = "gunicorn") -> tuple[subprocess.Popen, str]:
+    """``tripleplay serve --server SERVER`` (one worker, four threads) on a free 127.0.0.1 port, its output in
     ``log_path``; returns (process, base URL) once /healthz answers 200. Fails with the log if it dies
     or does not answer within ``timeout`` seconds. The caller stops the process. ``port``: one chosen
     beforehand (when the environment must name the server's own address)."""
@@ -35,16 +36,16 @@ def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = 
 
     port = port or free_port()
     with open(log_path, "ab") as log:  # appending: other processes of the test may share the log
-        server = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
-                                   "--port", str(port), "--workers", "1", "--threads", "4"],
+        process = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
+                                   "--port", str(port), "--workers", "1", "--threads", "4", "--server", server],
                                   env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
-        assert server.poll() is None, Path(log_path).read_text()
+        assert process.poll() is None, Path(log_path).read_text()
         try:
             if httpx.get(url + "/healthz", timeout=2, trust_env=False).status_code == 200:
-                return server, url
+                return process, url
         except httpx.HTTPError:
             pass
         assert time.monotonic() < deadline, f"no answer from /healthz within {timeout:g} s:\n{Path(log_path).read_text()}"

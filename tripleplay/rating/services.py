@@ -64,7 +64,8 @@ def create_rate_table(actor: Actor, product: Product, *, service_type: str, name
         raise InvalidInput(f"service_type must be one of {', '.join(pricing.SERVICE_TYPES)}",
                            details={"field": "service_type"})
     if service_type not in product.service_types:
-        raise InvalidInput(f"product {product.code!r} has no {service_type} service", details={"field": "service_type"})
+        raise InvalidInput(f"product {product.code!r} has no {service_type} service", code="service_not_in_product",
+                           details={"field": "service_type"})
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("a name is required", details={"field": "name"})
     try:

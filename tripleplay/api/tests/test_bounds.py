@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from tripleplay.api.schemas import MAX_ID, MAX_MINOR, MAX_OFFSET
+from tripleplay.api.schemas import MAX_ID, MAX_MINOR, MAX_OFFSET, PRINTABLE_REF_PATTERN, REQUIRED_TEXT_PATTERN
 from tripleplay.api.tests.conftest import BASE, error_of, snapshot
 from tripleplay.core.validation import NUL_MESSAGE, STORABLE_TEXT_PATTERN, SURROGATE_MESSAGE
 from tripleplay.money import NOT_MONEY
@@ -179,9 +179,9 @@ def test_nul_in_a_query_string_is_422(admin, path, param):
 
 def test_text_fields_declare_the_storable_pattern(db):
     schemas = openapi()["components"]["schemas"]
-    assert schemas["CustomerIn"]["properties"]["name"]["pattern"] == STORABLE_TEXT_PATTERN
+    assert schemas["CustomerIn"]["properties"]["name"]["pattern"] == REQUIRED_TEXT_PATTERN  # refuses NUL too
     assert schemas["PaymentIn"]["properties"]["reference"]["pattern"] == STORABLE_TEXT_PATTERN
-    assert schemas["AuthorizeIn"]["properties"]["transaction_id"]["pattern"] == STORABLE_TEXT_PATTERN
+    assert schemas["AuthorizeIn"]["properties"]["transaction_id"]["pattern"] == PRINTABLE_REF_PATTERN  # no NUL either
 
 
 # -- currencies ----------------------------------------------------------------------------------------------
