@@ -1,7 +1,10 @@
 # Sourced by scripts/demo.sh and scripts/test.sh (not run on its own).
-# ensure_venv EXTRAS: create ./.venv with Python 3.11 if it is missing, then install tripleplay into it
-# in editable mode (`pip install -e .` or `pip install -e ".[EXTRAS]"`). The install is skipped when
-# pyproject.toml has not changed since the last one (a stamp file in .venv records it).
+# ensure_venv EXTRAS: create ./.venv with Python 3.11 if it is missing, then install into it exactly what
+# the lock file lists (requirements/main.lock, or requirements/dev.lock for the dev extra: every package
+# pinned, with hashes, `pip install --require-hashes`), and tripleplay itself in editable mode without
+# resolving anything again (`--no-deps --no-build-isolation`: its build tools come from the lock too).
+# The install is skipped when neither pyproject.toml nor the lock file changed since the last one (a
+# stamp file in .venv records them). scripts/lock.sh regenerates the lock files.
 
 find_python311() {
     local candidate
@@ -17,8 +20,12 @@ find_python311() {
 }
 
 ensure_venv() {
-    local extras="${1:-}" spec="." python stamp wanted done
-    [ -n "$extras" ] && spec=".[$extras]"
+    local extras="${1:-}" lock=requirements/main.lock python stamp wanted done
+    [ -n "$extras" ] && lock="requirements/$extras.lock"
+    if [ ! -f "$lock" ]; then
+        echo "error: $lock is missing (scripts/lock.sh writes it)" >&2
+        exit 1
+    fi
     if [ ! -x .venv/bin/python ]; then
         if ! python="$(find_python311)"; then
             echo "error: Python 3.11 is required: install python3.11 and python3.11-venv (or set PYTHON=/path/to/python3.11)" >&2
@@ -36,7 +43,7 @@ ensure_venv() {
         exit 1
     fi
     stamp=".venv/.tripleplay-installed${extras:+-$extras}"
-    wanted="$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')"
+    wanted="$(.venv/bin/python -c 'import hashlib; import sys; print(hashlib.sha256(b"".join(open(f, "rb").read() for f in sys.argv[1:])).hexdigest())' pyproject.toml "$lock")"
     if [ -x .venv/bin/tripleplay ]; then
         # An install with extras also satisfies one without.
         for done in "$stamp" .venv/.tripleplay-installed-*; do
@@ -45,9 +52,9 @@ ensure_venv() {
             fi
         done
     fi
-    echo "Installing tripleplay ($spec) into .venv ..."
+    echo "Installing tripleplay and $lock into .venv ..."
     export PIP_DISABLE_PIP_VERSION_CHECK=1
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e "$spec"
+    .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r "$lock"
+    .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
     echo "$wanted" > "$stamp"
 }
