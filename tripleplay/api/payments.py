@@ -100,7 +100,7 @@ class PaymentOut(Schema):
         return minor(obj.refunded_minor, obj.currency)
 
 
-class RefundIn(In):
+class OnlineRefundIn(In):
     amount_minor: PositiveMinor
     reason: Text
 
@@ -122,7 +122,7 @@ class RefundOut(Schema):
         return minor(obj.amount_minor, obj.payment.currency)
 
 
-class AttemptOut(Schema):
+class AutopayAttemptOut(Schema):
     id: int
     invoice_id: int
     number: int
@@ -202,7 +202,7 @@ def list_payments(request, customer_id: IdParam):
     return selectors.online_payments(customer_selectors.customer(customer_id))
 
 
-@router.get("/customers/{customer_id}/autopay-attempts", response={200: list[AttemptOut], **ERRORS})
+@router.get("/customers/{customer_id}/autopay-attempts", response={200: list[AutopayAttemptOut], **ERRORS})
 @paginate(BoundedPagination)
 def list_attempts(request, customer_id: IdParam):
     """Newest first: every off-session charge of an invoice, with the provider's decline."""
@@ -211,7 +211,7 @@ def list_attempts(request, customer_id: IdParam):
 
 
 @router.post("/online-payments/{payment_id}/refunds", response={201: RefundOut, **ERRORS})
-def refund(request, payment_id: IdParam, payload: RefundIn, idempotency_key: str | None = IdempotencyKey):
+def refund(request, payment_id: IdParam, payload: OnlineRefundIn, idempotency_key: str | None = IdempotencyKey):
     """Refund (part of) an online payment: the ledger refund, then the provider's. ``status`` is
     succeeded, pending (the provider could not be reached: sent again by the auto-pay job) or failed
     (the provider refused: the ledger refund was reversed by a credit)."""

@@ -5,7 +5,7 @@ from datetime import datetime
 from ninja import Router, Schema
 
 from tripleplay.api.permissions import OPERATIONS, READERS, require
-from tripleplay.api.schemas import ErrorOut, IdParam, In, Text
+from tripleplay.api.schemas import ErrorOut, IdParam, In, RequiredText
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.subscriber_access import selectors, services
 
@@ -27,8 +27,8 @@ class PortalAccessOut(Schema):
         return selectors.open_sessions(obj)
 
 
-class DisableIn(In):
-    reason: Text
+class PortalDisableIn(In):
+    reason: RequiredText(200)
 
 
 @router.get("/customers/{customer_id}/portal", response={200: PortalAccessOut, 404: ErrorOut})
@@ -52,7 +52,7 @@ def invite(request, customer_id: IdParam):
 
 @router.post("/customers/{customer_id}/portal/disable",
              response={200: PortalAccessOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
-def disable(request, customer_id: IdParam, payload: DisableIn):
+def disable(request, customer_id: IdParam, payload: PortalDisableIn):
     """End every session and unused link; no login until a new invitation. 404: never invited;
     409 ``already_disabled``; 422: no reason."""
     actor = require(request, *OPERATIONS)

@@ -13,11 +13,11 @@ from typing import Annotated
 
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import StrictBool, StrictFloat, StrictInt
+from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import IdParam, In, Text
+from tripleplay.api.schemas import IdParam, In, IpAddress, OptionalText, Secret, Text
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.core.errors import NotFound
 from tripleplay.customers import selectors as customer_selectors
@@ -27,15 +27,21 @@ from tripleplay.radius.models import CommandStatus, SessionStatus, Vendor
 router = Router(tags=["radius"])
 
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
-Timeout = Annotated[StrictInt | StrictFloat, Field(ge=0.1, le=30, description="seconds, 0.1 to 30")]
+Timeout = Annotated[Annotated[StrictInt, Field(ge=1, le=30)] | Annotated[StrictFloat, Field(ge=0.1, le=30)],
+                    Field(description="seconds, 0.1 to 30")]
+NasName = Annotated[StrictStr, Field(pattern=r"^[a-z0-9_-]{1,64}$",
+                                     description="lowercase letters, digits, '-' and '_'; unique")]
+Interim = Annotated[StrictInt, Field(ge=0, le=86400), WithJsonSchema({
+    "anyOf": [{"type": "integer", "enum": [0]}, {"type": "integer", "minimum": 60, "maximum": 86400}],
+    "description": "seconds between Interim-Updates: 0 (none) or 60 to 86400"})]
 Rate = Annotated[StrictInt, Field(ge=1, le=services.MAX_RATE_KBPS, description="kbit/s")]
 Seconds = Annotated[StrictInt, Field(ge=0, le=services.MAX_SECONDS, description="seconds; 0: none")]
 
 
 class NasIn(In):
-    name: Text = Field(description="lowercase letters, digits, '-' and '_'; unique")
-    address: Text = Field(description="the IP address its RADIUS packets come from (and CoA goes to)")
-    secret: Text = Field(description="the RADIUS shared secret, 8 to 128 characters; write-only, stored encrypted")
+    name: NasName
+    address: IpAddress = Field(description="the IP address its RADIUS packets come from (and CoA goes to)")
+    secret: Secret(8, 128) = Field(description="the RADIUS shared secret, 8 to 128 characters; write-only, stored encrypted")
     vendor: Vendor = Field(description="the dictionary of its reply attributes: mikrotik or huawei")
     coa_port: Port = 3799
     timeout_seconds: Timeout = 3
@@ -43,9 +49,9 @@ class NasIn(In):
 
 
 class NasPatch(In):
-    name: Text = None
-    address: Text = None
-    secret: Text = None
+    name: NasName = None
+    address: IpAddress = None
+    secret: Secret(8, 128) = None
     vendor: Vendor = None
     coa_port: Port = None
     timeout_seconds: Timeout = None
@@ -76,10 +82,10 @@ class NasOut(Schema):
 class InternetServiceIn(In):
     download_kbps: Rate
     upload_kbps: Rate
-    address_pool: Text = ""
+    address_pool: OptionalText(64) = ""
     session_timeout_seconds: Seconds = 0
     idle_timeout_seconds: Seconds = 0
-    interim_interval_seconds: Annotated[StrictInt, Field(ge=0, le=86400, description="0 or 60 to 86400")] = 300
+    interim_interval_seconds: Interim = 300
 
 
 class InternetServiceOut(Schema):
@@ -94,7 +100,7 @@ class InternetServiceOut(Schema):
 
 
 class PasswordIn(In):
-    password: Text = Field(description="6 to 128 characters; write-only, stored encrypted (docs/radius.md, D76)")
+    password: Secret(6, 128) = Field(description="6 to 128 characters; write-only, stored encrypted (docs/radius.md, D76)")
 
 
 class InternetLoginOut(Schema):
@@ -117,7 +123,7 @@ class InternetLoginOut(Schema):
         return obj.last_nas.name if obj.last_nas_id else None
 
 
-class SessionOut(Schema):
+class NetworkSessionOut(Schema):
     id: int
     nas_id: int
     nas: str
@@ -141,7 +147,7 @@ class SessionOut(Schema):
         return obj.nas.name
 
 
-class CommandOut(Schema):
+class NasCommandOut(Schema):
     id: int
     session_id: int
     nas_id: int
@@ -234,7 +240,7 @@ def get_internet_login(request, account_id: IdParam):
 # -- sessions and the outbox -------------------------------------------------------------------------------
 
 
-@router.get("/radius/sessions", response=list[SessionOut])
+@router.get("/radius/sessions", response=list[NetworkSessionOut])
 @paginate(BoundedPagination)
 def list_sessions(request, customer_id: IdParam | None = None, account_id: IdParam | None = None,
                   nas_id: IdParam | None = None, status: SessionStatus | None = None):
@@ -243,13 +249,13 @@ def list_sessions(request, customer_id: IdParam | None = None, account_id: IdPar
     return selectors.sessions(customer_id=customer_id, account_id=account_id, nas_id=nas_id, status=status)
 
 
-@router.get("/radius/sessions/{session_id}", response=SessionOut)
+@router.get("/radius/sessions/{session_id}", response=NetworkSessionOut)
 def get_session(request, session_id: IdParam):
     require(request, *READERS)
     return selectors.session(session_id)
 
 
-@router.post("/radius/sessions/{session_id}/disconnect", response={202: CommandOut})
+@router.post("/radius/sessions/{session_id}/disconnect", response={202: NasCommandOut})
 def disconnect_session(request, session_id: IdParam, payload: DisconnectIn):
     """Queue a Disconnect-Request to the session's NAS (sent by the worker). 409 ``session_ended``
     when the session has ended."""
@@ -257,7 +263,7 @@ def disconnect_session(request, session_id: IdParam, payload: DisconnectIn):
     return Status(202, services.disconnect_session(actor, selectors.session(session_id), reason=payload.reason))
 
 
-@router.get("/radius/commands", response=list[CommandOut])
+@router.get("/radius/commands", response=list[NasCommandOut])
 @paginate(BoundedPagination)
 def list_commands(request, status: CommandStatus | None = None, customer_id: IdParam | None = None):
     """Disconnect-Requests, newest first; ``status=failed`` is the dead letter."""
@@ -265,14 +271,14 @@ def list_commands(request, status: CommandStatus | None = None, customer_id: IdP
     return selectors.commands(status=status, customer_id=customer_id)
 
 
-@router.post("/radius/commands/{command_id}/retry", response=CommandOut)
+@router.post("/radius/commands/{command_id}/retry", response=NasCommandOut)
 def retry_command(request, command_id: IdParam):
     """Send a failed command again now. 409 ``nothing_to_retry`` unless it failed."""
     actor = require(request, *OPERATIONS)
     return services.retry_command(actor, selectors.command(command_id))
 
 
-@router.post("/radius/commands/{command_id}/cancel", response=CommandOut)
+@router.post("/radius/commands/{command_id}/cancel", response=NasCommandOut)
 def cancel_command(request, command_id: IdParam):
     actor = require(request, *OPERATIONS)
     return services.cancel_command(actor, selectors.command(command_id))

@@ -55,6 +55,22 @@ _SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f
 REQUIRED_TEXT_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
 
 
+def Secret(min_length: int, max_length: int):  # noqa: N802
+    """A secret the services take as given after stripping: no whitespace at either end (a NUL nowhere),
+    ``min_length`` to ``max_length`` characters."""
+    return Annotated[StrictStr, Field(min_length=min_length, max_length=max_length,
+                                      pattern=rf"^[^\x00{_SPACE}](?:[^\x00]*[^\x00{_SPACE}])?$")]
+
+
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+HTTP_URL_PATTERN = rf"^https?://[A-Za-z0-9._~-]+(?::{_PORT})?(?:/[^\x00{_SPACE}]*)?$"
+HttpUrl = Annotated[StrictStr, Field(max_length=500, pattern=HTTP_URL_PATTERN,
+                                     description="absolute http(s) URL: a host, an optional port, no credentials")]
+IpAddress = Annotated[StrictStr, Field(max_length=45), WithJsonSchema({
+    "anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}],
+    "description": "an IPv4 or IPv6 address"})]
+
+
 def RequiredText(max_length: int = 200):  # noqa: N802 - a type, spelled as one
     """Text that must not be blank, at most ``max_length`` characters (the column's size)."""
     return Annotated[StrictStr, Field(min_length=1, max_length=max_length, pattern=REQUIRED_TEXT_PATTERN)]

@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, StrictInt
 from tripleplay.api.ledger import IdempotencyKey, IdempotencyKeyRequired
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import Id, IdParam, In, MoneyOut, PositiveMinor, Text, minor
+from tripleplay.api.schemas import Currency, Id, IdParam, In, MoneyOut, PositiveMinor, RequiredText, Text, minor
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.money import Money
 from tripleplay.vouchers import selectors, services
@@ -34,9 +34,9 @@ Code = Field(max_length=64, description="the 20 digits; spaces and dashes are ig
 
 
 class BatchIn(In):
-    name: Text = Field(max_length=100)
+    name: RequiredText(100)
     value_minor: PositiveMinor
-    currency: Text = Field(max_length=3, description="ISO 4217; customers in another currency cannot redeem")
+    currency: Currency = Field(description="ISO 4217; customers in another currency cannot redeem")
     count: StrictInt = Field(ge=1, le=services.MAX_BATCH_COUNT)
     expires_at: AwareDatetime = Field(description="ISO 8601 with an offset; the codes work until then (exclusive)")
 
@@ -116,7 +116,7 @@ class RedeemedOut(Schema):
 
 
 class IvrClientIn(In):
-    name: Text = Field(max_length=100)
+    name: RequiredText(100)
 
 
 class IvrClientOut(Schema):

@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import StrictBool, StrictInt
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import Id, IdParam, In, Text
+from tripleplay.api.schemas import HttpUrl, Id, IdParam, In, Text
 from tripleplay.webhooks import selectors, services
 from tripleplay.webhooks.policy import ALL, EVENT_TYPES
 
@@ -21,19 +22,19 @@ EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT
 
 
 class EndpointIn(In):
-    url: Annotated[Text, Field(max_length=500, description="absolute http(s) URL that receives POSTs")]
+    url: HttpUrl
     description: Annotated[Text, Field(max_length=200)] = ""
     event_types: EventTypes = [ALL]
-    enabled: bool = True
-    timeout_seconds: Annotated[int, Field(ge=1, le=services.MAX_TIMEOUT_SECONDS)] = 10
+    enabled: StrictBool = True
+    timeout_seconds: Annotated[StrictInt, Field(ge=1, le=services.MAX_TIMEOUT_SECONDS)] = 10
 
 
 class EndpointPatch(In):
-    url: Annotated[Text, Field(max_length=500)] | None = None
+    url: HttpUrl | None = None
     description: Annotated[Text, Field(max_length=200)] | None = None
     event_types: EventTypes | None = None
-    enabled: bool | None = None
-    timeout_seconds: Annotated[int, Field(ge=1, le=services.MAX_TIMEOUT_SECONDS)] | None = None
+    enabled: StrictBool | None = None
+    timeout_seconds: Annotated[StrictInt, Field(ge=1, le=services.MAX_TIMEOUT_SECONDS)] | None = None
 
 
 class EndpointOut(Schema):
@@ -54,7 +55,7 @@ class EndpointSecretOut(EndpointOut):
     secret: str = Field(description="whsec_...: shown once, never retrievable again: store it now")
 
 
-class EventOut(Schema):
+class WebhookEventOut(Schema):
     id: int
     uid: str = Field(description="the webhook-id header of every delivery of this event")
     type: str
@@ -77,7 +78,7 @@ class DeliveryOut(Schema):
     finished_at: datetime | None
 
 
-class AttemptOut(Schema):
+class DeliveryAttemptOut(Schema):
     number: int
     started_at: datetime
     duration_ms: int
@@ -87,7 +88,7 @@ class AttemptOut(Schema):
 
 
 class DeliveryDetailOut(DeliveryOut):
-    attempt_log: list[AttemptOut]
+    attempt_log: list[DeliveryAttemptOut]
 
 
 class ReplayEventIn(In):
@@ -162,7 +163,7 @@ def rotate_secret(request, endpoint_id: IdParam):
     return {**_endpoint(made.endpoint), "secret": made.secret}
 
 
-@router.get("/webhooks/events", response=list[EventOut])
+@router.get("/webhooks/events", response=list[WebhookEventOut])
 @paginate(BoundedPagination)
 def list_events(request, filters: Query[EventFilter]):
     """Newest first."""
@@ -170,7 +171,7 @@ def list_events(request, filters: Query[EventFilter]):
     return selectors.events(type=filters.type)
 
 
-@router.get("/webhooks/events/{event_id}", response=EventOut)
+@router.get("/webhooks/events/{event_id}", response=WebhookEventOut)
 def get_event(request, event_id: IdParam):
     require(request, *READERS)
     return selectors.event(event_id)

@@ -68,7 +68,8 @@ def update_product(actor: Actor, product: Product, *, name: str | None = None, d
     changes = {}
     if self_service is not None:
         if product.kind != ProductKind.ADDON and _flag(self_service, "self_service"):
-            raise InvalidInput("only add-on products can be self-service", details={"field": "self_service"})
+            raise InvalidInput("only add-on products can be self-service", code="self_service_addons_only",
+                               details={"field": "self_service"})
         product.self_service = changes["self_service"] = _flag(self_service, "self_service")
     if name is not None:
         product.name = changes["name"] = v.text(name, "name", required=True)

@@ -112,7 +112,8 @@ def create_batch(actor: Actor, *, name: str, value: Money, count: int, expires_a
                            details={"field": "value_minor"})
     now = clock.now()
     if not now < expires_at <= now + MAX_VALIDITY:
-        raise InvalidInput("the expiry must be in the future, at most ten years ahead", details={"field": "expires_at"})
+        raise InvalidInput("the expiry must be in the future, at most ten years ahead", code="voucher_expiry_out_of_range",
+                           details={"field": "expires_at"})
     fp = fingerprint(name=name, value=value.minor, currency=value.currency, count=count,
                      expires_at=expires_at.isoformat())
     _refuse_replay(key, fp)
