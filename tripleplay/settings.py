@@ -324,6 +324,9 @@ TRIPLEPLAY_STRIPE_MAX_RETRIES = int(os.environ.get("TRIPLEPLAY_STRIPE_MAX_RETRIE
 TRIPLEPLAY_STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("TRIPLEPLAY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
 # Where the provider sends a customer back after a hosted checkout (this site's public address).
 TRIPLEPLAY_PUBLIC_URL = os.environ.get("TRIPLEPLAY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The largest top-up a subscriber may start in the portal, in the customer's currency's major units
+# (docs/selfcare.md): a typing slip of 100000 instead of 100.00 never reaches the provider.
+TRIPLEPLAY_PORTAL_TOP_UP_MAX = os.environ.get("TRIPLEPLAY_PORTAL_TOP_UP_MAX", "1000")
 # Auto-pay: days after the due date on which an issued invoice is charged (first attempt, retries).
 TRIPLEPLAY_AUTOPAY_RETRY_DAYS = [int(d) for d in os.environ.get("TRIPLEPLAY_AUTOPAY_RETRY_DAYS", "0,1,3").split(",")]
 TRIPLEPLAY_JOB_INTERVALS["autopay"] = int(os.environ.get("TRIPLEPLAY_JOB_AUTOPAY_SECONDS", "3600"))

@@ -56,3 +56,10 @@ def checkout_by_provider_id(session_id: str) -> CheckoutSession | None:
 
 def autopay_attempts(customer: Customer) -> QuerySet[AutoPayAttempt]:
     return AutoPayAttempt.objects.filter(customer=customer).select_related("invoice", "method")
+
+
+def online_payments_enabled() -> bool:
+    """Whether a provider is configured, so that "Pay online" and "Top up" may be offered."""
+    from tripleplay.payments.providers import configured
+
+    return configured()

@@ -144,5 +144,15 @@ def describe(error) -> str:
         "throttled": _("Too many failed attempts: wait a few minutes and try again."),
         "invalid_credentials": _("Unknown login or wrong password."),
         "customer_not_active": _("Your service is suspended: contact us or settle what is due first."),
+        "customer_closed": _("Your customer account is closed."),
+        "invoice_not_open": _("This invoice has nothing left to pay."),
+        "payments_not_configured": _("Online payments are not available."),
+        "payment_provider_error": _("The payment service could not start the payment: try again later."),
+        "voucher_code_malformed": _("A voucher code has 20 digits: check what you typed."),
+        "voucher_not_found": _("No voucher has this code: check the digits."),
+        "voucher_used": _("This voucher has already been used."),
+        "voucher_disabled": _("This voucher is no longer valid."),
+        "voucher_expired": _("This voucher has expired."),
+        "voucher_currency_mismatch": _("This voucher is in another currency than your account."),
     }
     return known.get(getattr(error, "code", ""), getattr(error, "message", str(error)))

@@ -1,9 +1,11 @@
 """The subscriber portal's pages (docs/selfcare.md). Each view parses, finds the object among the
 logged-in customer's own (another customer's id is a 404), calls one service or selectors, renders.
 
-Deliberately absent until their services are merged: paying an invoice or topping up online
-(wt/payments) and redeeming a voucher (wt/vouchers). Their places are marked ``WIRE:`` in the
-templates; no button is shown that does nothing."""
+Money in: "Pay online" and "Top up" start the payment provider's hosted checkout
+(payments.services.start_checkout) and send the browser there; the provider's signed webhook records
+the payment, never these pages (the return page only shows what the webhook recorded). They are not
+offered when no provider is configured. "Redeem a voucher" is vouchers.services.redeem, whose
+throttle counts per customer and per subscriber."""
 
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ from tripleplay.invoicing.models import InvoiceStatus
 from tripleplay.iptv.models import ProductPackage
 from tripleplay.ledger import selectors as ledger_selectors
 from tripleplay.ledger.models import EntryKind
-from tripleplay.money import Money
+from tripleplay.money import AmountFormatError, Money
+from tripleplay.payments import selectors as payment_selectors
+from tripleplay.payments import services as payment_services
 from tripleplay.ppv import selectors as ppv_selectors
 from tripleplay.rating import selectors as rating_selectors
 from tripleplay.selfcare.access import (
@@ -42,15 +46,18 @@ from tripleplay.selfcare.access import (
     subscriber_action,
     subscriber_page,
 )
+from tripleplay.selfcare.templatetags.selfcare import money
 from tripleplay.subscriber_access import services as access
 from tripleplay.subscriptions.services import add_addon_and_charge, quote_addon
+from tripleplay.vouchers import services as voucher_services
 
 OPEN = (InvoiceStatus.UNPAID, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
 PAGE = 50  # rows per list: the newest; the operator has the full history
 
 
 def _show(request, template: str, section: str, **context):
-    context.update(section=section, languages=settings.LANGUAGES)
+    context.update(section=section, languages=settings.LANGUAGES,
+                   pay_online=payment_selectors.online_payments_enabled())
     return render(request, f"selfcare/{template}", context)
 
 
@@ -161,12 +168,77 @@ def invoices(request):
 
 @subscriber_page
 def invoice_pdf(request, invoice_id: int):
-    invoice = invoice_selectors.get_invoice(invoice_id)
-    if invoice.customer_id != request.customer.pk or invoice.status == InvoiceStatus.VOID:
-        raise NotFound("no such invoice")
+    invoice = _own_invoice(request, invoice_id)
     response = HttpResponse(documents.pdf_bytes(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number_text}.pdf"'
     return response
+
+
+def _own_invoice(request, invoice_id: int):
+    invoice = invoice_selectors.get_invoice(invoice_id)
+    if invoice.customer_id != request.customer.pk or invoice.status == InvoiceStatus.VOID:
+        raise NotFound("no such invoice")
+    return invoice
+
+
+@subscriber_action
+def invoice_pay(request, invoice_id: int):
+    """Pay an open invoice online: the provider's hosted page, for the invoice's open amount."""
+    invoice = _own_invoice(request, invoice_id)
+    session = payment_services.start_checkout(request.actor, request.customer, invoice=invoice,
+                                              return_path=reverse("selfcare:checkout_return"))
+    return redirect(session.url)
+
+
+def _top_up_amount(request) -> Money | None:
+    """The typed amount, exact in the customer's currency (no float), within (0, the portal's maximum]."""
+    currency = request.customer.currency
+    most = Money.parse(settings.TRIPLEPLAY_PORTAL_TOP_UP_MAX, currency)
+    text = request.POST.get("amount", "").strip()
+    try:
+        amount = Money.parse(text, currency) if len(text) <= 32 else None
+    except AmountFormatError:
+        amount = None
+    if amount is None or amount.minor <= 0 or amount > most:
+        messages.error(request, _("Type an amount greater than zero and at most %(most)s, such as %(example)s.")
+                       % {"most": money(most), "example": Money.parse("20", currency).amount_text()})
+        return None
+    return amount
+
+
+@subscriber_action
+def top_up(request):
+    """Top up the customer's funds online: the provider's hosted page for the typed amount."""
+    amount = _top_up_amount(request)
+    if amount is None:
+        return redirect(safe_next(request, request.POST.get("next"), reverse("selfcare:home")))
+    session = payment_services.start_checkout(request.actor, request.customer, amount=amount,
+                                              return_path=reverse("selfcare:checkout_return"))
+    return redirect(session.url)
+
+
+@subscriber_page
+def checkout_return(request):
+    """Where the provider sends the subscriber back: what the signed webhook has recorded so far
+    (this page marks nothing paid). Another customer's session is a 404."""
+    session = None
+    session_id = request.GET.get("session_id", "")[:100]
+    if session_id:
+        session = payment_selectors.checkout_by_provider_id(session_id)
+        if session is None or session.customer_id != request.customer.pk:
+            raise NotFound("no such checkout")
+    return _show(request, "checkout_return.html", "payments", session=session,
+                 cancelled=session is None and request.GET.get("cancelled") == "1")
+
+
+@subscriber_action
+def redeem_voucher(request):
+    """Redeem a top-up card's code for the logged-in customer (throttled per customer and subscriber)."""
+    done = voucher_services.redeem(request.actor, code=request.POST.get("code", ""), customer=request.customer,
+                                   channel=voucher_services.Channel.PORTAL)
+    messages.success(request, _("Your voucher was redeemed: %(amount)s credited.")
+                     % {"amount": money(Money(done.entry.amount_minor, done.entry.currency))})
+    return redirect(safe_next(request, request.POST.get("next"), reverse("selfcare:home")))
 
 
 @subscriber_page
@@ -242,7 +314,8 @@ def _offer(request, plan_id: int) -> SubscriptionPlan:
 def addon_confirm(request, account_id: int, plan_id: int):
     account, plan = _own_account(request, account_id), _offer(request, plan_id)
     quote = quote_addon(request.customer, plan)
-    return _show(request, "addon_confirm.html", "services", account=account, plan=plan, quote=quote,
+    short = quote.due_now - quote.available if not quote.covered else None
+    return _show(request, "addon_confirm.html", "services", account=account, plan=plan, quote=quote, short=short,
                  packages=_packages_of([plan.product_id]).get(plan.product_id, []))
 
 

@@ -12,6 +12,11 @@ class PaymentsNotConfigured(Conflict):
     code = "payments_not_configured"
 
 
+def configured() -> bool:
+    """Whether online payments can be offered (the edges hide their buttons otherwise)."""
+    return settings.TRIPLEPLAY_PAYMENT_PROVIDER == "stripe" and bool(settings.TRIPLEPLAY_STRIPE_SECRET_KEY)
+
+
 def provider() -> PaymentProvider:
     name = settings.TRIPLEPLAY_PAYMENT_PROVIDER
     if name == "stripe":

@@ -119,6 +119,37 @@ DE = {
     "cancelled": "storniert",
     "expired": "abgelaufen",
     "refunded": "erstattet",
+    "Your customer account is closed.": "Ihr Kundenkonto ist geschlossen.",
+    "This invoice has nothing left to pay.": "Auf dieser Rechnung ist nichts mehr zu bezahlen.",
+    "Online payments are not available.": "Online-Zahlungen sind nicht verfügbar.",
+    "The payment service could not start the payment: try again later.":
+        "Der Zahlungsdienst konnte die Zahlung nicht beginnen: Versuchen Sie es später erneut.",
+    "A voucher code has 20 digits: check what you typed.":
+        "Ein Gutscheincode hat 20 Ziffern: Prüfen Sie Ihre Eingabe.",
+    "No voucher has this code: check the digits.": "Kein Gutschein hat diesen Code: Prüfen Sie die Ziffern.",
+    "This voucher has already been used.": "Dieser Gutschein wurde bereits eingelöst.",
+    "This voucher is no longer valid.": "Dieser Gutschein ist nicht mehr gültig.",
+    "This voucher has expired.": "Dieser Gutschein ist abgelaufen.",
+    "This voucher is in another currency than your account.":
+        "Dieser Gutschein lautet auf eine andere Währung als Ihr Konto.",
+    "Top up (%(currency)s)": "Aufladen (%(currency)s)",
+    "Top up online": "Online aufladen",
+    "Online payment": "Online-Zahlung",
+    "The payment was cancelled: nothing was charged.": "Die Zahlung wurde abgebrochen: Nichts wurde belastet.",
+    "Amount": "Betrag",
+    "Invoice": "Rechnung",
+    "Payment received. Thank you.": "Zahlung erhalten. Vielen Dank.",
+    "The payment provider has not confirmed this payment yet. It usually takes a few seconds.":
+        "Der Zahlungsdienst hat diese Zahlung noch nicht bestätigt. Das dauert meist wenige Sekunden.",
+    "Check again": "Erneut prüfen",
+    "No payment to show.": "Keine Zahlung anzuzeigen.",
+    "Redeem a voucher": "Gutschein einlösen",
+    "Redeem": "Einlösen",
+    "Pay %(number)s online": "%(number)s online bezahlen",
+    "Pay online": "Online bezahlen",
+    "Type an amount greater than zero and at most %(most)s, such as %(example)s.":
+        "Geben Sie einen Betrag über null und höchstens %(most)s ein, zum Beispiel %(example)s.",
+    "Your voucher was redeemed: %(amount)s credited.": "Ihr Gutschein wurde eingelöst: %(amount)s gutgeschrieben.",
 }
 PLURALS = {
     ("%(n)s invoice open, %(total)s in all.", "%(n)s invoices open, %(total)s in all."):

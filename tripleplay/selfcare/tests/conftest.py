@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from tripleplay.payments.tests.fixtures import payments_on, stripe_sim  # noqa: F401  (the simulated Stripe)
+
 PASSWORD = "correct horse 1"
 
 

@@ -4,7 +4,9 @@ tests do (tripleplay/web/tests/test_browser.py, whose skip rules these share).
 
 A subscriber logs in, adds a channel package after seeing its charge and the platform simulator shows
 it, switches to German and sees the pages in German with German money, and at phone width (375 px)
-no portal page scrolls sideways. Screenshots as for the operator UI (TRIPLEPLAY_SCREENSHOTS)."""
+no portal page scrolls sideways. Another pays an invoice on the simulated Stripe's hosted page (a
+separate process that POSTs its signed webhook to the served site, which marks the invoice paid and
+the portal then shows it paid) and redeems a voucher. Screenshots as for the operator UI (TRIPLEPLAY_SCREENSHOTS)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import run_cli, start_serve
-from tripleplay.simulators.testing import SimulatorProcess
+from tripleplay.core.testing import free_port, run_cli, start_serve
+from tripleplay.simulators.testing import SimulatorProcess, StripeSimulatorProcess
 from tripleplay.web.tests.test_browser import CHROMIUM, REQUIRE_BROWSER_ENV, _missing, _required, _stop, _until
 
 pytestmark = pytest.mark.browser
@@ -48,7 +50,24 @@ create_account(actor, c, main_plan=cat.tv_plan, addon_plans=[cat.sports_plan], l
 with transaction.atomic():
     link = invite(actor, c).link
 set_password_with_token(link.rsplit("/", 1)[1], PASSWORD)
-print("SEED " + json.dumps({"customer": c.pk}))
+
+# Henry: postpaid, one open invoice of $25.00, a portal login; a voucher of $15.00 to redeem
+from datetime import timedelta
+from tripleplay import clock
+from tripleplay.invoicing.services import issue_out_of_turn
+from tripleplay.ledger.services import post_charge
+from tripleplay.vouchers.services import create_batch
+h = create_customer(actor, name="Henry Payer", currency="USD", balance_model="postpaid", credit_limit_minor=100000,
+                    email="henry@example.net")
+post_charge(actor, h, Money(2500, "USD"), description="TV fee", idempotency_key="seed-henry-fee")
+inv = issue_out_of_turn(actor, h)
+with transaction.atomic():
+    link = invite(actor, h).link
+set_password_with_token(link.rsplit("/", 1)[1], PASSWORD)
+batch = create_batch(actor, name="Shop card 15", value=Money(1500, "USD"), count=1,
+                     expires_at=clock.now() + timedelta(days=30), idempotency_key="seed-batch")
+print("SEED " + json.dumps({"customer": c.pk, "payer": h.pk, "invoice": inv.pk, "number": inv.number_text,
+                            "voucher": batch.codes[0].printable}))
 """
 
 PAGES = ("/my/", "/my/services/", "/my/invoices/", "/my/payments/", "/my/usage/", "/my/settings/")
@@ -69,23 +88,31 @@ def site(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
     env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
     sim = SimulatorProcess("ministra")
+    stripe = StripeSimulatorProcess(secret_key="sk_test_portal", webhook_secret="whsec_portal")
+    port = free_port()
+    env.update(TRIPLEPLAY_STRIPE_SECRET_KEY="sk_test_portal", TRIPLEPLAY_STRIPE_WEBHOOK_SECRET="whsec_portal",
+               TRIPLEPLAY_PUBLIC_URL=f"http://127.0.0.1:{port}")
     server = worker = None
     log_path = home / "serve.log"
     try:
         sim.start()
+        stripe.start()
+        env["TRIPLEPLAY_STRIPE_API_BASE"] = stripe.url
         run_cli("migrate", "-v", "0", env=env, timeout=180)
         out = run_cli("django", "shell", "-c", f"SIM_URL = {sim.url!r}\nPASSWORD = {PASSWORD!r}\n{SEED}", env=env,
                       timeout=120)
         seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
-        server, url = start_serve(env, log_path)
+        server, url = start_serve(env, log_path, port=port)
+        stripe.set_webhook(url + "/api/v1/payments/stripe/webhook", secret="whsec_portal")
         with open(log_path, "ab") as log:
             worker = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "worker", "--threads", "2",
                                        "--poll-seconds", "0.2", "--retry-base-seconds", "0.2", "--retry-cap-seconds",
                                        "1", "--no-jobs"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        yield {"url": url, "sim": sim, "seed": seed, "log": log_path}
+        yield {"url": url, "sim": sim, "stripe": stripe, "seed": seed, "log": log_path}
     finally:
         _stop(worker)
         _stop(server)
+        stripe.stop()
         sim.stop()
 
 
@@ -110,14 +137,14 @@ def shots(tmp_path_factory) -> Path:
     return path
 
 
-def _login(browser, site, viewport=(1024, 768), locale="en-US"):
+def _login(browser, site, viewport=(1024, 768), locale="en-US", identity="grace@example.net"):
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, base_url=site["url"],
                                   locale=locale)
     page = context.new_page()
     page.set_default_timeout(15000)
     page.goto("/my/")
     assert "/my/login/" in page.url
-    page.fill("#identity", "grace@example.net")
+    page.fill("#identity", identity)
     page.fill("#password", PASSWORD)
     page.click("form[action='/my/login/'] button[type=submit]")
     page.wait_for_selector("#balance")
@@ -192,4 +219,50 @@ def test_phone_width_does_not_scroll_sideways(browser, site, shots):
     page.goto("/my/services/")
     page.screenshot(path=str(shots / "portal-services-phone.png"), full_page=True)
     page.goto("/my/login/")
+    context.close()
+
+
+def test_a_subscriber_pays_an_invoice_online_and_redeems_a_voucher(browser, site, shots):
+    seed, stripe = site["seed"], site["stripe"]
+    context, page = _login(browser, site, identity="henry@example.net")
+    page.goto("/my/invoices/")
+    row = page.locator(f"li[data-invoice='{seed['invoice']}']")
+    assert "$25.00 open" in row.inner_text()
+    row.locator("button:has-text('Pay online')").click()
+    # the provider's hosted page (the simulated Stripe, another process), for the invoice's open amount
+    page.wait_for_url(f"{stripe.url}/c/pay/cs_test_**")
+    assert "Pay 25.00 USD" in page.inner_text("h1")
+    session_id = page.url.rsplit("/", 1)[1]
+    at_provider = stripe.state()["sessions"][session_id]
+    assert (at_provider["amount_total"], at_provider["metadata"]["tripleplay_customer"]) == (2500, str(seed["payer"]))
+    page.fill("input[name=cardNumber]", "4242 4242 4242 4242")
+    page.click("button:has-text('Pay')")
+    page.wait_for_url(f"{site['url']}/my/checkout/?session_id={session_id}")
+    page.screenshot(path=str(shots / "portal-checkout-return.png"), full_page=True)
+
+    # the simulator POSTs its signed webhook to the server; the return page shows it once recorded
+    def confirmed():
+        page.reload()
+        return page.get_attribute("#checkout-status", "data-status") == "complete"
+
+    _until(confirmed, what="the webhook confirming the payment")
+    assert "Payment received." in page.inner_text("#checkout-status")
+    delivered = {e["type"]: [d["status"] for d in e["deliveries"]] for e in stripe.events()}
+    assert delivered["checkout.session.completed"] == [200]
+    page.goto("/my/invoices/")
+    row = page.locator(f"li[data-invoice='{seed['invoice']}']")
+    assert "paid" in row.inner_text() and row.locator("button:has-text('Pay online')").count() == 0
+    page.goto("/my/")
+    assert page.inner_text("#balance") == "$0.00"
+
+    # a voucher bought at a shop
+    page.fill("#voucher-code", seed["voucher"])
+    page.click("#redeem")
+    assert "Your voucher was redeemed: $15.00 credited." in page.inner_text("ul.messages")
+    assert page.inner_text("#balance") == "$15.00"
+    page.fill("#voucher-code", seed["voucher"])
+    page.click("#redeem")
+    assert "This voucher has already been used." in page.inner_text("ul.messages")
+    assert page.inner_text("#balance") == "$15.00"
+    page.screenshot(path=str(shots / "portal-voucher.png"), full_page=True)
     context.close()

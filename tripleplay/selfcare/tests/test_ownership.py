@@ -10,12 +10,13 @@ from django.urls import get_resolver
 from tripleplay.audit.models import AuditEvent
 from tripleplay.customers.models import AccountProduct
 from tripleplay.ledger.models import LedgerEntry
+from tripleplay.payments.models import CheckoutSession
 from tripleplay.subscriber_access.models import SubscriberLogin
 
 
 def _state():
     return (AccountProduct.objects.count(), list(AccountProduct.objects.filter(end_date__isnull=False).values_list("pk")),
-            LedgerEntry.objects.count(), AuditEvent.objects.count(),
+            LedgerEntry.objects.count(), AuditEvent.objects.count(), CheckoutSession.objects.count(),
             list(SubscriberLogin.objects.order_by("pk").values_list("password", "status", "language")))
 
 
@@ -25,6 +26,7 @@ def walk(portal) -> dict[str, tuple[str, str]]:
     sports = AccountProduct.objects.get(account=ada.account, product=cat.sports)
     return {
         "invoice_pdf": ("get", f"/my/invoices/{portal.invoice.pk}/pdf"),
+        "invoice_pay": ("post", f"/my/invoices/{portal.invoice.pk}/pay"),
         "addon_confirm": ("get", f"/my/accounts/{ada.account.pk}/addons/{cat.movies_plan.pk}/"),
         "addon_add": ("post", f"/my/accounts/{ada.account.pk}/addons/{cat.movies_plan.pk}/add"),
         "addon_remove_confirm": ("get", f"/my/accounts/{ada.account.pk}/assignments/{sports.pk}/"),
