@@ -6,7 +6,8 @@ enforced (D98).
 The requests go through the production WSGI application (tripleplay.wsgi: the chunked-body reader,
 the lean PPV path, Django), in process, on the test database of the run (SQLite or PostgreSQL). Each
 generated request is sent with an admin, a finance and a support token in turn; the platforms' PPV
-calls with a platform's inbound token. Bounded: FUZZ_EXAMPLES examples per operation (environment
+calls with a platform's inbound token, a softswitch's voice calls with its switch token and the IVR's
+voucher redemption with an IVR client's token. Bounded: FUZZ_EXAMPLES examples per operation (environment
 TRIPLEPLAY_FUZZ_EXAMPLES, default 5) from a fixed seed, so that CI finds the same cases every run;
 TRIPLEPLAY_FUZZ_EXAMPLES=500 TRIPLEPLAY_FUZZ_RANDOM=1 searches deeper on a developer's machine.
 """
@@ -26,6 +27,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tripleplay.api import ppv_wsgi
 from tripleplay.api.tests.conftest import SYSTEM
 from tripleplay.iptv.configuration import create_platform, issue_inbound_token
+from tripleplay.sessions.services import create_softswitch
+from tripleplay.vouchers.services import create_ivr_client
 from tripleplay.wsgi import application
 
 FUZZ_EXAMPLES = int(os.environ.get("TRIPLEPLAY_FUZZ_EXAMPLES", "5"))
@@ -47,14 +50,30 @@ def tokens(db, monkeypatch, admin, finance, support, api_catalog, customer, prep
     platform = create_platform(SYSTEM, code="fuzz-tv", name="Fuzz TV", kind="matrixstream",
                                base_url="http://127.0.0.1:9/", username="u", secret="s", timeout_seconds="2")
     try:
+        _switch, switch_token = create_softswitch(SYSTEM, code="fuzz-switch")
+        _ivr, ivr_token = create_ivr_client(SYSTEM, name="fuzz-ivr")
         yield {"admin": admin.token, "finance": finance.token, "support": support.token,
-               "platform": issue_inbound_token(SYSTEM, platform)}
+               "platform": issue_inbound_token(SYSTEM, platform), "switch": switch_token, "ivr": ivr_token}
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
 
 
 PLATFORM_CALLS = {f"/api/v1/ppv/{call}" for call in ("authorize", "confirm", "cancel", "purchase")}
+# The other real-time callers, each with its own token: a softswitch's calls, an IVR's redemptions.
+SWITCH_CALLS = {"/api/v1/voice/authorize", "/api/v1/voice/update", "/api/v1/voice/terminate",
+                "/api/v1/voice/calls/{call_id}"}
+IVR_CALLS = {"/api/v1/ivr/voucher-redemptions"}
+
+
+def callers(path: str) -> tuple[str, ...]:
+    if path in PLATFORM_CALLS:
+        return ("platform",)
+    if path in SWITCH_CALLS:
+        return ("switch",)
+    if path in IVR_CALLS:
+        return ("ivr",)
+    return ROLES
 
 # Refusals of schema-valid input that are not the document's fault: rules about other records or the
 # state of this one (a plan of the wrong kind, a product without that service, a closed customer, ...).
@@ -140,7 +159,7 @@ def _integers(value):
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_its_contract(case, tokens):
-    for role in ("platform",) if case.formatted_path in PLATFORM_CALLS else ROLES:
+    for role in callers(case.path):
         case.call_and_validate(headers={"Authorization": f"Bearer {tokens[role]}"},
                                excluded_checks=[positive_data_acceptance, not_a_server_error],
                                additional_checks=[positive_data_accepted, no_server_error])
