@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import AuthenticationError
@@ -28,18 +29,19 @@ from ninja.security import HttpBearer
 from pydantic import StrictInt
 
 from tripleplay.api.permissions import ADMINS, READERS, require
-from tripleplay.api.schemas import ErrorOut, IdParam, In
+from tripleplay.api.schemas import PRINTABLE_REF_PATTERN, ErrorOut, IdParam, In
 from tripleplay.core.validation import STORABLE_TEXT_PATTERN, unstorable_problem
 from tripleplay.sessions import quota, selectors, services
 from tripleplay.sessions.services import MAX_SEQUENCE, MAX_USAGE
 
-CallId = Annotated[str, Field(min_length=1, max_length=200, pattern=STORABLE_TEXT_PATTERN,
+CallId = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE_REF_PATTERN,
                               description="the switch's id of the call (SIP Call-ID); retries reuse it")]
 Number = Annotated[str, Field(min_length=3, max_length=16, pattern=r"^\+?[0-9]{3,15}$",
                               description="E.164 digits, optionally with a leading +")]
 Seconds = Annotated[StrictInt, Field(ge=0, le=MAX_USAGE)]
-Requested = Annotated[StrictInt, Field(ge=1, le=MAX_USAGE, description="seconds to reserve now (default: the "
-                                                                     "installation's quota; at most its maximum)")]
+Requested = Annotated[StrictInt, Field(ge=1, le=settings.TRIPLEPLAY_SESSION_MAX_SECONDS,
+                                       description="seconds to reserve now (default: the installation's quota; at most "
+                                                   "its maximum, TRIPLEPLAY_SESSION_MAX_SECONDS)")]
 
 
 class SwitchToken(HttpBearer):
