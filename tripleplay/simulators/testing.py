@@ -12,6 +12,35 @@ from contextlib import contextmanager
 import httpx
 
 
+def launch(module_args: list[str], what: str, timeout: float) -> tuple[subprocess.Popen, dict]:
+    """``python -m MODULE ARGS`` as a separate process; waits up to ``timeout`` seconds for the JSON line
+    a simulator prints once it listens and returns (the process, that line). A simulator that prints
+    nothing is stopped, and its stderr is the error."""
+    proc = subprocess.Popen([sys.executable, "-m", *module_args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not line or not line[0].strip():
+        terminate(proc)
+        raise RuntimeError(f"{what} did not start: {proc.stderr.read()[:2000]}")
+    return proc, json.loads(line[0])
+
+
+def terminate(proc: subprocess.Popen | None, control: httpx.Client | None = None) -> None:
+    """Close the control client, then stop the process: SIGTERM, and SIGKILL if it is not gone in 10 s."""
+    if control is not None:
+        control.close()
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 class SimulatorProcess:
     """A running simulator: its URL, its process and a client for its control API."""
 
@@ -25,34 +54,18 @@ class SimulatorProcess:
         self.control = None
 
     def start(self, timeout: float = 15.0) -> SimulatorProcess:
-        args = [sys.executable, "-m", "tripleplay.simulators", self.name, "--port", str(self.port),
+        args = ["tripleplay.simulators", self.name, "--port", str(self.port),
                 "--username", self.username, "--password", self.password, *self.extra_args]
         if self.state_file:
             args += ["--state-file", self.state_file]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if not line or not line[0].strip():
-            self.stop()
-            raise RuntimeError(f"simulator {self.name} did not start: {self.proc.stderr.read()[:2000]}")
-        self.url = json.loads(line[0])["url"]
+        self.proc, info = launch(args, f"simulator {self.name}", timeout)
+        self.url = info["url"]
         self.port = int(self.url.rsplit(":", 1)[1])  # a restart keeps the same port
         self.control = httpx.Client(base_url=self.url + "/_sim", timeout=10)
         return self
 
     def stop(self) -> None:
-        if self.control is not None:
-            self.control.close()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc, self.control)
 
     def restart(self) -> SimulatorProcess:
         self.stop()
@@ -124,27 +137,19 @@ class StripeSimulatorProcess:
         self.control = None
 
     def start(self, timeout: float = 15.0) -> StripeSimulatorProcess:
-        args = [sys.executable, "-m", "tripleplay.simulators.stripe_api", "--port", str(self.port),
+        args = ["tripleplay.simulators.stripe_api", "--port", str(self.port),
                 "--secret-key", self.secret_key, "--webhook-secret", self.webhook_secret,
                 "--webhook-backoff-seconds", str(self.backoff)]
         if self.webhook_url:
             args += ["--webhook-url", self.webhook_url]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if not line or not line[0].strip():
-            self.stop()
-            raise RuntimeError(f"the Stripe simulator did not start: {self.proc.stderr.read()[:2000]}")
-        self.url = json.loads(line[0])["url"]
+        self.proc, info = launch(args, "the Stripe simulator", timeout)
+        self.url = info["url"]
         self.port = int(self.url.rsplit(":", 1)[1])
         self.control = httpx.Client(base_url=self.url + "/_sim", timeout=10)
         return self
 
     def stop(self) -> None:
-        SimulatorProcess.stop(self)  # the same terminate-then-kill
+        terminate(self.proc, self.control)
 
     def state(self) -> dict:
         return SimulatorProcess._ok(self.control.get("/state"))
@@ -186,35 +191,15 @@ class NasProcess:
         self.control: httpx.Client | None = None
 
     def start(self, timeout: float = 15.0) -> NasProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tripleplay.simulators.nas", *self.args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if not line or not line[0].strip():
-            self.stop()
-            raise RuntimeError(f"the NAS simulator did not start: {self.proc.stderr.read()[:2000]}")
-        info = json.loads(line[0])
+        self.proc, info = launch(["tripleplay.simulators.nas", *self.args], "the NAS simulator", timeout)
         self.url, self.coa_port = info["url"], info["coa_port"]
         self.control = httpx.Client(base_url=self.url + "/_sim", timeout=30, trust_env=False)
         return self
 
     def stop(self) -> None:
-        if self.control is not None:
-            self.control.close()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc, self.control)
 
-    def _ok(self, response: httpx.Response):
-        response.raise_for_status()
-        return response.json()
+    _ok = staticmethod(SimulatorProcess._ok)
 
     def login(self, username: str, password: str) -> dict:
         return self._ok(self.control.post("/login", json={"username": username, "password": password}))
