@@ -253,6 +253,8 @@ TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS = int(os.environ.get("TRIPLEPLAY_WORKE
 TRIPLEPLAY_READY_JOB_STALE_INTERVALS = int(os.environ.get("TRIPLEPLAY_READY_JOB_STALE_INTERVALS", "3"))
 # FreeRADIUS's rlm_rest authenticates to /aaa/v1/radius/ with HTTP Basic freeradius:<this> (docs/radius.md).
 TRIPLEPLAY_RADIUS_TOKEN = env_secret("TRIPLEPLAY_RADIUS_TOKEN")
+# rlm_rest's calls answered by aaa's views before Django's middleware (tripleplay/api/aaa_wsgi.py).
+TRIPLEPLAY_AAA_FAST_PATH = env_switch("TRIPLEPLAY_AAA_FAST_PATH")
 TRIPLEPLAY_METRICS_TOKEN = env_secret("TRIPLEPLAY_METRICS_TOKEN")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.

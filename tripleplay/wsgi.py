@@ -6,6 +6,12 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tripleplay.settings")
 application = get_wsgi_application()
 
+# FreeRADIUS's rlm_rest calls skip Django's middleware stack too (tripleplay/api/aaa_wsgi.py; docs/radius.md, Performance).
+if settings.TRIPLEPLAY_AAA_FAST_PATH:
+    from tripleplay.api.aaa_wsgi import AaaFastPath
+
+    application = AaaFastPath(application)
+
 # Platform PPV calls skip Django's middleware stack (tripleplay/api/ppv_wsgi.py; docs/decisions.md D45).
 if settings.TRIPLEPLAY_PPV_FAST_PATH:
     from tripleplay.api.ppv_wsgi import PpvFastPath

@@ -139,9 +139,7 @@ def post_auth(request: HttpRequest) -> HttpResponse:
     nas, attrs = _nas(request), _attributes(request)
     if nas is None or attrs is None:
         return HttpResponse(status=400)
-    access = selectors.access_of((attrs.get("User-Name") or [""])[0])
-    if access is not None:
-        services.record_login(nas, access.account_id)
+    services.record_login_of(nas, (attrs.get("User-Name") or [""])[0])  # one UPDATE (no decryption, no reads)
     return HttpResponse(status=204)
 
 

@@ -43,8 +43,8 @@ UNMIRRORED_SETTINGS = {
 
 
 @register(Tags.security, deploy=False)
-def check_ppv_fast_path(app_configs=None, **kwargs) -> list[Error]:
-    if not settings.TRIPLEPLAY_PPV_FAST_PATH:
+def check_ppv_fast_path(app_configs=None, *, lean_aaa: bool = False, **kwargs) -> list[Error]:
+    if not settings.TRIPLEPLAY_PPV_FAST_PATH and not lean_aaa:
         return []
     errors = []
     middleware = tuple(settings.MIDDLEWARE)
@@ -74,3 +74,13 @@ def check_ppv_fast_path(app_configs=None, **kwargs) -> list[Error]:
             hint="tripleplay/api/ppv_wsgi.py hands larger bodies to Django by this limit.",
             id="api.E003"))
     return errors
+
+
+@register(Tags.security, deploy=False)
+def check_aaa_fast_path(app_configs=None, **kwargs) -> list[Error]:
+    """The lean AAA path (tripleplay/api/aaa_wsgi.py) skips the same middleware for FreeRADIUS's calls
+    and mirrors it with the PPV path's code: held by the same lists (reported once when both are on).
+    Turned off by TRIPLEPLAY_AAA_FAST_PATH=0."""
+    if not getattr(settings, "TRIPLEPLAY_AAA_FAST_PATH", False) or settings.TRIPLEPLAY_PPV_FAST_PATH:
+        return []
+    return check_ppv_fast_path(lean_aaa=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from tripleplay import clock
 from tripleplay.core.errors import NotFound
@@ -42,9 +42,10 @@ def access_of(username: str) -> Access | None:
         return None
     account: Account = login.account
     today = clock.today()
+    # The current main product's internet attributes in one query (AccountProduct's own ordering).
     main = (AccountProduct.objects.filter(account=account, role=AssignmentRole.MAIN, start_date__lte=today)
-            .filter(Q(end_date__isnull=True) | Q(end_date__gt=today)).values_list("product_id", flat=True).first())
-    service = InternetService.objects.filter(product_id=main).first() if main else None
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=today)).values("product_id")[:1])
+    service = InternetService.objects.filter(product_id=Subquery(main)).first()
     attrs = ServiceAttributes(service.download_kbps, service.upload_kbps, service.address_pool,
                               service.session_timeout_seconds, service.idle_timeout_seconds,
                               service.interim_interval_seconds) if service else None

@@ -185,6 +185,14 @@ def record_login(nas: NasClient, account_id: int) -> None:
     InternetLogin.objects.filter(account_id=account_id).update(last_auth_at=clock.now(), last_nas=nas)
 
 
+def record_login_of(nas: NasClient, username: str) -> int:
+    """record_login by the login (the User-Name): one UPDATE, nothing for a login without an internet
+    password. Returns the rows updated (0 or 1)."""
+    if not username:
+        return 0
+    return InternetLogin.objects.filter(account__login=username).update(last_auth_at=clock.now(), last_nas=nas)
+
+
 def _first(attrs: dict, name: str) -> str | None:
     values = attrs.get(name)
     return values[0] if values else None
