@@ -434,8 +434,8 @@ async def drive(port: int, items, make, expect: int, *, inflight: int, seconds: 
             sent[0] += 1
             if rate:
                 scheduled = t0 + k / rate
-                if scheduled >= deadline:
-                    return
+                if scheduled >= deadline or time.perf_counter() >= deadline:
+                    return  # a server behind the offered rate: what was not sent in time is counted as such
                 delay = scheduled - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -463,6 +463,8 @@ async def drive(port: int, items, make, expect: int, *, inflight: int, seconds: 
         return round(latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))], 2) \
             if latencies else None
 
+    if rate:  # requests due before the deadline that were never sent: the server was that far behind
+        outcome["not_sent"] = max(0, int(seconds * rate) - (len(latencies) + outcome["lost"] + outcome["wrong"]))
     return {"answered": len(latencies), **outcome, "seconds": round(wall, 2),
             "per_second": round(len(latencies) / wall, 1), "offered_per_second": rate,
             "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": round(latencies[-1], 2) if latencies else None,
@@ -520,9 +522,10 @@ def table(results: dict) -> str:
             base = stock.get(phase, {}).get("per_second")
             ratio = f"{p['per_second'] / base:.2f}x" if base and phase != "interim_paced" else ""
             label = f"{name} {phase}" + (f"@{p['offered_per_second']:.0f}" if p["offered_per_second"] else "")
+            behind = f" ({p['not_sent']} due, not sent)" if p.get("not_sent") else ""
             rows.append(f"{label:>26} {p['per_second']:>8.0f} {p['p50_ms'] or 0:>7.1f} {p['p99_ms'] or 0:>7.1f} "
                         f"{p['max_ms'] or 0:>7.1f} {p['lost']:>5} {p['wrong']:>5} {ratio:>8} "
-                        f"{p['generator_cpu_percent']:>6.0f}% {p['machine_busy_percent'] or 0:>6.0f}%")
+                        f"{p['generator_cpu_percent']:>6.0f}% {p['machine_busy_percent'] or 0:>6.0f}%{behind}")
     rows.append(f"pgbench simple-update (same run): {results['pgbench'].get('tps')} TPS")
     if "ledger" in results:
         rows.append(f"tripleplay ledger after the run: {results['ledger']}")
