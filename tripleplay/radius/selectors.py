@@ -105,3 +105,34 @@ def command(command_id: int) -> NasCommand:
 
 def internet_login_of(account_id: int) -> InternetLogin | None:
     return InternetLogin.objects.filter(account_id=account_id).select_related("last_nas").first()
+
+
+def _main_product_ids_today():
+    today = clock.today()
+    return (AccountProduct.objects.filter(role=AssignmentRole.MAIN, start_date__lte=today)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=today)))
+
+
+def desired_rate(session: NetworkSession) -> tuple[int, int] | None:
+    """(download, upload) kbit/s the session should have now (network state as desired state, D127):
+    its account's current main product's internet rates; None when there is none to give."""
+    if session.account_id is None:
+        return None
+    product_id = (_main_product_ids_today().filter(account_id=session.account_id)
+                  .values_list("product_id", flat=True).first())
+    service = InternetService.objects.filter(product_id=product_id).first() if product_id else None
+    return (service.download_kbps, service.upload_kbps) if service else None
+
+
+def desired_rate_attributes(session: NetworkSession) -> dict[str, str] | None:
+    """desired_rate in the session's NAS's dictionary (what a CoA-Request carries)."""
+    from tripleplay.radius.attributes import rate_attributes
+
+    rate = desired_rate(session)
+    return rate_attributes(session.nas.vendor, *rate) if rate else None
+
+
+def active_sessions_on_product(product_id: int) -> QuerySet[NetworkSession]:
+    """Open sessions of the accounts whose main product today is ``product_id``."""
+    accounts = _main_product_ids_today().filter(product_id=product_id).values("account_id")
+    return NetworkSession.objects.filter(status="active", account_id__in=accounts)
