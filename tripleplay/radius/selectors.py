@@ -136,3 +136,28 @@ def active_sessions_on_product(product_id: int) -> QuerySet[NetworkSession]:
     """Open sessions of the accounts whose main product today is ``product_id``."""
     accounts = _main_product_ids_today().filter(product_id=product_id).values("account_id")
     return NetworkSession.objects.filter(status="active", account_id__in=accounts)
+
+
+def customer_internet(customer_id: int) -> dict:
+    """The internet leg of a customer for the operator's customer page: each account's login and the
+    rate it should have, the open sessions with their usage and what was charged so far (the charging
+    core's session of the same NAS and Acct-Session-Id), the last ended sessions, and the outbox's
+    commands not done."""
+    from tripleplay.radius.charging import client
+    from tripleplay.sessions.selectors import active_sessions
+
+    accounts = list(Account.objects.filter(customer_id=customer_id).order_by("id"))
+    logins = {login.account_id: login for login in
+              InternetLogin.objects.filter(account__customer_id=customer_id).select_related("last_nas")}
+    main = dict(_main_product_ids_today().filter(account__customer_id=customer_id)
+                .values_list("account_id", "product_id"))
+    services = {s.product_id: s for s in InternetService.objects.filter(product_id__in=main.values())}
+    rows = [{"account": a, "login": logins.get(a.pk), "service": services.get(main.get(a.pk))}
+            for a in accounts if a.pk in logins or main.get(a.pk) in services]
+    charged = {(c.client, c.session_id): c for c in active_sessions(customer=customer_id).filter(service_type="data")}
+    active = list(sessions(customer_id=customer_id, status="active").order_by("-started_at", "-id")[:100])
+    for s in active:
+        s.charging = charged.get((client(s.nas_id), s.acct_session_id))
+    return {"internet_accounts": rows, "internet_sessions": active,
+            "internet_ended": list(sessions(customer_id=customer_id, status="stopped").order_by("-stopped_at", "-id")[:20]),
+            "internet_commands": list(commands(customer_id=customer_id).exclude(status="done").order_by("-id")[:50])}
