@@ -349,7 +349,9 @@ def enqueue_coas(actor: Actor, sessions, reason: str) -> list[NasCommand]:
         pending = NasCommand.objects.filter(session=session, status=CommandStatus.PENDING)
         if pending.filter(kind=CommandKind.DISCONNECT).exists():
             continue
-        queued = pending.filter(kind=CommandKind.COA).first()
+        # Locked: a sender finishing it meanwhile makes it done, and then a new one is written (PostgreSQL
+        # re-reads the row after the lock and it no longer matches "pending").
+        queued = pending.filter(kind=CommandKind.COA).select_for_update().first()
         if queued is not None:
             queued.attributes, queued.reason = attributes, reason[:200]
             if not queued.lease_owner:
@@ -369,6 +371,11 @@ def coa_on_main_product_change(actor: Actor, account: Account, event: str) -> li
     open sessions as a CoA-Request (a product effective later is applied by the reconciliation)."""
     if event != "Account/Product/Changed" or account.status != Status.ACTIVE:
         return []
+    from tripleplay.customers.models import AccountProduct, AssignmentRole
+
+    latest = AccountProduct.objects.filter(account=account, role=AssignmentRole.MAIN).order_by("-id").first()
+    if latest is not None and latest.start_date > clock.today():
+        return []  # dated for a later day: the rate in force is unchanged until then (the reconciliation applies it)
     return enqueue_coas(actor, NetworkSession.objects.filter(account=account, status=SessionStatus.ACTIVE), event)
 
 
