@@ -88,12 +88,7 @@ def _dictionary():
     return Dictionary(io.StringIO(DICTIONARY))
 
 
-def send(command: NasCommand) -> Outcome:
-    """The command's request (Disconnect-Request or CoA-Request) to its NAS; what the NAS answered."""
-    return send_disconnect(command)
-
-
-def send_disconnect(command: NasCommand) -> Outcome:
+def send_command(command: NasCommand) -> Outcome:
     """One Disconnect-Request (or, for a coa command, CoA-Request with the command's attributes) for
     the command's session to its NAS; what the NAS answered."""
     import pyrad.packet
@@ -171,7 +166,7 @@ class Sender:
         if not commands:
             return 0
         with ThreadPoolExecutor(max_workers=min(self.threads, len(commands)), thread_name_prefix="coa") as pool:
-            outcomes = list(pool.map(send, commands))
+            outcomes = list(pool.map(send_command, commands))
         for command, outcome in zip(commands, outcomes, strict=True):
             self.finish(command, outcome)
         return len(commands)
@@ -198,7 +193,7 @@ class Sender:
             fields.update(next_attempt_at=now + self.retry.delay(attempts, self.rng))
         else:
             fields.update(status=CommandStatus.FAILED, finished_at=now, next_attempt_at=None)
-            log.warning("disconnect %s failed for good: %s", command.pk, outcome.error)
+            log.warning("%s %s failed for good: %s", command.kind, command.pk, outcome.error)
         with transaction.atomic():
             mine = NasCommand.objects.filter(pk=command.pk, lease_owner=self.name, status=CommandStatus.PENDING)
             if command.kind == CommandKind.COA and outcome.done:
