@@ -263,7 +263,7 @@ def test_reconcile_sends_the_desired_rate_to_a_session_running_at_another(
 
 
 def test_the_job_reports_each_nas_and_an_unreadable_one_changes_nothing(radius_server, huawei_nas, world, actor):
-    services.update_nas(actor, world["mikrotik"], session_source="sim+http://127.0.0.1:9")  # nothing listens
+    services.update_nas(actor, world["mikrotik"], session_source="sim+http://127.0.0.1:20499")  # nothing listens
     result = reconcile.reconcile_all(grace=NOW)
     assert result.startswith("huawei-1: 0 on the NAS, closed 0, unknown 0, disconnect 0, rate 0; mikrotik-1: unreadable")
     assert scheduler.worker_jobs() and "radius-reconcile" in [j.name for j in scheduler.worker_jobs()]
