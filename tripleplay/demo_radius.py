@@ -49,9 +49,9 @@ class RunningRadius:
             self.freeradius.stop()
 
 
-def configure(actor: Actor, coa_port: int = 3799) -> list[str]:
+def configure(actor: Actor, coa_port: int = 3799, session_source: str = "") -> list[str]:
     """Internet attributes on the demo products, the demo NAS, the demo subscribers' passwords.
-    Idempotent: what exists is kept (the NAS's CoA port follows the simulator)."""
+    Idempotent: what exists is kept (the NAS's CoA port and session source follow the simulator)."""
     for code, attrs in SERVICES.items():
         product = Product.objects.filter(code=code).first()
         if product is not None and not InternetService.objects.filter(product=product).exists():
@@ -59,9 +59,9 @@ def configure(actor: Actor, coa_port: int = 3799) -> list[str]:
     nas = NasClient.objects.filter(name=NAS_NAME).first()
     if nas is None:
         services.create_nas(actor, name=NAS_NAME, address="127.0.0.1", secret=NAS_SECRET, vendor="mikrotik",
-                            coa_port=coa_port)
-    elif nas.coa_port != coa_port:
-        services.update_nas(actor, nas, coa_port=coa_port)
+                            coa_port=coa_port, session_source=session_source)
+    elif (nas.coa_port, nas.session_source) != (coa_port, session_source):
+        services.update_nas(actor, nas, coa_port=coa_port, session_source=session_source)
     ready = []
     for login in LOGINS:
         account = Account.objects.filter(login=login).first()
@@ -94,7 +94,8 @@ def start(actor: Actor, *, base_port: int, tripleplay_url: str, processes: bool 
         running.freeradius = freeradius.FreeradiusProcess(conf, settings_).start()
         running.nas = NasProcess(auth_port=base_port, acct_port=base_port + 1, secret=NAS_SECRET,
                                  coa_port=base_port + 3, control_port=base_port + 2).start()
-        logins = configure(actor, coa_port=running.nas.coa_port)
+        logins = configure(actor, coa_port=running.nas.coa_port,  # radius-reconcile reads the simulator's list
+                           session_source="sim+http://" + running.nas.url.split("://", 1)[1])
     except BaseException:
         running.stop()
         raise

@@ -240,6 +240,7 @@ TRIPLEPLAY_JOB_INTERVALS = {
     "dated-changes": int(os.environ.get("TRIPLEPLAY_JOB_DATED_CHANGES_SECONDS", "3600")),
     "charge": int(os.environ.get("TRIPLEPLAY_JOB_CHARGE_SECONDS", "3600")),  # recurring subscription charges
     "sweep-sessions": int(os.environ.get("TRIPLEPLAY_JOB_SWEEP_SESSIONS_SECONDS", "60")),
+    "radius-reconcile": int(os.environ.get("TRIPLEPLAY_JOB_RADIUS_RECONCILE_SECONDS", "300")),
 }
 TRIPLEPLAY_JOB_RECONCILE_REPAIR = env_bool("TRIPLEPLAY_JOB_RECONCILE_REPAIR", False)
 

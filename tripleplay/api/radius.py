@@ -36,6 +36,9 @@ Interim = Annotated[StrictInt, Field(ge=0, le=86400), WithJsonSchema({
     "description": "seconds between Interim-Updates: 0 (none) or 60 to 86400"})]
 Rate = Annotated[StrictInt, Field(ge=1, le=services.MAX_RATE_KBPS, description="kbit/s")]
 Seconds = Annotated[StrictInt, Field(ge=0, le=services.MAX_SECONDS, description="seconds; 0: none")]
+SessionSource = Annotated[StrictStr, Field(max_length=200, pattern=services.SESSION_SOURCE_PATTERN, description=(
+    "where the reconciliation reads the NAS's own session list: empty (not reconciled) or "
+    "sim+http://HOST:PORT (the NAS simulator); routeros://HOST:PORT is reserved (docs/radius.md)"))]
 
 
 class NasIn(In):
@@ -46,6 +49,7 @@ class NasIn(In):
     coa_port: Port = 3799
     timeout_seconds: Timeout = 3
     enabled: StrictBool = True
+    session_source: SessionSource = ""
 
 
 class NasPatch(In):
@@ -56,6 +60,7 @@ class NasPatch(In):
     coa_port: Port = None
     timeout_seconds: Timeout = None
     enabled: StrictBool = None
+    session_source: SessionSource = None
 
 
 class NasOut(Schema):
@@ -66,6 +71,7 @@ class NasOut(Schema):
     coa_port: int
     timeout_seconds: float
     enabled: bool
+    session_source: str
     has_secret: bool = Field(description="a shared secret is stored (it is never returned)")
     created_at: datetime
     updated_at: datetime
@@ -152,13 +158,14 @@ class NasCommandOut(Schema):
     session_id: int
     nas_id: int
     customer_id: int | None
-    kind: str
+    kind: str = Field(description="disconnect (Disconnect-Request) or coa (CoA-Request with attributes)")
     reason: str
     status: str = Field(description="pending, done, failed (the dead letter) or cancelled")
     attempts: int
     next_attempt_at: datetime | None
     last_error: str
     response: dict
+    attributes: dict = Field(description="a CoA's rate attributes in the NAS's dictionary; empty for a disconnect")
     actor_name: str
     created_at: datetime
     finished_at: datetime | None

@@ -54,3 +54,12 @@ BY_VENDOR = {"mikrotik": mikrotik, "huawei": huawei}
 
 def reply_attributes(vendor: str, service: ServiceAttributes) -> dict[str, str]:
     return BY_VENDOR[vendor](service)
+
+
+def rate_attributes(vendor: str, download_kbps: int, upload_kbps: int) -> dict[str, str]:
+    """The rate attributes alone, in the vendor's dictionary: what a CoA-Request for a speed change
+    carries (RFC 5176 section 3.1: the new authorization, beside the session's identification)."""
+    if vendor == "huawei":
+        return {"Huawei-Input-Average-Rate": str(upload_kbps * 1000),
+                "Huawei-Output-Average-Rate": str(download_kbps * 1000)}
+    return {"Mikrotik-Rate-Limit": f"{upload_kbps}k/{download_kbps}k"}

@@ -1,4 +1,4 @@
-"""Sends the Disconnect-Request outbox to the NAS (RFC 5176), drained by ``tripleplay worker`` on every
+"""Sends the Disconnect-Request and CoA-Request outbox to the NAS (RFC 5176), drained by ``tripleplay worker`` on every
 loop (``radius-disconnects``, a core.scheduler.Drain) and by ``tripleplay radius-disconnects``.
 
 Claim (one short transaction): due pending commands with no live lease, oldest first,
@@ -10,7 +10,12 @@ Disconnect-Request per command through pyrad, with the NAS's timeout. Finish (on
 - No answer (timeout, connection refused): retried with exponential backoff and jitter, up to
   ``max_attempts``, then failed.
 Commands of one session are ordered by construction: a session has at most one pending command
-(a partial unique index), and a newer one is written only once the previous has finished.
+of each kind (a partial unique index), and a newer one is written only once the previous has finished.
+A CoA-Request (kind coa, D127) carries the command's rate attributes; CoA-ACK is done, CoA-NAK 503 is
+done (the session is gone), another CoA-NAK failed. A newer speed change rewrites the pending
+command's attributes; when that happened while the command was in flight, the command stays pending
+and is sent again at once with the newest ones (the NAS ends with the last rate, never an older one).
+A Disconnect-Request cancels a CoA not yet in flight (radius.services.enqueue_disconnects).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from django.db.models import Q
 
 from tripleplay import clock
 from tripleplay.iptv import secrets
-from tripleplay.radius.models import CommandStatus, NasCommand
+from tripleplay.radius.models import CommandKind, CommandStatus, NasCommand
 
 log = logging.getLogger("tripleplay.radius.coa")
 
@@ -45,6 +50,15 @@ ATTRIBUTE Acct-Session-Id 44 string
 ATTRIBUTE Event-Timestamp 55 integer
 ATTRIBUTE Message-Authenticator 80 octets
 ATTRIBUTE Error-Cause 101 integer
+VENDOR Mikrotik 14988
+BEGIN-VENDOR Mikrotik
+ATTRIBUTE Mikrotik-Rate-Limit 8 string
+END-VENDOR Mikrotik
+VENDOR Huawei 2011
+BEGIN-VENDOR Huawei
+ATTRIBUTE Huawei-Input-Average-Rate 2 integer
+ATTRIBUTE Huawei-Output-Average-Rate 5 integer
+END-VENDOR Huawei
 """
 SESSION_CONTEXT_NOT_FOUND = 503
 
@@ -74,10 +88,15 @@ def _dictionary():
     return Dictionary(io.StringIO(DICTIONARY))
 
 
-def send_disconnect(command: NasCommand) -> Outcome:
-    """One Disconnect-Request for the command's session to its NAS; what the NAS answered."""
+def send_command(command: NasCommand) -> Outcome:
+    """One Disconnect-Request (or, for a coa command, CoA-Request with the command's attributes) for
+    the command's session to its NAS; what the NAS answered."""
     import pyrad.packet
     from pyrad.client import Client, Timeout
+
+    coa = command.kind == CommandKind.COA
+    ack, nak = ((pyrad.packet.CoAACK, pyrad.packet.CoANAK) if coa
+                else (pyrad.packet.DisconnectACK, pyrad.packet.DisconnectNAK))
 
     nas, session = command.nas, command.session
     try:
@@ -86,12 +105,15 @@ def send_disconnect(command: NasCommand) -> Outcome:
         return Outcome(error=f"NAS {nas.name}: {e}")
     client = Client(server=nas.address, coaport=nas.coa_port, secret=secret.encode(), dict=_dictionary(),
                     retries=1, timeout=float(nas.timeout_seconds))
-    request = client.CreateCoAPacket(code=pyrad.packet.DisconnectRequest)
+    request = client.CreateCoAPacket(code=pyrad.packet.CoARequest if coa else pyrad.packet.DisconnectRequest)
     request["User-Name"] = session.username
     request["Acct-Session-Id"] = session.acct_session_id
     if session.framed_ip and ":" not in session.framed_ip:
         request["Framed-IP-Address"] = session.framed_ip
     request["Event-Timestamp"] = int(clock.now().timestamp())
+    if coa:
+        for name, value in command.attributes.items():
+            request[name] = int(value) if name.startswith("Huawei-") else value
     try:
         reply = client.SendPacket(request)
     except Timeout:
@@ -103,11 +125,16 @@ def send_disconnect(command: NasCommand) -> Outcome:
     cause = reply.get("Error-Cause", [None])[0] if "Error-Cause" in reply else None
     response = {"code": reply.code, "error_cause": cause,
                 "reply_message": reply["Reply-Message"][0] if "Reply-Message" in reply else None}
-    if reply.code == pyrad.packet.DisconnectACK:
+    if coa:
+        response["attributes"] = dict(command.attributes)
+    if reply.code == ack:
         return Outcome(done=True, response=response)
-    if reply.code == pyrad.packet.DisconnectNAK and cause == SESSION_CONTEXT_NOT_FOUND:
+    if reply.code == nak and cause == SESSION_CONTEXT_NOT_FOUND:
         return Outcome(done=True, response=response)
-    return Outcome(error=f"Disconnect-NAK from {nas.name}: Error-Cause {cause}", response=response)
+    what = "CoA-NAK" if coa else "Disconnect-NAK"
+    if reply.code != nak:
+        return Outcome(error=f"unexpected answer code {reply.code} from {nas.name}", response=response)
+    return Outcome(error=f"{what} from {nas.name}: Error-Cause {cause}", response=response)
 
 
 class Sender:
@@ -139,7 +166,7 @@ class Sender:
         if not commands:
             return 0
         with ThreadPoolExecutor(max_workers=min(self.threads, len(commands)), thread_name_prefix="coa") as pool:
-            outcomes = list(pool.map(send_disconnect, commands))
+            outcomes = list(pool.map(send_command, commands))
         for command, outcome in zip(commands, outcomes, strict=True):
             self.finish(command, outcome)
         return len(commands)
@@ -166,6 +193,12 @@ class Sender:
             fields.update(next_attempt_at=now + self.retry.delay(attempts, self.rng))
         else:
             fields.update(status=CommandStatus.FAILED, finished_at=now, next_attempt_at=None)
-            log.warning("disconnect %s failed for good: %s", command.pk, outcome.error)
+            log.warning("%s %s failed for good: %s", command.kind, command.pk, outcome.error)
         with transaction.atomic():
-            NasCommand.objects.filter(pk=command.pk, lease_owner=self.name, status=CommandStatus.PENDING).update(**fields)
+            mine = NasCommand.objects.filter(pk=command.pk, lease_owner=self.name, status=CommandStatus.PENDING)
+            if command.kind == CommandKind.COA and outcome.done:
+                # A newer rate written while this one was in flight: stay pending, send it at once.
+                now_wanted = mine.select_for_update().values_list("attributes", flat=True).first()
+                if now_wanted is not None and now_wanted != command.attributes:
+                    fields.update(status=CommandStatus.PENDING, finished_at=None, next_attempt_at=now, attempts=0)
+            mine.update(**fields)

@@ -28,6 +28,9 @@ class NasClient(models.Model):
     coa_port = models.PositiveIntegerField(default=3799)  # RFC 5176's port for CoA and Disconnect
     timeout_seconds = models.DecimalField(max_digits=5, decimal_places=2, default=3)
     enabled = models.BooleanField(default=True)
+    # Where the reconciliation reads the NAS's own list of sessions (radius.session_sources, D129):
+    # "" = not reconciled; "sim+http://HOST:PORT" = the NAS simulator's status endpoint.
+    session_source = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -114,7 +117,8 @@ class NetworkSession(models.Model):
 
 
 class CommandKind(models.TextChoices):
-    DISCONNECT = "disconnect"
+    DISCONNECT = "disconnect"  # RFC 5176 Disconnect-Request: end the session
+    COA = "coa"  # RFC 5176 CoA-Request: apply ``attributes`` (the new rate) to the session
 
 
 class CommandStatus(models.TextChoices):
@@ -125,8 +129,8 @@ class CommandStatus(models.TextChoices):
 
 
 class NasCommand(models.Model):
-    """The outbox: a Disconnect-Request owed to the NAS holding ``session``, written in the billing
-    change's transaction and sent by the worker (radius.coa)."""
+    """The outbox: a Disconnect-Request or a CoA-Request owed to the NAS holding ``session``, written in
+    the billing change's transaction and sent by the worker (radius.coa)."""
 
     session = models.ForeignKey(NetworkSession, on_delete=models.PROTECT, related_name="commands")
     nas = models.ForeignKey(NasClient, on_delete=models.PROTECT, related_name="commands")
@@ -140,6 +144,9 @@ class NasCommand(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     response = models.JSONField(default=dict, blank=True)
+    # A CoA's authorization attributes (vendor dictionary names -> value), the desired state when
+    # written; a newer change rewrites the pending command's (D127).
+    attributes = models.JSONField(default=dict, blank=True)
     actor_name = models.CharField(max_length=150)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -106,3 +106,59 @@ def command(command_id: int) -> NasCommand:
 
 def internet_login_of(account_id: int) -> InternetLogin | None:
     return InternetLogin.objects.filter(account_id=account_id).select_related("last_nas").first()
+
+
+def _main_product_ids_today():
+    today = clock.today()
+    return (AccountProduct.objects.filter(role=AssignmentRole.MAIN, start_date__lte=today)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=today)))
+
+
+def desired_rate(session: NetworkSession) -> tuple[int, int] | None:
+    """(download, upload) kbit/s the session should have now (network state as desired state, D127):
+    its account's current main product's internet rates; None when there is none to give."""
+    if session.account_id is None:
+        return None
+    product_id = (_main_product_ids_today().filter(account_id=session.account_id)
+                  .values_list("product_id", flat=True).first())
+    service = InternetService.objects.filter(product_id=product_id).first() if product_id else None
+    return (service.download_kbps, service.upload_kbps) if service else None
+
+
+def desired_rate_attributes(session: NetworkSession) -> dict[str, str] | None:
+    """desired_rate in the session's NAS's dictionary (what a CoA-Request carries)."""
+    from tripleplay.radius.attributes import rate_attributes
+
+    rate = desired_rate(session)
+    return rate_attributes(session.nas.vendor, *rate) if rate else None
+
+
+def active_sessions_on_product(product_id: int) -> QuerySet[NetworkSession]:
+    """Open sessions of the accounts whose main product today is ``product_id``."""
+    accounts = _main_product_ids_today().filter(product_id=product_id).values("account_id")
+    return NetworkSession.objects.filter(status="active", account_id__in=accounts)
+
+
+def customer_internet(customer_id: int) -> dict:
+    """The internet leg of a customer for the operator's customer page: each account's login and the
+    rate it should have, the open sessions with their usage and what was charged so far (the charging
+    core's session of the same NAS and Acct-Session-Id), the last ended sessions, and the outbox's
+    commands not done."""
+    from tripleplay.radius.charging import client
+    from tripleplay.sessions.selectors import active_sessions
+
+    accounts = list(Account.objects.filter(customer_id=customer_id).order_by("id"))
+    logins = {login.account_id: login for login in
+              InternetLogin.objects.filter(account__customer_id=customer_id).select_related("last_nas")}
+    main = dict(_main_product_ids_today().filter(account__customer_id=customer_id)
+                .values_list("account_id", "product_id"))
+    services = {s.product_id: s for s in InternetService.objects.filter(product_id__in=main.values())}
+    rows = [{"account": a, "login": logins.get(a.pk), "service": services.get(main.get(a.pk))}
+            for a in accounts if a.pk in logins or main.get(a.pk) in services]
+    charged = {(c.client, c.session_id): c for c in active_sessions(customer=customer_id).filter(service_type="data")}
+    active = list(sessions(customer_id=customer_id, status="active").order_by("-started_at", "-id")[:100])
+    for s in active:
+        s.charging = charged.get((client(s.nas_id), s.acct_session_id))
+    return {"internet_accounts": rows, "internet_sessions": active,
+            "internet_ended": list(sessions(customer_id=customer_id, status="stopped").order_by("-stopped_at", "-id")[:20]),
+            "internet_commands": list(commands(customer_id=customer_id).exclude(status="done").order_by("-id")[:50])}

@@ -77,6 +77,19 @@ def _name(value) -> str:
     return value
 
 
+SESSION_SOURCE_PATTERN = r"^$|^(sim\+http|routeros|routeros\+tls)://[A-Za-z0-9.-]{1,100}(:[0-9]{1,5})?/?$"
+
+
+def _session_source(value) -> str:
+    import re
+
+    value = v.text(value, "session_source", max_length=200) or ""
+    if not re.fullmatch(SESSION_SOURCE_PATTERN, value):
+        raise InvalidInput("session_source must be empty or sim+http://HOST:PORT (routeros://HOST:PORT reserved)",
+                           details={"field": "session_source"})
+    return value
+
+
 def _unique_nas(name: str | None, address: str | None, exclude: int | None = None) -> None:
     others = NasClient.objects.exclude(pk=exclude) if exclude else NasClient.objects.all()
     if name is not None and others.filter(name=name).exists():
@@ -87,14 +100,14 @@ def _unique_nas(name: str | None, address: str | None, exclude: int | None = Non
 
 @transaction.atomic
 def create_nas(actor: Actor, *, name: str, address: str, secret: str, vendor: str, coa_port: int = 3799,
-               timeout_seconds="3", enabled: bool = True) -> NasClient:
+               timeout_seconds="3", enabled: bool = True, session_source: str = "") -> NasClient:
     name, address = _name(name), _address(address)
     _unique_nas(name, address)
     now = clock.now()
     nas = NasClient.objects.create(name=name, address=address, secret_encrypted=secrets.encrypt(_secret(secret)),
                                    vendor=v.choice(vendor, "vendor", Vendor), coa_port=_port(coa_port),
                                    timeout_seconds=_timeout(timeout_seconds), enabled=bool(enabled),
-                                   created_at=now, updated_at=now)
+                                   session_source=_session_source(session_source), created_at=now, updated_at=now)
     record(actor, "radius.nas_created", nas, name=name, address=address, vendor=vendor)
     return nas
 
@@ -118,6 +131,8 @@ def update_nas(actor: Actor, nas: NasClient, **changes) -> NasClient:
         fields["timeout_seconds"] = _timeout(changes["timeout_seconds"])
     if "enabled" in changes:
         fields["enabled"] = bool(changes["enabled"])
+    if "session_source" in changes:
+        fields["session_source"] = _session_source(changes["session_source"])
     for key, value in fields.items():
         setattr(nas, key, value)
     nas.updated_at = clock.now()
@@ -151,8 +166,15 @@ def set_internet_service(actor: Actor, product: Product, **values) -> InternetSe
     if 0 < fields["interim_interval_seconds"] < 60:
         raise InvalidInput("interim_interval_seconds must be 0 (none) or at least 60",
                            details={"field": "interim_interval_seconds"})
+    before = InternetService.objects.filter(product=product).values_list("download_kbps", "upload_kbps").first()
     service, _ = InternetService.objects.update_or_create(product=product, defaults={**fields, "updated_at": clock.now()})
     record(actor, "radius.internet_service_set", product, **fields)
+    if before is not None and before != (service.download_kbps, service.upload_kbps):
+        # A speed change reaches the open sessions on this product: CoA in this transaction (D127).
+        from tripleplay.radius import selectors
+
+        enqueue_coas(actor, selectors.active_sessions_on_product(product.pk),
+                     f"Product/Internet/Changed: {product.code} {service.download_kbps}/{service.upload_kbps} kbit/s")
     return service
 
 
@@ -304,12 +326,65 @@ def enqueue_disconnects(actor: Actor, sessions, reason: str) -> list[NasCommand]
     now = clock.now()
     out = []
     for session in sessions.select_related("nas").order_by("id"):
+        # A session about to end needs no new rate: a CoA not yet in flight is cancelled (D128).
+        NasCommand.objects.filter(session=session, kind=CommandKind.COA, status=CommandStatus.PENDING,
+                                  lease_owner="").update(status=CommandStatus.CANCELLED, finished_at=now,
+                                                         next_attempt_at=None, last_error="superseded by a disconnect")
         if NasCommand.objects.filter(session=session, kind=CommandKind.DISCONNECT, status=CommandStatus.PENDING).exists():
             continue  # one is queued already: the NAS is asked once
         out.append(NasCommand.objects.create(
             session=session, nas=session.nas, customer_id=session.customer_id, kind=CommandKind.DISCONNECT,
             reason=reason[:200], next_attempt_at=now, actor_name=actor.name[:150], created_at=now))
     return out
+
+
+def enqueue_coas(actor: Actor, sessions, reason: str) -> list[NasCommand]:
+    """One pending CoA-Request per open session of ``sessions`` carrying the rate it should have now
+    (selectors.desired_rate_attributes), in the caller's transaction (D127). A session with a pending
+    CoA gets that command's attributes rewritten (the NAS is asked once, with the newest rate; one sent
+    meanwhile is sent again by the sender when it finishes, radius.coa); a session with a pending
+    Disconnect-Request, or no internet service now, gets none."""
+    from tripleplay.radius import selectors
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("CoA requests are enqueued inside the billing change's transaction")
+    now = clock.now()
+    out = []
+    for session in sessions.filter(status=SessionStatus.ACTIVE).select_related("nas").order_by("id"):
+        attributes = selectors.desired_rate_attributes(session)
+        if attributes is None:
+            continue
+        pending = NasCommand.objects.filter(session=session, status=CommandStatus.PENDING)
+        if pending.filter(kind=CommandKind.DISCONNECT).exists():
+            continue
+        # Locked: a sender finishing it meanwhile makes it done, and then a new one is written (PostgreSQL
+        # re-reads the row after the lock and it no longer matches "pending").
+        queued = pending.filter(kind=CommandKind.COA).select_for_update().first()
+        if queued is not None:
+            queued.attributes, queued.reason = attributes, reason[:200]
+            if not queued.lease_owner:
+                queued.next_attempt_at = now
+            queued.save(update_fields=["attributes", "reason", "next_attempt_at"])
+            out.append(queued)
+            continue
+        out.append(NasCommand.objects.create(
+            session=session, nas=session.nas, customer_id=session.customer_id, kind=CommandKind.COA,
+            reason=reason[:200], attributes=attributes, next_attempt_at=now, actor_name=actor.name[:150],
+            created_at=now))
+    return out
+
+
+def coa_on_main_product_change(actor: Actor, account: Account, event: str) -> list[NasCommand]:
+    """customers.hooks.ACCOUNT_CHANGED: a new main product (its internet rates) reaches the account's
+    open sessions as a CoA-Request (a product effective later is applied by the reconciliation)."""
+    if event != "Account/Product/Changed" or account.status != Status.ACTIVE:
+        return []
+    from tripleplay.customers.models import AccountProduct, AssignmentRole
+
+    latest = AccountProduct.objects.filter(account=account, role=AssignmentRole.MAIN).order_by("-id").first()
+    if latest is not None and latest.start_date > clock.today():
+        return []  # dated for a later day: the rate in force is unchanged until then (the reconciliation applies it)
+    return enqueue_coas(actor, NetworkSession.objects.filter(account=account, status=SessionStatus.ACTIVE), event)
 
 
 def disconnect_on_must_end(event: SessionMustEnd) -> list[NasCommand]:
@@ -362,7 +437,11 @@ def retry_command(actor: Actor, command: NasCommand) -> NasCommand:
         raise Conflict("another command for this session is queued", code="already_queued")
     command.status, command.attempts, command.next_attempt_at = CommandStatus.PENDING, 0, clock.now()
     command.finished_at = None
-    command.save(update_fields=["status", "attempts", "next_attempt_at", "finished_at"])
+    if command.kind == CommandKind.COA:  # the rate the session should have now, not the one that failed
+        from tripleplay.radius import selectors
+
+        command.attributes = selectors.desired_rate_attributes(command.session) or command.attributes
+    command.save(update_fields=["status", "attempts", "next_attempt_at", "finished_at", "attributes"])
     record(actor, "radius.command_retried", command)
     return command
 

@@ -31,3 +31,10 @@ def session_of_client(client: str, session_id: str) -> ChargingSession | None:
 
 def softswitches() -> QuerySet[Softswitch]:
     return Softswitch.objects.order_by("code")
+
+
+def calls(*, customer: Customer | int, limit: int = 50) -> QuerySet[ChargingSession]:
+    """A customer's voice sessions (calls), active and ended, newest first."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return (ChargingSession.objects.filter(customer_id=customer_id, service_type="voice").select_related("account")
+            .order_by("-id")[:limit])

@@ -21,8 +21,11 @@ What it does like a real NAS:
 
 Control API (JSON) under /_sim: GET state; POST login {username, password}; POST
 sessions/<id>/interim {input_octets, output_octets, session_time, retransmit}; POST
-sessions/<id>/stop {cause}; POST accounting {status_type: Accounting-On|Accounting-Off};
-PUT faults {coa: "answer"|"drop"|"nak"}; POST reset.
+sessions/<id>/stop {cause}; POST sessions/<id>/forget (gone without a Stop); POST orphans {username}
+(a session nobody was told of); POST accounting {status_type: Accounting-On|Accounting-Off};
+PUT faults {coa: "answer"|"drop"|"nak"}; POST reset; GET sessions (the NAS's own list of its active
+sessions with the rate in force: the session source of the reconciliation, a simulator-only
+stand-in for SNMP or a vendor API such as RouterOS /ppp/active).
 """
 
 from __future__ import annotations
@@ -98,6 +101,27 @@ SESSION_CONTEXT_NOT_FOUND = 503
 STATUS = {"Start": 1, "Stop": 2, "Interim-Update": 3, "Accounting-On": 7, "Accounting-Off": 8}
 CAUSES = {"User-Request": 1, "Lost-Carrier": 2, "Idle-Timeout": 4, "Session-Timeout": 5, "Admin-Reset": 6,
           "NAS-Reboot": 11}
+
+
+IDENTIFICATION = ("User-Name", "Acct-Session-Id", "Framed-IP-Address", "NAS-IP-Address", "Event-Timestamp",
+                  "Message-Authenticator")
+
+
+def rate_of(reply: dict) -> dict | None:
+    """The rate in force, in kbit/s, from the session's authorization (Access-Accept, then CoA):
+    MikroTik's Mikrotik-Rate-Limit "rx/tx" (upload/download, "k" suffix), Huawei's average rates (bit/s)."""
+    def kbps(text: str) -> int:
+        text = text.strip().lower()
+        scale = {"k": 1, "m": 1000, "g": 1_000_000}.get(text[-1:], None)
+        return int(text[:-1]) * scale if scale else int(text) // 1000
+
+    if "Mikrotik-Rate-Limit" in reply:
+        up, _, down = reply["Mikrotik-Rate-Limit"][0].split(" ")[0].partition("/")
+        return {"upload_kbps": kbps(up), "download_kbps": kbps(down or up)}
+    if "Huawei-Input-Average-Rate" in reply and "Huawei-Output-Average-Rate" in reply:
+        return {"upload_kbps": int(reply["Huawei-Input-Average-Rate"][0]) // 1000,
+                "download_kbps": int(reply["Huawei-Output-Average-Rate"][0]) // 1000}
+    return None
 
 
 class Nas:
@@ -237,9 +261,13 @@ class Nas:
             reply["Error-Cause"] = 506  # Resources-Unavailable
             record["answer"] = "nak"
         elif request.code == pyrad.packet.CoARequest and active:
-            # A change of authorization: the NAS applies the new attributes to the session.
-            session["reply"].update({k: [str(x) for x in request[k]] for k in request.keys()
-                                     if k not in ("User-Name", "Acct-Session-Id", "Event-Timestamp")})
+            # A change of authorization (RFC 5176 3.1): the NAS applies the new attributes to the session;
+            # the identification attributes only name it.
+            changes = {k: [str(x) for x in request[k]] for k in request.keys() if k not in IDENTIFICATION}
+            with self.lock:
+                session["reply"].update(changes)
+                session["coa_applied"] = session.get("coa_applied", 0) + 1
+            record["attributes"] = changes
             reply = request.CreateReply()
             record["answer"] = "coa-ack"
         elif not active:
@@ -254,8 +282,37 @@ class Nas:
             record["answer"] = "ack"
         self.coa_socket.sendto(reply.ReplyPacket(), peer)
 
+    def active_sessions(self) -> list[dict]:
+        """The NAS's own view of its sessions, what a real NAS shows over SNMP or its API (RouterOS
+        /ppp/active): id, user, address, counters, uptime and the rate in force."""
+        with self.lock:
+            return [{"session_id": s["session_id"], "username": s["username"], "framed_ip": s["framed_ip"],
+                     "input_octets": s["input_octets"], "output_octets": s["output_octets"],
+                     "session_time": s["session_time"], "rate": rate_of(s["reply"])}
+                    for s in self.sessions.values() if s["status"] == "active"]
+
+    def add_orphan(self, username: str) -> dict:
+        """A session the NAS holds without having told anyone (its Accounting-Start lost): for the
+        reconciliation's tests."""
+        n = next(self.ids)
+        session = {"session_id": f"sim-{self.coa_port}-{n:06d}", "username": username,
+                   "framed_ip": f"10.64.{n // 250 % 250}.{n % 250 + 2}", "input_octets": 0, "output_octets": 0,
+                   "session_time": 0, "status": "active", "reply": {}, "started": time.time()}
+        with self.lock:
+            self.sessions[session["session_id"]] = session
+        return session
+
+    def forget(self, session_id: str) -> dict:
+        """The session vanishes without an Accounting-Stop (a lost packet, a line card reset)."""
+        with self.lock:
+            session = self.sessions[session_id]
+            session["status"] = "lost"
+        return {"session_id": session_id}
+
     def state(self) -> dict:
         with self.lock:
+            for s in self.sessions.values():
+                s["rate"] = rate_of(s["reply"])
             return {"address": self.bind, "coa_port": self.coa_port, "sessions": dict(self.sessions),
                     "disconnects": list(self.disconnects), "accounting": list(self.accounting_sent),
                     "faults": dict(self.faults)}
@@ -281,6 +338,8 @@ def make_handler(nas: Nas):
         def do_GET(self):
             if self.path == "/_sim/state":
                 return self._json(200, nas.state())
+            if self.path == "/_sim/sessions":  # the session source the reconciliation reads (D129)
+                return self._json(200, {"sessions": nas.active_sessions()})
             self._json(404, {"error": "not found"})
 
         def do_PUT(self):
@@ -295,6 +354,8 @@ def make_handler(nas: Nas):
             try:
                 if parts == ["_sim", "login"]:
                     return self._json(200, nas.login(body["username"], body["password"]))
+                if parts == ["_sim", "orphans"]:
+                    return self._json(200, nas.add_orphan(body["username"]))
                 if parts == ["_sim", "accounting"]:
                     return self._json(200, {"answered": nas.account(None, body["status_type"])})
                 if parts == ["_sim", "reset"]:
@@ -312,6 +373,8 @@ def make_handler(nas: Nas):
                                                            retransmit=int(body.get("retransmit", 0))))
                     if parts[3] == "stop":
                         return self._json(200, nas.stop(parts[2], body.get("cause", "User-Request")))
+                    if parts[3] == "forget":
+                        return self._json(200, nas.forget(parts[2]))
             except (KeyError, ValueError, TypeError) as e:
                 return self._json(400, {"error": f"{type(e).__name__}: {e}"})
             self._json(404, {"error": "not found"})

@@ -221,3 +221,13 @@ class NasProcess:
 
     def reset(self) -> None:
         self._ok(self.control.post("/reset"))
+
+    def sessions(self) -> list[dict]:
+        """The NAS's own list of its active sessions (the reconciliation's session source)."""
+        return self._ok(self.control.get("/sessions"))["sessions"]
+
+    def add_orphan(self, username: str) -> dict:
+        return self._ok(self.control.post("/orphans", json={"username": username}))
+
+    def forget(self, session_id: str) -> dict:
+        return self._ok(self.control.post(f"/sessions/{session_id}/forget"))

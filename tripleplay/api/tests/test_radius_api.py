@@ -31,6 +31,9 @@ def test_admin_configures_a_nas_whose_secret_is_stored_encrypted_and_never_retur
     assert nas.secret_encrypted != "very-secret" and secrets.decrypt(nas.secret_encrypted) == "very-secret"
     r = admin.patch(f"/radius/nas/{nas.pk}", {"vendor": "mikrotik", "coa_port": 1700})
     assert (r.status_code, r.json()["vendor"], r.json()["coa_port"]) == (200, "mikrotik", 1700)
+    assert r.json()["session_source"] == ""
+    r = admin.patch(f"/radius/nas/{nas.pk}", {"session_source": "sim+http://127.0.0.1:20401"})
+    assert (r.status_code, r.json()["session_source"]) == (200, "sim+http://127.0.0.1:20401")
     assert admin.get("/radius/nas").json()["count"] == 1
 
 
@@ -41,6 +44,8 @@ def test_admin_configures_a_nas_whose_secret_is_stored_encrypted_and_never_retur
     ({"coa_port": 70000}, "invalid_input", None),
     ({"name": "Has Space"}, "invalid_input", "name"),
     ({"secret": "nul\u0000inside"}, "invalid_input", None),
+    ({"session_source": "http://192.0.2.10:8080"}, "invalid_input", None),
+    ({"session_source": "sim+http://host/with/path"}, "invalid_input", None),
 ])
 def test_a_bad_nas_is_refused_and_nothing_is_written(admin, db_snapshot, change, code, field):
     before = db_snapshot()

@@ -182,3 +182,59 @@ def test_platform_credentials_key_from_a_file(tmp_path, monkeypatch, settings):
     token = platform_secrets.encrypt("s3cret")
     assert Fernet(key).decrypt(token.encode()) == b"s3cret"
     assert platform_secrets.decrypt(token) == "s3cret"
+
+
+FREERADIUS = DEPLOY / "freeradius"
+DEBIAN_FREERADIUS_UNIT = Path("/lib/systemd/system/freeradius.service")
+
+
+def test_debians_freeradius_unit_with_the_drop_in_passes_systemd_analyze_verify(tmp_path):
+    """The drop-in is checked on Debian's own unit (package freeradius), with the tripleplay units it
+    orders itself after; the realtime service's drop-in with them."""
+    analyze = tool("systemd-analyze")
+    if not DEBIAN_FREERADIUS_UNIT.exists():
+        if os.environ.get("TRIPLEPLAY_REQUIRE_DEPLOY_TOOLS") == "1":
+            pytest.fail(f"{DEBIAN_FREERADIUS_UNIT} is required (TRIPLEPLAY_REQUIRE_DEPLOY_TOOLS=1): "
+                        "apt-get install freeradius")
+        pytest.skip("Debian's freeradius package is not installed")
+    for unit in UNITS:
+        (tmp_path / unit.name).write_text(unit.read_text().replace("/opt/tripleplay/venv", sys.prefix))
+    (tmp_path / "freeradius.service").write_text(DEBIAN_FREERADIUS_UNIT.read_text())
+    for dropin in FREERADIUS.glob("*.service.d/*.conf"):
+        target = tmp_path / dropin.parent.name / dropin.name
+        target.parent.mkdir()
+        target.write_text(dropin.read_text())
+    env = {**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"}
+    done = subprocess.run([analyze, "verify", "--man=no", "freeradius.service", "tripleplay-realtime.service"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    ours = [line for line in (done.stdout + done.stderr).splitlines()
+            if str(tmp_path) in line or line.startswith(("freeradius", "tripleplay"))]
+    # Debian's own unit names MemoryLimit= (deprecated for MemoryMax=): systemd's warning is about the package.
+    ours = [line for line in ours if "MemoryLimit=" not in line]
+    assert (done.returncode, ours) == (0, [])
+    dropin = (FREERADIUS / "freeradius.service.d" / "tripleplay.conf").read_text()
+    assert "After=tripleplay-realtime.service" in dropin
+    for line in ("ExecStart=\n", "ExecStart=/usr/sbin/freeradius -f -d /etc/freeradius/tripleplay\n",
+                 "ExecStartPre=/usr/sbin/freeradius -d /etc/freeradius/tripleplay -Cx -lstdout\n"):
+        assert line in dropin
+
+
+def test_the_production_freeradius_configuration_passes_freeradius_xc(tmp_path):
+    """Rendered with the options deploy/freeradius/README.md gives (granian on loopback, every address,
+    a NAS network), `freeradius -XC` accepts it."""
+    from django.core.management import call_command
+
+    freeradius = tool("freeradius")
+    readme = (FREERADIUS / "README.md").read_text()
+    assert "--url http://127.0.0.1:8001 --listen 0.0.0.0 --client-network 10.0.0.0/8" in readme
+    call_command("radius-config", out=str(tmp_path / "fr"), url="http://127.0.0.1:8001", token="t0ken-for-deploy",
+                 listen="0.0.0.0", client_network="10.0.0.0/8", threads=16, run_dir=str(tmp_path / "run"),
+                 stdout=open(os.devnull, "w"))
+    done = subprocess.run([freeradius, "-XC", "-d", str(tmp_path / "fr")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "Configuration appears to be OK" in done.stdout
+
+
+def test_nginx_refuses_freeradius_calls_from_outside():
+    site = SITE.read_text()
+    assert re.search(r"location /aaa/ \{\s*return 404;\s*\}", site)

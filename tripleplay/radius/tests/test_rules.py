@@ -46,3 +46,38 @@ BARE = ServiceAttributes(1_000, 512, "", 0, 0, 0)
 ])
 def test_reply_attributes(vendor, service, expected):
     assert reply_attributes(vendor, service) == expected
+
+
+def test_rate_attributes_carry_only_the_rate_in_each_vendors_dictionary():
+    from tripleplay.radius.attributes import rate_attributes
+
+    assert rate_attributes("mikrotik", 250_000, 40_000) == {"Mikrotik-Rate-Limit": "40000k/250000k"}
+    assert rate_attributes("huawei", 250_000, 40_000) == {"Huawei-Input-Average-Rate": "40000000",
+                                                          "Huawei-Output-Average-Rate": "250000000"}
+
+
+def test_reconcile_plan():
+    from datetime import UTC, datetime, timedelta
+
+    from tripleplay.radius.reconcile import Billed, plan
+    from tripleplay.radius.session_sources import NasSession
+
+    read = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    old, fresh = read - timedelta(minutes=5), read - timedelta(seconds=10)
+
+    def on_nas(sid, rate=(100, 20)):
+        return NasSession(sid, "u", None, 0, 0, 0, rate)
+
+    billed = [Billed("gone", "active", old, True, (100, 20)),
+              Billed("gone-but-fresh", "active", fresh, True, (100, 20)),
+              Billed("gone-stopped", "stopped", old, True, None),
+              Billed("ok", "active", old, True, (100, 20)),
+              Billed("barred", "active", old, False, (100, 20)),
+              Billed("ended-here", "stopped", old, True, None),
+              Billed("slow", "active", old, True, (500, 50)),
+              Billed("rate-unknown", "active", old, True, (500, 50))]
+    nas = [on_nas("ok"), on_nas("barred"), on_nas("ended-here"), on_nas("slow"), on_nas("rate-unknown", None),
+           on_nas("stranger")]
+    result = plan(billed, nas, read, timedelta(seconds=60))
+    assert (result.close, result.record_and_disconnect, result.disconnect, result.change_rate) == (
+        ["gone"], ["stranger"], ["barred", "ended-here"], ["slow"])

@@ -34,7 +34,8 @@ from tripleplay.web.access import OPERATIONS, action, page
 from tripleplay.web.views.common import clean, paginate, show
 
 TABS = [("accounts", "Accounts and services"), ("balance", "Balance and transactions"), ("invoices", "Invoices"),
-        ("iptv", "IPTV"), ("ppv", "PPV purchases"), ("status", "Status changes"), ("portal", "Portal access"),
+        ("iptv", "IPTV"), ("internet", "Internet"), ("voice", "Voice"),
+        ("ppv", "PPV purchases"), ("status", "Status changes"), ("portal", "Portal access"),
         ("audit", "Audit history")]
 
 
@@ -177,6 +178,20 @@ def _iptv_tab(customer):
     return {"subscribers": subscribers}
 
 
+def _internet_tab(customer):
+    from tripleplay.radius import selectors as radius_selectors
+
+    return radius_selectors.customer_internet(customer.pk)
+
+
+def _voice_tab(customer):
+    from tripleplay.sessions import selectors as sessions_selectors
+
+    calls = list(sessions_selectors.calls(customer=customer))
+    return {"active_calls": [c for c in calls if c.status == "active"], "calls": calls,
+            "voice_seconds": sum(c.used_wire for c in calls), "voice_charged": sum(c.charged_minor for c in calls)}
+
+
 def _ppv_tab(customer):
     return {"purchases": list(ppv_selectors.purchases(customer_id=customer.pk).order_by("-id")[:100])}
 
@@ -226,6 +241,7 @@ def _portal_tab(customer):
 
 
 TAB_DATA = {"accounts": _accounts_tab, "balance": _balance_tab, "invoices": _invoices_tab, "iptv": _iptv_tab,
+            "internet": _internet_tab, "voice": _voice_tab,
             "ppv": _ppv_tab, "status": _status_tab, "portal": _portal_tab, "audit": _audit_tab}
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from tripleplay.core.errors import InvalidInput
 from tripleplay.radius import selectors, services
 from tripleplay.radius.models import CommandStatus, SessionStatus, Vendor
-from tripleplay.web.access import ADMINS, OPERATIONS, action, page
+from tripleplay.web.access import ADMINS, OPERATIONS, action, back, page
 from tripleplay.web.views.common import paginate, show
 
 
@@ -44,6 +45,8 @@ def nas_update(request, nas_id: int):
     changes = {"vendor": p.get("vendor", ""), "coa_port": _port(p.get("coa_port")), "enabled": p.get("enabled") == "on"}
     if p.get("secret"):  # blank keeps the stored secret (it is never shown)
         changes["secret"] = p["secret"]
+    if "session_source" in p:
+        changes["session_source"] = p["session_source"]
     nas = services.update_nas(request.actor, selectors.nas(nas_id), **changes)
     messages.success(request, f"NAS {nas.name} saved.")
     return redirect("web:network")
@@ -54,11 +57,12 @@ def session_disconnect(request, session_id: int):
     session = selectors.session(session_id)
     services.disconnect_session(request.actor, session, reason=request.POST.get("reason") or "operator")
     messages.success(request, f"Disconnect of {session.username} queued to {session.nas.name}.")
-    return redirect("web:network")
+    return redirect(back(request, reverse("web:network")))  # the customer page's button comes back there
 
 
 @action(*OPERATIONS)
 def command_retry(request, command_id: int):
     command = services.retry_command(request.actor, selectors.command(command_id))
-    messages.success(request, f"Disconnect #{command.pk} queued again.")
-    return redirect("web:network")
+    what = "CoA" if command.kind == "coa" else "Disconnect"
+    messages.success(request, f"{what} #{command.pk} queued again.")
+    return redirect(back(request, reverse("web:network")))

@@ -1,0 +1,75 @@
+"""The reconciliation without FreeRADIUS (the NAS's list given by a stand-in session source): parallel
+runs on PostgreSQL close and charge a lost session exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tripleplay.radius import reconcile, services, session_sources
+from tripleplay.radius.models import NetworkSession, SessionStatus
+
+
+def world(actor, catalog, make_customer):
+    from tripleplay.catalog.services import create_plan
+    from tripleplay.customers.services import create_account
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+    from tripleplay.rating.services import create_rate_table, set_rate
+
+    rates = create_rate_table(actor, catalog.internet, service_type="data", name="Volume")
+    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
+    plan = create_plan(actor, catalog.internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
+    services.set_internet_service(actor, catalog.internet, download_kbps=100_000, upload_kbps=20_000)
+    nas = services.create_nas(actor, name="bras", address="192.0.2.1", secret="secret-123", vendor="huawei",
+                              session_source="sim+http://192.0.2.1:1")
+    customer = make_customer()
+    record_payment(actor, customer, Money(100, "USD"), idempotency_key="seed")
+    create_account(actor, customer, main_plan=plan, login="wendy")
+    for status, octets in (("Start", 0), ("Interim-Update", 300_000)):  # 300 KB: 0.03
+        services.record_accounting(nas, {"Acct-Status-Type": [status], "Acct-Session-Id": ["w-1"], "User-Name": ["wendy"],
+                                         "Acct-Input-Octets": [str(octets)], "Acct-Session-Time": ["60"]})
+    return nas, customer
+
+
+def funds(customer):
+    from tripleplay.ledger.models import Funds
+
+    f = Funds.objects.get(customer=customer)
+    return f.balance_minor, f.held_minor
+
+
+def test_a_lost_session_is_closed_and_charged_once(actor, catalog, make_customer, monkeypatch):
+    nas, customer = world(actor, catalog, make_customer)
+    monkeypatch.setattr(session_sources, "read", lambda source, timeout: [])
+    assert funds(customer)[0] == 97 and funds(customer)[1] > 0
+    assert reconcile.reconcile_nas(actor, nas, grace=timedelta(0))["closed"] == 1
+    assert reconcile.reconcile_nas(actor, nas, grace=timedelta(0))["closed"] == 0
+    assert NetworkSession.objects.get().terminate_cause == "reconciled"
+    assert funds(customer) == (97, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_reconciliations_on_postgresql_close_and_charge_once(actor, catalog, make_customer, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from tripleplay.ledger.models import LedgerEntry
+
+    nas, customer = world(actor, catalog, make_customer)
+    monkeypatch.setattr(session_sources, "read", lambda source, timeout: [])
+
+    def run(_):
+        try:
+            return reconcile.reconcile_nas(actor, nas, grace=timedelta(0))["closed"]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        assert sorted(pool.map(run, range(6))) == [0, 0, 0, 0, 0, 1]
+    assert NetworkSession.objects.get().status == SessionStatus.STOPPED
+    assert funds(customer) == (97, 0)
+    assert -sum(LedgerEntry.objects.filter(customer=customer, kind="charge").values_list("amount_minor", flat=True)) == 3
