@@ -9,9 +9,11 @@ conditional UPDATEs are never raced (docs/concurrency.md).
 import json
 import os
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -30,8 +32,6 @@ def env_secret(name: str, default: str = "") -> str:
     """A secret from NAME, or from the file that NAME_FILE names (systemd's LoadCredential=, Docker and
     Kubernetes secrets), so that it need not sit in the environment of every process. Setting both is
     refused: which one wins would be a guess. Trailing newlines of the file are dropped."""
-    from django.core.exceptions import ImproperlyConfigured
-
     path = os.environ.get(name + "_FILE", "").strip()
     if path and name in os.environ:
         raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
@@ -330,6 +330,12 @@ TRIPLEPLAY_PUBLIC_URL = os.environ.get("TRIPLEPLAY_PUBLIC_URL", "http://127.0.0.
 # The largest top-up a subscriber may start in the portal, in the customer's currency's major units
 # (docs/selfcare.md): a typing slip of 100000 instead of 100.00 never reaches the provider.
 TRIPLEPLAY_PORTAL_TOP_UP_MAX = os.environ.get("TRIPLEPLAY_PORTAL_TOP_UP_MAX", "1000")
+try:
+    if not Decimal(TRIPLEPLAY_PORTAL_TOP_UP_MAX).is_finite() or Decimal(TRIPLEPLAY_PORTAL_TOP_UP_MAX) <= 0:
+        raise InvalidOperation
+except InvalidOperation:
+    raise ImproperlyConfigured(
+        f"TRIPLEPLAY_PORTAL_TOP_UP_MAX must be a positive decimal number, not {TRIPLEPLAY_PORTAL_TOP_UP_MAX!r}") from None
 # Auto-pay: days after the due date on which an issued invoice is charged (first attempt, retries).
 TRIPLEPLAY_AUTOPAY_RETRY_DAYS = [int(d) for d in os.environ.get("TRIPLEPLAY_AUTOPAY_RETRY_DAYS", "0,1,3").split(",")]
 TRIPLEPLAY_JOB_INTERVALS["autopay"] = int(os.environ.get("TRIPLEPLAY_JOB_AUTOPAY_SECONDS", "3600"))

@@ -9,6 +9,8 @@ throttle counts per customer and per subscriber."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
@@ -193,7 +195,9 @@ def invoice_pay(request, invoice_id: int):
 def _top_up_amount(request) -> Money | None:
     """The typed amount, exact in the customer's currency (no float), within (0, the portal's maximum]."""
     currency = request.customer.currency
-    most = Money.parse(settings.TRIPLEPLAY_PORTAL_TOP_UP_MAX, currency)
+    # The setting is in major units and may carry more decimals than this customer's currency has
+    # (one installation, several currencies): the limit is rounded down, never up, and never a 500.
+    most = Money.from_decimal(Decimal(str(settings.TRIPLEPLAY_PORTAL_TOP_UP_MAX)), currency, rounding="ROUND_DOWN")
     text = request.POST.get("amount", "").strip()
     try:
         amount = Money.parse(text, currency) if len(text) <= 32 else None

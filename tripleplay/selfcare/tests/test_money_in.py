@@ -249,3 +249,13 @@ def test_voucher_and_money_forms_need_csrf(portal, payments_on):
                       (f"/my/invoices/{portal.invoice.pk}/pay", {})):
         assert client.post(url, data).status_code == 403, url
     assert CheckoutSession.objects.count() == 0 and FailedRedemption.objects.count() == 0
+
+
+def test_a_top_up_limit_with_more_decimals_than_the_currency_is_rounded_down(portal, payments_on, settings):
+    settings.TRIPLEPLAY_PORTAL_TOP_UP_MAX = "10.559"  # USD has two decimals: the limit is $10.55
+    ada = portal.ada
+    refused = ada.client.post("/my/top-up", {"amount": "10.56", "next": "/my/"}, follow=True)
+    assert refused.status_code == 200 and "at most $10.55" in refused.content.decode()
+    assert CheckoutSession.objects.count() == 0
+    accepted = ada.client.post("/my/top-up", {"amount": "10.55"})
+    assert accepted.status_code == 302 and CheckoutSession.objects.get().amount_minor == 1055
