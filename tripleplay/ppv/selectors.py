@@ -108,7 +108,7 @@ def portal_events(customer: Customer, *, account_id: int | None = None, event_id
     events = (PpvEvent.objects.filter(platform_id__in={s.platform_id for s in subs}, status=CatalogItemStatus.ACTIVE,
                                       currency=customer.currency)
               .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now)).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-              .order_by("starts_at", "title", "id"))
+              .select_related("platform").order_by("starts_at", "title", "id"))
     if event_id is not None:
         events = events.filter(pk=event_id)
     by_platform: dict[int, list[PpvEvent]] = {}

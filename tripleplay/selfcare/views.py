@@ -269,7 +269,10 @@ def _packages_of(product_ids) -> dict[int, list[str]]:
 
 def _accounts(customer) -> list[dict]:
     accounts = list(customer_selectors.accounts(customer_id=customer.pk).exclude(status=Status.CLOSED).order_by("id"))
-    current = {a.pk: list(customer_selectors.current_products(a).select_related("plan", "product")) for a in accounts}
+    # One query for every account's current products (not one per account: a family has several).
+    current: dict[int, list] = {a.pk: [] for a in accounts}
+    for ap in customer_selectors.current_products_of_accounts(list(current)):
+        current[ap.account_id].append(ap)
     packages = _packages_of({ap.product_id for aps in current.values() for ap in aps})
     return [{"account": a, "products": [{"assignment": ap, "packages": packages.get(ap.product_id, [])}
                                         for ap in current[a.pk]]} for a in accounts]
