@@ -57,6 +57,13 @@ def current_products(account: Account) -> QuerySet[AccountProduct]:
     return account.products.filter(end_date__isnull=True).select_related("product", "plan").order_by(main_first, "id")
 
 
+def current_products_of_accounts(account_ids: list[int]) -> QuerySet[AccountProduct]:
+    """``current_products`` of several accounts in one query, account by account."""
+    main_first = Case(When(role="main", then=Value(0)), default=Value(1))
+    return (AccountProduct.objects.filter(account_id__in=account_ids, end_date__isnull=True)
+            .select_related("product", "plan").order_by("account_id", main_first, "id"))
+
+
 def product_history(account: Account) -> QuerySet[AccountProduct]:
     return account.products.select_related("product", "plan").order_by("start_date", "id")
 

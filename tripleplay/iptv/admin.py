@@ -5,7 +5,15 @@ platforms, packages and the provisioning queue are shown, read-only where the se
 from django.contrib import admin
 
 from tripleplay.core.admin_base import ReadOnlyAdmin
-from tripleplay.iptv.models import ChannelPackage, Platform, PpvEvent, ProductPackage, ProvisioningCommand, Subscriber
+from tripleplay.iptv.models import (
+    ChannelPackage,
+    Platform,
+    PpvEvent,
+    PpvGrant,
+    ProductPackage,
+    ProvisioningCommand,
+    Subscriber,
+)
 
 
 @admin.register(Platform)
@@ -47,3 +55,10 @@ class ProvisioningCommandAdmin(ReadOnlyAdmin):
     list_display = ["id", "subscriber", "event", "status", "attempts", "created_at", "finished_at"]
     list_filter = ["status", "event"]
     search_fields = ["subscriber__external_id", "idempotency_key"]
+
+
+@admin.register(PpvGrant)
+class PpvGrantAdmin(ReadOnlyAdmin):
+    list_display = ["id", "subscriber", "event", "purchase_ref", "status", "attempts", "next_attempt_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["purchase_ref", "idempotency_key"]

@@ -14,3 +14,5 @@ class IptvConfig(AppConfig):
         customers.CUSTOMER_CHANGED.register(provisioning.sync_customer, order=10)
         customers.ACCOUNT_CHANGED.register(provisioning.sync_account, order=10)
         scheduler.register(*jobs.JOBS)
+        for loop in jobs.LOOPS:
+            scheduler.register_loop(loop)

@@ -7,8 +7,9 @@ from datetime import timedelta
 from django.conf import settings
 
 from tripleplay.core.actors import Actor
-from tripleplay.core.scheduler import PeriodicJob
+from tripleplay.core.scheduler import PeriodicJob, WorkerLoop
 from tripleplay.iptv.catalog_import import import_from_platform
+from tripleplay.iptv.grants import deliver_grants
 from tripleplay.iptv.models import Platform
 from tripleplay.iptv.platforms.base import PlatformError
 from tripleplay.iptv.provisioning import sync_dated_changes
@@ -51,3 +52,6 @@ JOBS = (
     PeriodicJob("reconcile", reconcile_platforms, default_seconds=24 * 3600, lease=timedelta(hours=1)),
     PeriodicJob("dated-changes", dated_product_changes, default_seconds=3600),
 )
+
+# PPV events sold in the portal, told to their platforms: every worker, between its provisioning batches.
+LOOPS = (WorkerLoop("ppv-grants", deliver_grants, lambda: None),)

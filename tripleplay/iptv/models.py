@@ -188,3 +188,36 @@ class ProvisioningCommand(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.event} {self.status}"
+
+
+class GrantStatus(models.TextChoices):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"  # stopped: an operator looks (the dead letter of grants)
+
+
+class PpvGrant(models.Model):
+    """The outbox of a PPV event sold by tripleplay itself (the subscriber portal): the platform must be
+    told to let the subscriber watch it. Written in the purchase's transaction; delivered by every
+    worker (iptv.grants, a WorkerLoop) with retries and backoff. Not a desired-state command: a grant is
+    a one-off fact, never superseded by a later state change of the subscriber (docs/ppv.md, D122)."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="ppv_grants")
+    event = models.ForeignKey(PpvEvent, on_delete=models.PROTECT, related_name="grants")
+    purchase_ref = models.CharField(max_length=100)  # the purchase's transaction id (purchaseId on the wire)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=8, choices=GrantStatus.choices, default=GrantStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    exchanges = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="ppv_grant_due_idx")]
+
+    def __str__(self) -> str:
+        return f"grant {self.event_id} to {self.subscriber_id} {self.status}"

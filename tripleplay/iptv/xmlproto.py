@@ -29,7 +29,11 @@ ENDPOINT_PATH = "/tripleplay-iptv/v1"
 CONTENT_TYPE = "application/xml; charset=utf-8"
 
 READ_OPERATIONS = frozenset({"ping", "listPackages", "listPpvEvents", "getSubscriber", "listSubscribers"})
-WRITE_OPERATIONS = frozenset({"createSubscriber", "updateSubscriber", "setPackages", "setEnabled", "deleteSubscriber"})
+WRITE_OPERATIONS = frozenset({"createSubscriber", "updateSubscriber", "setPackages", "setEnabled", "deleteSubscriber",
+                              "grantPpvEvent"})
+# The 1.x revision that added grantPpvEvent (a PPV event bought outside the platform): sent only to
+# platforms configured as implementing it (option ppv_grants, docs/platforms/generic_xml.md, D121).
+GRANT_REVISION = "1.2"
 OPERATIONS = READ_OPERATIONS | WRITE_OPERATIONS
 
 # code -> (HTTP status, transient). Authoritative for these codes; for any other code the error's
@@ -43,6 +47,7 @@ ERROR_CODES: dict[str, tuple[int, bool]] = {
     "SUBSCRIBER_EXISTS": (409, False),
     "SUBSCRIBER_NOT_FOUND": (404, False),
     "UNKNOWN_PACKAGE": (422, False),
+    "UNKNOWN_PPV_EVENT": (422, False),
     "LIMIT_EXCEEDED": (422, False),
     "BUSY": (409, True),
     "RATE_LIMITED": (429, True),
@@ -88,6 +93,8 @@ class ProtocolRequest:
     enabled: bool | None = None  # setEnabled
     limit: int | None = None  # listSubscribers
     cursor: str = ""  # listSubscribers
+    event_id: str = ""  # grantPpvEvent
+    purchase_id: str = ""  # grantPpvEvent
 
     @property
     def is_write(self) -> bool:
@@ -241,7 +248,8 @@ def _read_ppv_events(lst: etree._Element) -> list[PpvEventInfo]:
 
 def build_request(operation: str, *, request_id: str, subscriber: SubscriberSpec | None = None,
                   subscriber_id: str = "", packages: Iterable[str] | None = None, enabled: bool | None = None,
-                  limit: int | None = None, cursor: str = "", version: str = PROTOCOL_VERSION) -> bytes:
+                  limit: int | None = None, cursor: str = "", event_id: str = "", purchase_id: str = "",
+                  version: str = PROTOCOL_VERSION) -> bytes:
     """One request document. Raises ValueError for a missing argument and XmlError when a value does
     not fit the schema (an id with white space, a text too long), before anything is sent."""
     if operation not in OPERATIONS:
@@ -268,6 +276,10 @@ def build_request(operation: str, *, request_id: str, subscriber: SubscriberSpec
         _el(root, operation, subscriberId=subscriber_id, enabled=_bool(enabled))
     elif operation in ("deleteSubscriber", "getSubscriber"):
         _el(root, operation, subscriberId=subscriber_id)
+    elif operation == "grantPpvEvent":
+        if not event_id or not purchase_id:
+            raise ValueError("grantPpvEvent needs event_id= and purchase_id=")
+        _el(root, operation, subscriberId=subscriber_id, eventId=event_id, purchaseId=purchase_id)
     elif operation == "listSubscribers":
         _el(root, operation, limit=str(limit) if limit is not None else None, cursor=cursor or None)
     else:
@@ -300,6 +312,9 @@ def parse_request(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Protoco
         return ProtocolRequest(**common, subscriber_id=op.get("subscriberId"), enabled=_parse_bool(op.get("enabled")))
     if name in ("deleteSubscriber", "getSubscriber"):
         return ProtocolRequest(**common, subscriber_id=op.get("subscriberId"))
+    if name == "grantPpvEvent":
+        return ProtocolRequest(**common, subscriber_id=op.get("subscriberId"), event_id=op.get("eventId"),
+                               purchase_id=op.get("purchaseId"))
     if name == "listSubscribers":
         limit = op.get("limit")
         return ProtocolRequest(**common, limit=int(limit) if limit else None, cursor=op.get("cursor") or "")

@@ -1,13 +1,19 @@
-"""Reads of pay-per-view purchases for operators: lists, one purchase, revenue for royalty reports."""
+"""Reads of pay-per-view purchases for operators: lists, one purchase, revenue for royalty reports; and
+the events the subscriber portal offers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from tripleplay import clock
 from tripleplay.core.errors import NotFound
+from tripleplay.customers.models import Account, Customer, Status
+from tripleplay.iptv.grants import platform_grants
+from tripleplay.iptv.models import CatalogItemStatus, PpvEvent, Subscriber
 from tripleplay.ppv.models import PpvPurchase, PurchaseStatus
 
 
@@ -75,3 +81,38 @@ def revenue(start: date, end: date) -> list[dict]:
         r["net_minor"] = r["confirmed_minor"] - r["refunded_minor"]
         out.append(r)
     return out
+
+
+# -- the subscriber portal ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortalEvent:
+    """A PPV event an account may be offered in the portal: on a platform the account is on."""
+
+    account: Account
+    event: PpvEvent
+    grantable: bool  # the platform can be told to grant it (otherwise it is sold on the TV only)
+
+
+def portal_events(customer: Customer, *, account_id: int | None = None, event_id: int | None = None) -> list[PortalEvent]:
+    """The PPV events on sale now (active, inside their window, in the customer's currency) on the
+    platforms where the customer's open accounts have a subscriber; ``grantable`` says whether the
+    portal may sell it (iptv.grants.platform_grants). Narrowed to one account and event for a purchase."""
+    now = clock.now()
+    subs = (Subscriber.objects.filter(account__customer_id=customer.pk, desired_exists=True, platform__enabled=True)
+            .exclude(account__status=Status.CLOSED).select_related("account", "platform").order_by("account_id"))
+    if account_id is not None:
+        subs = subs.filter(account_id=account_id)
+    subs = list(subs)
+    events = (PpvEvent.objects.filter(platform_id__in={s.platform_id for s in subs}, status=CatalogItemStatus.ACTIVE,
+                                      currency=customer.currency)
+              .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now)).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+              .select_related("platform").order_by("starts_at", "title", "id"))
+    if event_id is not None:
+        events = events.filter(pk=event_id)
+    by_platform: dict[int, list[PpvEvent]] = {}
+    for e in events:
+        by_platform.setdefault(e.platform_id, []).append(e)
+    grants = {s.platform_id: platform_grants(s.platform) for s in subs}
+    return [PortalEvent(s.account, e, grants[s.platform_id]) for s in subs for e in by_platform.get(s.platform_id, ())]

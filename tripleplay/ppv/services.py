@@ -494,3 +494,41 @@ def create_event(actor: Actor, platform: Platform, *, external_id: str, title: s
         record(actor, "ppv_event.created", event, platform=platform.code, external_id=external_id,
                price_minor=price_minor, currency=currency)
     return event
+
+
+# -- the subscriber portal --------------------------------------------------------------------------
+
+PORTAL_PREFIX = "portal:"
+
+
+def buy_in_portal(actor: Actor, account: Account, event: PpvEvent, *, purchase_key: str) -> Answer:
+    """A subscriber buys ``event`` for ``account`` in the portal: exactly a platform's ``purchase``
+    (the same checks, hold and charge through the ledger, funds checked for prepaid), under the
+    transaction id ``portal:<purchase_key>`` (the key the confirmation page handed out, so a repeated
+    submit replays the first answer and charges once), and, in the same transaction, the grant that
+    tells the platform to let the subscriber watch it (iptv.grants: the outbox). A declined purchase
+    keeps its row, as a platform's does. D123."""
+    from tripleplay.audit.services import record
+    from tripleplay.iptv.grants import enqueue_grant, platform_grants
+
+    if not isinstance(purchase_key, str) or not 8 <= len(purchase_key) <= 64 or not all(
+            ch.isascii() and (ch.isalnum() or ch == "-") for ch in purchase_key):
+        raise InvalidInput("purchase_key must be 8..64 letters, digits or '-'", details={"field": "purchase_key"})
+    platform = event.platform
+    if not platform_grants(platform):
+        raise Conflict(f"{platform.name} cannot be told about purchases made here: buy this event on the TV",
+                       code="platform_cannot_grant")
+    sub = Subscriber.objects.filter(account=account, platform=platform, desired_exists=True).first()
+    if sub is None:
+        raise Conflict("this account is not on the event's platform", code="not_on_platform")
+    transaction_id = f"{PORTAL_PREFIX}{purchase_key}"
+    with transaction.atomic():
+        answer = purchase.__wrapped__(platform, transaction_id=transaction_id, subscriber=sub.external_id,
+                                      event_id=event.external_id)
+        if answer.get("result") == "confirmed":
+            grant, created = enqueue_grant(actor, account, event, purchase_ref=transaction_id)
+            if created:
+                p = PpvPurchase.objects.get(platform=platform, transaction_id=transaction_id)
+                record(actor, "ppv.bought_in_portal", p, event=event.external_id, platform=platform.code,
+                       price_minor=p.charged_minor, currency=p.currency, grant=grant.pk)
+    return answer

@@ -27,6 +27,9 @@ urlpatterns = [
     path("accounts/<int:account_id>/assignments/<int:assignment_id>/", views.addon_remove_confirm,
          name="addon_remove_confirm"),
     path("accounts/<int:account_id>/assignments/<int:assignment_id>/remove", views.addon_remove, name="addon_remove"),
+    path("ppv/", views.ppv_events, name="ppv_events"),
+    path("accounts/<int:account_id>/ppv/<int:event_id>/", views.ppv_confirm, name="ppv_confirm"),
+    path("accounts/<int:account_id>/ppv/<int:event_id>/buy", views.ppv_buy, name="ppv_buy"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/password", views.change_password, name="change_password"),
 ]

@@ -9,6 +9,7 @@ throttle counts per customer and per subscriber."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -36,6 +37,7 @@ from tripleplay.money import AmountFormatError, Money
 from tripleplay.payments import selectors as payment_selectors
 from tripleplay.payments import services as payment_services
 from tripleplay.ppv import selectors as ppv_selectors
+from tripleplay.ppv import services as ppv_services
 from tripleplay.rating import selectors as rating_selectors
 from tripleplay.selfcare.access import (
     COOKIE,
@@ -270,7 +272,10 @@ def _packages_of(product_ids) -> dict[int, list[str]]:
 
 def _accounts(customer) -> list[dict]:
     accounts = list(customer_selectors.accounts(customer_id=customer.pk).exclude(status=Status.CLOSED).order_by("id"))
-    current = {a.pk: list(customer_selectors.current_products(a).select_related("plan", "product")) for a in accounts}
+    # One query for every account's current products (not one per account: a family has several).
+    current: dict[int, list] = {a.pk: [] for a in accounts}
+    for ap in customer_selectors.current_products_of_accounts(list(current)):
+        current[ap.account_id].append(ap)
     packages = _packages_of({ap.product_id for aps in current.values() for ap in aps})
     return [{"account": a, "products": [{"assignment": ap, "packages": packages.get(ap.product_id, [])}
                                         for ap in current[a.pk]]} for a in accounts]
@@ -354,6 +359,66 @@ def addon_remove(request, account_id: int, assignment_id: int):
     remove_addon(request.actor, account, assignment.pk, reason="removed by the subscriber")
     messages.success(request, _("%(name)s was removed.") % {"name": assignment.product.name})
     return redirect("selfcare:services")
+
+
+# -- pay-per-view --------------------------------------------------------------------------------------
+
+
+@subscriber_page
+def ppv_events(request):
+    """The events on sale on the platforms of the customer's accounts; those of platforms that cannot be
+    told about a purchase made here are named apart (bought on the TV only)."""
+    c = request.customer
+    offered = ppv_selectors.portal_events(c)
+    tv_only = sorted({o.event.platform.name for o in offered if not o.grantable})
+    return _show(request, "ppv.html", "ppv", customer=c, offers=[o for o in offered if o.grantable], tv_only=tv_only,
+                 active=c.status == Status.ACTIVE)
+
+
+def _own_event(request, account_id: int, event_id: int):
+    account = _own_account(request, account_id)
+    found = [o for o in ppv_selectors.portal_events(request.customer, account_id=account.pk, event_id=event_id)
+             if o.grantable]
+    if not found:
+        raise NotFound("no such event")
+    return account, found[0].event
+
+
+@subscriber_page
+def ppv_confirm(request, account_id: int, event_id: int):
+    account, event = _own_event(request, account_id, event_id)
+    funds = ledger_selectors.funds_of(request.customer)
+    price = Money(event.price_minor, event.currency)
+    covered = funds.available >= price
+    return _show(request, "ppv_confirm.html", "ppv", account=account, event=event, price=price, funds=funds,
+                 covered=covered, short=None if covered else price - funds.available,
+                 purchase_key=uuid.uuid4().hex)
+
+
+@subscriber_action
+def ppv_buy(request, account_id: int, event_id: int):
+    account, event = _own_event(request, account_id, event_id)
+    answer = ppv_services.buy_in_portal(request.actor, account, event,
+                                        purchase_key=request.POST.get("purchase_key", "")[:100])
+    if answer.get("result") == "confirmed":
+        messages.success(request, _("You bought %(title)s for %(amount)s. It reaches your TV within a minute.")
+                         % {"title": event.title, "amount": money(Money(answer["amount_minor"], answer["currency"]))})
+        return redirect("selfcare:usage")
+    messages.error(request, _ppv_refusal(answer))
+    return redirect("selfcare:ppv_events")
+
+
+def _ppv_refusal(answer: dict) -> str:
+    code = answer.get("code")
+    if code == "insufficient_funds":
+        return _("Your available funds do not cover this. Top up and try again.")
+    if code == "ppv_disabled":
+        return _("This account has no pay-per-view service. Add it first, or ask us.")
+    if code in ("customer_suspended", "customer_blocked", "account_suspended", "account_blocked"):
+        return _("Your account cannot buy right now. Please contact us.")
+    if code == "event_not_available":
+        return _("This event is no longer on sale.")
+    return _("The purchase was refused (%(code)s).") % {"code": code}
 
 
 @subscriber_page

@@ -4,7 +4,8 @@ The reference behaviour of a platform implementing docs/platforms/generic_xml.md
 ``POST /tripleplay-iptv/v1``; HTTP Basic credentials; every request parsed safely and validated
 against the XSD (malformed, DTD, invalid: 400 INVALID_REQUEST, nothing applied); writes deduplicated
 by ``requestId``; unknown packages refused with nothing changed; ``listSubscribers`` paged by an
-opaque cursor.
+opaque cursor; ``grantPpvEvent`` (revision 1.2) adds the event to the subscriber's ``ppv_events``
+(shown by GET /_sim/state), an unknown event refused with UNKNOWN_PPV_EVENT.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class GenericXmlSimulator(Simulator):
         with st.lock:
             if req.operation == "ping":
                 now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-                return _xml(200, xmlproto.build_ok(rid, pong={"protocolVersion": xmlproto.PROTOCOL_VERSION,
+                return _xml(200, xmlproto.build_ok(rid, pong={"protocolVersion": xmlproto.GRANT_REVISION,
                                                               "platform": "tripleplay generic_xml simulator",
                                                               "time": now}))
             if req.operation == "listPackages":
@@ -117,6 +118,14 @@ class GenericXmlSimulator(Simulator):
             if req.operation == "deleteSubscriber":
                 del st.subscribers[sid]
                 return _xml(200, xmlproto.build_ok(rid))
+            if req.operation == "grantPpvEvent":
+                if req.event_id not in st.ppv_events:
+                    return _error("UNKNOWN_PPV_EVENT", f"no PPV event {req.event_id}", rid)
+                granted = sub.setdefault("ppv_events", [])
+                if req.event_id not in granted:
+                    granted.append(req.event_id)
+                    sub.setdefault("ppv_grants", []).append({"event_id": req.event_id, "purchase_id": req.purchase_id})
+                return _xml(200, xmlproto.build_ok(rid, subscriber=_spec(sid, sub)))
             if req.operation == "updateSubscriber":
                 sub.update({k: getattr(req.subscriber, k) for k in _DETAILS})
             elif req.operation == "setPackages":

@@ -116,7 +116,7 @@ def test_the_apps_wiring_is_the_documented_one():
     assert iptv_hooks.PROVISIONING_FAILED.handlers() == ["tripleplay.webhooks.handlers.provisioning_failed"]
     # Outbox work every worker does between its provisioning batches (not jobs: core.scheduler.WorkerLoop).
     assert [loop.name for loop in scheduler.registered_loops()] == [
-        "radius-disconnects", "webhooks-delivery", "ppv-purchase-events"]
+        "ppv-grants", "radius-disconnects", "webhooks-delivery", "ppv-purchase-events"]
 
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):

@@ -178,6 +178,18 @@ class Adapter(ABC):
     @abstractmethod
     def list_subscribers(self) -> Iterable[SubscriberState]: ...
 
+    # -- pay-per-view bought outside the platform (the subscriber portal) ------------------------------
+    @classmethod
+    def grants_ppv_events(cls, options: dict) -> bool:
+        """Whether this platform, so configured, can be told to grant a PPV event that tripleplay sold
+        (``grant_ppv_event``). The portal offers only such platforms' events (docs/selfcare.md)."""
+        return False
+
+    def grant_ppv_event(self, subscriber_id: str, event_id: str, *, purchase_id: str, idempotency_key: str) -> None:
+        """Let the subscriber watch the event (already charged by tripleplay). Granting it twice is harmless.
+        SubscriberNotFound when the subscriber does not exist (yet)."""
+        raise PermanentError(f"{self.kind} cannot grant a PPV event", code="unsupported_operation")
+
     def health(self) -> dict:
         """A cheap authenticated call; raises PlatformError when the platform is not usable."""
         self.list_packages()

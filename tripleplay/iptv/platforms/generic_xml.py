@@ -90,6 +90,16 @@ class GenericXmlAdapter(Adapter):
     def delete_subscriber(self, subscriber_id: str, *, idempotency_key: str) -> None:
         self._call("deleteSubscriber", request_id=idempotency_key, subscriber_id=subscriber_id)
 
+    @classmethod
+    def grants_ppv_events(cls, options: dict) -> bool:
+        # grantPpvEvent is revision 1.2 of the protocol: a platform on 1.0 or 1.1 would refuse it, so the
+        # operator says the platform implements it (its ping answers protocolVersion 1.2 or later). D121.
+        return bool(options.get("ppv_grants"))
+
+    def grant_ppv_event(self, subscriber_id: str, event_id: str, *, purchase_id: str, idempotency_key: str) -> None:
+        self._call("grantPpvEvent", request_id=idempotency_key, subscriber_id=subscriber_id, event_id=event_id,
+                   purchase_id=purchase_id, version=xmlproto.GRANT_REVISION)
+
     def get_subscriber(self, subscriber_id: str) -> SubscriberState | None:
         try:
             response = self._call("getSubscriber", subscriber_id=subscriber_id)

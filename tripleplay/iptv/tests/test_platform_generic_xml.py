@@ -392,7 +392,7 @@ def test_adapter_reads_ppv_events_and_health(adapter, fresh):
     assert adapter.list_ppv_events() == [PpvEventInfo("fight", "Fight", 1999, "USD",
                                                       datetime(2025, 6, 1, 20, tzinfo=UTC), None, "Ringside")]
     health = adapter.health()
-    assert health["ok"] is True and health["protocol_version"] == "1.0"
+    assert health["ok"] is True and health["protocol_version"] == "1.2"
 
 
 def test_adapter_pages_through_subscribers(fresh):

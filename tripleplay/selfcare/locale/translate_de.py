@@ -150,6 +150,26 @@ DE = {
     "Type an amount greater than zero and at most %(most)s, such as %(example)s.":
         "Geben Sie einen Betrag über null und höchstens %(most)s ein, zum Beispiel %(example)s.",
     "Your voucher was redeemed: %(amount)s credited.": "Ihr Gutschein wurde eingelöst: %(amount)s gutgeschrieben.",
+    "Pay-per-view": "Pay-per-View",
+    "Events on sale": "Veranstaltungen im Verkauf",
+    "Buy %(title)s": "%(title)s kaufen",
+    "Buy": "Kaufen",
+    "No events on sale for your accounts right now.": "Für Ihre Konten sind gerade keine Veranstaltungen im Verkauf.",
+    "Events on %(names)s are sold on your TV only: that platform cannot yet be told about a purchase made here.":
+        "Veranstaltungen auf %(names)s gibt es nur über Ihren Fernseher: Diese Plattform kann über einen Kauf hier "
+        "noch nicht informiert werden.",
+    "Buy an event": "Veranstaltung kaufen",
+    "The price is charged now; the event is added to your TV within a minute.":
+        "Der Preis wird jetzt berechnet; die Veranstaltung ist innerhalb einer Minute auf Ihrem Fernseher.",
+    "Confirm and buy": "Bestätigen und kaufen",
+    "You bought %(title)s for %(amount)s. It reaches your TV within a minute.":
+        "Sie haben %(title)s für %(amount)s gekauft. Es ist innerhalb einer Minute auf Ihrem Fernseher.",
+    "This account has no pay-per-view service. Add it first, or ask us.":
+        "Dieses Konto hat keinen Pay-per-View-Dienst. Fügen Sie ihn zuerst hinzu oder fragen Sie uns.",
+    "Your account cannot buy right now. Please contact us.":
+        "Ihr Konto kann gerade nicht kaufen. Bitte kontaktieren Sie uns.",
+    "This event is no longer on sale.": "Diese Veranstaltung ist nicht mehr im Verkauf.",
+    "The purchase was refused (%(code)s).": "Der Kauf wurde abgelehnt (%(code)s).",
 }
 PLURALS = {
     ("%(n)s invoice open, %(total)s in all.", "%(n)s invoices open, %(total)s in all."):

@@ -66,11 +66,25 @@ with transaction.atomic():
 set_password_with_token(link.rsplit("/", 1)[1], PASSWORD)
 batch = create_batch(actor, name="Shop card 15", value=Money(1500, "USD"), count=1,
                      expires_at=clock.now() + timedelta(days=30), idempotency_key="seed-batch")
+
+# Ivy: prepaid $50.00, on a generic XML platform that can grant PPV events (protocol 1.2), with the PPV add-on
+from tripleplay.catalog.services import create_plan, create_product
+xml = create_platform(actor, code="xmltv", name="XML TV", kind="generic_xml", base_url=XML_SIM_URL,
+                      username="tripleplay", secret="secret", timeout_seconds="5", options={"ppv_grants": True})
+xcat = make_tv_catalog(actor, xml, suffix="-x")  # imports its packages and PPV events (Fight Night Live, $19.99)
+ppv = create_product(actor, code="ppv-x", name="Pay-per-view", kind="addon", currency="USD", services=["ppv"])
+ppv_plan = create_plan(actor, ppv, code="ppv-x-monthly", name="Pay-per-view", periodic_fee_minor=0)
+ivy = create_customer(actor, name="Ivy Viewer", currency="USD", balance_model="prepaid", email="ivy@example.net")
+record_payment(actor, ivy, Money(5000, "USD"), idempotency_key="seed-ivy")
+create_account(actor, ivy, main_plan=xcat.tv_plan, addon_plans=[ppv_plan], login="ivy-tv")
+with transaction.atomic():
+    link = invite(actor, ivy).link
+set_password_with_token(link.rsplit("/", 1)[1], PASSWORD)
 print("SEED " + json.dumps({"customer": c.pk, "payer": h.pk, "invoice": inv.pk, "number": inv.number_text,
                             "voucher": batch.codes[0].printable}))
 """
 
-PAGES = ("/my/", "/my/services/", "/my/invoices/", "/my/payments/", "/my/usage/", "/my/settings/")
+PAGES = ("/my/", "/my/services/", "/my/invoices/", "/my/payments/", "/my/usage/", "/my/ppv/", "/my/settings/")
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +102,7 @@ def site(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
     env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
     sim = SimulatorProcess("ministra")
+    xml_sim = SimulatorProcess("generic_xml")
     stripe = StripeSimulatorProcess(secret_key="sk_test_portal", webhook_secret="whsec_portal")
     port = free_port()
     env.update(TRIPLEPLAY_STRIPE_SECRET_KEY="sk_test_portal", TRIPLEPLAY_STRIPE_WEBHOOK_SECRET="whsec_portal",
@@ -96,10 +111,12 @@ def site(tmp_path_factory):
     log_path = home / "serve.log"
     try:
         sim.start()
+        xml_sim.start()
         stripe.start()
         env["TRIPLEPLAY_STRIPE_API_BASE"] = stripe.url
         run_cli("migrate", "-v", "0", env=env, timeout=180)
-        out = run_cli("django", "shell", "-c", f"SIM_URL = {sim.url!r}\nPASSWORD = {PASSWORD!r}\n{SEED}", env=env,
+        urls = f"SIM_URL = {sim.url!r}\nXML_SIM_URL = {xml_sim.url!r}\n"
+        out = run_cli("django", "shell", "-c", f"{urls}PASSWORD = {PASSWORD!r}\n{SEED}", env=env,
                       timeout=120)
         seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
         server, url = start_serve(env, log_path, port=port)
@@ -108,11 +125,12 @@ def site(tmp_path_factory):
             worker = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "worker", "--threads", "2",
                                        "--poll-seconds", "0.2", "--retry-base-seconds", "0.2", "--retry-cap-seconds",
                                        "1", "--no-jobs"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        yield {"url": url, "sim": sim, "stripe": stripe, "seed": seed, "log": log_path}
+        yield {"url": url, "sim": sim, "xml_sim": xml_sim, "stripe": stripe, "seed": seed, "log": log_path}
     finally:
         _stop(worker)
         _stop(server)
         stripe.stop()
+        xml_sim.stop()
         sim.stop()
 
 
@@ -265,4 +283,26 @@ def test_a_subscriber_pays_an_invoice_online_and_redeems_a_voucher(browser, site
     assert "This voucher has already been used." in page.inner_text("ul.messages")
     assert page.inner_text("#balance") == "$15.00"
     page.screenshot(path=str(shots / "portal-voucher.png"), full_page=True)
+    context.close()
+
+
+def test_a_subscriber_buys_a_ppv_event_and_the_platform_grants_it(browser, site, shots):
+    xml_sim = site["xml_sim"]
+    _until(lambda: _external_id(xml_sim, "ivy-tv"), what="Ivy's account reaching the XML platform")
+    external_id = _external_id(xml_sim, "ivy-tv")
+    context, page = _login(browser, site, identity="ivy@example.net")
+    assert page.inner_text("#balance") == "$50.00"
+    page.click("nav a[href='/my/ppv/']")
+    page.screenshot(path=str(shots / "portal-ppv.png"), full_page=True)
+    page.click("a[aria-label='Buy Fight Night Live']")
+    assert page.inner_text("#price") == "$19.99" and page.inner_text("#available") == "$50.00"
+    page.click("#confirm")
+    assert "You bought Fight Night Live for $19.99." in page.inner_text("ul.messages")
+    assert "Fight Night Live" in page.inner_text("#ppv")
+    page.goto("/my/")
+    assert page.inner_text("#balance") == "$30.01"
+    _until(lambda: xml_sim.subscribers()[external_id].get("ppv_events") == ["fight-night"],
+           what="the platform granting the event")
+    grants = xml_sim.subscribers()[external_id]["ppv_grants"]
+    assert len(grants) == 1 and grants[0]["event_id"] == "fight-night" and grants[0]["purchase_id"].startswith("portal:")
     context.close()
