@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "tripleplay.customers",
     "tripleplay.ledger",
     "tripleplay.subscriber_access",
+    "tripleplay.promotions",
     "tripleplay.iptv",
     "tripleplay.ppv",
     "tripleplay.subscriptions",
