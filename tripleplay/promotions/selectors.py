@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 
+from tripleplay.core.errors import NotFound
 from tripleplay.customers.models import AccountProduct, Customer
 from tripleplay.promotions import rules
 from tripleplay.promotions.models import Coupon, Promotion, PromotionGrant, PromotionKind
@@ -42,3 +43,25 @@ def grants_of(customer: Customer | int) -> QuerySet[PromotionGrant]:
     customer_id = customer if isinstance(customer, int) else customer.pk
     return (PromotionGrant.objects.filter(customer_id=customer_id)
             .select_related("promotion", "assignment__plan", "assignment__account").order_by("-granted_at", "-id"))
+
+
+def promotion(promotion_id: int) -> Promotion:
+    try:
+        return promotions().get(pk=promotion_id)
+    except (Promotion.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"promotion {promotion_id} does not exist") from None
+
+
+def coupon(coupon_id: int) -> Coupon:
+    try:
+        return coupons().get(pk=coupon_id)
+    except (Coupon.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"coupon {coupon_id} does not exist") from None
+
+
+def subscription(account_id: int, assignment_id: int) -> AccountProduct:
+    """A product of an account (current or not)."""
+    try:
+        return AccountProduct.objects.select_related("account", "plan").get(pk=assignment_id, account_id=account_id)
+    except (AccountProduct.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"account {account_id} has no product assignment {assignment_id}") from None

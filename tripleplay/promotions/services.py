@@ -39,20 +39,22 @@ from tripleplay.promotions.models import (
 
 CODE = re.compile(r"^[A-Z0-9]{3,32}$")
 TRIAL_ENDED = "free trial ended"
+TERMS = "promotion_terms_invalid"  # a rule between a promotion's fields (its kind decides which apply)
 
 
 def normalize_code(code) -> str:
     """Codes are typed by people: case, spaces and dashes do not count ("half-tv 3" is HALFTV3)."""
-    value = re.sub(r"[\s-]", "", v.text(code, "code", required=True, max_length=64)).upper()
+    value = re.sub(r"[\s-]", "", code).upper() if isinstance(code, str) else ""
     if not CODE.match(value):
         raise InvalidInput("code must be 3 to 32 letters or digits (spaces and dashes are ignored)",
-                           details={"field": "code"})
+                           code="coupon_code_malformed", details={"field": "code"})
     return value
 
 
 def _count(value, field: str, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value > 100_000:
-        raise InvalidInput(f"{field} must be a whole number from {minimum} to 100000", details={"field": field})
+        raise InvalidInput(f"{field} must be a whole number from {minimum} to 100000", code=TERMS,
+                           details={"field": field})
     return value
 
 
@@ -68,10 +70,11 @@ def create_promotion(actor: Actor, *, code: str, name: str, product: Product, ki
     if product.status != CatalogStatus.ACTIVE:
         raise Conflict(f"product {product.code!r} is retired", code="product_retired")
     if plan is not None and plan.product_id != product.pk:
-        raise InvalidInput(f"plan {plan.code!r} is not a plan of {product.code!r}", details={"field": "plan_id"})
+        raise InvalidInput(f"plan {plan.code!r} is not a plan of {product.code!r}", code=TERMS,
+                           details={"field": "plan_id"})
     if kind == PromotionKind.PRICE:
         if (fixed_fee_minor is None) == (percent_off is None):
-            raise InvalidInput("a price promotion has either fixed_fee_minor or percent_off",
+            raise InvalidInput("a price promotion has either fixed_fee_minor or percent_off", code=TERMS,
                                details={"field": "fixed_fee_minor"})
         fields.update(periods=_count(periods, "periods", minimum=1))
         if fixed_fee_minor is not None:
@@ -79,15 +82,16 @@ def create_promotion(actor: Actor, *, code: str, name: str, product: Product, ki
         else:
             percent_off = _count(percent_off, "percent_off", minimum=1)
             if percent_off > 100:
-                raise InvalidInput("percent_off must be from 1 to 100", details={"field": "percent_off"})
+                raise InvalidInput("percent_off must be from 1 to 100", code=TERMS, details={"field": "percent_off"})
             fields.update(percent_off=percent_off)
     else:
         days = _count(trial_days, "trial_days", minimum=1)
         reminder = _count(reminder_days, "reminder_days")
         if reminder >= days:
-            raise InvalidInput("reminder_days must be fewer than trial_days", details={"field": "reminder_days"})
+            raise InvalidInput("reminder_days must be fewer than trial_days", code=TERMS,
+                               details={"field": "reminder_days"})
         if not isinstance(trial_converts, bool):
-            raise InvalidInput("trial_converts must be true or false", details={"field": "trial_converts"})
+            raise InvalidInput("trial_converts must be true or false", code=TERMS, details={"field": "trial_converts"})
         fields.update(trial_days=days, reminder_days=reminder, trial_converts=trial_converts)
     try:
         with transaction.atomic():
