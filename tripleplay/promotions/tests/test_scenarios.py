@@ -143,3 +143,18 @@ def clock_now():
     from tripleplay import clock
 
     return clock.now()
+
+
+def test_the_demo_offers_half_price_triple_play_with_a_coupon(actor, make_customer):
+    from tripleplay import demo
+    from tripleplay.catalog.models import SubscriptionPlan
+    from tripleplay.promotions.services import redeem_coupon
+
+    at(D(2025, 1, 1), hour=4)
+    demo.seed(actor)
+    customer = make_customer("postpaid", credit_limit_minor=100_000, bill_cycle_day=1)
+    account = create_account(actor, customer, main_plan=SubscriptionPlan.objects.get(code="triple-play-monthly"))
+    grant = redeem_coupon(actor, account.products.get(), demo.DEMO_COUPON.lower())
+    assert grant.promotion.name == "First three months at half price"
+    assert not charge_all(actor, D(2025, 1, 1)).failures
+    assert [e.amount_minor for e in customer.entries.filter(source="subscription", data__kind="periodic")] == [-3500]
