@@ -67,6 +67,7 @@ def seed(actor: Actor | None = None) -> SeedResult:
             return SeedResult(created=False)
         plans = _catalog(actor)
         accounts = _customers(actor, plans)
+        _promotions(actor, plans)  # promos
     return SeedResult(created=True, products=len(PRODUCTS), customers=5, accounts=accounts)
 
 
@@ -103,6 +104,18 @@ def _catalog(actor: Actor) -> dict:
         plans[code] = create_plan(actor, product, code=f"{code}-monthly", name=f"{name}, monthly",
                                   periodic_fee_minor=fee, activation_fee_minor=activation, **terms)
     return plans
+
+
+# promos: the demo's promotion on the triple-play bundle, and its coupon code (printed by `tripleplay demo`).
+DEMO_COUPON = "TRIPLEHALF"
+
+
+def _promotions(actor: Actor, plans: dict) -> None:
+    from tripleplay.promotions.services import create_coupon, create_promotion
+
+    half = create_promotion(actor, code="triple-play-half-3", name="First three months at half price",
+                            product=plans["triple-play"].product, kind="price", periods=3, percent_off=50)
+    create_coupon(actor, code=DEMO_COUPON, promotion=half, usage_limit=1000)
 
 
 def _usd(minor: int) -> Money:

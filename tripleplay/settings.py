@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "tripleplay.customers",
     "tripleplay.ledger",
     "tripleplay.subscriber_access",
+    "tripleplay.promotions",
     "tripleplay.iptv",
     "tripleplay.ppv",
     "tripleplay.subscriptions",
@@ -299,6 +300,8 @@ TRIPLEPLAY_INVOICE_ISSUER = os.environ.get("TRIPLEPLAY_INVOICE_ISSUER", "Triplep
 TRIPLEPLAY_JOB_INTERVALS["invoice-run"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_RUN_SECONDS", "3600"))
 TRIPLEPLAY_JOB_INTERVALS["invoice-documents"] = int(os.environ.get("TRIPLEPLAY_JOB_INVOICE_DOCUMENTS_SECONDS", "300"))
 TRIPLEPLAY_JOB_INTERVALS["collections"] = int(os.environ.get("TRIPLEPLAY_JOB_COLLECTIONS_SECONDS", "3600"))
+# promos: free trials' reminders and ends (docs/charging.md#promotions-free-trials-and-coupon-codes).
+TRIPLEPLAY_JOB_INTERVALS["trials"] = int(os.environ.get("TRIPLEPLAY_JOB_TRIALS_SECONDS", "3600"))
 # Webhooks (docs/webhooks.md): every `tripleplay worker` also delivers webhooks between its provisioning
 # batches, with ..._THREADS parallel requests (0: not in this worker; `tripleplay webhook-worker` then
 # delivers), and derives the ppv.purchased events of confirmed purchases at most every ..._PPV_SECONDS.

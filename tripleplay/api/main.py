@@ -24,6 +24,7 @@ from tripleplay.api import (
     ppv_admin,
 )
 from tripleplay.api import payments as payments_api
+from tripleplay.api import promotions as promotions_api  # promos
 from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
 from tripleplay.api import sessions as sessions_api
@@ -95,6 +96,7 @@ api.add_router("", invoices.router)
 api.add_router("", rating_api.router)
 api.add_router("", payments_api.router)
 api.add_router("", vouchers_api.router)
+api.add_router("", promotions_api.router)
 api.add_router("", sessions_api.voice)
 api.add_router("", sessions_api.router)
 api.add_router("", webhooks_api.router)

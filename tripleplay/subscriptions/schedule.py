@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from tripleplay.money import Money, prorate
+from tripleplay.promotions import rules as promotion_rules
 from tripleplay.subscriptions import periods
 
 IN_ADVANCE, IN_ARREARS, DAILY = "in_advance", "in_arrears", "daily"  # catalog.models.ChargeMode values
@@ -70,6 +71,8 @@ class Terms:
     # The customer's billing period and bill-cycle day: read only by a plan aligned to them.
     billing_period: str = periods.MONTHLY
     bill_cycle_day: int = 1
+    # promos: the subscription's promotion grant (tripleplay.promotions.rules), None without one.
+    promotion: promotion_rules.Promo | None = None
 
     @classmethod
     def of(cls, plan, customer=None) -> Terms:
@@ -134,17 +137,33 @@ class Item:
     period_end: date  # exclusive
     days: int  # days this item pays for (or gives back)
     of_days: int  # days in the period
+    promotion: str = ""  # promos: the promotion's name when it priced this fee
 
     @property
     def is_credit(self) -> bool:
         return self.kind in CREDIT_KINDS
 
 
-def part_of_fee(terms: Terms, used: int, of_days: int) -> int:
-    """fee x used / of_days, rounded once (tripleplay.money.prorate: half-up by default)."""
+def part_of_fee(terms: Terms, used: int, of_days: int, fee: int | None = None) -> int:
+    """fee x used / of_days, rounded once (tripleplay.money.prorate: half-up by default); ``fee``: the
+    period's whole fee when a promotion sets it (``promoted_fee``), else the plan's."""
+    fee = terms.periodic_fee if fee is None else fee
     if used == of_days:
-        return terms.periodic_fee
-    return prorate(Money(terms.periodic_fee, terms.currency), used, of_days).minor
+        return fee
+    return prorate(Money(fee, terms.currency), used, of_days).minor
+
+
+# -- promos: the one place a promotion changes a periodic fee (tripleplay.promotions.rules) --------
+def promoted_fee(terms: Terms, start: date, n: int, g: Grid) -> tuple[int, str]:
+    """(whole fee of period n, the promotion's name or ""): the promotional price for the periods
+    its grant covers, the plan's fee otherwise."""
+    promo = terms.promotion
+    if promo is None or promo.kind != promotion_rules.PRICE:
+        return terms.periodic_fee, ""
+    first = promotion_rules.first_period(promo, lambda m: max(g.bounds(terms.period, m)[0], start))
+    if not promotion_rules.covers(promo, n, first, g.partial):
+        return terms.periodic_fee, ""
+    return promotion_rules.promotional_fee(terms.periodic_fee, terms.currency, promo), promo.name
 
 
 def billed_days(terms: Terms, start: date, end: date | None, first: date, after: date) -> int:
@@ -159,16 +178,19 @@ def billed_days(terms: Terms, start: date, end: date | None, first: date, after:
 def period_fee(terms: Terms, start: date, end: date | None, n: int) -> tuple[int, int, int]:
     """(amount, used days, days) of period n: the whole fee, or the billed days' part of it for a
     period cut by ``start`` or ``end`` (``billed_days``); 0 for a period with no day of service."""
-    first, after = whole_period(terms, start, n)
+    g = grid(terms, start)
+    first, after = whole_period(terms, start, n, g)
     of_days = periods.days(first, after)
     used = periods.overlap(first, after, start, after if end is None else end)
     if used == 0:
         return 0, 0, of_days
-    return part_of_fee(terms, billed_days(terms, start, end, first, after), of_days), used, of_days
+    fee = promoted_fee(terms, start, n, g)[0]  # promos
+    return part_of_fee(terms, billed_days(terms, start, end, first, after), of_days, fee), used, of_days
 
 
 def owed(terms: Terms, start: date, end: date | None, through: date) -> list[Item]:
     """Every charge due on or before ``through`` for a subscription [start, end), charged or not."""
+    start, end = promotion_rules.paid_span(terms.promotion, start, end)  # promos: after a free trial
     if end is not None and end <= start:
         return []  # ended the day it started: never used, nothing owed
     items: list[Item] = []
@@ -203,7 +225,8 @@ def _periodic(terms: Terms, start: date, end: date | None, through: date) -> lis
         # period it pays for and lands on that period's invoice, closed the next morning.
         due = first if terms.charge_mode == IN_ADVANCE else last - timedelta(days=1)
         if due <= through and amount:
-            items.append(Item(PERIODIC, n, due, amount, first, last, used, of_days))
+            items.append(Item(PERIODIC, n, due, amount, first, last, used, of_days,
+                              promoted_fee(terms, start, n, g)[1]))
         n += 1
 
 
@@ -215,10 +238,11 @@ def _daily(terms: Terms, start: date, end: date | None, through: date) -> list[I
     while day <= last:
         first, after = g.bounds(terms.period, periods.index(g.anchor, terms.period, day, g.day) - g.offset)
         of_days = periods.days(first, after)
-        amount = part_of_fee(terms, 1, of_days)
+        fee, promotion = promoted_fee(terms, start, periods.index(g.anchor, terms.period, day, g.day) - g.offset, g)
+        amount = part_of_fee(terms, 1, of_days, fee)
         if amount:
             items.append(Item(DAILY_FEE, periods.days(start, day), day, amount, day, day + timedelta(days=1),
-                              1, of_days))
+                              1, of_days, promotion))
         day += timedelta(days=1)
     return items
 
@@ -227,6 +251,7 @@ def credits(terms: Terms, start: date, end: date | None, through: date, charged:
             ) -> list[Item]:
     """Unused credits: periodic fees charged for more than their period now costs, because the
     subscription ended (on or before ``through``) inside or before a period already charged."""
+    start, end = promotion_rules.paid_span(terms.promotion, start, end)  # promos: after a free trial
     if end is None or end > through:
         return []
     items = []

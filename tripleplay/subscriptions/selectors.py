@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from django.db.models import QuerySet
 
 from tripleplay.catalog.models import Product, ServiceType
 from tripleplay.customers.models import AccountProduct, Customer
+from tripleplay.promotions import selectors as promotions
 from tripleplay.subscriptions import schedule
 from tripleplay.subscriptions.models import SubscriptionCharge
 
@@ -18,6 +20,12 @@ SERVICE_PRIORITY = (ServiceType.IPTV, ServiceType.DATA, ServiceType.VOICE, Servi
 def service_type_of(product: Product) -> str:
     types = set(product.service_types)
     return next((str(t) for t in SERVICE_PRIORITY if t in types), "")
+
+
+def terms_of(assignment: AccountProduct, customer: Customer) -> schedule.Terms:
+    """The plan's terms for the subscription, with its promotion grant (promos; select the
+    assignments with ``promotions.GRANT`` to read it without a query each)."""
+    return replace(schedule.Terms.of(assignment.plan, customer), promotion=promotions.promo_of(assignment))
 
 
 def charged_items(assignment: AccountProduct) -> dict[tuple[str, int], int]:
@@ -36,8 +44,8 @@ def due_items(customer: Customer, through: date) -> list[tuple[AccountProduct, s
     customer without funds: the fees waiting for a payment)."""
     out = []
     for a in (AccountProduct.objects.filter(account__customer=customer, start_date__lte=through)
-              .select_related("plan__product").order_by("id")):
-        terms = schedule.Terms.of(a.plan, customer)
+              .select_related("plan__product", promotions.GRANT).order_by("id")):
+        terms = terms_of(a, customer)
         for item in schedule.pending(terms, a.start_date, a.end_date, through, charged_items(a)):
             out.append((a, item))
     return out

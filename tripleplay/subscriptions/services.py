@@ -36,9 +36,10 @@ from tripleplay.ledger.models import EntryKind
 from tripleplay.ledger.selectors import funds_of
 from tripleplay.ledger.services import post_charge, post_entry
 from tripleplay.money import Money
+from tripleplay.promotions import selectors as promotions
 from tripleplay.subscriptions import schedule
 from tripleplay.subscriptions.models import SubscriptionCharge
-from tripleplay.subscriptions.selectors import charged_items, due_items, service_type_of
+from tripleplay.subscriptions.selectors import charged_items, due_items, service_type_of, terms_of
 
 log = logging.getLogger("tripleplay.charge")
 
@@ -116,12 +117,13 @@ def charge_customer(actor: Actor, customer: Customer, through: date | None = Non
     report = report or ChargeReport(through)
     report.customers += 1
     assignments = list(AccountProduct.objects.filter(account__customer=customer, start_date__lte=through)
-                       .select_related("plan__product", "account").prefetch_related("product__services")
+                       .select_related("plan__product", "account", promotions.GRANT)
+                       .prefetch_related("product__services")
                        .order_by("id"))
     work = []
     for a in assignments:
         report.subscriptions += 1
-        terms = schedule.Terms.of(a.plan, customer)
+        terms = terms_of(a, customer)  # promos: with its promotion
         for item in schedule.pending(terms, a.start_date, a.end_date, through, charged_items(a)):
             work.append((item, a, terms))
     work.sort(key=lambda w: (w[0].due, schedule.same_day_order(w[0]), w[1].pk, w[0].index))
@@ -164,8 +166,12 @@ def charge_item(actor: Actor, customer: Customer, assignment: AccountProduct, it
     data = {"plan": plan.code, "period_start": item.period_start.isoformat(),
             "period_end": item.period_end.isoformat(), "days": item.days, "of_days": item.of_days,
             "kind": item.kind, "period_index": item.index, "assignment": assignment.pk}
+    label = _LABELS[item.kind]
+    if item.promotion:  # promos: the invoice line names the promotion that priced the fee
+        data["promotion"] = item.promotion
+        label = f"{label} ({item.promotion})"
     last_day = item.period_end.toordinal() - 1
-    description = (f"{plan.name}: {_LABELS[item.kind]} {item.period_start.isoformat()}.."
+    description = (f"{plan.name}: {label} {item.period_start.isoformat()}.."
                    f"{date.fromordinal(max(last_day, item.period_start.toordinal())).isoformat()}")
     common = dict(idempotency_key=key, description=description, account=assignment.account,
                   service_type=service_type_of(assignment.product), source=SOURCE, data=data)

@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from tripleplay.web.views import catalog, customers, home, network, payments, platforms, reports, vouchers, webhooks
+from tripleplay.web.views import (
+    catalog,
+    customers,
+    home,
+    network,
+    payments,
+    platforms,
+    promotions,
+    reports,
+    vouchers,
+    webhooks,
+)
 
 app_name = "web"
 
@@ -67,6 +78,15 @@ urlpatterns = [
     path("platforms/<int:platform_id>/test", platforms.platform_test, name="platform_test"),
     path("platforms/<int:platform_id>/token", platforms.platform_token, name="platform_token"),
     path("platforms/<int:platform_id>/reconcile", platforms.platform_reconcile, name="platform_reconcile"),
+    # promotions and coupon codes (promos)
+    path("promotions/", promotions.promotions, name="promotions"),
+    path("promotions/new", promotions.promotion_create, name="promotion_create"),
+    path("promotions/<int:promotion_id>/active", promotions.promotion_active, name="promotion_active"),
+    path("promotions/coupons/", promotions.coupons, name="coupons"),
+    path("promotions/coupons/new", promotions.coupon_create, name="coupon_create"),
+    path("promotions/coupons/<int:coupon_id>/active", promotions.coupon_active, name="coupon_active"),
+    path("accounts/<int:account_id>/promotion", promotions.grant, name="promotion_grant"),
+    path("accounts/<int:account_id>/coupon", promotions.redeem, name="promotion_redeem"),
     # vouchers
     path("vouchers/", vouchers.batches, name="vouchers"),
     path("vouchers/new", vouchers.batch_create, name="voucher_batch_create"),

@@ -219,6 +219,15 @@ def test_openapi_document(db):
         "/api/v1/webhooks/deliveries": {"get"},
         "/api/v1/webhooks/deliveries/{delivery_id}": {"get"},
         "/api/v1/webhooks/deliveries/{delivery_id}/replay": {"post"},
+        "/api/v1/promotions": {"get", "post"},
+        "/api/v1/promotions/{promotion_id}": {"get"},
+        "/api/v1/promotions/{promotion_id}/active": {"post"},
+        "/api/v1/coupons": {"get", "post"},
+        "/api/v1/coupons/{coupon_id}": {"get"},
+        "/api/v1/coupons/{coupon_id}/active": {"post"},
+        "/api/v1/customers/{customer_id}/promotion-grants": {"get"},
+        "/api/v1/accounts/{account_id}/products/{assignment_id}/promotion": {"post"},
+        "/api/v1/accounts/{account_id}/products/{assignment_id}/coupon": {"post"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]

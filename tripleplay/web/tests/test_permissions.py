@@ -92,6 +92,16 @@ def actions(w):
         ("update webhook endpoint", f"/webhooks/{_webhook(w)[0]}/update", {
             "url": "https://crm.example.com/x", "event_types": ["invoice.paid"], "timeout_seconds": "5"}, ADMIN, 302),
         ("rotate webhook secret", f"/webhooks/{_webhook(w)[0]}/rotate", {}, ADMIN, 200),
+        # promotions (promos)
+        ("create promotion", "/promotions/new", {"code": "p-{role}", "name": "P", "kind": "trial", "trial_days": "7",
+                                                 "product_id": w.cat.tv_plan.product_id}, OPS, 302),
+        ("retire promotion", f"/promotions/{_promotion(w)}/active", {"is_active": "0"}, OPS, 302),
+        ("create coupon", "/promotions/coupons/new", {"code": "C{role}", "promotion_id": _promotion(w)}, OPS, 302),
+        ("disable coupon", f"/promotions/coupons/{_coupon(w)}/active", {"is_active": "0"}, OPS, 302),
+        ("grant promotion", f"/accounts/{a}/promotion", {"assignment_id": addon, "promotion_id": _promotion(w)},
+         OPS, 302),
+        ("redeem coupon", f"/accounts/{a}/coupon", {"assignment_id": addon, "code": f"perm-half{_coupon(w) and ''}"},
+         ("admin", "finance", "support"), 302),
     ]
 
 
@@ -105,7 +115,28 @@ ACTION_NAMES = [
     "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
     "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch",
     "create NAS", "update NAS", "disconnect session", "retry disconnect", "replay webhook delivery",
-    "replay webhook event", "create webhook endpoint", "update webhook endpoint", "rotate webhook secret"]
+    "replay webhook event", "create webhook endpoint", "update webhook endpoint", "rotate webhook secret",
+    "create promotion", "retire promotion", "create coupon", "disable coupon", "grant promotion", "redeem coupon"]
+
+
+def _promotion(w) -> int:
+    from tripleplay.core.actors import Actor
+    from tripleplay.promotions.models import Promotion
+    from tripleplay.promotions.services import create_promotion
+
+    existing = Promotion.objects.filter(code="perm-half").first()
+    return (existing or create_promotion(Actor.system("test"), code="perm-half", name="Half", kind="price",
+                                         product=w.cat.sports_plan.product, periods=1, percent_off=50)).pk
+
+
+def _coupon(w) -> int:
+    from tripleplay.core.actors import Actor
+    from tripleplay.promotions.models import Coupon, Promotion
+    from tripleplay.promotions.services import create_coupon
+
+    existing = Coupon.objects.filter(code="PERMHALF").first()
+    return (existing or create_coupon(Actor.system("test"), code="PERMHALF",
+                                      promotion=Promotion.objects.get(pk=_promotion(w)))).pk
 
 
 def _nas(w) -> int:
@@ -226,7 +257,7 @@ def test_the_action_list_is_complete(world):
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
-        "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery"}}
+        "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery", "promotions", "coupons"}}
     tested = {"signup_submit", "customer_update", "customer_status", "portal_invite", "portal_disable",
               "account_status", "account_update",
               "account_create", "main_product",
@@ -238,7 +269,9 @@ def test_the_action_list_is_complete(world):
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void", "send_checkout", "autopay",
               "online_refund", "voucher_batch_create", "voucher_batch_disable",
               "nas_create", "nas_update", "session_disconnect", "command_retry",
-              "webhook_create", "webhook_update", "webhook_rotate", "webhook_delivery_replay", "webhook_event_replay"}
+              "webhook_create", "webhook_update", "webhook_rotate", "webhook_delivery_replay", "webhook_event_replay",
+              "promotion_create", "promotion_active", "coupon_create", "coupon_active", "promotion_grant",
+              "promotion_redeem"}
     assert post_routes == tested
 
 
@@ -278,7 +311,7 @@ def pages(w):
             "/vouchers/", "/vouchers/redemptions/", f"/vouchers/{_voucher_batch(w)}/",
             f"/network/?status={_session(w, 'web-page') and 'all'}", "/network/", "/network/?status=stopped",
             "/webhooks/", f"/webhooks/{_webhook(w)[0]}/", f"/webhooks/{_webhook(w)[0]}/?status=failed",
-            f"/webhooks/deliveries/{_webhook(w)[1]}/"]
+            f"/webhooks/deliveries/{_webhook(w)[1]}/", "/promotions/", "/promotions/coupons/"]
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "support"])

@@ -71,6 +71,7 @@ class Command(BaseCommand):
         if result.created:
             self.stdout.write(f"Created {result.products} products, {result.customers} customers and "
                               f"{result.accounts} accounts.")
+            self.stdout.write(f"Coupon code {demo.DEMO_COUPON}: Triple Play's first three months at half price.")
         else:
             self.stdout.write("Demo data already present: kept as it is.")
         from tripleplay.demo_invoicing import issue_demo_invoices
