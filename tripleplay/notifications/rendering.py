@@ -6,6 +6,7 @@ or {% load %} of anything. Text only, no HTML escaping (e-mail bodies are text/p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -74,4 +75,4 @@ def render(subject: str, body: str, context: dict, language: str) -> Rendered:
         text = _ENGINE.from_string(body).render(Context(ctx, autoescape=False))
     except Exception as e:  # a filter given a wrong argument at render time, ...
         raise TemplateProblem(f"{type(e).__name__}: {e}") from None
-    return Rendered(" ".join(subj.split()), text)
+    return Rendered(re.sub(r"[ \t\r\n]+", " ", subj).strip(), text)  # one line; keeps no-break spaces

@@ -106,13 +106,13 @@ def update_template(actor: Actor, template: Template, *, subject: str | None = N
     subject = template.subject if subject is None else subject.strip()
     body = template.body if body is None else body
     if template.channel == catalogue.EMAIL and not subject:
-        raise InvalidInput("an e-mail template needs a subject", details={"field": "subject"})
+        raise InvalidInput("an e-mail template needs a subject", code="subject_required", details={"field": "subject"})
     if template.channel == catalogue.SMS and subject:
-        raise InvalidInput("an SMS has no subject", details={"field": "subject"})
+        raise InvalidInput("an SMS has no subject", code="subject_not_allowed", details={"field": "subject"})
     if len(subject) > 200:
-        raise InvalidInput("the subject is longer than 200 characters", details={"field": "subject"})
+        raise InvalidInput("the subject is longer than 200 characters", code="subject_too_long", details={"field": "subject"})
     if not body.strip() or len(body) > 10_000:
-        raise InvalidInput("the body must have 1 to 10000 characters", details={"field": "body"})
+        raise InvalidInput("the body must have 1 to 10000 characters", code="body_blank", details={"field": "body"})
     for field, source in (("subject", subject), ("body", body)):
         try:
             rendering.check(source)
