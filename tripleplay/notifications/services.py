@@ -110,7 +110,8 @@ def update_template(actor: Actor, template: Template, *, subject: str | None = N
     if template.channel == catalogue.SMS and subject:
         raise InvalidInput("an SMS has no subject", code="subject_not_allowed", details={"field": "subject"})
     if len(subject) > 200:
-        raise InvalidInput("the subject is longer than 200 characters", code="subject_too_long", details={"field": "subject"})
+        raise InvalidInput("the subject is longer than 200 characters", code="subject_too_long",
+                           details={"field": "subject"})
     if not body.strip() or len(body) > 10_000:
         raise InvalidInput("the body must have 1 to 10000 characters", code="body_blank", details={"field": "body"})
     for field, source in (("subject", subject), ("body", body)):
