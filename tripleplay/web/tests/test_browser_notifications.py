@@ -53,7 +53,8 @@ def test_templates_outbox_retry_and_customer_settings(browser, site, shots):  # 
     page.screenshot(path=str(shots / "notifications.png"), full_page=True)
 
     page.goto("/notifications/")
-    page.click("#templates tr:has-text('Low balance'):has-text('sms'):has-text('en') a")
+    rows = page.locator("#templates tbody tr").filter(has_text="Low balance")
+    rows.filter(has=page.locator("td:text-is('sms')")).filter(has=page.locator("td:text-is('en')")).locator("a").click()
     page.wait_for_selector("#tpl-body")
     page.fill("#tpl-body", "Low balance: {{ available }} (warning at {{ threshold }}).")
     page.click("#preview")
