@@ -82,7 +82,8 @@ def notify_many(requests: list[Request]) -> list[Notification]:
     fresh = [n for n in rows if n.key not in seen]
     with transaction.atomic():  # a savepoint inside the change's transaction
         Notification.objects.bulk_create(fresh, ignore_conflicts=True)
-    return fresh
+    # ignore_conflicts leaves the objects without their ids: read back the rows this call wrote.
+    return list(Notification.objects.filter(key__in=[n.key for n in fresh], created_at=now).order_by("id"))
 
 
 def customer_languages(customers: list[Customer]) -> dict[int, str]:

@@ -92,6 +92,13 @@ def actions(w):
         ("update webhook endpoint", f"/webhooks/{_webhook(w)[0]}/update", {
             "url": "https://crm.example.com/x", "event_types": ["invoice.paid"], "timeout_seconds": "5"}, ADMIN, 302),
         ("rotate webhook secret", f"/webhooks/{_webhook(w)[0]}/rotate", {}, ADMIN, 200),
+        ("preview notification template", f"/notifications/templates/{_template()}/preview",
+         {"body": "Low: {{ available }}"}, ("admin", "finance", "support"), 200),
+        ("update notification template", f"/notifications/templates/{_template()}/update",
+         {"body": "Low: {{ available }}", "enabled": "on"}, ADMIN, 302),
+        ("retry notification", f"/notifications/{_failed_notification(w)}/retry", {}, OPS, 302),
+        ("notification settings", f"/customers/{c}/notifications/settings", {"language": "de", "threshold": "5.00"},
+         OPS, 302),
     ]
 
 
@@ -105,7 +112,8 @@ ACTION_NAMES = [
     "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
     "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch",
     "create NAS", "update NAS", "disconnect session", "retry disconnect", "replay webhook delivery",
-    "replay webhook event", "create webhook endpoint", "update webhook endpoint", "rotate webhook secret"]
+    "replay webhook event", "create webhook endpoint", "update webhook endpoint", "rotate webhook secret",
+    "preview notification template", "update notification template", "retry notification", "notification settings"]
 
 
 def _nas(w) -> int:
@@ -158,6 +166,27 @@ def _webhook(w) -> tuple[int, int, int]:
         d = Delivery.objects.get()
         Delivery.objects.filter(pk=d.pk).update(status="failed", attempts=12)
     return d.endpoint_id, d.pk, d.event_id
+
+
+def _template() -> int:
+    from tripleplay.notifications.models import Template
+
+    return Template.objects.get(kind="low_balance", channel="sms", language="en").pk
+
+
+def _failed_notification(w) -> int:
+    """A failed SMS notice of the world's customer (once)."""
+    from tripleplay.notifications.models import Notification
+    from tripleplay.notifications.services import notify
+
+    n = Notification.objects.filter(customer=w.customer, kind="trial_ending").first()
+    if n is None:
+        Customer.objects.filter(pk=w.customer.pk).update(phone="+4915112345678")
+        w.customer.refresh_from_db()
+        made = notify(w.customer, "trial_ending", {"package": "Sports"}, key="permissions")
+        (n,) = [x for x in made if x.channel == "sms"]
+        Notification.objects.filter(pk=n.pk).update(status="failed", last_error="HTTP 400 Twilio 21211")
+    return n.pk
 
 
 def _package(w, external_id: str) -> int:
@@ -226,7 +255,8 @@ def test_the_action_list_is_complete(world):
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
-        "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery"}}
+        "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery",
+        "notifications", "notification", "notification_template", "customer_notifications"}}
     tested = {"signup_submit", "customer_update", "customer_status", "portal_invite", "portal_disable",
               "account_status", "account_update",
               "account_create", "main_product",
@@ -238,7 +268,9 @@ def test_the_action_list_is_complete(world):
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void", "send_checkout", "autopay",
               "online_refund", "voucher_batch_create", "voucher_batch_disable",
               "nas_create", "nas_update", "session_disconnect", "command_retry",
-              "webhook_create", "webhook_update", "webhook_rotate", "webhook_delivery_replay", "webhook_event_replay"}
+              "webhook_create", "webhook_update", "webhook_rotate", "webhook_delivery_replay", "webhook_event_replay",
+              "notification_template_preview", "notification_template_update", "notification_retry",
+              "customer_notification_preferences"}
     assert post_routes == tested
 
 
