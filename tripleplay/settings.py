@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "tripleplay.vouchers",
     "tripleplay.radius",
     "tripleplay.webhooks",
+    "tripleplay.notifications",
     "tripleplay.web",
     "tripleplay.selfcare",
     "tripleplay.api",  # no models: its system check guards the lean PPV path (tripleplay/api/checks.py)
@@ -328,6 +329,18 @@ TRIPLEPLAY_STRIPE_API_BASE = os.environ.get("TRIPLEPLAY_STRIPE_API_BASE", "https
 TRIPLEPLAY_STRIPE_TIMEOUT_SECONDS = float(os.environ.get("TRIPLEPLAY_STRIPE_TIMEOUT_SECONDS", "10"))
 TRIPLEPLAY_STRIPE_MAX_RETRIES = int(os.environ.get("TRIPLEPLAY_STRIPE_MAX_RETRIES", "2"))
 TRIPLEPLAY_STRIPE_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("TRIPLEPLAY_STRIPE_WEBHOOK_TOLERANCE_SECONDS", "300"))
+# Notifications by e-mail and SMS (tripleplay/notifications, docs/notifications.md). E-mail goes through
+# the EMAIL_* settings above; SMS through Twilio's Messages API, whose address tests and the demo point
+# at the simulator (tripleplay/simulators/sms_twilio.py). No account SID: SMS notifications fail visibly.
+TRIPLEPLAY_TWILIO_API_BASE = os.environ.get("TRIPLEPLAY_TWILIO_API_BASE", "https://api.twilio.com")
+TRIPLEPLAY_TWILIO_ACCOUNT_SID = os.environ.get("TRIPLEPLAY_TWILIO_ACCOUNT_SID", "")
+TRIPLEPLAY_TWILIO_AUTH_TOKEN = env_secret("TRIPLEPLAY_TWILIO_AUTH_TOKEN")
+TRIPLEPLAY_TWILIO_FROM = os.environ.get("TRIPLEPLAY_TWILIO_FROM", "")
+TRIPLEPLAY_TWILIO_STATUS_CALLBACK = os.environ.get("TRIPLEPLAY_TWILIO_STATUS_CALLBACK", "")
+TRIPLEPLAY_SMS_TIMEOUT_SECONDS = float(os.environ.get("TRIPLEPLAY_SMS_TIMEOUT_SECONDS", "10"))
+TRIPLEPLAY_NOTIFY_PACKAGE_ENDING_DAYS = int(os.environ.get("TRIPLEPLAY_NOTIFY_PACKAGE_ENDING_DAYS", "3"))
+TRIPLEPLAY_JOB_INTERVALS["low-balance"] = int(os.environ.get("TRIPLEPLAY_JOB_LOW_BALANCE_SECONDS", "60"))
+TRIPLEPLAY_JOB_INTERVALS["package-ending"] = int(os.environ.get("TRIPLEPLAY_JOB_PACKAGE_ENDING_SECONDS", "3600"))
 # Where the provider sends a customer back after a hosted checkout (this site's public address).
 TRIPLEPLAY_PUBLIC_URL = os.environ.get("TRIPLEPLAY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # The largest top-up a subscriber may start in the portal, in the customer's currency's major units

@@ -23,6 +23,7 @@ from tripleplay.api import (
     ppv,
     ppv_admin,
 )
+from tripleplay.api import notifications as notifications_api
 from tripleplay.api import payments as payments_api
 from tripleplay.api import promotions as promotions_api  # promos
 from tripleplay.api import radius as radius_api
@@ -100,3 +101,4 @@ api.add_router("", promotions_api.router)
 api.add_router("", sessions_api.voice)
 api.add_router("", sessions_api.router)
 api.add_router("", webhooks_api.router)
+api.add_router("", notifications_api.router)

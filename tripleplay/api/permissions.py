@@ -23,6 +23,8 @@ IVR clients: list, create, revoke                      yes      no       no
 softswitches: create                                   yes      no       no
 webhooks: replay a delivery or an event               yes      yes      no
 webhooks: endpoints (create, change, rotate secret)    yes      no       no
+notifications: retry; a customer's preferences         yes      yes      no
+notifications: templates (change)                      yes      no       no
 =====================================================  =======  =======  =======
 
 A principal without a role never gets this far (403 in tripleplay.api.auth). Each handler states its

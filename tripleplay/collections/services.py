@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 
 from tripleplay import clock
 from tripleplay.collections import policy
+from tripleplay.collections.hooks import COLLECTION_STEP_DONE
 from tripleplay.collections.models import Action, CollectionAction, Outcome
 from tripleplay.core.actors import Actor
 from tripleplay.customers.models import BlockEffect, BlockSource, Customer, Status
@@ -112,6 +113,8 @@ def perform_step(actor: Actor, invoice_id: int, step: policy.Step, today: date) 
             outcome, detail = _hold(actor, customer, BlockEffect.BLOCK, OVERDUE_BLOCK,
                                     done=f"blocked: {inv.number_text} overdue")
         action = _record(actor, customer, step.action, outcome, detail, invoice=inv, day=step.day, entry=entry)
+        if action is not None and outcome == Outcome.DONE:
+            COLLECTION_STEP_DONE(actor, action)
     if action is not None and outcome == Outcome.DONE:
         # After the commit: an e-mail is not transactional; a failure is logged, the step stays done.
         try:

@@ -7,8 +7,8 @@ from functools import lru_cache
 from tripleplay.core.plugins import discover
 from tripleplay.simulators.base import Simulator
 
-# stripe_api: a payment provider; nas: a RADIUS NAS; neither is an IPTV platform
-_NOT_SIMULATORS = {"base", "registry", "testing", "__main__", "stripe_api", "nas"}
+# stripe_api: a payment provider; nas: a RADIUS NAS; sms_twilio: an SMS provider; none is an IPTV platform
+_NOT_SIMULATORS = {"base", "registry", "testing", "__main__", "stripe_api", "nas", "sms_twilio"}
 
 
 @lru_cache(maxsize=1)

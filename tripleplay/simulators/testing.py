@@ -231,3 +231,49 @@ class NasProcess:
 
     def forget(self, session_id: str) -> dict:
         return self._ok(self.control.post(f"/sessions/{session_id}/forget"))
+
+
+class TwilioSimulatorProcess:
+    """The simulated Twilio Messages API (tripleplay/simulators/sms_twilio.py) as a separate process."""
+
+    def __init__(self, *, account_sid: str = "AC" + "0" * 32, auth_token: str = "tripleplay-twilio-token",
+                 port: int = 0):
+        self.account_sid, self.auth_token, self.port = account_sid, auth_token, port
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+        self.control: httpx.Client | None = None
+
+    def start(self, timeout: float = 15.0) -> TwilioSimulatorProcess:
+        self.proc, info = launch(["tripleplay.simulators.sms_twilio", "--port", str(self.port), "--account-sid",
+                                  self.account_sid, "--auth-token", self.auth_token], "the Twilio simulator", timeout)
+        self.url = info["url"]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.control = httpx.Client(base_url=self.url + "/_sim", timeout=10, trust_env=False)
+        return self
+
+    def stop(self) -> None:
+        terminate(self.proc, self.control)
+
+    _ok = staticmethod(SimulatorProcess._ok)
+
+    def messages(self) -> list[dict]:
+        return self._ok(self.control.get("/state"))["messages"]
+
+    def requests(self) -> int:
+        return self._ok(self.control.get("/state"))["requests"]
+
+    def set_faults(self, status: int = 0, count: int = 0, delay_seconds: float = 0.0) -> dict:
+        return self._ok(self.control.put("/faults", json={"status": status, "count": count,
+                                                         "delay_seconds": delay_seconds}))
+
+    def reset(self) -> None:
+        self._ok(self.control.post("/reset"))
+
+
+@contextmanager
+def running_twilio(**kwargs):
+    sim = TwilioSimulatorProcess(**kwargs).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()

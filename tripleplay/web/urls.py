@@ -7,6 +7,7 @@ from tripleplay.web.views import (
     customers,
     home,
     network,
+    notifications,
     payments,
     platforms,
     promotions,
@@ -108,6 +109,19 @@ urlpatterns = [
     path("webhooks/deliveries/<int:delivery_id>/", webhooks.delivery_detail, name="webhook_delivery"),
     path("webhooks/deliveries/<int:delivery_id>/replay", webhooks.delivery_replay, name="webhook_delivery_replay"),
     path("webhooks/events/<int:event_id>/replay", webhooks.event_replay, name="webhook_event_replay"),
+    # notifications
+    path("notifications/", notifications.overview, name="notifications"),
+    path("notifications/<int:notification_id>/", notifications.notification_detail, name="notification"),
+    path("notifications/<int:notification_id>/retry", notifications.notification_retry, name="notification_retry"),
+    path("notifications/templates/<int:template_id>/", notifications.template_detail, name="notification_template"),
+    path("notifications/templates/<int:template_id>/preview", notifications.template_preview,
+         name="notification_template_preview"),
+    path("notifications/templates/<int:template_id>/update", notifications.template_update,
+         name="notification_template_update"),
+    path("customers/<int:customer_id>/notifications/", notifications.customer_notifications,
+         name="customer_notifications"),
+    path("customers/<int:customer_id>/notifications/settings", notifications.customer_preferences,
+         name="customer_notification_preferences"),
     # reports
     path("reports/", reports.reports, name="reports"),
 ]

@@ -228,6 +228,14 @@ def test_openapi_document(db):
         "/api/v1/customers/{customer_id}/promotion-grants": {"get"},
         "/api/v1/accounts/{account_id}/products/{assignment_id}/promotion": {"post"},
         "/api/v1/accounts/{account_id}/products/{assignment_id}/coupon": {"post"},
+        "/api/v1/notifications/kinds": {"get"},
+        "/api/v1/notifications/templates": {"get"},
+        "/api/v1/notifications/templates/{template_id}": {"get", "patch"},
+        "/api/v1/notifications/templates/{template_id}/preview": {"post"},
+        "/api/v1/notifications": {"get"},
+        "/api/v1/notifications/{notification_id}": {"get"},
+        "/api/v1/notifications/{notification_id}/retry": {"post"},
+        "/api/v1/customers/{customer_id}/notification-preferences": {"get", "patch"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected
     payment = paths["/api/v1/customers/{customer_id}/payments"]["post"]

@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 from django.db import transaction
 
+from tripleplay.collections import hooks as collections_hooks
 from tripleplay.core import scheduler
 from tripleplay.core.hooks import Hook, declared_hooks
 from tripleplay.customers import hooks as customer_hooks
@@ -106,17 +107,20 @@ def test_the_apps_wiring_is_the_documented_one():
     assert customer_hooks.CREDIT_LIMIT_CHANGED.handlers() == ["tripleplay.ledger.services.set_credit_limit"]
     assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer",
                                                           "tripleplay.radius.services.disconnect_customer_if_barred",
-                                                          "tripleplay.webhooks.handlers.customer_changed"]
+                                                          "tripleplay.webhooks.handlers.customer_changed",
+                                                          "tripleplay.notifications.handlers.customer_changed"]
     assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
                                                          "tripleplay.radius.services.disconnect_account_if_barred",
                                                          "tripleplay.radius.services.coa_on_main_product_change"]
     assert sessions_hooks.SESSION_MUST_END.handlers() == ["tripleplay.radius.services.disconnect_on_must_end"]
-    assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued"]
+    assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued",
+                                                          "tripleplay.notifications.handlers.invoices_issued"]
+    assert collections_hooks.COLLECTION_STEP_DONE.handlers() == ["tripleplay.notifications.handlers.collection_step_done"]
     assert invoicing_hooks.INVOICES_PAID.handlers() == ["tripleplay.webhooks.handlers.invoices_paid"]
     assert iptv_hooks.PROVISIONING_FAILED.handlers() == ["tripleplay.webhooks.handlers.provisioning_failed"]
     # Outbox work every worker does between its provisioning batches (not jobs: core.scheduler.WorkerLoop).
     assert [loop.name for loop in scheduler.registered_loops()] == [
-        "ppv-grants", "radius-disconnects", "webhooks-delivery", "ppv-purchase-events"]
+        "ppv-grants", "radius-disconnects", "webhooks-delivery", "ppv-purchase-events", "notifications-delivery"]
 
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):
@@ -134,6 +138,8 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("collections", "tripleplay.collections.jobs"),
         ("autopay", "tripleplay.payments.jobs"),
         ("radius-reconcile", "tripleplay.radius.jobs"),
+        ("low-balance", "tripleplay.notifications.jobs"),
+        ("package-ending", "tripleplay.notifications.jobs"),
     ]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
@@ -143,7 +149,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
     assert {j.name: j.interval.total_seconds() for j in scheduler.worker_jobs()} == {
         "portal-cleanup": 3600, "trials": 3600, "import-packages": 21600, "reconcile": 86400, "dated-changes": 3600,
         "expire-holds": 60, "charge": 3600, "sweep-sessions": 60, "invoice-run": 3600, "invoice-documents": 300,
-        "collections": 3600, "autopay": 3600, "radius-reconcile": 300}
+        "collections": 3600, "autopay": 3600, "radius-reconcile": 300, "low-balance": 60, "package-ending": 3600}
 
 
 def test_a_job_name_belongs_to_one_job():

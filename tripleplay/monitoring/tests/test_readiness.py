@@ -84,13 +84,13 @@ def test_a_cleanly_stopped_worker_removes_its_heartbeat(db):
 def test_a_stale_job_makes_it_unready(client, db, ready_settings):
     clock.freeze(T0)
     _all_jobs_succeeded_at(T0)
-    clock.freeze(T0 + timedelta(minutes=3, seconds=1))  # expire-holds and sweep-sessions run every minute: 3 intervals
+    clock.freeze(T0 + timedelta(minutes=3, seconds=1))  # expire-holds, sweep-sessions, low-balance: every minute
     Heartbeat("host:1:a", runs_jobs=True).start()
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["failed"] == ["jobs"]
-    assert body["checks"]["jobs"]["stale"] == ["expire-holds", "sweep-sessions"]
+    assert body["checks"]["jobs"]["stale"] == ["expire-holds", "sweep-sessions", "low-balance"]
     ready_settings.TRIPLEPLAY_READY_JOB_STALE_INTERVALS = 0  # reported only
     assert client.get("/readyz").status_code == 200
 
@@ -110,8 +110,8 @@ def test_a_failing_job_keeps_its_last_success_and_turns_stale(client, db, ready_
     row = ScheduledJob.objects.get(name="expire-holds")
     assert (row.last_succeeded_at, row.last_ok, row.last_finished_at) == (T0, False, T0 + timedelta(minutes=4))
     Heartbeat("host:1:a", runs_jobs=True).start()
-    # sweep-sessions, also every minute, has not run since T0 either
-    assert client.get("/readyz").json()["checks"]["jobs"]["stale"] == ["expire-holds", "sweep-sessions"]
+    # sweep-sessions and low-balance, also every minute, have not run since T0 either
+    assert client.get("/readyz").json()["checks"]["jobs"]["stale"] == ["expire-holds", "sweep-sessions", "low-balance"]
 
 
 def test_a_job_that_never_succeeded_is_listed_not_stale(client, db, ready_settings):

@@ -102,6 +102,13 @@ def actions(w):
          OPS, 302),
         ("redeem coupon", f"/accounts/{a}/coupon", {"assignment_id": addon, "code": f"perm-half{_coupon(w) and ''}"},
          ("admin", "finance", "support"), 302),
+        ("preview notification template", f"/notifications/templates/{_template()}/preview",
+         {"body": "Low: {{ available }}"}, ("admin", "finance", "support"), 200),
+        ("update notification template", f"/notifications/templates/{_template()}/update",
+         {"body": "Low: {{ available }}", "enabled": "on"}, ADMIN, 302),
+        ("retry notification", f"/notifications/{_failed_notification(w)}/retry", {}, OPS, 302),
+        ("notification settings", f"/customers/{c}/notifications/settings", {"language": "de", "threshold": "5.00"},
+         OPS, 302),
     ]
 
 
@@ -116,7 +123,8 @@ ACTION_NAMES = [
     "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch",
     "create NAS", "update NAS", "disconnect session", "retry disconnect", "replay webhook delivery",
     "replay webhook event", "create webhook endpoint", "update webhook endpoint", "rotate webhook secret",
-    "create promotion", "retire promotion", "create coupon", "disable coupon", "grant promotion", "redeem coupon"]
+    "create promotion", "retire promotion", "create coupon", "disable coupon", "grant promotion", "redeem coupon",
+    "preview notification template", "update notification template", "retry notification", "notification settings"]
 
 
 def _promotion(w) -> int:
@@ -191,6 +199,27 @@ def _webhook(w) -> tuple[int, int, int]:
     return d.endpoint_id, d.pk, d.event_id
 
 
+def _template() -> int:
+    from tripleplay.notifications.models import Template
+
+    return Template.objects.get(kind="low_balance", channel="sms", language="en").pk
+
+
+def _failed_notification(w) -> int:
+    """A failed SMS notice of the world's customer (once)."""
+    from tripleplay.notifications.models import Notification
+    from tripleplay.notifications.services import notify
+
+    n = Notification.objects.filter(customer=w.customer, kind="trial_ending").first()
+    if n is None:
+        Customer.objects.filter(pk=w.customer.pk).update(phone="+4915112345678")
+        w.customer.refresh_from_db()
+        made = notify(w.customer, "trial_ending", {"package": "Sports"}, key="permissions")
+        (n,) = [x for x in made if x.channel == "sms"]
+        Notification.objects.filter(pk=n.pk).update(status="failed", last_error="HTTP 400 Twilio 21211")
+    return n.pk
+
+
 def _package(w, external_id: str) -> int:
     from tripleplay.iptv.models import ChannelPackage
 
@@ -257,7 +286,8 @@ def test_the_action_list_is_complete(world):
         "dashboard", "login", "logout", "audit", "customers", "signup", "customer", "customer_edit", "signup_done",
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
-        "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery", "promotions", "coupons"}}
+        "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery", "promotions", "coupons",
+        "notifications", "notification", "notification_template", "customer_notifications"}}
     tested = {"signup_submit", "customer_update", "customer_status", "portal_invite", "portal_disable",
               "account_status", "account_update",
               "account_create", "main_product",
@@ -271,7 +301,8 @@ def test_the_action_list_is_complete(world):
               "nas_create", "nas_update", "session_disconnect", "command_retry",
               "webhook_create", "webhook_update", "webhook_rotate", "webhook_delivery_replay", "webhook_event_replay",
               "promotion_create", "promotion_active", "coupon_create", "coupon_active", "promotion_grant",
-              "promotion_redeem"}
+              "promotion_redeem", "notification_template_preview", "notification_template_update", "notification_retry",
+              "customer_notification_preferences"}
     assert post_routes == tested
 
 

@@ -41,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--stripe-port", type=int, default=8110,
                             help="the simulated Stripe (online payments) listens on this port (127.0.0.1)")
         parser.add_argument("--no-payments", action="store_true", help="do not start the simulated Stripe")
+        parser.add_argument("--sms-port", type=int, default=8111,
+                            help="the simulated Twilio (SMS notifications) listens on this port (127.0.0.1)")
+        parser.add_argument("--no-sms", action="store_true", help="do not start the simulated Twilio")
         parser.add_argument("--no-radius", action="store_true",
                             help="do not start FreeRADIUS and the simulated NAS")
         parser.add_argument("--radius-base-port", type=int, default=18120,
@@ -92,6 +95,19 @@ class Command(BaseCommand):
                 raise CommandError(f"could not start the simulated Stripe on port {options['stripe_port']}: {e}"
                                    " (choose another with --stripe-port, or --no-payments)") from e
             self.stdout.write(f"  Stripe simulator at {stripe.url}" if stripe else "  Using the configured provider")
+        sms = None
+        if not options["no_sms"] and not options["no_serve"]:
+            self._section("Simulated SMS provider")
+            from tripleplay.demo_notifications import start_sms
+
+            try:
+                sms = start_sms(options["sms_port"])
+            except (RuntimeError, OSError) as e:
+                if stripe is not None:
+                    stripe.stop()
+                raise CommandError(f"could not start the simulated Twilio on port {options['sms_port']}: {e}"
+                                   " (choose another with --sms-port, or --no-sms)") from e
+            self.stdout.write(f"  Twilio simulator at {sms.url}" if sms else "  Using the configured Twilio account")
         iptv = radius = None
         try:
             if not options["no_iptv"]:
@@ -102,7 +118,7 @@ class Command(BaseCommand):
                 radius = self._start_radius(actor, options["radius_base_port"], port, serving=not options["no_serve"])
             self._banner(port, operators, client.name, token, serving=not options["no_serve"], iptv=iptv,
                          stripe=stripe, payments=not options["no_payments"] and not options["no_serve"], radius=radius,
-                         subscriber=subscriber)
+                         subscriber=subscriber, sms=sms, sms_shown=not options["no_sms"] and not options["no_serve"])
             if options["no_serve"]:
                 return
             run_server(host=HOST, port=port, workers=options["workers"], threads=options["threads"],
@@ -114,6 +130,8 @@ class Command(BaseCommand):
                 radius.stop()
             if stripe is not None:
                 stripe.stop()
+            if sms is not None:
+                sms.stop()
 
     def _start_radius(self, actor, base_port: int, port: int, *, serving: bool):
         from tripleplay import demo_radius
@@ -164,7 +182,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {title}"))
 
     def _banner(self, port: int, operators, client_name: str, token: str, *, serving: bool, iptv=None, stripe=None,
-                payments: bool = False, radius=None, subscriber: tuple[str, str] | None = None) -> None:
+                payments: bool = False, radius=None, subscriber: tuple[str, str] | None = None, sms=None,
+                sms_shown: bool = False) -> None:
+        from tripleplay.demo_notifications import banner_lines as sms_lines
         from tripleplay.demo_payments import banner_lines
 
         base = f"http://{HOST}:{port}"
@@ -190,6 +210,7 @@ class Command(BaseCommand):
             "",
             *self._iptv_lines(iptv, serving),
             *(banner_lines(stripe) if payments else []),
+            *(sms_lines(sms) if sms_shown else []),
             *(["  Internet access:", *(f"    {note}" for note in radius.notes), ""] if radius is not None else []),
             "  Try:",
             f'    curl -H "Authorization: Bearer {token}" {base}{EXAMPLE_API_PATH}',

@@ -1,0 +1,53 @@
+"""The handlers of the lower apps' hooks (registered in tripleplay.notifications.apps): each turns a
+change into plain context values and writes the notices with ``services.notify`` in the change's
+transaction. The variables each kind offers are listed in catalogue.KINDS; change them together."""
+
+from __future__ import annotations
+
+from tripleplay.collections.models import CollectionAction
+from tripleplay.core.actors import Actor
+from tripleplay.customers.models import BlockSource, Customer, CustomerStatusChange, Status
+from tripleplay.customers.selectors import current_block
+from tripleplay.invoicing.models import DocumentKind, Invoice
+from tripleplay.money import Money
+from tripleplay.notifications import catalogue
+from tripleplay.notifications.services import Request, notify, notify_many
+
+
+def customer_changed(actor: Actor, customer: Customer, event: str) -> None:
+    """A customer now suspended gets the "suspended" notice, unless collections suspended it: the
+    collections step's own notice says why, and which invoice lifts it."""
+    if event == "Customer/Updated" or customer.status != Status.SUSPENDED:
+        return
+    change = CustomerStatusChange.objects.filter(customer=customer).order_by("-id").first()
+    if change is None or change.to_status != Status.SUSPENDED:
+        return
+    if current_block(customer, BlockSource.COLLECTIONS) is not None:
+        return
+    notify(customer, "suspended", {"customer_name": customer.name, "reason": change.reason},
+           key=f"{customer.pk}:{change.pk}")
+
+
+def invoices_issued(actor: Actor, invoices: list[Invoice]) -> None:
+    """The run's invoices carry only their customer_id: the customers are read in one query (those with
+    an address only; the shipped templates are SMS)."""
+    invoices = [inv for inv in invoices if inv.kind != DocumentKind.CREDIT_NOTE]
+    customers = Customer.objects.filter(pk__in={inv.customer_id for inv in invoices}).exclude(phone="", email="")
+    by_id = {c.pk: c for c in customers.only("id", "name", "email", "phone")}
+    notify_many([Request(by_id[inv.customer_id], "invoice_issued", {
+        "customer_name": (inv.bill_to or {}).get("name") or by_id[inv.customer_id].name,
+        "invoice_number": inv.number_text, "total": Money(inv.total_minor, inv.currency), "due_date": inv.due_date},
+        key=str(inv.pk)) for inv in invoices if inv.customer_id in by_id])
+
+
+def collection_step_done(actor: Actor, action: CollectionAction) -> None:
+    kind = catalogue.COLLECTION_KINDS.get(action.action)
+    inv = action.invoice
+    if kind is None or inv is None:
+        return
+    context = {"customer_name": (inv.bill_to or {}).get("name") or action.customer.name,
+               "invoice_number": inv.number_text, "open_amount": Money(inv.open_minor, inv.currency),
+               "due_date": inv.due_date}
+    if action.entry is not None:
+        context["late_fee"] = Money(abs(action.entry.amount_minor), action.entry.currency)
+    notify(action.customer, kind, context, key=str(action.pk))
