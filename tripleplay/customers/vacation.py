@@ -113,6 +113,13 @@ def end_hold(actor: Actor, hold: VacationHold | int, *, end_date=None, reason: s
         r = early_end_refusal(status=hold.status, start=hold.start_date, end=hold.end_date, new_end=new_end, today=today)
         if r:
             _raise(r)
+        if new_end == hold.start_date:  # started today, ended today: no day held, as if cancelled
+            hold.status, hold.ended_at, hold.ended_by, hold.end_reason = (
+                HoldStatus.CANCELLED, clock.now(), str(actor), reason)
+            hold.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
+            record(actor, "account.hold_cancelled", account, hold=hold.pk, reason=reason)
+            ACCOUNT_CHANGED(actor, account, ENDED)
+            return hold
         previous = hold.end_date
         hold.end_date, hold.end_reason = new_end, reason
         hold.save(update_fields=["end_date", "end_reason"])

@@ -52,10 +52,11 @@ def refusal(*, start: date, end: date, today: date, by_subscriber: bool, notice_
 
 def early_end_refusal(*, status: str, start: date, end: date, new_end: date, today: date) -> Refusal | None:
     """Why a hold cannot end on ``new_end`` instead of ``end`` (an operator's early end), or None.
-    Only a started hold ends early (a scheduled one is cancelled); it resumes today at the earliest."""
+    Only a started hold ends early (a scheduled one is cancelled); it resumes today at the earliest.
+    Ended on its first day (it started today), it held no day: the service records it as cancelled."""
     if status != "active":
         return Refusal("hold_not_active", f"only an active hold ends early (this one is {status})", None, 409)
-    if new_end < today or new_end <= start:
+    if new_end < today or new_end < start:
         return Refusal("invalid_hold_dates", "a hold ends today at the earliest", "end_date")
     if new_end >= end:
         return Refusal("invalid_hold_dates", f"the hold already ends on {end.isoformat()}", "end_date")

@@ -49,6 +49,7 @@ def test_rules(start, end, kwargs, code):
 
 @pytest.mark.parametrize("status,new_end,code", [
     ("active", D(2025, 6, 10), None),  # today: service resumes today
+    ("active", D(2025, 6, 1), "invalid_hold_dates"),
     ("active", D(2025, 6, 12), None),
     ("active", D(2025, 6, 9), "invalid_hold_dates"),
     ("active", D(2025, 6, 20), "invalid_hold_dates"),  # not earlier than it ends
