@@ -27,6 +27,8 @@ urlpatterns = [
     path("accounts/<int:account_id>/assignments/<int:assignment_id>/", views.addon_remove_confirm,
          name="addon_remove_confirm"),
     path("accounts/<int:account_id>/assignments/<int:assignment_id>/remove", views.addon_remove, name="addon_remove"),
+    path("accounts/<int:account_id>/holds", views.hold_schedule, name="hold_schedule"),
+    path("accounts/<int:account_id>/holds/<int:hold_id>/cancel", views.hold_cancel, name="hold_cancel"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/password", views.change_password, name="change_password"),
 ]
