@@ -134,3 +134,12 @@ def test_radius_refuses_a_held_login():
     assert radius_refusal(Found("active", "active", True, 100, on_hold=True)) == "on_hold"
     assert radius_refusal(Found("active", "suspended", True, 100, on_hold=True)) == "suspended"
     assert radius_refusal(Found("active", "active", True, 100)) is None
+
+
+def test_the_demo_has_one_scheduled_hold(db):
+    from tripleplay import demo
+
+    clock.freeze(datetime(2026, 12, 5, 9, tzinfo=UTC))
+    demo.seed()
+    assert list(VacationHold.objects.values_list("account__login", "start_date", "end_date", "status", "reason")) == [
+        ("alice.tv", D(2026, 12, 19), D(2027, 1, 2), "scheduled", "family vacation")]
