@@ -307,7 +307,8 @@ def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_cus
     assert sim.subscribers()[f"tp-{account.pk}"]["enabled"] is True
     # Each app registers its own jobs; they run in INSTALLED_APPS order (lower layers first).
     assert [j.name for j in scheduler.worker_jobs()] == [
-        "portal-cleanup", "import-packages", "reconcile", "dated-changes", "expire-holds", "charge", "sweep-sessions",
+        "vacation-holds", "portal-cleanup", "import-packages", "reconcile", "dated-changes", "expire-holds", "charge",
+        "sweep-sessions",
         "invoice-run", "invoice-documents", "collections", "autopay"]
 
 
