@@ -8,13 +8,16 @@ seed is one transaction, so an interrupted run leaves nothing half-made.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 
+from tripleplay import clock
 from tripleplay.access.services import create_operator
 from tripleplay.catalog.models import Product
 from tripleplay.catalog.services import create_plan, create_product, update_product
 from tripleplay.core.actors import Actor, Role
+from tripleplay.customers.models import Account
 from tripleplay.customers.services import change_customer_status, create_account, create_customer
 from tripleplay.ledger.services import post_credit, post_debit, record_payment
 from tripleplay.money import Money
@@ -27,7 +30,7 @@ CURRENCY = "USD"
 
 # code, name, kind, services, monthly fee, activation fee, extra plan terms, description
 PRODUCTS = (
-    ("tv-basic", "TV Basic", "main", ["iptv"], 1499, 999, {}, "80 live channels, 7-day catch-up"),
+    ("tv-basic", "TV Basic", "main", ["iptv"], 1499, 999, {"hold_fee_minor": 299}, "80 live channels, 7-day catch-up"),
     ("tv-premium", "TV Premium", "main", ["iptv"], 2999, 999,
      {"minimum_term_periods": 12, "early_cancellation_fee_minor": 4900}, "180 live channels in HD, cloud DVR"),
     ("internet-100", "Internet 100 Mbit/s", "main", ["data"], 3999, 4900, {}, "Fibre, unlimited data"),
@@ -68,6 +71,7 @@ def seed(actor: Actor | None = None) -> SeedResult:
         plans = _catalog(actor)
         accounts = _customers(actor, plans)
         _promotions(actor, plans)  # promos
+        _vacation_hold(actor)
     return SeedResult(created=True, products=len(PRODUCTS), customers=5, accounts=accounts)
 
 
@@ -174,3 +178,14 @@ def _customers(actor: Actor, plans: dict) -> int:
     post_debit(actor, emma, _usd(2500), reason="replacement DECT handset", idempotency_key="demo:emma:debit-1")
     change_customer_status(actor, emma, "blocked", reason="fraud check: unusual international call pattern")
     return accounts
+
+
+def _vacation_hold(actor: Actor) -> None:
+    """Alice's TV pauses for two weeks from two weeks on (D151): TV Basic costs its hold fee, 2.99 a
+    month, for those days, and the platforms disable the set-top box while it lasts."""
+    from tripleplay.customers.vacation import schedule_hold
+
+    alice_tv = Account.objects.get(login="alice.tv")
+    today = clock.today()
+    schedule_hold(actor, alice_tv, start_date=today + timedelta(days=14), end_date=today + timedelta(days=28),
+                  reason="family vacation")

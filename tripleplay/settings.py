@@ -366,3 +366,9 @@ TRIPLEPLAY_PORTAL_THROTTLE_SECONDS = int(os.environ.get("TRIPLEPLAY_PORTAL_THROT
 TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_IDENTITY = int(os.environ.get("TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_IDENTITY", "5"))
 TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("TRIPLEPLAY_PORTAL_MAX_FAILURES_PER_ADDRESS", "30"))
 TRIPLEPLAY_JOB_INTERVALS["portal-cleanup"] = int(os.environ.get("TRIPLEPLAY_JOB_PORTAL_CLEANUP_SECONDS", "3600"))
+# Vacation holds (docs/charging.md#vacation-holds, D151): the longest hold in days, the notice a
+# subscriber gives in the portal (an operator may start one today), and the daily job that starts and
+# ends holds on their dates.
+TRIPLEPLAY_HOLD_MAX_DAYS = int(os.environ.get("TRIPLEPLAY_HOLD_MAX_DAYS", "90"))
+TRIPLEPLAY_HOLD_MIN_NOTICE_DAYS = int(os.environ.get("TRIPLEPLAY_HOLD_MIN_NOTICE_DAYS", "1"))
+TRIPLEPLAY_JOB_INTERVALS["vacation-holds"] = int(os.environ.get("TRIPLEPLAY_JOB_VACATION_HOLDS_SECONDS", "3600"))

@@ -71,6 +71,8 @@ class PlanIn(In):
     prorate_last_period: StrictBool = True
     minimum_term_periods: StrictInt = Field(0, ge=0, le=10_000)
     early_cancellation_fee_minor: NonNegativeMinor = 0
+    hold_fee_minor: NonNegativeMinor = Field(0, description=(
+        "what a whole period costs on a vacation hold instead of periodic_fee, prorated by held days; may be 0"))
     allowances: list[AllowanceIn] = []
 
 
@@ -100,6 +102,7 @@ class PlanOut(Schema):
     prorate_last_period: bool
     minimum_term_periods: int
     early_cancellation_fee: MoneyOut
+    hold_fee: MoneyOut
     allowances: list[AllowanceOut]
     status: str
     created_at: datetime
@@ -124,6 +127,10 @@ class PlanOut(Schema):
     @staticmethod
     def resolve_early_cancellation_fee(obj) -> dict:
         return minor(obj.early_cancellation_fee_minor, obj.product.currency)
+
+    @staticmethod
+    def resolve_hold_fee(obj) -> dict:
+        return minor(obj.hold_fee_minor, obj.product.currency)
 
     @staticmethod
     def resolve_allowances(obj) -> list:

@@ -253,6 +253,7 @@ class SellPlanIn(In):
     prorate_last_period: StrictBool = True
     minimum_term_periods: StrictInt = Field(0, ge=0, le=10_000)
     early_cancellation_fee_minor: NonNegativeMinor = 0
+    hold_fee_minor: NonNegativeMinor = Field(0, description="what a whole period costs on a vacation hold")
     allowances: list[AllowanceIn] = []
 
 

@@ -29,6 +29,7 @@ from tripleplay.api import promotions as promotions_api  # promos
 from tripleplay.api import radius as radius_api
 from tripleplay.api import rating as rating_api
 from tripleplay.api import sessions as sessions_api
+from tripleplay.api import vacation as vacation_api
 from tripleplay.api import vouchers as vouchers_api
 from tripleplay.api import webhooks as webhooks_api
 from tripleplay.api.auth import AUTH
@@ -102,3 +103,4 @@ api.add_router("", sessions_api.voice)
 api.add_router("", sessions_api.router)
 api.add_router("", webhooks_api.router)
 api.add_router("", notifications_api.router)
+api.add_router("", vacation_api.router)

@@ -118,6 +118,9 @@ class SubscriptionPlan(models.Model):
     prorate_last_period = models.BooleanField(default=True)
     minimum_term_periods = models.PositiveIntegerField(default=0)
     early_cancellation_fee_minor = models.BigIntegerField(default=0)
+    # What a period costs per day on a vacation hold instead of the periodic fee, as a fee for the
+    # whole period prorated by held days (tripleplay/subscriptions/holds.py, D152); may be zero.
+    hold_fee_minor = models.BigIntegerField(default=0)
     status = models.CharField(max_length=8, choices=CatalogStatus.choices, default=CatalogStatus.ACTIVE)
     created_at = models.DateTimeField()
     retired_at = models.DateTimeField(null=True, blank=True)
@@ -130,6 +133,7 @@ class SubscriptionPlan(models.Model):
             models.CheckConstraint(
                 condition=Q(early_cancellation_fee_minor__gte=0), name="plan_early_cancel_fee_gte_0"
             ),
+            models.CheckConstraint(condition=Q(hold_fee_minor__gte=0), name="plan_hold_fee_gte_0"),
         ]
 
     def __str__(self) -> str:

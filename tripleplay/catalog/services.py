@@ -137,7 +137,8 @@ def create_plan(actor: Actor, product: Product, *, code: str, name: str, periodi
                 charge_mode: str = ChargeMode.IN_ADVANCE, alignment: str = Alignment.ANNIVERSARY,
                 prorate_first_period: bool = True,
                 prorate_last_period: bool = True, minimum_term_periods: int = 0,
-                early_cancellation_fee_minor: int = 0, allowances: list[dict] | None = None) -> SubscriptionPlan:
+                early_cancellation_fee_minor: int = 0, allowances: list[dict] | None = None,
+                hold_fee_minor: int = 0) -> SubscriptionPlan:
     """A way to sell ``product``: fees in the product's currency, in minor units."""
     if product.status != CatalogStatus.ACTIVE:
         raise Conflict(f"product {product.code!r} is retired", code="product_retired")
@@ -153,6 +154,7 @@ def create_plan(actor: Actor, product: Product, *, code: str, name: str, periodi
         prorate_last_period=_flag(prorate_last_period, "prorate_last_period"),
         minimum_term_periods=v.minor_amount(minimum_term_periods, "minimum_term_periods"),
         early_cancellation_fee_minor=v.minor_amount(early_cancellation_fee_minor, "early_cancellation_fee_minor"),
+        hold_fee_minor=v.minor_amount(hold_fee_minor, "hold_fee_minor"),
     )
     allowance_rows = _allowances(allowances)
     if SubscriptionPlan.objects.filter(code=code).exists():

@@ -8,6 +8,7 @@ from tripleplay.customers.models import (
     Customer,
     CustomerBlock,
     CustomerStatusChange,
+    VacationHold,
 )
 
 
@@ -91,6 +92,14 @@ class CustomerStatusChangeAdmin(admin.ModelAdmin):
 @admin.register(AccountStatusChange)
 class AccountStatusChangeAdmin(CustomerStatusChangeAdmin):
     list_display = ["account", "from_status", "to_status", "reason", "actor_name", "at"]
+
+
+@admin.register(VacationHold)
+class VacationHoldAdmin(ReadOnlyAdmin):
+    """Holds are scheduled, cancelled and ended through tripleplay.customers.vacation."""
+
+    list_display = ["account", "start_date", "end_date", "status", "reason", "actor_name", "channel"]
+    list_filter = ["status", "channel"]
 
 
 @admin.register(CustomerBlock)

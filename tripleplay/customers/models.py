@@ -204,3 +204,43 @@ class AccountProduct(models.Model):
     @property
     def is_current(self) -> bool:
         return self.end_date is None
+
+
+class HoldStatus(models.TextChoices):
+    SCHEDULED = "scheduled"  # before its first day
+    ACTIVE = "active"  # started: the platforms have the account disabled
+    ENDED = "ended"  # over (on its end date, or ended early by an operator)
+    CANCELLED = "cancelled"  # withdrawn before its first day: it never counted
+
+
+class VacationHold(ActorFields):
+    """An account paused for ``start_date`` (inclusive) to ``end_date`` (exclusive, the day service
+    resumes), docs/charging.md#vacation-holds (D151-D156). The platforms disable the account while
+    the hold is ``active`` (the daily job "vacation-holds" starts and ends holds on their dates);
+    the subscription fees of the held days are replaced by the plan's hold fee. A hold that is not
+    cancelled counts for fees with its dates, whatever its status. The actor fields say who asked.
+    At most one hold that is not cancelled covers a day of an account (checked under the account's
+    lock, tripleplay.customers.vacation)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="vacation_holds")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="vacation_holds")
+    start_date = models.DateField()
+    end_date = models.DateField()  # exclusive: the first day of service again
+    status = models.CharField(max_length=10, choices=HoldStatus.choices, default=HoldStatus.SCHEDULED)
+    reason = models.CharField(max_length=200, blank=True)  # for people
+    channel = models.CharField(max_length=12, default="operator")  # operator | portal
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)  # ended or cancelled
+    ended_by = models.CharField(max_length=190, blank=True)  # "kind:name" of the actor who ended or cancelled it
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "start_date", "id"]
+        indexes = [models.Index(fields=["status", "start_date"]), models.Index(fields=["status", "end_date"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gt=models.F("start_date")), name="vacation_hold_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold of account {self.account_id} {self.start_date}..{self.end_date} ({self.status})"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 
 from tripleplay.core.errors import NotFound
@@ -10,6 +12,8 @@ from tripleplay.customers.models import (
     Customer,
     CustomerBlock,
     CustomerStatusChange,
+    HoldStatus,
+    VacationHold,
 )
 
 
@@ -102,3 +106,42 @@ def held_by(source: str) -> Exists:
 
 def block_history(customer: Customer) -> QuerySet[CustomerBlock]:
     return CustomerBlock.objects.filter(customer_id=customer.pk).order_by("since", "id")
+
+
+# -- vacation holds (tripleplay.customers.vacation; docs/charging.md#vacation-holds) ------------------
+
+
+def vacation_holds(account: Account | int) -> QuerySet[VacationHold]:
+    account_id = account if isinstance(account, int) else account.pk
+    return VacationHold.objects.filter(account_id=account_id).order_by("-start_date", "-id")
+
+
+def vacation_hold(hold_id: int) -> VacationHold:
+    try:
+        return VacationHold.objects.select_related("account").get(pk=hold_id)
+    except (VacationHold.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"vacation hold {hold_id} does not exist") from None
+
+
+def on_hold(account: Account | int) -> bool:
+    """Whether the account is on a started vacation hold: the platforms keep it disabled."""
+    account_id = account if isinstance(account, int) else account.pk
+    return VacationHold.objects.filter(account_id=account_id, status=HoldStatus.ACTIVE).exists()
+
+
+def held_spans(account: Account | int) -> tuple[tuple[date, date], ...]:
+    """[start, end) of every hold of the account that counts for fees (every one not cancelled)."""
+    account_id = account if isinstance(account, int) else account.pk
+    return tuple(VacationHold.objects.filter(account_id=account_id).exclude(status=HoldStatus.CANCELLED)
+                 .order_by("start_date").values_list("start_date", "end_date"))
+
+
+def held_spans_by_account(customer: Customer | int) -> dict[int, tuple[tuple[date, date], ...]]:
+    """account id -> ``held_spans`` of each of the customer's accounts that has one (one query)."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    out: dict[int, list] = {}
+    for account_id, start, end in (VacationHold.objects.filter(customer_id=customer_id)
+                                   .exclude(status=HoldStatus.CANCELLED).order_by("start_date")
+                                   .values_list("account_id", "start_date", "end_date")):
+        out.setdefault(account_id, []).append((start, end))
+    return {k: tuple(v) for k, v in out.items()}

@@ -26,6 +26,7 @@ from tripleplay.catalog.models import ServiceType
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole, Customer, Status
+from tripleplay.customers.selectors import on_hold
 from tripleplay.iptv.models import (
     CatalogItemStatus,
     CommandStatus,
@@ -84,7 +85,9 @@ def desired_states(account: Account) -> dict[int, Desired]:
         packages.setdefault(platform_id, set()).add(external_id)
     known = set(Subscriber.objects.filter(account=account).values_list("platform_id", flat=True))
     customer: Customer = account.customer
-    active = account.status == Status.ACTIVE and customer.status == Status.ACTIVE
+    # A vacation hold disables the account on its own, beside the statuses (D153): lifting a
+    # suspension leaves a held account disabled, and a hold's end leaves a suspended one disabled.
+    active = account.status == Status.ACTIVE and customer.status == Status.ACTIVE and not on_hold(account)
     closed = account.status == Status.CLOSED
     details = details_of(account)
     out = {}

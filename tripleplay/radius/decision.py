@@ -2,8 +2,8 @@
 
 The refusals, in the order they are decided (each answered as Access-Reject with a Reply-Message
 ``"<code>: <message>"``): unknown_user; customer_closed / account_closed (closed); blocked;
-suspended; no_internet_service (the account's main product has no internet attributes); no_funds
-(available funds, prepaid balance or postpaid credit left, minus holds, not above zero).
+suspended; on_hold (a vacation hold, D153); no_internet_service (the account's main product has no
+internet attributes); no_funds (available funds, prepaid balance or postpaid credit left, minus holds, not above zero).
 wrong_password is decided by FreeRADIUS itself (pap / chap / mschap against the cleartext password
 tripleplay answers) and named by tripleplay's post-auth endpoint (docs/radius.md).
 """
@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from tripleplay.customers.models import Status
 
-REFUSALS = ("unknown_user", "wrong_password", "closed", "blocked", "suspended", "no_internet_service", "no_funds")
+REFUSALS = ("unknown_user", "wrong_password", "closed", "blocked", "suspended", "on_hold", "no_internet_service",
+            "no_funds")
 
 MESSAGES = {
     "unknown_user": "unknown user",
@@ -22,6 +23,7 @@ MESSAGES = {
     "closed": "the account is closed",
     "blocked": "the account is blocked; please contact us",
     "suspended": "the account is suspended; please pay the amount due",
+    "on_hold": "the account is on a vacation hold",
     "no_internet_service": "the account has no internet service",
     "no_funds": "no funds left; please top up",
 }
@@ -32,6 +34,7 @@ class Found(NamedTuple):
     customer_status: str
     has_service: bool
     available_minor: int
+    on_hold: bool = False  # a started vacation hold
 
 
 def refusal(found: Found | None) -> str | None:
@@ -42,6 +45,8 @@ def refusal(found: Found | None) -> str | None:
     for status, code in ((Status.CLOSED, "closed"), (Status.BLOCKED, "blocked"), (Status.SUSPENDED, "suspended")):
         if status in statuses:
             return code
+    if found.on_hold:
+        return "on_hold"
     if not found.has_service:
         return "no_internet_service"
     if found.available_minor <= 0:

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet, Subquery
 from tripleplay import clock
 from tripleplay.core.errors import NotFound
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
+from tripleplay.customers.selectors import on_hold
 from tripleplay.iptv import secrets
 from tripleplay.ledger.selectors import funds_of
 from tripleplay.radius.attributes import ServiceAttributes
@@ -50,7 +51,7 @@ def access_of(username: str) -> Access | None:
                               service.session_timeout_seconds, service.idle_timeout_seconds,
                               service.interim_interval_seconds) if service else None
     found = Found(account.status, account.customer.status, service is not None,
-                  funds_of(account.customer_id).available.minor)
+                  funds_of(account.customer_id).available.minor, on_hold(account))
     return Access(account.pk, account.customer_id, secrets.decrypt(login.password_encrypted), found, attrs)
 
 

@@ -18,6 +18,7 @@ from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.customers.models import Account, Customer, Status
+from tripleplay.customers.selectors import on_hold
 from tripleplay.iptv import secrets
 from tripleplay.radius import charging
 from tripleplay.radius.models import (
@@ -408,10 +409,11 @@ def disconnect_customer_if_barred(actor: Actor, customer: Customer, event: str) 
 
 def disconnect_account_if_barred(actor: Actor, account: Account, event: str) -> list[NasCommand]:
     """customers.hooks.ACCOUNT_CHANGED: an account no longer active (or of a barred customer)."""
-    if account.status == Status.ACTIVE and account.customer.status == Status.ACTIVE:
+    held = on_hold(account)  # a started vacation hold (D153)
+    if account.status == Status.ACTIVE and account.customer.status == Status.ACTIVE and not held:
         return []
     sessions = NetworkSession.objects.filter(account=account, status=SessionStatus.ACTIVE)
-    return enqueue_disconnects(actor, sessions, f"{event}: account {account.status}")
+    return enqueue_disconnects(actor, sessions, f"{event}: account {'on hold' if held else account.status}")
 
 
 @transaction.atomic

@@ -154,5 +154,10 @@ def describe(error) -> str:
         "voucher_disabled": _("This voucher is no longer valid."),
         "voucher_expired": _("This voucher has expired."),
         "voucher_currency_mismatch": _("This voucher is in another currency than your account."),
+        "hold_overlaps": _("This account is already paused on some of these days."),
+        "hold_start_too_early": _("A pause must be asked for at least a day ahead."),
+        "hold_too_long": _("This pause is longer than allowed."),
+        "invalid_hold_dates": _("The pause must end after it starts."),
+        "hold_not_scheduled": _("This pause has already started: contact us to end it."),
     }
     return known.get(getattr(error, "code", ""), getattr(error, "message", str(error)))

@@ -30,6 +30,8 @@ urlpatterns = [
     path("ppv/", views.ppv_events, name="ppv_events"),
     path("accounts/<int:account_id>/ppv/<int:event_id>/", views.ppv_confirm, name="ppv_confirm"),
     path("accounts/<int:account_id>/ppv/<int:event_id>/buy", views.ppv_buy, name="ppv_buy"),
+    path("accounts/<int:account_id>/holds", views.hold_schedule, name="hold_schedule"),
+    path("accounts/<int:account_id>/holds/<int:hold_id>/cancel", views.hold_cancel, name="hold_cancel"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/password", views.change_password, name="change_password"),
 ]

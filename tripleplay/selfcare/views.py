@@ -25,8 +25,9 @@ from tripleplay.catalog.models import CatalogStatus, ProductKind, SubscriptionPl
 from tripleplay.core.clientip import client_address
 from tripleplay.core.errors import DomainError, NotFound
 from tripleplay.customers import selectors as customer_selectors
-from tripleplay.customers.models import AccountProduct, AssignmentRole, Status
+from tripleplay.customers.models import AccountProduct, AssignmentRole, HoldStatus, Status
 from tripleplay.customers.services import remove_addon
+from tripleplay.customers.vacation import cancel_hold, schedule_hold
 from tripleplay.invoicing import documents
 from tripleplay.invoicing import selectors as invoice_selectors
 from tripleplay.invoicing.models import InvoiceStatus
@@ -278,7 +279,8 @@ def _accounts(customer) -> list[dict]:
         current[ap.account_id].append(ap)
     packages = _packages_of({ap.product_id for aps in current.values() for ap in aps})
     return [{"account": a, "products": [{"assignment": ap, "packages": packages.get(ap.product_id, [])}
-                                        for ap in current[a.pk]]} for a in accounts]
+                                        for ap in current[a.pk]],
+             "holds": _open_holds(a)} for a in accounts]
 
 
 def offers_for(customer):
@@ -419,6 +421,34 @@ def _ppv_refusal(answer: dict) -> str:
     if code == "event_not_available":
         return _("This event is no longer on sale.")
     return _("The purchase was refused (%(code)s).") % {"code": code}
+
+
+# -- vacation holds: the subscriber pauses an account (docs/selfcare.md, D151) -------------------------
+
+
+def _open_holds(account) -> list:
+    return [h for h in customer_selectors.vacation_holds(account) if h.status in (HoldStatus.SCHEDULED, HoldStatus.ACTIVE)]
+
+
+@subscriber_action
+def hold_schedule(request, account_id: int):
+    account = _own_account(request, account_id)
+    hold = schedule_hold(request.actor, account, start_date=request.POST.get("start_date", ""),
+                         end_date=request.POST.get("end_date", ""), reason="paused by the subscriber")
+    messages.success(request, _("Your service pauses on %(start)s and resumes on %(end)s.")
+                     % {"start": hold.start_date.isoformat(), "end": hold.end_date.isoformat()})
+    return redirect("selfcare:services")
+
+
+@subscriber_action
+def hold_cancel(request, account_id: int, hold_id: int):
+    account = _own_account(request, account_id)
+    hold = next((h for h in _open_holds(account) if h.pk == hold_id), None)
+    if hold is None:
+        raise NotFound("no such hold")
+    cancel_hold(request.actor, hold, reason="cancelled by the subscriber")
+    messages.success(request, _("The pause was cancelled."))
+    return redirect("selfcare:services")
 
 
 @subscriber_page

@@ -18,6 +18,8 @@ class ChargeKind(models.TextChoices):
     DAILY = "daily"
     UNUSED_CREDIT = "unused_credit"
     EARLY_CANCELLATION = "early_cancellation"
+    HOLD_CREDIT = "hold_credit"  # a vacation hold's held days given back (subscriptions/holds.py)
+    HOLD_CHARGE = "hold_charge"  # days not held after all (a hold cancelled or ended early after the charge)
 
 
 class SubscriptionCharge(models.Model):

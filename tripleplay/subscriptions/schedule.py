@@ -36,7 +36,7 @@ from datetime import date, timedelta
 
 from tripleplay.money import Money, prorate
 from tripleplay.promotions import rules as promotion_rules
-from tripleplay.subscriptions import periods
+from tripleplay.subscriptions import holds, periods
 
 IN_ADVANCE, IN_ARREARS, DAILY = "in_advance", "in_arrears", "daily"  # catalog.models.ChargeMode values
 ANNIVERSARY, BILLING_PERIOD = "anniversary", "billing_period"  # catalog.models.Alignment values
@@ -46,12 +46,14 @@ PERIODIC = "periodic"
 DAILY_FEE = "daily"
 UNUSED_CREDIT = "unused_credit"
 EARLY_CANCELLATION = "early_cancellation"
-KINDS = (ACTIVATION, PERIODIC, DAILY_FEE, UNUSED_CREDIT, EARLY_CANCELLATION)
-CREDIT_KINDS = frozenset({UNUSED_CREDIT})
+HOLD_CREDIT, HOLD_CHARGE = "hold_credit", "hold_charge"  # vacation holds settled after the charge (holds.py)
+KINDS = (ACTIVATION, PERIODIC, DAILY_FEE, UNUSED_CREDIT, EARLY_CANCELLATION, HOLD_CREDIT, HOLD_CHARGE)
+CREDIT_KINDS = frozenset({UNUSED_CREDIT, HOLD_CREDIT})
 
 # Same-day items in this order: activation before the first fee, a credit before the fee of the
 # product that replaced it, the early-cancellation fee last.
-_ORDER = {ACTIVATION: 0, UNUSED_CREDIT: 1, PERIODIC: 2, DAILY_FEE: 2, EARLY_CANCELLATION: 3}
+_ORDER = {ACTIVATION: 0, UNUSED_CREDIT: 1, PERIODIC: 2, DAILY_FEE: 2, HOLD_CREDIT: 2, HOLD_CHARGE: 2,
+          EARLY_CANCELLATION: 3}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ class Terms:
     bill_cycle_day: int = 1
     # promos: the subscription's promotion grant (tripleplay.promotions.rules), None without one.
     promotion: promotion_rules.Promo | None = None
+    # Vacation holds (holds.py, D152): the plan's fee for a held period, and the account's holds
+    # [start, end) that count (set per account by holds.with_holds).
+    hold_fee: int = 0
+    holds: tuple[tuple[date, date], ...] = ()
 
     @classmethod
     def of(cls, plan, customer=None) -> Terms:
@@ -86,7 +92,7 @@ class Terms:
                    activation_fee=plan.activation_fee_minor, period=plan.period, charge_mode=plan.charge_mode,
                    prorate_last_period=plan.prorate_last_period, minimum_term_periods=plan.minimum_term_periods,
                    early_cancellation_fee=plan.early_cancellation_fee_minor, alignment=plan.alignment,
-                   prorate_first_period=plan.prorate_first_period, **cycle)
+                   prorate_first_period=plan.prorate_first_period, hold_fee=plan.hold_fee_minor, **cycle)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ class Item:
     days: int  # days this item pays for (or gives back)
     of_days: int  # days in the period
     promotion: str = ""  # promos: the promotion's name when it priced this fee
+    held_days: int = 0  # days of it on a vacation hold, at the hold fee (holds.py)
 
     @property
     def is_credit(self) -> bool:
@@ -184,8 +191,15 @@ def period_fee(terms: Terms, start: date, end: date | None, n: int) -> tuple[int
     used = periods.overlap(first, after, start, after if end is None else end)
     if used == 0:
         return 0, 0, of_days
+    billed = billed_days(terms, start, end, first, after)
     fee = promoted_fee(terms, start, n, g)[0]  # promos
-    return part_of_fee(terms, billed_days(terms, start, end, first, after), of_days, fee), used, of_days
+    # -- vacation holds (holds.py, D152): the hold fee replaces the fee for the held days first; the
+    # promotional price (when one applies) is the fee of the days that are not held --
+    held = holds.held_days(terms.holds, max(first, start), after if end is None else min(after, end))
+    if held:
+        return holds.fee_with_holds(terms, billed, held, of_days, fee), used, of_days
+    # -- end of vacation holds --
+    return part_of_fee(terms, billed, of_days, fee), used, of_days
 
 
 def owed(terms: Terms, start: date, end: date | None, through: date) -> list[Item]:
@@ -226,7 +240,8 @@ def _periodic(terms: Terms, start: date, end: date | None, through: date) -> lis
         due = first if terms.charge_mode == IN_ADVANCE else last - timedelta(days=1)
         if due <= through and amount:
             items.append(Item(PERIODIC, n, due, amount, first, last, used, of_days,
-                              promoted_fee(terms, start, n, g)[1]))
+                              promoted_fee(terms, start, n, g)[1],
+                              held_days=holds.held_days(terms.holds, first, last)))  # vacation holds (holds.py)
         n += 1
 
 
@@ -239,10 +254,11 @@ def _daily(terms: Terms, start: date, end: date | None, through: date) -> list[I
         first, after = g.bounds(terms.period, periods.index(g.anchor, terms.period, day, g.day) - g.offset)
         of_days = periods.days(first, after)
         fee, promotion = promoted_fee(terms, start, periods.index(g.anchor, terms.period, day, g.day) - g.offset, g)
-        amount = part_of_fee(terms, 1, of_days, fee)
+        held = holds.held_days(terms.holds, day, day + timedelta(days=1))  # vacation holds (holds.py)
+        amount = holds.fee_with_holds(terms, 1, 1, of_days, fee) if held else part_of_fee(terms, 1, of_days, fee)
         if amount:
             items.append(Item(DAILY_FEE, periods.days(start, day), day, amount, day, day + timedelta(days=1),
-                              1, of_days, promotion))
+                              1, of_days, promotion, held_days=held))
         day += timedelta(days=1)
     return items
 
@@ -258,6 +274,7 @@ def credits(terms: Terms, start: date, end: date | None, through: date, charged:
     for (kind, n), amount_charged in sorted(charged.items()):
         if kind != PERIODIC:
             continue
+        amount_charged = net_charged(charged, n)  # vacation holds settled since (holds.py)
         amount, used, of_days = period_fee(terms, start, end, n)
         if amount_charged > amount:
             first, after = whole_period(terms, start, n)
@@ -272,8 +289,48 @@ def pending(terms: Terms, start: date, end: date | None, through: date,
     """Items due on or before ``through`` and not charged yet, in the order to charge them."""
     items = [i for i in owed(terms, start, end, through) if (i.kind, i.index) not in charged]
     items += [i for i in credits(terms, start, end, through, charged) if (i.kind, i.index) not in charged]
+    items += hold_adjustments(terms, start, end, through, charged)  # vacation holds (holds.py)
     return sorted(items, key=lambda i: (i.due, same_day_order(i), i.index))
 
 
 def same_day_order(item: Item) -> int:
     return _ORDER[item.kind]
+
+
+# -- vacation holds (holds.py, D152): a hold made, shortened or cancelled after its period was charged --
+
+
+def net_charged(charged: dict[tuple[str, int], int], n: int) -> int:
+    """What period n's fee has cost so far: the charge, net of the hold settlements since."""
+    return (charged.get((PERIODIC, n), 0) - charged.get((HOLD_CREDIT, n), 0)
+            + charged.get((HOLD_CHARGE, n), 0))
+
+
+def hold_adjustments(terms: Terms, start: date, end: date | None, through: date,
+                     charged: dict[tuple[str, int], int]) -> list[Item]:
+    """For each charged period whose last day of service is on or before ``through``: the difference
+    between what it was charged and what it costs with the account's holds, once (a ``hold_credit``
+    back, or a ``hold_charge``), due on that last day. A period cut by ``end`` is left to the unused
+    credit, which counts the holds."""
+    if not terms.holds and not any(k in (HOLD_CREDIT, HOLD_CHARGE) for k, _ in charged):
+        return []
+    start, end = promotion_rules.paid_span(terms.promotion, start, end)  # promos: after a free trial
+    items = []
+    for (kind, n), amount_charged in sorted(charged.items()):
+        if kind != PERIODIC or (HOLD_CREDIT, n) in charged or (HOLD_CHARGE, n) in charged:
+            continue
+        first, after = whole_period(terms, start, n)
+        if end is not None and end < after:
+            continue
+        due = after - timedelta(days=1)
+        if due > through:
+            continue
+        amount, used, of_days = period_fee(terms, start, end, n)
+        if amount == amount_charged:
+            continue
+        lo = max(first, start)
+        held_first, held_after = holds.held_range(terms.holds, lo, after) or (lo, after)
+        items.append(Item(HOLD_CREDIT if amount_charged > amount else HOLD_CHARGE, n, due, abs(amount_charged - amount),
+                          held_first, held_after, holds.held_days(terms.holds, lo, after), of_days,
+                          held_days=holds.held_days(terms.holds, lo, after)))
+    return items

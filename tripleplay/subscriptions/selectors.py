@@ -9,8 +9,9 @@ from django.db.models import QuerySet
 
 from tripleplay.catalog.models import Product, ServiceType
 from tripleplay.customers.models import AccountProduct, Customer
+from tripleplay.customers.selectors import held_spans_by_account
 from tripleplay.promotions import selectors as promotions
-from tripleplay.subscriptions import schedule
+from tripleplay.subscriptions import holds, schedule
 from tripleplay.subscriptions.models import SubscriptionCharge
 
 # A product's main service, the one its fees are grouped under on an invoice, when it bundles several.
@@ -43,9 +44,10 @@ def due_items(customer: Customer, through: date) -> list[tuple[AccountProduct, s
     """What ``customer``'s subscriptions owe up to ``through`` and is not charged yet (for a prepaid
     customer without funds: the fees waiting for a payment)."""
     out = []
+    spans = held_spans_by_account(customer)  # vacation holds (holds.py)
     for a in (AccountProduct.objects.filter(account__customer=customer, start_date__lte=through)
               .select_related("plan__product", promotions.GRANT).order_by("id")):
-        terms = terms_of(a, customer)
+        terms = holds.with_holds(terms_of(a, customer), spans.get(a.account_id, ()))  # promos, vacation holds
         for item in schedule.pending(terms, a.start_date, a.end_date, through, charged_items(a)):
             out.append((a, item))
     return out

@@ -29,7 +29,7 @@ from tripleplay import clock
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InsufficientFunds
 from tripleplay.customers.models import AccountProduct, BalanceModel, BlockEffect, BlockSource, Customer, Status
-from tripleplay.customers.selectors import has_block, held_by
+from tripleplay.customers.selectors import has_block, held_by, held_spans_by_account
 from tripleplay.customers.services import add_addon
 from tripleplay.ledger.hooks import Payment
 from tripleplay.ledger.models import EntryKind
@@ -37,7 +37,7 @@ from tripleplay.ledger.selectors import funds_of
 from tripleplay.ledger.services import post_charge, post_entry
 from tripleplay.money import Money
 from tripleplay.promotions import selectors as promotions
-from tripleplay.subscriptions import schedule
+from tripleplay.subscriptions import holds, schedule
 from tripleplay.subscriptions.models import SubscriptionCharge
 from tripleplay.subscriptions.selectors import charged_items, due_items, service_type_of, terms_of
 
@@ -52,6 +52,8 @@ _LABELS = {
     schedule.DAILY_FEE: "daily fee",
     schedule.UNUSED_CREDIT: "unused part of the subscription fee",
     schedule.EARLY_CANCELLATION: "early cancellation fee",
+    schedule.HOLD_CREDIT: "vacation hold: fee of the held days back",
+    schedule.HOLD_CHARGE: "vacation hold: fee of the days not held after all",
 }
 
 
@@ -121,9 +123,10 @@ def charge_customer(actor: Actor, customer: Customer, through: date | None = Non
                        .prefetch_related("product__services")
                        .order_by("id"))
     work = []
+    spans = held_spans_by_account(customer)  # vacation holds (holds.py)
     for a in assignments:
         report.subscriptions += 1
-        terms = terms_of(a, customer)  # promos: with its promotion
+        terms = holds.with_holds(terms_of(a, customer), spans.get(a.account_id, ()))  # promos, vacation holds
         for item in schedule.pending(terms, a.start_date, a.end_date, through, charged_items(a)):
             work.append((item, a, terms))
     work.sort(key=lambda w: (w[0].due, schedule.same_day_order(w[0]), w[1].pk, w[0].index))
@@ -173,6 +176,12 @@ def charge_item(actor: Actor, customer: Customer, assignment: AccountProduct, it
     last_day = item.period_end.toordinal() - 1
     description = (f"{plan.name}: {label} {item.period_start.isoformat()}.."
                    f"{date.fromordinal(max(last_day, item.period_start.toordinal())).isoformat()}")
+    if item.held_days:  # vacation holds (holds.py): the held days at the hold fee, said on the line
+        data["held_days"] = item.held_days
+        if item.kind in (schedule.PERIODIC, schedule.DAILY_FEE):
+            description += f", {item.held_days} days on vacation hold"
+        else:
+            description += f" ({item.held_days} days held)"
     common = dict(idempotency_key=key, description=description, account=assignment.account,
                   service_type=service_type_of(assignment.product), source=SOURCE, data=data)
     with transaction.atomic():
@@ -200,7 +209,7 @@ def _short_of_funds(customer: Customer, through: date) -> bool:
     customer's lock: a payment that arrived since the run tried the fee counts)."""
     available = funds_of(customer).available.minor
     for a, item in due_items(customer, through):
-        if needs_cover(item, schedule.Terms.of(a.plan, customer)):
+        if needs_cover(item, schedule.Terms.of(a.plan, customer)):  # holds change no charge mode
             return item.amount > available
     return False
 

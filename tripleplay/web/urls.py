@@ -12,6 +12,7 @@ from tripleplay.web.views import (
     platforms,
     promotions,
     reports,
+    vacation,
     vouchers,
     webhooks,
 )
@@ -41,6 +42,9 @@ urlpatterns = [
     path("accounts/<int:account_id>/update", customers.account_update, name="account_update"),
     path("accounts/<int:account_id>/addons", customers.add_addon, name="add_addon"),
     path("accounts/<int:account_id>/addons/<int:assignment_id>/remove", customers.remove_addon, name="remove_addon"),
+    path("accounts/<int:account_id>/holds", vacation.hold_schedule, name="hold_schedule"),
+    path("accounts/<int:account_id>/holds/<int:hold_id>/cancel", vacation.hold_cancel, name="hold_cancel"),
+    path("accounts/<int:account_id>/holds/<int:hold_id>/end", vacation.hold_end, name="hold_end"),
     path("subscribers/<int:subscriber_id>/retry", customers.subscriber_retry, name="subscriber_retry"),
     path("subscribers/<int:subscriber_id>/cancel", customers.subscriber_cancel, name="subscriber_cancel"),
     path("customers/<int:customer_id>/invoices/new", customers.invoice_issue, name="invoice_issue"),

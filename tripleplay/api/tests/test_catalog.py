@@ -110,7 +110,7 @@ def test_delete_product_in_use_is_409(admin, finance, customer, api_catalog):
 
 PLAN = {"code": "basic-yearly", "name": "Basic yearly", "periodic_fee_minor": 999, "activation_fee_minor": 1500,
         "period": "weekly", "charge_mode": "in_arrears", "prorate_first_period": False, "minimum_term_periods": 12,
-        "early_cancellation_fee_minor": 5000,
+        "early_cancellation_fee_minor": 5000, "hold_fee_minor": 250,
         "allowances": [{"service_type": "data", "unit": "megabytes", "quantity": 10240}]}
 
 
@@ -127,6 +127,7 @@ def test_create_plan(admin, support, api_catalog):
         "period": "weekly", "charge_mode": "in_arrears", "alignment": "anniversary", "prorate_first_period": False,
         "prorate_last_period": True, "minimum_term_periods": 12,
         "early_cancellation_fee": {"amount_minor": 5000, "amount": "50.00", "currency": "USD"},
+        "hold_fee": {"amount_minor": 250, "amount": "2.50", "currency": "USD"},
         "allowances": [{"service_type": "data", "unit": "megabytes", "quantity": 10240}],
         "status": "active", "created_at": "2026-03-10T12:00:00Z", "retired_at": None,
     }

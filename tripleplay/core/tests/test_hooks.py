@@ -125,6 +125,7 @@ def test_the_apps_wiring_is_the_documented_one():
 
 def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_settings(settings):
     assert [(j.name, j.run.__module__) for j in scheduler.registered_jobs()] == [
+        ("vacation-holds", "tripleplay.customers.jobs"),
         ("portal-cleanup", "tripleplay.subscriber_access.jobs"),
         ("trials", "tripleplay.promotions.jobs"),
         ("import-packages", "tripleplay.iptv.jobs"),
@@ -147,7 +148,8 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
     assert jobs["invoice-run"].lease == timedelta(hours=2)
     settings.TRIPLEPLAY_JOB_INTERVALS = {}  # unset: each job's own default
     assert {j.name: j.interval.total_seconds() for j in scheduler.worker_jobs()} == {
-        "portal-cleanup": 3600, "trials": 3600, "import-packages": 21600, "reconcile": 86400, "dated-changes": 3600,
+        "vacation-holds": 3600, "portal-cleanup": 3600, "trials": 3600, "import-packages": 21600, "reconcile": 86400,
+        "dated-changes": 3600,
         "expire-holds": 60, "charge": 3600, "sweep-sessions": 60, "invoice-run": 3600, "invoice-documents": 300,
         "collections": 3600, "autopay": 3600, "radius-reconcile": 300, "low-balance": 60, "package-ending": 3600}
 

@@ -307,9 +307,9 @@ def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_cus
     assert sim.subscribers()[f"tp-{account.pk}"]["enabled"] is True
     # Each app registers its own jobs; they run in INSTALLED_APPS order (lower layers first).
     assert [j.name for j in scheduler.worker_jobs()] == [
-        "portal-cleanup", "trials", "import-packages", "reconcile", "dated-changes", "expire-holds", "charge",
-        "sweep-sessions", "invoice-run", "invoice-documents", "collections", "autopay", "radius-reconcile", "low-balance",
-        "package-ending"]
+        "vacation-holds", "portal-cleanup", "trials", "import-packages", "reconcile", "dated-changes", "expire-holds",
+        "charge", "sweep-sessions", "invoice-run", "invoice-documents", "collections", "autopay", "radius-reconcile",
+        "low-balance", "package-ending"]
 
 
 def test_a_product_change_dated_in_advance_reaches_the_platform_on_its_day(tv, actor, make_customer):

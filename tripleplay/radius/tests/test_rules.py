@@ -22,6 +22,8 @@ OK = Found("active", "active", True, 1)
     (OK._replace(has_service=False, available_minor=0), "no_internet_service"),
     (OK._replace(available_minor=0), "no_funds"),
     (OK._replace(available_minor=-500), "no_funds"),
+    (OK._replace(on_hold=True, available_minor=0), "on_hold"),  # a vacation hold (D153) before funds
+    (OK._replace(on_hold=True, customer_status="suspended"), "suspended"),
 ])
 def test_refusal(found, expected):
     assert refusal(found) == expected

@@ -22,6 +22,23 @@ DE = {
     "Your service is suspended: contact us or settle what is due first.":
         "Ihr Dienst ist gesperrt: Kontaktieren Sie uns oder begleichen Sie zuerst, was fällig ist.",
     "Add a channel package": "Senderpaket hinzufügen",
+    # vacation holds (D151)
+    "Pause for a vacation": "Für den Urlaub pausieren",
+    "Paused from %(start)s, service resumes on %(end)s": "Pausiert ab %(start)s, der Dienst läuft wieder ab %(end)s",
+    "paused now": "jetzt pausiert",
+    "Cancel the pause": "Pause absagen",
+    "Pause from": "Pausieren ab",
+    "Service resumes on": "Dienst läuft wieder ab",
+    "Pause": "Pausieren",
+    "Your service pauses on %(start)s and resumes on %(end)s.":
+        "Ihr Dienst pausiert ab %(start)s und läuft ab %(end)s wieder.",
+    "The pause was cancelled.": "Die Pause wurde abgesagt.",
+    "This account is already paused on some of these days.": "Dieses Konto ist an einigen dieser Tage bereits pausiert.",
+    "A pause must be asked for at least a day ahead.": "Eine Pause muss mindestens einen Tag im Voraus beantragt werden.",
+    "This pause is longer than allowed.": "Diese Pause ist länger als erlaubt.",
+    "The pause must end after it starts.": "Die Pause muss nach ihrem Beginn enden.",
+    "This pause has already started: contact us to end it.":
+        "Diese Pause hat bereits begonnen: Kontaktieren Sie uns, um sie zu beenden.",
     "Add %(name)s": "%(name)s hinzufügen",
     "Account": "Konto",
     "Channel packages": "Senderpakete",

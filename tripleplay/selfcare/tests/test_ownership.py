@@ -24,12 +24,28 @@ def _state():
             list(SubscriberLogin.objects.order_by("pk").values_list("password", "status", "language")))
 
 
+def _ada_hold(ada):
+    from datetime import timedelta
+
+    from tripleplay import clock
+    from tripleplay.core.actors import Actor
+    from tripleplay.customers.models import VacationHold
+    from tripleplay.customers.vacation import schedule_hold
+
+    return VacationHold.objects.filter(account=ada.account).first() or schedule_hold(
+        Actor.system("test"), ada.account, start_date=clock.today() + timedelta(days=5),
+        end_date=clock.today() + timedelta(days=9))
+
+
 def walk(portal) -> dict[str, tuple[str, str]]:
     """route name -> (method, URL with Ada's ids), for Bob to try."""
     ada, cat = portal.ada, portal.catalog
     sports = AccountProduct.objects.get(account=ada.account, product=cat.sports)
     event = with_ppv(portal).event
+    hold = _ada_hold(ada)
     return {
+        "hold_schedule": ("post", f"/my/accounts/{ada.account.pk}/holds"),
+        "hold_cancel": ("post", f"/my/accounts/{ada.account.pk}/holds/{hold.pk}/cancel"),
         "invoice_pdf": ("get", f"/my/invoices/{portal.invoice.pk}/pdf"),
         "invoice_pay": ("post", f"/my/invoices/{portal.invoice.pk}/pay"),
         "addon_confirm": ("get", f"/my/accounts/{ada.account.pk}/addons/{cat.movies_plan.pk}/"),
@@ -42,7 +58,7 @@ def walk(portal) -> dict[str, tuple[str, str]]:
 
 
 def test_every_url_with_another_customers_ids_is_a_404_and_changes_nothing(portal):
-    urls = walk(portal)
+    urls = walk(portal)  # Ada's ids (her hold written first)
     ada_only = _ada_only_event(portal)
     before = _state()
     for name, (method, url) in urls.items():

@@ -291,7 +291,7 @@ def test_the_action_list_is_complete(world):
     tested = {"signup_submit", "customer_update", "customer_status", "portal_invite", "portal_disable",
               "account_status", "account_update",
               "account_create", "main_product",
-              "add_addon", "remove_addon", "money",
+              "add_addon", "remove_addon", "money", "hold_schedule", "hold_cancel", "hold_end",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
               "product_retire", "rate_table_create", "rate_set", "peak_window_set",
               "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",

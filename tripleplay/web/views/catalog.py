@@ -83,7 +83,8 @@ def plan_create(request, product_id: int):
         prorate_first_period=_yes(request, "prorate_first_period"),
         prorate_last_period=_yes(request, "prorate_last_period"),
         minimum_term_periods=_count(request, "minimum_term_periods"),
-        early_cancellation_fee_minor=_fee(request, "early_cancellation_fee", product.currency))
+        early_cancellation_fee_minor=_fee(request, "early_cancellation_fee", product.currency),
+        hold_fee_minor=_fee(request, "hold_fee", product.currency))
     messages.success(request, f"Plan {plan.code} created for {product.code}.")
     return redirect("web:catalog")
 

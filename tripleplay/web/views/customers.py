@@ -158,6 +158,7 @@ def _accounts_tab(customer):
         held = {a.plan_id for a in account.current}
         account.addable = [p for p in addons if p.pk not in held]
         account.next_statuses = sorted(TRANSITIONS[account.status])
+        account.holds_shown = list(selectors.vacation_holds(account)[:10])  # web/views/vacation.py
     mains = list(catalog_selectors.plans(status=CatalogStatus.ACTIVE).filter(
         product__kind=ProductKind.MAIN, product__status=CatalogStatus.ACTIVE, product__currency=customer.currency)
         .order_by("product__code", "code"))
