@@ -11,6 +11,7 @@ class NotificationsConfig(AppConfig):
         from tripleplay.customers import hooks as customers
         from tripleplay.invoicing import hooks as invoicing
         from tripleplay.notifications import handlers, jobs
+        from tripleplay.promotions import hooks as promotions
 
         # Each writes its notifications in the transaction of the change (the outbox). Orders after the
         # existing handlers: iptv 10, radius 20, webhooks 30 on CUSTOMER_CHANGED; webhooks 10 on
@@ -18,6 +19,7 @@ class NotificationsConfig(AppConfig):
         customers.CUSTOMER_CHANGED.register(handlers.customer_changed, order=40)
         invoicing.INVOICES_ISSUED.register(handlers.invoices_issued, order=20)
         collections.COLLECTION_STEP_DONE.register(handlers.collection_step_done, order=10)
+        promotions.TRIAL_ENDING.register(handlers.trial_ending, order=10)
         scheduler.register(*jobs.JOBS)
         for loop in jobs.LOOPS:
             scheduler.register_loop(loop)

@@ -47,7 +47,7 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("package_ending", "Package ending", CHANNELS, ("customer_name", "package", "last_day"),
          {**_NAME, "package": "Sports", "last_day": _D}),
     Kind("trial_ending", "Trial ending", CHANNELS, ("customer_name", "package", "last_day"),
-         {**_NAME, "package": "Sports", "last_day": _D}, wired=False),
+         {**_NAME, "package": "Sports", "last_day": _D}),
 )}
 
 COLLECTION_KINDS = {"reminder": "collection_reminder", "late_fee": "collection_late_fee",

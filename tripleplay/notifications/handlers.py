@@ -4,6 +4,8 @@ transaction. The variables each kind offers are listed in catalogue.KINDS; chang
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tripleplay.collections.models import CollectionAction
 from tripleplay.core.actors import Actor
 from tripleplay.customers.models import BlockSource, Customer, CustomerStatusChange, Status
@@ -12,6 +14,7 @@ from tripleplay.invoicing.models import DocumentKind, Invoice
 from tripleplay.money import Money
 from tripleplay.notifications import catalogue
 from tripleplay.notifications.services import Request, notify, notify_many
+from tripleplay.promotions.hooks import TrialEnding
 
 
 def customer_changed(actor: Actor, customer: Customer, event: str) -> None:
@@ -51,3 +54,11 @@ def collection_step_done(actor: Actor, action: CollectionAction) -> None:
     if action.entry is not None:
         context["late_fee"] = Money(abs(action.entry.amount_minor), action.entry.currency)
     notify(action.customer, kind, context, key=str(action.pk))
+
+
+def trial_ending(actor: Actor, trial: TrialEnding) -> None:
+    """The trials job's reminder (promotions.hooks.TRIAL_ENDING), in the transaction that marks the
+    grant reminded: ``last_day`` is the trial's last free day."""
+    notify(trial.customer, "trial_ending", {
+        "customer_name": trial.customer.name, "package": trial.assignment.product.name,
+        "last_day": trial.trial_end - timedelta(days=1)}, key=trial.key)

@@ -77,12 +77,23 @@ def test_a_trial_converting_on_an_aligned_plan(actor, make_customer, promos):
     hooks.TRIAL_ENDING.register(lambda actor, t: reminded.append((t.promotion, t.trial_end, t.key)), order=99)
     try:
         customer, account = sign_up(actor, make_customer, promos.aligned, D(2025, 1, 10), promos.trial)
+        type(customer).objects.filter(pk=customer.pk).update(email="trial@example.com", phone="+15005550006")
+        customer.refresh_from_db()
         days(actor, D(2025, 1, 10), D(2025, 3, 1))
     finally:
         hooks.TRIAL_ENDING._handlers = [h for h in hooks.TRIAL_ENDING._handlers if h.order != 99]
     grant = account.products.get().promotion_grant
     assert reminded == [("Two weeks free", D(2025, 1, 24), f"trial_ending:{grant.pk}")]  # once, on Jan 21
     assert grant.reminded_at.date() == D(2025, 1, 21)
+    # The notifications app's handler wrote the notice in the same transaction, once, per channel the
+    # customer can be reached on; the last free day is Jan 23.
+    from tripleplay.notifications.models import Notification
+
+    notices = Notification.objects.filter(customer=customer, kind="trial_ending")
+    assert [(n.channel, n.key, n.body) for n in notices.order_by("channel")] == [
+        ("email", f"trial_ending:email:trial_ending:{grant.pk}",
+         f"Dear {customer.name},\n\nyour trial of TV runs until 23 January 2025.\n"),
+        ("sms", f"trial_ending:sms:trial_ending:{grant.pk}", "Your trial of TV runs until 23 January 2025.")]
     by_month = lines_by_month(customer)
     # 14 free days Jan 10 - 23; paid from Jan 24: 8 of January's 31 days, 3000 x 8 / 31 = 774.19 -> 774.
     assert by_month[D(2025, 1, 1)] == [
