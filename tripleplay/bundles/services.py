@@ -78,9 +78,10 @@ def _tiers(value) -> list[dict]:
         at_least = tier.get("at_least", len(services))
         if isinstance(at_least, bool) or not isinstance(at_least, int) or not 1 <= at_least <= len(services):
             raise InvalidInput(f"{field}.at_least must be from 1 to the number of its services",
-                               details={"field": f"{field}.at_least"})
+                               details={"field": "tiers", "tier": i})
         if ("percent" in tier) == ("amount_minor" in tier):
-            raise InvalidInput(f"{field} needs exactly one of percent and amount_minor", details={"field": field})
+            raise InvalidInput(f"{field} needs exactly one of percent and amount_minor",
+                               details={"field": "tiers", "tier": i})
         clean = {"services": services, "at_least": at_least}
         if "percent" in tier:
             clean["percent"] = str(Decimal(_percent(tier["percent"], f"{field}.percent")) / 100)

@@ -221,3 +221,22 @@ def test_ended_rule_discounts_only_its_days(actor, make_customer, plans):
         ("TV: subscription fee 2025-06-01..2025-06-30", 3000),
         ("Spring offer: bundle discount (15 of 30 days) on TV: subscription fee 2025-06-01..2025-06-30", -300),
     ]
+
+
+def test_discount_lines_on_the_pdf_and_csv(actor, make_customer, plans, triple_play):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from tripleplay.invoicing.documents import lines_csv, render_pdf
+
+    customer, _ = sign_up(actor, make_customer, plans, ["net", "voice"])
+    run_days(actor, JUNE, JULY)
+    invoice = Invoice.objects.get(customer=customer, period_start=JUNE)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(render_pdf(invoice))).pages).split())
+    for service, amount in (("TV", "6.00"), ("Internet", "8.00"), ("Voice", "4.00")):
+        assert (f"Triple play: bundle discount on {service}: subscription fee 2025-06-01..2025-06-30"
+                f" 01 Jun 2025 - 30 Jun 2025 1 -${amount}") in text
+    assert "Charges before tax $72.00" in text
+    assert ("Triple play: bundle discount on Voice: subscription fee 2025-06-01..2025-06-30,"
+            "2025-06-01,2025-07-01,1,-4.00,0.00,USD") in lines_csv(invoice)
