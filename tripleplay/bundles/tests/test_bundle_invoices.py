@@ -240,3 +240,23 @@ def test_discount_lines_on_the_pdf_and_csv(actor, make_customer, plans, triple_p
     assert "Charges before tax $72.00" in text
     assert ("Triple play: bundle discount on Voice: subscription fee 2025-06-01..2025-06-30,"
             "2025-06-01,2025-07-01,1,-4.00,0.00,USD") in lines_csv(invoice)
+
+
+@pytest.mark.django_db
+def test_demo_bundle_rule_on_bobs_invoice():
+    """The demo's "TV + internet + voice, 20 % off" (demo.py): Bob has TV Premium and a voice line, two
+    of three: 10 % off each of those fees (2999 -> 299.9 -> 300, 999 -> 99.9 -> 100)."""
+    from tripleplay import demo
+    from tripleplay.core.actors import Actor
+    from tripleplay.demo_invoicing import issue_demo_invoices
+    from tripleplay.subscriptions.services import charge_all
+
+    clock.freeze(datetime(2026, 3, 10, 12, tzinfo=UTC))
+    demo.seed()
+    charge_all(Actor.system("test"), D(2026, 3, 10))  # the worker's charge job, before the invoices
+    issue_demo_invoices()
+    bob = Invoice.objects.get(customer__name="Bob Chen")
+    got = [(ln.description, ln.amount_minor) for ln in bob.lines.filter(description__contains="bundle discount")]
+    rule = "TV + internet + voice, 20 % off: bundle discount on"
+    assert got == [(f"{rule} TV Premium, monthly: subscription fee 2026-03-10..2026-04-09", -300),
+                   (f"{rule} Voice line, monthly: subscription fee 2026-03-10..2026-04-09", -100)]
