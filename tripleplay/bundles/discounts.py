@@ -99,8 +99,10 @@ def _segments(holdings: list[Holding], lo: date, hi: date) -> list[tuple[date, d
     return out
 
 
-def fee_discount(rule: Rule, fee: Fee, holdings: list[Holding], left_minor: int, rounding: str) -> Discount | None:
-    """What ``rule`` takes off ``fee`` (at most ``left_minor``, what earlier rules left of it), or None."""
+def fee_discount(rule: Rule, fee: Fee, holdings: list[Holding], left_minor: int, rounding: str,
+                 cache: dict | None = None) -> Discount | None:
+    """What ``rule`` takes off ``fee`` (at most ``left_minor``, what earlier rules left of it), or None.
+    ``cache``: the customer's segments by window, shared by its fees (they mostly share one window)."""
     of_days = (fee.end - fee.start).days
     if of_days <= 0 or left_minor <= 0 or not rule.discounts_fee(fee):
         return None
@@ -113,7 +115,12 @@ def fee_discount(rule: Rule, fee: Fee, holdings: list[Holding], left_minor: int,
     if lo >= hi:
         return None
     held = percent_days = fixed_days = 0
-    for a, b, have in _segments(holdings, lo, hi):
+    segments = cache.get((lo, hi)) if cache is not None else None
+    if segments is None:
+        segments = _segments(holdings, lo, hi)
+        if cache is not None:
+            cache[(lo, hi)] = segments
+    for a, b, have in segments:
         tier = next((t for t in rule.tiers if t.holds(have)), None)
         if tier is None:
             continue
@@ -132,10 +139,11 @@ def discounts(rules: list[Rule], fees: list[Fee], holdings: list[Holding], round
     """Every rule's discount on every fee of one customer, rules in order: each takes at most what the
     earlier ones left of the fee, so no fee line goes below zero."""
     out = []
+    cache: dict = {}
     for fee in sorted(fees, key=lambda f: f.entry_id):
         left = fee.amount_minor
         for rule in rules:
-            d = fee_discount(rule, fee, holdings, left, rounding)
+            d = fee_discount(rule, fee, holdings, left, rounding, cache)
             if d is not None:
                 out.append(d)
                 left -= d.amount_minor

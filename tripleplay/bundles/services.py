@@ -30,7 +30,7 @@ from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import AccountProduct
 from tripleplay.ledger import bulk as ledger_bulk
-from tripleplay.ledger.models import LedgerEntry
+from tripleplay.ledger import selectors as ledger_selectors
 
 SOURCE = "bundle"
 FEE_SOURCE = "subscription"  # tripleplay.subscriptions.services.SOURCE
@@ -235,7 +235,7 @@ def post_fee_discounts(actor: Actor, now: datetime, invoiced: list[tuple[int, st
     if not found:
         return {}
     keys = [_key(d) for _, d, _ in found]
-    done = set(LedgerEntry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    done = ledger_selectors.posted_keys(keys)
     found = [f for f, key in zip(found, keys, strict=True) if key not in done]
     postings = [ledger_bulk.Posting(
         customer_id=cid, amount_minor=d.amount_minor, currency=d.fee.currency,

@@ -123,3 +123,20 @@ def entries_to_invoice(customer_ids: list[int], cutoff: datetime, *, marked_by: 
             data = json.loads(data)
         out.setdefault(cid, []).append(entry(eid, kind, amount, source, service, description, data or {}))
     return out
+
+
+def posted_keys(keys: list[str]) -> set[str]:
+    """Which of ``keys`` are idempotency keys of entries already posted (a set-based caller skips
+    them). PostgreSQL: one array parameter, not thousands of placeholders."""
+    if not keys:
+        return set()
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT idempotency_key FROM {table} WHERE idempotency_key = ANY(%s)", [keys])
+            return {row[0] for row in cursor.fetchall()}
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(LedgerEntry.objects.filter(idempotency_key__in=keys[start:start + 500])
+                     .values_list("idempotency_key", flat=True))
+    return found
