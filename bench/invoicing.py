@@ -13,6 +13,14 @@ to exit (Python start-up and Django set-up included), for that cohort only (earl
 are closed and not due). Checked after each run: one invoice per customer, gapless numbers, every
 entry on exactly one invoice. PDFs are not rendered by the run (the separate invoice-documents job
 does that), so they are not in the figure.
+
+Bundles (issue #13, the default; `--no-bundles` leaves them out to compare): before the first cohort
+the catalog gets four products (TV and a sports pack: iptv; fibre: data; a voice line: voice, fee 0)
+and the rule "TV + internet + voice, 20 % off" (two of three: 10 %); every customer has one account
+with the four products from Jan 1, and its three fee entries are the periodic fees of those
+assignments. The run then computes and posts three discount credits per customer (300, 200, 600:
+20 % of 1500, 999 -> 199.8, 3000), shown as three more lines: 10 lines and 14 entries marked per
+invoice.
 """
 
 from __future__ import annotations
@@ -29,6 +37,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import django_env, pgbench_baseline, scratch_database, tripleplay  # noqa: E402
 
+CATALOG = """
+import django; django.setup()
+from datetime import date
+from tripleplay.bundles.services import create_rule
+from tripleplay.catalog.services import create_plan, create_product
+from tripleplay.core.actors import Actor
+actor = Actor.system("bench")
+for code, kind, service, fee in (("bench-tv", "main", "iptv", 1500), ("bench-sports", "addon", "iptv", 999),
+                                 ("bench-fiber", "addon", "data", 3000), ("bench-voice", "addon", "voice", 0)):
+    p = create_product(actor, code=code, name=code, kind=kind, currency="USD", services=[service])
+    create_plan(actor, p, code=code + "-monthly", name=code, periodic_fee_minor=fee)
+if {bundles}:
+    create_rule(actor, name="TV + internet + voice, 20 % off", active_from=date(2026, 1, 1), tiers=[
+        {{"services": ["iptv", "data", "voice"], "percent": "20"}},
+        {{"services": ["iptv", "data", "voice"], "at_least": 2, "percent": "10"}}])
+"""
+
 SEED = """
 WITH c AS (
   INSERT INTO customers_customer (name, email, phone, address_line1, address_line2, city, postal_code, country,
@@ -40,6 +65,34 @@ WITH c AS (
 ), f AS (
   INSERT INTO ledger_funds (customer_id, currency, balance_minor, credit_limit_minor, held_minor)
   SELECT id, 'USD', -3608, 1000000, 0 FROM c RETURNING customer_id  -- the sum of the ten entries below
+), a AS (
+  INSERT INTO customers_account (customer_id, login, device_id, phone_number, status, status_reason,
+      status_changed_at, created_at, closed_at)
+  SELECT id, NULL, NULL, NULL, 'active', '', '2026-01-01T08:00:00Z', '2026-01-01T08:00:00Z', NULL FROM c
+  RETURNING id, customer_id
+), ap AS (
+  INSERT INTO customers_accountproduct (account_id, product_id, plan_id, role, start_date, end_date, created_at,
+      ended_at, end_reason)
+  SELECT a.id, p.product_id, p.id, CASE WHEN pr.code = 'bench-tv' THEN 'main' ELSE 'addon' END, '2026-01-01', NULL,
+         '2026-01-01T08:00:00Z', NULL, ''
+  FROM a CROSS JOIN catalog_subscriptionplan p JOIN catalog_product pr ON pr.id = p.product_id
+  WHERE pr.code LIKE 'bench-%'
+  RETURNING id, account_id, product_id
+), fees AS (
+  INSERT INTO ledger_ledgerentry (actor_kind, actor_ref, actor_name, customer_id, account_id, kind, amount_minor,
+      currency, balance_after_minor, description, reason, source, reference, service_type, idempotency_key,
+      request_fingerprint, created_at, data)
+  SELECT 'system', 'bench', 'bench', a.customer_id, a.id, 'charge', -v.amount, 'USD', 0, v.descr, '', 'subscription',
+         '', v.service, 'bench:' || a.customer_id || ':' || v.k, 'bench',
+         '2026-01-10T12:00:00Z'::timestamptz + v.k * interval '1 hour',
+         jsonb_build_object('period_start', '2026-01-01', 'period_end', '2026-02-01', 'days', 31, 'of_days', 31,
+                            'kind', 'periodic', 'period_index', 0, 'assignment', ap.id)
+  FROM ap JOIN a ON a.id = ap.account_id JOIN catalog_product pr ON pr.id = ap.product_id
+  JOIN (VALUES
+    (1, 'bench-tv', 1500, 'iptv', 'TV Basic monthly: subscription fee 2026-01-01..2026-01-31'),
+    (2, 'bench-sports', 999, 'iptv', 'Sports monthly: subscription fee 2026-01-01..2026-01-31'),
+    (3, 'bench-fiber', 3000, 'data', 'Fiber 100 monthly: subscription fee 2026-01-01..2026-01-31')
+  ) AS v(k, code, amount, service, descr) ON v.code = pr.code
 )
 INSERT INTO ledger_ledgerentry (actor_kind, actor_ref, actor_name, customer_id, kind, amount_minor, currency,
     balance_after_minor, description, reason, source, reference, service_type, idempotency_key, request_fingerprint,
@@ -48,12 +101,6 @@ SELECT 'system', 'bench', 'bench', f.customer_id, v.kind, v.amount, 'USD', 0, v.
        'bench:' || f.customer_id || ':' || v.k, 'bench', '2026-01-10T12:00:00Z'::timestamptz + v.k * interval '1 hour',
        v.data::jsonb
 FROM f CROSS JOIN (VALUES
-  (1, 'charge', -1500, 'subscription', 'iptv', 'TV Basic monthly: subscription fee 2026-01-01..2026-01-31',
-   '{{"period_start": "2026-01-01", "period_end": "2026-02-01"}}'),
-  (2, 'charge', -999, 'subscription', 'iptv', 'Sports monthly: subscription fee 2026-01-01..2026-01-31',
-   '{{"period_start": "2026-01-01", "period_end": "2026-02-01"}}'),
-  (3, 'charge', -3000, 'subscription', 'data', 'Fiber 100 monthly: subscription fee 2026-01-01..2026-01-31',
-   '{{"period_start": "2026-01-01", "period_end": "2026-02-01"}}'),
   (4, 'charge', -20, 'usage', 'voice', 'Call to 15559999, 120 s billed', '{{}}'),
   (5, 'charge', -10, 'usage', 'voice', 'Call to 15559998, 60 s billed', '{{}}'),
   (6, 'charge', -50, 'usage', 'voice', 'Call to 15559997, 300 s billed', '{{}}'),
@@ -82,6 +129,9 @@ print("CHECK " + json.dumps({{
   "entries": LedgerEntry.objects.filter(customer__in=cohort).count(),
   "entries_invoiced": InvoicedEntry.objects.filter(invoice__in=inv).count(),
   "sample_total_minor": inv.order_by("id").values_list("total_minor", flat=True).first(),
+  "bundle_entries": LedgerEntry.objects.filter(customer__in=cohort, source="bundle").count(),
+  "bundle_sum_minor": sum(LedgerEntry.objects.filter(customer__in=cohort, source="bundle").values_list(
+      "amount_minor", flat=True)),
 }}))
 """
 
@@ -104,6 +154,7 @@ def main() -> int:
     ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--pgbench-seconds", type=int, default=10)
+    ap.add_argument("--no-bundles", action="store_true", help="no bundle rule (the run as before issue #13)")
     args = ap.parse_args()
     results = {"machine": {"cpus": os.cpu_count(), "uptime": subprocess.run(["uptime"], capture_output=True,
                                                                             text=True).stdout.strip()}}
@@ -113,6 +164,9 @@ def main() -> int:
             print(f"database {db}", flush=True)
         env = {**django_env(db, Path(home)), "TRIPLEPLAY_CLOCK": "2026-02-01T02:00:00Z"}
         tripleplay("migrate", "-v", "0", env=env)
+        bundles = not args.no_bundles
+        tripleplay("django", "shell", "-c", CATALOG.format(bundles=bundles), env=env, capture_output=True, text=True)
+        per = 3 if bundles else 0  # discount entries per customer
         runs = []
         for cohort, n in enumerate(args.sizes, 1):
             t0 = time.perf_counter()
@@ -130,9 +184,11 @@ def main() -> int:
             check = json.loads(next(line for line in out.splitlines() if line.startswith("CHECK "))[6:])
             run = {"customers": n, "seconds": round(wall, 2), "customers_per_second": round(n / wall),
                    "load_before": load_before, "load_after": load(), "seed_seconds": round(seeded, 1),
-                   "batch_size": args.batch_size, "processes": args.processes, "threads": args.threads, "check": check}
+                   "batch_size": args.batch_size, "processes": args.processes, "threads": args.threads,
+                   "bundles": bundles, "check": check}
             ok = (check["invoices"] == n and check["customers_with_two"] == 0 and check["gapless_all"]
-                  and check["entries"] == 11 * n and check["entries_invoiced"] == check["entries"])
+                  and check["entries"] == (11 + per) * n and check["entries_invoiced"] == check["entries"]
+                  and check["bundle_entries"] == per * n and check["bundle_sum_minor"] == (1100 if bundles else 0) * n)
             run["check_ok"] = ok
             runs.append(run)
             print(json.dumps(run), flush=True)

@@ -8,7 +8,7 @@ seed is one transaction, so an interrupted run leaves nothing half-made.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
 
@@ -69,6 +69,7 @@ def seed(actor: Actor | None = None) -> SeedResult:
         if demo_data_exists():
             return SeedResult(created=False)
         plans = _catalog(actor)
+        _bundle_rule(actor)  # issue #13: the triple-play bundle discount
         accounts = _customers(actor, plans)
         _promotions(actor, plans)  # promos
         _vacation_hold(actor)
@@ -120,6 +121,17 @@ def _promotions(actor: Actor, plans: dict) -> None:
     half = create_promotion(actor, code="triple-play-half-3", name="First three months at half price",
                             product=plans["triple-play"].product, kind="price", periods=3, percent_off=50)
     create_coupon(actor, code=DEMO_COUPON, promotion=half, usage_limit=1000)
+
+
+def _bundle_rule(actor: Actor) -> None:
+    """TV, internet and voice bought separately: 20 % off each of those fees; any two of them, 10 %.
+    The Triple Play product is already priced as a bundle: its fee is not among the discounted ones."""
+    from tripleplay.bundles.services import create_rule
+
+    create_rule(actor, name="TV + internet + voice, 20 % off", active_from=date(2026, 1, 1),
+                fee_products=["tv-basic", "tv-premium", "internet-100", "voice-line"], fee_service_types=[],
+                tiers=[{"services": ["iptv", "data", "voice"], "percent": "20"},
+                       {"services": ["iptv", "data", "voice"], "at_least": 2, "percent": "10"}])
 
 
 def _usd(minor: int) -> Money:

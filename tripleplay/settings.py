@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tripleplay.ppv",
     "tripleplay.subscriptions",
     "tripleplay.rating",
+    "tripleplay.bundles",
     "tripleplay.sessions",  # label "charging_sessions": "sessions" is django.contrib.sessions'
     "tripleplay.invoicing",
     "tripleplay.collections",

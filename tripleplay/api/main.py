@@ -12,6 +12,7 @@ from tripleplay.api import (
     access,
     accounts,
     audit,
+    bundles,
     catalog,
     customers,
     errors,
@@ -88,6 +89,7 @@ api.add_router("", portal.router)
 api.add_router("", accounts.router)
 api.add_router("", ledger.router)
 api.add_router("", catalog.router)
+api.add_router("", bundles.router)
 api.add_router("", access.router)
 api.add_router("", audit.router)
 api.add_router("", iptv.router)

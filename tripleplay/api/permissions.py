@@ -15,7 +15,7 @@ invoices: out-of-turn invoice, void (credit note)      yes      yes      no
 usage records: POST xdrs (batch), xdrs/rerate        yes      yes      no
 rate tables: POST rate-tables, PUT rates/peak-window  yes      no       no
 catalog writes: products and plans (create, update,    yes      no       no
-retire, delete)
+retire, delete), bundle rules (create, update)
 API clients: list, create, revoke                      yes      no       no
 voucher batches: create, disable                       yes      yes      no
 voucher redemption on behalf of a customer             yes      yes      yes

@@ -62,7 +62,7 @@ class Line:
 def section_of(e: EntryRow) -> str:
     if e.kind in ("payment", "refund"):
         return "payments"
-    if e.source == "subscription":
+    if e.source in ("subscription", "bundle"):  # a bundle discount sits beside the fees it discounts
         return "subscriptions"
     if e.source == "usage":
         return "usage"

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from tripleplay import clock
 from tripleplay.audit.services import record, record_many
+from tripleplay.bundles import services as bundles
 from tripleplay.core import bulk
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
@@ -198,6 +199,7 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
         _among(BillingSchedule, "customer_id", [j.customer["id"] for j in jobs])).values_list(
             "customer_id", "balance_minor", "next_period_start", "next_period_end")}
     now = clock.now()
+    _add_bundle_discounts(actor, jobs, now)
     due = issue_date + timedelta(days=grace_days())
     invoices = []
     actor_kind = str(actor.kind)
@@ -261,6 +263,17 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
     if paid:
         INVOICES_PAID(paid)
     return invoices
+
+
+def _add_bundle_discounts(actor: Actor, jobs: list[_Job], now: datetime) -> None:
+    """Bundle discounts (issue #13, D140): the discounts of the recurring fees on these invoices, posted
+    now, set-wise for the batch, and put on the same invoices as their own lines. Closed customers
+    get none (the ledger credits no closed customer)."""
+    open_jobs = {j.customer["id"]: j for j in jobs if j.customer["status"] != Status.CLOSED}
+    posted = bundles.post_fee_discounts(actor, now, [(cid, j.customer["currency"], j.entries)
+                                                     for cid, j in open_jobs.items()], entry=L.EntryRow)
+    for cid, rows in posted.items():
+        open_jobs[cid].entries.extend(rows)
 
 
 _INVOICE_COLUMNS = [f.attname for f in Invoice._meta.concrete_fields]  # every column, in the model's order

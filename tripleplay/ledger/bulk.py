@@ -161,15 +161,20 @@ class Posting(NamedTuple):
     idempotency_key: str
     request_fingerprint: str
     data: dict
+    service_type: str = ""  # for invoice grouping (a bundle discount: its fee's service)
 
 
 def post_entries(actor: Actor, now: datetime, postings: list[Posting]) -> list[int]:
-    """Move each customer's balance by its posting (one customer once; the caller holds its customer
-    rows, locked in ascending order) in one UPDATE, the balances read back by RETURNING, and insert
-    the entries (a charge, or a credit when the amount is positive). Returns the entry ids, in order.
-    Unconditional and without a closed-customer check: the invoice run's tax on what was delivered."""
+    """Move each customer's balance by the sum of its postings (the caller holds its customer rows,
+    locked in ascending order) in one UPDATE, the balances read back by RETURNING, and insert the
+    entries (a charge, or a credit when the amount is positive), each with the balance after it in
+    the order given. Returns the entry ids, in order. Unconditional and without a closed-customer
+    check: the invoice run's tax on what was delivered and bundle discounts on what was invoiced."""
     if not postings:
         return []
+    deltas: dict[int, int] = {}
+    for p in postings:
+        deltas[p.customer_id] = deltas.get(p.customer_id, 0) + p.amount_minor
     funds = connection.ops.quote_name(_FUNDS)
     balances = {}
     returning = f" RETURNING {funds}.customer_id, {funds}.balance_minor"
@@ -177,26 +182,30 @@ def post_entries(actor: Actor, now: datetime, postings: list[Posting]) -> list[i
         if connection.vendor == "postgresql":  # two array parameters: no VALUES list for psycopg to parse
             cursor.execute(f"UPDATE {funds} SET balance_minor = balance_minor + v.delta"
                            f" FROM unnest(%s::bigint[], %s::bigint[]) AS v(cid, delta) WHERE {funds}.customer_id = v.cid"
-                           + returning, [[p.customer_id for p in postings], [p.amount_minor for p in postings]])
+                           + returning, [list(deltas), list(deltas.values())])
             balances.update(dict(cursor.fetchall()))
         else:
-            for start in range(0, len(postings), 5000):
-                part = postings[start:start + 5000]
+            moves = list(deltas.items())
+            for start in range(0, len(moves), 5000):
+                part = moves[start:start + 5000]
                 values = ", ".join(["(%s, %s)"] * len(part))
-                params = [x for p in part for x in (p.customer_id, p.amount_minor)]
+                params = [x for move in part for x in move]
                 cursor.execute(f"WITH v(cid, delta) AS (VALUES {values}) UPDATE {funds}"
                                f" SET balance_minor = balance_minor + v.delta FROM v WHERE {funds}.customer_id = v.cid"
                                + returning, params)
                 balances.update(dict(cursor.fetchall()))
-    if len(balances) != len(postings):
+    if len(balances) != len(deltas):
         raise Conflict("a customer's funds row is missing", code="funds_missing")
     ids = take_ids(LedgerEntry, len(postings))
     actor_kind = str(actor.kind)
     charge, credit = str(EntryKind.CHARGE), str(EntryKind.CREDIT)
-    rows = [(pk, p.customer_id, None, charge if p.amount_minor < 0 else credit, p.amount_minor, p.currency,
-             balances[p.customer_id], p.description, "", p.source, p.reference, "", p.idempotency_key,
-             p.request_fingerprint, now, p.data, actor_kind, actor.ref, actor.name)
-            for p, pk in zip(postings, ids, strict=True)]
+    running = {cid: balances[cid] - delta for cid, delta in deltas.items()}  # the balance before the first
+    rows = []
+    for p, pk in zip(postings, ids, strict=True):
+        running[p.customer_id] += p.amount_minor
+        rows.append((pk, p.customer_id, None, charge if p.amount_minor < 0 else credit, p.amount_minor, p.currency,
+                     running[p.customer_id], p.description, "", p.source, p.reference, p.service_type,
+                     p.idempotency_key, p.request_fingerprint, now, p.data, actor_kind, actor.ref, actor.name))
     insert(LedgerEntry, ["id", "customer_id", "account_id", "kind", "amount_minor", "currency", "balance_after_minor",
                          "description", "reason", "source", "reference", "service_type", "idempotency_key",
                          "request_fingerprint", "created_at", "data", "actor_kind", "actor_ref", "actor_name"], rows)

@@ -75,7 +75,8 @@ def entries_to_invoice(customer_ids: list[int], cutoff: datetime, *, marked_by: 
     """The entries of ``customer_ids`` created before ``cutoff`` that no row of ``marked_by`` (a model
     with an ``entry_id`` column: the invoice run's marks) points at, per customer, each as
     ``entry(id, kind, amount_minor, source, service_type, description, data)``. ``data`` holds only
-    what an invoice line prints: a subscription fee's period, a usage charge's split per service.
+    what an invoice line prints: a subscription fee's period, a usage charge's split per service; and
+    a fee's kind and assignment (bundle discounts are computed from them).
 
     Plain SQL: the invoice run reads ~10 entries per customer, and the ORM's per-value converters cost
     more than the query."""
@@ -91,14 +92,17 @@ def entries_to_invoice(customer_ids: list[int], cutoff: datetime, *, marked_by: 
         sql = (f"SELECT e.id, e.customer_id, e.kind, e.amount_minor, e.source, e.service_type, e.description,"
                f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_start' END,"
                f" CASE WHEN e.source = 'subscription' THEN e.data->>'period_end' END,"
-               f" CASE WHEN e.source = 'usage' THEN e.data->'services' END"
+               f" CASE WHEN e.source = 'usage' THEN e.data->'services' END,"
+               # A fee's kind and assignment: which fees a bundle rule discounts (tripleplay.bundles).
+               f" CASE WHEN e.source = 'subscription' THEN e.data->>'kind' END,"
+               f" CASE WHEN e.source = 'subscription' THEN e.data->>'assignment' END"
                f" FROM {entries} e WHERE e.customer_id = ANY(%s) AND {unmarked}")
         with connection.cursor() as cursor:
             cursor.execute(sql, [customer_ids, at])
             rows = cursor.fetchall()
-        for eid, cid, kind, amount, source, service, description, start, end, services in rows:
+        for eid, cid, kind, amount, source, service, description, start, end, services, fee, assignment in rows:
             if source == "subscription":
-                data = {"period_start": start, "period_end": end}
+                data = {"period_start": start, "period_end": end, "kind": fee, "assignment": assignment}
             elif services is not None:  # Django reads jsonb as text (JSONField parses it)
                 data = {"services": json.loads(services) if isinstance(services, str) else services}
             else:
@@ -119,3 +123,20 @@ def entries_to_invoice(customer_ids: list[int], cutoff: datetime, *, marked_by: 
             data = json.loads(data)
         out.setdefault(cid, []).append(entry(eid, kind, amount, source, service, description, data or {}))
     return out
+
+
+def posted_keys(keys: list[str]) -> set[str]:
+    """Which of ``keys`` are idempotency keys of entries already posted (a set-based caller skips
+    them). PostgreSQL: one array parameter, not thousands of placeholders."""
+    if not keys:
+        return set()
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT idempotency_key FROM {table} WHERE idempotency_key = ANY(%s)", [keys])
+            return {row[0] for row in cursor.fetchall()}
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(LedgerEntry.objects.filter(idempotency_key__in=keys[start:start + 500])
+                     .values_list("idempotency_key", flat=True))
+    return found

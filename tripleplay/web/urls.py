@@ -3,6 +3,7 @@
 from django.urls import path
 
 from tripleplay.web.views import (
+    bundles,
     catalog,
     customers,
     home,
@@ -63,6 +64,9 @@ urlpatterns = [
     path("catalog/products/new", catalog.product_create, name="product_create"),
     path("catalog/products/<int:product_id>/plans/new", catalog.plan_create, name="plan_create"),
     path("catalog/products/<int:product_id>/retire", catalog.product_retire, name="product_retire"),
+    path("catalog/bundles/", bundles.bundle_rules, name="bundle_rules"),
+    path("catalog/bundles/new", bundles.bundle_rule_create, name="bundle_rule_create"),
+    path("catalog/bundles/<int:rule_id>/end", bundles.bundle_rule_end, name="bundle_rule_end"),
     path("catalog/rate-tables/", catalog.rate_tables, name="rate_tables"),
     path("catalog/rate-tables/new", catalog.rate_table_create, name="rate_table_create"),
     path("catalog/rate-tables/<int:table_id>/rates", catalog.rate_set, name="rate_set"),

@@ -132,6 +132,8 @@ def test_openapi_document(db):
         "/api/v1/plans": {"get", "post"},
         "/api/v1/plans/{plan_id}": {"get", "patch"},
         "/api/v1/plans/{plan_id}/retire": {"post"},
+        "/api/v1/bundle-rules": {"get", "post"},
+        "/api/v1/bundle-rules/{rule_id}": {"get", "patch"},
         "/api/v1/api-clients": {"get", "post"},
         "/api/v1/api-clients/{client_id}/revoke": {"post"},
         "/api/v1/me": {"get"},

@@ -96,6 +96,11 @@ CROSS_FIELD_RULES = {
     ("POST", "/api/v1/ppv/purchase", "event_id"),
     ("GET", "/api/v1/ppv/revenue", "to"),  # not before "from", at most MAX_REVENUE_DAYS after it
     ("POST", "/api/v1/ppv/events", "ends_at"),  # after starts_at
+    # bundle rules: a tier has a percent or an amount (not both) and at_least <= its services; a fixed
+    # amount needs the rule's currency; active_until after active_from; some fee to discount.
+    *((method, path, field) for method, path in (("POST", "/api/v1/bundle-rules"),
+                                                 ("PATCH", "/api/v1/bundle-rules/{rule_id}"))
+      for field in ("tiers", "currency", "active_until", "fee_service_types")),
 }
 
 

@@ -58,6 +58,9 @@ def actions(w):
         ("set rate", f"/catalog/rate-tables/{_rate_table(w)}/rates", {"prefix": "", "price": "0.10"}, ADMIN, 302),
         ("peak window", f"/catalog/rate-tables/{_rate_table(w)}/peak", {"start": "08:00", "end": "20:00",
                                                                          "weekdays": ["1", "2"]}, ADMIN, 302),
+        ("create bundle rule", "/catalog/bundles/new", {"name": "Bundle {role}", "tier1_services": ["iptv", "data"],
+                                                        "tier1_percent": "10"}, ADMIN, 302),
+        ("end bundle rule", f"/catalog/bundles/{_bundle_rule(w)}/end", {"active_until": "2030-01-01"}, ADMIN, 302),
         ("link package", f"/catalog/packages/{_package(w, 'vod-plus')}/link", {"product_id": w.cat.basic.pk}, ADMIN, 302),
         ("sell package", f"/catalog/packages/{_package(w, 'vod-plus')}/sell", {"code": "vod-{role}", "price": "2.00",
                                                                               "currency": "USD"}, ADMIN, 302),
@@ -117,7 +120,7 @@ ACTION_NAMES = [
     "new account", "change main product", "add add-on",
     "remove add-on", "payment: confirm page", "payment", "credit", "retry provisioning", "cancel provisioning",
     "PPV refund", "issue invoice", "void invoice", "connection test", "create product", "create plan",
-    "retire product", "create rate table", "set rate", "peak window",
+    "retire product", "create rate table", "set rate", "peak window", "create bundle rule", "end bundle rule",
     "link package", "sell package", "import preview", "import apply", "create PPV event",
     "create platform", "update platform", "inbound token", "reconcile", "reconcile repair",
     "send checkout link", "autopay switch", "online refund", "create voucher batch", "disable voucher batch",
@@ -145,6 +148,16 @@ def _coupon(w) -> int:
     existing = Coupon.objects.filter(code="PERMHALF").first()
     return (existing or create_coupon(Actor.system("test"), code="PERMHALF",
                                       promotion=Promotion.objects.get(pk=_promotion(w)))).pk
+
+
+def _bundle_rule(w) -> int:
+    from tripleplay.bundles.models import BundleRule
+    from tripleplay.bundles.services import create_rule
+    from tripleplay.core.actors import Actor
+
+    existing = BundleRule.objects.filter(name="Bundle web").first()
+    return (existing or create_rule(Actor.system("test"), name="Bundle web",
+                                    tiers=[{"services": ["iptv", "data"], "percent": "10"}])).pk
 
 
 def _nas(w) -> int:
@@ -287,13 +300,14 @@ def test_the_action_list_is_complete(world):
         "catalog", "rate_tables", "packages", "ppv_events", "ppv_purchases", "platforms", "queue", "platform", "reports",
         "invoice_pdf", "invoice_csv", "customer_payments", "checkout_return", "vouchers", "voucher_redemptions",
         "voucher_batch", "network", "webhooks", "webhook", "webhook_delivery", "promotions", "coupons",
-        "notifications", "notification", "notification_template", "customer_notifications"}}
+        "notifications", "notification", "notification_template", "customer_notifications", "bundle_rules"}}
     tested = {"signup_submit", "customer_update", "customer_status", "portal_invite", "portal_disable",
               "account_status", "account_update",
               "account_create", "main_product",
               "add_addon", "remove_addon", "money", "hold_schedule", "hold_cancel", "hold_end",
               "subscriber_retry", "subscriber_cancel", "ppv_refund", "platform_test", "product_create", "plan_create",
-              "product_retire", "rate_table_create", "rate_set", "peak_window_set",
+              "product_retire", "rate_table_create", "rate_set", "peak_window_set", "bundle_rule_create",
+              "bundle_rule_end",
               "package_link", "package_sell", "package_import", "ppv_event_create", "platform_create",
               "platform_update",
               "platform_token", "platform_reconcile", "invoice_issue", "invoice_void", "send_checkout", "autopay",

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BundlesConfig(AppConfig):
+    name = "tripleplay.bundles"
+    label = "bundles"
