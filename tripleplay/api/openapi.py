@@ -46,6 +46,14 @@ EDGE_ERRORS = {
 DEFAULT_ERROR = "Error: the domain's own refusals (409 conflicts, 422 business rules, 502 an unreachable platform)"
 
 
+def operation_id(module: str, handler: str) -> str:
+    """``tripleplay.api.customers`` + ``list_customers`` -> ``customers_list`` (D115)."""
+    area = module.rsplit(".", 1)[-1]
+    noun = {area, area.rstrip("s"), area.removesuffix("es")}
+    words = [w for w in handler.split("_") if w not in noun]
+    return "_".join([area, *words]) if words else area
+
+
 def _error_reply(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
 
