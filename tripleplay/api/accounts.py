@@ -7,7 +7,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import StrictStr
 
-from tripleplay.api.customers import StatusChangeOut, StatusIn
+from tripleplay.api.customers import ExternalId, Metadata, StatusChangeOut, StatusIn
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import Id, IdParam, In, IsoDate, OptionalText, QueryText
@@ -32,14 +32,18 @@ class AccountIn(In):
     main_plan_id: Id
     addon_plan_ids: list[Id] = []
     start_date: IsoDate | None = Field(None, description="default today")
+    external_id: ExternalId | None = None
+    metadata: Metadata = {}
 
 
 class AccountPatch(In):
-    """Identifiers only; null or "" clears one."""
+    """Identifiers and your own data only; null or "" clears an identifier, {} clears the metadata."""
 
     login: Identifier | None = None
     device_id: Identifier | None = None
     phone_number: PhoneNumber | None = None
+    external_id: ExternalId | None = None
+    metadata: Metadata = None
 
 
 class MainProductIn(In):
@@ -85,6 +89,8 @@ class AccountOut(Schema):
     status_changed_at: datetime
     created_at: datetime
     closed_at: datetime | None
+    external_id: str | None
+    metadata: dict[str, str]
 
 
 class AccountDetailOut(AccountOut):
@@ -98,10 +104,10 @@ class AccountDetailOut(AccountOut):
 @router.get("/accounts", response=list[AccountOut])
 @paginate(BoundedPagination)
 def list_accounts(request, customer_id: IdParam | None = None, status: Status | None = None,
-                  search: QueryText | None = None):
-    """Accounts by id; ``search`` matches login, phone number or device id."""
+                  search: QueryText | None = None, external_id: QueryText | None = None):
+    """Accounts by id; ``search`` matches login, phone number or device id; ``external_id`` is exact."""
     require(request, *READERS)
-    return selectors.accounts(customer_id=customer_id, status=status, search=search)
+    return selectors.accounts(customer_id=customer_id, status=status, search=search, external_id=external_id)
 
 
 @router.post("/accounts", response={201: AccountDetailOut})
@@ -116,6 +122,8 @@ def create_account(request, payload: AccountIn):
         device_id=payload.device_id,
         phone_number=payload.phone_number,
         start_date=payload.start_date,
+        external_id=payload.external_id,
+        metadata=payload.metadata,
     )
     return selectors.account(account.pk)
 
