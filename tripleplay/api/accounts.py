@@ -8,6 +8,7 @@ from ninja.pagination import paginate
 from pydantic import StrictStr
 
 from tripleplay.api.customers import ExternalId, Metadata, StatusChangeOut, StatusIn
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import Id, IdParam, In, IsoDate, OptionalText, QueryText
@@ -111,6 +112,7 @@ def list_accounts(request, customer_id: IdParam | None = None, status: Status | 
 
 
 @router.post("/accounts", response={201: AccountDetailOut})
+@idempotent_create()
 def create_account(request, payload: AccountIn):
     actor = require(request, *OPERATIONS)
     account = services.create_account(
@@ -164,6 +166,7 @@ def account_products(request, account_id: IdParam):
 
 
 @router.post("/accounts/{account_id}/main-product", response={201: AssignmentOut})
+@idempotent_create()
 def change_main_product(request, account_id: IdParam, payload: MainProductIn):
     """The current main product ends on ``effective_date`` (exclusive) and the new plan starts that day.
     Returns the new assignment."""
@@ -173,6 +176,7 @@ def change_main_product(request, account_id: IdParam, payload: MainProductIn):
 
 
 @router.post("/accounts/{account_id}/addons", response={201: AssignmentOut})
+@idempotent_create()
 def add_addon(request, account_id: IdParam, payload: AddonIn):
     actor = require(request, *OPERATIONS)
     return services.add_addon(actor, selectors.account(account_id), catalog_selectors.plan(payload.plan_id),

@@ -7,6 +7,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from pydantic import StrictInt, StrictStr, WithJsonSchema
 
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import (
@@ -165,6 +166,7 @@ def list_customers(request, status: Status | None = None, search: QueryText | No
 
 
 @router.post("/customers", response={201: CustomerOut})
+@idempotent_create()
 def create_customer(request, payload: CustomerIn):
     actor = require(request, *OPERATIONS)
     customer = services.create_customer(actor, **payload.changes())

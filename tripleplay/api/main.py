@@ -15,6 +15,7 @@ from tripleplay.api import (
     catalog,
     customers,
     errors,
+    idempotency,
     invoices,
     iptv,
     ledger,
@@ -62,7 +63,7 @@ class TripleplayAPI(NinjaAPI):
         urls = super()._get_urls()
         for url in urls:
             if isinstance(url, URLPattern):
-                url.callback = errors.json_method_not_allowed(url.callback)
+                url.callback = idempotency.storing_answers(errors.json_method_not_allowed(url.callback))
         return urls
 
     def get_openapi_operation_id(self, operation) -> str:
