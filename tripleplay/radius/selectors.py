@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from tripleplay import clock
 from tripleplay.core.errors import NotFound
@@ -105,3 +105,14 @@ def command(command_id: int) -> NasCommand:
 
 def internet_login_of(account_id: int) -> InternetLogin | None:
     return InternetLogin.objects.filter(account_id=account_id).select_related("last_nas").first()
+
+
+def command_queue() -> dict[str, int]:
+    """Disconnect (and CoA) commands by status, for /metrics: one GROUP BY."""
+    rows = NasCommand.objects.order_by().values("status").annotate(n=Count("id")).order_by("status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+def oldest_pending_command_at():
+    """When the oldest pending command was written, or None."""
+    return NasCommand.objects.filter(status="pending").aggregate(oldest=Min("created_at"))["oldest"]
