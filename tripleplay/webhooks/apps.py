@@ -11,6 +11,7 @@ class WebhooksConfig(AppConfig):
         from tripleplay.invoicing import hooks as invoicing
         from tripleplay.iptv import hooks as iptv
         from tripleplay.ledger import hooks as ledger
+        from tripleplay.sessions import hooks as sessions
         from tripleplay.webhooks import handlers, jobs
 
         # Each writes the event (and its deliveries) in the transaction of the change (the outbox).
@@ -19,5 +20,6 @@ class WebhooksConfig(AppConfig):
         invoicing.INVOICES_ISSUED.register(handlers.invoices_issued, order=10)
         invoicing.INVOICES_PAID.register(handlers.invoices_paid, order=10)
         iptv.PROVISIONING_FAILED.register(handlers.provisioning_failed, order=10)
+        sessions.SESSION_MUST_END.register(handlers.session_must_end, order=20)  # after radius's Disconnect (10)
         for loop in jobs.LOOPS:
             scheduler.register_loop(loop)
