@@ -19,10 +19,13 @@ import inspect
 import json
 import re
 import typing
+from datetime import timedelta
 
+from django.conf import settings
 from django.http import HttpResponse
 from ninja import Header
 
+from tripleplay import clock
 from tripleplay.core import idempotency
 from tripleplay.core.errors import Conflict, InvalidInput
 
@@ -112,3 +115,9 @@ def storing_answers(view):
         return response
 
     return wrapped
+
+
+def prune_job() -> str:
+    """Forget the answers older than TRIPLEPLAY_IDEMPOTENCY_KEY_HOURS: their keys may be used again."""
+    hours = settings.TRIPLEPLAY_IDEMPOTENCY_KEY_HOURS
+    return f"forgot {idempotency.prune(clock.now() - timedelta(hours=hours))} idempotency keys"

@@ -12,7 +12,7 @@ class WebhooksConfig(AppConfig):
         from tripleplay.iptv import hooks as iptv
         from tripleplay.ledger import hooks as ledger
         from tripleplay.sessions import hooks as sessions
-        from tripleplay.webhooks import handlers, jobs
+        from tripleplay.webhooks import handlers, jobs, retention
 
         # Each writes the event (and its deliveries) in the transaction of the change (the outbox).
         customers.CUSTOMER_CHANGED.register(handlers.customer_changed, order=30)
@@ -23,3 +23,4 @@ class WebhooksConfig(AppConfig):
         sessions.SESSION_MUST_END.register(handlers.session_must_end, order=20)  # after radius's Disconnect (10)
         for loop in jobs.LOOPS:
             scheduler.register_loop(loop)
+        scheduler.register(scheduler.PeriodicJob("webhooks-prune", retention.prune_job, default_seconds=86400))

@@ -106,3 +106,19 @@ def test_the_document_declares_the_optional_header_on_creates(finance):
         params = doc["paths"][BASE + path][method]["parameters"]
         header = next(p for p in params if p["name"] == "Idempotency-Key")
         assert (header["in"], header["required"], header["schema"]["maxLength"]) == ("header", required, 128)
+
+
+def test_answers_are_forgotten_after_the_retention(finance, settings):
+    from datetime import timedelta
+
+    from tripleplay import clock
+    from tripleplay.api.idempotency import prune_job
+    finance.post("/customers", NEW, key="old")
+    clock.advance(timedelta(hours=23))
+    finance.post("/customers", NEW, key="young")
+    clock.advance(timedelta(hours=2))
+    settings.TRIPLEPLAY_IDEMPOTENCY_KEY_HOURS = 24
+    assert prune_job() == "forgot 1 idempotency keys"
+    assert list(IdempotentResponse.objects.values_list("key", flat=True)) == ["young"]
+    assert finance.post("/customers", NEW, key="old").status_code == 201  # the key may be used again
+    assert Customer.objects.count() == 3

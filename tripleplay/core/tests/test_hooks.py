@@ -109,7 +109,8 @@ def test_the_apps_wiring_is_the_documented_one():
                                                           "tripleplay.webhooks.handlers.customer_changed"]
     assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
                                                          "tripleplay.radius.services.disconnect_account_if_barred"]
-    assert sessions_hooks.SESSION_MUST_END.handlers() == ["tripleplay.radius.services.disconnect_on_must_end"]
+    assert sessions_hooks.SESSION_MUST_END.handlers() == ["tripleplay.radius.services.disconnect_on_must_end",
+                                                          "tripleplay.webhooks.handlers.session_must_end"]
     assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued"]
     assert invoicing_hooks.INVOICES_PAID.handlers() == ["tripleplay.webhooks.handlers.invoices_paid"]
     assert iptv_hooks.PROVISIONING_FAILED.handlers() == ["tripleplay.webhooks.handlers.provisioning_failed"]
@@ -131,6 +132,8 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("invoice-documents", "tripleplay.invoicing.jobs"),
         ("collections", "tripleplay.collections.jobs"),
         ("autopay", "tripleplay.payments.jobs"),
+        ("webhooks-prune", "tripleplay.webhooks.retention"),
+        ("idempotency-keys-prune", "tripleplay.api.idempotency"),
     ]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
@@ -140,7 +143,7 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
     assert {j.name: j.interval.total_seconds() for j in scheduler.worker_jobs()} == {
         "portal-cleanup": 3600, "import-packages": 21600, "reconcile": 86400, "dated-changes": 3600,
         "expire-holds": 60, "charge": 3600, "sweep-sessions": 60, "invoice-run": 3600, "invoice-documents": 300,
-        "collections": 3600, "autopay": 3600}
+        "collections": 3600, "autopay": 3600, "webhooks-prune": 86400, "idempotency-keys-prune": 3600}
 
 
 def test_a_job_name_belongs_to_one_job():

@@ -308,7 +308,7 @@ def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_cus
     # Each app registers its own jobs; they run in INSTALLED_APPS order (lower layers first).
     assert [j.name for j in scheduler.worker_jobs()] == [
         "portal-cleanup", "import-packages", "reconcile", "dated-changes", "expire-holds", "charge", "sweep-sessions",
-        "invoice-run", "invoice-documents", "collections", "autopay"]
+        "invoice-run", "invoice-documents", "collections", "autopay", "webhooks-prune", "idempotency-keys-prune"]
 
 
 def test_a_product_change_dated_in_advance_reaches_the_platform_on_its_day(tv, actor, make_customer):

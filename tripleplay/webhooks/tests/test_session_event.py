@@ -25,3 +25,33 @@ def test_a_forced_end_emits_session_disconnected(endpoint, subscriber):  # noqa:
                              "code": "insufficient_funds"}
     assert deliveries_of(wants.endpoint) == [("session.disconnected", "pending")]
     assert deliveries_of(other.endpoint) == []
+
+
+def test_prune_forgets_delivered_events_past_retention_and_keeps_the_dead_letter(db, settings):
+    from datetime import UTC, datetime, timedelta
+
+    from tripleplay import clock
+    from tripleplay.webhooks import retention
+    from tripleplay.webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
+
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    clock.freeze(now)
+    ep = Endpoint.objects.create(url="http://127.0.0.1:9/h", secret_encrypted="x", secret_prefix="whsec_x",
+                                 created_at=now, updated_at=now)
+    settings.TRIPLEPLAY_WEBHOOK_RETENTION_DAYS = 30
+    old, recent = now - timedelta(days=31), now - timedelta(days=29)
+    cases = {"old-delivered": (old, ["succeeded"]), "old-nobody": (old, []), "old-failed": (old, ["failed"]),
+             "old-mixed": (old, ["succeeded", "pending"]), "recent-delivered": (recent, ["succeeded"])}
+    for uid, (at, statuses) in cases.items():
+        event = Event.objects.create(uid=uid, type="invoice.paid", created_at=at, payload={})
+        for n, status in enumerate(statuses):
+            endpoint = ep if n == 0 else Endpoint.objects.create(
+                url=f"http://127.0.0.1:9/{uid}", secret_encrypted="x", secret_prefix="whsec_x", created_at=now,
+                updated_at=now)
+            d = Delivery.objects.create(event=event, endpoint=endpoint, status=status, created_at=at)
+            DeliveryAttempt.objects.create(delivery=d, number=1, started_at=at, duration_ms=5, status_code=200)
+    assert retention.prune_job() == "pruned 2 delivered events"
+    assert sorted(Event.objects.values_list("uid", flat=True)) == ["old-failed", "old-mixed", "recent-delivered"]
+    assert Delivery.objects.count() == 4 and DeliveryAttempt.objects.count() == 4
+    settings.TRIPLEPLAY_WEBHOOK_RETENTION_DAYS = 0  # keep everything
+    assert retention.prune() == 0 and Event.objects.count() == 3
