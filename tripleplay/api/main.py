@@ -45,6 +45,11 @@ currency; outputs are `{"amount_minor": 1250, "amount": "12.50", "currency": "US
 
 **Idempotency**: money POSTs need an `Idempotency-Key` header; a retry with the same key and body returns
 the first result (201) and writes nothing; the same key with another body is 409 `idempotency_key_reused`.
+Every other create takes one too, optional and honoured the same way (a secret is never answered twice:
+409 `already_created`).
+
+**Lists** page by `limit` and `offset`; the lists that only grow also by `cursor` (their `next_cursor`)
+with `created_after`/`created_before`.
 
 **Errors**: `{"error": {"code": "...", "message": "...", "details": {...}}}` with the HTTP status. Each
 operation lists the statuses its edge answers (400 a body that is not JSON or a missing Idempotency-Key,
