@@ -11,14 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.db.models import Q
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
+from pydantic import BeforeValidator
 
 from tripleplay.api.schemas import MAX_ID, MAX_OFFSET, Instant
 from tripleplay.core.errors import InvalidInput
@@ -29,6 +31,19 @@ class BoundedPagination(LimitOffsetPagination):
         limit: int = Field(settings.NINJA_PAGINATION_PER_PAGE, ge=1, le=settings.NINJA_PAGINATION_MAX_LIMIT,
                            description="items per page")
         offset: int = Field(0, ge=0, le=MAX_OFFSET, description="items to skip")
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value):
+    # In a query string every value is text, which pydantic would also read as a Unix time ("0.5").
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("expected a time as RFC 3339 text with an offset, e.g. 2026-03-10T12:00:00Z")
+    return value
+
+
+QueryInstant = Annotated[Instant, BeforeValidator(_rfc3339)]
 
 
 class CursorPagination(BoundedPagination):
@@ -45,8 +60,8 @@ class CursorPagination(BoundedPagination):
     class Input(BoundedPagination.Input):
         cursor: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+={0,2}$",
                                    description="the next_cursor of the previous page")
-        created_after: Instant | None = Field(None, description="only items created after this time")
-        created_before: Instant | None = Field(None, description="only items created before this time")
+        created_after: QueryInstant | None = Field(None, description="only items created after this time")
+        created_before: QueryInstant | None = Field(None, description="only items created before this time")
 
     class Output(Schema):
         items: list[Any]
@@ -98,7 +113,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as e:
         raise InvalidInput("the cursor is not one this list gave", code="invalid_cursor",
                            details={"field": "cursor"}) from e
-    return at, pk
+    return _utc(at), pk
 
 
 def _utc(at: datetime) -> datetime:
