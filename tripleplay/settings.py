@@ -309,6 +309,14 @@ TRIPLEPLAY_JOB_INTERVALS["trials"] = int(os.environ.get("TRIPLEPLAY_JOB_TRIALS_S
 # delivers), and derives the ppv.purchased events of confirmed purchases at most every ..._PPV_SECONDS.
 TRIPLEPLAY_WEBHOOK_THREADS = int(os.environ.get("TRIPLEPLAY_WEBHOOK_THREADS", "4"))
 TRIPLEPLAY_WEBHOOK_PPV_SECONDS = float(os.environ.get("TRIPLEPLAY_WEBHOOK_PPV_SECONDS", "5"))
+# Delivered events (every delivery succeeded) older than this many days are deleted by the
+# webhooks-prune job (daily); failed and pending ones are kept. 0 keeps everything (D120).
+TRIPLEPLAY_WEBHOOK_RETENTION_DAYS = int(os.environ.get("TRIPLEPLAY_WEBHOOK_RETENTION_DAYS", "30"))
+TRIPLEPLAY_JOB_INTERVALS["webhooks-prune"] = int(os.environ.get("TRIPLEPLAY_JOB_WEBHOOKS_PRUNE_SECONDS", "86400"))
+# An Idempotency-Key of an API create (D117) is remembered this many hours, then may be used again.
+TRIPLEPLAY_IDEMPOTENCY_KEY_HOURS = int(os.environ.get("TRIPLEPLAY_IDEMPOTENCY_KEY_HOURS", "24"))
+TRIPLEPLAY_JOB_INTERVALS["idempotency-keys-prune"] = int(
+    os.environ.get("TRIPLEPLAY_JOB_IDEMPOTENCY_KEYS_PRUNE_SECONDS", "3600"))
 # E-mail (invoices, collections notices): Django's framework. The default writes each message to a file
 # under TRIPLEPLAY_HOME/mail, so nothing is sent by accident; production sets an SMTP backend and host.
 EMAIL_BACKEND = os.environ.get("TRIPLEPLAY_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")

@@ -7,6 +7,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from tripleplay.access import selectors, services
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
 from tripleplay.api.schemas import IdParam, In, RequiredText
@@ -60,6 +61,7 @@ def list_api_clients(request):
 
 
 @router.post("/api-clients", response={201: ApiClientCreatedOut})
+@idempotent_create(secret=True)
 def create_api_client(request, payload: ApiClientIn):
     actor = require(request, *ADMINS)
     client, token = services.create_api_client(actor, name=payload.name, role=payload.role)

@@ -7,7 +7,8 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import StrictStr
 
-from tripleplay.api.customers import StatusChangeOut, StatusIn
+from tripleplay.api.customers import ExternalId, Metadata, StatusChangeOut, StatusIn
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import Id, IdParam, In, IsoDate, OptionalText, QueryText
@@ -32,14 +33,18 @@ class AccountIn(In):
     main_plan_id: Id
     addon_plan_ids: list[Id] = []
     start_date: IsoDate | None = Field(None, description="default today")
+    external_id: ExternalId | None = None
+    metadata: Metadata = {}
 
 
 class AccountPatch(In):
-    """Identifiers only; null or "" clears one."""
+    """Identifiers and your own data only; null or "" clears an identifier, {} clears the metadata."""
 
     login: Identifier | None = None
     device_id: Identifier | None = None
     phone_number: PhoneNumber | None = None
+    external_id: ExternalId | None = None
+    metadata: Metadata = None
 
 
 class MainProductIn(In):
@@ -85,6 +90,8 @@ class AccountOut(Schema):
     status_changed_at: datetime
     created_at: datetime
     closed_at: datetime | None
+    external_id: str | None
+    metadata: dict[str, str]
 
 
 class AccountDetailOut(AccountOut):
@@ -98,13 +105,14 @@ class AccountDetailOut(AccountOut):
 @router.get("/accounts", response=list[AccountOut])
 @paginate(BoundedPagination)
 def list_accounts(request, customer_id: IdParam | None = None, status: Status | None = None,
-                  search: QueryText | None = None):
-    """Accounts by id; ``search`` matches login, phone number or device id."""
+                  search: QueryText | None = None, external_id: QueryText | None = None):
+    """Accounts by id; ``search`` matches login, phone number or device id; ``external_id`` is exact."""
     require(request, *READERS)
-    return selectors.accounts(customer_id=customer_id, status=status, search=search)
+    return selectors.accounts(customer_id=customer_id, status=status, search=search, external_id=external_id)
 
 
 @router.post("/accounts", response={201: AccountDetailOut})
+@idempotent_create()
 def create_account(request, payload: AccountIn):
     actor = require(request, *OPERATIONS)
     account = services.create_account(
@@ -116,6 +124,8 @@ def create_account(request, payload: AccountIn):
         device_id=payload.device_id,
         phone_number=payload.phone_number,
         start_date=payload.start_date,
+        external_id=payload.external_id,
+        metadata=payload.metadata,
     )
     return selectors.account(account.pk)
 
@@ -156,6 +166,7 @@ def account_products(request, account_id: IdParam):
 
 
 @router.post("/accounts/{account_id}/main-product", response={201: AssignmentOut})
+@idempotent_create()
 def change_main_product(request, account_id: IdParam, payload: MainProductIn):
     """The current main product ends on ``effective_date`` (exclusive) and the new plan starts that day.
     Returns the new assignment."""
@@ -165,6 +176,7 @@ def change_main_product(request, account_id: IdParam, payload: MainProductIn):
 
 
 @router.post("/accounts/{account_id}/addons", response={201: AssignmentOut})
+@idempotent_create()
 def add_addon(request, account_id: IdParam, payload: AddonIn):
     actor = require(request, *OPERATIONS)
     return services.add_addon(actor, selectors.account(account_id), catalog_selectors.plan(payload.plan_id),

@@ -9,4 +9,11 @@ class ApiConfig(AppConfig):
     label = "api"
 
     def ready(self) -> None:
-        from tripleplay.api import checks  # noqa: F401 - registers the checks
+        from tripleplay.api import (
+            checks,  # noqa: F401 - registers the checks
+            idempotency,
+        )
+        from tripleplay.core import scheduler
+
+        scheduler.register(scheduler.PeriodicJob("idempotency-keys-prune", idempotency.prune_job,
+                                                 default_seconds=3600))

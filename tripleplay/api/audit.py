@@ -5,7 +5,7 @@ from datetime import datetime
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from tripleplay.api.pagination import BoundedPagination
+from tripleplay.api.pagination import CursorPagination
 from tripleplay.api.permissions import READERS, require
 from tripleplay.api.schemas import ActorOut, QueryText
 from tripleplay.audit import selectors
@@ -28,7 +28,7 @@ class AuditEventOut(Schema):
 
 
 @router.get("/audit", response=list[AuditEventOut])
-@paginate(BoundedPagination)
+@paginate(CursorPagination, created="at")
 def list_audit_events(request, object_type: QueryText | None = None, object_id: QueryText | None = None,
                       action: QueryText | None = None):
     """Newest first. ``object_type`` is the model name: customer, account, ledgerentry, hold, product ..."""

@@ -6,6 +6,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, READERS, require
 from tripleplay.api.schemas import (
@@ -176,6 +177,7 @@ def list_products(request, kind: ProductKind | None = None, status: CatalogStatu
 
 
 @router.post("/products", response={201: ProductDetailOut})
+@idempotent_create()
 def create_product(request, payload: ProductIn):
     actor = require(request, *ADMINS)
     product = services.create_product(actor, **payload.changes())
@@ -222,6 +224,7 @@ def list_plans(request, product_id: IdParam | None = None, status: CatalogStatus
 
 
 @router.post("/plans", response={201: PlanOut})
+@idempotent_create()
 def create_plan(request, payload: PlanIn):
     actor = require(request, *ADMINS)
     fields = payload.changes()

@@ -5,8 +5,9 @@ from typing import Annotated
 
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
-from pydantic import StrictInt, StrictStr
+from pydantic import StrictInt, StrictStr, WithJsonSchema
 
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import (
@@ -25,6 +26,8 @@ from tripleplay.api.schemas import (
     minor,
 )
 from tripleplay.catalog.models import BillingPeriod
+from tripleplay.core.validation import STORABLE_TEXT_PATTERN
+from tripleplay.customers import metadata as integration
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import BalanceModel, Status
 
@@ -41,6 +44,24 @@ City = OptionalText(100)
 PostalCode = OptionalText(20)
 Country = Annotated[StrictStr, Field(pattern=r"^([A-Za-z]{2})?$", description="ISO 3166-1 alpha-2, or empty")]
 Reason = RequiredText(200)
+# An integrator's own id and labels (customers.metadata, D116); accounts have the same two fields.
+ExternalId = Annotated[OptionalText(integration.MAX_EXTERNAL_ID_LENGTH),
+                       Field(description="your own id for the row: unique where set; null or blank clears it")]
+_METADATA_SCHEMA = {
+    "type": "object", "maxProperties": integration.MAX_KEYS,
+    "propertyNames": {"type": "string", "minLength": 1, "maxLength": integration.MAX_KEY_LENGTH,
+                      "pattern": STORABLE_TEXT_PATTERN},
+    "additionalProperties": {"type": "string", "maxLength": integration.MAX_VALUE_LENGTH,
+                             "pattern": STORABLE_TEXT_PATTERN},
+    "description": f"your labels: at most {integration.MAX_KEYS} string keys of 1..{integration.MAX_KEY_LENGTH} "
+                   f"characters to strings of at most {integration.MAX_VALUE_LENGTH}; an update replaces the "
+                   "whole object ({} clears it)",
+}
+_MetadataKey = Annotated[StrictStr, Field(min_length=1, max_length=integration.MAX_KEY_LENGTH,
+                                          pattern=STORABLE_TEXT_PATTERN)]
+_MetadataValue = Annotated[StrictStr, Field(max_length=integration.MAX_VALUE_LENGTH, pattern=STORABLE_TEXT_PATTERN)]
+Metadata = Annotated[dict[_MetadataKey, _MetadataValue], Field(max_length=integration.MAX_KEYS),
+                     WithJsonSchema(_METADATA_SCHEMA)]
 
 
 class CustomerIn(In):
@@ -59,6 +80,8 @@ class CustomerIn(In):
     city: City = ""
     postal_code: PostalCode = ""
     country: Country = ""
+    external_id: ExternalId | None = None
+    metadata: Metadata = {}
 
 
 class CustomerPatch(In):
@@ -78,6 +101,8 @@ class CustomerPatch(In):
     billing_period: BillingPeriod = None
     bill_cycle_day: StrictInt = Field(None, ge=1, le=31)
     tax_rate: Percent = None
+    external_id: ExternalId | None = None
+    metadata: Metadata = None
 
 
 class StatusIn(In):
@@ -106,6 +131,8 @@ class CustomerOut(Schema):
     status_changed_at: datetime
     created_at: datetime
     closed_at: datetime | None
+    external_id: str | None
+    metadata: dict[str, str]
 
     @staticmethod
     def resolve_credit_limit(obj) -> dict:
@@ -131,13 +158,15 @@ class StatusChangeOut(Schema):
 
 @router.get("/customers", response=list[CustomerOut])
 @paginate(BoundedPagination)
-def list_customers(request, status: Status | None = None, search: QueryText | None = None):
-    """Customers by id; ``search`` matches name, e-mail or an account's login."""
+def list_customers(request, status: Status | None = None, search: QueryText | None = None,
+                   external_id: QueryText | None = None):
+    """Customers by id; ``search`` matches name, e-mail or an account's login; ``external_id`` is exact."""
     require(request, *READERS)
-    return selectors.customers(status=status, search=search)
+    return selectors.customers(status=status, search=search, external_id=external_id)
 
 
 @router.post("/customers", response={201: CustomerOut})
+@idempotent_create()
 def create_customer(request, payload: CustomerIn):
     actor = require(request, *OPERATIONS)
     customer = services.create_customer(actor, **payload.changes())

@@ -95,6 +95,15 @@ class StrictJSONParser(Parser):
     """JSON bodies only, without the NaN/Infinity extensions of Python's json module, and without
     text a database cannot store, whatever field it is in (D69)."""
 
+    def parse_querydict(self, data, list_fields, request: HttpRequest):
+        """A parameter of one value sent several times (``?status=a&status=b``) reaches its schema as
+        the list it is, and is refused (422), instead of ninja's silent last-one-wins."""
+        result = {}
+        for key in data.keys():
+            values = data.getlist(key)
+            result[key] = values if key in list_fields or len(values) > 1 else values[0]
+        return result
+
     def parse_body(self, request: HttpRequest):
         body = request.body
         try:

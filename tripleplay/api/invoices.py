@@ -11,7 +11,8 @@ from django.http import HttpResponse
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from tripleplay.api.pagination import BoundedPagination
+from tripleplay.api.idempotency import idempotent_create
+from tripleplay.api.pagination import CursorPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import IdParam, In, MoneyOut, RequiredText, decimal_text, minor
 from tripleplay.collections.models import CollectionAction
@@ -90,11 +91,11 @@ def _out(inv, with_lines: bool = False) -> dict:
 
 
 @router.get("/invoices", response=list[InvoiceOut])
-@paginate(BoundedPagination)
+@paginate(CursorPagination, created="created_at", render=_out)
 def list_invoices(request, customer_id: IdParam | None = None, status: InvoiceStatus | None = None):
-    """Newest first."""
+    """Newest first (by creation)."""
     require(request, *READERS)
-    return [_out(i) for i in selectors.invoices(customer_id, status).select_related("credit_note_for")]
+    return selectors.invoices(customer_id, status).select_related("credit_note_for")
 
 
 @router.get("/invoices/{invoice_id}", response=InvoiceDetailOut)
@@ -125,6 +126,7 @@ def download_csv(request, invoice_id: IdParam):
 
 
 @router.post("/customers/{customer_id}/invoices", response={201: InvoiceDetailOut})
+@idempotent_create()
 def issue_out_of_turn(request, customer_id: IdParam):
     """An out-of-turn invoice now for everything not invoiced yet (the regular period still closes)."""
     actor = require(request, *OPERATIONS)
@@ -140,6 +142,7 @@ class VoidIn(In):
 
 
 @router.post("/invoices/{invoice_id}/void", response={201: InvoiceDetailOut})
+@idempotent_create()
 def void_invoice(request, invoice_id: IdParam, payload: VoidIn):
     """Void an invoice; answers with the credit note issued for it."""
     actor = require(request, *OPERATIONS)

@@ -21,7 +21,8 @@ from ninja.pagination import paginate
 from pydantic import StrictBool, StrictFloat, StrictInt, WithJsonSchema
 
 from tripleplay.api.catalog import AllowanceIn, ProductDetailOut
-from tripleplay.api.pagination import BoundedPagination
+from tripleplay.api.idempotency import idempotent_create
+from tripleplay.api.pagination import BoundedPagination, CursorPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import (
     Code,
@@ -397,6 +398,7 @@ def list_platforms(request):
 
 
 @router.post("/iptv/platforms", response={201: PlatformOut})
+@idempotent_create()
 def create_platform(request, payload: PlatformIn):
     actor = require(request, *ADMINS)
     platform = configuration.create_platform(actor, **payload.changes())
@@ -417,6 +419,7 @@ def update_platform(request, platform_id: IdParam, payload: PlatformPatch):
 
 
 @router.post("/iptv/platforms/{platform_id}/inbound-token", response={201: InboundTokenOut})
+@idempotent_create(secret=True)
 def issue_inbound_token(request, platform_id: IdParam):
     """A new token for the platform's calls to tripleplay (catalog push); replaces the previous one."""
     actor = require(request, *ADMINS)
@@ -490,6 +493,7 @@ def unlink_package(request, package_id: IdParam, payload: ProductIdIn):
 
 
 @router.post("/iptv/packages/{package_id}/sell", response={201: ProductDetailOut})
+@idempotent_create()
 def sell_package(request, package_id: IdParam, payload: SellIn):
     """A new add-on product granting the package, with one plan. Returns the product."""
     actor = require(request, *ADMINS)
@@ -557,7 +561,7 @@ def cancel_subscriber(request, subscriber_id: IdParam):
 
 
 @router.get("/iptv/commands", response=list[CommandOut])
-@paginate(BoundedPagination)
+@paginate(CursorPagination, created="created_at")
 def list_commands(request, platform_id: IdParam | None = None, status: CommandStatus | None = None):
     """Provisioning commands, newest first."""
     require(request, *READERS)

@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 from pydantic import StrictInt
 
 from tripleplay import clock
-from tripleplay.api.pagination import BoundedPagination
+from tripleplay.api.pagination import BoundedPagination, CursorPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import (
     ActorOut,
@@ -192,7 +192,7 @@ def get_funds(request, customer_id: IdParam):
 
 
 @router.get("/customers/{customer_id}/entries", response=list[EntryOut])
-@paginate(BoundedPagination)
+@paginate(CursorPagination, created="created_at")
 def list_entries(request, customer_id: IdParam, kind: EntryKind | None = None):
     """Newest first."""
     require(request, *READERS)

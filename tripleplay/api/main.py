@@ -16,6 +16,7 @@ from tripleplay.api import (
     catalog,
     customers,
     errors,
+    idempotency,
     invoices,
     iptv,
     ledger,
@@ -48,6 +49,11 @@ currency; outputs are `{"amount_minor": 1250, "amount": "12.50", "currency": "US
 
 **Idempotency**: money POSTs need an `Idempotency-Key` header; a retry with the same key and body returns
 the first result (201) and writes nothing; the same key with another body is 409 `idempotency_key_reused`.
+Every other create takes one too, optional and honoured the same way (a secret is never answered twice:
+409 `already_created`).
+
+**Lists** page by `limit` and `offset`; the lists that only grow also by `cursor` (their `next_cursor`)
+with `created_after`/`created_before`.
 
 **Errors**: `{"error": {"code": "...", "message": "...", "details": {...}}}` with the HTTP status. Each
 operation lists the statuses its edge answers (400 a body that is not JSON or a missing Idempotency-Key,
@@ -66,8 +72,13 @@ class TripleplayAPI(NinjaAPI):
         urls = super()._get_urls()
         for url in urls:
             if isinstance(url, URLPattern):
-                url.callback = errors.json_method_not_allowed(url.callback)
+                url.callback = idempotency.storing_answers(errors.json_method_not_allowed(url.callback))
         return urls
+
+    def get_openapi_operation_id(self, operation) -> str:
+        """``<module>_<handler>`` without the module's noun repeated: customers_list, ledger_record_payment
+        (D115): readable names for generated clients, stable as long as the handler keeps its name."""
+        return openapi.operation_id(operation.view_func.__module__, operation.view_func.__name__)
 
     def get_openapi_schema(self, *args, **kwargs):
         """ninja's document, made true to the answers (openapi.py, D97)."""

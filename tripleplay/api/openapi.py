@@ -9,7 +9,8 @@ module adds, for every operation, what the edge itself answers and ninja cannot 
 - a status a handler declares with its own shape that the edge also answers with the error shape
   (the PPV calls' 422: a bad final amount is an answer, a malformed request an error): both, as ``anyOf``;
 - the Idempotency-Key header, which the money POSTs require (api/ledger.py parses it itself, to
-  answer 400 ``idempotency_key_required``), as required, with its pattern;
+  answer 400 ``idempotency_key_required``), as required, with its pattern; on the other creates
+  (api/idempotency.py) it is optional, with the same pattern;
 - ``components/schemas/StorableJson``: the free-form JSON a body may hold (adapter options, raw xDRs)
   where schemas.StorableObject marks it.
 """
@@ -44,6 +45,14 @@ EDGE_ERRORS = {
     422: "Unprocessable Entity: the input is outside the schema, or a business rule refused it",
 }
 DEFAULT_ERROR = "Error: the domain's own refusals (409 conflicts, 422 business rules, 502 an unreachable platform)"
+
+
+def operation_id(module: str, handler: str) -> str:
+    """``tripleplay.api.customers`` + ``list_customers`` -> ``customers_list`` (D115)."""
+    area = module.rsplit(".", 1)[-1]
+    noun = {area, area.rstrip("s"), area.removesuffix("es")}
+    words = [w for w in handler.split("_") if w not in noun]
+    return "_".join([area, *words]) if words else area
 
 
 def _error_reply(description: str) -> dict:
@@ -104,7 +113,8 @@ def complete(schema: dict) -> dict:
                 continue
             for param in operation.get("parameters") or []:
                 if param.get("in") == "header" and param.get("name") == "Idempotency-Key":
-                    param["required"] = True
+                    # Required on the money POSTs; optional but honoured on the other creates (D117).
+                    param["required"] = not param.get("description", "").startswith("optional")
                     param["schema"] = {**IDEMPOTENCY_KEY, "description": param.get("description", "")}
             # ninja keys a handler's declared statuses by int; the document's keys are strings.
             responses = operation["responses"] = {str(k): v for k, v in operation["responses"].items()}

@@ -13,6 +13,7 @@ from datetime import datetime
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.ledger import IdempotencyKey, _key
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
@@ -145,6 +146,7 @@ class WebhookOut(Schema):
 
 
 @router.post("/customers/{customer_id}/checkout", response={201: CheckoutOut, **ERRORS})
+@idempotent_create()
 def start_checkout(request, customer_id: IdParam, payload: CheckoutIn):
     """Start a hosted checkout for an open invoice or a top-up; answer its URL for the customer."""
     actor = require(request, *OPERATIONS)
@@ -158,6 +160,7 @@ def start_checkout(request, customer_id: IdParam, payload: CheckoutIn):
 
 
 @router.post("/customers/{customer_id}/payment-methods/setup", response={201: CheckoutOut, **ERRORS})
+@idempotent_create()
 def start_setup(request, customer_id: IdParam):
     """Start a hosted checkout that only saves a card (for auto-pay)."""
     actor = require(request, *OPERATIONS)

@@ -14,6 +14,7 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import StrictStr, model_validator
 
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import (
@@ -208,6 +209,7 @@ class EventIn(In):
 
 
 @router.post("/ppv/events", response={201: EventOut})
+@idempotent_create()
 def create_event(request, payload: EventIn):
     """An operator's own PPV event on a platform; a later catalog import of that platform does not
     retire it (unless the platform lists the same id, which then becomes the platform's)."""

@@ -15,7 +15,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
-from tripleplay.api.pagination import BoundedPagination
+from tripleplay.api.idempotency import idempotent_create
+from tripleplay.api.pagination import BoundedPagination, CursorPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import IdParam, In, IpAddress, OptionalText, Secret, Text
 from tripleplay.catalog import selectors as catalog_selectors
@@ -187,6 +188,7 @@ def list_nas(request):
 
 
 @router.post("/radius/nas", response={201: NasOut})
+@idempotent_create()
 def create_nas(request, payload: NasIn):
     actor = require(request, *ADMINS)
     return Status(201, services.create_nas(actor, **payload.dict()))
@@ -263,6 +265,7 @@ def get_session(request, session_id: IdParam):
 
 
 @router.post("/radius/sessions/{session_id}/disconnect", response={202: NasCommandOut})
+@idempotent_create()
 def disconnect_session(request, session_id: IdParam, payload: DisconnectIn):
     """Queue a Disconnect-Request to the session's NAS (sent by the worker). 409 ``session_ended``
     when the session has ended."""
@@ -271,7 +274,7 @@ def disconnect_session(request, session_id: IdParam, payload: DisconnectIn):
 
 
 @router.get("/radius/commands", response=list[NasCommandOut])
-@paginate(BoundedPagination)
+@paginate(CursorPagination, created="created_at")
 def list_commands(request, status: CommandStatus | None = None, customer_id: IdParam | None = None):
     """Disconnect-Requests, newest first; ``status=failed`` is the dead letter."""
     require(request, *READERS)

@@ -14,7 +14,8 @@ from typing import Literal
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
-from tripleplay.api.pagination import BoundedPagination
+from tripleplay.api.idempotency import idempotent_create
+from tripleplay.api.pagination import BoundedPagination, CursorPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import (
     MAX_INT32,
@@ -89,6 +90,7 @@ class XdrOut(Schema):
 
 
 @router.post("/xdrs", response=XdrBatchOut, summary="Rate a batch of usage records")
+@idempotent_create()
 def post_xdrs(request, payload: XdrBatchIn):
     actor = require(request, *OPERATIONS)
     result = rate_bulk(actor, payload.records, source=payload.source, service_type=payload.service_type,
@@ -100,10 +102,10 @@ def post_xdrs(request, payload: XdrBatchIn):
 
 
 @router.get("/xdrs/errors", response=list[XdrOut], summary="Usage records waiting in error")
-@paginate(BoundedPagination)
+@paginate(CursorPagination, created="received_at", ascending=True)
 def list_errors(request, source: str | None = Query(None, max_length=64, pattern=STORABLE_TEXT_PATTERN)):
     require(request, *READERS)
-    return selectors.xdrs_in_error(source).order_by("id")
+    return selectors.xdrs_in_error(source)
 
 
 @router.post("/xdrs/rerate", response=dict[str, int], summary="Rate the records in error again (after a fix)")
@@ -193,6 +195,7 @@ def list_rate_tables(request, product_id: IdParam | None = None):
 
 
 @router.post("/rate-tables", response={201: RateTableOut}, summary="Create a product's rate table for a service")
+@idempotent_create()
 def create_rate_table(request, payload: RateTableIn):
     actor = require(request, *ADMINS)
     table = rating_services.create_rate_table(actor, catalog_selectors.product(payload.product_id),

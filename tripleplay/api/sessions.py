@@ -28,6 +28,7 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import StrictInt
 
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.permissions import ADMINS, READERS, require
 from tripleplay.api.schemas import PRINTABLE_REF_PATTERN, ErrorOut, IdParam, In
 from tripleplay.core.validation import STORABLE_TEXT_PATTERN, unstorable_problem
@@ -176,6 +177,7 @@ class SessionOut(Schema):
 
 @router.post("/softswitches", response={201: SoftswitchCreatedOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut,
                                         422: ErrorOut})
+@idempotent_create(secret=True)
 def create_softswitch(request, payload: SoftswitchIn):
     actor = require(request, *ADMINS)
     switch, token = services.create_softswitch(actor, code=payload.code, name=payload.name)

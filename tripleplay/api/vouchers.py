@@ -20,6 +20,7 @@ from ninja.pagination import paginate
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, StrictInt
 
+from tripleplay.api.idempotency import idempotent_create
 from tripleplay.api.ledger import IdempotencyKey, IdempotencyKeyRequired
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
@@ -195,6 +196,7 @@ def list_redemptions(request, batch_id: IdParam | None = None, customer_id: IdPa
 
 
 @router.post("/customers/{customer_id}/voucher-redemptions", response={201: RedeemedOut})
+@idempotent_create()
 def redeem(request, customer_id: IdParam, payload: RedeemIn):
     """Redeem a voucher on behalf of the customer (a support call, a shop): a voucher payment."""
     actor = require(request, *READERS)
@@ -218,6 +220,7 @@ class IvrToken(HttpBearer):
 
 
 @router.post("/ivr/voucher-redemptions", response={201: RedeemedOut}, auth=[IvrToken()])
+@idempotent_create()
 def ivr_redeem(request, payload: IvrRedeemIn):
     """An IVR platform redeems the code a caller keyed in, for the account of the calling number."""
     return _redeemed(services.redeem_by_phone(request.ivr_client, phone_number=payload.phone_number,
@@ -235,6 +238,7 @@ def list_ivr_clients(request):
 
 
 @router.post("/ivr-clients", response={201: IvrClientCreatedOut})
+@idempotent_create(secret=True)
 def create_ivr_client(request, payload: IvrClientIn):
     """A new IVR client; its token is in this response only."""
     actor = require(request, *ADMINS)

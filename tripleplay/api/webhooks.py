@@ -8,7 +8,8 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
-from tripleplay.api.pagination import BoundedPagination
+from tripleplay.api.idempotency import idempotent_create
+from tripleplay.api.pagination import BoundedPagination, CursorPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import HttpUrl, Id, IdParam, In, Text
 from tripleplay.webhooks import selectors, services
@@ -134,6 +135,7 @@ def list_endpoints(request):
 
 
 @router.post("/webhooks/endpoints", response={201: EndpointSecretOut})
+@idempotent_create(secret=True)
 def create_endpoint(request, payload: EndpointIn):
     """Register a receiver. The answer carries its signing secret, once."""
     actor = require(request, *ADMINS)
@@ -187,12 +189,11 @@ def replay_event(request, event_id: IdParam, payload: ReplayEventIn):
 
 
 @router.get("/webhooks/deliveries", response=list[DeliveryOut])
-@paginate(BoundedPagination)
+@paginate(CursorPagination, created="created_at", render=_delivery)
 def list_deliveries(request, filters: Query[DeliveryFilter]):
     """Newest first; failed ones are the dead letters."""
     require(request, *READERS)
-    return [_delivery(d) for d in selectors.deliveries(endpoint_id=filters.endpoint_id, event_id=filters.event_id,
-                                                         status=filters.status)]
+    return selectors.deliveries(endpoint_id=filters.endpoint_id, event_id=filters.event_id, status=filters.status)
 
 
 @router.get("/webhooks/deliveries/{delivery_id}", response=DeliveryDetailOut)

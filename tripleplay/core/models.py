@@ -47,3 +47,23 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IdempotentResponse(models.Model):
+    """The first answer to a create sent with an Idempotency-Key (D117), per principal and key: a
+    retry with the same request gets this answer again and writes nothing. ``status_code`` is null
+    while the first request runs. ``body`` is empty for creates that answer a secret (a token shown
+    once): those answer a retry with 409 and the created id, never the secret again."""
+
+    principal = models.CharField(max_length=100)  # "kind:ref" of the caller
+    key = models.CharField(max_length=128)
+    request_fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="one_response_per_principal_key")]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

@@ -57,6 +57,10 @@ class Customer(models.Model):
     status_changed_at = models.DateTimeField()
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The integrator's own id for the customer (its CRM's), unique where set, and its free labels:
+    # string keys to string values, bounded (customers.metadata, D116). Tripleplay never reads either.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -139,6 +143,8 @@ class Account(models.Model):
     status_changed_at = models.DateTimeField()
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)  # as Customer's
+    metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -17,8 +17,11 @@ from tripleplay.customers.models import (
 )
 
 
-def customers(*, status: str | None = None, search: str | None = None) -> QuerySet[Customer]:
+def customers(*, status: str | None = None, search: str | None = None,
+              external_id: str | None = None) -> QuerySet[Customer]:
     qs = Customer.objects.select_related("funds")
+    if external_id is not None:
+        qs = qs.filter(external_id=external_id)
     if status:
         qs = qs.filter(status=status)
     if search:
@@ -36,8 +39,10 @@ def customer(customer_id: int) -> Customer:
 
 
 def accounts(*, customer_id: int | None = None, status: str | None = None,
-             search: str | None = None) -> QuerySet[Account]:
+             search: str | None = None, external_id: str | None = None) -> QuerySet[Account]:
     qs = Account.objects.all()
+    if external_id is not None:
+        qs = qs.filter(external_id=external_id)
     if customer_id:
         qs = qs.filter(customer_id=customer_id)
     if status:

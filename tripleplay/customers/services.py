@@ -21,6 +21,7 @@ from tripleplay.catalog.models import Alignment, BillingPeriod, CatalogStatus, P
 from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from tripleplay.customers import metadata as integration
 from tripleplay.customers import selectors
 from tripleplay.customers.blocking import deciding_hold, effective_status, lifted_by_operator
 from tripleplay.customers.hooks import ACCOUNT_CHANGED, CREDIT_LIMIT_CHANGED, CUSTOMER_CHANGED, CUSTOMER_SIGNED_UP
@@ -81,28 +82,47 @@ def _credit_limit(balance_model: str, credit_limit_minor: int) -> int:
 
 def create_customer(actor: Actor, *, name: str, currency: str, balance_model: str, credit_limit_minor: int = 0,
                     billing_period: str = BillingPeriod.MONTHLY, bill_cycle_day: int = 1, tax_rate="0",
-                    **contact) -> Customer:
+                    external_id: str | None = None, metadata: dict | None = None, **contact) -> Customer:
     unknown = set(contact) - set(_CONTACT_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
     fields = _contact({"name": name, **contact})
+    fields["external_id"] = integration.external_id(external_id)
+    fields["metadata"] = integration.metadata(metadata)
+    _unique_external_id(Customer, fields["external_id"])
     currency = v.currency(currency)
     balance_model = v.choice(balance_model, "balance_model", BalanceModel)
     limit = _credit_limit(balance_model, credit_limit_minor)
     period, day = _billing_cycle(billing_period, bill_cycle_day)
     rate = v.percent(tax_rate, "tax_rate")
     now = clock.now()
-    with transaction.atomic():
-        customer = Customer.objects.create(
-            currency=currency, balance_model=balance_model, billing_period=period, bill_cycle_day=day,
-            tax_rate=rate, status=Status.ACTIVE, status_changed_at=now, created_at=now, **fields,
-        )
-        CUSTOMER_SIGNED_UP(customer, Money(limit, currency))  # the ledger opens the funds row
-        _history(CustomerStatusChange(customer=customer, from_status="", to_status=Status.ACTIVE,
-                                      reason="signed up", at=now), actor)
-        record(actor, "customer.created", customer, name=customer.name, currency=currency,
-               balance_model=balance_model, credit_limit_minor=limit)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                currency=currency, balance_model=balance_model, billing_period=period, bill_cycle_day=day,
+                tax_rate=rate, status=Status.ACTIVE, status_changed_at=now, created_at=now, **fields,
+            )
+            CUSTOMER_SIGNED_UP(customer, Money(limit, currency))  # the ledger opens the funds row
+            _history(CustomerStatusChange(customer=customer, from_status="", to_status=Status.ACTIVE,
+                                          reason="signed up", at=now), actor)
+            record(actor, "customer.created", customer, name=customer.name, currency=currency,
+                   balance_model=balance_model, credit_limit_minor=limit,
+                   **({"external_id": fields["external_id"]} if fields["external_id"] else {}))
+    except IntegrityError as e:  # a concurrent sign-up took the external id
+        if fields["external_id"] is None:
+            raise
+        raise _external_id_taken(fields["external_id"]) from e
     return customer
+
+
+def _external_id_taken(value) -> Conflict:
+    return Conflict(f"external_id {value!r} is used by another row", code="duplicate",
+                    details={"field": "external_id"})
+
+
+def _unique_external_id(model, value: str | None, exclude_pk: int | None = None) -> None:
+    if value is not None and model.objects.filter(external_id=value).exclude(pk=exclude_pk).exists():
+        raise _external_id_taken(value)
 
 
 def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
@@ -112,7 +132,7 @@ def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
         raise Conflict("a customer's currency cannot change", code="currency_immutable")
     changes.pop("currency", None)
     allowed = set(_CONTACT_FIELDS) | {"billing_period", "bill_cycle_day", "tax_rate", "balance_model",
-                                      "credit_limit_minor"}
+                                      "credit_limit_minor", "external_id", "metadata"}
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -125,30 +145,45 @@ def update_customer(actor: Actor, customer: Customer, **changes) -> Customer:
         )
     if "tax_rate" in changes:
         fields["tax_rate"] = v.percent(changes["tax_rate"], "tax_rate")
+    if "external_id" in changes:
+        fields["external_id"] = integration.external_id(changes["external_id"])
+        _unique_external_id(Customer, fields["external_id"], exclude_pk=customer.pk)
+    if "metadata" in changes:
+        fields["metadata"] = integration.metadata(changes["metadata"])
     new_limit = None
     if "balance_model" in changes or "credit_limit_minor" in changes:
         model = v.choice(changes.get("balance_model", customer.balance_model), "balance_model", BalanceModel)
         default_limit = 0 if model == BalanceModel.PREPAID else customer.funds.credit_limit_minor
         new_limit = _credit_limit(model, changes.get("credit_limit_minor", default_limit))
         fields["balance_model"] = model
-    with transaction.atomic():
-        # Re-read under the lock and save only the changed fields: a stale instance must neither
-        # reopen a customer closed meanwhile nor overwrite a concurrent status change.
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        if customer.status == Status.CLOSED:
-            raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
-        if "billing_period" in fields and _cycle_changes(customer, fields):
-            _refuse_if_aligned(customer)
-        for k, val in fields.items():
-            setattr(customer, k, val)
-        if fields:
-            customer.save(update_fields=list(fields))
-        if new_limit is not None:
-            CREDIT_LIMIT_CHANGED(actor, customer, Money(new_limit, customer.currency))
-        if fields:
-            record(actor, "customer.updated", customer, **{k: str(val) for k, val in fields.items()})
-        if "name" in fields:  # the platforms keep the subscriber's full name
-            CUSTOMER_CHANGED(actor, customer, "Customer/Updated")
+    try:
+        with transaction.atomic():
+            customer = _update_customer_locked(actor, customer, fields, new_limit)
+    except IntegrityError as e:  # a concurrent update took the external id
+        if fields.get("external_id") is None:
+            raise
+        raise _external_id_taken(fields["external_id"]) from e
+    return customer
+
+
+def _update_customer_locked(actor: Actor, customer: Customer, fields: dict, new_limit: int | None) -> Customer:
+    # Re-read under the lock and save only the changed fields: a stale instance must neither
+    # reopen a customer closed meanwhile nor overwrite a concurrent status change.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.status == Status.CLOSED:
+        raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
+    if "billing_period" in fields and _cycle_changes(customer, fields):
+        _refuse_if_aligned(customer)
+    for k, val in fields.items():
+        setattr(customer, k, val)
+    if fields:
+        customer.save(update_fields=list(fields))
+    if new_limit is not None:
+        CREDIT_LIMIT_CHANGED(actor, customer, Money(new_limit, customer.currency))
+    if fields:
+        record(actor, "customer.updated", customer, **{k: str(val) for k, val in fields.items()})
+    if "name" in fields:  # the platforms keep the subscriber's full name
+        CUSTOMER_CHANGED(actor, customer, "Customer/Updated")
     return customer
 
 
@@ -378,10 +413,12 @@ def _unique_identifiers(fields: dict, exclude_pk: int | None = None) -> None:
 def create_account(actor: Actor, customer: Customer, *, main_plan: SubscriptionPlan,
                    addon_plans: list[SubscriptionPlan] = (), login: str | None = None,
                    device_id: str | None = None, phone_number: str | None = None,
-                   start_date: date | None = None) -> Account:
+                   start_date: date | None = None, external_id: str | None = None,
+                   metadata: dict | None = None) -> Account:
     """A new service endpoint of ``customer`` with its main product and any add-ons."""
     idents = {"login": _identifier(login, "login"), "device_id": _identifier(device_id, "device_id"),
-              "phone_number": _phone(phone_number)}
+              "phone_number": _phone(phone_number), "external_id": integration.external_id(external_id)}
+    labels = integration.metadata(metadata)
     if customer.status == Status.CLOSED:
         raise Conflict(f"customer #{customer.pk} is closed", code="customer_closed")
     _sellable_plan(main_plan, customer, AssignmentRole.MAIN)
@@ -395,14 +432,15 @@ def create_account(actor: Actor, customer: Customer, *, main_plan: SubscriptionP
     try:
         with transaction.atomic():
             account = Account.objects.create(customer=customer, status=Status.ACTIVE, status_changed_at=now,
-                                             created_at=now, **idents)
+                                             created_at=now, metadata=labels, **idents)
             _history(AccountStatusChange(account=account, from_status="", to_status=Status.ACTIVE,
                                          reason="created", at=now), actor)
             _assign(account, main_plan, AssignmentRole.MAIN, start, now)
             for p in addon_plans:
                 _assign(account, p, AssignmentRole.ADDON, start, now)
             record(actor, "account.created", account, customer=customer.pk, main_plan=main_plan.code,
-                   addon_plans=[p.code for p in addon_plans], **idents)
+                   addon_plans=[p.code for p in addon_plans],
+                   **{k: val for k, val in idents.items() if k != "external_id" or val})
             ACCOUNT_CHANGED(actor, account, "Account/New")
     except IntegrityError as e:  # a concurrent sign-up took an identifier
         raise Conflict("an identifier of this account is used by another account", code="duplicate") from e
@@ -415,23 +453,30 @@ def _assign(account: Account, plan: SubscriptionPlan, role: str, start: date, no
 
 
 def update_account(actor: Actor, account: Account, **changes) -> Account:
-    unknown = set(changes) - {"login", "device_id", "phone_number"}
+    unknown = set(changes) - {"login", "device_id", "phone_number", "external_id", "metadata"}
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
     if account.status == Status.CLOSED:
         raise Conflict(f"account #{account.pk} is closed", code="account_closed")
     fields = {}
     for f, val in changes.items():
-        fields[f] = _phone(val) if f == "phone_number" else _identifier(val, f)
+        if f == "metadata":
+            continue
+        if f == "external_id":
+            fields[f] = integration.external_id(val)
+        else:
+            fields[f] = _phone(val) if f == "phone_number" else _identifier(val, f)
     _unique_identifiers(fields, exclude_pk=account.pk)
+    labels = {"metadata": integration.metadata(changes["metadata"])} if "metadata" in changes else {}
     try:
         with transaction.atomic():
             account = _open_account(account)  # re-read under the lock (see update_customer)
-            for f, val in fields.items():
+            for f, val in {**fields, **labels}.items():
                 setattr(account, f, val)
-            if fields:
-                account.save(update_fields=list(fields))
-                record(actor, "account.updated", account, **fields)
+            if fields or labels:
+                account.save(update_fields=[*fields, *labels])
+                record(actor, "account.updated", account, **fields, **labels)
+            if set(fields) - {"external_id"}:
                 # A new set-top box, login or phone reaches the platforms like any other change.
                 ACCOUNT_CHANGED(actor, account, "Account/Updated")
     except IntegrityError as e:

@@ -17,6 +17,8 @@ from tripleplay.core.scheduler import job_states, worker_jobs
 from tripleplay.invoicing.selectors import invoice_run_progress
 from tripleplay.iptv.selectors import oldest_pending_commands, provisioning_queue
 from tripleplay.monitoring.readiness import running_a_job
+from tripleplay.radius import selectors as radius_selectors
+from tripleplay.webhooks import selectors as webhook_selectors
 
 
 def _gauge(name: str, documentation: str, labels: list[str] | None = None) -> GaugeMetricFamily:
@@ -27,7 +29,7 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         up = _gauge("tripleplay_database_up", "1 if the database answered this scrape's queries, else 0")
         try:
-            metrics = [*self._provisioning(), *self._jobs(), *self._workers(), *self._invoice_run()]
+            metrics = [*self._provisioning(), *self._outboxes(), *self._jobs(), *self._workers(), *self._invoice_run()]
         except DatabaseError:
             up.add_metric([], 0)
             yield up
@@ -47,6 +49,27 @@ class DatabaseCollector(Collector):
         for row in oldest_pending_commands():
             oldest.add_metric([row.platform], max(0.0, (now - row.created_at).total_seconds()))
         return [commands, oldest]
+
+    def _outboxes(self) -> list[Metric]:
+        """The RADIUS Disconnect outbox and the webhook deliveries, as the provisioning queue: rows by
+        status (failed is the dead letter) and the age of the oldest pending one (0 when none waits)."""
+        now = clock.now()
+        metrics = []
+        for prefix, what, queue, oldest_at in (
+            ("tripleplay_radius_commands", "RADIUS Disconnect-Request commands", radius_selectors.command_queue,
+             radius_selectors.oldest_pending_command_at),
+            ("tripleplay_webhook_deliveries", "Webhook deliveries", webhook_selectors.delivery_queue,
+             webhook_selectors.oldest_pending_delivery_at),
+        ):
+            counts = _gauge(prefix, f"{what} by status", ["status"])
+            for status, n in queue().items():
+                counts.add_metric([status], n)
+            age = _gauge(f"{prefix}_oldest_pending_age_seconds", f"Age of the oldest pending of the {what} "
+                         "(0 when none is pending)")
+            oldest = oldest_at()
+            age.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest else 0)
+            metrics += [counts, age]
+        return metrics
 
     def _jobs(self) -> list[Metric]:
         now = clock.now()

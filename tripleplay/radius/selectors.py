@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Count, Min, Q, QuerySet, Subquery
 
 from tripleplay import clock
 from tripleplay.core.errors import NotFound
@@ -163,3 +163,14 @@ def customer_internet(customer_id: int) -> dict:
     return {"internet_accounts": rows, "internet_sessions": active,
             "internet_ended": list(sessions(customer_id=customer_id, status="stopped").order_by("-stopped_at", "-id")[:20]),
             "internet_commands": list(commands(customer_id=customer_id).exclude(status="done").order_by("-id")[:50])}
+
+
+def command_queue() -> dict[str, int]:
+    """Disconnect (and CoA) commands by status, for /metrics: one GROUP BY."""
+    rows = NasCommand.objects.order_by().values("status").annotate(n=Count("id")).order_by("status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+def oldest_pending_command_at():
+    """When the oldest pending command was written, or None."""
+    return NasCommand.objects.filter(status="pending").aggregate(oldest=Min("created_at"))["oldest"]

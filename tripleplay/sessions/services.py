@@ -44,6 +44,7 @@ from tripleplay.rating import pricing
 from tripleplay.rating import services as rating
 from tripleplay.sessions import decision, quota
 from tripleplay.sessions.hooks import SESSION_MUST_END, SessionMustEnd
+from tripleplay.sessions.metrics import measured
 from tripleplay.sessions.models import ChargingSession, EndReason, SessionStatus, Softswitch
 
 XDR_SOURCE = "session"
@@ -179,6 +180,7 @@ def _available(customer_id: int) -> int:
 # -- start ------------------------------------------------------------------------------------------
 
 
+@measured("start")
 def start(client: str, *, session_id: str, service_type: str, subscriber: str, destination: str | None = None,
           requested: int | None = None, by: str | None = None) -> Answer:
     """Start a session of ``service_type`` for ``subscriber`` (data: an account login; voice: the
@@ -415,6 +417,7 @@ def _locked(client: str, session_id: str) -> ChargingSession | None:
     return s
 
 
+@measured("update")
 def update(client: str, *, session_id: str, used: int, sequence: int | None = None,
            requested: int | None = None) -> Answer:
     """Charge the cumulative usage ``used`` (wire units since the start) and reserve the next quota.
@@ -483,6 +486,7 @@ def _update(s: ChargingSession, used: int, want: int) -> Answer:
                                   available=_available(customer.pk)))
 
 
+@measured("stop")
 def stop(client: str, *, session_id: str, used: int) -> Answer:
     """Charge the rest of the cumulative usage ``used``, release the reservation, end the session.
     An unknown session is answered (404) and an ended one replayed; neither changes anything."""

@@ -11,7 +11,8 @@ class WebhooksConfig(AppConfig):
         from tripleplay.invoicing import hooks as invoicing
         from tripleplay.iptv import hooks as iptv
         from tripleplay.ledger import hooks as ledger
-        from tripleplay.webhooks import handlers, jobs
+        from tripleplay.sessions import hooks as sessions
+        from tripleplay.webhooks import handlers, jobs, retention
 
         # Each writes the event (and its deliveries) in the transaction of the change (the outbox).
         customers.CUSTOMER_CHANGED.register(handlers.customer_changed, order=30)
@@ -19,5 +20,7 @@ class WebhooksConfig(AppConfig):
         invoicing.INVOICES_ISSUED.register(handlers.invoices_issued, order=10)
         invoicing.INVOICES_PAID.register(handlers.invoices_paid, order=10)
         iptv.PROVISIONING_FAILED.register(handlers.provisioning_failed, order=10)
+        sessions.SESSION_MUST_END.register(handlers.session_must_end, order=20)  # after radius's Disconnect (10)
         for loop in jobs.LOOPS:
             scheduler.register_loop(loop)
+        scheduler.register(scheduler.PeriodicJob("webhooks-prune", retention.prune_job, default_seconds=86400))

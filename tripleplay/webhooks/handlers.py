@@ -9,6 +9,7 @@ from tripleplay.customers.models import Customer, CustomerStatusChange
 from tripleplay.invoicing.models import Invoice
 from tripleplay.iptv.models import ProvisioningCommand, Subscriber
 from tripleplay.ledger.hooks import Payment
+from tripleplay.sessions.hooks import SessionMustEnd
 from tripleplay.webhooks.events import NewEvent, emit, iso
 
 
@@ -55,3 +56,13 @@ def provisioning_failed(sub: Subscriber, command: ProvisioningCommand, error: st
         "platform": sub.platform.code, "subscriber": sub.external_id, "account_id": sub.account_id,
         "customer_id": sub.account.customer_id, "command_id": command.pk, "event": command.event,
         "attempts": command.attempts + 1, "error": error[:500]})])
+
+
+def session_must_end(ended: SessionMustEnd) -> None:
+    """Billing forced a charging session to end (its quota could not be renewed, or its account or
+    customer is no longer allowed): in the report's transaction, beside the RADIUS app's
+    Disconnect-Request to the NAS (order 10; this runs at 20)."""
+    emit("session.disconnected", [NewEvent({
+        "session": ended.session_pk, "client": ended.client, "session_id": ended.session_id,
+        "account_id": ended.account_id, "customer_id": ended.customer_id, "reason": ended.reason,
+        "code": ended.code})])

@@ -14,6 +14,7 @@ EVENT_TYPES = (
     "payment.recorded",
     "provisioning.failed",
     "ppv.purchased",
+    "session.disconnected",
 )
 ALL = "*"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from tripleplay.core.errors import NotFound
 from tripleplay.webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
@@ -52,3 +52,14 @@ def delivery(delivery_id: int) -> Delivery:
 
 def attempts(delivery: Delivery) -> QuerySet[DeliveryAttempt]:
     return delivery.attempt_log.order_by("id")
+
+
+def delivery_queue() -> dict[str, int]:
+    """Deliveries by status, for /metrics: one GROUP BY."""
+    rows = Delivery.objects.order_by().values("status").annotate(n=Count("id")).order_by("status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+def oldest_pending_delivery_at():
+    """When the oldest pending delivery was written, or None."""
+    return Delivery.objects.filter(status="pending").aggregate(oldest=Min("created_at"))["oldest"]

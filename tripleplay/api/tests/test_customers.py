@@ -46,6 +46,8 @@ def test_create_customer_returns_exact_fields(finance):
         "status_changed_at": "2026-03-10T12:00:00Z",
         "created_at": "2026-03-10T12:00:00Z",
         "closed_at": None,
+        "external_id": None,
+        "metadata": {},
     }
 
 

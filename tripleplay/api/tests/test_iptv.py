@@ -403,7 +403,7 @@ def test_link_sell_and_provision_an_account(admin, finance, support, actor, cust
 
     commands = support.get("/iptv/commands", {"platform_id": platform.pk, "status": "done", "limit": 1}).json()
     assert (commands["count"], [c["event"] for c in commands["items"]]) == (2, ["Product/Packages/Changed"])
-    assert support.get("/iptv/commands", {"status": "failed"}).json() == {"items": [], "count": 0}
+    assert support.get("/iptv/commands", {"status": "failed"}).json() == {"items": [], "count": 0, "next_cursor": None}
     assert support.get("/iptv/commands", {"status": "nope"}).status_code == 422
     assert support.get("/iptv/subscribers", {"status": "ok"}).json()["count"] == 1
     assert support.get("/iptv/subscribers", {"platform_id": platform.pk + 1}).json()["count"] == 0

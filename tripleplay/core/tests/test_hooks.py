@@ -113,7 +113,8 @@ def test_the_apps_wiring_is_the_documented_one():
     assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
                                                          "tripleplay.radius.services.disconnect_account_if_barred",
                                                          "tripleplay.radius.services.coa_on_main_product_change"]
-    assert sessions_hooks.SESSION_MUST_END.handlers() == ["tripleplay.radius.services.disconnect_on_must_end"]
+    assert sessions_hooks.SESSION_MUST_END.handlers() == ["tripleplay.radius.services.disconnect_on_must_end",
+                                                          "tripleplay.webhooks.handlers.session_must_end"]
     assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued",
                                                           "tripleplay.notifications.handlers.invoices_issued"]
     assert collections_hooks.COLLECTION_STEP_DONE.handlers() == ["tripleplay.notifications.handlers.collection_step_done"]
@@ -143,6 +144,8 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("radius-reconcile", "tripleplay.radius.jobs"),
         ("low-balance", "tripleplay.notifications.jobs"),
         ("package-ending", "tripleplay.notifications.jobs"),
+        ("webhooks-prune", "tripleplay.webhooks.retention"),
+        ("idempotency-keys-prune", "tripleplay.api.idempotency"),
     ]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}
     jobs = {j.name: j for j in scheduler.worker_jobs()}
@@ -153,7 +156,8 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         "vacation-holds": 3600, "portal-cleanup": 3600, "trials": 3600, "import-packages": 21600, "reconcile": 86400,
         "dated-changes": 3600,
         "expire-holds": 60, "charge": 3600, "sweep-sessions": 60, "invoice-run": 3600, "invoice-documents": 300,
-        "collections": 3600, "autopay": 3600, "radius-reconcile": 300, "low-balance": 60, "package-ending": 3600}
+        "collections": 3600, "autopay": 3600, "radius-reconcile": 300, "low-balance": 60, "package-ending": 3600,
+        "webhooks-prune": 86400, "idempotency-keys-prune": 3600}
 
 
 def test_a_job_name_belongs_to_one_job():

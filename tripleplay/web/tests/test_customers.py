@@ -295,3 +295,12 @@ def test_the_audit_tab_shows_who_did_what_to_the_customer_and_its_money(world, l
     rows = re.findall(r"<tr><td>[^<]+</td><td>([^<]+) <span[^>]*>[^<]+</span></td><td>([^<]+)</td>", body)
     assert rows == [("web-finance", "customer.status_changed"), ("web-finance", "ledger.payment"),
                     ("test", "account.created"), ("test", "ledger.payment"), ("test", "customer.created")]
+
+
+def test_the_customer_page_shows_the_integrators_external_id_and_metadata(world, login, actor):
+    from tripleplay.customers.services import update_customer
+    update_customer(actor, world.customer, external_id="crm-42", metadata={"segment": "smb", "rep": "Ann <a>"})
+    page = login("support").get(f"/customers/{world.customer.pk}/").content.decode()
+    assert '<dd id="external-id"><code>crm-42</code></dd>' in page
+    assert ('<dd id="metadata"><span class="small"><code>segment</code> smb</span> · '
+            '<span class="small"><code>rep</code> Ann &lt;a&gt;</span></dd>') in page
