@@ -76,6 +76,13 @@ class CursorPagination(BoundedPagination):
         super().__init__(**kwargs)
 
     def paginate_queryset(self, queryset, pagination: Input, request, **params):
+        # A parameter these lists do not know is refused, not ignored: a filter misspelt (or sent in a
+        # shape the document does not declare, such as an object exploded into its keys) would
+        # otherwise answer the whole, unfiltered list as if it were the filtered one.
+        unknown = sorted(set(request.GET) - set(type(pagination).model_fields) - set(params))
+        if unknown:
+            raise InvalidInput(f"unknown query parameter {unknown[0]!r}", code="unknown_parameter",
+                               details={"field": unknown[0]})
         created = self.created
         qs = queryset
         if pagination.created_after is not None:

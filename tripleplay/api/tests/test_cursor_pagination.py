@@ -94,3 +94,11 @@ def test_the_calendars_edges_are_filters_not_overflows(support, customer, paymen
     url = f"/customers/{customer.pk}/entries"
     assert support.get(url, {"created_after": "0001-01-01T00:00:00+05:00"}).json()["count"] == 5
     assert support.get(url, {"created_before": "9999-12-31T23:59:59-05:00"}).json()["count"] == 5
+
+
+def test_an_unknown_parameter_on_a_list_that_only_grows_is_a_422(support, customer, payments):
+    # a misspelt filter would otherwise answer the unfiltered list as if it were the filtered one
+    r = support.get(f"/customers/{customer.pk}/entries", {"knd": "payment"})
+    assert (r.status_code, error_of(r)["code"], error_of(r)["details"]) == (422, "unknown_parameter", {"field": "knd"})
+    assert support.get(f"/customers/{customer.pk}/entries", {"kind": "payment"}).status_code == 200
+    assert support.get("/audit", {"object_type": "customer", "limt": "5"}).status_code == 422

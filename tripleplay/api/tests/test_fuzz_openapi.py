@@ -22,7 +22,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from tripleplay.api import ppv_wsgi
 from tripleplay.api.tests.conftest import SYSTEM
@@ -134,6 +134,16 @@ def positive_data_accepted(ctx, response, case):
 
 
 @schemathesis.check
+def negative_data_refused(ctx, response, case):
+    """schemathesis's negative_data_rejection, but not for a query parameter generated as an object: the
+    transport sends it as the object's Python text ("{'a': 1}"), a valid value of a text parameter, so
+    the request that arrives is not the negative one the case describes."""
+    if any(isinstance(v, dict) for v in (case.query or {}).values()):
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
+@schemathesis.check
 def no_server_error(ctx, response, case):
     """schemathesis's not_a_server_error, but a 502 the operation declares (a platform that cannot be
     reached: the fuzz platform's address refuses connections) is an answer, in the error shape."""
@@ -166,5 +176,5 @@ def _integers(value):
 def test_every_operation_keeps_its_contract(case, tokens):
     for role in callers(case.path):
         case.call_and_validate(headers={"Authorization": f"Bearer {tokens[role]}"},
-                               excluded_checks=[positive_data_acceptance, not_a_server_error],
-                               additional_checks=[positive_data_accepted, no_server_error])
+                               excluded_checks=[positive_data_acceptance, not_a_server_error, negative_data_rejection],
+                               additional_checks=[positive_data_accepted, no_server_error, negative_data_refused])
