@@ -79,7 +79,10 @@ class CursorPagination(BoundedPagination):
         # A parameter these lists do not know is refused, not ignored: a filter misspelt (or sent in a
         # shape the document does not declare, such as an object exploded into its keys) would
         # otherwise answer the whole, unfiltered list as if it were the filtered one.
-        unknown = sorted(set(request.GET) - set(type(pagination).model_fields) - set(params))
+        known = set(type(pagination).model_fields) | set(params)
+        for value in params.values():  # filters declared as one schema (a ninja Query(...) model)
+            known |= set(getattr(type(value), "model_fields", ()))
+        unknown = sorted(set(request.GET) - known)
         if unknown:
             raise InvalidInput(f"unknown query parameter {unknown[0]!r}", code="unknown_parameter",
                                details={"field": unknown[0]})

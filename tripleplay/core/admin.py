@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tripleplay.core.models import ScheduledJob, WorkerHeartbeat
+from tripleplay.core.models import IdempotentResponse, ScheduledJob, WorkerHeartbeat
 
 
 class WorkerRowsAdmin(admin.ModelAdmin):
@@ -23,3 +23,13 @@ class ScheduledJobAdmin(WorkerRowsAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(WorkerRowsAdmin):
     list_display = ["name", "started_at", "seen_at", "runs_jobs"]
+
+
+@admin.register(IdempotentResponse)
+class IdempotentResponseAdmin(WorkerRowsAdmin):
+    """The API creates' stored answers (D117): shown to look into a client's retries; deleting one lets
+    its key be used again, as the idempotency-keys-prune job does after TRIPLEPLAY_IDEMPOTENCY_KEY_HOURS."""
+
+    list_display = ["principal", "key", "status_code", "created_at"]
+    list_filter = ["status_code"]
+    search_fields = ["principal", "key"]

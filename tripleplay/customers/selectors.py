@@ -121,6 +121,15 @@ def vacation_holds(account: Account | int) -> QuerySet[VacationHold]:
     return VacationHold.objects.filter(account_id=account_id).order_by("-start_date", "-id")
 
 
+def open_vacation_holds_of_accounts(account_ids) -> dict[int, list[VacationHold]]:
+    """account id -> its scheduled and active holds, newest first: one query for several accounts."""
+    found: dict[int, list[VacationHold]] = {pk: [] for pk in account_ids}
+    for h in (VacationHold.objects.filter(account_id__in=list(found), status__in=[HoldStatus.SCHEDULED, HoldStatus.ACTIVE])
+              .order_by("-start_date", "-id")):
+        found[h.account_id].append(h)
+    return found
+
+
 def vacation_hold(hold_id: int) -> VacationHold:
     try:
         return VacationHold.objects.select_related("account").get(pk=hold_id)

@@ -278,9 +278,10 @@ def _accounts(customer) -> list[dict]:
     for ap in customer_selectors.current_products_of_accounts(list(current)):
         current[ap.account_id].append(ap)
     packages = _packages_of({ap.product_id for aps in current.values() for ap in aps})
+    holds = customer_selectors.open_vacation_holds_of_accounts(list(current))  # one query, like the products
     return [{"account": a, "products": [{"assignment": ap, "packages": packages.get(ap.product_id, [])}
                                         for ap in current[a.pk]],
-             "holds": _open_holds(a)} for a in accounts]
+             "holds": holds[a.pk]} for a in accounts]
 
 
 def offers_for(customer):

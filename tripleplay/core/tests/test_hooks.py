@@ -142,9 +142,9 @@ def test_each_app_registers_its_jobs_and_the_worker_takes_intervals_from_setting
         ("collections", "tripleplay.collections.jobs"),
         ("autopay", "tripleplay.payments.jobs"),
         ("radius-reconcile", "tripleplay.radius.jobs"),
+        ("webhooks-prune", "tripleplay.webhooks.retention"),
         ("low-balance", "tripleplay.notifications.jobs"),
         ("package-ending", "tripleplay.notifications.jobs"),
-        ("webhooks-prune", "tripleplay.webhooks.retention"),
         ("idempotency-keys-prune", "tripleplay.api.idempotency"),
     ]
     settings.TRIPLEPLAY_JOB_INTERVALS = {**settings.TRIPLEPLAY_JOB_INTERVALS, "charge": 120}

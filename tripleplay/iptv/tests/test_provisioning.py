@@ -309,8 +309,7 @@ def test_the_worker_jobs_import_and_reconcile_every_platform(tv, actor, make_cus
     assert [j.name for j in scheduler.worker_jobs()] == [
         "vacation-holds", "portal-cleanup", "trials", "import-packages", "reconcile", "dated-changes", "expire-holds",
         "charge", "sweep-sessions", "invoice-run", "invoice-documents", "collections", "autopay", "radius-reconcile",
-        "low-balance", "package-ending", "webhooks-prune",
-        "idempotency-keys-prune"]
+        "webhooks-prune", "low-balance", "package-ending", "idempotency-keys-prune"]
 
 
 def test_a_product_change_dated_in_advance_reaches_the_platform_on_its_day(tv, actor, make_customer):

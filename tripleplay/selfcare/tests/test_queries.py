@@ -12,8 +12,8 @@ from tripleplay.selfcare.tests.conftest import with_ppv
 
 # page -> queries: the session (1) and the page's own reads
 QUERIES = {
-    "/my/": 7,  # session, open invoices, funds, latest payments, accounts, their products, their packages
-    "/my/services/": 6,  # session, accounts, products, packages, self-service offers, their packages
+    "/my/": 8,  # session, open invoices, funds, latest payments, accounts, their products, their packages, their holds
+    "/my/services/": 7,  # session, accounts, products, packages, holds, self-service offers, their packages
     "/my/invoices/": 2,  # session, invoices
     "/my/payments/": 2,  # session, entries
     "/my/usage/": 3,  # session, xDRs, PPV purchases
