@@ -45,7 +45,8 @@ echo "== lint-imports"
 
 echo "== pytest"
 status=0
-.venv/bin/pytest -q "$@" || status=$?
+# --durations: the ten slowest tests, so the next engineer sees where CI's minutes go.
+.venv/bin/pytest -q --durations=10 "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "error: pytest collected no tests" >&2
     exit 1
