@@ -6,37 +6,16 @@ PROMETHEUS_MULTIPROC_DIR set before the process starts, in prometheus_client's s
 
 from __future__ import annotations
 
-import functools
-from time import perf_counter
-
 from prometheus_client import Counter, Histogram
+
+from tripleplay.core.metrics import DECISION_BUCKETS, measured_by
 
 DECISIONS = Counter("tripleplay_ppv_decisions", "PPV calls by call and result (approved, declined, confirmed, "
                     "error ...: the answer's result field; error also for refused requests)", ["call", "result"])
 LATENCY = Histogram("tripleplay_ppv_decision_seconds", "Time to answer a PPV call inside the service", ["call"],
-                    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+                    buckets=DECISION_BUCKETS)
 
 
 def measured(call: str):
-    """Count and time ``call``'s answers. The labelled children are looked up once each and kept:
-    ``labels()`` takes a lock and builds a tuple, a dict lookup does neither."""
-    latency = LATENCY.labels(call)
-    by_result: dict[str, Counter] = {}
-
-    def decorate(fn):
-        @functools.wraps(fn)
-        def timed(*args, **kwargs):
-            started = perf_counter()
-            result = "error"
-            try:
-                answer = fn(*args, **kwargs)
-                result = answer.get("result") or "error"
-                return answer
-            finally:
-                latency.observe(perf_counter() - started)
-                counter = by_result.get(result)
-                if counter is None:
-                    counter = by_result[result] = DECISIONS.labels(call, result)
-                counter.inc()
-        return timed
-    return decorate
+    """Count and time ``call``'s answers (core.metrics.measured_by)."""
+    return measured_by(DECISIONS, LATENCY, call)

@@ -4,37 +4,17 @@ are a hot path). Per process, or shared with PROMETHEUS_MULTIPROC_DIR (docs/oper
 
 from __future__ import annotations
 
-import functools
-from time import perf_counter
-
 from prometheus_client import Counter, Histogram
+
+from tripleplay.core.metrics import DECISION_BUCKETS, measured_by
 
 DECISIONS = Counter("tripleplay_session_decisions", "Charging session calls (start, update, stop) by result "
                     "(the answer's result field: granted, refused, ended ...; error for a refused request)",
                     ["call", "result"])
 LATENCY = Histogram("tripleplay_session_decision_seconds", "Time to answer a charging session call inside the "
-                    "service", ["call"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                  1.0, 2.5))
+                    "service", ["call"], buckets=DECISION_BUCKETS)
 
 
 def measured(call: str):
-    latency = LATENCY.labels(call)
-    by_result: dict[str, Counter] = {}
-
-    def decorate(fn):
-        @functools.wraps(fn)
-        def timed(*args, **kwargs):
-            started = perf_counter()
-            result = "error"
-            try:
-                answer = fn(*args, **kwargs)
-                result = answer.get("result") or "error"
-                return answer
-            finally:
-                latency.observe(perf_counter() - started)
-                counter = by_result.get(result)
-                if counter is None:
-                    counter = by_result[result] = DECISIONS.labels(call, result)
-                counter.inc()
-        return timed
-    return decorate
+    """Count and time ``call``'s answers (core.metrics.measured_by)."""
+    return measured_by(DECISIONS, LATENCY, call)
