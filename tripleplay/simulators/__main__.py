@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import signal
 import sys
 
-from tripleplay.simulators.base import Faults, make_server
+from tripleplay.simulators.base import Faults, make_server, serve_until_stopped
 from tripleplay.simulators.registry import simulators
 
 
@@ -54,15 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
-    print(json.dumps({"simulator": args.name, "url": f"http://{host}:{port}", "username": args.username}),
-          flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+        serve_until_stopped(server, {"simulator": args.name, "url": f"http://{host}:{port}", "username": args.username})
     finally:
-        server.server_close()
         sim.state.save()
     return 0
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import socket
 import threading
 import time
@@ -518,3 +519,17 @@ def make_server(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) ->
         raise ValueError("simulators bind to loopback only")
     handler = type("Handler", (_Handler,), {"simulator": simulator})
     return _Server((host, port), handler)
+
+
+def serve_until_stopped(server: ThreadingHTTPServer, announce: dict) -> None:
+    """A simulator process's life after binding: print ``announce`` as one JSON line (what
+    simulators/testing.launch() and the demo wait for), serve until SIGTERM or Ctrl+C, then close the
+    socket. The caller's own clean-up (saving state, another socket) goes after it returns."""
+    print(json.dumps(announce), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

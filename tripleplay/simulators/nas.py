@@ -34,7 +34,6 @@ import argparse
 import io
 import itertools
 import json
-import signal
 import socket
 import sys
 import threading
@@ -44,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pyrad.packet
 from pyrad.client import Client, Timeout
 from pyrad.dictionary import Dictionary
+
+from tripleplay.simulators.base import serve_until_stopped
 
 DICTIONARY = """
 ATTRIBUTE User-Name 1 string
@@ -398,15 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=nas.serve_coa, daemon=True, name="coa").start()
     server = ThreadingHTTPServer((args.bind, args.port), make_handler(nas))
     host, port = server.server_address[:2]
-    print(json.dumps({"simulator": "nas", "url": f"http://{host}:{port}", "address": args.bind,
-                      "coa_port": nas.coa_port}), flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+        serve_until_stopped(server, {"simulator": "nas", "url": f"http://{host}:{port}", "address": args.bind,
+                                     "coa_port": nas.coa_port})
     finally:
-        server.server_close()
         nas.coa_socket.close()
     return 0
 

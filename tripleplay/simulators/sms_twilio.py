@@ -28,17 +28,15 @@ from __future__ import annotations
 import argparse
 import base64
 import hmac
-import json
 import re
 import secrets
-import signal
 import sys
 import threading
 import time
 from email.utils import formatdate
 from urllib.parse import parse_qsl, urlsplit
 
-from tripleplay.simulators.base import Request, Response, make_server
+from tripleplay.simulators.base import Request, Response, make_server, serve_until_stopped
 
 API_VERSION = "2010-04-01"
 MAX_BODY_CHARS = 1600
@@ -193,15 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
-    print(json.dumps({"simulator": "twilio", "url": f"http://{host}:{port}", "account_sid": args.account_sid}),
-          flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server, {"simulator": "twilio", "url": f"http://{host}:{port}", "account_sid": args.account_sid})
     return 0
 
 

@@ -47,14 +47,13 @@ import hmac
 import html
 import json
 import secrets
-import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from tripleplay.simulators.base import Request, Response, make_server
+from tripleplay.simulators.base import Request, Response, make_server, serve_until_stopped
 
 API_VERSION = "2025-06-30.basil"
 # Stripe's minimum charge amounts for some currencies (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
@@ -683,14 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host, port = server.server_address[:2]
     sim.base_url = f"http://{host}:{port}"
-    print(json.dumps({"simulator": "stripe", "url": sim.base_url}), flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server, {"simulator": "stripe", "url": sim.base_url})
     return 0
 
 
