@@ -3,6 +3,8 @@
 # test suite. The database is whatever DATABASE_URL says (unset: SQLite in a temporary directory), e.g.
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/tripleplay ./scripts/test.sh
 # Arguments go to pytest: ./scripts/test.sh -k ledger -x
+# `./scripts/test.sh --install-only` installs (Debian packages, .venv) and stops: .ci/run does that once
+# before it runs its two passes side by side.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/_venv.sh
@@ -23,6 +25,10 @@ ensure_freeradius
 ensure_debian_packages kamailio kamailio-utils-modules kamailio-json-modules
 
 ensure_venv dev
+if [ "${1:-}" = "--install-only" ]; then
+    echo "Installed; --install-only: no tests run"
+    exit 0
+fi
 # A throw-away TRIPLEPLAY_HOME (the SQLite test database lives there) unless one is given: runs never
 # clash with each other or with the demo's ./var.
 if [ -z "${TRIPLEPLAY_HOME:-}" ]; then
