@@ -78,7 +78,8 @@ class PlanMapping:
 def map_onto_plan(wanted: frozenset[str], plan: str, packages: dict[str, bool], catalog: set[str]) -> PlanMapping:
     """Pure: ``packages`` is the plan's {external_id: optional}. A wanted package that is optional is
     subscribed; mandatory is already included; unknown to the portal, or not in the plan, cannot be
-    given; a mandatory package billing does not want cannot be taken away."""
+    given; a mandatory package billing does not want cannot be taken away (except by the empty set,
+    which billing wants for an account without IPTV content: it is disabled, so it watches nothing)."""
     problems = []
     unknown = sorted(p for p in wanted if p not in catalog)
     if unknown:
@@ -87,7 +88,7 @@ def map_onto_plan(wanted: frozenset[str], plan: str, packages: dict[str, bool], 
     if outside:
         problems.append(f"package(s) {', '.join(outside)} are not in tariff plan {plan!r}")
     forced = sorted(p for p, optional in packages.items() if not optional and p not in wanted)
-    if forced:
+    if forced and wanted:  # the empty set: no IPTV content (the account is disabled); the plan's stay
         problems.append(f"package(s) {', '.join(forced)} are mandatory in tariff plan {plan!r}: every account "
                         "on that plan has them, so billing cannot remove them (make them optional in the plan)")
     return PlanMapping(subscribe=frozenset(p for p in wanted if packages.get(p) is True),
@@ -141,8 +142,11 @@ class MinistraAdapter(Adapter):
             raise PermanentError(f"account_number {sid} is held by another Ministra account (login "
                                  f"{existing[0].get('login')!r}); give it another number in the admin panel",
                                  code="account_number_in_use")
-        plan = self._plan_for_new_account()
-        mapping = self._mapping(sid, spec.packages, plan)
+        configured = str(self.config.options.get("tariff_plan") or "")
+        plan, mapping = configured, PlanMapping(frozenset(), frozenset(), ())
+        if spec.packages or configured:  # a portal without tariff plans takes accounts without packages
+            plan = self._plan_for_new_account()
+            mapping = self._mapping(sid, spec.packages, plan)
         form: list[tuple[str, str]] = [("login", spec.login or sid), ("account_number", sid),
                                        ("status", "1" if spec.enabled else "0")]
         if spec.full_name:
@@ -152,7 +156,7 @@ class MinistraAdapter(Adapter):
         mac = canonical_mac(spec.device_id)
         if mac:
             form.append(("stb_mac", mac))
-        if self.config.options.get("tariff_plan"):
+        if configured:
             form.append(("tariff_plan", plan))
         form.append(("comment", f"tripleplay {sid}"))
         try:

@@ -79,6 +79,7 @@ def test_canonical_mac(value, canonical):
     ({"sports"}, {"sports"}, set(), ("mandatory",)),
     ({"basic", "kids"}, set(), {"basic"}, ("not in tariff plan",)),
     ({"basic", "ghost"}, set(), {"basic"}, ("unknown",)),
+    (set(), set(), set(), ()),  # no IPTV content: the account is disabled, the plan's mandatory ones stay
 ])
 def test_map_onto_plan(wanted, subscribe, included, problems):
     plan = {"basic": False, "sports": True, "movies": True}
@@ -434,3 +435,20 @@ def test_list_subscribers_reads_every_account(adapter, sim):
     states = {s.subscriber_id: s for s in adapter.list_subscribers()}
     assert set(states) == {"tp-0", "tp-1", "tp-2"}
     assert (states["tp-1"].enabled, states["tp-1"].packages) == (False, frozenset({"kids"}))
+
+
+def test_an_account_without_iptv_content_keeps_only_the_plans_mandatory_packages(adapter, sim):
+    set_tariffs(sim, PLANS)
+    adapter.create_subscriber(spec(packages=("basic", "sports")), idempotency_key="c1")
+    adapter.exchanges.clear()
+    adapter.set_packages("tp-1", frozenset(), idempotency_key="p0")  # e.g. changed to an internet-only product
+    assert writes(adapter) == [("DELETE", f"{API}/account_subscription/tp-1", "")]
+    assert adapter.get_subscriber("tp-1").packages == frozenset({"basic"})  # the plan's, reported as they are
+
+
+def test_a_portal_without_tariff_plans_takes_accounts_without_packages(adapter, sim):
+    set_tariffs(sim, [])
+    adapter.create_subscriber(spec(packages=(), device_id=""), idempotency_key="c1")
+    assert sim.subscribers()["tp-1"]["enabled"] is True
+    with pytest.raises(PermanentError, match="tariff plan"):
+        adapter.set_packages("tp-1", frozenset({"sports"}), idempotency_key="p1")
