@@ -128,6 +128,9 @@ class Adapter(ABC):
     kind: str = ""  # registry key, e.g. "ministra"; also the simulator's name
     label: str = ""  # human name, e.g. "Ministra (Infomir Stalker) REST API v1"
     modelled: bool = True  # False only where the wire format follows a public specification
+    # Whether the platform itself dedupes writes by idempotency key. Ministra has no such keys: its adapter
+    # makes every operation safe to repeat instead (the contract test checks a lost answer either way).
+    idempotency_keys: bool = True
 
     def __init__(self, config: PlatformConfig, *, client: httpx.Client | None = None):
         self.config = config

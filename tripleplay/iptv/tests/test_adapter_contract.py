@@ -3,6 +3,7 @@ real separate process on loopback. A new platform module passes this file or is 
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tripleplay.iptv.platforms.base import (
@@ -168,6 +169,8 @@ def test_platform_errors_and_timeouts_are_transient(adapter, sim):
 def test_retry_after_a_lost_response_is_deduplicated(adapter, sim):
     """The platform applied the create but the answer was lost; the retry carries the same key."""
     adapter.health()  # an adapter in use (the worker caches them) already holds the session token it may need
+    if not adapter.idempotency_keys:
+        return _retry_after_a_lost_response_without_keys(adapter, sim)
     sim.set_faults(drop_after_rate=1.0)
     with pytest.raises(TransientError):
         adapter.create_subscriber(spec("tp-8008"), idempotency_key="same-key")
@@ -175,6 +178,28 @@ def test_retry_after_a_lost_response_is_deduplicated(adapter, sim):
     adapter.create_subscriber(spec("tp-8008"), idempotency_key="same-key")  # no AlreadyExists: a replay
     state = sim.state()
     assert state["stats"]["duplicates"] == 1
+    assert list(state["subscribers"]) == ["tp-8008"]
+
+
+def _retry_after_a_lost_response_without_keys(adapter, sim):
+    """A platform without idempotency keys (Ministra): the create's write is applied and its answer lost
+    on the wire; the retry must recognise the subscriber (AlreadyExists, which the worker converges from),
+    never make a second one, and the platform deduplicated nothing."""
+    lost = []
+
+    def lose_the_first_write(response):
+        if response.request.method == "POST" and not lost:
+            lost.append(response.request.url.path)
+            raise httpx.ReadError("connection closed after the request was applied", request=response.request)
+
+    adapter._client.event_hooks["response"].append(lose_the_first_write)
+    with pytest.raises(TransientError):
+        adapter.create_subscriber(spec("tp-8008", packages=()), idempotency_key="same-key")
+    assert lost and "tp-8008" in sim.subscribers()  # applied, answer lost
+    with pytest.raises(AlreadyExists):
+        adapter.create_subscriber(spec("tp-8008", packages=()), idempotency_key="same-key")
+    state = sim.state()
+    assert state["stats"]["duplicates"] == 0
     assert list(state["subscribers"]) == ["tp-8008"]
 
 
