@@ -202,6 +202,7 @@ def test_every_exchange_is_recorded_without_secrets(adapter):
 
 def test_state_survives_a_restart_with_a_state_file(tmp_path):
     kind = KINDS[0]
+    IDS.clear()  # this test makes its own adapter: the simulator's own package keys
     with running_simulator(kind, state_file=str(tmp_path / "state.json")) as s:
         a = adapter_for(kind, PlatformConfig(base_url=s.url, username="tripleplay", secret="secret", timeout_seconds=2))
         a.create_subscriber(spec("tp-1111"), idempotency_key="p1")
