@@ -26,6 +26,8 @@ Writes are deduplicated on ``X-Idempotency-Key`` (the real TMS has no such heade
 
 The billing API, TMS's side (the TV app asks the operator's billing to switch, subscribe or cancel a
 tariff; docs/platforms/tvip.md "Billing API"):
+    PUT  /_sim/tms           {"ignore_filters": ["remote_custom_field"]}: list filters this TMS ignores
+                             (the reference names login/account/quick_search, not remote_custom_field)
     PUT  /_sim/billing       {"url": "http://127.0.0.1:N/...", "token": "...", "provider_id": 1}
     GET  /_sim/billing       -> {"url", "provider_id", "token_set", "requests": [...]}
     POST /_sim/billing/send  {"subscriber": "tp-5", "action": "switch"|"subscribe"|"cancel",
@@ -79,6 +81,12 @@ class TvipSimulator(Simulator):
         self.loose_devices: dict[int, dict] = {}  # devices known to TMS but bound to no account
         self.billing = {"url": "", "token": "", "provider_id": PROVIDER_ID}
         self.billing_requests: list[dict] = []
+        self.ignored_filters: set[str] = set()  # query filters this TMS is made to ignore (PUT /_sim/tms)
+        self.last_ids: dict[str, int] = {}  # ids are never reused, like a database sequence (in memory)
+
+    def new_id(self, kind: str, used) -> int:
+        self.last_ids[kind] = max(self.last_ids.get(kind, 0), max(used, default=0)) + 1
+        return self.last_ids[kind]
 
     # -- wire --------------------------------------------------------------------------------------------
     def fault_response(self) -> Response:
@@ -153,7 +161,7 @@ class TvipSimulator(Simulator):
         found, used = {}, [s["id"] for s in self.state.subscribers.values() if isinstance(s.get("id"), int)]
         for key, sub in self.state.subscribers.items():
             if not isinstance(sub.get("id"), int):
-                sub["id"] = max(used, default=0) + 1
+                sub["id"] = self.new_id("account", used)
                 used.append(sub["id"])
             sub.setdefault("login", key)
             sub.setdefault("remote_custom_field", None if key.startswith("tms-") else key)
@@ -175,7 +183,7 @@ class TvipSimulator(Simulator):
                     starts.pop(package, None)
             for package in sub.get("packages", []):
                 if package not in ids:
-                    ids[package] = max(used, default=0) + 1
+                    ids[package] = self.new_id("subscription", used)
                     used.append(ids[package])
                     starts[package] = _now()
                 found[ids[package]] = (key, package)
@@ -194,7 +202,7 @@ class TvipSimulator(Simulator):
                     del ids[mac]
             for mac in sub["devices"]:
                 if mac not in ids:
-                    ids[mac] = max(used, default=0) + 1
+                    ids[mac] = self.new_id("device", used)
                     used.append(ids[mac])
                 found[ids[mac]] = {"id": ids[mac], **_device_keys(mac), "account": account_id,
                                    "provider": PROVIDER_ID}
@@ -235,7 +243,7 @@ class TvipSimulator(Simulator):
                 return 200, self._account_json(by_id[ident])
             rows = [self._account_json(key) for key in sorted(by_id.values(), key=lambda k: self.state.subscribers[k]["id"])]
             for name in ("login", "remote_custom_field", "provider"):
-                wanted = request.param(name)
+                wanted = None if name in self.ignored_filters else request.param(name)
                 if wanted is not None:
                     rows = [r for r in rows if str(r[name]) == wanted]
             search = (request.param("quick_search") or "").lower()
@@ -271,7 +279,7 @@ class TvipSimulator(Simulator):
         if ref and ref in self.state.subscribers:  # simulator limitation: its state is keyed by this field
             raise ApiError(409, f"remote_custom_field {ref!r} already used (simulator keys accounts by it)")
         ids = self._accounts()
-        new_id = max(ids, default=0) + 1
+        new_id = self.new_id("account", ids)
         key = ref or f"tms-{new_id}"
         self.state.subscribers[key] = {
             "id": new_id, "login": login, "enabled": body.get("enable", True), "packages": [], "devices": [],
@@ -350,9 +358,8 @@ class TvipSimulator(Simulator):
             raise ApiError(400, f"tarif: Tarif {tarif} not found")
         if not isinstance(start, str) or not DATE_RE.match(start):
             raise ApiError(400, "start: the date format is Y-m-dTH:i:sO, e.g. 2025-03-04T10:00:00+0000")
-        stop = body.get("stop")
-        if stop is not None and (not isinstance(stop, str) or not DATE_RE.match(stop)):
-            raise ApiError(400, "stop: the date format is Y-m-dTH:i:sO")
+        if body.get("stop") is not None:  # simulator limitation: it keeps open-ended subscriptions only
+            raise ApiError(400, "stop: this simulator keeps open-ended subscriptions only (stop must be null)")
         key, package = by_id[account], by_tms[tarif]
         sub = self.state.subscribers[key]
         if package in sub["packages"]:
@@ -360,7 +367,7 @@ class TvipSimulator(Simulator):
         sub["packages"] = sorted([*sub["packages"], package])
         new_id = next(i for i, (k, p) in self._subscriptions().items() if (k, p) == (key, package))
         sub["subscription_starts"][package] = start
-        return 200, {"id": new_id, "account": account, "tarif": tarif, "start": start, "stop": stop}
+        return 200, {"id": new_id, "account": account, "tarif": tarif, "start": start, "stop": None}
 
     # -- devices ---------------------------------------------------------------------------------------------
     def r_devices(self, request: Request, ident: int | None, body):
@@ -398,7 +405,7 @@ class TvipSimulator(Simulator):
             ident_value = (mac or unique_id).upper() if mac else unique_id
             if any((d.get("mac") or d.get("unique_id")) == ident_value for d in devices.values()):
                 raise ApiError(409, f"Device {ident_value} already exists")
-            new_id = max(devices, default=0) + 1
+            new_id = self.new_id("device", devices)
             device = {"id": new_id, **_device_keys(ident_value), "account": None, "provider": PROVIDER_ID}
             self.loose_devices[new_id] = device
             if account is not None:
@@ -433,6 +440,18 @@ class TvipSimulator(Simulator):
     # -- the billing API, TMS's side ------------------------------------------------------------------------
     def control(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p][1:]
+        if request.method == "PUT" and parts == ["tms"]:
+            body = request.json() or {}
+            ignored = body.get("ignore_filters", []) if isinstance(body, dict) else None
+            if not isinstance(ignored, list) or not all(isinstance(f, str) for f in ignored):
+                return Response.json(400, {"error": "ignore_filters must be a list of query parameter names"})
+            self.ignored_filters = set(ignored)
+            return Response.json(200, {"ignore_filters": sorted(self.ignored_filters)})
+        if request.method == "POST" and parts == ["reset"]:
+            self.loose_devices.clear()
+            self.billing_requests.clear()
+            self.ignored_filters = set()
+            self.last_ids.clear()
         if parts[:1] == ["billing"]:
             try:
                 if request.method == "PUT" and parts == ["billing"]:

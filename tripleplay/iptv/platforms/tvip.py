@@ -95,9 +95,9 @@ class TvipAdapter(Adapter):
         account_id = _account_id(account, f"create account {sid}")
         self._ids[sid] = account_id
         try:
-            self._set_tariffs(account_id, tariffs, current={}, key=idempotency_key)
+            self._set_tariffs(account_id, tariffs, current={}, key=f"{idempotency_key}:{account_id}")
             if spec.device_id:
-                self._sync_device(account_id, spec.device_id, key=idempotency_key)
+                self._sync_device(account_id, spec.device_id, key=f"{idempotency_key}:{account_id}")
         except TransientError:
             raise  # the next attempt finds the account (AlreadyExists) and converges
         except PermanentError:
@@ -118,7 +118,7 @@ class TvipAdapter(Adapter):
             for row in self._rows("account_subscriptions", {"account": account_id}, what=f"read tariffs of {sid}"):
                 if _active(row) and row.get("account") == account_id:
                     current.setdefault(str(row.get("tarif")), []).append(row)
-            self._set_tariffs(account_id, tariffs, current=current, key=idempotency_key)
+            self._set_tariffs(account_id, tariffs, current=current, key=f"{idempotency_key}:{account_id}")
 
         self._on_account(sid, apply)
 
@@ -126,7 +126,7 @@ class TvipAdapter(Adapter):
         sid = _check_id(subscriber_id)
         answer = self._on_account(sid, lambda account_id: self._call(
             "POST", "accounts", body={"id": account_id, self.enable_field: bool(enabled)},
-                            key=idempotency_key, what=f"{'enable' if enabled else 'disable'} account {sid}",
+            key=f"{idempotency_key}:{account_id}", what=f"{'enable' if enabled else 'disable'} account {sid}",
             missing="account"))
         if not isinstance(answer, dict) or _enabled(answer) is None:
             answer = self._call("GET", f"accounts/{self._account_id(sid)}", what=f"read account {sid}",
@@ -145,21 +145,23 @@ class TvipAdapter(Adapter):
             body = {"id": account_id, "login": spec.login or sid, "fullname": spec.full_name,
                     "contract": spec.account_number or sid}
             try:
-                self._call("POST", "accounts", body=body, key=idempotency_key, what=f"update account {sid}",
+                self._call("POST", "accounts", body=body, key=f"{idempotency_key}:{account_id}",
+                           what=f"update account {sid}",
                            missing="account")
             except PermanentError as e:
                 if e.status == 409:
                     raise PermanentError(f"login {spec.login or sid!r} belongs to another TMS account",
                                          status=409, code="login_in_use") from e
                 raise
-            self._sync_device(account_id, spec.device_id, key=idempotency_key)
+            self._sync_device(account_id, spec.device_id, key=f"{idempotency_key}:{account_id}")
 
         self._on_account(sid, apply)
 
     def delete_subscriber(self, subscriber_id: str, *, idempotency_key: str) -> None:
         sid = _check_id(subscriber_id)
         self._on_account(sid, lambda account_id: self._call(
-            "DELETE", f"accounts/{account_id}", key=idempotency_key, what=f"delete account {sid}", missing="account"))
+            "DELETE", f"accounts/{account_id}", key=f"{idempotency_key}:{account_id}", what=f"delete account {sid}",
+            missing="account"))
         self._ids.pop(sid, None)
 
     def get_subscriber(self, subscriber_id: str) -> SubscriberState | None:
