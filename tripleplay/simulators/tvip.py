@@ -26,8 +26,9 @@ Writes are deduplicated on ``X-Idempotency-Key`` (the real TMS has no such heade
 
 The billing API, TMS's side (the TV app asks the operator's billing to switch, subscribe or cancel a
 tariff; docs/platforms/tvip.md "Billing API"):
-    PUT  /_sim/tms           {"ignore_filters": ["remote_custom_field"]}: list filters this TMS ignores
-                             (the reference names login/account/quick_search, not remote_custom_field)
+    PUT  /_sim/tms           {"ignore_filters": ["remote_custom_field"], "ignore_fields": ["enable"]}: list
+                             filters this TMS ignores (the reference names login/account/quick_search, not
+                             remote_custom_field) and account fields it accepts but silently drops
     PUT  /_sim/billing       {"url": "http://127.0.0.1:N/...", "token": "...", "provider_id": 1}
     GET  /_sim/billing       -> {"url", "provider_id", "token_set", "requests": [...]}
     POST /_sim/billing/send  {"subscriber": "tp-5", "action": "switch"|"subscribe"|"cancel",
@@ -82,6 +83,7 @@ class TvipSimulator(Simulator):
         self.billing = {"url": "", "token": "", "provider_id": PROVIDER_ID}
         self.billing_requests: list[dict] = []
         self.ignored_filters: set[str] = set()  # query filters this TMS is made to ignore (PUT /_sim/tms)
+        self.ignored_fields: set[str] = set()  # account fields it accepts and silently drops (PUT /_sim/tms)
         self.last_ids: dict[str, int] = {}  # ids are never reused, like a database sequence (in memory)
 
     def new_id(self, kind: str, used) -> int:
@@ -256,6 +258,7 @@ class TvipSimulator(Simulator):
             del self.state.subscribers[by_id[ident]]
             return 200, {"id": ident}
         _known_fields(body, ACCOUNT_FIELDS)
+        body = {k: v for k, v in body.items() if k not in self.ignored_fields}
         if body.get("id") is None:
             return 200, self._create_account(body)
         return 200, self._modify_account(body, by_id)
@@ -442,15 +445,16 @@ class TvipSimulator(Simulator):
         parts = [p for p in request.path.split("/") if p][1:]
         if request.method == "PUT" and parts == ["tms"]:
             body = request.json() or {}
-            ignored = body.get("ignore_filters", []) if isinstance(body, dict) else None
-            if not isinstance(ignored, list) or not all(isinstance(f, str) for f in ignored):
-                return Response.json(400, {"error": "ignore_filters must be a list of query parameter names"})
-            self.ignored_filters = set(ignored)
-            return Response.json(200, {"ignore_filters": sorted(self.ignored_filters)})
+            filters = body.get("ignore_filters", []) if isinstance(body, dict) else None
+            fields = body.get("ignore_fields", []) if isinstance(body, dict) else None
+            if not all(isinstance(x, list) and all(isinstance(f, str) for f in x) for x in (filters, fields)):
+                return Response.json(400, {"error": "ignore_filters and ignore_fields must be lists of names"})
+            self.ignored_filters, self.ignored_fields = set(filters), set(fields)
+            return Response.json(200, {"ignore_filters": sorted(filters), "ignore_fields": sorted(fields)})
         if request.method == "POST" and parts == ["reset"]:
             self.loose_devices.clear()
             self.billing_requests.clear()
-            self.ignored_filters = set()
+            self.ignored_filters, self.ignored_fields = set(), set()
             self.last_ids.clear()
         if parts[:1] == ["billing"]:
             try:

@@ -95,6 +95,9 @@ class TvipAdapter(Adapter):
         account_id = _account_id(account, f"create account {sid}")
         self._ids[sid] = account_id
         try:
+            if _enabled(account) not in (None, bool(spec.enabled)):  # D192: a TMS that ignored the flag
+                raise PermanentError(f"TMS did not apply {self.enable_field}={str(bool(spec.enabled)).lower()} to "
+                                     f"the new account {sid}", code="enable_not_applied")
             self._set_tariffs(account_id, tariffs, current={}, key=f"{idempotency_key}:{account_id}")
             if spec.device_id:
                 self._sync_device(account_id, spec.device_id, key=f"{idempotency_key}:{account_id}")

@@ -230,6 +230,19 @@ def test_enable_and_disable_use_the_enable_flag(adapter, sim):
     assert sim.subscribers()["tp-1"]["enabled"] is True
 
 
+def test_a_tms_that_silently_drops_the_enable_flag_is_an_error_not_a_success(adapter, sim):
+    adapter.create_subscriber(spec("tp-1"), idempotency_key="s1")
+    sim.control.put("/tms", json={"ignore_fields": ["enable"]}).raise_for_status()
+    with pytest.raises(PermanentError) as err:
+        adapter.set_enabled("tp-1", False, idempotency_key="s2")
+    assert err.value.code == "enable_not_applied"
+    assert sim.subscribers()["tp-1"]["enabled"] is True  # what TMS really has: the operator is told
+    with pytest.raises(PermanentError) as err:
+        adapter.create_subscriber(spec("tp-2", enabled=False), idempotency_key="s3")
+    assert err.value.code == "enable_not_applied"
+    assert set(sim.subscribers()) == {"tp-1"}  # the enabled account it made instead was deleted again
+
+
 def test_an_enable_field_tms_does_not_know_is_an_error_not_a_silent_no_op(sim):
     sim.reset()
     a = TvipAdapter(PlatformConfig(base_url=sim.url, username="tripleplay", secret="secret", timeout_seconds=3,
