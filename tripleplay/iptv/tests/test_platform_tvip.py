@@ -310,3 +310,18 @@ def test_billing_requests_are_refused_without_configuration_or_with_bad_input(si
     assert (bad.status_code, bad.json()) == (400, {"error": "no account 'tp-none' on this TMS"})
     assert sim.control.post("/billing/send", json={"subscriber": "tp-1", "action": "renew", "tariff": "x"}
                             ).status_code == 400
+
+
+def test_accounts_tariffs_and_devices_survive_a_restart_with_their_ids(tmp_path):
+    with running_simulator("tvip", state_file=str(tmp_path / "tvip.json")) as s:
+        a = TvipAdapter(PlatformConfig(base_url=s.url, username="tripleplay", secret="secret", timeout_seconds=3))
+        a.create_subscriber(spec("tp-1", packages=(BASIC, MOVIES)), idempotency_key="p1")
+        a.close()
+        s.restart()
+        b = TvipAdapter(PlatformConfig(base_url=s.url, username="tripleplay", secret="secret", timeout_seconds=3))
+        state = b.get_subscriber("tp-1")
+        assert (state.raw["id"], state.enabled, state.packages) == (1, True, frozenset({BASIC, MOVIES}))
+        b.set_packages("tp-1", frozenset({MOVIES}), idempotency_key="p2")
+        assert s.subscribers()["tp-1"]["packages"] == ["movies"]
+        assert s.subscribers()["tp-1"]["devices"] == ["00:1A:79:00:00:01"]
+        b.close()
