@@ -1,11 +1,12 @@
-"""The demo's IPTV side: the six simulated platforms (separate processes on 127.0.0.1), configured as
+"""The demo's IPTV side: the seven simulated platforms (separate processes on 127.0.0.1), configured as
 platforms, their packages imported and sold, and the worker that provisions the demo subscribers.
 
 Which products grant which packages (on which platform):
 - Ministra (public REST API): TV Basic -> basic, TV Premium -> basic + movies, and the Sports,
   Movies and Kids packs -> sports, movies, kids;
 - Telebreeze: Triple Play -> basic.
-The other four platforms are configured with their catalogs imported, ready for products.
+The other five platforms (TVIP TMS on 127.0.0.1:8107 by default, the last in name order) are configured
+with their catalogs imported, ready for products.
 """
 
 from __future__ import annotations

@@ -458,13 +458,13 @@ def free_port_run(count: int) -> int:
 
 
 def test_demo_from_zero_provisions_its_subscribers_on_the_simulated_platforms(tmp_path):
-    """`tripleplay demo --no-serve` on an empty home: six simulator processes, platforms configured,
+    """`tripleplay demo --no-serve` on an empty home: seven simulator processes, platforms configured,
     catalogs imported, products linked, the worker drains once; the simulators' saved state holds
     exactly the demo's IPTV subscribers."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
     home = tmp_path / "home"
     env.update(TRIPLEPLAY_HOME=str(home), DJANGO_SETTINGS_MODULE="tripleplay.settings")
-    base = free_port_run(6)
+    base = free_port_run(7)
     done = subprocess.run([*tripleplay_command(), "demo", "--no-serve", "--simulator-base-port", str(base)], env=env,
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

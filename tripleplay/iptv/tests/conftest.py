@@ -29,7 +29,9 @@ def make_tv_catalog(actor, platform, suffix: str = "") -> TvCatalog:
     from tripleplay.iptv.packages import link_package, sell_package_as_addon
 
     import_from_platform(actor, platform)
-    pkg = {p.external_id: p for p in ChannelPackage.objects.filter(platform=platform)}
+    # By name: a platform may number its packages itself (TVIP TMS tariffs); the simulators keep the names.
+    by_name = {p.name: p for p in ChannelPackage.objects.filter(platform=platform)}
+    pkg = {p["external_id"]: by_name[p["name"]] for p in DEFAULT_PACKAGES if p["name"] in by_name}
     tv = create_product(actor, code=f"tv{suffix}", name="TV", kind="main", currency="USD", services=["iptv"])
     tv_plan = create_plan(actor, tv, code=f"tv-monthly{suffix}", name="TV monthly", periodic_fee_minor=1500)
     link_package(actor, pkg["basic"], tv)

@@ -110,6 +110,8 @@ def details_on_platform(kind: str, sub: dict) -> tuple[str, str, str]:
     if kind == "matrixstream":
         profile = sub["profile"]
         return profile["login"], ",".join(sub["devices"]), profile["full_name"]
+    if kind == "tvip":
+        return sub["login"], ",".join(sub["devices"]), sub.get("fullname", "")
     if kind == "minerva":
         return sub["login"], ",".join(sub["devices"]), sub["full_name"]
     if kind == "ministra":

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-iptv", action="store_true",
                             help="do not start the simulated IPTV platforms and the provisioning worker")
         parser.add_argument("--simulator-base-port", type=int, default=8101,
-                            help="the six simulated platforms listen on this port and the next five (127.0.0.1)")
+                            help="the seven simulated platforms listen on this port and the next six (127.0.0.1)")
         parser.add_argument("--stripe-port", type=int, default=8110,
                             help="the simulated Stripe (online payments) listens on this port (127.0.0.1)")
         parser.add_argument("--no-payments", action="store_true", help="do not start the simulated Stripe")
