@@ -265,3 +265,18 @@ def test_vendor_extensions_are_accepted_everywhere_and_ignored():
     assert xmlproto.parse_response(error.encode()).error.code == "BUSY"
     with pytest.raises(XmlError):  # an extension in tripleplay's own namespace is not an extension
         xmlproto.parse_request(EXTENDED.replace("<x:trailer/>", "<trailer/>").encode())
+
+
+# -- the modelled platforms' pages: a source for every public fact ---------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["matrixstream.md", "minerva.md", "telebreeze.md", "seachange.md"])
+def test_a_modelled_platforms_public_facts_cite_their_source(page):
+    text = (DOCS / "platforms" / page).read_text()
+    assert "MODELLED" in text
+    mentions = [m.start() for m in re.finditer(r"public fact", text, flags=re.I)]
+    assert mentions, f"{page}: say which facts are public (with a source) and which are the model's"
+    for start in mentions:
+        chunk = text[start:].split("\n## ", 1)[0]
+        assert re.search(r"<https://[^>\s]+>", chunk), f"{page}: a public fact without its source"
+    assert "public material" not in text  # the old unsourced wording
