@@ -69,9 +69,10 @@ def operation_version(operation: str) -> str:
     return SINCE.get(("element", operation), BASE_VERSION)
 
 
-def supports(platform_version: str, operation: str) -> bool:
-    """Whether a platform whose pong says ``platform_version`` implements ``operation``."""
-    return version_key(platform_version) >= version_key(operation_version(operation))
+def supports(platform_version: str, element: str) -> bool:
+    """Whether a platform of revision ``platform_version`` (its pong, or its catalog's version)
+    knows the operation or element ``element``."""
+    return version_key(platform_version) >= version_key(operation_version(element))
 
 
 READ_OPERATIONS = frozenset({"ping", "listPackages", "listPpvEvents", "getSubscriber", "listSubscribers"})
@@ -476,7 +477,9 @@ def parse_response(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Protoc
 
 
 def build_catalog(packages: Iterable[PackageInfo], events: Iterable[PpvEventInfo], *, platform: str = "",
-                  generated_at: datetime | None = None, version: str = PROTOCOL_VERSION) -> bytes:
+                  generated_at: datetime | None = None, version: str = CURRENT_VERSION) -> bytes:
+    """A catalog document; ``version`` is the pushing platform's revision (it decides the answer's
+    form: an importReport from 1.1 on)."""
     generated_at = generated_at or datetime.now(UTC).replace(microsecond=0)
     root = _el(None, "catalog", version=version, platform=platform or None, generatedAt=_timestamp(generated_at))
     _add_packages(root, packages)
@@ -488,8 +491,26 @@ _PRICE = re.compile(r"[0-9]{1,12}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
+@dataclass(frozen=True)
+class CatalogDocument:
+    packages: list[PackageInfo]
+    ppv_events: list[PpvEventInfo]
+    version: str  # the pushing platform's revision (catalog/@version)
+
+    @property
+    def wants_import_report(self) -> bool:
+        """A platform of 1.0 knows no importReport (its schema would refuse it): it gets ``<ok/>``."""
+        return supports(self.version, "importReport")
+
+
 def parse_catalog(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[PackageInfo], list[PpvEventInfo]]:
-    """Parse a pushed catalog document: (packages, PPV events). Raises XmlError; codes:
+    """(packages, PPV events) of a pushed catalog document: ``read_catalog`` without the version."""
+    document = read_catalog(data, max_bytes=max_bytes)
+    return document.packages, document.ppv_events
+
+
+def read_catalog(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CatalogDocument:
+    """Parse a pushed catalog document. Raises XmlError; codes:
 
     - ``xml_too_large``, ``xml_dtd_forbidden``, ``invalid_xml``: from tripleplay.core.xml.parse;
     - ``catalog_not_a_catalog``: another root element or namespace;
@@ -512,7 +533,7 @@ def parse_catalog(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[l
     for event in events:
         if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
             raise XmlError("catalog_bad_window", f"PPV event {event.external_id}: endsAt is not after startsAt")
-    return packages, events
+    return CatalogDocument(packages, events, root.get("version"))
 
 
 def _diagnose_catalog(root: etree._Element, schema_error: XmlError) -> XmlError:

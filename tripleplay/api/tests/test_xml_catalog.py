@@ -222,3 +222,21 @@ def test_every_documented_refusal_is_what_the_endpoint_answers_and_nothing_else(
         seen |= documented
     assert seen == _documented_refusals()  # every row of the doc's table is reached
     assert snapshot() == ([], [])
+
+
+def test_a_catalog_of_revision_1_0_is_imported_and_answered_in_1_0(platform):
+    from tripleplay.core.xml import parse_valid
+    from tripleplay.iptv import xmlproto
+
+    p, token = platform
+    r = push(build_catalog(PACKAGES, EVENTS, version="1.0"), token)
+    assert r.status_code == 200
+    root = etree.fromstring(r.content)
+    assert root.get("version") == "1.0" and [etree.QName(c).localname for c in root.iter()] == ["response", "ok"]
+    assert xmlproto.schema_for("1.0").validate(root)  # what a 1.0 platform validates against
+    assert snapshot()[0] == [("basic", "Basic TV", "active"), ("sports", "Sports Pack", "active"),
+                             ("vod", "VOD", "active")]  # imported all the same
+    report = push(build_catalog(PACKAGES, EVENTS, version="1.1"), token)
+    assert parse_valid(report.content, xmlproto.XSD_PATH).get("version") == "1.1"
+    assert not xmlproto.schema_for("1.0").validate(etree.fromstring(report.content))
+    assert counts(report)["packages"] == {"created": 0, "updated": 0, "retired": 0, "unchanged": 3}
