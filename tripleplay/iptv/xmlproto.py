@@ -6,6 +6,10 @@ tripleplay's own published XML protocol (spec: docs/platforms/generic_xml.md; sc
 
 Every parse goes through ``tripleplay.core.xml`` (no DTD, size limit) and is validated against the
 XSD; anything wrong raises ``tripleplay.core.xml.XmlError`` with a stable code.
+
+Versions (D170): ``REVISIONS`` is the one list of the 1.x revisions and what each added (marked
+``v:since`` in the XSD; ``schema_for`` derives an older revision's schema); ``ErrorCode`` is the one
+list of error codes. Tests hold the XSD and docs/platforms/generic_xml.md to both.
 """
 
 from __future__ import annotations
