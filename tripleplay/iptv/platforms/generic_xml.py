@@ -11,10 +11,10 @@ idempotency key in ``request/@requestId``.
 Versions (D170): a request says the revision that added its operation (1.0 for most). Before an
 operation a later revision added (updateSubscriber 1.1, grantPpvEvent 1.2), the adapter knows the
 platform's revision from its ``pong/@protocolVersion``: cached per endpoint in this process for
-``NEGOTIATED_TTL`` seconds, refreshed by every health check and dropped when the platform refuses
-such an operation (it may have been downgraded). A platform whose revision lacks the operation
-(asked again before refusing: a cached answer may predate an upgrade) gets nothing: a
-PermanentError ``unsupported_by_protocol`` ("grantPpvEvent is not supported by protocol 1.1").
+``NEGOTIATED_TTL`` seconds, refreshed by every health check of this process and dropped when the
+platform refuses such an operation (it may have been downgraded). A platform whose revision lacks
+the operation (asked again before refusing: a cached answer may predate an upgrade) gets nothing:
+a PermanentError ``unsupported_by_protocol`` ("grantPpvEvent is not supported by protocol 1.1").
 """
 
 from __future__ import annotations
