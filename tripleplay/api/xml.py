@@ -1,8 +1,8 @@
 """XML endpoints under /xml/ for platforms (the generic XML protocol, docs/platforms/generic_xml.md).
 
 POST /xml/v1/catalog: a platform pushes its whole catalog (packages and PPV events); tripleplay
-imports it with the same rules as a pull and answers an ``importReport``. ``?dry_run=1`` answers
-the same report and changes nothing.
+imports it with the same rules as a pull and answers an ``importReport`` (a catalog of revision 1.0
+gets ``<ok/>``, the answer its revision knows). ``?dry_run=1`` answers the same report and changes nothing.
 
 Authentication: the platform's inbound token (``tripleplay add-platform`` or
 POST /api/v1/iptv/platforms/{id}/inbound-token), as ``Authorization: Bearer tpp_...`` or HTTP
@@ -80,15 +80,17 @@ def catalog_push(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         return refusal
     try:
-        packages, events = xmlproto.parse_catalog(request.read(DEFAULT_MAX_BYTES + 1))
+        document = xmlproto.read_catalog(request.read(DEFAULT_MAX_BYTES + 1))
     except XmlError as e:
         return _error("INVALID_REQUEST", f"{e.code}: {e.message}", 413 if e.code == "xml_too_large" else 400)
     actor = Actor(ActorKind.API_CLIENT, f"platform:{platform.pk}", f"platform {platform.code}")
     try:
-        report = import_catalog(actor, platform, packages, events, apply=request.GET.get("dry_run") not in ("1", "true"),
-                                source="push")
+        report = import_catalog(actor, platform, document.packages, document.ppv_events,
+                                apply=request.GET.get("dry_run") not in ("1", "true"), source="push")
     except DomainError as e:
         return _error("INVALID_REQUEST", f"{e.code}: {e.message}", 422)
+    if not document.wants_import_report:  # a 1.0 platform: the answer its revision knows (D174)
+        return _xml(xmlproto.build_ok(), 200)
     return _xml(xmlproto.build_ok(import_report=report.as_dict()), 200)
 
 

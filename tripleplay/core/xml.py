@@ -63,8 +63,9 @@ def schema(path: str) -> etree.XMLSchema:
     return etree.XMLSchema(doc)
 
 
-def validate(root: etree._Element, xsd_path: str) -> None:
-    xsd = schema(str(xsd_path))
+def validate(root: etree._Element, xsd_path: str | etree.XMLSchema) -> None:
+    """Validate against a shipped XSD (its path) or an already compiled schema."""
+    xsd = xsd_path if isinstance(xsd_path, etree.XMLSchema) else schema(str(xsd_path))
     if not xsd.validate(root):
         err = xsd.error_log.last_error
         raise XmlError("xml_schema_violation", f"XML does not match the schema: {err.message} (line {err.line})")

@@ -6,6 +6,10 @@ tripleplay's own published XML protocol (spec: docs/platforms/generic_xml.md; sc
 
 Every parse goes through ``tripleplay.core.xml`` (no DTD, size limit) and is validated against the
 XSD; anything wrong raises ``tripleplay.core.xml.XmlError`` with a stable code.
+
+Versions (D170): ``REVISIONS`` is the one list of the 1.x revisions and what each added (marked
+``v:since`` in the XSD; ``schema_for`` derives an older revision's schema); ``ErrorCode`` is the one
+list of error codes. Tests hold the XSD and docs/platforms/generic_xml.md to both.
 """
 
 from __future__ import annotations
@@ -14,47 +18,122 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
-from tripleplay.core.xml import DEFAULT_MAX_BYTES, XmlError, parse, parse_valid, to_bytes, validate
+from tripleplay.core.xml import DEFAULT_MAX_BYTES, XmlError, parse, parse_valid, schema, to_bytes, validate
 from tripleplay.iptv.platforms.base import PackageInfo, PpvEventInfo, SubscriberSpec, SubscriberState
 
 NS = "urn:tripleplay:iptv:1"
 NS_PREFIX = "urn:tripleplay:iptv:"  # any version's namespace starts so (v2 would be urn:tripleplay:iptv:2)
-PROTOCOL_VERSION = "1.0"
+# The namespace of the schema's own annotations: ``v:since="1.2"`` on every construct a revision added.
+VERSIONS_NS = "urn:tripleplay:iptv:versions"
 XSD_PATH = str(Path(__file__).resolve().parent / "schemas" / "tripleplay-iptv-1.xsd")
 ENDPOINT_PATH = "/tripleplay-iptv/v1"
 CONTENT_TYPE = "application/xml; charset=utf-8"
 
+
+# -- revisions: what each 1.x revision added (the one registry; the XSD's v:since marks, the doc's
+# table and the adapter's negotiation are checked against it) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Revision:
+    version: str
+    # the constructs it added, as ("element" | "attribute" | "errorCode", name): each is marked
+    # v:since="<version>" in the XSD (a test compares both ways)
+    additions: tuple[tuple[str, str], ...]
+    summary: str
+
+
+REVISIONS: tuple[Revision, ...] = (
+    Revision("1.0", (), "the first publication: ping, catalog reads, subscriber writes and reads, the catalog push"),
+    Revision("1.1", (("element", "importReport"), ("element", "updateSubscriber")),
+             "tripleplay answers a pushed catalog with importReport; updateSubscriber (account details)"),
+    Revision("1.2", (("element", "grantPpvEvent"), ("errorCode", "UNKNOWN_PPV_EVENT")),
+             "grantPpvEvent (a PPV event sold by tripleplay), error code UNKNOWN_PPV_EVENT"),
+)
+BASE_VERSION = REVISIONS[0].version
+CURRENT_VERSION = REVISIONS[-1].version  # the highest revision this tripleplay implements
+PROTOCOL_VERSION = BASE_VERSION  # what a document that uses only 1.0 constructs says it uses
+SINCE: dict[tuple[str, str], str] = {addition: r.version for r in REVISIONS for addition in r.additions}
+
+
+def version_key(version: str) -> tuple[int, int]:
+    """``"1.10"`` -> (1, 10): revisions compare as numbers, not as text."""
+    major, _, minor = version.partition(".")
+    return int(major), int(minor or 0)
+
+
+def operation_version(operation: str) -> str:
+    """The revision that added ``operation`` (what its request says in ``version``)."""
+    return SINCE.get(("element", operation), BASE_VERSION)
+
+
+def supports(platform_version: str, element: str) -> bool:
+    """Whether a platform of revision ``platform_version`` (its pong, or its catalog's version)
+    knows the operation or element ``element``."""
+    return version_key(platform_version) >= version_key(operation_version(element))
+
+
 READ_OPERATIONS = frozenset({"ping", "listPackages", "listPpvEvents", "getSubscriber", "listSubscribers"})
 WRITE_OPERATIONS = frozenset({"createSubscriber", "updateSubscriber", "setPackages", "setEnabled", "deleteSubscriber",
                               "grantPpvEvent"})
-# The 1.x revision that added grantPpvEvent (a PPV event bought outside the platform): sent only to
-# platforms configured as implementing it (option ppv_grants, docs/platforms/generic_xml.md, D121).
-GRANT_REVISION = "1.2"
+GRANT_REVISION = operation_version("grantPpvEvent")  # "1.2" (D121)
 OPERATIONS = READ_OPERATIONS | WRITE_OPERATIONS
 
-# code -> (HTTP status, transient). Authoritative for these codes; for any other code the error's
-# ``transient`` attribute decides. Kept in step with KnownErrorCode in the XSD (a test checks it).
-ERROR_CODES: dict[str, tuple[int, bool]] = {
-    "INVALID_REQUEST": (400, False),
-    "UNSUPPORTED_VERSION": (400, False),
-    "UNSUPPORTED_MEDIA_TYPE": (415, False),
-    "AUTHENTICATION_FAILED": (401, False),
-    "ACCESS_DENIED": (403, False),
-    "SUBSCRIBER_EXISTS": (409, False),
-    "SUBSCRIBER_NOT_FOUND": (404, False),
-    "UNKNOWN_PACKAGE": (422, False),
-    "UNKNOWN_PPV_EVENT": (422, False),
-    "LIMIT_EXCEEDED": (422, False),
-    "BUSY": (409, True),
-    "RATE_LIMITED": (429, True),
-    "INTERNAL_ERROR": (500, True),
-    "UNAVAILABLE": (503, True),
-}
-TRANSIENT_CODES = frozenset(code for code, (_, transient) in ERROR_CODES.items() if transient)
+
+class ErrorCode(StrEnum):
+    """The protocol's error codes: the one list. The XSD's KnownErrorCode enumeration and the table of
+    docs/platforms/generic_xml.md section 4 are checked against it (code, HTTP status, class, revision).
+    For these codes the class is authoritative; for any other (a platform's own) code, the error's
+    ``transient`` attribute decides."""
+
+    def __new__(cls, code: str, http_status: int, transient: bool, since: str = "1.0"):
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.http_status, member.transient, member.since = http_status, transient, since
+        return member
+
+    INVALID_REQUEST = "INVALID_REQUEST", 400, False
+    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION", 400, False
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE", 415, False
+    AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED", 401, False
+    ACCESS_DENIED = "ACCESS_DENIED", 403, False
+    SUBSCRIBER_EXISTS = "SUBSCRIBER_EXISTS", 409, False
+    SUBSCRIBER_NOT_FOUND = "SUBSCRIBER_NOT_FOUND", 404, False
+    UNKNOWN_PACKAGE = "UNKNOWN_PACKAGE", 422, False
+    UNKNOWN_PPV_EVENT = "UNKNOWN_PPV_EVENT", 422, False, "1.2"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED", 422, False
+    BUSY = "BUSY", 409, True
+    RATE_LIMITED = "RATE_LIMITED", 429, True
+    INTERNAL_ERROR = "INTERNAL_ERROR", 500, True
+    UNAVAILABLE = "UNAVAILABLE", 503, True
+
+
+@cache
+def schema_for(version: str) -> etree.XMLSchema:
+    """The XSD as a platform of revision ``version`` has it: every construct a later revision added
+    (marked ``v:since``) taken out. What an XSD-validating older peer validates against: the
+    simulator's older-platform mode uses it, and the docs test checks samples marked for a revision."""
+    if version_key(version) >= version_key(CURRENT_VERSION):
+        return schema(XSD_PATH)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
+    doc = etree.parse(XSD_PATH, parser=parser)
+    since = f"{{{VERSIONS_NS}}}since"
+    for el in list(doc.iter()):
+        added = el.get(since) if isinstance(el.tag, str) else None
+        if added and version_key(added) > version_key(version):
+            el.getparent().remove(el)
+    return etree.XMLSchema(doc)
+
+
+# code -> (HTTP status, transient), derived from ErrorCode for the callers that read a mapping
+ERROR_CODES: dict[str, tuple[int, bool]] = {c.value: (c.http_status, c.transient) for c in ErrorCode}
+TRANSIENT_CODES = frozenset(c.value for c in ErrorCode if c.transient)
 
 _SUBSCRIBER_DETAILS = (("login", "login"), ("deviceId", "device_id"), ("fullName", "full_name"),
                        ("accountNumber", "account_number"), ("phone", "phone"))
@@ -249,11 +328,13 @@ def _read_ppv_events(lst: etree._Element) -> list[PpvEventInfo]:
 def build_request(operation: str, *, request_id: str, subscriber: SubscriberSpec | None = None,
                   subscriber_id: str = "", packages: Iterable[str] | None = None, enabled: bool | None = None,
                   limit: int | None = None, cursor: str = "", event_id: str = "", purchase_id: str = "",
-                  version: str = PROTOCOL_VERSION) -> bytes:
-    """One request document. Raises ValueError for a missing argument and XmlError when a value does
-    not fit the schema (an id with white space, a text too long), before anything is sent."""
+                  version: str | None = None) -> bytes:
+    """One request document; ``version`` defaults to the revision that added the operation (1.0 for
+    most). Raises ValueError for a missing argument and XmlError when a value does not fit the
+    schema (an id with white space, a text too long), before anything is sent."""
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}")
+    version = version or operation_version(operation)
     root = _el(None, "request", version=version, requestId=request_id)
     if operation == "createSubscriber":
         if subscriber is None:
@@ -288,14 +369,16 @@ def build_request(operation: str, *, request_id: str, subscriber: SubscriberSpec
     return to_bytes(root)
 
 
-def parse_request(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ProtocolRequest:
-    """Parse and validate a request document. XmlError codes: those of tripleplay.core.xml.parse,
-    ``unsupported_version`` (another protocol namespace) and ``xml_schema_violation``."""
+def parse_request(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, revision: str = CURRENT_VERSION) -> ProtocolRequest:
+    """Parse and validate a request document against the XSD of ``revision`` (a platform implementing
+    an older revision refuses what later ones added). XmlError codes: those of
+    tripleplay.core.xml.parse, ``unsupported_version`` (another protocol namespace) and
+    ``xml_schema_violation``."""
     root = parse(data, max_bytes=max_bytes)
     namespace = etree.QName(root).namespace or ""
     if namespace != NS and namespace.startswith(NS_PREFIX):
         raise XmlError("unsupported_version", f"protocol namespace {namespace} is not supported; this is {NS}")
-    validate(root, XSD_PATH)
+    validate(root, schema_for(revision))
     op = root[0]
     name = etree.QName(op).localname
     common = {"operation": name, "request_id": root.get("requestId"), "version": root.get("version")}
@@ -328,8 +411,11 @@ def build_ok(request_id: str | None = None, *, packages: Iterable[PackageInfo] |
              ppv_events: Iterable[PpvEventInfo] | None = None, subscriber: SubscriberSpec | None = None,
              subscribers: Iterable[SubscriberSpec] | None = None, next_cursor: str = "",
              pong: dict | None = None, import_report: dict | None = None,
-             version: str = PROTOCOL_VERSION) -> bytes:
-    """A success response with at most one payload. ``import_report``: ImportReport.as_dict()."""
+             version: str | None = None) -> bytes:
+    """A success response with at most one payload. ``import_report``: ImportReport.as_dict().
+    ``version`` defaults to the revision that added the payload (importReport: 1.1), else 1.0."""
+    if version is None:
+        version = SINCE[("element", "importReport")] if import_report is not None else BASE_VERSION
     root = _el(None, "response", version=version, requestId=request_id or None)
     ok = _el(root, "ok")
     if import_report is not None:
@@ -395,7 +481,9 @@ def parse_response(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Protoc
 
 
 def build_catalog(packages: Iterable[PackageInfo], events: Iterable[PpvEventInfo], *, platform: str = "",
-                  generated_at: datetime | None = None, version: str = PROTOCOL_VERSION) -> bytes:
+                  generated_at: datetime | None = None, version: str = CURRENT_VERSION) -> bytes:
+    """A catalog document; ``version`` is the pushing platform's revision (it decides the answer's
+    form: an importReport from 1.1 on)."""
     generated_at = generated_at or datetime.now(UTC).replace(microsecond=0)
     root = _el(None, "catalog", version=version, platform=platform or None, generatedAt=_timestamp(generated_at))
     _add_packages(root, packages)
@@ -407,8 +495,26 @@ _PRICE = re.compile(r"[0-9]{1,12}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
+@dataclass(frozen=True)
+class CatalogDocument:
+    packages: list[PackageInfo]
+    ppv_events: list[PpvEventInfo]
+    version: str  # the pushing platform's revision (catalog/@version)
+
+    @property
+    def wants_import_report(self) -> bool:
+        """A platform of 1.0 knows no importReport (its schema would refuse it): it gets ``<ok/>``."""
+        return supports(self.version, "importReport")
+
+
 def parse_catalog(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[PackageInfo], list[PpvEventInfo]]:
-    """Parse a pushed catalog document: (packages, PPV events). Raises XmlError; codes:
+    """(packages, PPV events) of a pushed catalog document: ``read_catalog`` without the version."""
+    document = read_catalog(data, max_bytes=max_bytes)
+    return document.packages, document.ppv_events
+
+
+def read_catalog(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CatalogDocument:
+    """Parse a pushed catalog document. Raises XmlError; codes:
 
     - ``xml_too_large``, ``xml_dtd_forbidden``, ``invalid_xml``: from tripleplay.core.xml.parse;
     - ``catalog_not_a_catalog``: another root element or namespace;
@@ -431,7 +537,7 @@ def parse_catalog(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[l
     for event in events:
         if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
             raise XmlError("catalog_bad_window", f"PPV event {event.external_id}: endsAt is not after startsAt")
-    return packages, events
+    return CatalogDocument(packages, events, root.get("version"))
 
 
 def _diagnose_catalog(root: etree._Element, schema_error: XmlError) -> XmlError:

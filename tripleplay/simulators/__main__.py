@@ -27,12 +27,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tripleplay-token", help="the platform's inbound token (tpp_...) for PPV calls")
     p.add_argument("--ppv-style", choices=["json", "xml"],
                    help="which PPV API to call (default: the platform's own: XML for generic_xml, minerva, seachange)")
+    p.add_argument("--protocol-version",
+                   help="generic_xml only: act as a platform of this older 1.x revision (pong and schema)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sim = simulators()[args.name](username=args.username, password=args.password, state_file=args.state_file)
+    extra = {}
+    if args.protocol_version:
+        if args.name != "generic_xml":
+            print("error: --protocol-version is for generic_xml only", file=sys.stderr)
+            return 2
+        extra["protocol_version"] = args.protocol_version
+    try:
+        sim = simulators()[args.name](username=args.username, password=args.password, state_file=args.state_file,
+                                      **extra)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     sim.faults = Faults(error_rate=args.error_rate, latency_ms=args.latency_ms, timeout_rate=args.timeout_rate,
                         drop_rate=args.drop_rate, drop_after_rate=args.drop_after_rate, seed=args.seed)
     import random

@@ -6,6 +6,12 @@ against the XSD (malformed, DTD, invalid: 400 INVALID_REQUEST, nothing applied);
 by ``requestId``; unknown packages refused with nothing changed; ``listSubscribers`` paged by an
 opaque cursor; ``grantPpvEvent`` (revision 1.2) adds the event to the subscriber's ``ppv_events``
 (shown by GET /_sim/state), an unknown event refused with UNKNOWN_PPV_EVENT.
+
+An older platform on request (``--protocol-version 1.1`` or ``PUT /_sim/protocol {"version": "1.1"}``;
+``GET /_sim/protocol``; ``POST /_sim/reset`` goes back to the start-up revision): its pong says that
+revision and it validates requests against that revision's schema (``xmlproto.schema_for``), so a
+construct a later revision added is refused as an XSD-validating older peer refuses it: 400
+INVALID_REQUEST (``xml_schema_violation``), nothing applied.
 """
 
 from __future__ import annotations
@@ -37,6 +43,24 @@ class GenericXmlSimulator(Simulator):
     label = "Generic XML platform (tripleplay IPTV protocol v1)"
     ppv_style = "xml"  # calls tripleplay's XML PPV API (POST /xml/v1/ppv)
 
+    def __init__(self, *args, protocol_version: str = xmlproto.CURRENT_VERSION, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start_version = self.protocol_version = _checked_version(protocol_version)
+
+    def control(self, request: Request) -> Response:
+        parts = [p for p in request.path.split("/") if p][1:]
+        if parts == ["protocol"] and request.method == "GET":
+            return Response.json(200, {"version": self.protocol_version})
+        if parts == ["protocol"] and request.method == "PUT":
+            try:
+                self.protocol_version = _checked_version((request.json() or {}).get("version"))
+            except (ValueError, AttributeError) as e:  # JSONDecodeError included
+                return Response.json(400, {"error": str(e)})
+            return Response.json(200, {"version": self.protocol_version})
+        if parts == ["reset"] and request.method == "POST":
+            self.protocol_version = self.start_version
+        return super().control(request)
+
     def fault_response(self) -> Response:
         return _error("UNAVAILABLE", "service unavailable (simulated)")
 
@@ -54,7 +78,7 @@ class GenericXmlSimulator(Simulator):
         if media_type not in ("application/xml", "text/xml"):
             return _error("UNSUPPORTED_MEDIA_TYPE", f"Content-Type {media_type or '(none)'}: send application/xml")
         try:
-            req = xmlproto.parse_request(request.body)
+            req = xmlproto.parse_request(request.body, revision=self.protocol_version)
         except XmlError as e:
             code = "UNSUPPORTED_VERSION" if e.code == "unsupported_version" else "INVALID_REQUEST"
             return _error(code, f"{e.code}: {e.message}")
@@ -79,7 +103,7 @@ class GenericXmlSimulator(Simulator):
         with st.lock:
             if req.operation == "ping":
                 now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-                return _xml(200, xmlproto.build_ok(rid, pong={"protocolVersion": xmlproto.GRANT_REVISION,
+                return _xml(200, xmlproto.build_ok(rid, pong={"protocolVersion": self.protocol_version,
                                                               "platform": "tripleplay generic_xml simulator",
                                                               "time": now}))
             if req.operation == "listPackages":
@@ -136,6 +160,13 @@ class GenericXmlSimulator(Simulator):
             else:  # setEnabled
                 sub["enabled"] = req.enabled
             return _xml(200, xmlproto.build_ok(rid, subscriber=_spec(sid, sub)))
+
+
+def _checked_version(version) -> str:
+    known = [r.version for r in xmlproto.REVISIONS]
+    if version not in known:
+        raise ValueError(f"version must be one of {', '.join(known)}")
+    return version
 
 
 def _package(p: dict) -> PackageInfo:

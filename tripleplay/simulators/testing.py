@@ -84,6 +84,10 @@ class SimulatorProcess:
     def reset(self) -> None:
         self._ok(self.control.post("/reset"))
 
+    def set_protocol_version(self, version: str) -> dict:
+        """generic_xml: act as a platform of this (older) protocol revision."""
+        return self._ok(self.control.put("/protocol", json={"version": version}))
+
     def set_packages(self, packages: list[dict]) -> None:
         self._ok(self.control.put("/packages", json=packages))
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -140,3 +143,100 @@ def test_wrong_method_and_media_type(platform):
     r = push(b'{"packages": []}', token, content_type="application/json")
     assert (r.status_code, error_of(r)[0]) == (415, "UNSUPPORTED_MEDIA_TYPE")
     assert snapshot() == ([], [])
+
+
+# -- docs/platforms/generic_xml.md section 5 is the endpoint's whole contract --------------------------------------
+
+SPEC = Path(__file__).resolve().parents[3] / "docs" / "platforms" / "generic_xml.md"
+
+
+def _push_section() -> str:
+    return SPEC.read_text().split("## 5. Catalog push", 1)[1].split("\n## ", 1)[0]
+
+
+def _samples() -> list[str]:
+    return re.findall(r"^```xml\n(.*?)^```", _push_section(), flags=re.S | re.M)
+
+
+def _canonical(xml: bytes) -> bytes:
+    root = etree.fromstring(xml, etree.XMLParser(remove_blank_text=True, remove_comments=True))
+    return etree.tostring(root, method="c14n")
+
+
+def test_the_documented_push_answers_with_the_documented_import_report(platform):
+    p, token = platform
+    catalog = next(s for s in _samples() if s.startswith("<catalog"))
+    report = next(s for s in _samples() if "<importReport" in s)
+    dry = push(catalog.encode(), token, query="?dry_run=1")
+    assert dry.status_code == 200
+    assert _canonical(dry.content) == _canonical(report.replace('applied="true"', 'applied="false"').encode())
+    assert snapshot() == ([], [])
+    r = push(catalog.encode(), token, query="?dry_run=true")
+    assert snapshot() == ([], []) and b'applied="false"' in r.content
+    r = push(catalog.encode(), token)
+    assert (r.status_code, _canonical(r.content)) == (200, _canonical(report.encode()))
+    assert snapshot() == ([("basic", "Basic TV", "active"), ("vod-plus", "VOD Plus", "active")],
+                          [("fight-night", 1999, "active"), ("premiere-42", 800, "active")])
+
+
+def _documented_refusals() -> set[tuple[int, str, str]]:
+    rows = re.findall(r"^\| (\d{3}) \| `([A-Z_]+)` \| `([^`]+)` \|", _push_section(), flags=re.M)
+    return {(int(status), code, prefix) for status, code, prefix in rows}
+
+
+def _refusal_cases(token: str):
+    c = Client()
+    good = build_catalog(PACKAGES, EVENTS)
+    basic_other = "Basic " + base64.b64encode(f"someone-else:{token}".encode()).decode()
+    bad = build_catalog(PACKAGES, EVENTS)
+    return {
+        "method": lambda: c.get(URL, HTTP_AUTHORIZATION=f"Bearer {token}"),
+        "no token": lambda: push(good, None),
+        "other code": lambda: push(good, None, auth=basic_other),
+        "too large": lambda: push(b"<catalog>" + b"x" * (1024 * 1024 + 10) + b"</catalog>", token),
+        "empty": lambda: c.post(URL, data=b"", content_type="application/xml", HTTP_AUTHORIZATION=f"Bearer {token}"),
+        "media type": lambda: push(b"{}", token, content_type="application/json"),
+        "dtd": lambda: push(XXE, token),
+        "malformed": lambda: push(good[:-5], token),
+        "not a catalog": lambda: push(f'<catalog xmlns="{NS[:-1]}2" version="2.0"/>'.encode(), token),
+        "missing field": lambda: push(good.replace(b"<name>Basic TV</name>", b""), token),
+        "price": lambda: push(bad.replace(b">1999<", b">19.99<"), token),
+        "currency": lambda: push(bad.replace(b'currency="USD"', b'currency="usd"'), token),
+        "duplicate": lambda: push(build_catalog(PACKAGES + PACKAGES[:1], EVENTS), token),
+        "window": lambda: push(build_catalog(PACKAGES, [PpvEventInfo(
+            "w", "W", 1, "USD", datetime(2025, 6, 2, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC))]), token),
+        "schema": lambda: push(good.replace(b'kind="service"', b'kind="radio"'), token),
+        "unknown currency": lambda: push(bad.replace(b'currency="USD"', b'currency="XYZ"'), token),
+    }
+
+
+def test_every_documented_refusal_is_what_the_endpoint_answers_and_nothing_else(platform):
+    p, token = platform
+    seen = set()
+    for case, call in _refusal_cases(token).items():
+        r = call()
+        code, message = error_of(r)
+        documented = {row for row in _documented_refusals() if row[:2] == (r.status_code, code)
+                      and message.startswith(row[2])}
+        assert len(documented) == 1, (case, r.status_code, code, message)
+        seen |= documented
+    assert seen == _documented_refusals()  # every row of the doc's table is reached
+    assert snapshot() == ([], [])
+
+
+def test_a_catalog_of_revision_1_0_is_imported_and_answered_in_1_0(platform):
+    from tripleplay.core.xml import parse_valid
+    from tripleplay.iptv import xmlproto
+
+    p, token = platform
+    r = push(build_catalog(PACKAGES, EVENTS, version="1.0"), token)
+    assert r.status_code == 200
+    root = etree.fromstring(r.content)
+    assert root.get("version") == "1.0" and [etree.QName(c).localname for c in root.iter()] == ["response", "ok"]
+    assert xmlproto.schema_for("1.0").validate(root)  # what a 1.0 platform validates against
+    assert snapshot()[0] == [("basic", "Basic TV", "active"), ("sports", "Sports Pack", "active"),
+                             ("vod", "VOD", "active")]  # imported all the same
+    report = push(build_catalog(PACKAGES, EVENTS, version="1.1"), token)
+    assert parse_valid(report.content, xmlproto.XSD_PATH).get("version") == "1.1"
+    assert not xmlproto.schema_for("1.0").validate(etree.fromstring(report.content))
+    assert counts(report)["packages"] == {"created": 0, "updated": 0, "retired": 0, "unchanged": 3}

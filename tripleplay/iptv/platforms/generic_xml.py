@@ -5,11 +5,22 @@ build/parse: tripleplay.iptv.xmlproto. One endpoint, ``POST {base_url}/triplepla
 Basic authentication (sent by httpx's ``auth``, so never in a body and never recorded), the
 idempotency key in ``request/@requestId``.
 
-``options``: ``path`` (default ``/tripleplay-iptv/v1``), ``page_size`` for listSubscribers (default 500).
+``options``: ``path`` (default ``/tripleplay-iptv/v1``), ``page_size`` for listSubscribers (default 500),
+``ppv_grants`` (the operator lets the portal sell this platform's events, D121).
+
+Versions (D170): a request says the revision that added its operation (1.0 for most). Before an
+operation a later revision added (updateSubscriber 1.1, grantPpvEvent 1.2), the adapter knows the
+platform's revision from its ``pong/@protocolVersion``: cached per endpoint in this process for
+``NEGOTIATED_TTL`` seconds, refreshed by every health check of this process and dropped when the
+platform refuses such an operation (it may have been downgraded). A platform whose revision lacks
+the operation (asked again before refusing: a cached answer may predate an upgrade) gets nothing:
+a PermanentError ``unsupported_by_protocol`` ("grantPpvEvent is not supported by protocol 1.1").
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -30,6 +41,17 @@ from tripleplay.iptv.platforms.base import (
 )
 
 MAX_PAGES = 10_000
+NEGOTIATED_TTL = 3600.0  # seconds a platform's pong/@protocolVersion is trusted without a new ping
+
+# (base_url, path, username) -> (protocol version, monotonic time read): one entry per platform endpoint
+_negotiated: dict[tuple[str, str, str], tuple[str, float]] = {}
+_negotiated_lock = threading.Lock()
+
+
+def forget_negotiated_versions() -> None:
+    """Drop every cached platform revision (tests; an operator's "check connection" refreshes one)."""
+    with _negotiated_lock:
+        _negotiated.clear()
 
 
 class GenericXmlAdapter(Adapter):
@@ -79,7 +101,7 @@ class GenericXmlAdapter(Adapter):
         self._call("createSubscriber", request_id=idempotency_key, subscriber=spec)
 
     def update_details(self, spec: SubscriberSpec, *, idempotency_key: str) -> None:
-        self._call("updateSubscriber", request_id=idempotency_key, subscriber=spec)
+        self._versioned_call("updateSubscriber", request_id=idempotency_key, subscriber=spec)
 
     def set_packages(self, subscriber_id: str, packages: frozenset[str], *, idempotency_key: str) -> None:
         self._call("setPackages", request_id=idempotency_key, subscriber_id=subscriber_id, packages=packages)
@@ -97,8 +119,8 @@ class GenericXmlAdapter(Adapter):
         return bool(options.get("ppv_grants"))
 
     def grant_ppv_event(self, subscriber_id: str, event_id: str, *, purchase_id: str, idempotency_key: str) -> None:
-        self._call("grantPpvEvent", request_id=idempotency_key, subscriber_id=subscriber_id, event_id=event_id,
-                   purchase_id=purchase_id, version=xmlproto.GRANT_REVISION)
+        self._versioned_call("grantPpvEvent", request_id=idempotency_key, subscriber_id=subscriber_id,
+                             event_id=event_id, purchase_id=purchase_id)
 
     def get_subscriber(self, subscriber_id: str) -> SubscriberState | None:
         try:
@@ -125,7 +147,48 @@ class GenericXmlAdapter(Adapter):
         pong = self._call("ping").pong
         if not pong:
             raise PermanentError("ping: the answer has no pong", code="invalid_response")
-        return {"ok": True, "protocol_version": pong.get("protocolVersion", ""), "platform": pong.get("platform", "")}
+        version = pong.get("protocolVersion", "")
+        self._remember(version)
+        return {"ok": True, "protocol_version": version, "platform": pong.get("platform", "")}
+
+    # -- versions -------------------------------------------------------------------------------------------
+    @property
+    def _endpoint(self) -> tuple[str, str, str]:
+        return (self.config.base_url.rstrip("/"), self.path, self.config.username)
+
+    def _remember(self, version: str) -> None:
+        with _negotiated_lock:
+            _negotiated[self._endpoint] = (version, time.monotonic())
+
+    def protocol_version(self) -> str:
+        """The platform's revision (its pong/@protocolVersion): cached, else one ping."""
+        return self._protocol_version()[0]
+
+    def _protocol_version(self) -> tuple[str, bool]:
+        """(revision, whether it comes from the cache rather than a ping just now)."""
+        with _negotiated_lock:
+            cached = _negotiated.get(self._endpoint)
+        if cached is not None and time.monotonic() - cached[1] < NEGOTIATED_TTL:
+            return cached[0], True
+        return self.health()["protocol_version"], False
+
+    def _versioned_call(self, operation: str, **arguments) -> xmlproto.ProtocolResponse:
+        """An operation a later revision added: sent only to a platform that implements it."""
+        needed = xmlproto.operation_version(operation)
+        if needed != xmlproto.BASE_VERSION:
+            version, cached = self._protocol_version()
+            if cached and not xmlproto.supports(version, operation):
+                version = self.health()["protocol_version"]  # never refuse on a cached answer: ask again
+            if not xmlproto.supports(version, operation):
+                raise PermanentError(f"{operation} is not supported by protocol {version} (the platform's "
+                                     f"pong/@protocolVersion); it needs {needed}", code="unsupported_by_protocol")
+        try:
+            return self._call(operation, **arguments)
+        except PermanentError as e:
+            if e.code in (xmlproto.ErrorCode.INVALID_REQUEST, xmlproto.ErrorCode.UNSUPPORTED_VERSION):
+                with _negotiated_lock:  # the platform may have gone back to an older revision: ask again next time
+                    _negotiated.pop(self._endpoint, None)
+            raise
 
     @staticmethod
     def _expect(response: xmlproto.ProtocolResponse, payload: str):

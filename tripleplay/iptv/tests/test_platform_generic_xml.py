@@ -23,7 +23,7 @@ from tripleplay.iptv.platforms.base import (
     SubscriberSpec,
     TransientError,
 )
-from tripleplay.iptv.platforms.generic_xml import GenericXmlAdapter
+from tripleplay.iptv.platforms.generic_xml import GenericXmlAdapter, forget_negotiated_versions
 from tripleplay.simulators.testing import running_simulator
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "platforms" / "generic_xml.md"
@@ -39,8 +39,9 @@ def sim():
 
 @pytest.fixture
 def fresh(sim):
-    sim.reset()
+    sim.reset()  # also back to the simulator's start-up protocol revision
     sim.set_faults()
+    forget_negotiated_versions()
     return sim
 
 
@@ -123,24 +124,11 @@ def test_request_builder_refuses_values_outside_the_schema():
         xmlproto.build_request("setEnabled", request_id="k", subscriber_id="tp-1")
 
 
-def test_the_xsd_lists_exactly_the_documented_error_codes():
-    xsd = parse(Path(xmlproto.XSD_PATH).read_bytes())
-    xs = "{http://www.w3.org/2001/XMLSchema}"
-    known = xsd.find(f"{xs}simpleType[@name='KnownErrorCode']")
-    codes = {e.get("value"): e.findtext(f"{xs}annotation/{xs}documentation") for e in known.iter(f"{xs}enumeration")}
-    assert set(codes) == set(xmlproto.ERROR_CODES)
-    for code, (status, transient) in xmlproto.ERROR_CODES.items():
-        assert codes[code].startswith(f"{'transient' if transient else 'permanent'}; HTTP {status}."), code
-    documented = DOCS.read_text()
-    for code in xmlproto.ERROR_CODES:
-        assert f"| `{code}` |" in documented
+# The error-code list, the revisions, the extension slots and every XML sample of the docs: test_protocol_docs.py
 
 
-def test_every_xml_example_in_the_spec_validates_against_the_xsd():
+def test_the_specs_catalog_sample_reads_as_written():
     examples = re.findall(r"```xml\n(.*?)```", DOCS.read_text(), flags=re.S)
-    assert len(examples) >= 20
-    for example in examples:
-        parse_valid(example.encode(), xmlproto.XSD_PATH)
     catalog = next(e for e in examples if e.startswith("<catalog"))
     packages, events = xmlproto.parse_catalog(catalog.encode())
     assert [p.external_id for p in packages] == ["basic", "vod-plus"]
@@ -460,3 +448,116 @@ def test_adapter_sends_basic_auth_and_the_key():
     mock_adapter(handler).create_subscriber(spec(), idempotency_key="k-77")
     assert seen["auth"].startswith("Basic ")
     assert xmlproto.parse_request(seen["body"]).request_id == "k-77"
+
+
+# -- versions: an older platform, and the adapter's negotiation (D170) -------------------------------------------
+
+
+def grant_doc(request_id="g-1") -> bytes:
+    return xmlproto.build_request("grantPpvEvent", request_id=request_id, subscriber_id="tp-1", event_id="fight",
+                                  purchase_id="portal:1")
+
+
+def sent_operations(a: GenericXmlAdapter) -> list[str]:
+    return [parse(e["request"].encode())[0].tag.split("}")[1] for e in a.exchanges]
+
+
+FIGHT = [{"external_id": "fight", "title": "Fight", "price_minor": 1999, "currency": "USD"}]
+
+
+def test_an_older_simulator_answers_its_revision_and_refuses_newer_constructs_like_a_validating_peer(raw, fresh):
+    fresh.set_ppv_events(FIGHT)
+    assert post(raw, create_doc()).status_code == 200
+    assert fresh.set_protocol_version("1.1") == {"version": "1.1"}
+    pong = xmlproto.parse_response(post(raw, xmlproto.build_request("ping", request_id="p")).content).pong
+    assert pong["protocolVersion"] == "1.1"
+    response = post(raw, grant_doc())
+    assert response.status_code == 400
+    error = error_of(response)
+    assert (error.code, error.transient) == ("INVALID_REQUEST", False)
+    assert "xml_schema_violation" in error.message and "grantPpvEvent" in error.message
+    assert "ppv_events" not in fresh.subscribers()["tp-1"]  # nothing applied
+    update = xmlproto.build_request("updateSubscriber", request_id="u", subscriber=spec(login="new"))
+    assert post(raw, update).status_code == 200  # 1.1 has updateSubscriber
+    fresh.set_protocol_version("1.0")
+    assert error_of(post(raw, xmlproto.build_request("updateSubscriber", request_id="u2",
+                                                     subscriber=spec(login="x")))).code == "INVALID_REQUEST"
+    assert fresh.subscribers()["tp-1"]["login"] == "new"
+    fresh.set_protocol_version("1.2")
+    assert post(raw, grant_doc()).status_code == 200
+    assert fresh.subscribers()["tp-1"]["ppv_events"] == ["fight"]
+
+
+def test_the_simulator_refuses_an_unknown_revision(fresh):
+    response = fresh.control.put("/protocol", json={"version": "1.9"})
+    assert response.status_code == 400 and "1.0, 1.1, 1.2" in response.json()["error"]
+    assert fresh.control.get("/protocol").json() == {"version": "1.2"}
+
+
+def test_adapter_does_not_send_a_grant_to_a_1_1_platform(adapter, fresh):
+    fresh.set_ppv_events(FIGHT)
+    adapter.create_subscriber(spec(), idempotency_key="c1")
+    fresh.set_protocol_version("1.1")
+    adapter.exchanges.clear()
+    with pytest.raises(PermanentError) as err:
+        adapter.grant_ppv_event("tp-1", "fight", purchase_id="portal:1", idempotency_key="g-1")
+    assert type(err.value) is PermanentError and err.value.code == "unsupported_by_protocol"
+    assert str(err.value) == ("grantPpvEvent is not supported by protocol 1.1 (the platform's "
+                              "pong/@protocolVersion); it needs 1.2")
+    assert sent_operations(adapter) == ["ping"]  # read the revision (no cache yet), then nothing sent
+    assert fresh.state()["stats"]["applied_writes"] == 1
+    assert "ppv_events" not in fresh.subscribers()["tp-1"]
+
+
+def test_adapter_does_not_send_update_subscriber_to_a_1_0_platform(adapter, fresh):
+    adapter.create_subscriber(spec(login="ada"), idempotency_key="c1")
+    fresh.set_protocol_version("1.0")
+    with pytest.raises(PermanentError) as err:
+        adapter.update_details(spec(login="ada-2"), idempotency_key="u1")
+    assert err.value.code == "unsupported_by_protocol" and "protocol 1.0" in str(err.value)
+    assert fresh.subscribers()["tp-1"]["login"] == "ada"
+
+
+def test_adapter_caches_the_revision_per_platform_and_refreshes_it(adapter, fresh):
+    fresh.set_ppv_events(FIGHT)
+    adapter.create_subscriber(spec(), idempotency_key="c1")
+    adapter.grant_ppv_event("tp-1", "fight", purchase_id="portal:1", idempotency_key="g-1")
+    adapter.grant_ppv_event("tp-1", "fight", purchase_id="portal:2", idempotency_key="g-2")
+    other = GenericXmlAdapter(PlatformConfig(base_url=fresh.url, username="tripleplay", secret=PASSWORD))
+    other.update_details(spec(login="b"), idempotency_key="u1")  # another adapter of the same platform
+    assert sent_operations(adapter) == ["createSubscriber", "ping", "grantPpvEvent", "grantPpvEvent"]
+    assert sent_operations(other) == ["updateSubscriber"]
+    assert parse(adapter.exchanges[2]["request"].encode()).get("version") == "1.2"
+    assert parse(other.exchanges[0]["request"].encode()).get("version") == "1.1"
+    other.close()
+
+    # downgraded behind tripleplay's back: the refusal drops the cached revision; the next grant asks again
+    fresh.set_protocol_version("1.1")
+    adapter.exchanges.clear()
+    with pytest.raises(PermanentError) as err:
+        adapter.grant_ppv_event("tp-1", "fight", purchase_id="portal:3", idempotency_key="g-3")
+    assert err.value.code == "INVALID_REQUEST"
+    with pytest.raises(PermanentError) as err:
+        adapter.grant_ppv_event("tp-1", "fight", purchase_id="portal:3", idempotency_key="g-3")
+    assert err.value.code == "unsupported_by_protocol"
+    assert sent_operations(adapter) == ["grantPpvEvent", "ping"]
+
+    # upgraded: a cached 1.1 is asked again before anything is refused, and a health check refreshes it
+    fresh.set_protocol_version("1.2")
+    adapter.exchanges.clear()
+    adapter.grant_ppv_event("tp-1", "fight", purchase_id="portal:3", idempotency_key="g-4")
+    assert sent_operations(adapter) == ["ping", "grantPpvEvent"]
+    fresh.set_protocol_version("1.1")
+    assert adapter.health()["protocol_version"] == "1.1"
+    adapter.exchanges.clear()
+    fresh.set_protocol_version("1.2")
+    adapter.update_details(spec(login="c"), idempotency_key="u2")  # 1.1 suffices: the cached answer is used
+    assert sent_operations(adapter) == ["updateSubscriber"]
+
+
+def test_operations_of_1_0_never_ping(adapter, fresh):
+    fresh.set_protocol_version("1.0")
+    adapter.create_subscriber(spec(), idempotency_key="c1")
+    adapter.set_enabled("tp-1", False, idempotency_key="c2")
+    assert sent_operations(adapter) == ["createSubscriber", "setEnabled"]
+    assert all(parse(e["request"].encode()).get("version") == "1.0" for e in adapter.exchanges)

@@ -132,3 +132,36 @@ def test_a_grant_before_the_subscriber_exists_waits_and_an_unknown_event_fails(p
     deliver_grants()
     failed = PpvGrant.objects.get(event=ghost)
     assert failed.status == GrantStatus.FAILED and "UNKNOWN_PPV_EVENT" in failed.last_error
+
+
+def test_a_grant_to_a_platform_of_protocol_1_1_fails_at_once_and_goes_through_after_its_upgrade(portal):
+    """The adapter reads the platform's pong/@protocolVersion and never sends grantPpvEvent (1.2) to a
+    1.1 platform (docs/platforms/generic_xml.md section 6, D170): the grant is FAILED for an operator,
+    with the reason; after the platform's upgrade the operator's retry delivers it."""
+    from lxml import etree
+
+    from tripleplay.core.actors import Actor
+    from tripleplay.iptv.grants import deliver_grants, retry_grant
+    from tripleplay.iptv.tests.conftest import drain
+    from tripleplay.simulators.testing import running_simulator
+
+    with running_simulator("generic_xml", extra_args=("--protocol-version", "1.1")) as sim:
+        shop = with_ppv(portal, base_url=sim.url, username=sim.username, secret=sim.password)
+        ada = portal.ada
+        _buy(ada.client, ada.account, shop.event, "e" * 32)
+        drain()
+        assert deliver_grants() == 1
+        grant = PpvGrant.objects.get()
+        assert (grant.status, grant.attempts) == (GrantStatus.FAILED, 1)
+        assert grant.last_error == ("PermanentError: grantPpvEvent is not supported by protocol 1.1 (the platform's "
+                                    "pong/@protocolVersion); it needs 1.2")
+        sub = Subscriber.objects.get(account=ada.account, platform=shop.platform)
+        assert "ppv_events" not in sim.subscribers()[sub.external_id]
+        sent = [etree.QName(etree.fromstring(e["request"].encode())[0]).localname for e in grant.exchanges]
+        assert sent == ["ping"]  # the platform's revision was read; no grant was sent
+
+        sim.set_protocol_version("1.2")
+        retry_grant(Actor.system("test"), grant)
+        assert deliver_grants() == 1  # the cached 1.1 is asked again before anything is refused
+        assert PpvGrant.objects.get().status == GrantStatus.DONE
+        assert sim.subscribers()[sub.external_id]["ppv_events"] == ["fight-night"]
