@@ -15,6 +15,7 @@ from tripleplay.api.schemas import Id, IdParam, In, IsoDate, OptionalText, Query
 from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.customers import selectors, services
 from tripleplay.customers.models import Status
+from tripleplay.promotions import services as promotion_services
 
 router = Router(tags=["accounts"])
 
@@ -35,6 +36,11 @@ class AccountIn(In):
     start_date: IsoDate | None = Field(None, description="default today")
     external_id: ExternalId | None = None
     metadata: Metadata = {}
+    coupon_code: OptionalText(64) | None = Field(
+        None, description="a coupon typed at sign-up (case, spaces and dashes ignored): its promotion is granted on "
+                          "the new product it applies to, in the same transaction; refused (404 coupon_not_found, "
+                          "409 coupon_*, promotion_not_applicable, 422 coupon_code_malformed): no account is created. "
+                          "null or blank: none")
 
 
 class AccountPatch(In):
@@ -114,8 +120,10 @@ def list_accounts(request, customer_id: IdParam | None = None, status: Status | 
 @router.post("/accounts", response={201: AccountDetailOut})
 @idempotent_create()
 def create_account(request, payload: AccountIn):
+    """Sign up an account with its main product and add-ons, and optionally a coupon's promotion on
+    the new product it applies to (docs/charging.md#promotions)."""
     actor = require(request, *OPERATIONS)
-    account = services.create_account(
+    account = promotion_services.sign_up_account(
         actor,
         selectors.customer(payload.customer_id),
         main_plan=catalog_selectors.plan(payload.main_plan_id),
@@ -126,6 +134,7 @@ def create_account(request, payload: AccountIn):
         start_date=payload.start_date,
         external_id=payload.external_id,
         metadata=payload.metadata,
+        coupon_code=payload.coupon_code,
     )
     return selectors.account(account.pk)
 

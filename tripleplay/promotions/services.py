@@ -3,6 +3,8 @@
 - ``grant_promotion``: an operator puts a promotion on a subscription (an AccountProduct).
 - ``redeem_coupon``: a customer's coupon code does the same, once per customer (a unique constraint),
   within the coupon's usage limit (a conditional UPDATE of ``used``), before its expiry, while active.
+- ``sign_up_account`` / ``redeem_at_sign_up``: a coupon typed at sign-up is redeemed on the new
+  subscription it applies to, in the sign-up's own transaction: a refused coupon creates nothing.
 - ``remind_trials`` / ``close_trials``: the daily "trials" job: the TRIAL_ENDING hook for trials whose
   reminder is due, and the end of the product of a trial without conversion, each once.
 
@@ -24,9 +26,9 @@ from tripleplay.audit.services import record
 from tripleplay.catalog.models import CatalogStatus, Product, SubscriptionPlan
 from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
-from tripleplay.core.errors import Conflict, InvalidInput, NotFound
-from tripleplay.customers.models import AccountProduct, AssignmentRole, Status
-from tripleplay.customers.services import change_account_status, remove_addon
+from tripleplay.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from tripleplay.customers.models import Account, AccountProduct, AssignmentRole, Customer, Status
+from tripleplay.customers.services import change_account_status, create_account, remove_addon
 from tripleplay.promotions import hooks, rules
 from tripleplay.promotions.models import (
     Coupon,
@@ -174,19 +176,25 @@ def grant_promotion(actor: Actor, assignment: AccountProduct, promotion: Promoti
         raise Conflict(f"subscription {assignment.pk} already has a promotion", code="already_promoted") from e
 
 
+def _redeemable(code: str) -> Coupon:
+    """The coupon of a normalized code, if it exists, is active and has not expired."""
+    coupon = Coupon.objects.select_related("promotion__product").filter(code=code).first()
+    if coupon is None:
+        raise NotFound(f"no coupon {code!r}", code="coupon_not_found")
+    if not coupon.is_active:
+        raise Conflict(f"coupon {code!r} is disabled", code="coupon_disabled")
+    if coupon.expires_on is not None and clock.today() > coupon.expires_on:
+        raise Conflict(f"coupon {code!r} expired on {coupon.expires_on.isoformat()}", code="coupon_expired")
+    return coupon
+
+
 def redeem_coupon(actor: Actor, assignment: AccountProduct, code: str) -> PromotionGrant:
     """The coupon's promotion on ``assignment``: once per customer, within its usage limit and expiry."""
     code = normalize_code(code)
     customer_id = AccountProduct.objects.filter(pk=assignment.pk).values_list("account__customer_id", flat=True)[0]
     try:
         with transaction.atomic():
-            coupon = Coupon.objects.select_related("promotion").filter(code=code).first()
-            if coupon is None:
-                raise NotFound(f"no coupon {code!r}", code="coupon_not_found")
-            if not coupon.is_active:
-                raise Conflict(f"coupon {code!r} is disabled", code="coupon_disabled")
-            if coupon.expires_on is not None and clock.today() > coupon.expires_on:
-                raise Conflict(f"coupon {code!r} expired on {coupon.expires_on.isoformat()}", code="coupon_expired")
+            coupon = _redeemable(code)
             if CouponRedemption.objects.filter(coupon=coupon, customer_id=customer_id).exists():
                 raise Conflict(f"coupon {code!r} was used by this customer", code="coupon_already_used")
             # The usage limit holds under concurrency: one conditional UPDATE, its row count checked
@@ -205,6 +213,53 @@ def redeem_coupon(actor: Actor, assignment: AccountProduct, code: str) -> Promot
         if CouponRedemption.objects.filter(coupon__code=code, customer_id=customer_id).exists():
             raise Conflict(f"coupon {code!r} was used by this customer", code="coupon_already_used") from e
         raise Conflict(f"subscription {assignment.pk} already has a promotion", code="already_promoted") from e
+
+
+def sign_up_code(code) -> str | None:
+    """The coupon code typed at sign-up, normalized; None when none was typed (None or blank)."""
+    if code is None or (isinstance(code, str) and not code.strip()):
+        return None
+    try:
+        return normalize_code(code)
+    except InvalidInput as e:
+        e.details["field"] = "coupon_code"
+        raise
+
+
+def redeem_at_sign_up(actor: Actor, accounts: list[Account], code: str) -> PromotionGrant:
+    """Inside the sign-up's transaction: redeem ``code`` on the first new subscription of ``accounts``
+    (by id: each account's main product, then its add-ons) that the coupon's promotion applies to (its
+    product, and its plan when it names one). Every refusal of ``redeem_coupon`` applies (an unknown,
+    disabled or expired code first), and 409 ``promotion_not_applicable`` when none of the new
+    subscriptions is the promotion's; ``details.field`` is ``coupon_code``. The caller's transaction
+    then rolls the whole sign-up back (D220)."""
+    code = normalize_code(code)
+    try:
+        promotion = _redeemable(code).promotion
+        candidates = AccountProduct.objects.filter(account__in=[a.pk for a in accounts],
+                                                   product_id=promotion.product_id)
+        if promotion.plan_id:
+            candidates = candidates.filter(plan_id=promotion.plan_id)
+        assignment = candidates.order_by("id").first()
+        if assignment is None:
+            raise Conflict(f"coupon {code!r} is for {promotion.product.name}, which this sign-up does not include",
+                           code="promotion_not_applicable")
+        return redeem_coupon(actor, assignment, code)
+    except DomainError as e:  # the sign-up's answer points at the field that was refused
+        e.details.setdefault("field", "coupon_code")
+        raise
+
+
+def sign_up_account(actor: Actor, customer: Customer, *, coupon_code: str | None = None, **fields) -> Account:
+    """``customers.services.create_account`` and, when a coupon code is given, its promotion on the
+    new subscription it applies to (``redeem_at_sign_up``), in one transaction: a refused coupon
+    leaves no account (and no provisioning command) behind."""
+    code = sign_up_code(coupon_code)  # a malformed code is refused before anything is written
+    with transaction.atomic():
+        account = create_account(actor, customer, **fields)
+        if code is not None:
+            redeem_at_sign_up(actor, [account], code)
+    return account
 
 
 def _trials(**filters):

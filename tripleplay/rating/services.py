@@ -29,7 +29,7 @@ from tripleplay.ledger.services import post_charge
 from tripleplay.money import Money, currency_exponent, rounding_mode
 from tripleplay.rating import cascade, pricing
 from tripleplay.rating.models import AllowanceUsage, Rate, RateTable, Xdr, XdrStatus
-from tripleplay.subscriptions import periods
+from tripleplay.subscriptions import periods, schedule
 
 USAGE_SOURCE = "usage"
 
@@ -495,15 +495,31 @@ def _consume_allowances(assignments: list[AccountProduct], service_type: str, da
     that subscription's period containing ``day``; returns how many were taken."""
     unit = pricing.ALLOWANCE_UNIT_OF[service_type]
     taken = 0
+    cycle = _cycle_of(assignments)
     for a in assignments:
         for allowance in a.plan.allowances.filter(service_type=service_type, unit=unit).order_by("id"):
             if taken >= need:
                 return taken
-            n = periods.index(a.start_date, a.plan.period, day)
-            first, end = periods.bounds(a.start_date, a.plan.period, n)
-            usage = _usage_row(a, allowance, n, first, end, allowance.quantity * pricing.ALLOWANCE_UNIT[unit])
+            p = _allowance_period(a, cycle, day, allowance.quantity * pricing.ALLOWANCE_UNIT[unit])
+            usage = _usage_row(a, allowance, p.index, p.first, p.end, p.granted)
             taken += _take(usage.pk, need - taken)
     return taken
+
+
+def _cycle_of(assignments: list[AccountProduct]) -> tuple[str, int]:
+    """The customer's billing period and bill-cycle day, read (one query) only when a plan of
+    ``assignments`` is aligned to it: an anniversary plan's periods do not depend on it."""
+    aligned = next((a for a in assignments if a.plan.alignment == schedule.BILLING_PERIOD), None)
+    if aligned is None:
+        return periods.MONTHLY, 1
+    return Account.objects.filter(pk=aligned.account_id).values_list("customer__billing_period",
+                                                                     "customer__bill_cycle_day").get()
+
+
+def _allowance_period(a: AccountProduct, cycle: tuple[str, int], day: date, quantity: int) -> schedule.AllowancePeriod:
+    """The period of ``a`` holding ``day`` on its fee's grid, and what its allowance grants (D222)."""
+    terms = schedule.Terms.of_grid(a.plan.period, a.plan.alignment, a.plan.prorate_first_period, *cycle)
+    return schedule.allowance_period(terms, a.start_date, day, quantity)
 
 
 def _usage_row(assignment, allowance, n: int, first: date, end: date, granted: int) -> AllowanceUsage:
@@ -535,12 +551,13 @@ def allowance_left(assignments: list[AccountProduct], service_type: str, day: da
     taken; ``consume_allowances`` takes them when the usage is charged)."""
     unit = pricing.ALLOWANCE_UNIT_OF[service_type]
     left = 0
+    cycle = _cycle_of(assignments)
     for a in assignments:
         for allowance in a.plan.allowances.filter(service_type=service_type, unit=unit):
-            n = periods.index(a.start_date, a.plan.period, day)
-            granted = allowance.quantity * pricing.ALLOWANCE_UNIT[unit]
-            used = (AllowanceUsage.objects.filter(assignment=a, allowance=allowance, period_index=n)
-                    .values_list("used", flat=True).first()) or 0
+            p = _allowance_period(a, cycle, day, allowance.quantity * pricing.ALLOWANCE_UNIT[unit])
+            usage = (AllowanceUsage.objects.filter(assignment=a, allowance=allowance, period_index=p.index)
+                     .values_list("granted", "used").first())
+            granted, used = usage if usage is not None else (p.granted, 0)
             left += max(granted - used, 0)
     return left
 

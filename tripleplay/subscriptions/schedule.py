@@ -94,6 +94,15 @@ class Terms:
                    early_cancellation_fee=plan.early_cancellation_fee_minor, alignment=plan.alignment,
                    prorate_first_period=plan.prorate_first_period, hold_fee=plan.hold_fee_minor, **cycle)
 
+    @classmethod
+    def of_grid(cls, period: str, alignment: str, prorate_first_period: bool, billing_period: str,
+                bill_cycle_day: int) -> Terms:
+        """Only what lays a subscription's periods (``grid``), for counting its included allowances
+        (``allowance_period``): no amounts."""
+        return cls(currency="", periodic_fee=0, period=period, alignment=alignment,
+                   prorate_first_period=prorate_first_period, billing_period=billing_period,
+                   bill_cycle_day=bill_cycle_day)
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -124,6 +133,33 @@ def whole_period(terms: Terms, start: date, n: int, g: Grid | None = None) -> tu
     """(first day, first day of the next) of the whole plan period n: period 0 may begin before
     ``start`` (aligned, signed up after the bill-cycle day). Its days are the proration denominator."""
     return (g or grid(terms, start)).bounds(terms.period, n)
+
+
+@dataclass(frozen=True)
+class AllowancePeriod:
+    """The plan period an included allowance is counted in (D222): ``index`` on the fee's grid,
+    [``first``, ``end``) its days of service, ``granted``: the allowance's share of it."""
+
+    index: int
+    first: date
+    end: date
+    granted: int
+
+
+def allowance_period(terms: Terms, start: date, day: date, quantity: int) -> AllowancePeriod:
+    """The period of a subscription started on ``start`` that holds ``day``, on the same grid as its
+    fee (``grid``: the anniversary, or the customer's bill-cycle day for an aligned plan), and the
+    allowance of ``quantity`` base units it grants: the whole quantity, but for an aligned plan's
+    partial first period (sign-up to the bill-cycle day) with ``prorate_first_period``, its days out of
+    the whole period's, rounded down to a whole base unit (as its fee is prorated)."""
+    g = grid(terms, start)
+    n = periods.index(g.anchor, terms.period, day, g.day) - g.offset
+    whole_first, end = g.bounds(terms.period, n)
+    first = max(whole_first, start)
+    granted = quantity
+    if first != whole_first and terms.prorate_first_period:
+        granted = quantity * periods.days(first, end) // periods.days(whole_first, end)
+    return AllowancePeriod(n, first, end, granted)
 
 
 def term_end(terms: Terms, start: date) -> date:

@@ -78,3 +78,44 @@ def test_grant_and_redeem_on_a_subscription(admin, support, api_catalog, custome
     assert [(g["promotion_name"], g["source"]) for g in grants] == [("A week of sports", "coupon"),
                                                                     ("Three months at half price", "operator")]
     assert PromotionGrant.objects.count() == 2
+
+
+def test_a_coupon_at_sign_up_is_granted_with_the_account_or_nothing_is_created(admin, api_catalog, customer,
+                                                                               db_snapshot):
+    from tripleplay import clock
+    from tripleplay.promotions.models import CouponRedemption
+    from tripleplay.subscriptions.services import charge_all
+
+    promo = half_price(admin, api_catalog)
+    admin.post("/coupons", {"code": "WELCOME50", "promotion_id": promo["id"], "usage_limit": 1})
+    old = admin.post("/coupons", {"code": "OLD50", "promotion_id": promo["id"], "expires_on": "2026-03-09"})
+    assert old.status_code == 201
+    sign_up = {"customer_id": customer.pk, "login": "grace", "main_plan_id": api_catalog["premium_plan"].pk}
+    before = db_snapshot()
+    for code, status, error in (("nope", 404, "coupon_not_found"), ("old-50", 409, "coupon_expired"),
+                                ("welcome50", 409, "promotion_not_applicable"),  # premium, not basic
+                                ("?", 422, "coupon_code_malformed")):
+        r = admin.post("/accounts", {**sign_up, "coupon_code": code})
+        assert (r.status_code, error_of(r)["code"], error_of(r)["details"].get("field")) == (
+            status, error, "coupon_code"), code
+        assert db_snapshot() == before, code  # no account, no assignment, no audit event
+    assert not PromotionGrant.objects.exists() and Coupon.objects.get(code="WELCOME50").used == 0
+
+    r = admin.post("/accounts", {**sign_up, "main_plan_id": api_catalog["basic_plan"].pk,
+                                 "addon_plan_ids": [api_catalog["sports_plan"].pk], "coupon_code": " Welcome-50 "})
+    assert r.status_code == 201, r.json()
+    main = next(p for p in r.json()["products"] if p["role"] == "main")
+    grant = PromotionGrant.objects.get()
+    assert (grant.assignment_id, grant.source, str(grant.since)) == (main["id"], "coupon", "2026-03-10")
+    assert CouponRedemption.objects.get().customer == customer
+    assert not charge_all(SYSTEM, clock.today()).failures
+    fee = api_catalog["basic_plan"].periodic_fee_minor  # 1000
+    fees = {e.data["plan"]: (e.amount_minor, e.data.get("promotion"))
+            for e in customer.entries.filter(source="subscription")}
+    assert fees == {"basic-monthly": (-fee // 2, "Three months at half price"),  # 1000 at half: 500
+                    "sports-monthly": (-api_catalog["sports_plan"].periodic_fee_minor, None)}
+    # The customer used the coupon: a second sign-up with it is refused, and creates nothing.
+    again = admin.post("/accounts", {**sign_up, "login": "grace2", "main_plan_id": api_catalog["basic_plan"].pk,
+                                     "coupon_code": "WELCOME50"})
+    assert (again.status_code, error_of(again)["code"]) == (409, "coupon_already_used")
+    assert customer.accounts.count() == 1

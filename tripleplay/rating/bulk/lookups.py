@@ -20,7 +20,7 @@ from tripleplay.rating.bulk.result import BulkRecord
 from tripleplay.rating.bulk.sql import as_date
 from tripleplay.rating.models import Rate, RateTable
 from tripleplay.rating.services import peak_window
-from tripleplay.subscriptions import periods
+from tripleplay.subscriptions import periods, schedule
 
 _VOICE, _DATA = pricing.VOICE, pricing.DATA
 
@@ -38,7 +38,8 @@ class AccountRow(NamedTuple):
 
 
 class Subscription(NamedTuple):
-    """A product assignment of an account (customers.AccountProduct) with its plan's period."""
+    """A product assignment of an account (customers.AccountProduct) with what lays its plan's periods
+    (the plan's period, alignment and first-period proration; the customer's billing cycle)."""
 
     id: int
     account_id: int
@@ -48,6 +49,10 @@ class Subscription(NamedTuple):
     start_date: date
     end_date: date | None
     period: str
+    alignment: str = schedule.ANNIVERSARY
+    prorate_first_period: bool = True
+    billing_period: str = periods.MONTHLY
+    bill_cycle_day: int = 1
 
 
 class Allowance(NamedTuple):
@@ -160,10 +165,14 @@ class Lookups:
         accounts = sorted({account.id for account in (*by_phone.values(), *by_login.values())})
         assignments: dict[int, list[Subscription]] = {}
         for row in select_in("SELECT ap.id, ap.account_id, ap.product_id, ap.plan_id, ap.role, ap.start_date,"
-                              " ap.end_date, p.period FROM customers_accountproduct ap"
-                              " JOIN catalog_subscriptionplan p ON p.id = ap.plan_id WHERE ap.account_id {in}",
+                              " ap.end_date, p.period, p.alignment, p.prorate_first_period, c.billing_period,"
+                              " c.bill_cycle_day FROM customers_accountproduct ap"
+                              " JOIN catalog_subscriptionplan p ON p.id = ap.plan_id"
+                              " JOIN customers_account a ON a.id = ap.account_id"
+                              " JOIN customers_customer c ON c.id = a.customer_id WHERE ap.account_id {in}",
                               [], accounts):
-            sub = Subscription(*row[:5], as_date(row[5]), as_date(row[6]), row[7])
+            sub = Subscription(*row[:5], as_date(row[5]), as_date(row[6]), row[7], row[8], bool(row[9]), row[10],
+                               row[11])
             assignments.setdefault(sub.account_id, []).append(sub)
         for rows in assignments.values():
             rows.sort(key=lambda a: cascade.subscription_order(a.role, a.id))
@@ -275,14 +284,16 @@ class Lookups:
             allowance = allowances.get((a.plan_id, service))
             if allowance is None:
                 continue
-            pkey = (a.start_date, a.period, day)
-            bounds = period_cache.get(pkey)
-            if bounds is None:
-                n = periods.index(a.start_date, a.period, day)
-                bounds = period_cache[pkey] = (n, *periods.bounds(a.start_date, a.period, n))
-            n, first, end = bounds
-            draws.append(AllowanceDraw(UsageKey(a.id, allowance.id, n), first, end, allowance.granted))
-            lo, hi = max(lo, first), min(hi, end)
+            # The period on the fee's grid and the allowance's share of it (D222), as per-record rating
+            # (rating.services._allowance_period) has them: the same pure function.
+            pkey = (*a[5:], day, allowance.granted)
+            p = period_cache.get(pkey)
+            if p is None:
+                terms = schedule.Terms.of_grid(a.period, a.alignment, a.prorate_first_period, a.billing_period,
+                                               a.bill_cycle_day)
+                p = period_cache[pkey] = schedule.allowance_period(terms, a.start_date, day, allowance.granted)
+            draws.append(AllowanceDraw(UsageKey(a.id, allowance.id, p.index), p.first, p.end, p.granted))
+            lo, hi = max(lo, p.first), min(hi, p.end)
         return RatingContext(lo, hi, current, prices, tuple(draws))
 
 

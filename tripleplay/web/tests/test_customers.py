@@ -305,3 +305,52 @@ def test_the_customer_page_shows_the_integrators_external_id_and_metadata(world,
     # keys in order (PostgreSQL's jsonb keeps them in its own order, not the one written)
     assert ('<dd id="metadata"><span class="small"><code>rep</code> Ann &lt;a&gt;</span> · '
             '<span class="small"><code>segment</code> smb</span></dd>') in page
+
+
+def test_sign_up_with_a_coupon_grants_its_promotion_on_the_product_it_is_for(world, login, actor):
+    from tripleplay.promotions.models import Coupon, PromotionGrant
+    from tripleplay.promotions.services import create_coupon, create_promotion
+    from tripleplay.subscriptions.services import charge_all
+
+    tv = world.cat.tv_plan.product
+    half = create_promotion(actor, code="half-3", name="Three months at half price", product=tv, kind="price",
+                            periods=3, percent_off=50)
+    create_coupon(actor, code="WELCOME50", promotion=half, usage_limit=1)
+    client = login("finance")
+    response = client.post("/customers/new/submit", {
+        "name": "Grace Hopper", "currency": "USD", "balance_model": "postpaid", "credit_limit": "50.00",
+        "tv_plan": world.cat.tv_plan.pk, "tv_device_id": "00:1A:79:00:00:01", "addon_plans": [world.cat.sports_plan.pk],
+        "coupon_code": " welcome-50 "})
+    grace = Customer.objects.get(name="Grace Hopper")
+    assert response["Location"] == f"/customers/{grace.pk}/provisioning/"
+    grant = PromotionGrant.objects.get(customer=grace)
+    assert (grant.assignment.product, grant.assignment.role, grant.source) == (tv, "main", "coupon")
+    assert Coupon.objects.get().used == 1
+    assert not charge_all(actor, clock.today()).failures
+    fees = {e.data["plan"]: (e.amount_minor, e.data.get("promotion")) for e in LedgerEntry.objects.filter(
+        customer=grace, source="subscription")}
+    # TV 15.00 a month at half price (7.50), in advance on the sign-up day; the add-on at its own price.
+    assert fees == {"tv-monthly": (-750, "Three months at half price"),
+                    "sports-monthly": (-world.cat.sports_plan.periodic_fee_minor, None)}
+
+
+def test_a_refused_coupon_refuses_the_whole_sign_up(world, login, actor):
+    from tripleplay.promotions.models import Coupon
+    from tripleplay.promotions.services import create_coupon, create_promotion
+
+    sports_only = create_promotion(actor, code="sports-free", name="Sports free", product=world.cat.sports_plan.product,
+                                   kind="price", periods=1, fixed_fee_minor=0)
+    create_coupon(actor, code="SPORTSFREE", promotion=sports_only)
+    client = login("finance")
+    customers, accounts = Customer.objects.count(), Account.objects.count()
+    form = {"name": "Grace Hopper", "currency": "USD", "balance_model": "prepaid", "tv_plan": world.cat.tv_plan.pk,
+            "tv_login": "grace"}
+    for code, message in (("NOSUCH", "no coupon 'NOSUCH'"),
+                          ("sportsfree", "coupon 'SPORTSFREE' is for Sports"),  # no sports add-on chosen
+                          ("!", "code must be 3 to 32 letters or digits")):
+        response = client.post("/customers/new/submit", {**form, "coupon_code": code})
+        assert response.status_code == 422, code
+        body = response.content.decode()
+        assert message in body.replace("&#x27;", "'") and f'value="{code}"' in body and 'value="Grace Hopper"' in body
+        assert (Customer.objects.count(), Account.objects.count()) == (customers, accounts)
+    assert Coupon.objects.get().used == 0

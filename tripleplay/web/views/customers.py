@@ -123,7 +123,7 @@ def signup(request):
 def signup_submit(request):
     try:
         fields, accounts = _signup_request(request.POST)
-        customer = web_services.sign_up(request.actor, fields, accounts)
+        customer = web_services.sign_up(request.actor, fields, accounts, coupon_code=request.POST.get("coupon_code"))
     except DomainError as e:  # the form again, with what was typed and what is wrong
         return _signup_form(request, e.message, status=422)
     messages.success(request, f"Customer {customer.name} signed up.")
