@@ -34,6 +34,12 @@ WRITE_OPERATIONS = frozenset({"createSubscriber", "updateSubscriber", "setPackag
 # The 1.x revision that added grantPpvEvent (a PPV event bought outside the platform): sent only to
 # platforms configured as implementing it (option ppv_grants, docs/platforms/generic_xml.md, D121).
 GRANT_REVISION = "1.2"
+# -- 1.3: orders from the TV screen (D183) ------------------------------------------------------------
+# The revision that added orderRequest / orderResponse, which a platform POSTs to tripleplay
+# (tripleplay/orders/xmlproto.py builds and parses them; docs/orders.md). No operation of the request
+# document above changes: a platform that places no orders never sees 1.3.
+ORDERS_REVISION = "1.3"
+# -- end of 1.3 ---------------------------------------------------------------------------------------
 OPERATIONS = READ_OPERATIONS | WRITE_OPERATIONS
 
 # code -> (HTTP status, transient). Authoritative for these codes; for any other code the error's
