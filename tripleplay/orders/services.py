@@ -24,7 +24,7 @@ from tripleplay.audit.services import record
 from tripleplay.catalog.models import CatalogStatus, Product, SubscriptionPlan
 from tripleplay.core.actors import Actor, ActorKind
 from tripleplay.core.errors import DomainError, InsufficientFunds, InvalidInput, NotFound
-from tripleplay.customers.models import AccountProduct, AssignmentRole
+from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
 from tripleplay.iptv.models import Platform, Subscriber
 from tripleplay.ledger.selectors import funds_of
 from tripleplay.orders.decision import ACTIONS, ADD, CHANGE, REMOVE, Asked, Found, decide
@@ -66,8 +66,7 @@ def _ref(value, field: str, *, required: bool = True) -> str | None:
 
 def _subscriber(platform: Platform, ref: str) -> Subscriber | None:
     """The platform's own subscriber; another platform's is not found (the same answer, D181)."""
-    return (Subscriber.objects.select_related("account__customer")
-            .filter(platform=platform, external_id=ref).first())
+    return Subscriber.objects.select_related("account__customer").filter(platform=platform, external_id=ref).first()
 
 
 # -- the order ------------------------------------------------------------------------------------------
@@ -141,7 +140,13 @@ def _decide_and_apply(platform: Platform, order: TvOrder) -> Answer:
     sub = _subscriber(platform, asked.subscriber)
     if sub is None:
         return _decline(order, *decide(asked, None))
-    account, customer = sub.account, sub.account.customer
+    # The account and customer rows, locked now by the order's own transaction, in the statement (and
+    # so the order) of customers.services._open_account that the services below repeat: a declined
+    # order's savepoint rolls back, and the deferred foreign-key checks of its TvOrder row at COMMIT
+    # must not then queue behind concurrent orders' FOR UPDATE of the customer row (a deadlock, seen
+    # on PostgreSQL with 200 parallel orders).
+    account = Account.objects.select_related("customer").select_for_update().get(pk=sub.account_id)
+    customer = account.customer
     order.account, order.customer = account, customer
     product = Product.objects.filter(code=asked.product).first()
     plan, plan_count = (None, 0) if product is None or asked.action == REMOVE else _plan_of(product, asked.plan)
