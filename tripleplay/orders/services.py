@@ -234,3 +234,19 @@ def set_orderable(actor: Actor, platform: Platform, product: Product, orderable:
         if changed:
             record(actor, "orders.orderable_set", platform, product=product.code, orderable=orderable)
     return changed
+
+
+def set_orderable_products(actor: Actor, platform: Platform, product_ids) -> int:
+    """The operator UI's form: exactly ``product_ids`` (active products) orderable from ``platform``.
+    Returns how many switches changed."""
+    wanted = {int(i) for i in product_ids}
+    products = {p.pk: p for p in Product.objects.filter(pk__in=wanted | set(
+        TvOrderable.objects.filter(platform=platform).values_list("product_id", flat=True)))}
+    unknown = wanted - set(products)
+    if unknown:
+        raise InvalidInput(f"no product {min(unknown)}", details={"field": "product_ids"})
+    changed = 0
+    with transaction.atomic():
+        for pk, product in sorted(products.items()):
+            changed += set_orderable(actor, platform, product, pk in wanted)
+    return changed
