@@ -27,6 +27,7 @@ from tripleplay.core.errors import DomainError, InsufficientFunds, InvalidInput,
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
 from tripleplay.iptv.models import Platform, Subscriber
 from tripleplay.ledger.selectors import funds_of
+from tripleplay.orders.hooks import ORDER_PLACED
 from tripleplay.orders.decision import ACTIONS, ADD, CHANGE, REMOVE, Asked, Found, decide
 from tripleplay.orders.metrics import measured
 from tripleplay.orders.models import OrderResult, TvOrder, TvOrderable
@@ -97,6 +98,8 @@ def place_order(platform: Platform, *, transaction_id: str, subscriber: str, act
             answer = _decide_and_apply(platform, order)
             order.answer = {**answer, "_http": answer.http_status}
             order.save()
+            if order.result == OrderResult.DONE:
+                ORDER_PLACED(order)
             return answer
     except IntegrityError:
         existing = TvOrder.objects.filter(platform=platform, transaction_id=transaction_id).first()
