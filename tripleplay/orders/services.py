@@ -27,8 +27,8 @@ from tripleplay.core.errors import DomainError, InsufficientFunds, InvalidInput,
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
 from tripleplay.iptv.models import Platform, Subscriber
 from tripleplay.ledger.selectors import funds_of
-from tripleplay.orders.hooks import ORDER_PLACED
 from tripleplay.orders.decision import ACTIONS, ADD, CHANGE, REMOVE, Asked, Found, decide
+from tripleplay.orders.hooks import ORDER_PLACED
 from tripleplay.orders.metrics import measured
 from tripleplay.orders.models import OrderResult, TvOrder, TvOrderable
 from tripleplay.subscriptions import services as subscriptions
