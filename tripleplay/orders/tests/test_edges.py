@@ -120,3 +120,22 @@ def test_operator_api_sets_the_switch(world):
     assert admin.put(f"{url}/{movies.pk}").json() == {"changed": True}
     assert admin.put(f"{url}/{movies.pk}").json() == {"changed": False}
     assert admin.put(f"{url}/999999").status_code == 404
+
+
+def test_every_xml_example_of_the_orders_docs_validates_against_the_xsd():
+    import re
+    from pathlib import Path
+
+    from tripleplay.core.xml import parse_valid
+
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    examples = re.findall(r"```xml\n(.*?)```", (docs / "orders.md").read_text(), flags=re.S)
+    spec = (docs / "platforms" / "generic_xml.md").read_text()
+    examples += re.findall(r"```xml\n(.*?)```", spec[spec.index("## 8. Orders"):], flags=re.S)
+    assert len(examples) == 7
+    for example in examples:
+        parse_valid(example.encode(), XSD_PATH)
+        if example.startswith("<orderResponse"):
+            assert xmlproto.parse_answer(example.encode())["result"] in ("done", "declined", "balance", "error")
+        else:
+            assert xmlproto.parse_request(example.encode())[0] in ("order", "balance")
