@@ -205,3 +205,27 @@ def test_every_refusal_of_the_rule():
         assert decide(asked, found).refusal == code, code
     assert decide(Asked("tp-1", "add", "sports", None), OK).refusal is None
     assert decide(Asked("tp-1", "remove", "sports", None), OK._replace(has_product=True, plan_code=None)).refusal is None
+
+
+def test_order_and_balance_calls_are_counted_by_result_with_latency(world, client):
+    import re
+
+    def value(body: str, sample: str) -> float:
+        match = re.search(rf"^{re.escape(sample)} (\S+)$", body, re.MULTILINE)
+        return float(match.group(1)) if match else 0.0
+
+    keys = {("order", r): f'tripleplay_order_decisions_total{{call="order",result="{r}"}}'
+            for r in ("done", "declined", "error")}
+    keys[("balance", "balance")] = 'tripleplay_order_decisions_total{call="balance",result="balance"}'
+    keys[("order", "count")] = 'tripleplay_order_decision_seconds_count{call="order"}'
+    before = client.get("/metrics").content.decode()
+    v = world.viewer(2000)
+    order(world, v.ref, "add", "sports", txn="m1")
+    order(world, v.ref, "add", "movies", txn="m2")  # nothing left: declined
+    with pytest.raises(Exception):  # noqa: B017 - a refused request counts as error
+        order(world, v.ref, "buy", "movies", txn="m3")
+    services.balance(world.platform, subscriber=v.ref)
+    after = client.get("/metrics").content.decode()
+    assert {k: value(after, s) - value(before, s) for k, s in keys.items()} == {
+        ("order", "done"): 1, ("order", "declined"): 1, ("order", "error"): 1, ("balance", "balance"): 1,
+        ("order", "count"): 3}
