@@ -201,3 +201,30 @@ def test_bad_order_commands_are_refused_by_the_simulator(world):
     assert control.post("/orders/place", json={"action": "add", "product": "x"}).status_code == 400
     assert control.post("/orders/place", json={"subscriber": "tp-1", "action": "buy", "product": "x"}).status_code == 400
     assert control.post("/orders/balance", json={}).status_code == 400
+
+
+def test_every_simulated_platform_can_order_in_its_own_style(world):
+    """Each IPTV simulator kind, not only the two above, reaches tripleplay's order API over HTTP: here
+    with the JSON platform's token, so every answer is that platform's (an unknown subscriber)."""
+    from tripleplay.simulators.registry import simulators
+
+    token = world["seed"]["platforms"][JSON_KIND]["token"]
+    kinds = sorted(simulators())
+    assert {"generic_xml", "matrixstream", "minerva", "ministra", "seachange", "telebreeze"} <= set(kinds)
+    for kind in kinds:
+        sim = world["sims"].get(kind) or SimulatorProcess(kind)
+        started = kind not in world["sims"]
+        try:
+            if started:
+                sim.start()
+            style = sim.configure_tripleplay(world["url"], token)["style"]
+            record = sim.order(subscriber="tp-nobody", action="add", product="sports-0", retries=1)
+            assert (record["style"], record["http_status"], record["answer"]["code"]) == (
+                style, 200, "unknown_subscriber"), kind
+            assert record["repeats_identical"] is True
+            assert sim.balance("tp-nobody")["http_status"] == 404
+        finally:
+            if started:
+                sim.stop()
+            else:
+                sim.configure_tripleplay(world["url"], world["seed"]["platforms"][kind]["token"])
