@@ -23,7 +23,7 @@ from tripleplay import clock
 from tripleplay.audit.services import record
 from tripleplay.catalog.models import CatalogStatus, Product, SubscriptionPlan
 from tripleplay.core.actors import Actor, ActorKind
-from tripleplay.core.errors import DomainError, InsufficientFunds, InvalidInput, NotFound
+from tripleplay.core.errors import DomainError, InsufficientFunds, InvalidInput
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
 from tripleplay.iptv.models import Platform, Subscriber
 from tripleplay.ledger.selectors import funds_of
@@ -182,7 +182,7 @@ def _decide_and_apply(platform: Platform, order: TvOrder) -> Answer:
     except InsufficientFunds as e:
         return _decline(order, "insufficient_funds", "available funds do not cover the first fees",
                         e.details.get("available_minor"))
-    except (DomainError, NotFound) as e:  # a concurrent change since the rule was checked
+    except DomainError as e:  # a concurrent change since the rule was checked (NotFound included)
         return _decline(order, e.code, e.message)
     order.assignment, order.result, order.code = assignment, OrderResult.DONE, "ok"
     order.charged_minor, order.currency = sum(-r.amount_minor if r.kind in CREDIT_KINDS else r.amount_minor
