@@ -33,7 +33,8 @@ class OrderIn(In):
     action: Literal["add", "remove", "change"] = Field(
         description="add an add-on, remove an add-on, or change the main product")
     product: Ref = Field(description="the product's code")
-    plan: Ref | None = Field(None, description="the plan's code (add, change), when the product has several")
+    plan: Ref | None = Field(None, description="the plan's code: add and change, the plan to take (needed when the "
+                                               "product has several); remove, the add-on's own plan")
 
 
 class OrderOut(Schema):

@@ -7,7 +7,8 @@ where the check and the charge cannot be raced apart (insufficient_funds, decide
 
 The refusals, in the order they are decided (``REFUSALS``): unknown_subscriber (also another
 platform's subscriber: the same answer, D181); unknown_product; unknown_plan (no such plan of the
-product, or a retired one); plan_required (the product has several plans on sale and none was
+product, or a retired one; for a removal, not the plan the add-on is on, decided after not_subscribed);
+plan_required (the product has several plans on sale and none was
 named); not_orderable (the operator did not allow this product on this platform); wrong_product_kind
 (add and remove take an add-on, change a main product); currency_mismatch;
 customer_closed/blocked/suspended; account_closed/blocked/suspended; already_subscribed (add);
@@ -49,7 +50,8 @@ class Found(NamedTuple):
     product_kind: str | None  # None: no such product
     product_currency: str | None
     plan_count: int  # plans of the product on sale (when no plan was named)
-    plan_code: str | None  # the named plan (or the only one on sale), on sale, of this product; None: none
+    plan_code: str | None  # the named plan (or the only one on sale), on sale, of this product; None: none.
+    # For a removal: the plan the account's add-on is on.
     orderable: bool  # a TvOrderable row for (platform, product)
     current_main_plan: str | None  # the account's main plan code today
     has_product: bool  # the account has this add-on product today (not ended)
@@ -89,6 +91,9 @@ def decide(asked: Asked, found: Found | None) -> Decision:
         return Decision("already_subscribed", f"the subscriber already has {asked.product}")
     if asked.action == REMOVE and not found.has_product:
         return Decision("not_subscribed", f"the subscriber does not have {asked.product}")
+    if asked.action == REMOVE and asked.plan is not None and asked.plan != found.plan_code:
+        # A removal may name the plan: then it must be the one the add-on is on.
+        return Decision("unknown_plan", f"the subscriber has {asked.product} on {found.plan_code}, not {asked.plan}")
     if asked.action == CHANGE and found.current_main_plan == found.plan_code:
         return Decision("no_change", f"the subscriber is already on {found.plan_code}")
     return Decision(None, "ok")

@@ -83,8 +83,6 @@ def place_order(platform: Platform, *, transaction_id: str, subscriber: str, act
         raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}", details={"field": "action"})
     product = _ref(product, "product")
     plan = _ref(plan, "plan", required=False)
-    if action == REMOVE and plan is not None:
-        raise InvalidInput("a removal names the product only", details={"field": "plan"})
     request = {"subscriber": subscriber, "action": action, "product": product, "plan": plan}
     existing = TvOrder.objects.filter(platform=platform, transaction_id=transaction_id).first()
     if existing is not None:
@@ -161,7 +159,7 @@ def _decide_and_apply(platform: Platform, order: TvOrder) -> Answer:
     held = current.get(product.pk) if product is not None else None
     found = Found(customer.status, customer.currency, account.status,
                   product.kind if product else None, product.currency if product else None, plan_count,
-                  plan.code if plan else None,
+                  plan.code if plan else (held.plan.code if held is not None and asked.action == REMOVE else None),
                   product is not None and TvOrderable.objects.filter(platform=platform, product=product).exists(),
                   main.plan.code if main else None, held is not None and held.role == AssignmentRole.ADDON)
     decision = decide(asked, found)

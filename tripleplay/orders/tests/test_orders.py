@@ -164,8 +164,7 @@ def test_a_blocked_customer_cannot_order(world):
     assert (answer["result"], answer["code"]) == ("declined", "customer_blocked")
 
 
-@pytest.mark.parametrize("bad", [{"action": "buy"}, {"transaction_id": " "}, {"product": "x" * 101},
-                                 {"action": "remove", "plan": "sports-monthly"}])
+@pytest.mark.parametrize("bad", [{"action": "buy"}, {"transaction_id": " "}, {"product": "x" * 101}])
 def test_bad_input_is_refused_and_writes_nothing(world, bad):
     from tripleplay.core.errors import InvalidInput
 
@@ -205,6 +204,9 @@ def test_every_refusal_of_the_rule():
         assert decide(asked, found).refusal == code, code
     assert decide(Asked("tp-1", "add", "sports", None), OK).refusal is None
     assert decide(Asked("tp-1", "remove", "sports", None), OK._replace(has_product=True, plan_code=None)).refusal is None
+    removal = OK._replace(has_product=True, plan_code="sports-monthly")
+    assert decide(Asked("tp-1", "remove", "sports", "sports-monthly"), removal).refusal is None
+    assert decide(Asked("tp-1", "remove", "sports", "sports-yearly"), removal).refusal == "unknown_plan"
 
 
 def test_order_and_balance_calls_are_counted_by_result_with_latency(world, client):
