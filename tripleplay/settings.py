@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tripleplay.subscriptions",
     "tripleplay.rating",
     "tripleplay.bundles",
+    "tripleplay.orders",
     "tripleplay.sessions",  # label "charging_sessions": "sessions" is django.contrib.sessions'
     "tripleplay.invoicing",
     "tripleplay.collections",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("xml/v1/catalog", xml_endpoints.catalog_push, name="xml-catalog"),
     path("xml/v1/ppv", xml_endpoints.ppv, name="xml-ppv"),
+    path("xml/v1/orders", xml_endpoints.orders, name="xml-orders"),
     path("aaa/v1/radius/clients/<str:address>", aaa.client, name="aaa-client"),
     path("aaa/v1/radius/authorize", aaa.authorize, name="aaa-authorize"),
     path("aaa/v1/radius/post-auth", aaa.post_auth, name="aaa-post-auth"),

@@ -26,6 +26,7 @@ from tripleplay.api import (
     ppv_admin,
 )
 from tripleplay.api import notifications as notifications_api
+from tripleplay.api import orders as orders_api
 from tripleplay.api import payments as payments_api
 from tripleplay.api import promotions as promotions_api  # promos
 from tripleplay.api import radius as radius_api
@@ -106,6 +107,8 @@ api.add_router("", audit.router)
 api.add_router("", iptv.router)
 api.add_router("", ppv.router)
 api.add_router("", ppv_admin.router)
+api.add_router("", orders_api.router)
+api.add_router("", orders_api.admin)
 api.add_router("", radius_api.router)
 api.add_router("", invoices.router)
 api.add_router("", rating_api.router)

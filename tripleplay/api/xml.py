@@ -13,6 +13,10 @@ POST /xml/v1/ppv: real-time pay-per-view (authorize, confirm, cancel, purchase),
 POST /api/v1/ppv/* (protocol urn:tripleplay:ppv:1, tripleplay/ppv/xmlproto.py, docs/ppv.md). Same
 authentication. A processed call answers a ``ppvResponse/result`` with the services' HTTP status; a
 request that is not processed answers a ``ppvResponse/error`` and changes nothing.
+
+POST /xml/v1/orders: orders from the TV screen and the balance call, the XML twin of POST
+/api/v1/orders and GET /api/v1/orders/balance (the generic XML protocol's revision 1.3,
+tripleplay/orders/xmlproto.py, docs/orders.md). Same authentication and the same answer rules as PPV's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from tripleplay.core.errors import DomainError
 from tripleplay.core.xml import DEFAULT_MAX_BYTES, XmlError
 from tripleplay.iptv import xmlproto
 from tripleplay.iptv.catalog_import import import_catalog
+from tripleplay.orders import services as order_services
+from tripleplay.orders import xmlproto as order_xml
 from tripleplay.ppv import services as ppv_services
 from tripleplay.ppv import xmlproto as ppv_xml
 
@@ -138,3 +144,41 @@ def ppv_document(platform, document: bytes) -> tuple[bytes, int]:
         log.exception("PPV %s from platform %s failed", call, platform.code)
         return _ppv_error_body("INTERNAL_ERROR", "internal error; retry with the same transactionId")
     return ppv_xml.build_answer(answer), answer.http_status
+
+
+# -- orders from the TV screen (generic XML protocol 1.3, D183) -----------------------------------------
+
+
+def _order_error_body(code: str, message: str, status: int | None = None) -> tuple[bytes, int]:
+    return order_xml.build_error(code, message), status or order_xml.http_status(code)
+
+
+def _order_error(code: str, message: str, status: int | None = None) -> HttpResponse:
+    body, status = _order_error_body(code, message, status)
+    return HttpResponse(body, status=status, content_type=order_xml.CONTENT_TYPE)
+
+
+ORDER_CALLS = {"order": order_services.place_order, "balance": order_services.balance}
+
+
+@csrf_exempt
+def orders(request: HttpRequest) -> HttpResponse:
+    """One order or balance call per document: parse, call tripleplay.orders.services, render its Answer."""
+    platform, refusal = _preflight(request, _order_error, max_bytes=order_xml.MAX_BYTES,
+                                   too_large=("INVALID_REQUEST", 413))
+    if refusal is not None:
+        return refusal
+    document = request.read(order_xml.MAX_BYTES + 1)
+    try:
+        call, fields = order_xml.parse_request(document)
+    except XmlError as e:
+        code = "UNSUPPORTED_VERSION" if e.code == "unsupported_version" else "INVALID_REQUEST"
+        return _order_error(code, f"{e.code}: {e.message}", 413 if e.code == "xml_too_large" else None)
+    try:
+        answer = ORDER_CALLS[call](platform, **fields)
+    except DomainError as e:
+        return _order_error("INVALID_REQUEST", f"{e.code}: {e.message}", e.http_status)
+    except Exception:  # noqa: BLE001 - the platform gets an XML answer it can retry on, we get the trace
+        log.exception("order %s from platform %s failed", call, platform.code)
+        return _order_error("INTERNAL_ERROR", "internal error; retry with the same transactionId")
+    return HttpResponse(order_xml.build_answer(answer), status=answer.http_status, content_type=order_xml.CONTENT_TYPE)

@@ -55,6 +55,9 @@ REVISIONS: tuple[Revision, ...] = (
              "tripleplay answers a pushed catalog with importReport; updateSubscriber (account details)"),
     Revision("1.2", (("element", "grantPpvEvent"), ("errorCode", "UNKNOWN_PPV_EVENT")),
              "grantPpvEvent (a PPV event sold by tripleplay), error code UNKNOWN_PPV_EVENT"),
+    Revision("1.3", (("element", "orderRequest"), ("element", "orderResponse")),
+             "orderRequest / orderResponse: the platform orders an add-on, its removal or a main product "
+             "change from the TV screen, or asks a balance (POST /xml/v1/orders, docs/orders.md)"),
 )
 BASE_VERSION = REVISIONS[0].version
 CURRENT_VERSION = REVISIONS[-1].version  # the highest revision this tripleplay implements
@@ -83,6 +86,12 @@ READ_OPERATIONS = frozenset({"ping", "listPackages", "listPpvEvents", "getSubscr
 WRITE_OPERATIONS = frozenset({"createSubscriber", "updateSubscriber", "setPackages", "setEnabled", "deleteSubscriber",
                               "grantPpvEvent"})
 GRANT_REVISION = operation_version("grantPpvEvent")  # "1.2" (D121)
+# -- 1.3: orders from the TV screen (D183) ------------------------------------------------------------
+# The revision that added orderRequest / orderResponse, which a platform POSTs to tripleplay
+# (tripleplay/orders/xmlproto.py builds and parses them; docs/orders.md). No operation of the request
+# document above changes: a platform that places no orders never sees 1.3.
+ORDERS_REVISION = operation_version("orderRequest")  # "1.3" (D183)
+# -- end of 1.3 ---------------------------------------------------------------------------------------
 OPERATIONS = READ_OPERATIONS | WRITE_OPERATIONS
 
 

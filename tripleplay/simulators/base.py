@@ -38,6 +38,17 @@ the real platform would; see ``PpvClient`` and docs/ppv.md):
 Every purchase is recorded in ``ppv_purchases`` (GET /_sim/state). Only a purchase tripleplay
 approved and confirmed entitles the subscriber: its event id is added to the subscriber's "ppv"
 list (when the subscriber exists on this platform).
+
+Orders from the TV screen, the platform's side (the simulator calls tripleplay's order API over HTTP,
+JSON or the generic XML protocol 1.3 by the same ``style``; see ``OrderClient`` and docs/orders.md):
+    POST /_sim/orders/place             {"subscriber": "tp-5", "action": "add"|"remove"|"change",
+                                         "product": "sports", "plan"?, "transaction_id"? (default a
+                                         fresh uuid), "retries": N, "style"?}
+                                        -> the order record: tripleplay's answer, its HTTP status, the
+                                           repeats. The order changes nothing here: the packages reach
+                                           this platform only through tripleplay's provisioning calls.
+    POST /_sim/orders/balance           {"subscriber": "tp-5", "style"?} -> {"http_status", "answer"}
+Every order is recorded in ``orders`` (GET /_sim/state).
 """
 
 from __future__ import annotations
@@ -61,6 +72,7 @@ PPV_STYLES = ("json", "xml")
 PPV_TIMEOUT_S = 5.0
 PPV_MAX_RETRIES = 10
 PPV_KEEP = 10_000  # purchases kept in the state (the oldest are forgotten first)
+ORDER_ACTIONS = ("add", "remove", "change")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 DEFAULT_PACKAGES = [
@@ -133,6 +145,7 @@ class SimState:
         self.keys: dict[str, list] = {}  # idempotency key -> [status, body, content_type]
         self.stats = {"requests": 0, "applied_writes": 0, "duplicates": 0, "faults": 0}
         self.ppv_purchases: list[dict] = []  # what this platform bought through tripleplay (POST /_sim/ppv/buy)
+        self.orders: list[dict] = []  # what this platform ordered through tripleplay (POST /_sim/orders/place)
         if self.state_file and self.state_file.exists():
             saved = json.loads(self.state_file.read_text())
             self.subscribers = saved.get("subscribers", {})
@@ -140,13 +153,15 @@ class SimState:
             self.ppv_events = saved.get("ppv_events", self.ppv_events)
             self.keys = saved.get("keys", {})
             self.ppv_purchases = saved.get("ppv_purchases", [])
+            self.orders = saved.get("orders", [])
 
     def save(self) -> None:
         if not self.state_file:
             return
         with self.lock:
             data = {"subscribers": self.subscribers, "packages": self.packages,
-                    "ppv_events": self.ppv_events, "keys": self.keys, "ppv_purchases": self.ppv_purchases}
+                    "ppv_events": self.ppv_events, "keys": self.keys, "ppv_purchases": self.ppv_purchases,
+                    "orders": self.orders}
             tmp = self.state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
             os.replace(tmp, self.state_file)
@@ -155,7 +170,7 @@ class SimState:
         with self.lock:
             return json.loads(json.dumps({
                 "subscribers": self.subscribers, "packages": self.packages, "ppv_events": self.ppv_events,
-                "stats": self.stats, "ppv_purchases": self.ppv_purchases,
+                "stats": self.stats, "ppv_purchases": self.ppv_purchases, "orders": self.orders,
             }))
 
     def record_purchase(self, record: dict) -> None:
@@ -169,6 +184,13 @@ class SimState:
                 owned = sub.setdefault("ppv", [])
                 if item not in owned:
                     owned.append(item)
+            self.save()
+
+    def record_order(self, record: dict) -> None:
+        """Keep an order as tripleplay answered it (the packages come by provisioning, not from here)."""
+        with self.lock:
+            self.orders.append(record)
+            del self.orders[:-PPV_KEEP]
             self.save()
 
 
@@ -245,6 +267,72 @@ class PpvClient:
             answer = {"result": "error", "code": "unreadable_answer", "message": f"{type(e).__name__}: {e}",
                       "body": response.text[:1000]}
         return response.status_code, answer
+
+
+class OrderClient(PpvClient):
+    """The platform's side of TV-screen orders: tripleplay's order API, JSON or XML (generic XML 1.3)."""
+
+    def __init__(self, link: TripleplayLink, *, timeout: float = PPV_TIMEOUT_S):
+        if not link.url or not link.token:
+            raise ValueError("tripleplay is not configured: PUT /_sim/tripleplay {url, token} first")
+        self.link = link
+        self.xml = None
+        if link.style == "xml":
+            try:  # lazily, as PpvClient: only the XML style needs the protocol module
+                from tripleplay.orders import xmlproto
+            except ImportError as e:
+                raise RuntimeError(f"the XML order style needs tripleplay.orders.xmlproto ({e})") from e
+            self.xml = xmlproto
+        import httpx
+
+        self.http = httpx.Client(timeout=timeout, trust_env=False, headers={"Authorization": f"Bearer {link.token}"})
+
+    def call(self, call: str, fields: dict) -> tuple[int | None, dict]:
+        import httpx
+
+        fields = {k: v for k, v in fields.items() if v is not None}
+        try:
+            if self.xml is not None:
+                response = self.http.post(self.link.url + self.xml.ENDPOINT_PATH,
+                                          content=self.xml.build_request(call, **fields),
+                                          headers={"Content-Type": self.xml.CONTENT_TYPE})
+            elif call == "balance":
+                response = self.http.get(f"{self.link.url}/api/v1/orders/balance", params=fields)
+            else:
+                response = self.http.post(f"{self.link.url}/api/v1/orders", json=fields)
+        except httpx.HTTPError as e:
+            return None, {"result": "error", "code": "transport", "message": f"{type(e).__name__}: {e}"}
+        try:
+            answer = self.xml.parse_answer(response.content) if self.xml is not None else response.json()
+            if not isinstance(answer, dict):
+                raise ValueError("not an object")
+        except Exception as e:  # noqa: BLE001 - whatever came back is shown, not raised
+            answer = {"result": "error", "code": "unreadable_answer", "message": f"{type(e).__name__}: {e}",
+                      "body": response.text[:1000]}
+        return response.status_code, answer
+
+
+def _order_request(body) -> dict:
+    """Check a POST /_sim/orders/place body; ValueError says what is wrong."""
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    unknown = set(body) - {"subscriber", "action", "product", "plan", "transaction_id", "retries", "style"}
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    order = {"subscriber": body.get("subscriber"), "action": body.get("action"), "product": body.get("product"),
+             "plan": body.get("plan"), "transaction_id": body.get("transaction_id") or str(uuid.uuid4()),
+             "retries": body.get("retries", 0), "style": body.get("style")}
+    for name in ("subscriber", "product"):
+        if not isinstance(order[name], str) or not order[name]:
+            raise ValueError(f"{name} is required")
+    if order["action"] not in ORDER_ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(ORDER_ACTIONS)}")
+    retries = order["retries"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= PPV_MAX_RETRIES:
+        raise ValueError(f"retries must be an integer 0..{PPV_MAX_RETRIES}")
+    if order["style"] is not None and order["style"] not in PPV_STYLES:
+        raise ValueError(f"style must be one of {', '.join(PPV_STYLES)}")
+    return order
 
 
 def _ppv_order(body) -> dict:
@@ -370,6 +458,41 @@ class Simulator:
         self.state.record_purchase(record)
         return record
 
+    # -- orders from the TV screen, the platform's side ---------------------------------------------------
+    def _link(self, style: str | None) -> TripleplayLink:
+        link = self.tripleplay
+        return TripleplayLink(link.url, link.token, style) if style else link
+
+    def place_order(self, body) -> dict:
+        """Order through tripleplay as this platform's TV screen would; the call is sent 1 + ``retries``
+        times with the same transaction id. Returns the order record (also kept in the state)."""
+        order = _order_request(body)
+        link = self._link(order["style"])
+        fields = {k: order[k] for k in ("transaction_id", "subscriber", "action", "product", "plan")}
+        record = {**fields, "style": link.style, "retries": order["retries"],
+                  "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "repeats_identical": True}
+        with OrderClient(link) as client:
+            status, answer = client.call("order", fields)
+            record["http_status"], record["answer"] = status, answer
+            repeats = [client.call("order", fields) for _ in range(order["retries"])]
+        record["repeats"] = [{"http_status": s, "answer": a} for s, a in repeats]
+        record["repeats_identical"] = all((s, a) == (status, answer) for s, a in repeats)
+        self.state.record_order(record)
+        return record
+
+    def ask_balance(self, body) -> dict:
+        if not isinstance(body, dict) or not isinstance(body.get("subscriber"), str) or not body["subscriber"]:
+            raise ValueError("subscriber is required")
+        if set(body) - {"subscriber", "style"}:
+            raise ValueError(f"unknown fields: {', '.join(sorted(set(body) - {'subscriber', 'style'}))}")
+        style = body.get("style")
+        if style is not None and style not in PPV_STYLES:
+            raise ValueError(f"style must be one of {', '.join(PPV_STYLES)}")
+        link = self._link(style)
+        with OrderClient(link) as client:
+            status, answer = client.call("balance", {"subscriber": body["subscriber"]})
+        return {"http_status": status, "answer": answer, "style": link.style}
+
     # -- control API --------------------------------------------------------------------------------------
     def control(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p][1:]  # after "_sim"
@@ -400,11 +523,20 @@ class Simulator:
                 return Response.json(400, {"error": str(e)})
             except RuntimeError as e:  # the XML style without its protocol module
                 return Response.json(501, {"error": str(e)})
+        if request.method == "POST" and parts in (["orders", "place"], ["orders", "balance"]):
+            try:
+                body = request.json()
+                return Response.json(200, self.place_order(body) if parts[1] == "place" else self.ask_balance(body))
+            except ValueError as e:  # JSONDecodeError included
+                return Response.json(400, {"error": str(e)})
+            except RuntimeError as e:
+                return Response.json(501, {"error": str(e)})
         if request.method == "POST" and parts == ["reset"]:
             with st.lock:
                 st.subscribers.clear()
                 st.keys.clear()
                 st.ppv_purchases.clear()
+                st.orders.clear()
                 st.stats.update({k: 0 for k in st.stats})
                 st.save()
             return Response.json(200, {"ok": True})

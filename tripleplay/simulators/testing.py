@@ -114,6 +114,16 @@ class SimulatorProcess:
     def ppv_purchases(self) -> list[dict]:
         return self.state()["ppv_purchases"]
 
+    def order(self, **fields) -> dict:
+        """POST /_sim/orders/place: the platform orders through tripleplay (subscriber, action, product,
+        plan, transaction_id, retries, style); returns the order record."""
+        return self._ok(self.control.post("/orders/place", json=fields, timeout=60))
+
+    def balance(self, subscriber: str, style: str | None = None) -> dict:
+        """POST /_sim/orders/balance: the platform asks tripleplay for the subscriber's balance."""
+        body = {"subscriber": subscriber, **({"style": style} if style else {})}
+        return self._ok(self.control.post("/orders/balance", json=body, timeout=60))
+
     @staticmethod
     def _ok(response: httpx.Response):
         response.raise_for_status()

@@ -28,9 +28,17 @@ from django.db import transaction
 from tripleplay import clock
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InsufficientFunds
-from tripleplay.customers.models import AccountProduct, BalanceModel, BlockEffect, BlockSource, Customer, Status
+from tripleplay.customers.models import (
+    AccountProduct,
+    AssignmentRole,
+    BalanceModel,
+    BlockEffect,
+    BlockSource,
+    Customer,
+    Status,
+)
 from tripleplay.customers.selectors import has_block, held_by, held_spans_by_account
-from tripleplay.customers.services import add_addon
+from tripleplay.customers.services import add_addon, change_main_product, remove_addon
 from tripleplay.ledger.hooks import Payment
 from tripleplay.ledger.models import EntryKind
 from tripleplay.ledger.selectors import funds_of
@@ -323,12 +331,13 @@ def quote_addon(customer: Customer, plan, day: date | None = None) -> AddonQuote
                       prepaid and any(needs_cover(i, terms) for i in items), funds_of(customer).available)
 
 
-def add_addon_and_charge(actor: Actor, account, plan) -> AccountProduct:
+def add_addon_and_charge(actor: Actor, account, plan, *, written: list | None = None) -> AccountProduct:
     """Add an add-on from today and charge, in the same transaction, every fee due on its first day
     (the charge run would charge the same items, under the same keys ``sub:<id>:<kind>:<n>``, later).
     For a prepaid customer those fees must be covered by available funds (the ledger's conditional
     UPDATE): when they are not, InsufficientFunds and nothing exists, neither the add-on nor its
-    provisioning command. Only an active customer orders (409 customer_not_active).
+    provisioning command. Only an active customer orders (409 customer_not_active). ``written``, when
+    given, receives the SubscriptionCharge rows written (a TV-screen order answers their sum).
     Lock order: account, IPTV subscriber rows (the outbox), assignment, funds."""
     with transaction.atomic():
         assignment = add_addon(actor, account, plan)
@@ -336,8 +345,64 @@ def add_addon_and_charge(actor: Actor, account, plan) -> AccountProduct:
         if customer.status != Status.ACTIVE:
             raise Conflict(f"customer #{customer.pk} is {customer.status}: only an active customer orders",
                            code="customer_not_active")
-        terms = schedule.Terms.of(assignment.plan)
-        prepaid = customer.balance_model == BalanceModel.PREPAID
-        for item in _first_day_items(terms, assignment.start_date):
-            charge_item(actor, customer, assignment, item, must_cover=prepaid and needs_cover(item, terms))
+        _charge_first_day(actor, customer, assignment, written)
+    return assignment
+
+
+# -- orders from the TV screen (tripleplay.orders, docs/orders.md, D180-D182) -------------------------
+# The same door as the portal's add_addon_and_charge: the catalog change (customers.services, whose
+# ACCOUNT_CHANGED writes the IPTV outbox rows) and its first-day fees (or the unused part credited
+# back) in one transaction, under the charge run's own keys ``sub:<id>:<kind>:<n>``.
+
+
+def _charge_first_day(actor: Actor, customer: Customer, assignment: AccountProduct, written: list | None) -> None:
+    terms = schedule.Terms.of(assignment.plan)
+    prepaid = customer.balance_model == BalanceModel.PREPAID
+    for item in _first_day_items(terms, assignment.start_date):
+        row = charge_item(actor, customer, assignment, item, must_cover=prepaid and needs_cover(item, terms))
+        if row is not None and written is not None:
+            written.append(row)
+
+
+def _credit_ended(actor: Actor, customer: Customer, assignment: AccountProduct, written: list | None) -> None:
+    """Credit now the unused part of an assignment that ended today (the charge run would credit the
+    same item, under the same key, later). Only credits: a fee still due stays the run's to charge."""
+    assignment = AccountProduct.objects.select_related("plan__product").get(pk=assignment.pk)
+    terms = terms_of(assignment, customer)
+    for item in schedule.pending(terms, assignment.start_date, assignment.end_date, clock.today(),
+                                 charged_items(assignment)):
+        if item.is_credit:
+            row = charge_item(actor, customer, assignment, item, must_cover=False)
+            if row is not None and written is not None:
+                written.append(row)
+
+
+def _only_active(customer: Customer) -> None:
+    if customer.status != Status.ACTIVE:
+        raise Conflict(f"customer #{customer.pk} is {customer.status}: only an active customer orders",
+                       code="customer_not_active")
+
+
+def change_main_product_and_charge(actor: Actor, account, plan, *, written: list | None = None) -> AccountProduct:
+    """Replace the main product from today: the old one's unused part credited back, then every fee of
+    the new one due on its first day charged (covered by available funds for a prepaid customer,
+    after that credit; else InsufficientFunds and nothing changed). Lock order as add_addon_and_charge."""
+    with transaction.atomic():
+        current = AccountProduct.objects.get(account=account, role=AssignmentRole.MAIN, end_date__isnull=True)
+        assignment = change_main_product(actor, account, plan)
+        customer = Customer.objects.get(pk=assignment.account.customer_id)
+        _only_active(customer)
+        _credit_ended(actor, customer, current, written)
+        _charge_first_day(actor, customer, assignment, written)
+    return assignment
+
+
+def remove_addon_and_credit(actor: Actor, account, assignment_id: int, *, reason: str,
+                            written: list | None = None) -> AccountProduct:
+    """End an add-on today and credit its unused part at once (a paid-in-advance period)."""
+    with transaction.atomic():
+        assignment = remove_addon(actor, account, assignment_id, reason=reason)
+        customer = Customer.objects.get(pk=assignment.account.customer_id)
+        _only_active(customer)
+        _credit_ended(actor, customer, assignment, written)
     return assignment

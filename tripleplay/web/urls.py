@@ -86,6 +86,7 @@ urlpatterns = [
     path("platforms/<int:platform_id>/update", platforms.platform_update, name="platform_update"),
     path("platforms/<int:platform_id>/test", platforms.platform_test, name="platform_test"),
     path("platforms/<int:platform_id>/token", platforms.platform_token, name="platform_token"),
+    path("platforms/<int:platform_id>/orderable", platforms.platform_orderable, name="platform_orderable"),
     path("platforms/<int:platform_id>/reconcile", platforms.platform_reconcile, name="platform_reconcile"),
     # promotions and coupon codes (promos)
     path("promotions/", promotions.promotions, name="promotions"),

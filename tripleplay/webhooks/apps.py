@@ -11,6 +11,7 @@ class WebhooksConfig(AppConfig):
         from tripleplay.invoicing import hooks as invoicing
         from tripleplay.iptv import hooks as iptv
         from tripleplay.ledger import hooks as ledger
+        from tripleplay.orders import hooks as orders
         from tripleplay.sessions import hooks as sessions
         from tripleplay.webhooks import handlers, jobs, retention
 
@@ -21,6 +22,7 @@ class WebhooksConfig(AppConfig):
         invoicing.INVOICES_PAID.register(handlers.invoices_paid, order=10)
         iptv.PROVISIONING_FAILED.register(handlers.provisioning_failed, order=10)
         sessions.SESSION_MUST_END.register(handlers.session_must_end, order=20)  # after radius's Disconnect (10)
+        orders.ORDER_PLACED.register(handlers.order_placed, order=10)
         for loop in jobs.LOOPS:
             scheduler.register_loop(loop)
         scheduler.register(scheduler.PeriodicJob("webhooks-prune", retention.prune_job, default_seconds=86400))

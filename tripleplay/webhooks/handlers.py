@@ -9,6 +9,7 @@ from tripleplay.customers.models import Customer, CustomerStatusChange
 from tripleplay.invoicing.models import Invoice
 from tripleplay.iptv.models import ProvisioningCommand, Subscriber
 from tripleplay.ledger.hooks import Payment
+from tripleplay.orders.models import TvOrder
 from tripleplay.sessions.hooks import SessionMustEnd
 from tripleplay.webhooks.events import NewEvent, emit, iso
 
@@ -66,3 +67,12 @@ def session_must_end(ended: SessionMustEnd) -> None:
         "session": ended.session_pk, "client": ended.client, "session_id": ended.session_id,
         "account_id": ended.account_id, "customer_id": ended.customer_id, "reason": ended.reason,
         "code": ended.code})])
+
+
+def order_placed(order: TvOrder) -> None:
+    """A TV-screen order was done (tripleplay.orders): in the order's transaction."""
+    emit("order.placed", [NewEvent({
+        "order_id": order.pk, "platform": order.platform.code, "transaction_id": order.transaction_id,
+        "subscriber": order.subscriber_ref, "account_id": order.account_id, "customer_id": order.customer_id,
+        "action": order.action, "product": order.product_ref, "plan": order.plan.code if order.plan_id else None,
+        "amount_minor": order.charged_minor, "currency": order.currency, "placed_at": iso(order.created_at)})])

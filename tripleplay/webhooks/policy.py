@@ -15,6 +15,7 @@ EVENT_TYPES = (
     "provisioning.failed",
     "ppv.purchased",
     "session.disconnected",
+    "order.placed",
 )
 ALL = "*"
 

@@ -59,7 +59,8 @@ def tokens(db, monkeypatch, admin, finance, support, api_catalog, customer, prep
         request_finished.connect(close_old_connections)
 
 
-PLATFORM_CALLS = {f"/api/v1/ppv/{call}" for call in ("authorize", "confirm", "cancel", "purchase")}
+PLATFORM_CALLS = {f"/api/v1/ppv/{call}" for call in ("authorize", "confirm", "cancel", "purchase")} | {
+    "/api/v1/orders", "/api/v1/orders/balance"}  # orders from the TV screen (docs/orders.md)
 # The other real-time callers, each with its own token: a softswitch's calls, an IVR's redemptions.
 SWITCH_CALLS = {"/api/v1/voice/authorize", "/api/v1/voice/update", "/api/v1/voice/terminate",
                 "/api/v1/voice/calls/{call_id}"}

@@ -87,6 +87,6 @@ def test_events_deliveries_and_replays(admin, finance, support):
     assert r.status_code == 200 and [x["status"] for x in r.json()] == ["pending"]
     assert support.get("/webhooks/event-types").json() == [
         "customer.status_changed", "invoice.issued", "invoice.paid", "payment.recorded", "provisioning.failed",
-        "ppv.purchased", "session.disconnected"]
+        "ppv.purchased", "session.disconnected", "order.placed"]
     assert support.get("/webhooks/events", {"type": "bogus"}).status_code == 422
     assert support.get("/webhooks/deliveries/99999").status_code == 404

@@ -51,6 +51,7 @@ def test_service_owned_rows_are_read_only_in_the_admin(rf):
     from tripleplay.audit.models import AuditEvent
     from tripleplay.iptv.models import ProvisioningCommand
     from tripleplay.ledger.models import LedgerEntry
+    from tripleplay.orders.models import TvOrder, TvOrderable
     from tripleplay.ppv.models import PpvPurchase
     from tripleplay.radius.models import NasClient, NasCommand, NetworkSession
     from tripleplay.rating.models import Xdr
@@ -58,7 +59,7 @@ def test_service_owned_rows_are_read_only_in_the_admin(rf):
 
     request = rf.get("/admin/")
     for model in (LedgerEntry, AuditEvent, ProvisioningCommand, PpvPurchase, Xdr, NasClient, NetworkSession, NasCommand,
-                  ChargingSession):
+                  ChargingSession, TvOrder, TvOrderable):
         model_admin = admin.site._registry[model]
         assert (model_admin.has_add_permission(request), model_admin.has_change_permission(request),
                 model_admin.has_delete_permission(request)) == (False, False, False), model.__name__

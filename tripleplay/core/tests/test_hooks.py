@@ -18,6 +18,7 @@ from tripleplay.customers.models import Customer
 from tripleplay.invoicing import hooks as invoicing_hooks
 from tripleplay.iptv import hooks as iptv_hooks
 from tripleplay.ledger import hooks as ledger_hooks
+from tripleplay.orders import hooks as orders_hooks
 from tripleplay.promotions import hooks as promotions_hooks
 from tripleplay.sessions import hooks as sessions_hooks
 
@@ -121,6 +122,7 @@ def test_the_apps_wiring_is_the_documented_one():
     assert promotions_hooks.TRIAL_ENDING.handlers() == ["tripleplay.notifications.handlers.trial_ending"]
     assert invoicing_hooks.INVOICES_PAID.handlers() == ["tripleplay.webhooks.handlers.invoices_paid"]
     assert iptv_hooks.PROVISIONING_FAILED.handlers() == ["tripleplay.webhooks.handlers.provisioning_failed"]
+    assert orders_hooks.ORDER_PLACED.handlers() == ["tripleplay.webhooks.handlers.order_placed"]
     # Outbox work every worker does between its provisioning batches (not jobs: core.scheduler.WorkerLoop).
     assert [loop.name for loop in scheduler.registered_loops()] == [
         "ppv-grants", "radius-disconnects", "webhooks-delivery", "ppv-purchase-events", "notifications-delivery"]

@@ -380,7 +380,7 @@ def test_adapter_reads_ppv_events_and_health(adapter, fresh):
     assert adapter.list_ppv_events() == [PpvEventInfo("fight", "Fight", 1999, "USD",
                                                       datetime(2025, 6, 1, 20, tzinfo=UTC), None, "Ringside")]
     health = adapter.health()
-    assert health["ok"] is True and health["protocol_version"] == "1.2"
+    assert health["ok"] is True and health["protocol_version"] == "1.3"
 
 
 def test_adapter_pages_through_subscribers(fresh):
@@ -490,8 +490,8 @@ def test_an_older_simulator_answers_its_revision_and_refuses_newer_constructs_li
 
 def test_the_simulator_refuses_an_unknown_revision(fresh):
     response = fresh.control.put("/protocol", json={"version": "1.9"})
-    assert response.status_code == 400 and "1.0, 1.1, 1.2" in response.json()["error"]
-    assert fresh.control.get("/protocol").json() == {"version": "1.2"}
+    assert response.status_code == 400 and "1.0, 1.1, 1.2, 1.3" in response.json()["error"]
+    assert fresh.control.get("/protocol").json() == {"version": "1.3"}
 
 
 def test_adapter_does_not_send_a_grant_to_a_1_1_platform(adapter, fresh):

@@ -245,3 +245,20 @@ def test_a_plan_aligned_to_the_billing_period_is_created_from_the_catalog_form(w
             "code": "basic-bad", "name": "Basic bad", "periodic_fee": "31.00", field: value}, follow=True)
         assert message in refused.content.decode()
         assert not SubscriptionPlan.objects.filter(code="basic-bad").exists()
+
+
+def test_platform_page_sets_what_may_be_ordered_from_the_tv_screen(world, login):
+    from tripleplay.orders.selectors import orderable_product_ids
+
+    admin, support = login("admin"), login("support")
+    page = admin.get(f"/platforms/{world.platform.pk}/")
+    assert b"Orders from the TV screen" in page.content and b'name="product_ids"' in page.content
+    sports, movies = world.cat.sports_plan.product, world.cat.movies_plan.product
+    r = admin.post(f"/platforms/{world.platform.pk}/orderable", {"product_ids": [str(sports.pk), str(movies.pk)]})
+    assert r.status_code == 302 and orderable_product_ids(world.platform) == {sports.pk, movies.pk}
+    admin.post(f"/platforms/{world.platform.pk}/orderable", {"product_ids": [str(movies.pk)]})
+    assert orderable_product_ids(world.platform) == {movies.pk}
+    bad = admin.post(f"/platforms/{world.platform.pk}/orderable", {"product_ids": ["x"]})
+    assert bad.status_code in (302, 422) and orderable_product_ids(world.platform) == {movies.pk}  # an error message
+    read_only = support.get(f"/platforms/{world.platform.pk}/")
+    assert b'name="product_ids"' not in read_only.content and movies.name.encode() in read_only.content

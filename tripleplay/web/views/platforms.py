@@ -7,11 +7,14 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.shortcuts import redirect
 
+from tripleplay.catalog import selectors as catalog_selectors
 from tripleplay.core.errors import InvalidInput
 from tripleplay.iptv import configuration, reconcile
 from tripleplay.iptv import selectors as iptv_selectors
 from tripleplay.iptv.models import ProvisioningStatus
 from tripleplay.iptv.platforms.registry import adapters
+from tripleplay.orders import selectors as order_selectors
+from tripleplay.orders import services as order_services
 from tripleplay.web.access import ADMINS, OPERATIONS, action, page
 from tripleplay.web.views.common import paginate, show
 
@@ -44,8 +47,24 @@ def platform_create(request):
 @page()
 def platform_detail(request, platform_id: int):
     platform = iptv_selectors.platform(platform_id)
-    return show(request, "platforms/detail.html", "platforms", platform=platform,
+    orderable = order_selectors.orderable_product_ids(platform)
+    products = [{"product": p, "orderable": p.pk in orderable}
+                for p in catalog_selectors.products(status="active").order_by("kind", "code")]
+    return show(request, "platforms/detail.html", "platforms", platform=platform, orderable_products=products,
                 queue=next((q for q in iptv_selectors.queue_health() if q["platform"] == platform.code), None))
+
+
+@action(*ADMINS)
+def platform_orderable(request, platform_id: int):
+    """Orders from the TV screen: which products this platform may order (docs/orders.md)."""
+    platform = iptv_selectors.platform(platform_id)
+    try:
+        ids = [int(v) for v in request.POST.getlist("product_ids")]
+    except ValueError:
+        raise InvalidInput("product ids are numbers", details={"field": "product_ids"}) from None
+    changed = order_services.set_orderable_products(request.actor, platform, ids)
+    messages.success(request, f"Orders from the TV screen on {platform.code}: {changed} change(s) saved.")
+    return redirect("web:platform", platform.pk)
 
 
 @action(*ADMINS)
