@@ -31,8 +31,8 @@ SID = "0000a1b2"
 @pytest.fixture
 def world(db, actor):
     from tripleplay.catalog.services import create_plan, create_product
-    from tripleplay.rating.services import create_rate_table, set_rate
     from tripleplay.radius import services
+    from tripleplay.rating.services import create_rate_table, set_rate
 
     clock.freeze(T0)
     internet = create_product(actor, code="fiber", name="Fiber", kind="main", currency="USD", services=["data"])
