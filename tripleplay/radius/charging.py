@@ -62,8 +62,11 @@ def stopped(session) -> dict:
 
 # -- an Interim-Update in one database call (PostgreSQL, D212) ---------------------------------------------
 
-_SESSION_SQL = ("SELECT id, status, input_octets, output_octets, session_time_seconds FROM radius_networksession"
-                " WHERE nas_id = %s AND acct_session_id = %s")
+# The NAS's session row and the charging core's read of its charging session, in one statement.
+_SESSION_SQL = ("SELECT ns.id, ns.status, ns.input_octets, ns.output_octets, ns.session_time_seconds, "
+                + core.SNAPSHOT_COLUMNS + " FROM radius_networksession ns LEFT JOIN (" + core.SNAPSHOT_JOINS
+                + ") ON s.client = %s AND s.session_id = ns.acct_session_id"
+                " WHERE ns.nas_id = %s AND ns.acct_session_id = %s")
 _LEADING_TYPES = ("bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "inet", "timestamptz")
 
 
@@ -73,17 +76,18 @@ def interim_in_db(nas_id: int, acct_session_id: str, counters: dict, framed_ip: 
     prepare_update); what it did, or None when nothing was written and the Python path decides."""
     if not core.db_functions_on():
         return None
-    row = prepared.fetch_one(_SESSION_SQL, [nas_id, acct_session_id])
+    row = prepared.fetch_one(_SESSION_SQL, [client(nas_id), nas_id, acct_session_id])
     if row is None or row[1] != "active":
         return None
-    pk, was = row[0], row[2:]
+    pk, was = row[0], row[2:5]
     new = tuple(max(a, b) for a, b in zip(was, (counters["input_octets"], counters["output_octets"],
                                                 counters["session_time_seconds"]), strict=True))
     if new == tuple(was):
         return None  # a retransmission: the Python path answers it, changing nothing
     used = min(new[0] + new[1], core.MAX_USAGE)
     answer = core.charge_in_db(client(nas_id), acct_session_id, used, function="radius_interim_update",
-                               leading=([pk, *was, *new, framed_ip, now], _LEADING_TYPES), count=True)
+                               leading=([pk, *was, *new, framed_ip, now], _LEADING_TYPES), count=True,
+                               row=row[5:])
     if answer is None:
         return None
     return f"Interim-Update: session {pk} updated ({answer['result']}: {answer['code']})"

@@ -466,14 +466,18 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
 # this one is the tests', which turn the function off to compare both paths on the same database.
 USE_DB_FUNCTIONS = True
 _SNAPSHOT_FIELDS = tuple(f.attname for f in ChargingSession._meta.concrete_fields if f.attname != "answers")
-_SNAPSHOT_SQL = (
-    f"SELECT {', '.join('s.' + f for f in _SNAPSHOT_FIELDS)}, h.status, h.amount_minor, h.expires_at, a.status,"
+# What prepare_update reads, as columns and a join tree a caller may embed in its own read (the
+# RADIUS app joins it to the NAS's session row: one statement for both, radius/charging.py).
+SNAPSHOT_COLUMNS = (
+    f"{', '.join('s.' + f for f in _SNAPSHOT_FIELDS)}, h.status, h.amount_minor, h.expires_at, a.status,"
     " c.status, f.balance_minor + f.credit_limit_minor - f.held_minor,"
     " EXISTS (SELECT 1 FROM customers_accountproduct ap JOIN catalog_planallowance pa ON pa.plan_id = ap.plan_id"
-    " WHERE ap.account_id = s.account_id AND pa.service_type = s.service_type)"
-    " FROM charging_sessions_chargingsession s LEFT JOIN ledger_hold h ON h.id = s.hold_id"
+    " WHERE ap.account_id = s.account_id AND pa.service_type = s.service_type)")
+SNAPSHOT_JOINS = (
+    "charging_sessions_chargingsession s LEFT JOIN ledger_hold h ON h.id = s.hold_id"
     " JOIN customers_account a ON a.id = s.account_id JOIN customers_customer c ON c.id = s.customer_id"
-    " JOIN ledger_funds f ON f.customer_id = s.customer_id WHERE s.client = %s AND s.session_id = %s")
+    " JOIN ledger_funds f ON f.customer_id = s.customer_id")
+_SNAPSHOT_SQL = f"SELECT {SNAPSHOT_COLUMNS} FROM {SNAPSHOT_JOINS} WHERE s.client = %s AND s.session_id = %s"
 TP001 = "TP001"  # raised by the functions when what they were asked to write no longer holds
 
 
@@ -500,15 +504,17 @@ class PreparedUpdate:
 
 
 def prepare_update(client: str, session_id: str, used: int, sequence: int | None = None,
-                   requested: int | None = None) -> PreparedUpdate | None:
+                   requested: int | None = None, *, row: tuple | None = None) -> PreparedUpdate | None:
     """The common case of ``update`` (new usage on an active session, no allowances, the session's
     hold covering the charge, funds for a next quota) computed from one read, for the database
     function; None for every other case (the Python path decides it, under the session's lock).
-    ``client``, ``session_id``, ``used`` and ``sequence`` are already validated."""
+    ``client``, ``session_id``, ``used`` and ``sequence`` are already validated; ``row`` is the
+    session's SNAPSHOT_COLUMNS if the caller read them (else they are read here)."""
     from tripleplay.core import prepared
 
-    row = prepared.fetch_one(_SNAPSHOT_SQL, [client, session_id])
     if row is None:
+        row = prepared.fetch_one(_SNAPSHOT_SQL, [client, session_id])
+    if row is None or row[0] is None:
         return None
     n = len(_SNAPSHOT_FIELDS)
     s = ChargingSession.from_db(DEFAULT_DB_ALIAS, _SNAPSHOT_FIELDS, row[:n])
@@ -574,16 +580,17 @@ FUNCTIONS = ("sessions_update_charge", "radius_interim_update")  # the functions
 
 def charge_in_db(client: str, session_id: str, used: int, *, sequence: int | None = None,
                  requested: int | None = None, function: str = "sessions_update_charge",
-                 leading: tuple[list, tuple[str, ...]] = ([], ()), count: bool = False) -> Answer | None:
+                 leading: tuple[list, tuple[str, ...]] = ([], ()), count: bool = False,
+                 row: tuple | None = None) -> Answer | None:
     """``update``'s common case in one call of ``function`` (PostgreSQL): its answer, or None when
     nothing was written and the Python path decides the call. ``leading`` is (values, SQL types) of the
     parameters ``function`` takes before sessions_update_charge's (radius_interim_update: the
     NAS's session row); ``count`` counts and times the answer as ``update``'s (a caller that does not
-    go through ``update``)."""
+    go through ``update``); ``row``: the session's SNAPSHOT_COLUMNS, read by the caller."""
     started = perf_counter()
     if function not in FUNCTIONS:
         raise ValueError(f"not a charging function: {function}")
-    call = prepare_update(client, session_id, used, sequence, requested)
+    call = prepare_update(client, session_id, used, sequence, requested, row=row)
     if call is None:
         return None
     values, types = leading
