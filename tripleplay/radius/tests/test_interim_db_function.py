@@ -204,3 +204,21 @@ def test_installed_definitions_equal_the_files(db, app):
     assert [n for p in sql_files(app) for n in function_names(p)] == (
         ["sessions_update_charge"] if app == "sessions" else ["radius_interim_update"])
     assert definitions_differ(app) == []
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_operators_switch_turns_the_function_off(world, actor, on):
+    """settings.TRIPLEPLAY_SESSION_DB_FUNCTIONS (env TRIPLEPLAY_SESSION_DB_FUNCTIONS=0): off, every
+    report is the Python path's; the charge is the same either way."""
+    from django.test import override_settings
+
+    customer, account, nas = _subscriber(actor, world, 4, 500)
+    _acct(nas, account.login, "Start")
+    with override_settings(TRIPLEPLAY_SESSION_DB_FUNCTIONS=on), CaptureQueriesContext(connection) as queries:
+        outcome = _acct(nas, account.login, "Interim-Update", 60, 40, 60)
+    called = [q["sql"].split("(")[0] for q in queries.captured_queries
+              if q["sql"].startswith(("SELECT radius_interim_update", "SELECT sessions_update_charge"))]
+    assert called == (["SELECT radius_interim_update"] if on else [])
+    assert outcome.endswith("(granted: ok)")
+    assert ChargingSession.objects.get(customer=customer).charged_minor == 1
+    assert Funds.objects.get(customer=customer).balance_minor == 499
