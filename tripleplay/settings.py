@@ -270,6 +270,9 @@ TRIPLEPLAY_SESSION_QUOTA_BYTES = int(os.environ.get("TRIPLEPLAY_SESSION_QUOTA_BY
 TRIPLEPLAY_SESSION_MAX_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_MAX_SECONDS", str(4 * 3600)))
 TRIPLEPLAY_SESSION_MAX_BYTES = int(os.environ.get("TRIPLEPLAY_SESSION_MAX_BYTES", str(10_000_000_000)))
 TRIPLEPLAY_SESSION_IDLE_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_IDLE_SECONDS", "900"))
+# On PostgreSQL, a report that adds usage is charged by one database function when it can be
+# (sessions/sql, D212); 0 keeps every report in Python (tripleplay/sessions/services.py).
+TRIPLEPLAY_SESSION_DB_FUNCTIONS = env_switch("TRIPLEPLAY_SESSION_DB_FUNCTIONS")
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
 # Platform PPV calls answered before Django's middleware (tripleplay/api/ppv_wsgi.py, read by
 # tripleplay/wsgi.py; its system check is tripleplay/api/checks.py), and, on PostgreSQL, the approving

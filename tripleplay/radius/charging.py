@@ -15,6 +15,7 @@ the authorization and the start raced with a change, or the funds ran out in bet
 
 from __future__ import annotations
 
+from tripleplay.core import prepared
 from tripleplay.rating.pricing import DATA
 from tripleplay.sessions import decision
 from tripleplay.sessions import services as core
@@ -57,3 +58,36 @@ def stopped(session) -> dict:
     """Accounting-Stop, or the NAS's Accounting-On/Off: charge the rest and release the reservation
     (a session that was never charged is answered 'unknown' and nothing happens)."""
     return core.stop(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session))
+
+
+# -- an Interim-Update in one database call (PostgreSQL, D212) ---------------------------------------------
+
+# The NAS's session row and the charging core's read of its charging session, in one statement.
+_SESSION_SQL = ("SELECT ns.id, ns.status, ns.input_octets, ns.output_octets, ns.session_time_seconds, "
+                + core.SNAPSHOT_COLUMNS + " FROM radius_networksession ns LEFT JOIN (" + core.SNAPSHOT_JOINS
+                + ") ON s.client = %s AND s.session_id = ns.acct_session_id"
+                " WHERE ns.nas_id = %s AND ns.acct_session_id = %s")
+_LEADING_TYPES = ("bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "inet", "timestamptz")
+
+
+def interim_in_db(nas_id: int, acct_session_id: str, counters: dict, framed_ip: str | None, now) -> str | None:
+    """record_accounting's Interim-Update with newer counters, the session row and its charge in one
+    call of radius_interim_update, when the charge is the core's common case (sessions.services.
+    prepare_update); what it did, or None when nothing was written and the Python path decides."""
+    if not core.db_functions_on():
+        return None
+    row = prepared.fetch_one(_SESSION_SQL, [client(nas_id), nas_id, acct_session_id])
+    if row is None or row[1] != "active":
+        return None
+    pk, was = row[0], row[2:5]
+    new = tuple(max(a, b) for a, b in zip(was, (counters["input_octets"], counters["output_octets"],
+                                                counters["session_time_seconds"]), strict=True))
+    if new == tuple(was):
+        return None  # a retransmission: the Python path answers it, changing nothing
+    used = min(new[0] + new[1], core.MAX_USAGE)
+    answer = core.charge_in_db(client(nas_id), acct_session_id, used, function="radius_interim_update",
+                               leading=([pk, *was, *new, framed_ip, now], _LEADING_TYPES), count=True,
+                               row=row[5:])
+    if answer is None:
+        return None
+    return f"Interim-Update: session {pk} updated ({answer['result']}: {answer['code']})"

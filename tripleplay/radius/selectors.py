@@ -5,21 +5,35 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Min, Q, QuerySet, Subquery
 
 from tripleplay import clock
+from tripleplay.core import prepared
 from tripleplay.core.errors import NotFound
-from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
+from tripleplay.customers.models import Account, AccountProduct, AssignmentRole, Customer, VacationHold
+from tripleplay.customers.models import HoldStatus as VacationHoldStatus
 from tripleplay.customers.selectors import on_hold
 from tripleplay.iptv import secrets
+from tripleplay.ledger.models import Funds
 from tripleplay.ledger.selectors import funds_of
 from tripleplay.radius.attributes import ServiceAttributes
 from tripleplay.radius.decision import Found
 from tripleplay.radius.models import InternetLogin, InternetService, NasClient, NasCommand, NetworkSession
 
+_NAS_FIELDS = tuple(f.attname for f in NasClient._meta.concrete_fields)
+_NAS_SQL: str | None = None
+
 
 def nas_by_address(address: str) -> NasClient | None:
-    return NasClient.objects.filter(address=address, enabled=True).first()
+    """The enabled NAS at ``address``, or None. Every rlm_rest call asks it: one hand-written SELECT
+    (the queryset's SQL compilation was a sixth of an Access-Request's Python time, D210)."""
+    global _NAS_SQL
+    if _NAS_SQL is None:
+        _NAS_SQL = (f"SELECT {', '.join(_NAS_FIELDS)} FROM {NasClient._meta.db_table}"
+                    " WHERE address = %s AND enabled = %s ORDER BY id LIMIT 1")
+    row = prepared.fetch_one(_NAS_SQL, [address, True])
+    return NasClient.from_db(DEFAULT_DB_ALIAS, _NAS_FIELDS, row) if row else None
 
 
 def nas_secret(nas: NasClient) -> str:
@@ -36,7 +50,56 @@ class Access(NamedTuple):
 
 def access_of(username: str) -> Access | None:
     """What authorize needs to decide on ``username``: None if no account has that login and an
-    internet password."""
+    internet password.
+
+    One SELECT (D210): the login, its account and customer, the customer's funds, whether a vacation
+    hold has started, and the internet attributes of the account's current main product (the first
+    by id, as AccountProduct's ordering has it). It was five ORM queries, whose compilation cost three
+    quarters of an Access-Request's time in tripleplay; ``access_of_orm`` is that reading, kept for
+    the test that both agree."""
+    if not username:
+        return None
+    today = clock.today()
+    row = prepared.fetch_one(_access_sql(), [str(VacationHoldStatus.ACTIVE), str(AssignmentRole.MAIN), today, today,
+                                             username])
+    if row is None:
+        return None
+    (account_id, customer_id, password, account_status, customer_status, available, held_on, has_funds,
+     has_service, *service) = row
+    if not has_funds:
+        raise Funds.DoesNotExist(f"customer {customer_id} has no funds row")
+    attrs = ServiceAttributes(*service) if has_service else None
+    found = Found(account_status, customer_status, attrs is not None, available, bool(held_on))
+    return Access(account_id, customer_id, secrets.decrypt(password), found, attrs)
+
+
+_ACCESS_SQL: str | None = None
+
+
+def _access_sql() -> str:
+    global _ACCESS_SQL
+    if _ACCESS_SQL is None:
+        t = {m.__name__: m._meta.db_table for m in (InternetLogin, Account, Customer, Funds, InternetService,
+                                                    AccountProduct, VacationHold)}
+        _ACCESS_SQL = (
+            "SELECT a.id, a.customer_id, l.password_encrypted, a.status, c.status,"
+            " f.balance_minor + f.credit_limit_minor - f.held_minor,"
+            f" EXISTS (SELECT 1 FROM {t['VacationHold']} v WHERE v.account_id = a.id AND v.status = %s),"
+            " f.customer_id IS NOT NULL, s.id IS NOT NULL,"
+            " s.download_kbps, s.upload_kbps, s.address_pool, s.session_timeout_seconds, s.idle_timeout_seconds,"
+            " s.interim_interval_seconds"
+            f" FROM {t['InternetLogin']} l JOIN {t['Account']} a ON a.id = l.account_id"
+            f" JOIN {t['Customer']} c ON c.id = a.customer_id"
+            f" LEFT JOIN {t['Funds']} f ON f.customer_id = a.customer_id"
+            f" LEFT JOIN {t['InternetService']} s ON s.product_id = (SELECT ap.product_id FROM {t['AccountProduct']} ap"
+            " WHERE ap.account_id = a.id AND ap.role = %s AND ap.start_date <= %s"
+            " AND (ap.end_date IS NULL OR ap.end_date > %s) ORDER BY ap.id LIMIT 1)"
+            " WHERE a.login = %s ORDER BY l.id LIMIT 1")
+    return _ACCESS_SQL
+
+
+def access_of_orm(username: str) -> Access | None:
+    """access_of as the ORM reads it (five queries): the reference the one-SELECT reading is tested against."""
     login = (InternetLogin.objects.select_related("account__customer")
              .filter(account__login=username).first()) if username else None
     if login is None:

@@ -24,11 +24,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from contextlib import nullcontext
 from datetime import datetime, timedelta
+from time import perf_counter
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from tripleplay import clock
 from tripleplay.audit.services import record
@@ -428,6 +431,10 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
     used = _count(used, "used", MAX_USAGE)
     if sequence is not None:
         sequence = _count(sequence, "sequence", MAX_SEQUENCE)
+    if db_functions_on():
+        answer = charge_in_db(client, session_id, used, sequence=sequence, requested=requested)
+        if answer is not None:
+            return answer
     with transaction.atomic():
         s = _locked(client, session_id)
         if s is None:
@@ -451,6 +458,172 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
             s.answers = {**s.answers, "update": {**answer, "_http": answer.http_status, "_used": used}}
         s.save()
         return answer
+
+
+# -- update as one database function (PostgreSQL, D212) -----------------------------------------------
+
+# The operator's switch is settings.TRIPLEPLAY_SESSION_DB_FUNCTIONS (env TRIPLEPLAY_SESSION_DB_FUNCTIONS=0);
+# this one is the tests', which turn the function off to compare both paths on the same database.
+USE_DB_FUNCTIONS = True
+_SNAPSHOT_FIELDS = tuple(f.attname for f in ChargingSession._meta.concrete_fields if f.attname != "answers")
+# What prepare_update reads, as columns and a join tree a caller may embed in its own read (the
+# RADIUS app joins it to the NAS's session row: one statement for both, radius/charging.py).
+SNAPSHOT_COLUMNS = (
+    f"{', '.join('s.' + f for f in _SNAPSHOT_FIELDS)}, h.status, h.amount_minor, h.expires_at, a.status,"
+    " c.status, f.balance_minor + f.credit_limit_minor - f.held_minor,"
+    " EXISTS (SELECT 1 FROM customers_accountproduct ap JOIN catalog_planallowance pa ON pa.plan_id = ap.plan_id"
+    " WHERE ap.account_id = s.account_id AND pa.service_type = s.service_type)")
+SNAPSHOT_JOINS = (
+    "charging_sessions_chargingsession s LEFT JOIN ledger_hold h ON h.id = s.hold_id"
+    " JOIN customers_account a ON a.id = s.account_id JOIN customers_customer c ON c.id = s.customer_id"
+    " JOIN ledger_funds f ON f.customer_id = s.customer_id")
+_SNAPSHOT_SQL = f"SELECT {SNAPSHOT_COLUMNS} FROM {SNAPSHOT_JOINS} WHERE s.client = %s AND s.session_id = %s"
+TP001 = "TP001"  # raised by the functions when what they were asked to write no longer holds
+
+
+class PreparedUpdate:
+    """An update computed in Python from one read of the session (the guards and the state to write,
+    in sessions_update_charge's parameter order), and its answer once the function ran."""
+
+    # sessions_update_charge's parameter types: each placeholder is cast, so that the prepared
+    # statement is one whatever the Python values' sizes (psycopg types an int by its value).
+    TYPES = ("bigint", "bigint", "integer", "integer", "bigint", "bigint", "timestamptz",
+             "bigint", "text", "text", "jsonb", "bigint",
+             "bigint", "bigint", "text", "jsonb", "text", "text", "text", "integer", "bigint",
+             "bigint", "timestamptz",
+             "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "timestamptz", "bigint", "jsonb",
+             "text", "text", "text")
+
+    def __init__(self, params: list, answer):
+        assert len(params) == len(self.TYPES)
+        self.params, self.answer = params, answer
+
+    def placeholders(self, first: int = 1) -> str:
+        """``$first::type, ...``: this update's part of a call's parameter list."""
+        return ", ".join(f"${first + i}::{t}" for i, t in enumerate(self.TYPES))
+
+
+def prepare_update(client: str, session_id: str, used: int, sequence: int | None = None,
+                   requested: int | None = None, *, row: tuple | None = None) -> PreparedUpdate | None:
+    """The common case of ``update`` (new usage on an active session, no allowances, the session's
+    hold covering the charge, funds for a next quota) computed from one read, for the database
+    function; None for every other case (the Python path decides it, under the session's lock).
+    ``client``, ``session_id``, ``used`` and ``sequence`` are already validated; ``row`` is the
+    session's SNAPSHOT_COLUMNS if the caller read them (else they are read here)."""
+    from tripleplay.core import prepared
+
+    if row is None:
+        row = prepared.fetch_one(_SNAPSHOT_SQL, [client, session_id])
+    if row is None or row[0] is None:
+        return None
+    n = len(_SNAPSHOT_FIELDS)
+    s = ChargingSession.from_db(DEFAULT_DB_ALIAS, _SNAPSHOT_FIELDS, row[:n])
+    hold_status, hold_minor, hold_expires, account_status, customer_status, available, allowances = row[n:]
+    now = clock.now()
+    if (s.status != SessionStatus.ACTIVE or allowances or s.hold_id is None or hold_status != HoldStatus.ACTIVE
+            or hold_expires <= now or used <= s.used_wire
+            or decision.status_refusal(account_status, customer_status) is not None
+            or (sequence is not None and s.last_sequence is not None and sequence <= s.last_sequence)):
+        return None
+    want = _want(s.service_type, requested)
+    tariff = _tariff(s)
+    c = quota.charge(tariff, _usage(s), quota.base_units(s.service_type, used), 0)
+    if not 0 < c.amount_minor <= hold_minor:
+        return None
+    available_after_capture = available + hold_minor - c.amount_minor
+    want_base = quota.base_units(s.service_type, want)
+    g = quota.grant(tariff, c.after, want_base, 0, available_after_capture)
+    if g.units == 0 or g.reserve_minor == 0:
+        return None
+    was = (s.pk, s.used_wire, s.charges, s.holds_placed, s.hold_id, s.charged_minor)
+    interval = s.charges + 1
+    data = {"services": {s.service_type: {"cost_minor": c.amount_minor, "count": 0 if s.charged_minor else 1}},
+            "session": s.pk, "interval": interval, "billed": c.billed_delta, "free": c.free_delta}
+    delta_wire = used - s.used_wire
+    voice = s.service_type == pricing.VOICE
+    raw = {"client": s.client, "session_id": s.session_id, "interval": interval, "used": used}
+    s.used_wire, s.used, s.billed, s.free, s.charged_minor = (used, c.after.used, c.after.billed, c.after.free,
+                                                              c.after.charged_minor)
+    s.granted = s.used + g.units
+    s.expires_at = _deadline(s, now)
+    s.holds_placed += 1
+    s.charges = interval if c.billed_delta > 0 else s.charges
+    s.must_end, s.last_seen_at = "", now
+    final = g.units < want_base
+    actor = client_actor(s.client)
+    answer_fields = _body(s, "granted", "ok", "usage charged, quota granted", final=final)
+    stored = {**answer_fields, "_http": 200, "_used": used} if sequence is not None else None
+    params = [*was, now,
+              c.amount_minor, _description(s, c.billed_delta), rating.USAGE_SOURCE, Jsonb(data),
+              available_after_capture,
+              c.billed_delta, c.free_delta, XDR_SOURCE, Jsonb(raw), s.subscriber if voice else "", s.destination,
+              "" if voice else s.subscriber, delta_wire if voice else None, None if voice else delta_wire,
+              g.reserve_minor, s.expires_at + HOLD_GRACE,
+              s.used_wire, s.used, s.billed, s.free, s.charged_minor, s.granted, s.expires_at, sequence,
+              Jsonb(stored) if stored is not None else None,
+              str(actor.kind), actor.ref, actor.name]
+
+    def answer(available_minor: int) -> Answer:
+        return Answer.of(200, **{**answer_fields, "available_minor": available_minor})
+
+    return PreparedUpdate(params, answer)
+
+
+def db_functions_on() -> bool:
+    """Whether reports may be charged by the database function (PostgreSQL, both switches on)."""
+    return (USE_DB_FUNCTIONS and settings.TRIPLEPLAY_SESSION_DB_FUNCTIONS
+            and connections[DEFAULT_DB_ALIAS].vendor == "postgresql")
+
+
+FUNCTIONS = ("sessions_update_charge", "radius_interim_update")  # the functions charge_in_db may call
+
+
+def charge_in_db(client: str, session_id: str, used: int, *, sequence: int | None = None,
+                 requested: int | None = None, function: str = "sessions_update_charge",
+                 leading: tuple[list, tuple[str, ...]] = ([], ()), count: bool = False,
+                 row: tuple | None = None) -> Answer | None:
+    """``update``'s common case in one call of ``function`` (PostgreSQL): its answer, or None when
+    nothing was written and the Python path decides the call. ``leading`` is (values, SQL types) of the
+    parameters ``function`` takes before sessions_update_charge's (radius_interim_update: the
+    NAS's session row); ``count`` counts and times the answer as ``update``'s (a caller that does not
+    go through ``update``); ``row``: the session's SNAPSHOT_COLUMNS, read by the caller."""
+    started = perf_counter()
+    if function not in FUNCTIONS:
+        raise ValueError(f"not a charging function: {function}")
+    call = prepare_update(client, session_id, used, sequence, requested, row=row)
+    if call is None:
+        return None
+    values, types = leading
+    head = [f"${i + 1}::{t}" for i, t in enumerate(types)]
+    sql = f"SELECT {function}({', '.join([*head, call.placeholders(len(types) + 1)])})"
+    available = run_db_function(connections[DEFAULT_DB_ALIAS], sql, [*values, *call.params])
+    if available is None:
+        return None
+    answer = call.answer(available)
+    if count:
+        from tripleplay.sessions.metrics import DECISIONS, LATENCY
+
+        LATENCY.labels("update").observe(perf_counter() - started)
+        DECISIONS.labels("update", answer["result"]).inc()
+    return answer
+
+
+def run_db_function(db, sql: str, params: list):
+    """One call of a charging function, prepared: its own transaction (autocommit), or a savepoint
+    inside the caller's. None when it answered NULL, or raised TP001 (rolled back whole): the Python
+    path decides the call."""
+    from django.db import DatabaseError
+
+    from tripleplay.core import prepared
+
+    try:
+        with transaction.atomic(savepoint=True) if db.in_atomic_block else nullcontext():
+            row = prepared.fetch_one(sql, params)
+    except DatabaseError as e:
+        if getattr(e.__cause__, "sqlstate", None) == TP001:
+            return None
+        raise
+    return row[0] if row else None
 
 
 def _update(s: ChargingSession, used: int, want: int) -> Answer:
