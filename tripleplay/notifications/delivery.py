@@ -24,8 +24,12 @@ from datetime import timedelta
 from django.core.mail import EmailMessage
 from django.core.mail.message import make_msgid
 from django.db import connection, transaction
+from django.db.models import Q
 
 from tripleplay import clock
+from tripleplay.core.errors import DomainError
+from tripleplay.invoicing import documents
+from tripleplay.invoicing.models import Invoice
 from tripleplay.notifications import catalogue
 from tripleplay.notifications.models import Notification, Status
 from tripleplay.notifications.policy import PERMANENT, TRANSIENT, UNKNOWN, Outcome, RetryPolicy
@@ -37,6 +41,13 @@ log = logging.getLogger("tripleplay.notifications")
 def send_email(n: Notification) -> Outcome:
     msg_id = make_msgid("notification", domain="tripleplay.invalid")
     msg = EmailMessage(subject=n.subject, body=n.body, to=[n.recipient], headers={"Message-ID": msg_id})
+    if n.invoice_id is not None:
+        # The stored PDF, through the "invoices" storage and checked against its hash, as the API serves it.
+        invoice = Invoice.objects.get(pk=n.invoice_id)
+        try:
+            msg.attach(f"{invoice.number_text}.pdf", documents.pdf_bytes(invoice), "application/pdf")
+        except DomainError as e:  # the stored file is missing or changed: an operator must look
+            return Outcome(False, failure=PERMANENT, error=f"attachment: {e.message}"[:500])
     try:
         sent = msg.send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as e:
@@ -88,10 +99,12 @@ class Deliverer:
     def claim(self) -> list[Notification]:
         now = clock.now()
         with transaction.atomic():
-            due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).order_by(
-                "next_attempt_at", "id")
+            # An e-mail that attaches an invoice waits until the invoice-documents job stored its PDF (D200).
+            due = Notification.objects.filter(
+                Q(invoice__isnull=True) | ~Q(invoice__pdf_sha256=""), status=Status.PENDING,
+                next_attempt_at__lte=now).order_by("next_attempt_at", "id")
             if connection.features.has_select_for_update_skip_locked:
-                due = due.select_for_update(skip_locked=True)
+                due = due.select_for_update(skip_locked=True, of=("self",))
             ids = list(due.values_list("id", flat=True)[:self.batch_size])
             for n in Notification.objects.filter(id__in=ids):
                 Notification.objects.filter(pk=n.pk).update(

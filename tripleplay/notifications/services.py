@@ -34,14 +34,16 @@ class Request:
     kind: str
     context: dict
     key: str
+    invoice_id: int | None = None  # a kind that attaches the invoice's PDF to its e-mail names it (D200)
 
 
-def notify(customer: Customer, kind: str, context: dict, *, key: str) -> list[Notification]:
+def notify(customer: Customer, kind: str, context: dict, *, key: str, invoice_id: int | None = None) -> list[Notification]:
     """The public door (trials will call it): write the customer's notices of ``kind`` into the outbox in
     the caller's transaction, one per channel that has an enabled template and an address. Rendered now
     in the customer's language (English when it has no template); ``key`` makes a repeat a no-op.
+    ``invoice_id``: the invoice whose PDF a kind with ``attach_invoice`` attaches to its e-mail.
     Returns the rows written (none when the key was seen, or no channel applies)."""
-    return notify_many([Request(customer, kind, context, key)])
+    return notify_many([Request(customer, kind, context, key, invoice_id)])
 
 
 def notify_many(requests: list[Request]) -> list[Notification]:
@@ -52,6 +54,8 @@ def notify_many(requests: list[Request]) -> list[Notification]:
     for r in requests:
         if r.kind not in catalogue.KINDS:
             raise ValueError(f"unknown notification kind {r.kind!r}")
+        if catalogue.KINDS[r.kind].attach_invoice and r.invoice_id is None:
+            raise ValueError(f"a {r.kind!r} notice attaches an invoice: invoice_id is required")
     templates = {(t.kind, t.channel, t.language): t
                  for t in Template.objects.filter(kind__in={r.kind for r in requests})}
     languages = customer_languages([r.customer for r in requests])
@@ -75,6 +79,7 @@ def notify_many(requests: list[Request]) -> list[Notification]:
                 key=f"{r.kind}:{channel}:{r.key}"[:160], customer=r.customer, kind=r.kind, channel=channel,
                 language=t.language, recipient=recipient.strip(), subject=text.subject[:200], body=text.body,
                 status=status, last_error=error, next_attempt_at=now if status == Status.PENDING else None,
+                invoice_id=r.invoice_id if channel == catalogue.EMAIL and catalogue.KINDS[r.kind].attach_invoice else None,
                 created_at=now))
     if not rows:
         return []
