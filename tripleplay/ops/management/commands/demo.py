@@ -101,7 +101,7 @@ class Command(BaseCommand):
             from tripleplay.demo_notifications import start_sms
 
             try:
-                sms = start_sms(options["sms_port"])
+                sms = start_sms(options["sms_port"], port)
             except (RuntimeError, OSError) as e:
                 if stripe is not None:
                     stripe.stop()
