@@ -31,3 +31,15 @@ def twilio(settings):
         settings.TRIPLEPLAY_TWILIO_FROM = "+15005550006"
         settings.TRIPLEPLAY_SMS_TIMEOUT_SECONDS = 2.0
         yield sim
+
+
+@pytest.fixture
+def templates(db):
+    """The shipped templates: an earlier transactional test flushed the tables, the rows the migrations
+    seeded with them."""
+    from tripleplay.notifications.catalogue import DEFAULTS
+    from tripleplay.notifications.models import Template
+
+    for (kind, channel, language), (subject, body) in DEFAULTS.items():
+        Template.objects.get_or_create(kind=kind, channel=channel, language=language,
+                                       defaults={"subject": subject, "body": body})

@@ -116,7 +116,7 @@ def _wait(condition, seconds=15.0):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_simulator_reports_delivered_and_undelivered_to_a_running_tripleplay(live_server, twilio, settings,
-                                                                                   make_customer):
+                                                                                   make_customer, templates):
     from tripleplay.notifications.delivery import Deliverer
 
     settings.TRIPLEPLAY_TWILIO_STATUS_CALLBACK = live_server.url.replace("localhost", "127.0.0.1") + PATH
