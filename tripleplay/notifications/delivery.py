@@ -127,7 +127,10 @@ class Deliverer:
         mine = Notification.objects.filter(pk=n.pk, status=Status.SENDING, lease_owner=self.name)
         common = {"lease_owner": "", "lease_until": None}
         if outcome.sent:
-            mine.update(status=Status.SENT, provider_id=outcome.provider_id, sent_at=now, last_error="", **common)
+            # The SID is known from here on: Twilio's status callbacks find the row by it (D202).
+            mine.update(status=Status.SENT, provider_id=outcome.provider_id, sent_at=now, last_error="",
+                        provider_status=outcome.provider_status, provider_status_at=now if outcome.provider_status else None,
+                        **common)
         elif outcome.failure == TRANSIENT and not self.retry.gives_up(n.attempts):
             mine.update(status=Status.PENDING, next_attempt_at=now + self.retry.delay(n.attempts, self.rng),
                         last_error=outcome.error, **common)

@@ -65,6 +65,9 @@ class TwilioSms:
         return classify(r.status_code, r.text)
 
 
+_TRACKED = ("queued", "sending", "sent", "delivered", "undelivered", "failed")  # models.ProviderStatus
+
+
 def classify(status: int, text: str) -> Outcome:
     import json
 
@@ -78,7 +81,8 @@ def classify(status: int, text: str) -> Outcome:
         sid = str(answer.get("sid") or "")
         if not sid:
             return Outcome(False, failure=UNKNOWN, error=f"HTTP {status} without a message sid"[:500])
-        return Outcome(True, provider_id=sid)
+        status = str(answer.get("status") or "")
+        return Outcome(True, provider_id=sid, provider_status=status if status in _TRACKED else "")
     code, message = answer.get("code"), answer.get("message") or text[:200]
     error = f"HTTP {status}" + (f" Twilio {code}" if code else "") + f": {message}"
     return Outcome(False, failure=TRANSIENT if status == 429 or status >= 500 else PERMANENT, error=error[:500])

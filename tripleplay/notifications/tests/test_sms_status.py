@@ -35,6 +35,11 @@ def test_signature_matches_twilios_worked_example():
     assert not sms.signature_valid("", url, params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
 
 
+def test_the_create_answers_status_is_the_first_provider_status():
+    assert sms.classify(201, '{"sid": "SM1", "status": "queued"}').provider_status == "queued"
+    assert sms.classify(201, '{"sid": "SM1", "status": "accepted"}').provider_status == ""  # not tracked
+
+
 @pytest.fixture
 def sent(make_customer, settings):
     clock.freeze(datetime(2026, 3, 10, 12, tzinfo=UTC))
