@@ -9,7 +9,11 @@ letter: permanent, retries exhausted, or an unknown outcome). Only rows this wor
 
 A worker that dies between claim and finish leaves rows ``sending`` whose lease runs out; they may have
 reached the provider, so they are failed as an unknown outcome rather than sent again (no double SMS):
-an operator checks and retries (D112)."""
+an operator checks and retries (D112).
+
+An e-mail that attaches an invoice (D200) is not claimed before the invoice-documents job stored the
+invoice's PDF; it is sent with the stored file, read through the "invoices" storage and checked against its
+hash (a missing or changed file: a dead letter, never another document)."""
 
 from __future__ import annotations
 
