@@ -14,7 +14,11 @@ from tripleplay.simulators.testing import TwilioSimulatorProcess
 ACCOUNT_SID, AUTH_TOKEN, SENDER = "AC" + "d" * 32, "tripleplay-demo-twilio", "+15005550006"
 
 
-def start_sms(port: int) -> TwilioSimulatorProcess | None:
+STATUS_CALLBACK_PATH = "/api/v1/notifications/twilio/status"
+
+
+def start_sms(port: int, serve_port: int | None = None, host: str = "127.0.0.1") -> TwilioSimulatorProcess | None:
+    """``serve_port``: the demo server's, which the simulator posts each message's status callbacks to."""
     if os.environ.get("TRIPLEPLAY_TWILIO_ACCOUNT_SID"):
         return None
     sim = TwilioSimulatorProcess(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, port=port).start()
@@ -22,6 +26,8 @@ def start_sms(port: int) -> TwilioSimulatorProcess | None:
     # this process, with its settings already loaded.
     values = {"TRIPLEPLAY_TWILIO_API_BASE": sim.url, "TRIPLEPLAY_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
               "TRIPLEPLAY_TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TRIPLEPLAY_TWILIO_FROM": SENDER}
+    if serve_port:
+        values["TRIPLEPLAY_TWILIO_STATUS_CALLBACK"] = f"http://{host}:{serve_port}{STATUS_CALLBACK_PATH}"
     os.environ.update(values)
     for name, value in values.items():
         setattr(settings, name, value)

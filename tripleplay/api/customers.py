@@ -39,6 +39,8 @@ router = Router(tags=["customers"])
 # The sizes of the customer's columns (customers.models.Customer).
 Name = RequiredText(200)
 Phone = OptionalText(40)
+PHONE_DOC = ("E.164, e.g. +4915112345678; spaces, dashes, dots, slashes and brackets are dropped and a leading 00 "
+             "becomes +; without a country code: 422 invalid_phone_number (D203)")
 AddressLine = OptionalText(200)
 City = OptionalText(100)
 PostalCode = OptionalText(20)
@@ -74,7 +76,7 @@ class CustomerIn(In):
                                       description="monthly 1..31, semimonthly 1..15, weekly 1..7 (ISO), daily 1")
     tax_rate: Percent = "0"
     email: Email = ""
-    phone: Phone = ""
+    phone: Phone = Field("", description=PHONE_DOC)
     address_line1: AddressLine = ""
     address_line2: AddressLine = ""
     city: City = ""
@@ -89,7 +91,7 @@ class CustomerPatch(In):
 
     name: Name = None
     email: Email = None
-    phone: Phone = None
+    phone: Phone = Field(None, description=PHONE_DOC)
     address_line1: AddressLine = None
     address_line2: AddressLine = None
     city: City = None

@@ -1,17 +1,19 @@
 """Notifications: the catalogue of kinds, the templates (admins edit them; every role reads and previews),
 the outbox with its dead letters (admin and finance retry), a customer's preferences (language,
-low-balance threshold). docs/notifications.md."""
+low-balance threshold), and Twilio's status callbacks (no token: Twilio proves itself with
+``X-Twilio-Signature``; unsigned or forged is 403 and changes nothing). docs/notifications.md."""
 
 from datetime import datetime
 from typing import Annotated, Literal
 
+from django.conf import settings
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
 from tripleplay.api.pagination import BoundedPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
-from tripleplay.api.schemas import IdParam, In, Text
+from tripleplay.api.schemas import ErrorOut, IdParam, In, Text
 from tripleplay.customers import selectors as customer_selectors
 from tripleplay.notifications import catalogue, selectors, services
 
@@ -28,6 +30,7 @@ class NotificationKindOut(Schema):
     channels: list[str] = Field(description="the channels its templates are shipped for")
     variables: list[str] = Field(description="what its templates may use, e.g. {{ customer_name }}")
     wired: bool = Field(description="false: listed for a caller to come (trials); nothing sends it yet")
+    attaches_invoice: bool = Field(description="its e-mail carries the PDF of the invoice it names")
 
 
 class NotificationTemplateOut(Schema):
@@ -72,6 +75,10 @@ class NotificationOut(Schema):
     attempts: int
     next_attempt_at: datetime | None
     provider_id: str = Field(description="Twilio's message SID, or the e-mail's Message-ID")
+    provider_status: str = Field(description="SMS: what Twilio reported since (sending, sent, delivered, undelivered, "
+                                             "failed); empty before its first status callback")
+    provider_error_code: str = Field(description="SMS: Twilio's error code of an undelivered or failed message")
+    invoice_id: int | None = Field(description="e-mail: the invoice whose PDF it attaches")
     last_error: str
     created_at: datetime
     sent_at: datetime | None
@@ -106,7 +113,8 @@ class NotificationPreferencesPatch(In):
 def _notification(n) -> dict:
     return {f: getattr(n, f) for f in ("id", "customer_id", "kind", "channel", "language", "recipient", "subject",
                                         "body", "status", "attempts", "next_attempt_at", "provider_id",
-                                        "last_error", "created_at", "sent_at")}
+                                        "provider_status", "provider_error_code", "invoice_id", "last_error",
+                                        "created_at", "sent_at")}
 
 
 def _preferences(p) -> dict:
@@ -118,7 +126,7 @@ def _preferences(p) -> dict:
 def list_kinds(request):
     require(request, *READERS)
     return [{"code": k.code, "label": k.label, "channels": list(k.channels), "variables": list(k.variables),
-             "wired": k.wired} for k in selectors.kinds()]
+             "wired": k.wired, "attaches_invoice": k.attach_invoice} for k in selectors.kinds()]
 
 
 @router.get("/notifications/templates", response=list[NotificationTemplateOut])
@@ -151,6 +159,25 @@ def preview_template(request, template_id: IdParam, payload: NotificationPreview
                            body=t.body if payload.body is None else payload.body)
     sample = {k: str(v) if not isinstance(v, str) else v for k, v in catalogue.KINDS[t.kind].sample.items()}
     return {"subject": out.subject, "body": out.body, "sample": sample}
+
+
+class SmsStatusOut(Schema):
+    received: bool
+    outcome: str = Field(description="updated, unchanged (not newer than what is known) or ignored (a status "
+                                     "not tracked)")
+
+
+@router.post("/notifications/twilio/status", auth=None, tags=["notifications (provider)"],
+             response={200: SmsStatusOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+def twilio_status_callback(request):
+    """Twilio's status callback for an SMS sent with ``StatusCallback`` (form-encoded MessageSid, MessageStatus,
+    ErrorCode, ...), signed with the account's Auth Token in ``X-Twilio-Signature`` over the StatusCallback URL
+    (TRIPLEPLAY_TWILIO_STATUS_CALLBACK, else this request's URL) and the parameters. Unsigned or forged: 403
+    ``twilio_signature_invalid``, nothing changed; an unknown MessageSid: 404."""
+    url = settings.TRIPLEPLAY_TWILIO_STATUS_CALLBACK or request.build_absolute_uri()
+    params = [(k, v) for k, values in request.POST.lists() for v in values]
+    outcome = services.record_sms_status(url, params, request.headers.get("X-Twilio-Signature"))
+    return {"received": True, "outcome": outcome}
 
 
 @router.get("/notifications", response=list[NotificationOut])

@@ -4,7 +4,8 @@ due date, and the suspension lifted when a payment clears what is overdue.
 - ``run_collections`` (the `tripleplay collections` command and the worker's job): marks invoices
   overdue, then for every open invoice whose due date has passed by a step's day performs that step
   once (a CollectionAction row per (invoice, day, action): idempotent). Each step is one short
-  transaction; it is recorded on the customer and notified by e-mail.
+  transaction; it is recorded on the customer, and the hook COLLECTION_STEP_DONE lets notifications
+  write the customer's notice (e-mail with the invoice's PDF, SMS) in it.
 - suspend / block set collections' own hold on the customer (a "collections" CustomerBlock, through
   tripleplay.customers.services.set_block), which derives the status and writes the IPTV
   provisioning commands in the same transaction: the subscribers are disabled on the platforms.
@@ -81,7 +82,6 @@ def run_collections(actor: Actor, today: date | None = None, steps: list[policy.
 def perform_step(actor: Actor, invoice_id: int, step: policy.Step, today: date) -> str | None:
     """One step for one invoice, in one transaction; returns the outcome, or None when there is
     nothing to do (paid meanwhile, or done by another run)."""
-    from tripleplay.invoicing.notifications import send_collection_notice
     from tripleplay.ledger.services import post_charge
 
     action = None
@@ -114,13 +114,8 @@ def perform_step(actor: Actor, invoice_id: int, step: policy.Step, today: date) 
                                     done=f"blocked: {inv.number_text} overdue")
         action = _record(actor, customer, step.action, outcome, detail, invoice=inv, day=step.day, entry=entry)
         if action is not None and outcome == Outcome.DONE:
+            # notifications writes the customer's notices (e-mail with the PDF, SMS) in this transaction.
             COLLECTION_STEP_DONE(actor, action)
-    if action is not None and outcome == Outcome.DONE:
-        # After the commit: an e-mail is not transactional; a failure is logged, the step stays done.
-        try:
-            send_collection_notice(action)
-        except Exception:
-            log.exception("collections notice for %s failed", action)
     return outcome
 
 

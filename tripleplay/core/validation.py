@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -66,6 +67,29 @@ def email(value, field: str = "email") -> str:
         except ValidationError:
             raise InvalidInput(f"{field} is not a valid e-mail address", details={"field": field}) from None
     return value
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_PHONE_PUNCTUATION = str.maketrans("", "", " \t-./()\u00a0")
+
+
+def phone_e164(value, field: str = "phone") -> str:
+    """A customer's phone number, stored in E.164 ("+" then at most 15 digits, no leading 0: ITU-T E.164,
+    and what Twilio's "To" takes): spaces, dashes, dots, slashes and brackets are dropped and a leading
+    international "00" becomes "+"; anything else (a national number without its country code) is
+    refused. Empty stays empty (no phone)."""
+    value = text(value, field, max_length=40)
+    if not value:
+        return value
+    number = value.replace("(0)", "") if value.startswith(("+", "00")) else value  # "+49 (0)151 ...": no trunk 0
+    number = number.translate(_PHONE_PUNCTUATION)
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    if not _E164.fullmatch(number):
+        raise InvalidInput(f"{field} must be an international number in E.164 form, such as +4915112345678 "
+                           "(a + and the country code, then at most 15 digits)",
+                           code="invalid_phone_number", details={"field": field})
+    return number
 
 
 def currency(value, field: str = "currency") -> str:

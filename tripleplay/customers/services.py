@@ -53,6 +53,8 @@ def _contact(data: dict) -> dict:
             continue
         if f == "email":
             out[f] = v.email(data[f])
+        elif f == "phone":
+            out[f] = v.phone_e164(data[f], f)
         elif f == "country":
             c = v.text(data[f], f, max_length=2).upper()
             if c and (len(c) != 2 or not c.isalpha()):

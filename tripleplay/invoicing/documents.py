@@ -101,6 +101,17 @@ def store_pdf(invoice: Invoice) -> Invoice:
     return invoice
 
 
+def store_pending(limit: int = 200) -> int:
+    """Render and store the PDF of invoices issued without one yet (the worker's "invoice-documents" job,
+    separate from the run, which stays fast). Their e-mails wait in the notifications outbox until the
+    PDF is stored (D200). Returns how many were rendered."""
+    rendered = 0
+    for invoice in Invoice.objects.filter(pdf_sha256="").order_by("id")[:limit]:
+        store_pdf(invoice)
+        rendered += 1
+    return rendered
+
+
 def _read(name: str) -> bytes:
     if Path(name).is_absolute():  # stored on the local disk before the storage API (D100)
         return Path(name).read_bytes()

@@ -1,8 +1,9 @@
 """What the invoicing app lets upper layers react to, inside its own transaction
 (tripleplay.core.hooks).
 
-Registered by (AppConfig.ready()): tripleplay.collections.apps (PAYMENT_SETTLED) and tripleplay.webhooks.apps
-(INVOICES_ISSUED, INVOICES_PAID). ``HOOK.handlers()`` lists them.
+Registered by (AppConfig.ready()): tripleplay.collections.apps (PAYMENT_SETTLED), tripleplay.webhooks.apps
+(INVOICES_ISSUED, INVOICES_PAID) and tripleplay.notifications.apps (INVOICES_ISSUED, CREDIT_NOTE_ISSUED).
+``HOOK.handlers()`` lists them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ INVOICES_ISSUED: Hook[[Actor, list[Invoice]]] = Hook(
     "invoicing.invoices_issued",
     doc="A batch of invoices was issued (the run's batch or one out-of-turn invoice), once per batch, in its "
         "transaction, after the rows are saved: webhooks writes the invoice.issued events set-based.",
+)
+
+CREDIT_NOTE_ISSUED: Hook[[Actor, Invoice]] = Hook(
+    "invoicing.credit_note_issued",
+    doc="An invoice was voided and its credit note issued, in the void's transaction: notifications e-mails "
+        "the credit note with its PDF.",
 )
 
 INVOICES_PAID: Hook[[list[Invoice]]] = Hook(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from tripleplay.core.actors import Actor
 from tripleplay.core.scheduler import PeriodicJob
-from tripleplay.invoicing.notifications import deliver_documents
+from tripleplay.invoicing.documents import store_pending
 from tripleplay.invoicing.services import run_invoices
 
 
@@ -20,9 +20,8 @@ def invoice_run() -> str:
 
 
 def invoice_documents() -> str:
-    """Render, store and e-mail the documents of invoices issued and not yet sent."""
-    rendered, sent = deliver_documents()
-    return f"rendered {rendered} PDFs, sent {sent} e-mails"
+    """Render and store the PDFs of invoices issued without one (their e-mails wait for them, D200)."""
+    return f"rendered {store_pending()} PDFs"
 
 
 JOBS = (

@@ -47,7 +47,7 @@ from tripleplay.core.idempotency import fingerprint
 from tripleplay.customers.models import Customer, Status
 from tripleplay.invoicing import lines as L
 from tripleplay.invoicing import periods
-from tripleplay.invoicing.hooks import INVOICES_ISSUED, INVOICES_PAID, PAYMENT_SETTLED
+from tripleplay.invoicing.hooks import CREDIT_NOTE_ISSUED, INVOICES_ISSUED, INVOICES_PAID, PAYMENT_SETTLED
 from tripleplay.invoicing.models import (
     OPEN_STATUSES,
     BillingSchedule,
@@ -562,6 +562,7 @@ def void_invoice(actor: Actor, invoice: Invoice, *, reason: str) -> Invoice:
         s.save(update_fields=["balance_minor"])
         _settle([inv.customer_id], today)
         record(actor, "invoice.voided", inv, number=inv.number_text, credit_note=cn.number_text, reason=reason)
+        CREDIT_NOTE_ISSUED(actor, cn)
     return cn
 
 

@@ -20,5 +20,6 @@ class PreferenceAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["id", "customer", "kind", "channel", "recipient", "status", "attempts", "created_at"]
-    list_filter = ["status", "channel", "kind"]
+    list_display = ["id", "customer", "kind", "channel", "recipient", "status", "provider_status", "attempts",
+                    "created_at"]
+    list_filter = ["status", "provider_status", "channel", "kind"]

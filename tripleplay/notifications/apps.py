@@ -18,6 +18,7 @@ class NotificationsConfig(AppConfig):
         # INVOICES_ISSUED; collections' hook is new.
         customers.CUSTOMER_CHANGED.register(handlers.customer_changed, order=40)
         invoicing.INVOICES_ISSUED.register(handlers.invoices_issued, order=20)
+        invoicing.CREDIT_NOTE_ISSUED.register(handlers.credit_note_issued, order=10)
         collections.COLLECTION_STEP_DONE.register(handlers.collection_step_done, order=10)
         promotions.TRIAL_ENDING.register(handlers.trial_ending, order=10)
         scheduler.register(*jobs.JOBS)

@@ -9,7 +9,11 @@ letter: permanent, retries exhausted, or an unknown outcome). Only rows this wor
 
 A worker that dies between claim and finish leaves rows ``sending`` whose lease runs out; they may have
 reached the provider, so they are failed as an unknown outcome rather than sent again (no double SMS):
-an operator checks and retries (D112)."""
+an operator checks and retries (D112).
+
+An e-mail that attaches an invoice (D200) is not claimed before the invoice-documents job stored the
+invoice's PDF; it is sent with the stored file, read through the "invoices" storage and checked against its
+hash (a missing or changed file: a dead letter, never another document)."""
 
 from __future__ import annotations
 
@@ -24,8 +28,12 @@ from datetime import timedelta
 from django.core.mail import EmailMessage
 from django.core.mail.message import make_msgid
 from django.db import connection, transaction
+from django.db.models import Q
 
 from tripleplay import clock
+from tripleplay.core.errors import DomainError
+from tripleplay.invoicing import documents
+from tripleplay.invoicing.models import Invoice
 from tripleplay.notifications import catalogue
 from tripleplay.notifications.models import Notification, Status
 from tripleplay.notifications.policy import PERMANENT, TRANSIENT, UNKNOWN, Outcome, RetryPolicy
@@ -37,6 +45,13 @@ log = logging.getLogger("tripleplay.notifications")
 def send_email(n: Notification) -> Outcome:
     msg_id = make_msgid("notification", domain="tripleplay.invalid")
     msg = EmailMessage(subject=n.subject, body=n.body, to=[n.recipient], headers={"Message-ID": msg_id})
+    if n.invoice_id is not None:
+        # The stored PDF, through the "invoices" storage and checked against its hash, as the API serves it.
+        invoice = Invoice.objects.get(pk=n.invoice_id)
+        try:
+            msg.attach(f"{invoice.number_text}.pdf", documents.pdf_bytes(invoice), "application/pdf")
+        except DomainError as e:  # the stored file is missing or changed: an operator must look
+            return Outcome(False, failure=PERMANENT, error=f"attachment: {e.message}"[:500])
     try:
         sent = msg.send()
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as e:
@@ -88,10 +103,12 @@ class Deliverer:
     def claim(self) -> list[Notification]:
         now = clock.now()
         with transaction.atomic():
-            due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).order_by(
-                "next_attempt_at", "id")
+            # An e-mail that attaches an invoice waits until the invoice-documents job stored its PDF (D200).
+            due = Notification.objects.filter(
+                Q(invoice__isnull=True) | ~Q(invoice__pdf_sha256=""), status=Status.PENDING,
+                next_attempt_at__lte=now).order_by("next_attempt_at", "id")
             if connection.features.has_select_for_update_skip_locked:
-                due = due.select_for_update(skip_locked=True)
+                due = due.select_for_update(skip_locked=True, of=("self",))
             ids = list(due.values_list("id", flat=True)[:self.batch_size])
             for n in Notification.objects.filter(id__in=ids):
                 Notification.objects.filter(pk=n.pk).update(
@@ -114,7 +131,10 @@ class Deliverer:
         mine = Notification.objects.filter(pk=n.pk, status=Status.SENDING, lease_owner=self.name)
         common = {"lease_owner": "", "lease_until": None}
         if outcome.sent:
-            mine.update(status=Status.SENT, provider_id=outcome.provider_id, sent_at=now, last_error="", **common)
+            # The SID is known from here on: Twilio's status callbacks find the row by it (D202).
+            mine.update(status=Status.SENT, provider_id=outcome.provider_id, sent_at=now, last_error="",
+                        provider_status=outcome.provider_status, provider_status_at=now if outcome.provider_status else None,
+                        **common)
         elif outcome.failure == TRANSIENT and not self.retry.gives_up(n.attempts):
             mine.update(status=Status.PENDING, next_attempt_at=now + self.retry.delay(n.attempts, self.rng),
                         last_error=outcome.error, **common)

@@ -33,14 +33,27 @@ def customer_changed(actor: Actor, customer: Customer, event: str) -> None:
 
 def invoices_issued(actor: Actor, invoices: list[Invoice]) -> None:
     """The run's invoices carry only their customer_id: the customers are read in one query (those with
-    an address only; the shipped templates are SMS)."""
+    an address only). The e-mail attaches the invoice's PDF, rendered after the run by the
+    invoice-documents job: the delivery worker sends it once the PDF is stored (D200)."""
     invoices = [inv for inv in invoices if inv.kind != DocumentKind.CREDIT_NOTE]
     customers = Customer.objects.filter(pk__in={inv.customer_id for inv in invoices}).exclude(phone="", email="")
     by_id = {c.pk: c for c in customers.only("id", "name", "email", "phone")}
     notify_many([Request(by_id[inv.customer_id], "invoice_issued", {
         "customer_name": (inv.bill_to or {}).get("name") or by_id[inv.customer_id].name,
-        "invoice_number": inv.number_text, "total": Money(inv.total_minor, inv.currency), "due_date": inv.due_date},
-        key=str(inv.pk)) for inv in invoices if inv.customer_id in by_id])
+        "invoice_number": inv.number_text, "issue_date": inv.issue_date,
+        "total": Money(inv.total_minor, inv.currency), "amount_due": Money(inv.amount_due_minor, inv.currency),
+        "due_date": inv.due_date}, key=str(inv.pk), invoice_id=inv.pk) for inv in invoices if inv.customer_id in by_id])
+
+
+def credit_note_issued(actor: Actor, credit_note: Invoice) -> None:
+    """A voided invoice's credit note (invoicing.CREDIT_NOTE_ISSUED), e-mailed with its PDF."""
+    customer = Customer.objects.get(pk=credit_note.customer_id)
+    notify(customer, "credit_note_issued", {
+        "customer_name": (credit_note.bill_to or {}).get("name") or customer.name,
+        "credit_note_number": credit_note.number_text, "invoice_number": credit_note.credit_note_for.number_text,
+        "issue_date": credit_note.issue_date, "total": Money(credit_note.total_minor, credit_note.currency),
+        "amount_due": Money(credit_note.amount_due_minor, credit_note.currency)},
+        key=str(credit_note.pk), invoice_id=credit_note.pk)
 
 
 def collection_step_done(actor: Actor, action: CollectionAction) -> None:
@@ -53,7 +66,7 @@ def collection_step_done(actor: Actor, action: CollectionAction) -> None:
                "due_date": inv.due_date}
     if action.entry is not None:
         context["late_fee"] = Money(abs(action.entry.amount_minor), action.entry.currency)
-    notify(action.customer, kind, context, key=str(action.pk))
+    notify(action.customer, kind, context, key=str(action.pk), invoice_id=inv.pk)
 
 
 def trial_ending(actor: Actor, trial: TrialEnding) -> None:

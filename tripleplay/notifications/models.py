@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from tripleplay.customers.models import Customer
+from tripleplay.invoicing.models import Invoice
 
 
 class Template(models.Model):
@@ -53,6 +54,18 @@ class Status(models.TextChoices):
     FAILED = "failed"  # dead letter: a permanent refusal, retries exhausted or an unknown outcome
 
 
+class ProviderStatus(models.TextChoices):
+    """What the SMS provider reported afterwards (Twilio's status callbacks, D202), in its order: a status
+    never goes back (a late "sent" after "delivered" changes nothing); the last three are final."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
 class Notification(models.Model):
     """One message to one address, rendered when the change that causes it commits (the outbox). ``key``
     makes it once only: the same change never writes a second row, and the row is sent at most once
@@ -72,6 +85,12 @@ class Notification(models.Model):
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     provider_id = models.CharField(max_length=100, blank=True)  # Twilio's message SID, the e-mail's Message-ID
+    # The e-mail's attachment: this invoice's stored PDF, read when it is sent (D200).
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                db_index=False)
+    provider_status = models.CharField(max_length=12, choices=ProviderStatus.choices, blank=True)
+    provider_status_at = models.DateTimeField(null=True, blank=True)
+    provider_error_code = models.CharField(max_length=10, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -81,6 +100,7 @@ class Notification(models.Model):
             models.Index(fields=["next_attempt_at", "id"], condition=Q(status="pending"), name="notifications_due"),
             models.Index(fields=["customer", "-id"], name="notifications_customer"),
             models.Index(fields=["status", "-id"], name="notifications_status"),
+            models.Index(fields=["provider_id"], condition=~Q(provider_id=""), name="notifications_provider_id"),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ class Outcome:
     provider_id: str = ""
     failure: str = ""
     error: str = ""
+    provider_status: str = ""  # SMS: the message's status in the provider's answer ("queued")
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from django.db.models import F
 from tripleplay import clock
 from tripleplay.audit.services import record
 from tripleplay.core.actors import Actor
-from tripleplay.core.errors import Conflict, InvalidInput
+from tripleplay.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tripleplay.customers.models import AccountProduct, AssignmentRole, Customer
 from tripleplay.customers.models import Status as CustomerStatus
 from tripleplay.money import Money
-from tripleplay.notifications import catalogue, rendering
-from tripleplay.notifications.models import Notification, Preference, Status, Template
+from tripleplay.notifications import catalogue, rendering, sms
+from tripleplay.notifications.models import Notification, Preference, ProviderStatus, Status, Template
 from tripleplay.subscriber_access.models import SubscriberLogin
 
 MAX_THRESHOLD_MINOR = 10**12
@@ -34,14 +34,16 @@ class Request:
     kind: str
     context: dict
     key: str
+    invoice_id: int | None = None  # a kind that attaches the invoice's PDF to its e-mail names it (D200)
 
 
-def notify(customer: Customer, kind: str, context: dict, *, key: str) -> list[Notification]:
+def notify(customer: Customer, kind: str, context: dict, *, key: str, invoice_id: int | None = None) -> list[Notification]:
     """The public door (trials will call it): write the customer's notices of ``kind`` into the outbox in
     the caller's transaction, one per channel that has an enabled template and an address. Rendered now
     in the customer's language (English when it has no template); ``key`` makes a repeat a no-op.
+    ``invoice_id``: the invoice whose PDF a kind with ``attach_invoice`` attaches to its e-mail.
     Returns the rows written (none when the key was seen, or no channel applies)."""
-    return notify_many([Request(customer, kind, context, key)])
+    return notify_many([Request(customer, kind, context, key, invoice_id)])
 
 
 def notify_many(requests: list[Request]) -> list[Notification]:
@@ -52,6 +54,8 @@ def notify_many(requests: list[Request]) -> list[Notification]:
     for r in requests:
         if r.kind not in catalogue.KINDS:
             raise ValueError(f"unknown notification kind {r.kind!r}")
+        if catalogue.KINDS[r.kind].attach_invoice and r.invoice_id is None:
+            raise ValueError(f"a {r.kind!r} notice attaches an invoice: invoice_id is required")
     templates = {(t.kind, t.channel, t.language): t
                  for t in Template.objects.filter(kind__in={r.kind for r in requests})}
     languages = customer_languages([r.customer for r in requests])
@@ -75,6 +79,7 @@ def notify_many(requests: list[Request]) -> list[Notification]:
                 key=f"{r.kind}:{channel}:{r.key}"[:160], customer=r.customer, kind=r.kind, channel=channel,
                 language=t.language, recipient=recipient.strip(), subject=text.subject[:200], body=text.body,
                 status=status, last_error=error, next_attempt_at=now if status == Status.PENDING else None,
+                invoice_id=r.invoice_id if channel == catalogue.EMAIL and catalogue.KINDS[r.kind].attach_invoice else None,
                 created_at=now))
     if not rows:
         return []
@@ -175,9 +180,57 @@ def retry(actor: Actor, notification: Notification) -> Notification:
             raise Conflict(f"only a failed notification can be retried (this one is {n.status})", code="not_failed")
         n.status, n.next_attempt_at, n.last_error = Status.PENDING, clock.now(), ""
         n.lease_owner, n.lease_until, n.attempts = "", None, 0
-        n.save(update_fields=["status", "next_attempt_at", "last_error", "lease_owner", "lease_until", "attempts"])
+        # The provider's reports of the failed attempt no longer apply: the new attempt gets its own.
+        n.provider_id, n.provider_status, n.provider_status_at, n.provider_error_code = "", "", None, ""
+        n.save(update_fields=["status", "next_attempt_at", "last_error", "lease_owner", "lease_until", "attempts",
+                              "provider_id", "provider_status", "provider_status_at", "provider_error_code"])
         record(actor, "notifications.retried", n, kind=n.kind, channel=n.channel)
     return n
+
+
+# -- the SMS provider's status callbacks ------------------------------------------------------------------
+# Twilio's statuses of an outbound message in their order; the last three are final (none follows another).
+SMS_STATUS_RANK = {ProviderStatus.QUEUED: 1, ProviderStatus.SENDING: 2, ProviderStatus.SENT: 3,
+                   ProviderStatus.DELIVERED: 4, ProviderStatus.UNDELIVERED: 4, ProviderStatus.FAILED: 4}
+
+
+class SignatureInvalid(PermissionDenied):
+    code = "twilio_signature_invalid"
+
+
+def record_sms_status(url: str, params: list[tuple[str, str]], given_signature: str | None) -> str:
+    """A Twilio status callback (D202): checked against ``X-Twilio-Signature`` with the account's Auth Token
+    over ``url`` (the StatusCallback URL Twilio was given) and the POST parameters; unsigned or forged is
+    SignatureInvalid (403) and changes nothing. The message's provider status only moves forward (a late
+    "sent" after "delivered" changes nothing). "undelivered" and "failed" make a sent notification a dead
+    letter with Twilio's error code, for an operator to see and retry. Returns "updated", "unchanged" or
+    "ignored" (a status tripleplay does not track, e.g. "read")."""
+    if not sms.signature_valid(settings.TRIPLEPLAY_TWILIO_AUTH_TOKEN, url, params, given_signature):
+        raise SignatureInvalid("the request is not signed by the configured Twilio account")
+    form = dict(params)
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if form.get("AccountSid") != settings.TRIPLEPLAY_TWILIO_ACCOUNT_SID:
+        raise SignatureInvalid("the callback is for another Twilio account")
+    if not sid:
+        raise InvalidInput("MessageSid is required", details={"field": "MessageSid"})
+    if status not in SMS_STATUS_RANK:
+        return "ignored"
+    error_code = "".join(ch for ch in form.get("ErrorCode", "") if ch.isdigit())[:10]
+    with transaction.atomic():
+        n = (Notification.objects.select_for_update().filter(provider_id=sid, channel=catalogue.SMS)
+             .order_by("-id").first())
+        if n is None:
+            raise NotFound(f"no SMS notification has the message SID {sid}", code="unknown_message")
+        if SMS_STATUS_RANK.get(n.provider_status, 0) >= SMS_STATUS_RANK[status]:
+            return "unchanged"
+        n.provider_status, n.provider_status_at, n.provider_error_code = status, clock.now(), error_code
+        fields = ["provider_status", "provider_status_at", "provider_error_code"]
+        if status in (ProviderStatus.UNDELIVERED, ProviderStatus.FAILED) and n.status == Status.SENT:
+            n.status = Status.FAILED
+            n.last_error = f"Twilio reports the message {status}" + (f" (error {error_code})" if error_code else "")
+            fields += ["status", "last_error"]
+        n.save(update_fields=fields)
+    return "updated"
 
 
 # -- scans ---------------------------------------------------------------------------------------------------

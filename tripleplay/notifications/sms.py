@@ -11,9 +11,19 @@ JSON {"code", "message", "more_info", "status"} (https://www.twilio.com/docs/usa
 requests. How a result is classified (D112): 2xx sent; 429 and 5xx transient (Twilio did not take it);
 other 4xx permanent; a connection that never opened transient; a timeout or a break after the request
 was written unknown (Twilio may have queued it, so it is not sent again automatically: Twilio's
-Messages API has no idempotency key)."""
+Messages API has no idempotency key).
+
+Status callbacks (D202): with ``StatusCallback`` Twilio POSTs each later status of the message (sending,
+sent, delivered, undelivered, failed; never the initial queued), form-encoded (MessageSid, MessageStatus,
+ErrorCode, ...), signed in ``X-Twilio-Signature``: base64(HMAC-SHA1(AuthToken, the full URL + each POST
+parameter's name and value, sorted by name)) (https://www.twilio.com/docs/usage/webhooks/webhooks-security,
+https://www.twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks)."""
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
 
 import httpx
 from django.conf import settings
@@ -55,6 +65,9 @@ class TwilioSms:
         return classify(r.status_code, r.text)
 
 
+_TRACKED = ("queued", "sending", "sent", "delivered", "undelivered", "failed")  # models.ProviderStatus
+
+
 def classify(status: int, text: str) -> Outcome:
     import json
 
@@ -68,7 +81,21 @@ def classify(status: int, text: str) -> Outcome:
         sid = str(answer.get("sid") or "")
         if not sid:
             return Outcome(False, failure=UNKNOWN, error=f"HTTP {status} without a message sid"[:500])
-        return Outcome(True, provider_id=sid)
+        status = str(answer.get("status") or "")
+        return Outcome(True, provider_id=sid, provider_status=status if status in _TRACKED else "")
     code, message = answer.get("code"), answer.get("message") or text[:200]
     error = f"HTTP {status}" + (f" Twilio {code}" if code else "") + f": {message}"
     return Outcome(False, failure=TRANSIENT if status == 429 or status >= 500 else PERMANENT, error=error[:500])
+
+
+def signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
+    """Twilio's request signature: the URL Twilio called, then every POST parameter as name + value in
+    the order of the names (a repeated name: its values in order), HMAC-SHA1 with the Auth Token, base64."""
+    data = url + "".join(name + value for name, value in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def signature_valid(auth_token: str, url: str, params: list[tuple[str, str]], given: str | None) -> bool:
+    if not auth_token or not given:
+        return False
+    return hmac.compare_digest(signature(auth_token, url, params).encode(), given.encode())

@@ -15,26 +15,41 @@ The API:
   21603 no From, 21266 To equal to From, 21602 no Body, 21617 Body over 1600 characters, 21609 an
   invalid StatusCallback URL, 20404 an unknown resource, 20429 and 20503 as injected faults.
 
+Status callbacks, as Twilio sends them (https://www.twilio.com/docs/messaging/guides/outbound-message-
+status-in-status-callbacks, https://www.twilio.com/docs/usage/webhooks/webhooks-security): for a message
+created with a StatusCallback, none for the initial "queued", then a form-encoded POST to that URL for each
+later status ("sent" then "delivered" or "undelivered"; "failed" alone), with MessageSid, SmsSid,
+MessageStatus, SmsStatus, AccountSid, From, To, ApiVersion (and ErrorCode for undelivered and failed), signed
+in X-Twilio-Signature: base64(HMAC-SHA1(AuthToken, URL + the parameters' names and values sorted by name)).
+The message resource takes each status as it is reported.
+
 The control API (``/_sim/``, JSON, a test tool without credentials):
     GET  /_sim/health
-    GET  /_sim/state      {"messages": [every accepted message, oldest first], "requests": count}
+    GET  /_sim/state      {"messages": [every accepted message, oldest first], "requests": count,
+                           "callbacks": [{"sid", "status", "url", "response_status"} each callback sent]}
     PUT  /_sim/faults     {"status": 503 | 429 | 0, "count": N, "delay_seconds": S}: the next N create
                           requests answer that error (0: none) after S seconds of delay
-    POST /_sim/reset      forget messages and faults
+    PUT  /_sim/outcome    {"status": "delivered" | "undelivered" | "failed", "error_code": 30003 | null,
+                           "delay_seconds": S}: how the messages created from now on end, reported S
+                          seconds (default 0.2) apart
+    POST /_sim/reset      forget messages, callbacks, faults and the outcome
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import hmac
 import re
 import secrets
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from email.utils import formatdate
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tripleplay.simulators.base import Request, Response, make_server, serve_until_stopped
 
@@ -76,6 +91,8 @@ class TwilioSimulator:
         self.messages: dict[str, dict] = {}
         self.requests = 0
         self.fault_status, self.fault_count, self.delay = 0, 0, 0.0
+        self.callbacks: list[dict] = []
+        self.outcome, self.outcome_error, self.callback_delay = "delivered", None, 0.2
 
     def dispatch(self, request: Request) -> tuple[Response | None, bool]:
         try:
@@ -153,7 +170,43 @@ class TwilioSimulator:
                "uri": f"/{API_VERSION}/Accounts/{account}/Messages/{sid}.json"}
         with self.lock:
             self.messages[sid] = {**msg, "status_callback": callback or None}
+            outcome, error_code, delay = self.outcome, self.outcome_error, self.callback_delay
+        if callback:
+            threading.Thread(target=self.report, args=(sid, callback, outcome, error_code, delay), daemon=True).start()
         return msg
+
+    def signature(self, url: str, params: dict) -> str:
+        data = url + "".join(k + params[k] for k in sorted(params))
+        return base64.b64encode(hmac.new(self.auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+    def report(self, sid: str, url: str, outcome: str, error_code: int | None, delay: float) -> None:
+        """The message's later statuses, each POSTed to its StatusCallback, signed, as Twilio does."""
+        for status in (["failed"] if outcome == "failed" else ["sent", outcome]):
+            time.sleep(delay)
+            with self.lock:
+                msg = self.messages.get(sid)
+                if msg is None:  # reset meanwhile
+                    return
+                msg["status"] = status
+                if status in ("undelivered", "failed"):
+                    msg["error_code"] = error_code
+                params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
+                          "AccountSid": msg["account_sid"], "From": msg["from"] or "", "To": msg["to"],
+                          "ApiVersion": API_VERSION}
+            if status in ("undelivered", "failed") and error_code is not None:
+                params["ErrorCode"] = str(error_code)
+            req = urllib.request.Request(url, data=urlencode(params).encode(), method="POST", headers={
+                "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "TwilioProxy/1.1",
+                "X-Twilio-Signature": self.signature(url, params)})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    answer = r.status
+            except urllib.error.HTTPError as e:
+                answer = e.code
+            except OSError:
+                answer = 0  # no connection: Twilio does not retry a status callback either
+            with self.lock:
+                self.callbacks.append({"sid": sid, "status": status, "url": url, "response_status": answer})
 
     def control(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p][1:]
@@ -161,16 +214,29 @@ class TwilioSimulator:
             return Response.json(200, {"ok": True, "name": "twilio"})
         if parts == ["state"]:
             with self.lock:
-                return Response.json(200, {"messages": list(self.messages.values()), "requests": self.requests})
+                return Response.json(200, {"messages": list(self.messages.values()), "requests": self.requests,
+                                           "callbacks": list(self.callbacks)})
         if parts == ["faults"] and request.method == "PUT":
             body = request.json() or {}
             with self.lock:
                 self.fault_status, self.fault_count = int(body.get("status", 0)), int(body.get("count", 0))
                 self.delay = float(body.get("delay_seconds", 0))
             return Response.json(200, {"status": self.fault_status, "count": self.fault_count, "delay_seconds": self.delay})
+        if parts == ["outcome"] and request.method == "PUT":
+            body = request.json() or {}
+            status = body.get("status", "delivered")
+            if status not in ("delivered", "undelivered", "failed"):
+                return Response.json(400, {"error": "status must be delivered, undelivered or failed"})
+            with self.lock:
+                self.outcome, self.outcome_error = status, body.get("error_code")
+                self.callback_delay = float(body.get("delay_seconds", 0.2))
+            return Response.json(200, {"status": status, "error_code": self.outcome_error,
+                                       "delay_seconds": self.callback_delay})
         if parts == ["reset"] and request.method == "POST":
             with self.lock:
                 self.messages.clear()
+                self.callbacks.clear()
+                self.outcome, self.outcome_error, self.callback_delay = "delivered", None, 0.2
                 self.requests, self.fault_status, self.fault_count, self.delay = 0, 0, 0, 0.0
             return Response.json(200, {"ok": True})
         return Response.json(404, {"error": f"no control endpoint {request.method} {request.path}"})

@@ -280,6 +280,15 @@ class TwilioSimulatorProcess:
         return self._ok(self.control.put("/faults", json={"status": status, "count": count,
                                                          "delay_seconds": delay_seconds}))
 
+    def callbacks(self) -> list[dict]:
+        """The status callbacks the simulator sent, with the HTTP status each got."""
+        return self._ok(self.control.get("/state"))["callbacks"]
+
+    def set_outcome(self, status: str = "delivered", error_code: int | None = None,
+                    delay_seconds: float = 0.2) -> dict:
+        return self._ok(self.control.put("/outcome", json={"status": status, "error_code": error_code,
+                                                          "delay_seconds": delay_seconds}))
+
     def reset(self) -> None:
         self._ok(self.control.post("/reset"))
 

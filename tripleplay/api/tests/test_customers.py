@@ -29,7 +29,7 @@ def test_create_customer_returns_exact_fields(finance):
     assert body == {
         "name": "Grace Hopper",
         "email": "grace@example.com",
-        "phone": "+1 555 0100",
+        "phone": "+15550100",  # stored in E.164
         "address_line1": "",
         "address_line2": "",
         "city": "Arlington",
@@ -74,6 +74,8 @@ def test_create_customer_defaults(finance):
     ({"balance_model": "barter"}, 422, "invalid_input", "balance_model"),
     ({"billing_period": "quarterly"}, 422, "invalid_input", "billing_period"),  # a plan period only (D70)
     ({"email": "not-an-email"}, 422, "invalid_input", None),
+    ({"phone": "0151 12345678"}, 422, "invalid_phone_number", None),  # not E.164 (D203)
+    ({"phone": "+49 151 1234567890123"}, 422, "invalid_phone_number", None),
     ({"nmae": "typo"}, 422, "invalid_input", "nmae"),
     ({"name": "  "}, 422, "invalid_input", None),
 ])
@@ -87,6 +89,14 @@ def test_create_customer_bad_input_writes_nothing(finance, change, status, code,
         assert [e["field"] for e in err["details"]["errors"]] == [field]
         assert err["details"]["errors"][0]["location"] == "body"
     assert snapshot() == before
+
+
+def test_a_phone_is_stored_normalized_and_a_bad_one_changes_nothing(finance):
+    body = finance.post("/customers", {**NEW, "phone": "0049 151 1234-5678"}).json()
+    assert body["phone"] == "+4915112345678"
+    r = finance.patch(f"/customers/{body['id']}", {"phone": "0151 12345678"})
+    assert (r.status_code, error_of(r)["code"], error_of(r)["details"]) == (422, "invalid_phone_number", {"field": "phone"})
+    assert finance.get(f"/customers/{body['id']}").json()["phone"] == "+4915112345678"
 
 
 def test_missing_required_fields_are_listed(finance):

@@ -244,6 +244,7 @@ def test_openapi_document(db):
         "/api/v1/notifications": {"get"},
         "/api/v1/notifications/{notification_id}": {"get"},
         "/api/v1/notifications/{notification_id}/retry": {"post"},
+        "/api/v1/notifications/twilio/status": {"post"},
         "/api/v1/customers/{customer_id}/notification-preferences": {"get", "patch"},
     }
     assert {p: set(ops) for p, ops in paths.items()} == expected

@@ -15,7 +15,7 @@ def customer(**kw):
 
 def test_kinds_and_templates(support, admin):
     kinds = {k["code"]: k for k in support.get("/notifications/kinds").json()}
-    assert kinds["trial_ending"]["wired"] is True and kinds["invoice_issued"]["channels"] == ["sms"]
+    assert kinds["trial_ending"]["wired"] is True and kinds["invoice_issued"]["channels"] == ["email", "sms"]
     assert kinds["low_balance"]["variables"] == ["customer_name", "available", "threshold"]
     r = support.get("/notifications/templates", {"kind": "low_balance", "channel": "sms"}).json()
     assert [(t["language"], t["body"]) for t in r["items"]] == [

@@ -31,8 +31,9 @@ def body_schema(doc, name: str) -> dict:
     return doc["components"]["schemas"][name]
 
 
-# Operations with no token: the payment provider's webhook is authenticated by its signature (400).
-UNAUTHENTICATED = {("post", "/api/v1/payments/stripe/webhook")}
+# Operations with no token: the payment provider's webhook is authenticated by its signature (400), Twilio's
+# status callback by X-Twilio-Signature (403).
+UNAUTHENTICATED = {("post", "/api/v1/payments/stripe/webhook"), ("post", "/api/v1/notifications/twilio/status")}
 
 
 def test_every_operation_lists_its_edge_errors_in_the_error_shape(doc):

@@ -1,6 +1,7 @@
 """Collections, end to end: an invoice left unpaid goes through the policy's steps on a moved clock;
 suspension disables the subscriber on a simulated IPTV platform (a separate process, real HTTP), and a
-payment that clears the overdue amount re-enables it. Every step is recorded and e-mailed with the PDF."""
+payment that clears the overdue amount re-enables it. Every step is recorded and e-mailed with the PDF
+(written into the notifications outbox in the step's transaction, delivered by the worker)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,16 @@ def at(day: date, hour: int = 9) -> None:
 
 def steps(customer):
     return list(CollectionAction.objects.filter(customer=customer).values_list("day", "action", "outcome"))
+
+
+def deliver() -> list[str]:
+    """The worker: the invoice-documents job stores the PDFs, the delivery loop sends; the subjects sent."""
+    from tripleplay.invoicing.documents import store_pending
+    from tripleplay.notifications.delivery import Deliverer
+
+    store_pending()
+    Deliverer(seed=1).run_once()
+    return [m.subject for m in mail.outbox]
 
 
 def holds(customer):
@@ -70,9 +81,12 @@ def test_unpaid_invoice_goes_through_the_steps_and_a_payment_reenables_the_subsc
     at(D(2026, 2, 15))
     run_collections(actor, steps=policy)
     assert steps(c) == [(0, "reminder", "done")]
-    assert [m.subject for m in mail.outbox] == ["Payment reminder: invoice INV-000001"]
-    assert mail.outbox[0].to == ["late@example.com"]
-    name, pdf, mime = mail.outbox[0].attachments[0]
+    assert deliver() == ["Your invoice INV-000001", "Payment reminder: invoice INV-000001"]
+    reminder = mail.outbox[1]
+    assert reminder.to == ["late@example.com"]
+    assert reminder.body == ("Dear Late Payer,\n\ninvoice INV-000001, due on 15 February 2026, still has US$22.00 "
+                             "open.\nPlease pay it soon; the invoice is attached.\n")
+    name, pdf, mime = reminder.attachments[0]
     assert (name, mime, pdf[:5]) == ("INV-000001.pdf", "application/pdf", b"%PDF-")
 
     at(D(2026, 2, 22))
@@ -106,9 +120,10 @@ def test_unpaid_invoice_goes_through_the_steps_and_a_payment_reenables_the_subsc
     assert sim.subscribers()[sid]["enabled"] is True
     assert steps(c) == [(0, "reminder", "done"), (7, "late_fee", "done"), (14, "suspend", "done"),
                         (None, "lift", "done")]
-    assert [m.subject for m in mail.outbox] == [
-        "Payment reminder: invoice INV-000001", "Late fee charged: invoice INV-000001 is overdue",
-        "Service suspended: invoice INV-000001 is overdue"]
+    assert deliver() == [
+        "Your invoice INV-000001", "Payment reminder: invoice INV-000001",
+        "Late fee charged: invoice INV-000001 is overdue", "Service suspended: invoice INV-000001 is overdue"]
+    assert "A late fee of US$5.00 was charged.\n" in mail.outbox[2].body
     at(D(2026, 3, 20))
     run_collections(actor, steps=policy)  # paid: no block
     assert c.collection_actions.count() == 4

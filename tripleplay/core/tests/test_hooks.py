@@ -118,6 +118,7 @@ def test_the_apps_wiring_is_the_documented_one():
                                                           "tripleplay.webhooks.handlers.session_must_end"]
     assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued",
                                                           "tripleplay.notifications.handlers.invoices_issued"]
+    assert invoicing_hooks.CREDIT_NOTE_ISSUED.handlers() == ["tripleplay.notifications.handlers.credit_note_issued"]
     assert collections_hooks.COLLECTION_STEP_DONE.handlers() == ["tripleplay.notifications.handlers.collection_step_done"]
     assert promotions_hooks.TRIAL_ENDING.handlers() == ["tripleplay.notifications.handlers.trial_ending"]
     assert invoicing_hooks.INVOICES_PAID.handlers() == ["tripleplay.webhooks.handlers.invoices_paid"]

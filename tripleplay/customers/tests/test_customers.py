@@ -124,7 +124,41 @@ INVALID_SIGNUPS = {
     "country not letters": dict(country="1A"),
     "unknown field": dict(nickname="Ada"),
     "long phone": dict(phone="1" * 201),
+    "national phone": dict(phone="0151 12345678"),
+    "phone without +": dict(phone="4915112345678"),
+    "phone too long": dict(phone="+4915112345678901"),
+    "phone with letters": dict(phone="+49 151 CALLME"),
+    "phone country code 0": dict(phone="+0151123456"),
 }
+
+
+@pytest.mark.parametrize(("given", "stored"), [
+    ("+4915112345678", "+4915112345678"),
+    ("+49 151 1234-5678", "+4915112345678"),
+    ("+49 (0)151 12345678", "+4915112345678"),
+    ("0049 151 12345678", "+4915112345678"),
+    ("+1 (555) 010.0101", "+15550100101"),
+    ("  ", ""),
+    ("", ""),
+])
+def test_a_phone_is_stored_in_e164(actor, given, stored):
+    from tripleplay.customers.services import update_customer
+
+    c = create_customer(actor, name="Ada", currency="USD", balance_model="prepaid", phone=given)
+    assert Customer.objects.get(pk=c.pk).phone == stored
+    update_customer(actor, c, phone="00 1 555 0100 202")
+    assert Customer.objects.get(pk=c.pk).phone == "+15550100202"
+
+
+def test_a_phone_not_in_e164_is_a_clear_error_and_an_update_changes_nothing(actor):
+    from tripleplay.customers.services import update_customer
+
+    c = create_customer(actor, name="Ada", currency="USD", balance_model="prepaid", phone="+4915112345678")
+    with pytest.raises(InvalidInput) as e:
+        update_customer(actor, c, phone="0151 12345678")
+    assert (e.value.code, e.value.details) == ("invalid_phone_number", {"field": "phone"})
+    assert "E.164" in e.value.message
+    assert Customer.objects.get(pk=c.pk).phone == "+4915112345678"
 
 
 @pytest.mark.parametrize("case", sorted(INVALID_SIGNUPS))

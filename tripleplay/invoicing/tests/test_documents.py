@@ -16,7 +16,7 @@ from django.core import mail
 from django.core.files.storage import storages
 
 from tripleplay.core.errors import Conflict
-from tripleplay.invoicing import documents, notifications
+from tripleplay.invoicing import documents
 from tripleplay.invoicing.models import Invoice
 from tripleplay.invoicing.services import run_invoices
 from tripleplay.invoicing.tests.conftest import at
@@ -117,12 +117,28 @@ def test_csv_lines(invoice):
 
 
 def test_issued_invoice_is_emailed_once_with_its_pdf(invoice):
-    assert notifications.deliver_documents() == (1, 1)
+    """The run wrote the e-mail into the notifications outbox (D200); it waits for the PDF, which the
+    invoice-documents job stores, and then goes out once with the stored PDF attached."""
+    from tripleplay.notifications.delivery import Deliverer
+    from tripleplay.notifications.models import Notification
+
+    [n] = Notification.objects.filter(kind="invoice_issued", channel="email")
+    assert (n.invoice_id, n.recipient, n.status) == (invoice.pk, "jan@example.com", "pending")
+    deliverer = Deliverer(seed=1)
+    deliverer.run_once()
+    n.refresh_from_db()
+    assert (n.status, mail.outbox) == ("pending", [])  # no PDF yet: not claimed
+    assert documents.store_pending() == 1
+    deliverer.run_once()
     [msg] = mail.outbox
     assert (msg.subject, msg.to) == ("Your invoice INV-000001", ["jan@example.com"])
-    assert "Amount due: $72.73, by 15 February 2026." in msg.body
+    assert msg.body == ("Dear January customer,\n\nyour invoice INV-000001 of 1 February 2026 is attached.\n"
+                        "Amount due: US$72.73, by 15 February 2026.\n")  # en_GB: US$
     name, pdf, mime = msg.attachments[0]
     invoice.refresh_from_db()
     assert (name, mime, hashlib.sha256(pdf).hexdigest()) == ("INV-000001.pdf", "application/pdf", invoice.pdf_sha256)
-    assert invoice.notified_at is not None
-    assert notifications.deliver_documents() == (0, 0) and len(mail.outbox) == 1
+    n.refresh_from_db()
+    assert n.status == "sent"
+    assert documents.store_pending() == 0
+    deliverer.run_once()
+    assert len(mail.outbox) == 1

@@ -124,7 +124,7 @@ def test_operator_suspension_notifies_but_reactivation_does_not(ann, actor):
         ("suspended", "sms", "Your service has been suspended (asked to pause).")]
 
 
-def test_each_collections_step_notifies_by_sms_and_collections_suspension_only_once(actor, make_customer):
+def test_each_collections_step_notifies_by_email_with_the_invoice_and_by_sms(actor, make_customer):
     from tripleplay.collections.policy import parse
     from tripleplay.collections.services import run_collections
     from tripleplay.invoicing.services import issue_out_of_turn
@@ -133,7 +133,7 @@ def test_each_collections_step_notifies_by_sms_and_collections_suspension_only_o
                       phone="+4915199999999")
     post_charge(actor, c, Money(2200, "USD"), description="Install", idempotency_key="ch-1")
     inv = issue_out_of_turn(actor, c)
-    assert rows(c)[0][:2] == ("invoice_issued", "sms")
+    assert rows(c)[0][:2] == ("invoice_issued", "email")
     policy = parse("0:reminder,7:late_fee:500,14:suspend,30:block")
     for days in (0, 7, 14, 30):
         clock.freeze(datetime.combine(inv.due_date, datetime.min.time(), tzinfo=UTC).replace(hour=9)
@@ -141,12 +141,24 @@ def test_each_collections_step_notifies_by_sms_and_collections_suspension_only_o
         run_collections(actor, steps=policy)
     due = f"{inv.due_date.day} {inv.due_date:%B} {inv.due_date.year}"
     n = inv.number_text
-    assert [(r[0], r[1], r[5]) for r in rows(c)] == [
-        ("invoice_issued", "sms", f"Invoice {n}: US$22.00 due by {due}. The PDF is in your e-mail."),
-        ("collection_reminder", "sms", f"Reminder: invoice {n} was due on {due}; US$22.00 is still open."),
-        ("collection_late_fee", "sms", f"A late fee of US$5.00 was charged: invoice {n} (US$22.00 open) is overdue."),
-        ("collection_suspend", "sms", f"Your service is suspended: invoice {n} (US$22.00) is overdue. Paying restores it."),
-        ("collection_block", "sms", f"Your service is blocked: invoice {n} (US$22.00) is overdue. Please contact us.")]
+    sms = [(r[0], r[5]) for r in rows(c) if r[1] == "sms"]
+    assert sms == [
+        ("invoice_issued", f"Invoice {n}: US$22.00 due by {due}. The PDF is in your e-mail."),
+        ("collection_reminder", f"Reminder: invoice {n} was due on {due}; US$22.00 is still open."),
+        ("collection_late_fee", f"A late fee of US$5.00 was charged: invoice {n} (US$22.00 open) is overdue."),
+        ("collection_suspend", f"Your service is suspended: invoice {n} (US$22.00) is overdue. Paying restores it."),
+        ("collection_block", f"Your service is blocked: invoice {n} (US$22.00) is overdue. Please contact us.")]
+    # Each e-mail names the invoice whose PDF it attaches (the delivery worker reads it from the storage).
+    emails = Notification.objects.filter(customer=c, channel="email").order_by("id")
+    assert [(e.kind, e.subject, e.invoice_id) for e in emails] == [
+        ("invoice_issued", f"Your invoice {n}", inv.pk),
+        ("collection_reminder", f"Payment reminder: invoice {n}", inv.pk),
+        ("collection_late_fee", f"Late fee charged: invoice {n} is overdue", inv.pk),
+        ("collection_suspend", f"Service suspended: invoice {n} is overdue", inv.pk),
+        ("collection_block", f"Service blocked: invoice {n} is overdue", inv.pk)]
+    assert Notification.objects.filter(customer=c, kind="suspended").count() == 0  # the step's notice says why
+    assert emails[3].body == (f"Dear Late,\n\ninvoice {n}, due on {due}, still has US$22.00 open, and your service "
+                              "is suspended.\nA payment that clears what is overdue restores it automatically.\n")
 
 
 def test_package_ending_once_per_assignment(actor, make_customer, make_account, catalog):

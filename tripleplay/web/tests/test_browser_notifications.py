@@ -49,7 +49,7 @@ def test_templates_outbox_retry_and_customer_settings(browser, site, shots):  # 
     context, page = _login(browser, site, "admin")
     page.click("nav a:has-text('Notifications')")
     page.wait_for_selector("h1:has-text('Notifications')")
-    assert page.locator("#templates tbody tr").count() == 26
+    assert page.locator("#templates tbody tr").count() == 38
     page.screenshot(path=str(shots / "notifications.png"), full_page=True)
 
     page.goto("/notifications/")

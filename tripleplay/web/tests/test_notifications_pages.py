@@ -10,7 +10,7 @@ from tripleplay.notifications.models import Notification, Preference, Status, Te
 def test_pages_and_forms(world, login, actor):
     admin, finance, support = login("admin"), login("finance"), login("support")
     r = support.get("/notifications/")
-    assert r.status_code == 200 and r.content.count(b"<tr>") >= 26 and b"Low balance" in r.content
+    assert r.status_code == 200 and r.content.count(b"<tr>") >= 38 and b"Low balance" in r.content
     t = Template.objects.get(kind="low_balance", channel="email", language="de")
     page = support.get(f"/notifications/templates/{t.pk}/").content.decode()
     assert 'id="preview"' in page and 'id="save"' not in page
@@ -35,8 +35,10 @@ def test_pages_and_forms(world, login, actor):
     change_customer_status(actor, c, "suspended", reason="pause")
     sms = Notification.objects.get(customer=c, channel="sms")
     Notification.objects.filter(pk=sms.pk).update(status=Status.FAILED, last_error="HTTP 400 Twilio 21211: x")
+    Notification.objects.filter(pk=sms.pk).update(provider_status="undelivered", provider_error_code="30003")
     page = support.get(f"/notifications/{sms.pk}/").content.decode()
     assert "Twilio 21211" in page and 'id="retry"' not in page
+    assert '<dd id="provider-status">undelivered (error 30003)</dd>' in page
     assert 'id="retry"' in finance.get(f"/notifications/{sms.pk}/").content.decode()
     finance.post(f"/notifications/{sms.pk}/retry")
     sms.refresh_from_db()

@@ -79,10 +79,10 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present: kept as it is.")
         from tripleplay.demo_invoicing import issue_demo_invoices
 
-        issued, sent = issue_demo_invoices(actor)
+        issued, rendered = issue_demo_invoices(actor)
         if issued:
-            self.stdout.write(f"Issued {issued} invoices (PDFs under TRIPLEPLAY_HOME/invoices, {sent} e-mails under "
-                              "TRIPLEPLAY_HOME/mail).")
+            self.stdout.write(f"Issued {issued} invoices ({rendered} PDFs under TRIPLEPLAY_HOME/invoices; the worker "
+                              "delivers their e-mails to TRIPLEPLAY_HOME/mail).")
 
         stripe = None
         if not options["no_payments"] and not options["no_serve"]:  # the provider needs the server's webhook
@@ -101,7 +101,7 @@ class Command(BaseCommand):
             from tripleplay.demo_notifications import start_sms
 
             try:
-                sms = start_sms(options["sms_port"])
+                sms = start_sms(options["sms_port"], port)
             except (RuntimeError, OSError) as e:
                 if stripe is not None:
                     stripe.stop()
