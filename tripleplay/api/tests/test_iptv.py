@@ -86,7 +86,7 @@ def test_create_platform_never_echoes_the_secret(admin, finance, support, sim):
     pid = out.pop("id")
     assert out == {"code": "matrix-1", "name": "Matrix", "kind": KIND, "base_url": sim.url, "username": "ops",
                    "has_secret": True, "timeout_seconds": 2.5, "options": {"page_size": 50}, "enabled": True,
-                   "has_inbound_token": False, "created_at": T}
+                   "has_inbound_token": False, "has_inbound_secret": False, "created_at": T}
     platform = Platform.objects.get(pk=pid)
     assert platform.secret_encrypted and NEW_SECRET not in platform.secret_encrypted
 

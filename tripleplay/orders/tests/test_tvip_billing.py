@@ -181,3 +181,19 @@ def test_tms_down_is_503_and_writes_nothing(world, tvip):
     r = post(URL.format(tariff="sports", action="subscribe"), account=account)
     assert (r.status_code, r.json()["code"]) == (503, "platform_unavailable")
     assert TvOrder.objects.count() == 0
+
+
+def test_the_inbound_secret_is_set_through_the_api_stored_encrypted_and_never_returned(world):
+    from tripleplay.access.services import create_api_client
+
+    token = create_api_client(world.actor, name="ops", role="admin")[1]
+    admin = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    r = admin.patch(f"/api/v1/iptv/platforms/{world.platform.pk}", {"inbound_secret": "s3cr3t-billing"},
+                    content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["has_inbound_secret"] is True and b"s3cr3t-billing" not in r.content
+    stored = Platform.objects.get(pk=world.platform.pk).inbound_secret_encrypted
+    assert stored and "s3cr3t-billing" not in stored
+    from tripleplay.iptv.configuration import inbound_secret
+
+    assert inbound_secret(Platform.objects.get(pk=world.platform.pk)) == "s3cr3t-billing"
