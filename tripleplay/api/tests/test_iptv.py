@@ -519,6 +519,9 @@ ENDPOINTS = [
     ("get", "/iptv/subscribers"), ("get", "/iptv/subscribers/1"), ("get", "/iptv/subscribers/1/commands"),
     ("post", "/iptv/subscribers/1/retry"), ("post", "/iptv/subscribers/1/cancel"), ("get", "/iptv/commands"),
     ("get", "/iptv/queue"),
+    # the operator's TV-screen orders switch (tripleplay/api/orders.py, docs/orders.md)
+    ("get", "/iptv/platforms/1/orderable"), ("put", "/iptv/platforms/1/orderable/1"),
+    ("delete", "/iptv/platforms/1/orderable/1"),
 ]
 
 

@@ -149,7 +149,7 @@ def test_declines_carry_tms_error_shape(world, tvip):
     assert funds_of(poor.customer).balance.minor == 100
 
 
-@pytest.mark.parametrize("case", ["account_header", "action", "method", "platform", "too_large"])
+@pytest.mark.parametrize("case", ["account_header", "action", "method", "platform", "too_large", "other_method"])
 def test_malformed_requests_are_4xx_json_and_write_nothing(world, tvip, case):
     v = world.viewer(5000)
     account = tms_account(tvip, v.ref)
@@ -162,6 +162,9 @@ def test_malformed_requests_are_4xx_json_and_write_nothing(world, tvip, case):
     elif case == "method":
         r = Client().get(URL.format(tariff="sports", action="subscribe"))
         expected = (405, "method_not_allowed")
+    elif case == "other_method":  # e.g. the reference's tariff listing: not served
+        r = post("/tvip/v1/ordertv/billing/tariffs", account=account)
+        expected = (404, "not_found")
     elif case == "platform":
         r = post("/tvip/v1/nope/billing/tariffs/sports/subscribe", account=account)
         expected = (404, "unknown_platform")
