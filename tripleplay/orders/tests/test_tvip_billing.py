@@ -200,3 +200,32 @@ def test_the_inbound_secret_is_set_through_the_api_stored_encrypted_and_never_re
     from tripleplay.iptv.configuration import inbound_secret
 
     assert inbound_secret(Platform.objects.get(pk=world.platform.pk)) == "s3cr3t-billing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_identical_requests_at_once_make_one_order_and_one_charge(world, tms):
+    """TMS retrying while the first request is still running: the derived key is the same for all, so
+    they meet on the orders' unique index and share the first answer (D231)."""
+    from django.db import connection
+
+    from tripleplay.ledger.tests.test_concurrency import run_concurrently, unexpected
+
+    tms.reset()
+    Platform.objects.filter(pk=world.platform.pk).update(kind="tvip")
+    update_platform(world.actor, world.platform, base_url=tms.url, username=tms.username, secret=tms.password,
+                    inbound_secret=TOKEN)
+    v = world.viewer(5000)
+    account = tms_account(tms, v.ref)
+    n = 6 if connection.vendor == "postgresql" else 3
+
+    def send(_i: int):
+        r = post(URL.format(tariff="sports", action="subscribe"), account=account)
+        return r.status_code, r.json()
+
+    results = run_concurrently(send, n)
+    assert unexpected(results) == []
+    answers = [r for _, r in results]
+    assert {status for status, _ in answers} == {200}
+    assert len({a["order_id"] for _, a in answers}) == 1 and {a["amount_minor"] for _, a in answers} == {500}
+    assert TvOrder.objects.filter(account=v.account).count() == 1
+    assert funds_of(v.customer).balance.minor == 3000
