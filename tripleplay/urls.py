@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from tripleplay.api import aaa
+from tripleplay.api import aaa, tvip
 from tripleplay.api import xml as xml_endpoints
 from tripleplay.api.errors import not_found_view as api_not_found
 from tripleplay.api.main import api
@@ -23,6 +23,8 @@ urlpatterns = [
     path("aaa/v1/radius/post-auth", aaa.post_auth, name="aaa-post-auth"),
     path("aaa/v1/radius/post-auth/reject", aaa.post_auth_reject, name="aaa-post-auth-reject"),
     path("aaa/v1/radius/accounting", aaa.accounting, name="aaa-accounting"),
+    path("tvip/v1/<slug:platform>/billing/tariffs/<str:tariff>/<str:action>", tvip.billing, name="tvip-billing"),
+    re_path(r"^tvip/v1/", tvip.not_found),
     re_path(r"^api/v1/", api_not_found),  # unknown API paths: a JSON 404 in the API's error shape
     path("admin/", admin.site.urls),
     path("my/", include("tripleplay.selfcare.urls")),  # the subscriber portal, its own login (docs/selfcare.md)

@@ -102,6 +102,8 @@ class PlatformIn(In):
     base_url: BaseUrl
     username: Username = ""
     secret: Secret = ""
+    inbound_secret: Secret = Field("", description="a shared secret the platform signs its calls with "
+                                                   "(TVIP TMS: the Resolve Billing token); never returned")
     timeout_seconds: Timeout = 10
     options: Options = Field(default_factory=dict)
     enabled: StrictBool = True
@@ -114,6 +116,7 @@ class PlatformPatch(In):
     base_url: BaseUrl = None
     username: Username = None
     secret: Secret = None
+    inbound_secret: Secret = None
     timeout_seconds: Timeout = None
     options: Options = None
     enabled: StrictBool = None
@@ -131,6 +134,7 @@ class PlatformOut(Schema):
     options: dict
     enabled: bool
     has_inbound_token: bool = Field(description="an inbound token was issued (it is never returned)")
+    has_inbound_secret: bool = Field(False, description="an inbound signing secret is stored (never returned)")
     created_at: datetime
 
     @staticmethod
@@ -144,6 +148,10 @@ class PlatformOut(Schema):
     @staticmethod
     def resolve_has_inbound_token(obj) -> bool:
         return bool(obj.inbound_token_hash)
+
+    @staticmethod
+    def resolve_has_inbound_secret(obj) -> bool:
+        return bool(obj.inbound_secret_encrypted)
 
 
 class PlatformKindOut(Schema):

@@ -54,7 +54,7 @@ def _timeout(value) -> Decimal:
 @transaction.atomic
 def create_platform(actor: Actor, *, code: str, name: str, kind: str, base_url: str, username: str = "",
                     secret: str = "", timeout_seconds="10", options: dict | None = None,
-                    enabled: bool = True) -> Platform:
+                    enabled: bool = True, inbound_secret: str = "") -> Platform:
     code = v.text(code, "code", required=True, max_length=64)
     if not _CODE.match(code):
         raise InvalidInput("code must be lowercase letters, digits, '-' or '_'", details={"field": "code"})
@@ -66,6 +66,7 @@ def create_platform(actor: Actor, *, code: str, name: str, kind: str, base_url: 
         code=code, name=v.text(name, "name", required=True), kind=_kind(kind), base_url=_url(base_url),
         username=v.text(username, "username"), secret_encrypted=secrets.encrypt(v.text(secret, "secret", max_length=500)),
         timeout_seconds=_timeout(timeout_seconds), options=options or {}, enabled=bool(enabled),
+        inbound_secret_encrypted=secrets.encrypt(v.text(inbound_secret, "inbound_secret", max_length=500)),
         created_at=clock.now(),
     )
     record(actor, "platform.created", platform, code=code, kind=kind, base_url=platform.base_url)
@@ -74,7 +75,7 @@ def create_platform(actor: Actor, *, code: str, name: str, kind: str, base_url: 
 
 @transaction.atomic
 def update_platform(actor: Actor, platform: Platform, **changes) -> Platform:
-    allowed = {"name", "base_url", "username", "secret", "timeout_seconds", "options", "enabled"}
+    allowed = {"name", "base_url", "username", "secret", "timeout_seconds", "options", "enabled", "inbound_secret"}
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -87,6 +88,9 @@ def update_platform(actor: Actor, platform: Platform, **changes) -> Platform:
         platform.username = v.text(changes["username"], "username")
     if "secret" in changes:
         platform.secret_encrypted = secrets.encrypt(v.text(changes["secret"], "secret", max_length=500))
+    if "inbound_secret" in changes:
+        platform.inbound_secret_encrypted = secrets.encrypt(
+            v.text(changes["inbound_secret"], "inbound_secret", max_length=500))
     if "timeout_seconds" in changes:
         platform.timeout_seconds = _timeout(changes["timeout_seconds"])
     if "options" in changes:
@@ -98,8 +102,10 @@ def update_platform(actor: Actor, platform: Platform, **changes) -> Platform:
     platform.save()
     transaction.on_commit(_forget_tokens)
     _forget_tokens()
-    record(actor, "platform.updated", platform, fields=sorted(k for k in changes if k != "secret"),
-           secret_changed="secret" in changes)
+    record(actor, "platform.updated", platform,
+           fields=sorted(k for k in changes if k not in ("secret", "inbound_secret")),
+           secret_changed="secret" in changes,
+           **({"inbound_secret_changed": True} if "inbound_secret" in changes else {}))
     return platform
 
 
@@ -107,7 +113,7 @@ def rotate_credentials(actor: Actor) -> int:
     """Every stored platform secret encrypted again with the first credentials key (iptv/secrets.py), in
     the caller's transaction, one audit event each; an unreadable one raises Conflict naming it."""
     try:
-        rotated = secrets.rotate_rows(Platform.objects.all(), ("secret_encrypted",))
+        rotated = secrets.rotate_rows(Platform.objects.all(), ("secret_encrypted", "inbound_secret_encrypted"))
     except ValueError as e:
         raise Conflict(str(e), code="credentials_unreadable") from None
     for platform in rotated:
@@ -164,6 +170,11 @@ def platform_for_inbound_token(token: str) -> Platform | None:
             _token_cache[digest] = (copy.copy(p), time.monotonic() + TOKEN_CACHE_SECONDS)
             return p
     return None
+
+
+def inbound_secret(platform: Platform) -> str:
+    """The shared secret the platform signs its calls with ("" when none is set); in memory only."""
+    return secrets.decrypt(platform.inbound_secret_encrypted)
 
 
 def test_connection(platform: Platform) -> dict:

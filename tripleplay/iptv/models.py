@@ -28,6 +28,9 @@ class Platform(models.Model):
     # Credentials the platform uses to call tripleplay (catalog push, PPV): SHA-256 of a token.
     inbound_token_prefix = models.CharField(max_length=16, blank=True, db_index=True)
     inbound_token_hash = models.CharField(max_length=64, blank=True)
+    # A shared secret the platform signs its calls with, kept readable because the signature is
+    # computed from it (TVIP TMS's billing token, docs/platforms/tvip.md): Fernet, as secret_encrypted.
+    inbound_secret_encrypted = models.TextField(blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

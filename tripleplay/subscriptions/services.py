@@ -323,7 +323,7 @@ def _first_day_items(terms: schedule.Terms, start: date) -> list[schedule.Item]:
 
 def quote_addon(customer: Customer, plan, day: date | None = None) -> AddonQuote:
     start = day or clock.today()
-    terms = schedule.Terms.of(plan)
+    terms = schedule.Terms.of(plan, customer)  # a plan aligned to the billing period needs the customer's cycle
     items = _first_day_items(terms, start)
     prepaid = customer.balance_model == BalanceModel.PREPAID
     return AddonQuote(plan.pk, start, Money(sum(i.amount for i in items), terms.currency),
@@ -356,7 +356,7 @@ def add_addon_and_charge(actor: Actor, account, plan, *, written: list | None = 
 
 
 def _charge_first_day(actor: Actor, customer: Customer, assignment: AccountProduct, written: list | None) -> None:
-    terms = schedule.Terms.of(assignment.plan)
+    terms = schedule.Terms.of(assignment.plan, customer)  # the customer's cycle: billing-period alignment
     prepaid = customer.balance_model == BalanceModel.PREPAID
     for item in _first_day_items(terms, assignment.start_date):
         row = charge_item(actor, customer, assignment, item, must_cover=prepaid and needs_cover(item, terms))

@@ -86,7 +86,7 @@ def test_create_platform_never_echoes_the_secret(admin, finance, support, sim):
     pid = out.pop("id")
     assert out == {"code": "matrix-1", "name": "Matrix", "kind": KIND, "base_url": sim.url, "username": "ops",
                    "has_secret": True, "timeout_seconds": 2.5, "options": {"page_size": 50}, "enabled": True,
-                   "has_inbound_token": False, "created_at": T}
+                   "has_inbound_token": False, "has_inbound_secret": False, "created_at": T}
     platform = Platform.objects.get(pk=pid)
     assert platform.secret_encrypted and NEW_SECRET not in platform.secret_encrypted
 
@@ -519,6 +519,9 @@ ENDPOINTS = [
     ("get", "/iptv/subscribers"), ("get", "/iptv/subscribers/1"), ("get", "/iptv/subscribers/1/commands"),
     ("post", "/iptv/subscribers/1/retry"), ("post", "/iptv/subscribers/1/cancel"), ("get", "/iptv/commands"),
     ("get", "/iptv/queue"),
+    # the operator's TV-screen orders switch (tripleplay/api/orders.py, docs/orders.md)
+    ("get", "/iptv/platforms/1/orderable"), ("put", "/iptv/platforms/1/orderable/1"),
+    ("delete", "/iptv/platforms/1/orderable/1"),
 ]
 
 

@@ -25,6 +25,8 @@ Device-level tariffs (which win over the account's in TMS) are not managed: trip
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -295,6 +297,23 @@ class TvipAdapter(Adapter):
                 return
             start += PAGE_SIZE
 
+    # -- the billing API (TMS calls tripleplay; tripleplay/api/tvip.py) -------------------------------
+    def subscriber_of_account(self, tms_account_id: int) -> str | None:
+        """The tripleplay subscriber id TMS account ``tms_account_id`` carries in its remote_custom_field
+        (None: no such account, or one tripleplay did not create). One read of TMS: the account the
+        billing API names is TMS's integer id, which billing does not keep (D230)."""
+        try:
+            account = self._call("GET", f"accounts/{int(tms_account_id)}", what=f"read account {tms_account_id}",
+                                 missing="account")
+        except SubscriberNotFound:
+            return None
+        if not isinstance(account, dict) or account.get("id") != int(tms_account_id):
+            return None
+        if account.get("provider") not in (None, self.provider_id):
+            return None  # another provider's account on a shared TMS
+        ref = account.get("remote_custom_field")
+        return ref if isinstance(ref, str) and ref else None
+
     def _call(self, method: str, resource: str, *, body: dict | None = None, params: dict | None = None,
               key: str | None = None, what: str, missing: str | None = None):
         headers = {"Accept": "application/json"}
@@ -322,6 +341,22 @@ class TvipAdapter(Adapter):
         if method == "GET" and answer is None:
             raise PermanentError(f"{what}: not a TMS JSON answer (HTTP {response.status_code})", code="invalid_response")
         return answer
+
+
+def billing_signature(path: str, token: str, content_length: int) -> str:
+    """TMS's X-AUTH-TOKEN for a billing-API request, as docs/platforms/tvip.md reads the reference's PHP
+    ``createSign``: md5 of the request path, the provider's token, and the Content-Length when the request
+    has a body (the printed snippet overwrites instead of appending, which would leave a body request's
+    signature without the secret; read as appending, D230)."""
+    return hashlib.md5(f"{path}{token}{content_length if content_length > 0 else ''}".encode()).hexdigest()
+
+
+def billing_signature_valid(given: str, *, path: str, token: str, content_length: int) -> bool:
+    """Constant-time check of a received X-AUTH-TOKEN; no token configured never matches."""
+    if not token or not given:
+        return False
+    expected = billing_signature(path, token, content_length)
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
 
 
 def _check_id(subscriber_id: str) -> str:

@@ -85,3 +85,16 @@ def test_nas_secrets_internet_passwords_and_webhook_secrets_rotate_too(monkeypat
     assert new.decrypt(Endpoint.objects.get(pk=created.endpoint.pk).secret_encrypted.encode()).decode() == created.secret
     assert radius_selectors.nas_secret(NasClient.objects.get(pk=nas.pk)) == "nas-secret"
 
+
+
+def test_the_inbound_signing_secret_rotates_with_the_platform(monkeypatch):
+    """TVIP TMS's billing token (the platform's inbound_secret, D230) is kept encrypted like the secret."""
+    monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", OLD)
+    p = create_platform(Actor.system("test"), code="tms", name="tms", kind="tvip", base_url="http://127.0.0.1:9/",
+                        username="u", secret="", inbound_secret="billing-token")
+    monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", f"{NEW},{OLD}")
+    call_command("rotate-credentials")
+    monkeypatch.setenv("TRIPLEPLAY_CREDENTIALS_KEY", NEW)
+    stored = Platform.objects.get(pk=p.pk)
+    assert stored.secret_encrypted == ""
+    assert Fernet(NEW.encode()).decrypt(stored.inbound_secret_encrypted.encode()) == b"billing-token"

@@ -66,6 +66,22 @@ def test_platform_configuration_keeps_the_secret_unless_replaced(world, login):
     assert "stored; type to replace" in client.get(f"/platforms/{p.pk}/").content.decode()
 
 
+def test_a_tvip_platform_page_sets_the_billing_api_token(world, login):
+    from tripleplay.iptv.configuration import inbound_secret
+
+    client = login("admin")
+    Platform.objects.filter(pk=world.platform.pk).update(kind="tvip")
+    page = client.get(f"/platforms/{world.platform.pk}/").content.decode()
+    assert 'name="inbound_secret"' in page and f"/tvip/v1/{world.platform.code}/billing" in page
+    form = {"name": "TMS", "base_url": world.platform.base_url, "username": "tripleplay", "timeout_seconds": "3",
+            "enabled": "on"}
+    client.post(f"/platforms/{world.platform.pk}/update", {**form, "inbound_secret": "tms-token"})
+    assert inbound_secret(Platform.objects.get(pk=world.platform.pk)) == "tms-token"
+    client.post(f"/platforms/{world.platform.pk}/update", form)  # blank keeps it
+    assert inbound_secret(Platform.objects.get(pk=world.platform.pk)) == "tms-token"
+    assert "tms-token" not in client.get(f"/platforms/{world.platform.pk}/").content.decode()
+
+
 def test_queue_filters(world, login, ministra):
     ministra.set_faults(error_rate=1.0)
     client = login("support")

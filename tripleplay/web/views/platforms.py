@@ -74,6 +74,8 @@ def platform_update(request, platform_id: int):
                "timeout_seconds": str(_timeout(p.get("timeout_seconds"))), "enabled": p.get("enabled") == "on"}
     if p.get("secret"):  # blank keeps the stored secret (it is never shown)
         changes["secret"] = p["secret"]
+    if p.get("inbound_secret"):  # TVIP TMS's billing token (D230); blank keeps the stored one
+        changes["inbound_secret"] = p["inbound_secret"]
     platform = configuration.update_platform(request.actor, iptv_selectors.platform(platform_id), **changes)
     messages.success(request, f"Platform {platform.code} saved.")
     return redirect("web:platform", platform.pk)
