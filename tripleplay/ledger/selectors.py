@@ -140,3 +140,22 @@ def posted_keys(keys: list[str]) -> set[str]:
         found.update(LedgerEntry.objects.filter(idempotency_key__in=keys[start:start + 500])
                      .values_list("idempotency_key", flat=True))
     return found
+
+
+# -- for raw-SQL reads on another app's hot path (one statement, D212) ----------------------------------
+# The ledger alone names its tables in SQL (ledger/tests/test_one_door.py): a reader elsewhere embeds
+# these joins and this expression instead of spelling the money tables itself.
+
+def hold_join_sql(alias: str, hold_id_column: str) -> str:
+    """``LEFT JOIN`` of the hold whose id is ``hold_id_column`` (none: NULL columns), as ``alias``."""
+    return f"LEFT JOIN {Hold._meta.db_table} {alias} ON {alias}.id = {hold_id_column}"
+
+
+def funds_join_sql(alias: str, customer_id_column: str) -> str:
+    """``JOIN`` of the funds of the customer whose id is ``customer_id_column``, as ``alias``."""
+    return f"JOIN {Funds._meta.db_table} {alias} ON {alias}.customer_id = {customer_id_column}"
+
+
+def available_sql(alias: str) -> str:
+    """What the customer may still spend, from the funds row ``alias`` (as ``Funds.available_minor``)."""
+    return f"{alias}.balance_minor + {alias}.credit_limit_minor - {alias}.held_minor"

@@ -39,6 +39,7 @@ from tripleplay.core.actors import Actor, ActorKind
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
 from tripleplay.core.validation import unstorable_problem
 from tripleplay.customers.models import Account, Customer
+from tripleplay.ledger import selectors as ledger_selectors
 from tripleplay.ledger import services as ledger
 from tripleplay.ledger.models import Funds, HoldStatus
 from tripleplay.ledger.services import HoldExpired, HoldNotActive
@@ -470,13 +471,13 @@ _SNAPSHOT_FIELDS = tuple(f.attname for f in ChargingSession._meta.concrete_field
 # RADIUS app joins it to the NAS's session row: one statement for both, radius/charging.py).
 SNAPSHOT_COLUMNS = (
     f"{', '.join('s.' + f for f in _SNAPSHOT_FIELDS)}, h.status, h.amount_minor, h.expires_at, a.status,"
-    " c.status, f.balance_minor + f.credit_limit_minor - f.held_minor,"
+    f" c.status, {ledger_selectors.available_sql('f')},"
     " EXISTS (SELECT 1 FROM customers_accountproduct ap JOIN catalog_planallowance pa ON pa.plan_id = ap.plan_id"
     " WHERE ap.account_id = s.account_id AND pa.service_type = s.service_type)")
 SNAPSHOT_JOINS = (
-    "charging_sessions_chargingsession s LEFT JOIN ledger_hold h ON h.id = s.hold_id"
+    f"charging_sessions_chargingsession s {ledger_selectors.hold_join_sql('h', 's.hold_id')}"
     " JOIN customers_account a ON a.id = s.account_id JOIN customers_customer c ON c.id = s.customer_id"
-    " JOIN ledger_funds f ON f.customer_id = s.customer_id")
+    f" {ledger_selectors.funds_join_sql('f', 's.customer_id')}")
 _SNAPSHOT_SQL = f"SELECT {SNAPSHOT_COLUMNS} FROM {SNAPSHOT_JOINS} WHERE s.client = %s AND s.session_id = %s"
 TP001 = "TP001"  # raised by the functions when what they were asked to write no longer holds
 
