@@ -122,11 +122,13 @@ def authorize(request: HttpRequest) -> HttpResponse:
     """May this login connect? 200 with the product's reply attributes in the NAS's vendor dictionary
     and, for CHAP and MS-CHAP, the password for FreeRADIUS's check, or 401 with the refusal's
     Reply-Message. A PAP request's password is checked here, and its login recorded (D240)."""
-    nas, attrs = _nas(request), _attributes(request)
-    if nas is None or attrs is None:
+    attrs = _attributes(request)
+    if attrs is None:
         return HttpResponse(status=400)
     username = (attrs.get("User-Name") or [""])[0]
-    access = selectors.access_of(username)
+    nas, access = selectors.authorize_lookup(request.GET.get("nas", "")[:45], username)  # one round trip (D241)
+    if nas is None:
+        return HttpResponse(status=400)
     code = decision.refusal(access.found if access else None)
     if code:
         return _reject(code)
