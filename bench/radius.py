@@ -27,8 +27,9 @@ Message-Authenticator or the Accounting authenticator computed), timing each req
 within 5 s counts as lost. For each target, in order:
 
 1. Access-Request (PAP) for random users for --seconds, as fast as the answers come: Access-Accept
-   expected (tripleplay: authorize + post-auth, two rlm_rest calls; stock: three SELECTs and the
-   radpostauth INSERT).
+   expected (tripleplay: one rlm_rest call, authorize checking the PAP password and recording the
+   login, D240; two, authorize + post-auth, with --env TRIPLEPLAY_RADIUS_PAP_CHECK=0; stock: three
+   SELECTs and the radpostauth INSERT).
 2. Accounting-Request Start for every user's session (timed, reported, not the aim).
 3. Interim-Update round-robin over the sessions for --seconds, as fast as the answers come; each
    reports 100 KB more (tripleplay charges it in real time, committed before the Accounting-Response:

@@ -1,6 +1,6 @@
 """The lean request path of FreeRADIUS's rlm_rest calls (/aaa/v1/radius/..., tripleplay/api/aaa.py), in
 front of Django's full handler: every Access-Request and every Accounting-Request of every NAS passes
-here, twice for an Access-Request (authorize, post-auth).
+here: once for a PAP Access-Request (authorize, D240), twice for CHAP and MS-CHAP (authorize, post-auth).
 
 Django's middleware (sessions, CSRF, auth, messages, axes) and URL resolution do nothing for these
 calls: the views are CSRF-exempt, authenticate by HTTP Basic themselves (aaa.endpoint), set no cookie

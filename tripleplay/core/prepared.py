@@ -39,6 +39,7 @@ def fetch_one(sql: str, params: list, *, using: str = DEFAULT_DB_ALIAS) -> tuple
             cursor.execute(sql, params)
             return cursor.fetchone()
     import psycopg
+    from psycopg import pq
 
     db.ensure_connection()
     pg = db.connection
@@ -47,7 +48,10 @@ def fetch_one(sql: str, params: list, *, using: str = DEFAULT_DB_ALIAS) -> tuple
     started = time.monotonic()
     with db.wrap_database_errors, psycopg.RawCursor(pg) as cursor:
         cursor.execute(_numbered(sql), params, prepare=True)
-        row = cursor.fetchone() if cursor.description is not None else (cursor.rowcount,)
+        # The result's status, not cursor.description: description builds a Column object per column
+        # on every call (a twelfth of authorize's time in process, D241).
+        returns_rows = cursor.pgresult is not None and cursor.pgresult.status == pq.ExecStatus.TUPLES_OK
+        row = cursor.fetchone() if returns_rows else (cursor.rowcount,)
     if db.queries_logged:
         db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return row

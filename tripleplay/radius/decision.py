@@ -4,12 +4,14 @@ The refusals, in the order they are decided (each answered as Access-Reject with
 ``"<code>: <message>"``): unknown_user; customer_closed / account_closed (closed); blocked;
 suspended; on_hold (a vacation hold, D153); no_internet_service (the account's main product has no
 internet attributes); no_funds (available funds, prepaid balance or postpaid credit left, minus holds, not above zero).
-wrong_password is decided by FreeRADIUS itself (pap / chap / mschap against the cleartext password
-tripleplay answers) and named by tripleplay's post-auth endpoint (docs/radius.md).
+wrong_password, last: for a PAP request (the User-Password in the request, D240) by ``pap_matches``
+in authorize; for CHAP and MS-CHAP by FreeRADIUS itself (chap / mschap against the cleartext password
+tripleplay answers), named by tripleplay's post-auth reject endpoint (docs/radius.md).
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import NamedTuple
 
 from tripleplay.customers.models import Status
@@ -56,3 +58,15 @@ def refusal(found: Found | None) -> str | None:
 
 def reply_message(code: str) -> str:
     return f"{code}: {MESSAGES[code]}"
+
+
+def pap_request(attributes: dict[str, list[str]]) -> bool:
+    """A plain PAP Access-Request: one User-Password and no CHAP or MS-CHAP proof beside it (D240)."""
+    return (len(attributes.get("User-Password") or ()) == 1
+            and not any(name in attributes for name in ("CHAP-Password", "MS-CHAP-Response", "MS-CHAP2-Response")))
+
+
+def pap_matches(given: str, password: str) -> bool:
+    """rlm_pap's check against a Cleartext-Password (``normalise = no``): the same bytes, compared in
+    constant time (rad_digest_cmp)."""
+    return hmac.compare_digest(given.encode(), password.encode())

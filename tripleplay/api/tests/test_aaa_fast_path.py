@@ -150,3 +150,27 @@ def test_the_wsgi_application_follows_the_setting(on):
             assert ("AaaFastPath" in chain) is on
     finally:
         importlib.reload(wsgi)
+
+
+def test_a_pap_access_request_is_two_statements_in_one_call(db, settings, api_catalog, prepaid,
+                                                             django_assert_num_queries):
+    """D240 and D241: the NAS and the access in one SELECT, then the login's UPDATE; a refusal is the
+    SELECT alone, and so is an unknown NAS (a 400)."""
+    from tripleplay.customers import services as customer_services
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+
+    settings.TRIPLEPLAY_RADIUS_TOKEN = base.TOKEN
+    services.create_nas(base.SYSTEM, **base.NAS)
+    services.set_internet_service(base.SYSTEM, api_catalog["basic"], download_kbps=8000, upload_kbps=1000)
+    account = customer_services.create_account(base.SYSTEM, prepaid, main_plan=api_catalog["basic_plan"], login="pete")
+    services.set_internet_password(base.SYSTEM, account, "secret-pw")
+    record_payment(base.SYSTEM, prepaid, Money(500, "USD"), idempotency_key="top-up")
+    with django_assert_num_queries(2):
+        r = base._aaa("authorize", base._rest({"User-Name": "pete", "User-Password": "secret-pw"}))
+    assert (r.status_code, r.json()["control:Auth-Type"]["value"]) == (200, "Accept")
+    with django_assert_num_queries(1):
+        assert base._aaa("authorize", base._rest({"User-Name": "pete", "User-Password": "nope"})).status_code == 401
+    with django_assert_num_queries(1):
+        assert base._aaa("authorize", base._rest({"User-Name": "pete"}), nas="192.0.2.99").status_code == 400
+    assert InternetLogin.objects.get().last_auth_at is not None

@@ -184,3 +184,48 @@ def test_aaa_client_lookup_and_authorize(db, settings, api_catalog, prepaid):
     assert login.last_nas == nas and login.last_auth_at is not None
     assert _aaa("accounting", _rest({"Acct-Status-Type": "Start"})).status_code == 400  # no session id
     assert _aaa("accounting", {"User-Name": {"value": ["a\u0000b"]}}).status_code == 400
+
+
+
+def _values(response) -> dict:
+    return {k: v["value"] for k, v in response.json().items()}
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_authorize_checks_a_pap_password_and_records_the_login_itself(db, settings, api_catalog, prepaid, check):
+    """D240: a PAP Access-Request (its User-Password in the body) is decided by authorize alone: a wrong
+    password is refused there, a right one recorded there and answered Auth-Type Accept, without the
+    cleartext password; CHAP (and the switch off) keeps FreeRADIUS's check and post-auth."""
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+
+    settings.TRIPLEPLAY_RADIUS_TOKEN, settings.TRIPLEPLAY_RADIUS_PAP_CHECK = TOKEN, check
+    nas = services.create_nas(SYSTEM, **NAS)
+    services.set_internet_service(SYSTEM, api_catalog["basic"], download_kbps=8000, upload_kbps=1000)
+    account = customer_services.create_account(SYSTEM, prepaid, main_plan=api_catalog["basic_plan"], login="pete")
+    services.set_internet_password(SYSTEM, account, "pw-\u00e9%{x}")
+    record_payment(SYSTEM, prepaid, Money(500, "USD"), idempotency_key="top-up")
+    reply = {"reply:Huawei-Input-Average-Rate": "1000000", "reply:Huawei-Output-Average-Rate": "8000000",
+             "reply:Acct-Interim-Interval": "300"}
+    recorded = lambda: InternetLogin.objects.values_list("last_auth_at", "last_nas_id").get()  # noqa: E731
+
+    wrong = _aaa("authorize", _rest({"User-Name": "pete", "User-Password": "pw-\u00e9%{y}"}))
+    if check:
+        assert (wrong.status_code, _values(wrong)) == (401, {"reply:Reply-Message": "wrong_password: wrong password"})
+    else:
+        assert (wrong.status_code, _values(wrong)) == (200, {"control:Cleartext-Password": "pw-\u00e9%{x}", **reply})
+    assert recorded() == (None, None)  # a refusal (or a check still to come) is no login
+
+    right = _aaa("authorize", _rest({"User-Name": "pete", "User-Password": "pw-\u00e9%{x}"}))
+    assert right.status_code == 200
+    if check:
+        assert _values(right) == {"control:Auth-Type": "Accept", **reply}
+        assert recorded()[1] == nas.pk and recorded()[0] is not None
+    else:
+        assert _values(right) == {"control:Cleartext-Password": "pw-\u00e9%{x}", **reply}
+        assert recorded() == (None, None)
+
+    InternetLogin.objects.update(last_auth_at=None, last_nas=None)
+    chap = _aaa("authorize", _rest({"User-Name": "pete", "User-Password": "pw-\u00e9%{x}", "CHAP-Password": "0x01ab"}))
+    assert (chap.status_code, _values(chap)) == (200, {"control:Cleartext-Password": "pw-\u00e9%{x}", **reply})
+    assert recorded() == (None, None)  # FreeRADIUS checks it; post-auth records it

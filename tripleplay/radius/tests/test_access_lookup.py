@@ -46,10 +46,13 @@ def _login(actor, world, n: int, *, funds: int = 500, plan=None):
 def _both(username: str):
     one, orm = selectors.access_of(username), selectors.access_of_orm(username)
     assert one == orm
+    nas, combined = selectors.authorize_lookup("192.0.2.77", username)  # authorize's one round trip (D241)
+    assert (nas.name, combined) == ("lookup-nas", one)
     return decision.refusal(one.found if one else None), one
 
 
 def test_every_case_reads_the_same_as_the_orm(world, actor):
+    services.create_nas(actor, name="lookup-nas", address="192.0.2.77", secret="secret-123", vendor="mikrotik")
     ok = _login(actor, world, 1)
     code, access = _both("login1")
     assert code is None
@@ -93,8 +96,11 @@ def test_the_nas_lookup_finds_only_an_enabled_nas(world, actor):
     assert (found.pk, found.name, found.vendor, found.address) == (nas.pk, "bras", "huawei", "192.0.2.7")
     assert selectors.nas_secret(found) == "secret-123"
     assert selectors.nas_by_address("192.0.2.8") is None
+    assert selectors.authorize_lookup("192.0.2.8", "anyone") == (None, None)
+    assert selectors.authorize_lookup("192.0.2.7", "nobody")[0].pk == nas.pk
     NasClient.objects.filter(pk=nas.pk).update(enabled=False)
     assert selectors.nas_by_address("192.0.2.7") is None
+    assert selectors.authorize_lookup("192.0.2.7", "nobody") == (None, None)
 
 
 def test_post_auth_records_the_login_by_its_name(world, actor):

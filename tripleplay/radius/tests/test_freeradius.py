@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.core.signals import request_started
 
 from tripleplay.core import scheduler
 from tripleplay.customers.services import change_customer_status, create_account
@@ -13,7 +14,7 @@ from tripleplay.ledger.services import record_payment
 from tripleplay.money import Money
 from tripleplay.radius import services
 from tripleplay.radius.coa import RetryPolicy, Sender
-from tripleplay.radius.models import CommandStatus, NasCommand, NetworkSession, SessionStatus
+from tripleplay.radius.models import CommandStatus, InternetLogin, NasCommand, NetworkSession, SessionStatus
 from tripleplay.radius.tests.conftest import (
     HUAWEI_ADDRESS,
     HUAWEI_SECRET,
@@ -87,6 +88,59 @@ def test_access_reject_names_the_reason(radius_server, world, actor, case, code)
     reply = radclient(radius_server, "auth", f'User-Name = "{user}", User-Password = "{password}"')
     assert reply.code == "Access-Reject", reply.output
     assert reply.attributes["Reply-Message"].split(":")[0] == code, reply.output
+
+
+@pytest.fixture
+def calls():
+    """The rlm_rest calls tripleplay's live server received (their paths), in order."""
+    paths: list[str] = []
+
+    def seen(sender, environ=None, **kwargs):
+        if environ and environ.get("PATH_INFO", "").startswith("/aaa/v1/radius/"):
+            paths.append(environ["PATH_INFO"].removeprefix("/aaa/v1/radius/"))
+
+    request_started.connect(seen)
+    yield paths
+    request_started.disconnect(seen)
+
+
+def _last_login(login: str):
+    return InternetLogin.objects.filter(account__login=login).values_list("last_auth_at", "last_nas__name").get()
+
+
+def test_a_pap_login_is_one_call_checked_and_recorded_by_authorize(radius_server, world, calls):
+    """D240: PAP's password is checked by tripleplay's authorize, which records the login; FreeRADIUS
+    accepts with Auth-Type Accept and calls nothing more. A wrong password is refused by the same call
+    and records nothing."""
+    world["subscriber"]("paula")
+    reply = radclient(radius_server, "auth", 'User-Name = "paula", User-Password = "not-it"')
+    assert (reply.code, reply.attributes) == ("Access-Reject", {"Reply-Message": "wrong_password: wrong password"})
+    assert _last_login("paula") == (None, None)
+    calls.clear()
+    reply = radclient(radius_server, "auth", 'User-Name = "paula", User-Password = "s3cret-pw"')
+    assert reply.code == "Access-Accept", reply.output
+    assert reply.attributes["Mikrotik-Rate-Limit"] == "20000k/100000k"
+    assert calls == ["authorize"]
+    recorded_at, nas = _last_login("paula")
+    assert (recorded_at is not None, nas) == (True, "mikrotik-1")
+
+
+def test_a_chap_login_is_checked_by_freeradius_and_recorded_by_post_auth(radius_server, world, calls):
+    """CHAP carries no password tripleplay could check: authorize answers the cleartext password,
+    FreeRADIUS's chap checks it, post-auth records an accepted login and post-auth/reject names a
+    refused one."""
+    world["subscriber"]("chris")
+    reply = radclient(radius_server, "auth", 'User-Name = "chris", CHAP-Password = "not-it"')
+    assert (reply.code, reply.attributes["Reply-Message"]) == ("Access-Reject", "wrong_password: wrong password")
+    assert calls == ["authorize", "post-auth/reject"]
+    assert _last_login("chris") == (None, None)
+    calls.clear()
+    reply = radclient(radius_server, "auth", 'User-Name = "chris", CHAP-Password = "s3cret-pw"')
+    assert reply.code == "Access-Accept", reply.output
+    assert reply.attributes["Mikrotik-Rate-Limit"] == "20000k/100000k"
+    assert calls == ["authorize", "post-auth"]
+    recorded_at, nas = _last_login("chris")
+    assert (recorded_at is not None, nas) == (True, "mikrotik-1")
 
 
 def test_accounting_start_interim_stop_and_retransmissions_change_nothing(radius_server, huawei_nas, world):

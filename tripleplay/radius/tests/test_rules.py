@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tripleplay.radius.attributes import ServiceAttributes, reply_attributes
-from tripleplay.radius.decision import REFUSALS, Found, refusal, reply_message
+from tripleplay.radius.decision import REFUSALS, Found, pap_matches, pap_request, refusal, reply_message
 
 OK = Found("active", "active", True, 1)
 
@@ -27,6 +27,27 @@ OK = Found("active", "active", True, 1)
 ])
 def test_refusal(found, expected):
     assert refusal(found) == expected
+
+
+@pytest.mark.parametrize("attributes, expected", [
+    ({"User-Name": ["a"], "User-Password": ["pw"]}, True),
+    ({"User-Name": ["a"]}, False),  # no password: FreeRADIUS's own check (or none) decides
+    ({"User-Password": ["pw", "pw2"]}, False),
+    ({"User-Password": []}, False),
+    ({"User-Password": ["pw"], "CHAP-Password": ["0x01"]}, False),
+    ({"User-Password": ["pw"], "MS-CHAP2-Response": ["0x01"]}, False),
+    ({"User-Password": ["pw"], "MS-CHAP-Response": ["0x01"]}, False),
+])
+def test_pap_request(attributes, expected):
+    assert pap_request(attributes) is expected
+
+
+@pytest.mark.parametrize("given, password, expected", [
+    ("s3cret", "s3cret", True), ("s3cret", "s3cret ", False), ("S3cret", "s3cret", False), ("", "", True),
+    ("p\u00e9", "p\u00e9", True), ("p\u00e9", "pe", False), ("", "x", False),
+])
+def test_pap_matches_exactly_as_rlm_pap_without_normalising(given, password, expected):
+    assert pap_matches(given, password) is expected
 
 
 def test_every_refusal_has_a_message_starting_with_its_code():
