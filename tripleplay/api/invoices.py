@@ -8,11 +8,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from tripleplay.api.idempotency import idempotent_create
-from tripleplay.api.pagination import CursorPagination
+from tripleplay.api.pagination import ChangingCursorPagination
 from tripleplay.api.permissions import OPERATIONS, READERS, require
 from tripleplay.api.schemas import IdParam, In, MoneyOut, RequiredText, decimal_text, minor
 from tripleplay.collections.models import CollectionAction
@@ -60,6 +60,7 @@ class InvoiceOut(Schema):
     pdf_sha256: str
     voided_at: datetime | None
     void_reason: str
+    updated_at: datetime = Field(description="the time of the last change (updated_after filters by it)")
 
 
 class InvoiceDetailOut(InvoiceOut):
@@ -79,7 +80,7 @@ def _out(inv, with_lines: bool = False) -> dict:
         "subtotal": minor(inv.subtotal_minor, cur), "tax": minor(inv.tax_minor, cur),
         "total": minor(inv.total_minor, cur), "amount_due": minor(inv.amount_due_minor, cur),
         "settled": minor(inv.settled_minor, cur), "pdf_sha256": inv.pdf_sha256, "voided_at": inv.voided_at,
-        "void_reason": inv.void_reason,
+        "void_reason": inv.void_reason, "updated_at": inv.updated_at,
     }
     if with_lines:
         out["lines"] = [{"position": ln.position, "section": ln.section, "service_type": ln.service_type,
@@ -91,7 +92,7 @@ def _out(inv, with_lines: bool = False) -> dict:
 
 
 @router.get("/invoices", response=list[InvoiceOut])
-@paginate(CursorPagination, created="created_at", render=_out)
+@paginate(ChangingCursorPagination, created="created_at", render=_out)
 def list_invoices(request, customer_id: IdParam | None = None, status: InvoiceStatus | None = None):
     """Newest first (by creation)."""
     require(request, *READERS)

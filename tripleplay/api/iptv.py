@@ -22,7 +22,7 @@ from pydantic import StrictBool, StrictFloat, StrictInt, WithJsonSchema
 
 from tripleplay.api.catalog import AllowanceIn, ProductDetailOut
 from tripleplay.api.idempotency import idempotent_create
-from tripleplay.api.pagination import BoundedPagination, CursorPagination
+from tripleplay.api.pagination import BoundedPagination, ChangingCursorPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import (
     Code,
@@ -361,6 +361,7 @@ class CommandOut(Schema):
     attempts: int
     created_at: datetime
     finished_at: datetime | None
+    updated_at: datetime = Field(description="the time of the last change (updated_after filters by it)")
     last_error: str
     exchanges: list[dict] = Field(description="requests and responses of the last attempt (secrets masked)")
     actor_name: str
@@ -569,7 +570,7 @@ def cancel_subscriber(request, subscriber_id: IdParam):
 
 
 @router.get("/iptv/commands", response=list[CommandOut])
-@paginate(CursorPagination, created="created_at")
+@paginate(ChangingCursorPagination, created="created_at")
 def list_commands(request, platform_id: IdParam | None = None, status: CommandStatus | None = None):
     """Provisioning commands, newest first."""
     require(request, *READERS)

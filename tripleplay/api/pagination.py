@@ -75,6 +75,9 @@ class CursorPagination(BoundedPagination):
         self.render = render
         super().__init__(**kwargs)
 
+    def _by_update(self, pagination) -> bool:
+        return False
+
     def paginate_queryset(self, queryset, pagination: Input, request, **params):
         # A parameter these lists do not know is refused, not ignored: a filter misspelt (or sent in a
         # shape the document does not declare, such as an object exploded into its keys) would
@@ -92,31 +95,67 @@ class CursorPagination(BoundedPagination):
             qs = qs.filter(**{f"{created}__gt": _utc(pagination.created_after)})
         if pagination.created_before is not None:
             qs = qs.filter(**{f"{created}__lt": _utc(pagination.created_before)})
-        qs = qs.order_by(created, "id") if self.ascending else qs.order_by(f"-{created}", "-id")
+        # With an updated_* filter the list is a "what changed since" feed (D251): oldest change
+        # first, cursored on (updated_at, id), whatever the list's usual order.
+        by_update = self._by_update(pagination)
+        key, ascending = (self.updated, True) if by_update else (created, self.ascending)
+        if by_update:
+            if pagination.updated_after is not None:
+                qs = qs.filter(**{f"{key}__gt": _utc(pagination.updated_after)})
+            if pagination.updated_before is not None:
+                qs = qs.filter(**{f"{key}__lt": _utc(pagination.updated_before)})
+        qs = qs.order_by(key, "id") if ascending else qs.order_by(f"-{key}", "-id")
         count = qs.count()
         if pagination.cursor is not None:
             if pagination.offset:
                 raise InvalidInput("send either a cursor or an offset, not both", code="cursor_with_offset",
                                    details={"field": "offset"})
-            at, pk = decode_cursor(pagination.cursor)
-            after = "gt" if self.ascending else "lt"
-            qs = qs.filter(Q(**{f"{created}__{after}": at}) | Q(**{created: at, f"id__{after}": pk}))
+            at, pk = decode_cursor(pagination.cursor, updated=by_update)
+            after = "gt" if ascending else "lt"
+            qs = qs.filter(Q(**{f"{key}__{after}": at}) | Q(**{key: at, f"id__{after}": pk}))
         rows = list(qs[pagination.offset:pagination.offset + pagination.limit + 1])
         more = len(rows) > pagination.limit
         rows = rows[:pagination.limit]
-        next_cursor = encode_cursor(getattr(rows[-1], created), rows[-1].pk) if more else None
+        next_cursor = encode_cursor(getattr(rows[-1], key), rows[-1].pk, updated=by_update) if more else None
         items = [self.render(r) for r in rows] if self.render else rows
         return {"items": items, "count": count, "next_cursor": next_cursor}
 
 
-def encode_cursor(at: datetime, pk: int) -> str:
-    text = json.dumps([at.astimezone(UTC).isoformat(), pk], separators=(",", ":"))
+class ChangingCursorPagination(CursorPagination):
+    """The lists whose rows change after they are written (invoices, IPTV provisioning and RADIUS
+    commands, webhook deliveries) also filter by the time of the last change (D250, D251).
+
+    ``updated_after``/``updated_before`` switch the list to the order of a sync feed: by ``updated``
+    then id, oldest change first, and its cursor to that position (a cursor of one order is refused
+    by the other). A row changed again while a client walks moves behind the walk and is seen again.
+    """
+
+    class Input(CursorPagination.Input):
+        updated_after: QueryInstant | None = Field(None, description="only items last changed after this time; "
+                                                   "the list is then ordered by that time, oldest first")
+        updated_before: QueryInstant | None = Field(None, description="only items last changed before this time; "
+                                                    "the list is then ordered by that time, oldest first")
+
+    def __init__(self, *, updated: str = "updated_at", **kwargs) -> None:
+        self.updated = updated
+        super().__init__(**kwargs)
+
+    def _by_update(self, pagination) -> bool:
+        return pagination.updated_after is not None or pagination.updated_before is not None
+
+
+def encode_cursor(at: datetime, pk: int, *, updated: bool = False) -> str:
+    position = [at.astimezone(UTC).isoformat(), pk] + (["u"] if updated else [])
+    text = json.dumps(position, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, *, updated: bool = False) -> tuple[datetime, int]:
     try:
-        at, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(position, list) or position[2:] != (["u"] if updated else []):
+            raise ValueError(cursor)  # a cursor of the other order (D251)
+        at, pk = position[:2]
         at = datetime.fromisoformat(at)
         if at.tzinfo is None or not isinstance(pk, int) or isinstance(pk, bool) or not 1 <= pk <= MAX_ID:
             raise ValueError(cursor)

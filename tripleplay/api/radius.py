@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from tripleplay.api.idempotency import idempotent_create
-from tripleplay.api.pagination import BoundedPagination, CursorPagination
+from tripleplay.api.pagination import BoundedPagination, ChangingCursorPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import IdParam, In, IpAddress, OptionalText, Secret, Text
 from tripleplay.catalog import selectors as catalog_selectors
@@ -170,6 +170,7 @@ class NasCommandOut(Schema):
     actor_name: str
     created_at: datetime
     finished_at: datetime | None
+    updated_at: datetime = Field(description="the time of the last change (updated_after filters by it)")
 
 
 class DisconnectIn(In):
@@ -274,7 +275,7 @@ def disconnect_session(request, session_id: IdParam, payload: DisconnectIn):
 
 
 @router.get("/radius/commands", response=list[NasCommandOut])
-@paginate(CursorPagination, created="created_at")
+@paginate(ChangingCursorPagination, created="created_at")
 def list_commands(request, status: CommandStatus | None = None, customer_id: IdParam | None = None):
     """Disconnect-Requests, newest first; ``status=failed`` is the dead letter."""
     require(request, *READERS)

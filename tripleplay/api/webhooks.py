@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from pydantic import StrictBool, StrictInt
 
 from tripleplay.api.idempotency import idempotent_create
-from tripleplay.api.pagination import BoundedPagination, CursorPagination
+from tripleplay.api.pagination import BoundedPagination, ChangingCursorPagination
 from tripleplay.api.permissions import ADMINS, OPERATIONS, READERS, require
 from tripleplay.api.schemas import HttpUrl, Id, IdParam, In, Text
 from tripleplay.webhooks import selectors, services
@@ -77,6 +77,7 @@ class DeliveryOut(Schema):
     last_error: str
     created_at: datetime
     finished_at: datetime | None
+    updated_at: datetime = Field(description="the time of the last change (updated_after filters by it)")
 
 
 class DeliveryAttemptOut(Schema):
@@ -117,7 +118,7 @@ def _delivery(d) -> dict:
     return {"id": d.pk, "event_id": d.event_id, "event_uid": d.event.uid, "event_type": d.event.type,
             "endpoint_id": d.endpoint_id, "status": d.status, "attempts": d.attempts,
             "next_attempt_at": d.next_attempt_at, "last_status_code": d.last_status_code, "last_error": d.last_error,
-            "created_at": d.created_at, "finished_at": d.finished_at}
+            "created_at": d.created_at, "finished_at": d.finished_at, "updated_at": d.updated_at}
 
 
 @router.get("/webhooks/event-types", response=list[str])
@@ -189,7 +190,7 @@ def replay_event(request, event_id: IdParam, payload: ReplayEventIn):
 
 
 @router.get("/webhooks/deliveries", response=list[DeliveryOut])
-@paginate(CursorPagination, created="created_at", render=_delivery)
+@paginate(ChangingCursorPagination, created="created_at", render=_delivery)
 def list_deliveries(request, filters: Query[DeliveryFilter]):
     """Newest first; failed ones are the dead letters."""
     require(request, *READERS)

@@ -22,6 +22,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from tripleplay import clock
 from tripleplay.core.errors import Conflict
 from tripleplay.invoicing import selectors
 from tripleplay.invoicing.lines import SERVICE_NAMES
@@ -93,10 +94,11 @@ def store_pdf(invoice: Invoice) -> Invoice:
     digest = hashlib.sha256(data).hexdigest()
     name = _name(invoice)
     with transaction.atomic():
-        if Invoice.objects.filter(pk=invoice.pk, pdf_sha256="").update(pdf_sha256=digest, pdf_path=name) == 1:
+        if Invoice.objects.filter(pk=invoice.pk, pdf_sha256="").update(pdf_sha256=digest, pdf_path=name,
+                                                                        updated_at=clock.now()) == 1:
             stored = storages[INVOICE_STORAGE].save(name, ContentFile(data))
             if stored != name:
-                Invoice.objects.filter(pk=invoice.pk).update(pdf_path=stored)
+                Invoice.objects.filter(pk=invoice.pk).update(pdf_path=stored, updated_at=clock.now())
     invoice.refresh_from_db(fields=["pdf_sha256", "pdf_path"])
     return invoice
 

@@ -102,6 +102,7 @@ class Invoice(ActorFields):
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices)
     bill_to = models.JSONField(default=dict)  # the customer's name and address as printed
     created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(db_index=True)  # every write sets it (D250)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=200, blank=True)
     pdf_path = models.CharField(max_length=300, blank=True)

@@ -218,7 +218,7 @@ def _issue(actor: Actor, jobs: list[_Job], issue_date: date, batch_delay: float 
             "tax_rate": rate, "rounding": mode, "opening_balance_minor": opening,
             "payments_minor": t.payments_minor, "subtotal_minor": t.subtotal_minor, "tax_minor": t.tax_minor,
             "total_minor": t.total_minor, "amount_due_minor": opening - t.payments_minor + t.total_minor,
-            "bill_to": _bill_to(c), "created_at": now}))
+            "bill_to": _bill_to(c), "created_at": now, "updated_at": now}))
         job.invoice = inv
         invoices.append(inv)
     _settle(list({j.customer["id"] for j in jobs}), issue_date, new=invoices)
@@ -333,6 +333,7 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
         if inv.total_minor < 0:
             free[inv.customer_id] += -inv.total_minor
     changed = []
+    now = clock.now()
     open_docs = list(docs.filter(status__in=OPEN_STATUSES).order_by("customer_id", "issue_date", "number"))
     for inv in [*open_docs, *new]:
         before = (inv.settled_minor, inv.status)
@@ -341,9 +342,10 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
         free[inv.customer_id] -= give
         inv.status = _status(inv, today)
         if inv.pk and (inv.settled_minor, inv.status) != before:
+            inv.updated_at = now
             changed.append(inv)
     if changed:
-        Invoice.objects.bulk_update(changed, ["settled_minor", "status"])
+        Invoice.objects.bulk_update(changed, ["settled_minor", "status", "updated_at"])
         now_paid = [inv for inv in changed if inv.status == InvoiceStatus.PAID]
         if now_paid:
             INVOICES_PAID(now_paid)
@@ -538,7 +540,7 @@ def void_invoice(actor: Actor, invoice: Invoice, *, reason: str) -> Invoice:
                      opening_balance_minor=opening, payments_minor=0, subtotal_minor=-inv.subtotal_minor,
                      tax_minor=-inv.tax_minor, total_minor=-inv.total_minor,
                      amount_due_minor=opening - inv.total_minor, status=InvoiceStatus.ISSUED, bill_to=_bill_to(c),
-                     created_at=now)
+                     created_at=now, updated_at=now)
         cn.set_actor(actor)
         cn.save()
         taxable = inv.lines.exclude(section=Section.PAYMENTS).order_by("position")
@@ -557,7 +559,7 @@ def void_invoice(actor: Actor, invoice: Invoice, *, reason: str) -> Invoice:
                                reason=reason, source=CREDIT_NOTE_SOURCE, reference=inv.number_text)
             InvoicedEntry.objects.create(entry=entry, invoice=cn)
         Invoice.objects.filter(pk=inv.pk).update(status=InvoiceStatus.VOID, voided_at=now, void_reason=reason[:200],
-                                                 settled_minor=0)
+                                                 settled_minor=0, updated_at=now)
         s.balance_minor = cn.amount_due_minor
         s.save(update_fields=["balance_minor"])
         _settle([inv.customer_id], today)
@@ -608,5 +610,5 @@ def mark_overdue(today: date | None = None) -> int:
     today = today or clock.today()
     return Invoice.objects.filter(kind=DocumentKind.INVOICE, status__in=(InvoiceStatus.UNPAID,
                                                                           InvoiceStatus.PARTIALLY_PAID),
-                                  due_date__lt=today).update(status=InvoiceStatus.OVERDUE)
+                                  due_date__lt=today).update(status=InvoiceStatus.OVERDUE, updated_at=clock.now())
 

@@ -182,6 +182,7 @@ class ProvisioningCommand(models.Model):
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(db_index=True)  # every write sets it (D250)
     exchanges = models.JSONField(default=list, blank=True)  # request/response of the last attempt
     actor_name = models.CharField(max_length=150, blank=True)
 

@@ -167,11 +167,11 @@ def enqueue_command(actor: Actor, sub: Subscriber, desired: Desired, event: str,
     now = clock.now()
     command = ProvisioningCommand.objects.create(
         subscriber=sub, event=event, desired=desired.as_json(account), idempotency_key=uuid.uuid4().hex,
-        created_at=now, actor_name=actor.name[:150],
+        created_at=now, updated_at=now, actor_name=actor.name[:150],
     )
     # Older pending commands carried older states: the newest one supersedes them.
     ProvisioningCommand.objects.filter(subscriber=sub, status=CommandStatus.PENDING, id__lt=command.pk).update(
-        status=CommandStatus.SUPERSEDED, finished_at=now)
+        status=CommandStatus.SUPERSEDED, finished_at=now, updated_at=now)
     sub.desired_exists, sub.desired_enabled = desired.exists, desired.enabled
     sub.desired_packages = list(desired.packages)
     sub.desired_details = desired.details_json() if desired.exists else {}
@@ -211,9 +211,9 @@ def cancel_subscriber_commands(actor: Actor, sub: Subscriber) -> Subscriber:
             raise Conflict(f"subscriber {sub.external_id} has no queued command", code="nothing_to_cancel")
         now = clock.now()
         ProvisioningCommand.objects.filter(subscriber=sub, status=CommandStatus.PENDING).update(
-            status=CommandStatus.CANCELLED, finished_at=now)
+            status=CommandStatus.CANCELLED, finished_at=now, updated_at=now)
         ProvisioningCommand.objects.filter(pk=sub.pending_command_id, status=CommandStatus.FAILED).update(
-            status=CommandStatus.CANCELLED, finished_at=now)
+            status=CommandStatus.CANCELLED, finished_at=now, updated_at=now)
         Subscriber.objects.filter(pk=sub.pk).update(
             pending_command=None, next_attempt_at=None, status=ProvisioningStatus.FAILED,
             status_message=f"cancelled by {actor.name}: the platform may differ from billing until reconciled",

@@ -297,7 +297,8 @@ class Worker:
                 return
             # The queue fields change only if no newer command arrived meanwhile.
             still_pending = Subscriber.objects.filter(pk=sub.pk, pending_command_id=command.pk)
-            cmd = dict(attempts=command.attempts + 1, exchanges=exchanges[-20:], last_error=outcome.error[:4000])
+            cmd = dict(attempts=command.attempts + 1, exchanges=exchanges[-20:], last_error=outcome.error[:4000],
+                       updated_at=now)
             if outcome.ok:
                 still_pending.update(pending_command=None, next_attempt_at=None, attempts=0,
                                      status=ProvisioningStatus.OK, status_message="")

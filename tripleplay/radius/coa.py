@@ -155,7 +155,8 @@ class Sender:
             if connection.features.has_select_for_update_of:
                 due = due.select_for_update(skip_locked=True, of=("self",))
             ids = list(due.values_list("id", flat=True)[:self.batch_size])
-            NasCommand.objects.filter(id__in=ids).update(lease_owner=self.name, lease_until=now + self.lease)
+            NasCommand.objects.filter(id__in=ids).update(lease_owner=self.name, lease_until=now + self.lease,
+                                                         updated_at=now)
         return ids
 
     def run_once(self) -> int:
@@ -186,7 +187,7 @@ class Sender:
         now = clock.now()
         attempts = command.attempts + 1
         fields = dict(attempts=attempts, lease_owner="", lease_until=None, last_error=outcome.error[:2000],
-                      response=outcome.response or {})
+                      response=outcome.response or {}, updated_at=now)
         if outcome.done:
             fields.update(status=CommandStatus.DONE, finished_at=now, next_attempt_at=None)
         elif outcome.transient and attempts < self.retry.max_attempts:

@@ -150,6 +150,7 @@ class NasCommand(models.Model):
     actor_name = models.CharField(max_length=150)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(db_index=True)  # every write sets it (D250)
 
     class Meta:
         ordering = ["-id"]

@@ -106,7 +106,7 @@ def reconcile_nas(actor: Actor, nas: NasClient, *, grace: timedelta = timedelta(
             charging.stopped(session)  # the usage last reported; the reservation released
             NasCommand.objects.filter(session=session, status=CommandStatus.PENDING).update(
                 status=CommandStatus.CANCELLED, finished_at=now, next_attempt_at=None,
-                last_error="the session was reconciled: gone from the NAS")
+                last_error="the session was reconciled: gone from the NAS", updated_at=now)
         for session_id in todo.record_and_disconnect:
             s = by_id[session_id]
             account = Account.objects.filter(login=s.username).only("id", "customer_id").first() if s.username else None

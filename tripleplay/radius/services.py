@@ -346,12 +346,13 @@ def enqueue_disconnects(actor: Actor, sessions, reason: str) -> list[NasCommand]
         # A session about to end needs no new rate: a CoA not yet in flight is cancelled (D128).
         NasCommand.objects.filter(session=session, kind=CommandKind.COA, status=CommandStatus.PENDING,
                                   lease_owner="").update(status=CommandStatus.CANCELLED, finished_at=now,
-                                                         next_attempt_at=None, last_error="superseded by a disconnect")
+                                                         next_attempt_at=None, last_error="superseded by a disconnect",
+                                                         updated_at=now)
         if NasCommand.objects.filter(session=session, kind=CommandKind.DISCONNECT, status=CommandStatus.PENDING).exists():
             continue  # one is queued already: the NAS is asked once
         out.append(NasCommand.objects.create(
             session=session, nas=session.nas, customer_id=session.customer_id, kind=CommandKind.DISCONNECT,
-            reason=reason[:200], next_attempt_at=now, actor_name=actor.name[:150], created_at=now))
+            reason=reason[:200], next_attempt_at=now, actor_name=actor.name[:150], created_at=now, updated_at=now))
     return out
 
 
@@ -381,13 +382,14 @@ def enqueue_coas(actor: Actor, sessions, reason: str) -> list[NasCommand]:
             queued.attributes, queued.reason = attributes, reason[:200]
             if not queued.lease_owner:
                 queued.next_attempt_at = now
-            queued.save(update_fields=["attributes", "reason", "next_attempt_at"])
+            queued.updated_at = now
+            queued.save(update_fields=["attributes", "reason", "next_attempt_at", "updated_at"])
             out.append(queued)
             continue
         out.append(NasCommand.objects.create(
             session=session, nas=session.nas, customer_id=session.customer_id, kind=CommandKind.COA,
             reason=reason[:200], attributes=attributes, next_attempt_at=now, actor_name=actor.name[:150],
-            created_at=now))
+            created_at=now, updated_at=now))
     return out
 
 
@@ -454,12 +456,12 @@ def retry_command(actor: Actor, command: NasCommand) -> NasCommand:
     if NasCommand.objects.filter(session_id=command.session_id, kind=command.kind, status=CommandStatus.PENDING).exists():
         raise Conflict("another command for this session is queued", code="already_queued")
     command.status, command.attempts, command.next_attempt_at = CommandStatus.PENDING, 0, clock.now()
-    command.finished_at = None
+    command.finished_at, command.updated_at = None, command.next_attempt_at
     if command.kind == CommandKind.COA:  # the rate the session should have now, not the one that failed
         from tripleplay.radius import selectors
 
         command.attributes = selectors.desired_rate_attributes(command.session) or command.attributes
-    command.save(update_fields=["status", "attempts", "next_attempt_at", "finished_at", "attributes"])
+    command.save(update_fields=["status", "attempts", "next_attempt_at", "finished_at", "attributes", "updated_at"])
     record(actor, "radius.command_retried", command)
     return command
 
@@ -470,7 +472,8 @@ def cancel_command(actor: Actor, command: NasCommand) -> NasCommand:
     if command.status not in (CommandStatus.PENDING, CommandStatus.FAILED):
         raise Conflict(f"command {command.pk} is {command.status}", code="nothing_to_cancel")
     command.status, command.finished_at, command.next_attempt_at = CommandStatus.CANCELLED, clock.now(), None
-    command.save(update_fields=["status", "finished_at", "next_attempt_at"])
+    command.updated_at = command.finished_at
+    command.save(update_fields=["status", "finished_at", "next_attempt_at", "updated_at"])
     record(actor, "radius.command_cancelled", command)
     return command
 

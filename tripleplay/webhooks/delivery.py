@@ -73,7 +73,7 @@ def claim(owner: str, limit: int, lease: timedelta) -> list[Delivery]:
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("id", flat=True)[:limit])
         if ids:
-            Delivery.objects.filter(id__in=ids).update(lease_owner=owner, lease_until=now + lease)
+            Delivery.objects.filter(id__in=ids).update(lease_owner=owner, lease_until=now + lease, updated_at=now)
     if not ids:
         return []
     return list(Delivery.objects.select_related("event", "endpoint").filter(id__in=ids).order_by("id"))
@@ -174,7 +174,7 @@ class Deliverer:
                                 response_excerpt=r.excerpt, worker=self.name[:100]) for r in results])
             mine = Delivery.objects.filter(lease_owner=self.name, status=DeliveryStatus.PENDING)
             if skipped:
-                mine.filter(id__in=skipped).update(lease_owner="", lease_until=None)
+                mine.filter(id__in=skipped).update(lease_owner="", lease_until=None, updated_at=now)
             by_code: dict[int, list[int]] = {}
             for r in results:
                 if r.ok:
@@ -182,13 +182,13 @@ class Deliverer:
             for code, ids in by_code.items():
                 mine.filter(id__in=ids).update(status=DeliveryStatus.SUCCEEDED, attempts=F("attempts") + 1,
                                                last_status_code=code, last_error="", finished_at=now,
-                                               lease_owner="", lease_until=None)
+                                               lease_owner="", lease_until=None, updated_at=now)
             for r in results:
                 if r.ok:
                     continue
                 attempts = r.delivery.attempts + 1
                 common = dict(attempts=attempts, last_status_code=r.status_code, last_error=r.error[:EXCERPT],
-                              lease_owner="", lease_until=None)
+                              lease_owner="", lease_until=None, updated_at=now)
                 if self.retry.gives_up(attempts):
                     mine.filter(pk=r.delivery.pk).update(status=DeliveryStatus.FAILED, finished_at=now,
                                                          next_attempt_at=None, **common)

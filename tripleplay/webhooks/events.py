@@ -47,6 +47,6 @@ def emit(event_type: str, items: list[NewEvent], *, endpoints: list[Endpoint] | 
         Event(uid=new_uid(), type=event_type, created_at=now, payload=item.payload, source_key=item.source_key)
         for item in items], batch_size=500)
     Delivery.objects.bulk_create([
-        Delivery(event_id=ev.pk, endpoint_id=ep.pk, next_attempt_at=now, created_at=now)
+        Delivery(event_id=ev.pk, endpoint_id=ep.pk, next_attempt_at=now, created_at=now, updated_at=now)
         for ev in events for ep in targets], batch_size=1000)
     return events

@@ -70,6 +70,7 @@ class Delivery(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(db_index=True)  # every write sets it (D250)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="webhooks_delivery_once")]

@@ -129,7 +129,7 @@ def replay_delivery(actor: Actor, delivery: Delivery) -> Delivery:
             raise Conflict("the delivery is already waiting to be sent", code="delivery_pending")
         now = clock.now()
         Delivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
-                                                lease_owner="", lease_until=None, finished_at=None)
+                                                lease_owner="", lease_until=None, finished_at=None, updated_at=now)
         record(actor, "webhook_delivery.replayed", d, event=d.event_id, endpoint=d.endpoint_id, was=d.status)
         d.refresh_from_db()
     return d
@@ -149,10 +149,10 @@ def replay_event(actor: Actor, event: Event, *, endpoint: Endpoint | None = None
         out = []
         for ep in targets:
             d, created = Delivery.objects.select_for_update().get_or_create(
-                event=event, endpoint=ep, defaults={"next_attempt_at": now, "created_at": now})
+                event=event, endpoint=ep, defaults={"next_attempt_at": now, "created_at": now, "updated_at": now})
             if not created and d.status != DeliveryStatus.PENDING:
                 Delivery.objects.filter(pk=d.pk).update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
-                                                        lease_owner="", lease_until=None, finished_at=None)
+                                                        lease_owner="", lease_until=None, finished_at=None, updated_at=now)
                 d.refresh_from_db()
             out.append(d)
         record(actor, "webhook_event.replayed", event, endpoints=[d.endpoint_id for d in out])

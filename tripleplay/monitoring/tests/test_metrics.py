@@ -48,7 +48,8 @@ def queue(make_customer):
         for status, age in commands:
             n += 1
             ProvisioningCommand.objects.create(subscriber=subscriber, event="Account/New", desired={}, status=status,
-                                               idempotency_key=f"k{n}", created_at=T0 - timedelta(seconds=age))
+                                               idempotency_key=f"k{n}", created_at=T0 - timedelta(seconds=age),
+                                               updated_at=T0 - timedelta(seconds=age))
     return customer
 
 

@@ -38,12 +38,14 @@ def test_radius_commands_and_webhook_deliveries_by_status_with_the_oldest_pendin
         session = NetworkSession.objects.create(nas=nas, acct_session_id=f"a{n}", username="ada", account=account,
                                                 customer=customer, started_at=T0, updated_at=T0)
         NasCommand.objects.create(session=session, nas=nas, customer=customer, reason="test", status=status,
-                                  actor_name="t", created_at=T0 - timedelta(seconds=age))
+                                  actor_name="t", created_at=T0 - timedelta(seconds=age),
+                                  updated_at=T0 - timedelta(seconds=age))
     endpoint = Endpoint.objects.create(url="http://127.0.0.1:9/hook", secret_encrypted="x", secret_prefix="whsec_x",
                                        created_at=T0, updated_at=T0)
     for n, (status, age) in enumerate([("pending", 120), ("succeeded", 60), ("succeeded", 30), ("failed", 600)]):
         event = Event.objects.create(uid=f"msg_{n}", type="customer.created", created_at=T0, payload={})
-        Delivery.objects.create(event=event, endpoint=endpoint, status=status, created_at=T0 - timedelta(seconds=age))
+        Delivery.objects.create(event=event, endpoint=endpoint, status=status, created_at=T0 - timedelta(seconds=age),
+                                updated_at=T0 - timedelta(seconds=age))
 
     body = _scrape(client)
     assert _lines(body, "tripleplay_radius_commands") == [

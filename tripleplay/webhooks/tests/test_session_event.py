@@ -48,7 +48,7 @@ def test_prune_forgets_delivered_events_past_retention_and_keeps_the_dead_letter
             endpoint = ep if n == 0 else Endpoint.objects.create(
                 url=f"http://127.0.0.1:9/{uid}", secret_encrypted="x", secret_prefix="whsec_x", created_at=now,
                 updated_at=now)
-            d = Delivery.objects.create(event=event, endpoint=endpoint, status=status, created_at=at)
+            d = Delivery.objects.create(event=event, endpoint=endpoint, status=status, created_at=at, updated_at=at)
             DeliveryAttempt.objects.create(delivery=d, number=1, started_at=at, duration_ms=5, status_code=200)
     assert retention.prune_job() == "pruned 2 delivered events"
     assert sorted(Event.objects.values_list("uid", flat=True)) == ["old-failed", "old-mixed", "recent-delivered"]
