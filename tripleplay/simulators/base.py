@@ -53,6 +53,7 @@ Every order is recorded in ``orders`` (GET /_sim/state).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -218,6 +219,9 @@ class TripleplayLink:
 class PpvClient:
     """The platform's side of pay-per-view: calls tripleplay's PPV API (JSON or XML) over HTTP."""
 
+    XML_MODULE = "tripleplay.ppv.xmlproto"  # the XML style's protocol module
+    WHAT = "PPV"
+
     def __init__(self, link: TripleplayLink, *, timeout: float = PPV_TIMEOUT_S):
         if not link.url or not link.token:
             raise ValueError("tripleplay is not configured: PUT /_sim/tripleplay {url, token} first")
@@ -225,11 +229,10 @@ class PpvClient:
         self.xml = None
         if link.style == "xml":
             try:  # imported lazily: the simulators run without Django, and only the XML style needs it
-                from tripleplay.ppv import xmlproto
+                self.xml = importlib.import_module(self.XML_MODULE)
             except ImportError as e:
-                raise RuntimeError(f"the XML PPV style needs tripleplay.ppv.xmlproto, which is not "
+                raise RuntimeError(f"the XML {self.WHAT} style needs {self.XML_MODULE}, which is not "
                                    f"importable here ({e})") from e
-            self.xml = xmlproto
         import httpx
 
         self.http = httpx.Client(timeout=timeout, trust_env=False, headers={"Authorization": f"Bearer {link.token}"})
@@ -256,7 +259,7 @@ class PpvClient:
                                           content=self.xml.build_request(call, **fields),
                                           headers={"Content-Type": self.xml.CONTENT_TYPE})
             else:
-                response = self.http.post(f"{self.link.url}/api/v1/ppv/{call}", json=fields)
+                response = self._json_request(call, fields)
         except httpx.HTTPError as e:
             return None, {"result": "error", "code": "transport", "message": f"{type(e).__name__}: {e}"}
         try:
@@ -267,49 +270,21 @@ class PpvClient:
             answer = {"result": "error", "code": "unreadable_answer", "message": f"{type(e).__name__}: {e}",
                       "body": response.text[:1000]}
         return response.status_code, answer
+
+    def _json_request(self, call: str, fields: dict):
+        return self.http.post(f"{self.link.url}/api/v1/ppv/{call}", json=fields)
 
 
 class OrderClient(PpvClient):
     """The platform's side of TV-screen orders: tripleplay's order API, JSON or XML (generic XML 1.3)."""
 
-    def __init__(self, link: TripleplayLink, *, timeout: float = PPV_TIMEOUT_S):
-        if not link.url or not link.token:
-            raise ValueError("tripleplay is not configured: PUT /_sim/tripleplay {url, token} first")
-        self.link = link
-        self.xml = None
-        if link.style == "xml":
-            try:  # lazily, as PpvClient: only the XML style needs the protocol module
-                from tripleplay.orders import xmlproto
-            except ImportError as e:
-                raise RuntimeError(f"the XML order style needs tripleplay.orders.xmlproto ({e})") from e
-            self.xml = xmlproto
-        import httpx
+    XML_MODULE = "tripleplay.orders.xmlproto"
+    WHAT = "order"
 
-        self.http = httpx.Client(timeout=timeout, trust_env=False, headers={"Authorization": f"Bearer {link.token}"})
-
-    def call(self, call: str, fields: dict) -> tuple[int | None, dict]:
-        import httpx
-
-        fields = {k: v for k, v in fields.items() if v is not None}
-        try:
-            if self.xml is not None:
-                response = self.http.post(self.link.url + self.xml.ENDPOINT_PATH,
-                                          content=self.xml.build_request(call, **fields),
-                                          headers={"Content-Type": self.xml.CONTENT_TYPE})
-            elif call == "balance":
-                response = self.http.get(f"{self.link.url}/api/v1/orders/balance", params=fields)
-            else:
-                response = self.http.post(f"{self.link.url}/api/v1/orders", json=fields)
-        except httpx.HTTPError as e:
-            return None, {"result": "error", "code": "transport", "message": f"{type(e).__name__}: {e}"}
-        try:
-            answer = self.xml.parse_answer(response.content) if self.xml is not None else response.json()
-            if not isinstance(answer, dict):
-                raise ValueError("not an object")
-        except Exception as e:  # noqa: BLE001 - whatever came back is shown, not raised
-            answer = {"result": "error", "code": "unreadable_answer", "message": f"{type(e).__name__}: {e}",
-                      "body": response.text[:1000]}
-        return response.status_code, answer
+    def _json_request(self, call: str, fields: dict):
+        if call == "balance":
+            return self.http.get(f"{self.link.url}/api/v1/orders/balance", params=fields)
+        return self.http.post(f"{self.link.url}/api/v1/orders", json=fields)
 
 
 def _order_request(body) -> dict:
