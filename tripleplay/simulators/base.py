@@ -287,6 +287,16 @@ class OrderClient(PpvClient):
         return self.http.post(f"{self.link.url}/api/v1/orders", json=fields)
 
 
+def _check_retries_and_style(order: dict) -> dict:
+    """The checks a PPV purchase and a TV-screen order share: how often to resend, and which API style."""
+    retries = order["retries"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= PPV_MAX_RETRIES:
+        raise ValueError(f"retries must be an integer 0..{PPV_MAX_RETRIES}")
+    if order["style"] is not None and order["style"] not in PPV_STYLES:
+        raise ValueError(f"style must be one of {', '.join(PPV_STYLES)}")
+    return order
+
+
 def _order_request(body) -> dict:
     """Check a POST /_sim/orders/place body; ValueError says what is wrong."""
     if not isinstance(body, dict):
@@ -302,12 +312,7 @@ def _order_request(body) -> dict:
             raise ValueError(f"{name} is required")
     if order["action"] not in ORDER_ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ORDER_ACTIONS)}")
-    retries = order["retries"]
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= PPV_MAX_RETRIES:
-        raise ValueError(f"retries must be an integer 0..{PPV_MAX_RETRIES}")
-    if order["style"] is not None and order["style"] not in PPV_STYLES:
-        raise ValueError(f"style must be one of {', '.join(PPV_STYLES)}")
-    return order
+    return _check_retries_and_style(order)
 
 
 def _ppv_order(body) -> dict:
@@ -330,12 +335,7 @@ def _ppv_order(body) -> dict:
         raise ValueError("give an event_id or a price_minor")
     if order["mode"] not in PPV_MODES:
         raise ValueError(f"mode must be one of {', '.join(PPV_MODES)}")
-    retries = order["retries"]
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= PPV_MAX_RETRIES:
-        raise ValueError(f"retries must be an integer 0..{PPV_MAX_RETRIES}")
-    if order["style"] is not None and order["style"] not in PPV_STYLES:
-        raise ValueError(f"style must be one of {', '.join(PPV_STYLES)}")
-    return order
+    return _check_retries_and_style(order)
 
 
 class Simulator:
