@@ -23,6 +23,7 @@ from tripleplay import clock
 from tripleplay.audit.services import record
 from tripleplay.catalog.models import CatalogStatus, Product, SubscriptionPlan
 from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.answers import Answer
 from tripleplay.core.errors import DomainError, InsufficientFunds, InvalidInput
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
 from tripleplay.iptv.models import Platform, Subscriber
@@ -39,18 +40,6 @@ ANSWER_KEYS = ("result", "code", "message", "transaction_id", "order_id", "subsc
                "amount_minor", "currency", "balance_minor", "available_minor")
 BALANCE_KEYS = ("result", "code", "message", "subscriber", "currency", "balance_minor", "available_minor", "held_minor",
                 "customer_status")
-
-
-class Answer(dict):
-    """What a platform is told. ``http_status`` is for the edges; the body is the dict itself."""
-
-    http_status = 200
-
-    @classmethod
-    def of(cls, status: int = 200, **fields) -> Answer:
-        answer = cls(fields)
-        answer.http_status = status
-        return answer
 
 
 def platform_actor(platform: Platform) -> Actor:

@@ -23,6 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from tripleplay import clock
 from tripleplay.catalog.models import ProductService, ServiceType
 from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.answers import Answer
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
 from tripleplay.customers.models import Account, AccountProduct, Customer
 from tripleplay.iptv.models import CatalogItemStatus, Platform, PpvEvent, Subscriber
@@ -44,18 +45,6 @@ MAX_REF = 100
 USE_DB_FUNCTIONS = True
 ANSWER_KEYS = ("result", "code", "message", "transaction_id", "authorization_id", "subscriber", "event_id",
                "amount_minor", "currency", "available_minor", "expires_at")
-
-
-class Answer(dict):
-    """What a platform is told. ``http_status`` is for the edges; the body is the dict itself."""
-
-    http_status = 200
-
-    @classmethod
-    def of(cls, status: int = 200, **fields) -> Answer:
-        answer = cls(fields)
-        answer.http_status = status
-        return answer
 
 
 def platform_actor(platform: Platform) -> Actor:

@@ -36,6 +36,7 @@ from psycopg.types.json import Jsonb
 from tripleplay import clock
 from tripleplay.audit.services import record
 from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.answers import Answer
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
 from tripleplay.core.validation import unstorable_problem
 from tripleplay.customers.models import Account, Customer
@@ -56,18 +57,6 @@ MAX_USAGE = 2**62  # bounds every reported counter (bigint columns, with room fo
 MAX_SEQUENCE = 2**62
 _RESERVE_ATTEMPTS = 5  # a reservation refused because funds moved since they were read is retried
 HOLD_GRACE = timedelta(seconds=120)  # the hold outlives the session's deadline: the sweeper ends it first
-
-
-class Answer(dict):
-    """What a client is told. ``http_status`` is for the edges; the body is the dict itself."""
-
-    http_status = 200
-
-    @classmethod
-    def of(cls, http_status: int = 200, **fields) -> Answer:
-        answer = cls(fields)
-        answer.http_status = http_status
-        return answer
 
 
 def client_actor(client: str) -> Actor:
