@@ -265,6 +265,25 @@ def render_stock(dest: Path, database: str, threads: int, auth_port: int, acct_p
     (dest / "sql").write_text(sql)
 
 
+def render_files(dest: Path, users: int, threads: int, auth_port: int, acct_port: int) -> None:
+    """FreeRADIUS alone, the ceiling of any back end: the same server set-up as stock with the `files`
+    module instead of rlm_sql (each user's Cleartext-Password and the reply attributes in a users file,
+    accounting answered without being stored). No database: what FreeRADIUS itself costs per request."""
+    (dest / "run").mkdir(parents=True, exist_ok=True)
+    text = STOCK_RADIUSD.replace("$INCLUDE @DIR@/sql", "files {\n\t\tfilename = @DIR@/users\n\t}\n"
+                                "\talways ok {\n\t\trcode = ok\n\t}")
+    text = text.replace("authorize {\n\t\tsql", "authorize {\n\t\tfiles")
+    text = text.replace("accounting {\n\t\tsql", "accounting {\n\t\tok")
+    text = text.replace("post-auth {\n\t\tsql", "post-auth {\n\t\tok")
+    for key, value in {"DIR": str(dest), "THREADS": str(threads), "SECRET": SECRET, "AUTH_PORT": str(auth_port),
+                       "ACCT_PORT": str(acct_port), "UNIQUE": ACCT_UNIQUE}.items():
+        text = text.replace(f"@{key}@", value)
+    (dest / "radiusd.conf").write_text(text)
+    reply = ",\n".join(f'\t{k} := "{v}"' for k, v in REPLY.items())
+    (dest / "users").write_text("".join(f'u{i} Cleartext-Password := "{PASSWORD}"\n{reply}\n\n'
+                                        for i in range(users)))
+
+
 def start_freeradius(conf: Path, log_path: Path, timeout: float = 30) -> subprocess.Popen:
     check = subprocess.run(["freeradius", "-C", "-d", str(conf)], capture_output=True, text=True, timeout=60)
     if check.returncode != 0:
@@ -542,7 +561,8 @@ def main() -> int:
     ap.add_argument("--server", default="granian:2x8", help="tripleplay serve setting SERVER:WORKERSxTHREADS")
     ap.add_argument("--threads", type=int, default=16, help="each FreeRADIUS's thread pool (and rlm_rest/rlm_sql pools)")
     ap.add_argument("--base-port", type=int, default=20500)
-    ap.add_argument("--targets", nargs="+", default=["tripleplay", "stock"], choices=["tripleplay", "stock"])
+    ap.add_argument("--targets", nargs="+", default=["tripleplay", "stock"], choices=["tripleplay", "stock", "files"],
+                    help="files: FreeRADIUS alone, no database (the ceiling of any back end)")
     ap.add_argument("--pgbench-seconds", type=int, default=10)
     ap.add_argument("--wait-quiet", type=float, default=30, help="wait up to this long for an idle machine first")
     ap.add_argument("--json", help="also write the results here")
@@ -604,10 +624,14 @@ def main() -> int:
                 conf = home / "fr-stock"
                 render_stock(conf, stock_db, args.threads, args.base_port + 20, args.base_port + 21)
                 procs.append(start_freeradius(conf, conf / "run" / "freeradius.log"))
+            if "files" in args.targets:
+                conf = home / "fr-files"
+                render_files(conf, args.users, args.threads, args.base_port + 30, args.base_port + 31)
+                procs.append(start_freeradius(conf, conf / "run" / "freeradius.log"))
             dictionary = _dictionary()
             for name in args.targets:
                 wait_for_quiet(min(args.wait_quiet, 10))
-                base = args.base_port + (10 if name == "tripleplay" else 20)
+                base = args.base_port + {"tripleplay": 10, "stock": 20, "files": 30}[name]
                 results["targets"][name] = measure_target(name, base, base + 1, args.users, args, dictionary, run_id)
             if "tripleplay" in args.targets:
                 ledger = charged_minor(db)
