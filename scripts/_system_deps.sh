@@ -32,13 +32,14 @@ ensure_debian_packages() {
     return "$status"
 }
 
-# ensure_freeradius: Debian's FreeRADIUS with rlm_rest and radclient (docs/radius.md). Tripleplay runs
+# ensure_freeradius: Debian's FreeRADIUS with rlm_rest, rlm_sql's PostgreSQL driver (tripleplay's SQL path
+# and bench/radius's stock set-up) and radclient (docs/radius.md). Tripleplay runs
 # it as its own process (`freeradius -f -d DIR`, loopback ports chosen at run time), never as the
 # system daemon: the package's own service would listen on every interface with the stock config. So
 # the install runs with a policy-rc.d that refuses every service start (kept if one exists already),
 # and the service is stopped and disabled afterwards wherever an init system started it anyway.
 ensure_freeradius() {
-    local pkgs=(freeradius freeradius-rest freeradius-utils) missing=() pkg
+    local pkgs=(freeradius freeradius-rest freeradius-postgresql freeradius-utils) missing=() pkg
     for pkg in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
