@@ -5,6 +5,7 @@ schema and default queries) and pgbench.
 
     .venv/bin/python bench/radius.py [--users 1000] [--seconds 15] [--inflight 32] [--interim-rate 1000]
                                      [--server granian:2x8] [--threads 16] [--base-port 20500]
+                                     [--targets tripleplay stock files]
 
 Setup (not measured): two scratch PostgreSQL databases. One for tripleplay (`tripleplay migrate`, then
 --users prepaid subscribers, each with funds, an internet product whose data is priced per volume, a
@@ -17,7 +18,9 @@ radcheck Cleartext-Password row per user and a group "fiber" with the same reply
 postgresql, its default queries.conf, in the sql calls of the stock default site (authorize, post-auth,
 accounting; acct_unique as policy.d/accounting has it). Both FreeRADIUS have the same thread count,
 max_requests 65536 and a static client 127.0.0.1 (tripleplay's through its dynamic-client lookup,
-kept for the whole run).
+kept for the whole run). `--targets ... files` adds a third FreeRADIUS, the stock set-up with the `files`
+module instead of rlm_sql (a users file, accounting not stored): FreeRADIUS's own cost, the ceiling of
+any back end.
 
 The load generator is this process: asyncio UDP, --inflight sockets each with one request in flight
 (so --inflight requests in flight in all), each packet built once per user with pyrad and then re-signed
@@ -39,7 +42,7 @@ within 5 s counts as lost. For each target, in order:
 Reported: requests/s, p50/p99/max latency, lost and wrong answers, the ratio to stock, the load
 generator's CPU, the machine's CPU busy %, pgbench's single-row UPDATE TPS from the same run, and
 (tripleplay) the exact money charged against the interims answered. Everything binds 127.0.0.1 on
-ports from --base-port (HTTP +0, tripleplay's FreeRADIUS +10/+11, stock FreeRADIUS +20/+21), runs
+ports from --base-port (HTTP +0, tripleplay's FreeRADIUS +10/+11, stock +20/+21, files +30/+31), runs
 bounded in time, and is stopped (and the databases dropped) on the way out.
 """
 
