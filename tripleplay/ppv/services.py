@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 
 from tripleplay import clock
 from tripleplay.catalog.models import ProductService, ServiceType
-from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.actors import Actor
 from tripleplay.core.answers import Answer
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
 from tripleplay.customers.models import Account, AccountProduct, Customer
@@ -45,10 +45,6 @@ MAX_REF = 100
 USE_DB_FUNCTIONS = True
 ANSWER_KEYS = ("result", "code", "message", "transaction_id", "authorization_id", "subscriber", "event_id",
                "amount_minor", "currency", "available_minor", "expires_at")
-
-
-def platform_actor(platform: Platform) -> Actor:
-    return Actor(ActorKind.API_CLIENT, f"platform:{platform.pk}", f"platform {platform.code}")
 
 
 def hold_ttl() -> timedelta:
@@ -193,7 +189,7 @@ def _approve_in_db(db, platform: Platform, transaction_id: str, request: dict) -
     written and the call is the Python path's (a retry, any decline, a price of 0, a race)."""
     now = clock.now()
     expires_at = now + hold_ttl()
-    actor = platform_actor(platform)
+    actor = Actor.platform(platform)
     return _db_function(
         db, "SELECT ppv_authorize_approve($1::bigint, $2::text, $3::text, $4::text, $5::bigint, $6::text,"
         " $7::timestamptz, $8::date, $9::timestamptz, $10::text, $11::jsonb, $12::text, $13::text, $14::text)",
@@ -206,7 +202,7 @@ def _charge_in_db(db, platform: Platform, transaction_id: str | None, authorizat
                   amount_minor: int | None) -> Answer | None:
     """The confirm that charges an open authorization, in one round trip (ppv_confirm_charge), or
     None: nothing was written and the call is the Python path's."""
-    actor = platform_actor(platform)
+    actor = Actor.platform(platform)
     return _db_function(db, "SELECT ppv_confirm_charge($1::bigint, $2::text, $3::text, $4::bigint, $5::bigint,"
                         " $6::timestamptz, $7::text, $8::text, $9::text)",
                         [platform.pk, platform.code, transaction_id, authorization_id, amount_minor, clock.now(),
@@ -283,7 +279,7 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
         customer = Customer(pk=customer_id, status=found.customer_status, currency=customer_currency)
         account = Account(pk=found.account_id, customer_id=customer_id)
         try:
-            p.hold = ledger.place_hold(platform_actor(platform), customer, Money(p.price_minor, customer_currency),
+            p.hold = ledger.place_hold(Actor.platform(platform), customer, Money(p.price_minor, customer_currency),
                                        idempotency_key=f"ppv:{platform.pk}:{p.transaction_id}",
                                        expires_at=p.expires_at, account=account, reference=p.transaction_id[:100],
                                        description=f"PPV: {p.title}"[:200], caller_dedupes=True)
@@ -374,7 +370,7 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
         entry = None
         if amount > 0:
             try:
-                entry = ledger.capture_hold(platform_actor(platform), p.hold, amount=Money(amount, p.currency),
+                entry = ledger.capture_hold(Actor.platform(platform), p.hold, amount=Money(amount, p.currency),
                                             description=f"PPV: {p.title}"[:200], service_type=ServiceType.PPV,
                                             source="ppv", data={"platform": platform.code, "event": p.event_ref,
                                                                 "content_owner": p.content_owner,
@@ -385,7 +381,7 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
             except HoldNotActive:
                 return _not_open(p)
         elif p.hold is not None:
-            ledger.release_hold(platform_actor(platform), p.hold, reason="confirmed at zero")
+            ledger.release_hold(Actor.platform(platform), p.hold, reason="confirmed at zero")
         now = clock.now()
         p.status, p.charge, p.charged_minor, p.finished_at = PurchaseStatus.CONFIRMED, entry, amount, now
         available = getattr(entry, "available_after_minor", None)  # from the capture's own UPDATE
@@ -406,7 +402,7 @@ def cancel(platform: Platform, *, transaction_id: str | None = None, authorizati
         if p.status != PurchaseStatus.AUTHORIZED:
             return _not_open(p)
         if p.hold is not None:
-            ledger.release_hold(platform_actor(platform), p.hold, reason="cancelled by the platform")
+            ledger.release_hold(Actor.platform(platform), p.hold, reason="cancelled by the platform")
         now = clock.now()
         p.status, p.finished_at = PurchaseStatus.CANCELLED, now
         answer = Answer.of(200, **_body(p, "cancelled", "ok", "funds released", _available(p.customer_id)))
