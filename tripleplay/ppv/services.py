@@ -12,16 +12,15 @@ confirm and cancel lock the purchase row first, then touch the funds row.
 from __future__ import annotations
 
 import json
-import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
 from tripleplay import clock
 from tripleplay.catalog.models import ProductService, ServiceType
+from tripleplay.core import prepared
 from tripleplay.core.actors import Actor
 from tripleplay.core.answers import Answer
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
@@ -148,40 +147,13 @@ def _db_function(db, sql: str, params: list) -> Answer | None:
     Python path answers as the winner did."""
     try:
         with transaction.atomic(savepoint=True) if db.in_atomic_block else nullcontext():
-            value = _execute_prepared(db, sql, params)
+            value = prepared.run(db, sql, params)[0]
     except IntegrityError:
         return None
     if value is None:
         return None
     body = json.loads(value) if isinstance(value, str) else value
     return Answer.of(200, **{k: body.get(k) for k in ANSWER_KEYS})
-
-
-_NEVER_AUTOMATIC = 2 ** 31 - 1  # psycopg prepares a statement after this many executions: never, unasked
-
-
-def _execute_prepared(db, sql: str, params: list):
-    """Server-side binding and a prepared statement on Django's psycopg connection: no quoting of the
-    parameters into the SQL text in Python, and no parse and plan in PostgreSQL after a connection's
-    first call. Django's error translation and debug query log still apply.
-
-    Two things of Django's defaults would silently turn preparing off (they did until D51): the
-    connection's cursor() is a ClientCursor (client-side binding, never prepared), hence a psycopg
-    cursor of our own here (a RawCursor: the SQL is written with $n, nothing to convert per call);
-    and Django opens the connection with prepare_threshold=None, which makes psycopg ignore
-    prepare=True. A threshold no statement reaches keeps automatic preparing off for everything
-    else; only these calls ask for it (test_db_hot_path.py checks they are prepared)."""
-    db.ensure_connection()
-    pg = db.connection
-    if pg.prepare_threshold is None:
-        pg.prepare_threshold = _NEVER_AUTOMATIC
-    started = time.monotonic()
-    with db.wrap_database_errors, psycopg.RawCursor(pg) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        value = cursor.fetchone()[0]
-    if db.queries_logged:
-        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return value
 
 
 def _approve_in_db(db, platform: Platform, transaction_id: str, request: dict) -> Answer | None:
