@@ -270,9 +270,9 @@ def summary(ms: list[float]) -> dict:
 OPTIONS = {"no-fast-path": ("TRIPLEPLAY_PPV_FAST_PATH", "0"), "no-db-functions": ("TRIPLEPLAY_PPV_DB_FUNCTIONS", "0")}
 
 
-def start_server(env: dict, server: str, workers: int, threads: int, log, access_log: bool = False
-                 ) -> tuple[subprocess.Popen, int]:
-    port = free_port()
+def start_server(env: dict, server: str, workers: int, threads: int, log, access_log: bool = False,
+                 port: int = 0) -> tuple[subprocess.Popen, int]:
+    port = port or free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1", "--port",
                              str(port), "--server", server, "--workers", str(workers), "--threads", str(threads),
                              *([] if access_log else ["--no-access-log"])],
@@ -332,7 +332,7 @@ def run_setting(env: dict, seed: dict, server: str, workers: int, threads: int, 
     idle_before = wait_for_quiet(args.wait_quiet)
     env = {**env, **dict(OPTIONS[o] for o in options)}
     with open(log_path, "wb") as log:
-        proc, port = start_server(env, server, workers, threads, log, access_log=args.access_log)
+        proc, port = start_server(env, server, workers, threads, log, access_log=args.access_log, port=args.port)
     subscribers_file = log_dir / "subscribers.txt"
     subscribers_file.write_text("\n".join(seed["subscribers"]) + "\n")
     try:
@@ -407,6 +407,8 @@ def main() -> int:
     ap.add_argument("--wait-quiet", type=float, default=60,
                     help="before each measurement, wait up to this many seconds for the machine to be idle")
     ap.add_argument("--keep-logs", help="copy the servers' logs into this directory")
+    ap.add_argument("--port", type=int, default=0,
+                    help="the server's port on 127.0.0.1 and the simulator's the next one (default: any free ones)")
     args = ap.parse_args()
     if not 1 <= args.clients <= 256 or not 1 <= args.pairs <= 200_000 or not 1 <= args.accounts <= 20_000:
         raise SystemExit("out of bounds: clients 1..256, pairs 1..200000, accounts 1..20000")
@@ -431,7 +433,7 @@ def main() -> int:
     rounds = len(settings) * (max(args.pairs, int(3000 * (args.seconds + 3))) + 2000)  # wrk is time-bound
     funds = PRICE * (rounds // max(1, args.accounts) + 1) * 20
     with tempfile.TemporaryDirectory() as home, scratch_database(args.db_prefix) as db, \
-            running_simulator("matrixstream") as sim:
+            running_simulator("matrixstream", port=args.port + 1 if args.port else 0) as sim:
         env = {**django_env(db, Path(home)), "TRIPLEPLAY_DEMO": "1"}
         env.pop("TRIPLEPLAY_DEBUG", None)
         tripleplay("migrate", "-v", "0", env=env)

@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from tripleplay.api.auth import platform_credentials, platform_for
-from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.actors import Actor
 from tripleplay.core.errors import DomainError
 from tripleplay.core.xml import DEFAULT_MAX_BYTES, XmlError
 from tripleplay.iptv import xmlproto
@@ -89,7 +89,7 @@ def catalog_push(request: HttpRequest) -> HttpResponse:
         document = xmlproto.read_catalog(request.read(DEFAULT_MAX_BYTES + 1))
     except XmlError as e:
         return _error("INVALID_REQUEST", f"{e.code}: {e.message}", 413 if e.code == "xml_too_large" else 400)
-    actor = Actor(ActorKind.API_CLIENT, f"platform:{platform.pk}", f"platform {platform.code}")
+    actor = Actor.platform(platform)
     try:
         report = import_catalog(actor, platform, document.packages, document.ppv_events,
                                 apply=request.GET.get("dry_run") not in ("1", "true"), source="push")

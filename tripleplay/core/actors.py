@@ -42,6 +42,12 @@ class Actor:
         return cls(ActorKind.API_CLIENT, str(client.pk), client.name, Role(client.role))
 
     @classmethod
+    def platform(cls, platform) -> Actor:
+        """An IPTV platform calling in (PPV, TV-screen orders, a pushed catalog) with its own credentials:
+        no operator role; the services act only on the platform's own subscribers."""
+        return cls(ActorKind.API_CLIENT, f"platform:{platform.pk}", f"platform {platform.code}")
+
+    @classmethod
     def subscriber(cls, customer) -> Actor:
         """A customer logged in to the portal: no operator role; services check ownership by customer."""
         return cls(ActorKind.SUBSCRIBER, str(customer.pk), f"customer #{customer.pk}", None)

@@ -1,8 +1,11 @@
-"""Helpers for tests that start real processes: a free loopback port, and a tripleplay command run to
-completion. Test support only; nothing in the application imports this module."""
+"""Helpers for tests that start real processes: a free loopback port, a tripleplay command run to
+completion, a temporary SQLite home seeded and served, the provisioning worker run until idle and
+funds read back through the REST API. Test support only; nothing in the application imports this module."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -50,3 +53,53 @@ def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = 
             pass
         assert time.monotonic() < deadline, f"no answer from /healthz within {timeout:g} s:\n{Path(log_path).read_text()}"
         time.sleep(0.2)
+
+
+def home_env(home, **extra: str) -> dict:
+    """The environment of tripleplay commands on a temporary SQLite home (``TRIPLEPLAY_HOME``, demo mode):
+    this process's, without its database URL and secret key, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
+    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings", **extra)
+    return env
+
+
+def migrate_and_seed(env: dict, script: str, *, timeout: float = 120) -> dict:
+    """Migrate the home of ``env``, then run ``script`` in `tripleplay django shell`; the JSON of the one
+    line it prints as ``SEED <json>``."""
+    run_cli("migrate", "-v", "0", env=env, timeout=180)
+    out = run_cli("django", "shell", "-c", script, env=env, timeout=timeout)
+    return json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
+
+
+def stop_serve(process: subprocess.Popen | None) -> None:
+    """Stop a server of ``start_serve``: SIGTERM, and SIGKILL if it is not gone in 20 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def provision(env: dict) -> None:
+    """One `tripleplay worker --until-idle` run, as in production: tripleplay tells the platforms what changed."""
+    run_cli("worker", "--until-idle", "--no-jobs", "--threads", "1", "--poll-seconds", "0.05",
+            "--retry-base-seconds", "0.01", "--retry-cap-seconds", "0.05", env=env, timeout=120)
+
+
+def admin_client(url: str, token: str):
+    """An httpx client of the REST API (``url``/api/v1) with an admin token; the caller closes it."""
+    import httpx
+
+    return httpx.Client(base_url=url + "/api/v1", timeout=10, trust_env=False,
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+def customer_funds(admin, customer_id: int) -> dict:
+    """A customer's balance, held and available funds (minor units) read through the REST API."""
+    r = admin.get(f"/customers/{customer_id}/funds")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return {k: body[k]["amount_minor"] for k in ("balance", "held", "available")}

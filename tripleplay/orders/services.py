@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from tripleplay import clock
 from tripleplay.audit.services import record
 from tripleplay.catalog.models import CatalogStatus, Product, SubscriptionPlan
-from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core.actors import Actor
 from tripleplay.core.answers import Answer
 from tripleplay.core.errors import DomainError, InsufficientFunds, InvalidInput
 from tripleplay.customers.models import Account, AccountProduct, AssignmentRole
@@ -40,10 +40,6 @@ ANSWER_KEYS = ("result", "code", "message", "transaction_id", "order_id", "subsc
                "amount_minor", "currency", "balance_minor", "available_minor")
 BALANCE_KEYS = ("result", "code", "message", "subscriber", "currency", "balance_minor", "available_minor", "held_minor",
                 "customer_status")
-
-
-def platform_actor(platform: Platform) -> Actor:
-    return Actor(ActorKind.API_CLIENT, f"platform:{platform.pk}", f"platform {platform.code}")
 
 
 def _ref(value, field: str, *, required: bool = True) -> str | None:
@@ -154,7 +150,7 @@ def _decide_and_apply(platform: Platform, order: TvOrder) -> Answer:
     decision = decide(asked, found)
     if decision.refusal is not None:
         return _decline(order, *decision)
-    actor = platform_actor(platform)
+    actor = Actor.platform(platform)
     written: list = []  # the SubscriptionCharge rows of this order
     try:
         with transaction.atomic():  # a refusal below rolls back the service's work, never the order row

@@ -12,17 +12,16 @@ confirm and cancel lock the purchase row first, then touch the funds row.
 from __future__ import annotations
 
 import json
-import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
 from tripleplay import clock
 from tripleplay.catalog.models import ProductService, ServiceType
-from tripleplay.core.actors import Actor, ActorKind
+from tripleplay.core import prepared
+from tripleplay.core.actors import Actor
 from tripleplay.core.answers import Answer
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
 from tripleplay.customers.models import Account, AccountProduct, Customer
@@ -45,10 +44,6 @@ MAX_REF = 100
 USE_DB_FUNCTIONS = True
 ANSWER_KEYS = ("result", "code", "message", "transaction_id", "authorization_id", "subscriber", "event_id",
                "amount_minor", "currency", "available_minor", "expires_at")
-
-
-def platform_actor(platform: Platform) -> Actor:
-    return Actor(ActorKind.API_CLIENT, f"platform:{platform.pk}", f"platform {platform.code}")
 
 
 def hold_ttl() -> timedelta:
@@ -152,7 +147,7 @@ def _db_function(db, sql: str, params: list) -> Answer | None:
     Python path answers as the winner did."""
     try:
         with transaction.atomic(savepoint=True) if db.in_atomic_block else nullcontext():
-            value = _execute_prepared(db, sql, params)
+            value = prepared.run(db, sql, params)[0]
     except IntegrityError:
         return None
     if value is None:
@@ -161,39 +156,12 @@ def _db_function(db, sql: str, params: list) -> Answer | None:
     return Answer.of(200, **{k: body.get(k) for k in ANSWER_KEYS})
 
 
-_NEVER_AUTOMATIC = 2 ** 31 - 1  # psycopg prepares a statement after this many executions: never, unasked
-
-
-def _execute_prepared(db, sql: str, params: list):
-    """Server-side binding and a prepared statement on Django's psycopg connection: no quoting of the
-    parameters into the SQL text in Python, and no parse and plan in PostgreSQL after a connection's
-    first call. Django's error translation and debug query log still apply.
-
-    Two things of Django's defaults would silently turn preparing off (they did until D51): the
-    connection's cursor() is a ClientCursor (client-side binding, never prepared), hence a psycopg
-    cursor of our own here (a RawCursor: the SQL is written with $n, nothing to convert per call);
-    and Django opens the connection with prepare_threshold=None, which makes psycopg ignore
-    prepare=True. A threshold no statement reaches keeps automatic preparing off for everything
-    else; only these calls ask for it (test_db_hot_path.py checks they are prepared)."""
-    db.ensure_connection()
-    pg = db.connection
-    if pg.prepare_threshold is None:
-        pg.prepare_threshold = _NEVER_AUTOMATIC
-    started = time.monotonic()
-    with db.wrap_database_errors, psycopg.RawCursor(pg) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        value = cursor.fetchone()[0]
-    if db.queries_logged:
-        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return value
-
-
 def _approve_in_db(db, platform: Platform, transaction_id: str, request: dict) -> Answer | None:
     """The approval with a hold in one round trip (ppv_authorize_approve), or None: nothing was
     written and the call is the Python path's (a retry, any decline, a price of 0, a race)."""
     now = clock.now()
     expires_at = now + hold_ttl()
-    actor = platform_actor(platform)
+    actor = Actor.platform(platform)
     return _db_function(
         db, "SELECT ppv_authorize_approve($1::bigint, $2::text, $3::text, $4::text, $5::bigint, $6::text,"
         " $7::timestamptz, $8::date, $9::timestamptz, $10::text, $11::jsonb, $12::text, $13::text, $14::text)",
@@ -206,7 +174,7 @@ def _charge_in_db(db, platform: Platform, transaction_id: str | None, authorizat
                   amount_minor: int | None) -> Answer | None:
     """The confirm that charges an open authorization, in one round trip (ppv_confirm_charge), or
     None: nothing was written and the call is the Python path's."""
-    actor = platform_actor(platform)
+    actor = Actor.platform(platform)
     return _db_function(db, "SELECT ppv_confirm_charge($1::bigint, $2::text, $3::text, $4::bigint, $5::bigint,"
                         " $6::timestamptz, $7::text, $8::text, $9::text)",
                         [platform.pk, platform.code, transaction_id, authorization_id, amount_minor, clock.now(),
@@ -283,7 +251,7 @@ def _decide(platform: Platform, p: PpvPurchase, event_id, price_minor, currency,
         customer = Customer(pk=customer_id, status=found.customer_status, currency=customer_currency)
         account = Account(pk=found.account_id, customer_id=customer_id)
         try:
-            p.hold = ledger.place_hold(platform_actor(platform), customer, Money(p.price_minor, customer_currency),
+            p.hold = ledger.place_hold(Actor.platform(platform), customer, Money(p.price_minor, customer_currency),
                                        idempotency_key=f"ppv:{platform.pk}:{p.transaction_id}",
                                        expires_at=p.expires_at, account=account, reference=p.transaction_id[:100],
                                        description=f"PPV: {p.title}"[:200], caller_dedupes=True)
@@ -374,7 +342,7 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
         entry = None
         if amount > 0:
             try:
-                entry = ledger.capture_hold(platform_actor(platform), p.hold, amount=Money(amount, p.currency),
+                entry = ledger.capture_hold(Actor.platform(platform), p.hold, amount=Money(amount, p.currency),
                                             description=f"PPV: {p.title}"[:200], service_type=ServiceType.PPV,
                                             source="ppv", data={"platform": platform.code, "event": p.event_ref,
                                                                 "content_owner": p.content_owner,
@@ -385,7 +353,7 @@ def confirm(platform: Platform, *, transaction_id: str | None = None, authorizat
             except HoldNotActive:
                 return _not_open(p)
         elif p.hold is not None:
-            ledger.release_hold(platform_actor(platform), p.hold, reason="confirmed at zero")
+            ledger.release_hold(Actor.platform(platform), p.hold, reason="confirmed at zero")
         now = clock.now()
         p.status, p.charge, p.charged_minor, p.finished_at = PurchaseStatus.CONFIRMED, entry, amount, now
         available = getattr(entry, "available_after_minor", None)  # from the capture's own UPDATE
@@ -406,7 +374,7 @@ def cancel(platform: Platform, *, transaction_id: str | None = None, authorizati
         if p.status != PurchaseStatus.AUTHORIZED:
             return _not_open(p)
         if p.hold is not None:
-            ledger.release_hold(platform_actor(platform), p.hold, reason="cancelled by the platform")
+            ledger.release_hold(Actor.platform(platform), p.hold, reason="cancelled by the platform")
         now = clock.now()
         p.status, p.finished_at = PurchaseStatus.CANCELLED, now
         answer = Answer.of(200, **_body(p, "cancelled", "ok", "funds released", _available(p.customer_id)))

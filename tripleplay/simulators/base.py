@@ -53,6 +53,7 @@ Every order is recorded in ``orders`` (GET /_sim/state).
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -362,6 +363,17 @@ class Simulator:
         return Response.json(503, {"error": "service unavailable (simulated)"})
 
     # -- helpers for subclasses --------------------------------------------------------------------------
+    def basic_authorized(self, request: Request) -> bool:
+        """Whether the request carries HTTP Basic credentials, and they are this simulator's."""
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return user == self.username and password == self.password
+
     def dedupe(self, key: str | None, apply) -> Response:
         """Run ``apply()`` once per idempotency key; a repeat gets the first answer again."""
         if not key:

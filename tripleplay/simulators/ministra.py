@@ -31,7 +31,6 @@ Tariff plans: ``PUT /_sim/tariffs`` ``[{"external_id", "name", "user_default", "
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 from urllib.parse import parse_qsl
@@ -116,16 +115,6 @@ class MinistraSimulator(Simulator):
     def error(text: str, status: int = 200, results=None) -> Response:
         return Response.json(status, {"status": "ERROR", "results": results, "error": text})
 
-    def authorized(self, request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return user == self.username and password == self.password
-
     def handle(self, request: Request) -> Response:
         prefix = next((p for p in PREFIXES if request.path.startswith(p)), None)
         if prefix is None:
@@ -139,7 +128,7 @@ class MinistraSimulator(Simulator):
         action = METHODS.get(request.method)
         if action is None:
             return self.error("Not supported method")
-        if not self.authorized(request):
+        if not self.basic_authorized(request):
             response = self.error("401 Unauthorized request", 401, results="")
             response.headers["WWW-Authenticate"] = 'Basic realm="Stalker API"'
             return response

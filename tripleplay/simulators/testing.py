@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -137,6 +138,35 @@ def running_simulator(name: str, **kwargs):
         yield sim
     finally:
         sim.stop()
+
+
+@contextmanager
+def served_with_platforms(home, kinds, seed_script: str):
+    """`tripleplay serve` on the temporary SQLite home ``home`` with a simulated IPTV platform of each of
+    ``kinds``, each configured with tripleplay's URL and its own inbound token: the world of the end-to-end
+    PPV and TV-screen order tests. ``seed_script`` runs in `tripleplay django shell` after the line
+    ``SIMS = [(kind, url, suffix), ...]`` (suffix ``-0``, ``-1`` ...) and prints ``SEED <json>`` with
+    ``platforms`` ({kind: {"token": ...}}) and ``admin_token``. Yields {"url", "sims", "seed", "admin" (an
+    httpx client of the REST API with that token), "env"}; stops every process it started."""
+    from tripleplay.core.testing import admin_client, home_env, migrate_and_seed, start_serve, stop_serve
+
+    env = home_env(home)
+    sims = {kind: SimulatorProcess(kind) for kind in kinds}
+    server = None
+    try:
+        for sim in sims.values():
+            sim.start()
+        spec = [(kind, sim.url, f"-{i}") for i, (kind, sim) in enumerate(sims.items())]
+        seed = migrate_and_seed(env, f"SIMS = {spec!r}\n{seed_script}")
+        server, url = start_serve(env, Path(home) / "serve.log")
+        for kind, sim in sims.items():
+            sim.configure_tripleplay(url, seed["platforms"][kind]["token"])
+        with admin_client(url, seed["admin_token"]) as admin:
+            yield {"url": url, "sims": sims, "seed": seed, "admin": admin, "env": env}
+    finally:
+        stop_serve(server)
+        for sim in sims.values():
+            sim.stop()
 
 
 class StripeSimulatorProcess:

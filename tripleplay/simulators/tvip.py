@@ -38,7 +38,6 @@ tariff; docs/platforms/tvip.md "Billing API"):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -98,20 +97,10 @@ class TvipSimulator(Simulator):
     def fail(status: int, cause: str) -> Response:
         return Response.json(status, {"statusCode": status, "cause": cause})
 
-    def authorized(self, request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        return user == self.username and password == self.password
-
     def handle(self, request: Request) -> Response:
         if not request.path.startswith(API):
             return self.fail(404, "Not Found")
-        if not self.authorized(request):
+        if not self.basic_authorized(request):
             response = self.fail(401, "Unauthorized")
             response.headers["WWW-Authenticate"] = 'Basic realm="TMS"'
             return response

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
 import uuid
 
-import httpx
 import pytest
 
-from tripleplay.core.testing import run_cli, start_serve
-from tripleplay.simulators.testing import SimulatorProcess
+from tripleplay.core.testing import customer_funds
+from tripleplay.simulators.testing import served_with_platforms
 
 SEED = r"""
 import json
@@ -65,43 +62,12 @@ HAS_XML = importlib.util.find_spec("tripleplay.ppv.xmlproto") is not None
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    home = tmp_path_factory.mktemp("ppv_home")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
-    sims = {kind: SimulatorProcess(kind) for kind in (JSON_KIND, XML_KIND)}
-    server, log_path = None, home / "serve.log"
-    try:
-        for sim in sims.values():
-            sim.start()
-        run_cli("migrate", "-v", "0", env=env, timeout=180)
-        spec = [(kind, sim.url, f"-{i}") for i, (kind, sim) in enumerate(sims.items())]
-        out = run_cli("django", "shell", "-c", f"SIMS = {spec!r}\n{SEED}", env=env, timeout=120)
-        seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
-
-        server, url = start_serve(env, log_path)
-        for kind, sim in sims.items():
-            sim.configure_tripleplay(url, seed["platforms"][kind]["token"])
-        admin = httpx.Client(base_url=url + "/api/v1", timeout=10, trust_env=False,
-                             headers={"Authorization": f"Bearer {seed['admin_token']}"})
-        yield {"url": url, "sims": sims, "seed": seed, "admin": admin}
-        admin.close()
-    finally:
-        if server is not None and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
-        for sim in sims.values():
-            sim.stop()
+    with served_with_platforms(tmp_path_factory.mktemp("ppv_home"), (JSON_KIND, XML_KIND), SEED) as w:
+        yield w
 
 
 def funds(world, customer_id: int) -> dict:
-    r = world["admin"].get(f"/customers/{customer_id}/funds")
-    assert r.status_code == 200, r.text
-    body = r.json()
-    return {k: body[k]["amount_minor"] for k in ("balance", "held", "available")}
+    return customer_funds(world["admin"], customer_id)
 
 
 PLATFORMS = [JSON_KIND, pytest.param(XML_KIND, marks=pytest.mark.skipif(

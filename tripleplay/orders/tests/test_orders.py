@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tripleplay.audit.models import AuditEvent
 from tripleplay.customers.models import AccountProduct
 from tripleplay.iptv.models import ProvisioningCommand, Subscriber
 from tripleplay.ledger.models import LedgerEntry
@@ -231,3 +232,11 @@ def test_order_and_balance_calls_are_counted_by_result_with_latency(world, clien
     assert {k: value(after, s) - value(before, s) for k, s in keys.items()} == {
         ("order", "done"): 1, ("order", "declined"): 1, ("order", "error"): 1, ("balance", "balance"): 1,
         ("order", "count"): 3}
+
+
+def test_an_order_is_recorded_as_the_platforms(world):
+    v = world.viewer(2000)
+    order(world, v.ref, "add", "sports")
+    audit = AuditEvent.objects.get(action="order.add")
+    assert (audit.object_id, audit.actor_kind, audit.actor_ref, audit.actor_name) == (
+        str(TvOrder.objects.get().pk), "api_client", f"platform:{world.platform.pk}", f"platform {world.platform.code}")

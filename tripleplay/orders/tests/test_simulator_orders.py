@@ -8,15 +8,12 @@ simulator's own state. Funds are read back through the REST API with an admin to
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import uuid
 
-import httpx
 import pytest
 
-from tripleplay.core.testing import run_cli, start_serve
-from tripleplay.simulators.testing import SimulatorProcess
+from tripleplay.core.testing import customer_funds, provision
+from tripleplay.simulators.testing import SimulatorProcess, served_with_platforms
 
 SEED = r"""
 import json
@@ -65,47 +62,12 @@ KINDS = [JSON_KIND, XML_KIND]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    home = tmp_path_factory.mktemp("orders_home")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
-    sims = {kind: SimulatorProcess(kind) for kind in KINDS}
-    server, log_path = None, home / "serve.log"
-    try:
-        for sim in sims.values():
-            sim.start()
-        run_cli("migrate", "-v", "0", env=env, timeout=180)
-        spec = [(kind, sim.url, f"-{i}") for i, (kind, sim) in enumerate(sims.items())]
-        out = run_cli("django", "shell", "-c", f"SIMS = {spec!r}\n{SEED}", env=env, timeout=120)
-        seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
-        server, url = start_serve(env, log_path)
-        for kind, sim in sims.items():
-            sim.configure_tripleplay(url, seed["platforms"][kind]["token"])
-        admin = httpx.Client(base_url=url + "/api/v1", timeout=10, trust_env=False,
-                             headers={"Authorization": f"Bearer {seed['admin_token']}"})
-        yield {"url": url, "sims": sims, "seed": seed, "admin": admin, "env": env}
-        admin.close()
-    finally:
-        if server is not None and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
-        for sim in sims.values():
-            sim.stop()
+    with served_with_platforms(tmp_path_factory.mktemp("orders_home"), KINDS, SEED) as w:
+        yield w
 
 
 def funds(world, customer_id: int) -> dict:
-    r = world["admin"].get(f"/customers/{customer_id}/funds")
-    assert r.status_code == 200, r.text
-    return {k: r.json()[k]["amount_minor"] for k in ("balance", "held", "available")}
-
-
-def provision(world) -> None:
-    """The provisioning worker, as in production: tripleplay tells the platforms what changed."""
-    run_cli("worker", "--until-idle", "--no-jobs", "--threads", "1", "--poll-seconds", "0.05",
-            "--retry-base-seconds", "0.01", "--retry-cap-seconds", "0.05", env=world["env"], timeout=120)
+    return customer_funds(world["admin"], customer_id)
 
 
 def packages(world, kind: str, subscriber: str) -> list[str]:
@@ -124,13 +86,13 @@ def test_add_then_remove_reaches_the_platform_through_provisioning(world, kind):
         200, "done", "ok", 500, "USD"), json.dumps(record)
     assert (answer["balance_minor"], answer["available_minor"]) == (4500, 4500)
     assert packages(world, kind, who["subscriber"]) == ["basic"]  # nothing until provisioning tells the platform
-    provision(world)
+    provision(world["env"])
     assert packages(world, kind, who["subscriber"]) == ["basic", "sports"]
     assert funds(world, who["customer"]) == {"balance": 4500, "held": 0, "available": 4500}
 
     removed = sim.order(subscriber=who["subscriber"], action="remove", product=f"sports{sfx}")
     assert (removed["answer"]["result"], removed["answer"]["amount_minor"]) == ("done", -500)  # the same day
-    provision(world)
+    provision(world["env"])
     assert packages(world, kind, who["subscriber"]) == ["basic"]
     assert funds(world, who["customer"])["balance"] == 5000
     assert sim.state()["orders"][-1]["transaction_id"] == removed["transaction_id"]
@@ -149,7 +111,7 @@ def test_retries_are_answered_alike_and_charged_once_and_another_body_conflicts(
     other = sim.order(subscriber=who["subscriber"], action="add", product=f"sports{sfx}", transaction_id=txn)
     assert (other["http_status"], other["answer"]["result"], other["answer"]["code"]) == (
         409, "error", "transaction_id_reused")
-    provision(world)
+    provision(world["env"])
     assert packages(world, kind, who["subscriber"]) == ["basic", "movies"]
     assert funds(world, who["customer"])["balance"] == 4500
 
@@ -161,7 +123,7 @@ def test_insufficient_funds_is_declined_and_nothing_reaches_the_platform(world, 
     record = sim.order(subscriber=who["subscriber"], action="add", product=f"sports{seed['suffix']}")
     assert (record["answer"]["result"], record["answer"]["code"], record["answer"]["available_minor"]) == (
         "declined", "insufficient_funds", 100)
-    provision(world)
+    provision(world["env"])
     assert packages(world, kind, who["subscriber"]) == ["basic"]
     assert funds(world, who["customer"]) == {"balance": 100, "held": 0, "available": 100}
 
@@ -174,7 +136,7 @@ def test_main_product_change_from_the_tv_screen(world, kind):
     # Nothing of the old plan was charged yet (no charge run in this world): nothing to credit back.
     assert (record["answer"]["result"], record["answer"]["amount_minor"], record["answer"]["plan"]) == (
         "done", 2000, f"tv-plus-monthly{sfx}")
-    provision(world)
+    provision(world["env"])
     assert packages(world, kind, who["subscriber"]) == ["basic", "kids"]
     assert funds(world, who["customer"])["balance"] == 3000
 

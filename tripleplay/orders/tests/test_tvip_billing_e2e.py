@@ -8,13 +8,18 @@ through provisioning (`tripleplay worker --until-idle`). Funds are read back thr
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
-import httpx
 import pytest
 
-from tripleplay.core.testing import run_cli, start_serve
+from tripleplay.core.testing import (
+    admin_client,
+    customer_funds,
+    home_env,
+    migrate_and_seed,
+    provision,
+    start_serve,
+    stop_serve,
+)
 from tripleplay.simulators.testing import SimulatorProcess
 
 TOKEN = "tms-billing-token-0123456789"
@@ -63,31 +68,19 @@ print("SEED " + json.dumps({"customer": c.pk, "subscriber": sub,
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("tvip_billing_home")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings",
-               TRIPLEPLAY_CLOCK=CLOCK)
+    env = home_env(home, TRIPLEPLAY_CLOCK=CLOCK)
     sim = SimulatorProcess("tvip")
     server = None
     try:
         sim.start()
-        run_cli("migrate", "-v", "0", env=env, timeout=180)
-        out = run_cli("django", "shell", "-c", f"URL = {sim.url!r}\nTOKEN = {TOKEN!r}\n{SEED}", env=env, timeout=120)
-        seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
+        seed = migrate_and_seed(env, f"URL = {sim.url!r}\nTOKEN = {TOKEN!r}\n{SEED}")
         server, url = start_serve(env, home / "serve.log")
         r = sim.control.put("/billing", json={"url": f"{url}/tvip/v1/tms/billing", "token": TOKEN, "provider_id": 1})
         assert r.status_code == 200, r.text
-        admin = httpx.Client(base_url=url + "/api/v1", timeout=10, trust_env=False,
-                             headers={"Authorization": f"Bearer {seed['admin_token']}"})
-        yield {"url": url, "sim": sim, "seed": seed, "admin": admin, "env": env}
-        admin.close()
+        with admin_client(url, seed["admin_token"]) as admin:
+            yield {"url": url, "sim": sim, "seed": seed, "admin": admin, "env": env}
     finally:
-        if server is not None and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
+        stop_serve(server)
         sim.stop()
 
 
@@ -99,18 +92,11 @@ def send(world, action: str, tariff: str) -> dict:
 
 
 def balance(world) -> int:
-    r = world["admin"].get(f"/customers/{world['seed']['customer']}/funds")
-    assert r.status_code == 200, r.text
-    return r.json()["balance"]["amount_minor"]
+    return customer_funds(world["admin"], world["seed"]["customer"])["balance"]
 
 
 def tariffs(world) -> list[str]:
     return sorted(world["sim"].subscribers()[world["seed"]["subscriber"]]["packages"])
-
-
-def provision(world) -> None:
-    run_cli("worker", "--until-idle", "--no-jobs", "--threads", "1", "--poll-seconds", "0.05",
-            "--retry-base-seconds", "0.01", "--retry-cap-seconds", "0.05", env=world["env"], timeout=120)
 
 
 def test_subscribe_charges_the_prorated_period_and_reaches_tms_through_provisioning(world):
@@ -123,13 +109,13 @@ def test_subscribe_charges_the_prorated_period_and_reaches_tms_through_provision
             answer["amount_minor"], answer["balance_minor"]) == ("done", "ok", "add", "subscribe", "cinema", 339, 4661)
     assert answer["tms_account_id"] == int(record["headers"]["X-TMS-ACCOUNT-ID"])
     assert tariffs(world) == ["basic"]  # nothing reaches TMS until provisioning tells it
-    provision(world)
+    provision(world["env"])
     assert tariffs(world) == ["basic", "sports"]
     assert balance(world) == 4661
 
     again = send(world, "subscribe", "cinema")  # TMS retries: the same answer, nothing charged again
     assert (again["status"], again["answer"]) == (200, answer)
-    provision(world)
+    provision(world["env"])
     assert balance(world) == 4661 and tariffs(world) == ["basic", "sports"]
 
 
@@ -143,7 +129,7 @@ def test_a_forged_signature_changes_nothing(world):
     finally:
         sim.control.put("/billing", json={"url": url, "token": TOKEN, "provider_id": 1})
     assert (record["status"], record["answer"]["code"], record["answer"]["statusCode"]) == (403, "bad_signature", 403)
-    provision(world)
+    provision(world["env"])
     assert balance(world) == before and tariffs(world) == ["basic", "sports"]
 
 
@@ -151,7 +137,7 @@ def test_a_product_not_orderable_from_tms_is_refused(world):
     before = balance(world)
     record = send(world, "subscribe", "kids")
     assert (record["status"], record["answer"]["result"], record["answer"]["code"]) == (409, "declined", "not_orderable")
-    provision(world)
+    provision(world["env"])
     assert balance(world) == before and "kids" not in tariffs(world)
 
 
@@ -159,5 +145,5 @@ def test_cancel_credits_the_unused_part_and_removes_the_tariff(world):
     before = balance(world)
     record = send(world, "cancel", "cinema")
     assert (record["status"], record["answer"]["result"], record["answer"]["amount_minor"]) == (200, "done", -339)
-    provision(world)
+    provision(world["env"])
     assert balance(world) == before + 339 and tariffs(world) == ["basic"]

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tripleplay import clock
+from tripleplay.audit.models import AuditEvent
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.customers.services import change_account_status, change_customer_status, remove_addon
@@ -766,3 +767,17 @@ def test_a_lower_case_currency_is_bad_input(w):
     with pytest.raises(InvalidInput):
         services.authorize(w.platform, transaction_id="T9", subscriber=b.ref, price_minor=100, currency="usd")
     assert state() == before
+
+
+def test_the_hold_and_the_charge_are_recorded_as_the_platforms(w):
+    w.event("fight", 1250)
+    b = w.buyer(5000)
+    authorize(w, subscriber=b.ref, event_id="fight")
+    services.confirm(w.platform, transaction_id="T1")
+    charge = entries(b.customer)[-1]
+    assert (charge.kind, charge.amount_minor, charge.actor_kind, charge.actor_ref, charge.actor_name) == (
+        "charge", -1250, "api_client", f"platform:{w.platform.pk}", f"platform {w.platform.code}")
+    hold_audit = AuditEvent.objects.filter(object_type="hold").order_by("pk")
+    assert [(a.action, a.actor_kind, a.actor_ref, a.actor_name) for a in hold_audit] == [
+        (action, "api_client", f"platform:{w.platform.pk}", f"platform {w.platform.code}")
+        for action in ("hold.placed", "hold.captured")]
