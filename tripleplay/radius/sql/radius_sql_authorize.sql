@@ -1,0 +1,92 @@
+-- FreeRADIUS's rlm_sql instance tripleplay_sql (tripleplay/radius/freeradius/mods/tripleplay_sql) asks
+-- these for a plain PAP Access-Request (D270-D273). They answer only what tripleplay/api/aaa.py's
+-- authorize would accept; every other case (an unknown login, any refusal of radius.decision, no funds
+-- row, a password not yet hashed, a User-Name rlm_sql escaped) is 0 rows, rlm_sql's notfound, and the
+-- site asks the rest path, where Python decides and names the refusal exactly as without this path.
+-- Reply attributes are not computed here: they are radius_replyattribute's rows, which
+-- radius.services writes from radius.attributes (D271).
+
+-- rlm_sql's authorize_check_query: (id, username, attribute, value, op) rows for the control list:
+-- the password's SSHA2-512 form for pap, and the product and the NAS's vendor for the reply query.
+-- p_username is rlm_sql's escaped %{SQL-User-Name}: a character outside safe_characters became
+-- "=XX", and "=" is itself outside them, so a name with "=" is not the login's own: 0 rows.
+-- The accept rule is radius.decision.refusal's negation (tested against it on a table of cases,
+-- tripleplay/radius/tests/test_sql_path.py); the lookup is radius.selectors._access_sql's.
+CREATE OR REPLACE FUNCTION radius_sql_authorize_check(p_username text, p_nas text, p_time_zone text)
+RETURNS TABLE (id bigint, username text, attribute text, value text, op text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_today date := (now() AT TIME ZONE p_time_zone)::date;
+    v_vendor text;
+    r record;
+BEGIN
+    IF p_username = '' OR position('=' IN p_username) > 0 THEN
+        RETURN;
+    END IF;
+    SELECT n.vendor INTO v_vendor FROM radius_nasclient n
+     WHERE n.address = p_nas::inet AND n.enabled ORDER BY n.id LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT a.id AS account_id, l.password_ssha512 AS hash, a.status AS account_status, c.status AS customer_status,
+           f.balance_minor + f.credit_limit_minor - f.held_minor AS available, f.customer_id IS NOT NULL AS has_funds,
+           EXISTS (SELECT 1 FROM customers_vacationhold v WHERE v.account_id = a.id AND v.status = 'active') AS on_hold,
+           s.product_id
+      INTO r
+      FROM radius_internetlogin l JOIN customers_account a ON a.id = l.account_id
+      JOIN customers_customer c ON c.id = a.customer_id
+      LEFT JOIN ledger_funds f ON f.customer_id = a.customer_id
+      LEFT JOIN radius_internetservice s ON s.product_id = (
+           SELECT ap.product_id FROM customers_accountproduct ap
+            WHERE ap.account_id = a.id AND ap.role = 'main' AND ap.start_date <= v_today
+              AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1)
+     WHERE a.login = p_username ORDER BY l.id LIMIT 1;
+    IF NOT FOUND
+       OR r.account_status IN ('closed', 'blocked', 'suspended') OR r.customer_status IN ('closed', 'blocked', 'suspended')
+       OR r.on_hold OR r.product_id IS NULL OR NOT r.has_funds OR r.available <= 0 OR r.hash = ''
+       -- the materialised reply must be there, and no value that rlm_sql would unquote or expand
+       -- (sql.c: a value wholly inside ', " or ` quotes): such a product is the rest path's
+       OR NOT EXISTS (SELECT 1 FROM radius_replyattribute x WHERE x.product_id = r.product_id AND x.vendor = v_vendor)
+       OR EXISTS (SELECT 1 FROM radius_replyattribute x WHERE x.product_id = r.product_id AND x.vendor = v_vendor
+                     AND left(x.value, 1) IN ('''', '"', '`') AND right(x.value, 1) = left(x.value, 1)) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY VALUES (r.account_id::bigint, p_username, 'SSHA2-512-Password'::text, r.hash::text, ':='::text),
+                        (r.account_id::bigint, p_username, 'Tmp-Integer-0', r.product_id::text, ':='),
+                        (r.account_id::bigint, p_username, 'Tmp-String-0', v_vendor, ':=');
+END
+$$;
+
+-- rlm_sql's authorize_reply_query, run only after the check query answered: the product's reply
+-- attributes in the NAS vendor's dictionary, in radius.attributes' order.
+CREATE OR REPLACE FUNCTION radius_sql_authorize_reply(p_product bigint, p_vendor text)
+RETURNS TABLE (id bigint, username text, attribute text, value text, op text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY SELECT x.id::bigint, ''::text, x.attribute::text, x.value::text, ':='::text
+                   FROM radius_replyattribute x WHERE x.product_id = p_product AND x.vendor = p_vendor
+                  ORDER BY x.position;
+END
+$$;
+
+-- rlm_sql's post-auth query after an Access-Accept the SQL path answered (pap checked the password):
+-- radius.services.record_login_of's UPDATE, committed without waiting for the WAL flush (D211: the
+-- set_config is this statement's transaction's, read at its commit). Returns the rows updated.
+CREATE OR REPLACE FUNCTION radius_sql_post_auth(p_username text, p_nas text)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows integer;
+BEGIN
+    IF p_username = '' OR position('=' IN p_username) > 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM set_config('synchronous_commit', 'off', true);
+    UPDATE radius_internetlogin
+       SET last_auth_at = now(),
+           last_nas_id = (SELECT n.id FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
+                           ORDER BY n.id LIMIT 1)
+     WHERE account_id IN (SELECT a.id FROM customers_account a WHERE a.login = p_username);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
