@@ -27,9 +27,11 @@ Message-Authenticator or the Accounting authenticator computed), timing each req
 within 5 s counts as lost. For each target, in order:
 
 1. Access-Request (PAP) for random users for --seconds, as fast as the answers come: Access-Accept
-   expected (tripleplay: one rlm_rest call, authorize checking the PAP password and recording the
-   login, D240; two, authorize + post-auth, with --env TRIPLEPLAY_RADIUS_PAP_CHECK=0; stock: three
-   SELECTs and the radpostauth INSERT).
+   expected (tripleplay: by default rlm_sql's two function calls, the check and the reply, and its
+   post-auth call recording the login without a WAL flush, FreeRADIUS's pap checking the password,
+   D272; with --env TRIPLEPLAY_RADIUS_SQL=0 one rlm_rest call, authorize checking the PAP password
+   and recording the login, D240; two, authorize + post-auth, with also --env
+   TRIPLEPLAY_RADIUS_PAP_CHECK=0; stock: three SELECTs and the radpostauth INSERT).
 2. Accounting-Request Start for every user's session (timed, reported, not the aim).
 3. Interim-Update round-robin over the sessions for --seconds, as fast as the answers come; each
    reports 100 KB more (tripleplay charges it in real time, committed before the Accounting-Response:
@@ -613,10 +615,16 @@ def main() -> int:
                                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
                 procs.append(proc)
                 wait_ready(proc, port, home / "serve.log")
+                # The SQL path (D272) as tripleplay.radius.server.sql_settings_from_database renders it
+                # for the server's database, unless --env TRIPLEPLAY_RADIUS_SQL=0.
+                sql = {} if env.get("TRIPLEPLAY_RADIUS_SQL", "1").strip().lower() in {"0", "false", "no", "off"} else {
+                    "sql_host": PG["host"], "sql_port": int(PG["port"]), "sql_user": PG["user"], "sql_password": "",
+                    "sql_database": db, "time_zone": env.get("TRIPLEPLAY_TIME_ZONE", "UTC")}
+                results["radius_sql"] = bool(sql)
                 settings = freeradius.Settings(tripleplay_url=f"http://127.0.0.1:{port}", token=token,
                                                auth_port=args.base_port + 10, acct_port=args.base_port + 11,
                                                client_lifetime=3600,
-                                               threads=args.threads)
+                                               threads=args.threads, **sql)
                 fr = freeradius.FreeradiusProcess(home / "fr-tripleplay", settings)
                 fr.start()
                 procs.append(fr.proc)
