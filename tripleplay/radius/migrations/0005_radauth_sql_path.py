@@ -32,7 +32,7 @@ def install_functions(apps, schema_editor):
 
 def drop_functions(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for name in ("radius_sql_authorize_check", "radius_sql_authorize_reply", "radius_sql_post_auth"):
+        for name in ("radius_sql_authorize_pap", "radius_sql_post_auth"):
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}", params=None)
 
 

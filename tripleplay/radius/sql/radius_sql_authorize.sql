@@ -6,13 +6,15 @@
 -- Reply attributes are not computed here: they are radius_replyattribute's rows, which
 -- radius.services writes from radius.attributes (D271).
 
--- rlm_sql's authorize_check_query: (id, username, attribute, value, op) rows for the control list:
--- the password's SSHA2-512 form for pap, and the product and the NAS's vendor for the reply query.
+-- rlm_sql's authorize_reply_query, its only authorize query (no check query: one statement per
+-- Access-Request): (id, username, attribute, value, op) rows for the reply list, the product's reply
+-- attributes in the NAS vendor's dictionary in radius.attributes' order (D271), then the password's
+-- SSHA2-512-Password (D270), which the site moves to the control list for pap.
 -- p_username is rlm_sql's escaped %{SQL-User-Name}: a character outside safe_characters became
 -- "=XX", and "=" is itself outside them, so a name with "=" is not the login's own: 0 rows.
 -- The accept rule is radius.decision.refusal's negation (tested against it on a table of cases,
--- tripleplay/radius/tests/test_sql_path.py); the lookup is radius.selectors._access_sql's.
-CREATE OR REPLACE FUNCTION radius_sql_authorize_check(p_username text, p_nas text, p_time_zone text)
+-- tripleplay/radius/tests/test_sql_path.py); the lookup is radius.selectors.authorize_lookup's.
+CREATE OR REPLACE FUNCTION radius_sql_authorize_pap(p_username text, p_nas text, p_time_zone text)
 RETURNS TABLE (id bigint, username text, attribute text, value text, op text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -51,21 +53,10 @@ BEGIN
                      AND left(x.value, 1) IN ('''', '"', '`') AND right(x.value, 1) = left(x.value, 1)) THEN
         RETURN;
     END IF;
-    RETURN QUERY VALUES (r.account_id::bigint, p_username, 'SSHA2-512-Password'::text, r.hash::text, ':='::text),
-                        (r.account_id::bigint, p_username, 'Tmp-Integer-0', r.product_id::text, ':='),
-                        (r.account_id::bigint, p_username, 'Tmp-String-0', v_vendor, ':=');
-END
-$$;
-
--- rlm_sql's authorize_reply_query, run only after the check query answered: the product's reply
--- attributes in the NAS vendor's dictionary, in radius.attributes' order.
-CREATE OR REPLACE FUNCTION radius_sql_authorize_reply(p_product bigint, p_vendor text)
-RETURNS TABLE (id bigint, username text, attribute text, value text, op text)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN QUERY SELECT x.id::bigint, ''::text, x.attribute::text, x.value::text, ':='::text
-                   FROM radius_replyattribute x WHERE x.product_id = p_product AND x.vendor = p_vendor
+    RETURN QUERY SELECT x.id::bigint, p_username, x.attribute::text, x.value::text, ':='::text
+                   FROM radius_replyattribute x WHERE x.product_id = r.product_id AND x.vendor = v_vendor
                   ORDER BY x.position;
+    RETURN QUERY VALUES (r.account_id::bigint, p_username, 'SSHA2-512-Password'::text, r.hash::text, ':='::text);
 END
 $$;
 
