@@ -19,44 +19,54 @@ RETURNS TABLE (id bigint, username text, attribute text, value text, op text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_today date := (now() AT TIME ZONE p_time_zone)::date;
-    v_vendor text;
     r record;
 BEGIN
     IF p_username = '' OR position('=' IN p_username) > 0 THEN
         RETURN;
     END IF;
-    SELECT n.vendor INTO v_vendor FROM radius_nasclient n
-     WHERE n.address = p_nas::inet AND n.enabled ORDER BY n.id LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
+    -- One query (one cached plan): the NAS, the login's access and the product's reply in the NAS's
+    -- vendor as arrays, with whether any value is one rlm_sql would unquote or expand (sql.c: a value
+    -- wholly inside ', " or ` quotes).
     SELECT a.id AS account_id, l.password_ssha512 AS hash, a.status AS account_status, c.status AS customer_status,
            f.balance_minor + f.credit_limit_minor - f.held_minor AS available, f.customer_id IS NOT NULL AS has_funds,
            EXISTS (SELECT 1 FROM customers_vacationhold v WHERE v.account_id = a.id AND v.status = 'active') AS on_hold,
-           s.product_id
+           s.product_id, x.names, x.vals, x.quoted
       INTO r
-      FROM radius_internetlogin l JOIN customers_account a ON a.id = l.account_id
+      FROM (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
+             ORDER BY n.id LIMIT 1) nas
+      JOIN radius_internetlogin l ON true
+      JOIN customers_account a ON a.id = l.account_id
       JOIN customers_customer c ON c.id = a.customer_id
       LEFT JOIN ledger_funds f ON f.customer_id = a.customer_id
       LEFT JOIN radius_internetservice s ON s.product_id = (
            SELECT ap.product_id FROM customers_accountproduct ap
             WHERE ap.account_id = a.id AND ap.role = 'main' AND ap.start_date <= v_today
               AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1)
+      LEFT JOIN LATERAL (
+           SELECT array_agg(ra.attribute::text ORDER BY ra.position) AS names,
+                  array_agg(ra.value::text ORDER BY ra.position) AS vals,
+                  bool_or(left(ra.value, 1) IN ('''', '"', '`') AND right(ra.value, 1) = left(ra.value, 1)) AS quoted
+             FROM radius_replyattribute ra WHERE ra.product_id = s.product_id AND ra.vendor = nas.vendor) x ON true
      WHERE a.login = p_username ORDER BY l.id LIMIT 1;
+    -- No row: no enabled NAS there, or no such login. Then radius.decision.refusal's rules, and what
+    -- the SQL path needs (the funds row, the one-way password, the materialised reply, D271).
     IF NOT FOUND
        OR r.account_status IN ('closed', 'blocked', 'suspended') OR r.customer_status IN ('closed', 'blocked', 'suspended')
        OR r.on_hold OR r.product_id IS NULL OR NOT r.has_funds OR r.available <= 0 OR r.hash = ''
-       -- the materialised reply must be there, and no value that rlm_sql would unquote or expand
-       -- (sql.c: a value wholly inside ', " or ` quotes): such a product is the rest path's
-       OR NOT EXISTS (SELECT 1 FROM radius_replyattribute x WHERE x.product_id = r.product_id AND x.vendor = v_vendor)
-       OR EXISTS (SELECT 1 FROM radius_replyattribute x WHERE x.product_id = r.product_id AND x.vendor = v_vendor
-                     AND left(x.value, 1) IN ('''', '"', '`') AND right(x.value, 1) = left(x.value, 1)) THEN
+       OR r.names IS NULL OR r.quoted THEN
         RETURN;
     END IF;
-    RETURN QUERY SELECT x.id::bigint, p_username, x.attribute::text, x.value::text, ':='::text
-                   FROM radius_replyattribute x WHERE x.product_id = r.product_id AND x.vendor = v_vendor
-                  ORDER BY x.position;
-    RETURN QUERY VALUES (r.account_id::bigint, p_username, 'SSHA2-512-Password'::text, r.hash::text, ':='::text);
+    id := r.account_id;
+    username := p_username;
+    op := ':=';
+    FOR i IN 1 .. array_length(r.names, 1) LOOP
+        attribute := r.names[i];
+        value := r.vals[i];
+        RETURN NEXT;
+    END LOOP;
+    attribute := 'SSHA2-512-Password';
+    value := r.hash;
+    RETURN NEXT;
 END
 $$;
 
