@@ -493,7 +493,24 @@ async def drive(port: int, items, make, expect: int, *, inflight: int, seconds: 
             "generator_cpu_percent": round(100 * cpu / wall, 1), "machine_busy_percent": busy}
 
 
-def measure_target(name: str, auth_port: int, acct_port: int, users: int, args, dictionary, run_id: str) -> dict:
+def login_backlog(run_dir: Path) -> int:
+    """Accepted logins in the SQL path's files not yet replayed into the database (D273): the entries
+    left in run/logins/detail*, an upper bound (the reader's .work file keeps the entries it has done
+    until it finishes the file)."""
+    return sum(p.read_text(errors="replace").count("\tTimestamp = ") for p in (run_dir / "logins").glob("detail*"))
+
+
+def drain_logins(run_dir: Path, limit: float = 120) -> dict:
+    """After the Access-Request phase: the logins backlog, and the seconds until the reader drained it."""
+    t0, backlog = time.monotonic(), login_backlog(run_dir)
+    while login_backlog(run_dir) and time.monotonic() - t0 < limit:
+        time.sleep(0.2)
+    return {"logins_backlog": backlog, "drained_seconds": round(time.monotonic() - t0, 1),
+            "left": login_backlog(run_dir)}
+
+
+def measure_target(name: str, auth_port: int, acct_port: int, users: int, args, dictionary, run_id: str,
+                   after_access=None) -> dict:
     rng = random.Random(7)
     access = [AccessTemplate(dictionary, SECRET, f"u{i}", PASSWORD) for i in range(users)]
     sessions = [AccountingTemplate(dictionary, SECRET, f"u{i}", f"{run_id}-{name}-{i}",
@@ -505,6 +522,9 @@ def measure_target(name: str, auth_port: int, acct_port: int, users: int, args, 
     print(f"  {name}: Access-Request for {args.seconds} s ...", flush=True)
     out["access"] = asyncio.run(drive(auth_port, lambda: rng.choice(access), lambda t, ident: t.packet(ident), 2,
                                       inflight=args.inflight, seconds=args.seconds))
+    if after_access is not None:
+        out["after_access"] = after_access()
+        print(f"  {name}: after the Access-Requests {out['after_access']}", flush=True)
     starts = iter(sessions)
     out["start"] = asyncio.run(drive(acct_port, lambda: next(starts), lambda t, ident: t.packet(ident, 1), 5,
                                      inflight=args.inflight, seconds=120, count=users))
@@ -640,7 +660,10 @@ def main() -> int:
             for name in args.targets:
                 wait_for_quiet(min(args.wait_quiet, 10))
                 base = args.base_port + {"tripleplay": 10, "stock": 20, "files": 30}[name]
-                results["targets"][name] = measure_target(name, base, base + 1, args.users, args, dictionary, run_id)
+                drain = (lambda: drain_logins(home / "fr-tripleplay" / "run")) if (
+                    name == "tripleplay" and results.get("radius_sql")) else None
+                results["targets"][name] = measure_target(name, base, base + 1, args.users, args, dictionary, run_id,
+                                                          after_access=drain)
             if "tripleplay" in args.targets:
                 ledger = charged_minor(db)
                 t = results["targets"]["tripleplay"]

@@ -56,6 +56,7 @@ def sql_settings_from_database(alias: str = "default") -> dict:
             "sql_database": db["NAME"], "time_zone": settings.TIME_ZONE}
 
 
+SQL_ONLY = ("tripleplay_sql", "tripleplay_logins")  # template files of the SQL path (mods/, sites/)
 _SQL_BLOCK = re.compile(r"^[ \t]*# @SQL@\n(.*?)^[ \t]*# @END_SQL@\n", re.MULTILINE | re.DOTALL)
 _REST_BLOCK = re.compile(r"^[ \t]*# @REST_ONLY@\n(.*?)^[ \t]*# @END_REST_ONLY@\n", re.MULTILINE | re.DOTALL)
 
@@ -83,12 +84,12 @@ def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -
         values.update({"SQL_HOST": settings.sql_host, "SQL_PORT": str(settings.sql_port or 5432),
                        "SQL_USER": settings.sql_user, "SQL_PASSWORD": settings.sql_password or "",
                        "SQL_DATABASE": settings.sql_database, "TIME_ZONE": settings.time_zone})
-    for old in (dest / "mods" / "tripleplay_sql",):
+    for old in (dest / "mods" / "tripleplay_sql", dest / "sites" / "tripleplay_logins"):
         old.unlink(missing_ok=True)  # a rendering without the SQL path leaves none behind
     for source in TEMPLATE.rglob("*"):
         if source.is_dir() or source.name.startswith(("__", ".")):
             continue
-        if source.name == "tripleplay_sql" and not sql:
+        if source.name in SQL_ONLY and not sql:
             continue
         target = dest / source.relative_to(TEMPLATE)
         target.parent.mkdir(parents=True, exist_ok=True)

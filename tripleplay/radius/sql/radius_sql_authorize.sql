@@ -70,23 +70,27 @@ BEGIN
 END
 $$;
 
--- rlm_sql's post-auth query after an Access-Accept the SQL path answered (pap checked the password):
--- radius.services.record_login_of's UPDATE, committed without waiting for the WAL flush (D211: the
--- set_config is this statement's transaction's, read at its commit). Returns the rows updated.
-CREATE OR REPLACE FUNCTION radius_sql_post_auth(p_username text, p_nas text)
+-- The SQL path's accepted login, replayed from FreeRADIUS's file by sites/tripleplay_logins (D273):
+-- radius.services.record_login_of's UPDATE at the time it was accepted (p_at, Unix seconds), unless a
+-- later authentication is recorded already (the rest path records CHAP logins at once), committed
+-- without waiting for the WAL flush (D211: the set_config is this statement's transaction's, read at
+-- its commit). Returns the rows updated.
+CREATE OR REPLACE FUNCTION radius_sql_post_auth(p_username text, p_nas text, p_at bigint)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     v_rows integer;
+    v_at timestamptz := to_timestamp(p_at);
 BEGIN
     IF p_username = '' OR position('=' IN p_username) > 0 THEN
         RETURN 0;
     END IF;
     PERFORM set_config('synchronous_commit', 'off', true);
     UPDATE radius_internetlogin
-       SET last_auth_at = now(),
+       SET last_auth_at = v_at,
            last_nas_id = (SELECT n.id FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
                            ORDER BY n.id LIMIT 1)
-     WHERE account_id IN (SELECT a.id FROM customers_account a WHERE a.login = p_username);
+     WHERE account_id IN (SELECT a.id FROM customers_account a WHERE a.login = p_username)
+       AND (last_auth_at IS NULL OR last_auth_at <= v_at);
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     RETURN v_rows;
 END

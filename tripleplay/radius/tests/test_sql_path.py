@@ -116,7 +116,7 @@ def test_the_rendered_configuration_has_the_sql_path_only_when_asked(tmp_path):
     base = {"tripleplay_url": "http://127.0.0.1:8000", "token": "tok-123"}
     rest = server.render_config(tmp_path / "rest", server.Settings(**base))
     site = (rest / "sites" / "tripleplay").read_text()
-    assert not (rest / "mods" / "tripleplay_sql").exists()
+    assert not (rest / "mods" / "tripleplay_sql").exists() and not (rest / "sites" / "tripleplay_logins").exists()
     assert "tripleplay_sql" not in site and "@SQL@" not in site and "@REST_ONLY@" not in site
     assert "if (&control:Auth-Type == Accept)" in site
     sql = server.render_config(tmp_path / "sql", server.Settings(
@@ -125,13 +125,15 @@ def test_the_rendered_configuration_has_the_sql_path_only_when_asked(tmp_path):
     site = (sql / "sites" / "tripleplay").read_text()
     module = (sql / "mods" / "tripleplay_sql").read_text()
     assert 'radius_db = "tp"' in module and 'login = "radius"' in module and "'Europe/Berlin'" in module
-    assert "\t\t\ttripleplay_sql {\n" in site and "\t\t\ttripleplay_sql\n" in site  # authorize, post-auth
+    assert "\t\t\ttripleplay_sql {\n" in site and "\t\t\ttripleplay_logins.accounting\n" in site  # authorize, post-auth
+    assert "tripleplay_sql:SELECT radius_sql_post_auth(" in (sql / "sites" / "tripleplay_logins").read_text()
+    assert "detail tripleplay_logins {" in module and "User-Password" in module.split("suppress")[1]
     assert "@SQL@" not in site and "A PAP login tripleplay checked" not in site
     with pytest.raises(ValueError, match="SQL password"):
         server.render_config(tmp_path / "bad", server.Settings(**base, sql_host="h", sql_user="u",
                                                                sql_password="a'b", sql_database="d"))
     server.render_config(sql, server.Settings(**base))  # rendered again without it: the module is gone
-    assert not (sql / "mods" / "tripleplay_sql").exists()
+    assert not (sql / "mods" / "tripleplay_sql").exists() and not (sql / "sites" / "tripleplay_logins").exists()
 
 
 # -- the functions against radius.decision (PostgreSQL) -------------------------------------------------------
@@ -212,17 +214,25 @@ def test_the_function_answers_exactly_the_logins_python_accepts(actor):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_post_auth_function_records_the_login_like_python(actor):
+    """What the logins reader replays (D273): the UPDATE of record_login_of at the time the login was
+    accepted, never over a later one."""
+    from datetime import UTC, datetime
+
     world = _world(actor)
     nas = services.create_nas(actor, name="bras", address="192.0.2.9", secret="secret-123", vendor="mikrotik")
     account = _login(actor, world, "rec")
+    at = int(datetime(2026, 12, 5, 22, 0, tzinfo=UTC).timestamp())
     with connection.cursor() as cursor:
-        cursor.execute("SELECT radius_sql_post_auth(%s, %s), radius_sql_post_auth(%s, %s),"
-                       " radius_sql_post_auth(%s, %s)", ["rec", "192.0.2.9", "nobody", "192.0.2.9", "rec=20", "192.0.2.9"])
+        cursor.execute("SELECT radius_sql_post_auth(%s, %s, %s), radius_sql_post_auth(%s, %s, %s),"
+                       " radius_sql_post_auth(%s, %s, %s)",
+                       ["rec", "192.0.2.9", at, "nobody", "192.0.2.9", at, "rec=20", "192.0.2.9", at])
         assert cursor.fetchone() == (1, 0, 0)
         cursor.execute("SELECT current_setting('synchronous_commit')")
-        assert cursor.fetchone() == ("off",)  # this transaction's commit does not wait for the WAL (D273)
+        assert cursor.fetchone() == ("off",)  # this transaction's commit does not wait for the WAL (D211)
+        cursor.execute("SELECT radius_sql_post_auth(%s, %s, %s)", ["rec", "192.0.2.9", at - 60])
+        assert cursor.fetchone() == (0,)  # an older record replayed late changes nothing
     login = InternetLogin.objects.get(account=account)
-    assert login.last_nas_id == nas.pk and login.last_auth_at is not None
+    assert (login.last_nas_id, login.last_auth_at) == (nas.pk, datetime(2026, 12, 5, 22, 0, tzinfo=UTC))
 
 
 # -- through real FreeRADIUS: the SQL path against the rest path (PostgreSQL) -------------------------------
@@ -263,6 +273,20 @@ def e2e(actor, catalog, make_customer, aaa_token):
     return {"nas": nas, "subscriber": subscriber, "catalog": catalog}
 
 
+def wait_for_login(login: str, seconds: float = 10) -> int | None:
+    """The NAS id of the login's recorded authentication, once the logins reader replayed it."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = InternetLogin.objects.filter(account__login=login, last_auth_at__isnull=False).values_list(
+            "last_nas_id", flat=True).first()
+        if row is not None:
+            return row
+        time.sleep(0.1)
+    return None
+
+
 def _both(radius_server, rest_radius_server, calls, packet: str):
     """The packet sent to the SQL-path FreeRADIUS and to the rest-only one: the same answer, attribute
     by attribute; returned with the calls each made into tripleplay (the NAS lookup left out)."""
@@ -294,8 +318,13 @@ def test_an_accept_on_the_sql_path_is_the_rest_paths_attribute_by_attribute(
                                          'User-Name = "sam", User-Password = "s3cret-pw"')
     assert (reply.code, reply.attributes) == ("Access-Accept", expected)
     assert (sql_calls, rest_calls) == ([], ["authorize"])  # no Python on the SQL path
+    # The rest path recorded the login at once; the SQL path's record is replayed from FreeRADIUS's
+    # file within the reader's poll interval (D273): both are there, the later one last.
     login = InternetLogin.objects.get(account__login="sam")
     assert (login.last_nas_id, login.last_auth_at is not None) == (e2e["nas"].pk, True)
+    InternetLogin.objects.filter(account__login="sam").update(last_auth_at=None, last_nas=None)
+    radclient(radius_server, "auth", 'User-Name = "sam", User-Password = "s3cret-pw"')
+    assert wait_for_login("sam") == e2e["nas"].pk
 
 
 
