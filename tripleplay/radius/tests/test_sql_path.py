@@ -287,6 +287,16 @@ def wait_for_login(login: str, seconds: float = 10) -> int | None:
     return None
 
 
+def wait_for_replays(server, seconds: float = 10) -> None:
+    """Until the logins reader has replayed every login in its file (D273): no detail* file left."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while any((server.conf_dir / "run" / "logins").glob("detail*")):
+        assert time.monotonic() < deadline, "the logins reader did not replay its file"
+        time.sleep(0.1)
+
+
 def _both(radius_server, rest_radius_server, calls, packet: str):
     """The packet sent to the SQL-path FreeRADIUS and to the rest-only one: the same answer, attribute
     by attribute; returned with the calls each made into tripleplay (the NAS lookup left out)."""
@@ -322,9 +332,13 @@ def test_an_accept_on_the_sql_path_is_the_rest_paths_attribute_by_attribute(
     # file within the reader's poll interval (D273): both are there, the later one last.
     login = InternetLogin.objects.get(account__login="sam")
     assert (login.last_nas_id, login.last_auth_at is not None) == (e2e["nas"].pk, True)
+    wait_for_replays(radius_server)
     InternetLogin.objects.filter(account__login="sam").update(last_auth_at=None, last_nas=None)
+    before = clock.now().replace(microsecond=0)
     radclient(radius_server, "auth", 'User-Name = "sam", User-Password = "s3cret-pw"')
     assert wait_for_login("sam") == e2e["nas"].pk
+    recorded = InternetLogin.objects.get(account__login="sam").last_auth_at
+    assert before <= recorded <= clock.now()  # the time FreeRADIUS accepted it (whole seconds)
 
 
 
