@@ -112,7 +112,7 @@ def test_a_pap_login_is_one_call_checked_and_recorded_by_authorize(radius_server
     """D240: PAP's password is checked by tripleplay's authorize, which records the login; FreeRADIUS
     accepts with Auth-Type Accept and calls nothing more. A wrong password is refused by the same call
     and records nothing. On the SQL path (D272) no call reaches Python for an accepted login (its
-    post-auth query records it) and a wrong password's only call names the refusal."""
+    logins reader records it from FreeRADIUS's file, D273) and a wrong password's only call names the refusal."""
     world["subscriber"]("paula")
     sql = radius_server.settings.sql_host is not None  # PostgreSQL: the SQL path answers (D272), pap checks
     reply = radclient(radius_server, "auth", 'User-Name = "paula", User-Password = "not-it"')
