@@ -30,9 +30,11 @@ Message-Authenticator or the Accounting authenticator computed), timing each req
 within 5 s counts as lost. For each target, in order:
 
 1. Access-Request (PAP) for random users for --seconds, as fast as the answers come: Access-Accept
-   expected (tripleplay: one rlm_rest call, authorize checking the PAP password and recording the
-   login, D240; two, authorize + post-auth, with --env TRIPLEPLAY_RADIUS_PAP_CHECK=0; stock: three
-   SELECTs and the radpostauth INSERT).
+   expected (tripleplay: by default rlm_sql's two function calls, the check and the reply, and its
+   post-auth call recording the login without a WAL flush, FreeRADIUS's pap checking the password,
+   D272; with --env TRIPLEPLAY_RADIUS_SQL=0 one rlm_rest call, authorize checking the PAP password
+   and recording the login, D240; two, authorize + post-auth, with also --env
+   TRIPLEPLAY_RADIUS_PAP_CHECK=0; stock: three SELECTs and the radpostauth INSERT).
 2. Accounting-Request Start for every user's session (timed, reported, not the aim).
 3. Interim-Update round-robin over the sessions for --seconds, as fast as the answers come; each
    reports 100 KB more (tripleplay charges it in real time, committed before the Accounting-Response:
@@ -494,7 +496,24 @@ async def drive(port: int, items, make, expect: int, *, inflight: int, seconds: 
             "generator_cpu_percent": round(100 * cpu / wall, 1), "machine_busy_percent": busy}
 
 
-def measure_target(name: str, auth_port: int, acct_port: int, users: int, args, dictionary, run_id: str) -> dict:
+def login_backlog(run_dir: Path) -> int:
+    """Accepted logins in the SQL path's files not yet replayed into the database (D273): the entries
+    left in run/logins/detail*, an upper bound (the reader's .work file keeps the entries it has done
+    until it finishes the file)."""
+    return sum(p.read_text(errors="replace").count("\tTimestamp = ") for p in (run_dir / "logins").glob("detail*"))
+
+
+def drain_logins(run_dir: Path, limit: float = 120) -> dict:
+    """After the Access-Request phase: the logins backlog, and the seconds until the reader drained it."""
+    t0, backlog = time.monotonic(), login_backlog(run_dir)
+    while login_backlog(run_dir) and time.monotonic() - t0 < limit:
+        time.sleep(0.2)
+    return {"logins_backlog": backlog, "drained_seconds": round(time.monotonic() - t0, 1),
+            "left": login_backlog(run_dir)}
+
+
+def measure_target(name: str, auth_port: int, acct_port: int, users: int, args, dictionary, run_id: str,
+                   after_access=None) -> dict:
     rng = random.Random(7)
     access = [AccessTemplate(dictionary, SECRET, f"u{i}", PASSWORD) for i in range(users)]
     sessions = [AccountingTemplate(dictionary, SECRET, f"u{i}", f"{run_id}-{name}-{i}",
@@ -506,6 +525,9 @@ def measure_target(name: str, auth_port: int, acct_port: int, users: int, args, 
     print(f"  {name}: Access-Request for {args.seconds} s ...", flush=True)
     out["access"] = asyncio.run(drive(auth_port, lambda: rng.choice(access), lambda t, ident: t.packet(ident), 2,
                                       inflight=args.inflight, seconds=args.seconds))
+    if after_access is not None:
+        out["after_access"] = after_access()
+        print(f"  {name}: after the Access-Requests {out['after_access']}", flush=True)
     starts = iter(sessions)
     out["start"] = asyncio.run(drive(acct_port, lambda: next(starts), lambda t, ident: t.packet(ident, 1), 5,
                                      inflight=args.inflight, seconds=120, count=users))
@@ -616,10 +638,16 @@ def main() -> int:
                                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
                 procs.append(proc)
                 wait_ready(proc, port, home / "serve.log")
+                # The SQL path (D272) as tripleplay.radius.server.sql_settings_from_database renders it
+                # for the server's database, unless --env TRIPLEPLAY_RADIUS_SQL=0.
+                sql = {} if env.get("TRIPLEPLAY_RADIUS_SQL", "1").strip().lower() in {"0", "false", "no", "off"} else {
+                    "sql_host": PG["host"], "sql_port": int(PG["port"]), "sql_user": PG["user"], "sql_password": "",
+                    "sql_database": db, "time_zone": env.get("TRIPLEPLAY_TIME_ZONE", "UTC")}
+                results["radius_sql"] = bool(sql)
                 settings = freeradius.Settings(tripleplay_url=f"http://127.0.0.1:{port}", token=token,
                                                auth_port=args.base_port + 10, acct_port=args.base_port + 11,
                                                client_lifetime=3600,
-                                               threads=args.threads)
+                                               threads=args.threads, **sql)
                 fr = freeradius.FreeradiusProcess(home / "fr-tripleplay", settings)
                 fr.start()
                 procs.append(fr.proc)
@@ -635,7 +663,10 @@ def main() -> int:
             for name in args.targets:
                 wait_for_quiet(min(args.wait_quiet, 10))
                 base = args.base_port + {"tripleplay": 10, "stock": 20, "files": 30}[name]
-                results["targets"][name] = measure_target(name, base, base + 1, args.users, args, dictionary, run_id)
+                drain = (lambda: drain_logins(home / "fr-tripleplay" / "run")) if (
+                    name == "tripleplay" and results.get("radius_sql")) else None
+                results["targets"][name] = measure_target(name, base, base + 1, args.users, args, dictionary, run_id,
+                                                          after_access=drain)
             if "tripleplay" in args.targets:
                 ledger = charged_minor(db)
                 t = results["targets"]["tripleplay"]

@@ -6,7 +6,14 @@ FreeRADIUS's calls and the worker."""
 from django.contrib import admin
 
 from tripleplay.core.admin_base import ReadOnlyAdmin
-from tripleplay.radius.models import InternetLogin, InternetService, NasClient, NasCommand, NetworkSession
+from tripleplay.radius.models import (
+    InternetLogin,
+    InternetService,
+    NasClient,
+    NasCommand,
+    NetworkSession,
+    ReplyAttribute,
+)
 
 
 @admin.register(NasClient)
@@ -24,7 +31,15 @@ class InternetServiceAdmin(ReadOnlyAdmin):
 @admin.register(InternetLogin)
 class InternetLoginAdmin(ReadOnlyAdmin):
     list_display = ["account", "customer", "last_auth_at", "last_nas"]
-    exclude = ["password_encrypted"]
+    exclude = ["password_encrypted", "password_ssha512"]
+
+
+@admin.register(ReplyAttribute)
+class ReplyAttributeAdmin(ReadOnlyAdmin):
+    """What the SQL path answers per product and vendor (D271), written by set_internet_service."""
+
+    list_display = ["product", "vendor", "position", "attribute", "value"]
+    list_filter = ["vendor"]
 
 
 @admin.register(NetworkSession)

@@ -73,6 +73,9 @@ class InternetLogin(models.Model):
     account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="internet_login")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
     password_encrypted = models.TextField()
+    # The same password one-way (radius.passwords.ssha512), for FreeRADIUS's pap on the SQL path
+    # (D270); "" (a row written before it existed and not yet filled): the rest path answers.
+    password_ssha512 = models.TextField(blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     last_auth_at = models.DateTimeField(null=True, blank=True)
@@ -80,6 +83,27 @@ class InternetLogin(models.Model):
 
     def __str__(self) -> str:
         return f"internet login of account {self.account_id}"
+
+
+class ReplyAttribute(models.Model):
+    """One reply attribute of a product's internet service in one vendor's dictionary: what
+    radius.attributes.reply_attributes answers, materialised for the database function FreeRADIUS's
+    rlm_sql calls (D271). Written by radius.services whenever the internet service is set, for every
+    vendor (a NAS's vendor is read at request time, so a NAS change writes nothing here)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    vendor = models.CharField(max_length=16, choices=Vendor.choices)
+    position = models.PositiveSmallIntegerField()  # the order reply_attributes gives
+    attribute = models.CharField(max_length=64)
+    value = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["product", "vendor", "position"]
+        constraints = [models.UniqueConstraint(fields=["product", "vendor", "position"],
+                                               name="radius_reply_attribute_position")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}/{self.vendor}: {self.attribute} := {self.value}"
 
 
 class SessionStatus(models.TextChoices):

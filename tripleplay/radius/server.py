@@ -4,6 +4,7 @@ tests, the demo, ``tripleplay radius-config`` and docs/radius.md's deployment st
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,34 @@ class Settings:
     client_lifetime: int = 60  # seconds FreeRADIUS caches a NAS's secret
     threads: int = 16
     timeout: int = 4  # seconds rlm_rest waits for tripleplay
+    # tripleplay's PostgreSQL for the rlm_sql instance tripleplay_sql (D272); sql_host None: no SQL
+    # path, the module is not rendered and the site asks rlm_rest alone (SQLite, TRIPLEPLAY_RADIUS_SQL=0).
+    sql_host: str | None = None
+    sql_port: int | None = None
+    sql_user: str | None = None
+    sql_password: str | None = None
+    sql_database: str | None = None
+    time_zone: str = "UTC"  # settings.TIME_ZONE: the "today" of a product's dates
+
+
+def sql_settings_from_database(alias: str = "default") -> dict:
+    """Settings' sql_* fields for Django's database ``alias`` (its live connection settings, so a test
+    database is the test's): {} (no SQL path) unless it is PostgreSQL and TRIPLEPLAY_RADIUS_SQL is on."""
+    from django.conf import settings
+    from django.db import connections
+
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or not settings.TRIPLEPLAY_RADIUS_SQL:
+        return {}
+    db = connection.settings_dict
+    return {"sql_host": db.get("HOST") or "127.0.0.1", "sql_port": int(db.get("PORT") or 5432),
+            "sql_user": db.get("USER") or "postgres", "sql_password": db.get("PASSWORD") or "",
+            "sql_database": db["NAME"], "time_zone": settings.TIME_ZONE}
+
+
+SQL_ONLY = ("tripleplay_sql", "tripleplay_logins")  # template files of the SQL path (mods/, sites/)
+_SQL_BLOCK = re.compile(r"^[ \t]*# @SQL@\n(.*?)^[ \t]*# @END_SQL@\n", re.MULTILINE | re.DOTALL)
+_REST_BLOCK = re.compile(r"^[ \t]*# @REST_ONLY@\n(.*?)^[ \t]*# @END_REST_ONLY@\n", re.MULTILINE | re.DOTALL)
 
 
 def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -> Path:
@@ -45,12 +74,29 @@ def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -
               "LISTEN_ADDRESS": settings.listen_address, "CLIENT_NETWORK": settings.client_network,
               "CLIENT_LIFETIME": str(settings.client_lifetime), "THREADS": str(settings.threads),
               "TIMEOUT": str(settings.timeout)}
+    sql = settings.sql_host is not None
+    if sql:
+        for value, what in ((settings.sql_host, "SQL host"), (settings.sql_user, "SQL user"),
+                            (settings.sql_password or "x", "SQL password"), (settings.sql_database, "SQL database"),
+                            (settings.time_zone, "time zone")):
+            if not value or any(c in value for c in "'\"\\\n %{}`"):
+                raise ValueError(f"the {what} must be non-empty, without quotes, spaces, backslashes, % or braces")
+        values.update({"SQL_HOST": settings.sql_host, "SQL_PORT": str(settings.sql_port or 5432),
+                       "SQL_USER": settings.sql_user, "SQL_PASSWORD": settings.sql_password or "",
+                       "SQL_DATABASE": settings.sql_database, "TIME_ZONE": settings.time_zone})
+    for old in (dest / "mods" / "tripleplay_sql", dest / "sites" / "tripleplay_logins"):
+        old.unlink(missing_ok=True)  # a rendering without the SQL path leaves none behind
     for source in TEMPLATE.rglob("*"):
         if source.is_dir() or source.name.startswith(("__", ".")):
+            continue
+        if source.name in SQL_ONLY and not sql:
             continue
         target = dest / source.relative_to(TEMPLATE)
         target.parent.mkdir(parents=True, exist_ok=True)
         text = source.read_text()
+        # The site's SQL-path lines (# @SQL@ ... # @END_SQL@) or the rest-only ones they replace.
+        text = (_REST_BLOCK if sql else _SQL_BLOCK).sub("", text)
+        text = (_SQL_BLOCK if sql else _REST_BLOCK).sub(r"\1", text)
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         target.write_text(text)

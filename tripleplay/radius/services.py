@@ -22,6 +22,7 @@ from tripleplay.customers.models import Account, Customer, Status
 from tripleplay.customers.selectors import on_hold
 from tripleplay.iptv import secrets
 from tripleplay.radius import charging
+from tripleplay.radius.attributes import BY_VENDOR, ServiceAttributes, reply_attributes
 from tripleplay.radius.models import (
     CommandKind,
     CommandStatus,
@@ -30,9 +31,11 @@ from tripleplay.radius.models import (
     NasClient,
     NasCommand,
     NetworkSession,
+    ReplyAttribute,
     SessionStatus,
     Vendor,
 )
+from tripleplay.radius.passwords import ssha512
 from tripleplay.sessions.hooks import SessionMustEnd
 
 MAX_RATE_KBPS = 100_000_000  # 100 Gbit/s
@@ -171,6 +174,7 @@ def set_internet_service(actor: Actor, product: Product, **values) -> InternetSe
     before = InternetService.objects.filter(product=product).values_list("download_kbps", "upload_kbps").first()
     service, _ = InternetService.objects.update_or_create(product=product, defaults={**fields, "updated_at": clock.now()})
     record(actor, "radius.internet_service_set", product, **fields)
+    write_reply_attributes(service)
     if before is not None and before != (service.download_kbps, service.upload_kbps):
         # A speed change reaches the open sessions on this product: CoA in this transaction (D127).
         from tripleplay.radius import selectors
@@ -178,6 +182,24 @@ def set_internet_service(actor: Actor, product: Product, **values) -> InternetSe
         enqueue_coas(actor, selectors.active_sessions_on_product(product.pk),
                      f"Product/Internet/Changed: {product.code} {service.download_kbps}/{service.upload_kbps} kbit/s")
     return service
+
+
+def reply_attribute_rows(service) -> list[tuple[str, int, str, str]]:
+    """(vendor, position, attribute, value) of every vendor's reply attributes for ``service`` (an
+    InternetService, or the migration's historical one): radius.attributes' answer, nothing recomputed."""
+    attrs = ServiceAttributes(service.download_kbps, service.upload_kbps, service.address_pool,
+                              service.session_timeout_seconds, service.idle_timeout_seconds,
+                              service.interim_interval_seconds)
+    return [(vendor, position, name, value) for vendor in BY_VENDOR
+            for position, (name, value) in enumerate(reply_attributes(vendor, attrs).items())]
+
+
+def write_reply_attributes(service: InternetService) -> None:
+    """The product's materialised reply attributes (D271), replaced in the caller's transaction."""
+    ReplyAttribute.objects.filter(product_id=service.product_id).delete()
+    ReplyAttribute.objects.bulk_create(
+        ReplyAttribute(product_id=service.product_id, vendor=vendor, position=position, attribute=name, value=value)
+        for vendor, position, name, value in reply_attribute_rows(service))
 
 
 @transaction.atomic
@@ -192,11 +214,13 @@ def set_internet_password(actor: Actor, account: Account, password: str) -> Inte
     if len(password) < 6:
         raise InvalidInput("password must be at least 6 characters", details={"field": "password"})
     now = clock.now()
+    # Both forms at once (D270): the encrypted one for the rest path (CHAP, MS-CHAP), the one-way one
+    # for FreeRADIUS's pap on the SQL path; a change reaches both paths with this commit.
+    stored = {"customer_id": account.customer_id, "password_encrypted": secrets.encrypt(password),
+              "password_ssha512": ssha512(password)}
     login, _ = InternetLogin.objects.update_or_create(
-        account=account, defaults={"customer_id": account.customer_id, "password_encrypted": secrets.encrypt(password),
-                                   "updated_at": now}, create_defaults={
-            "customer_id": account.customer_id, "password_encrypted": secrets.encrypt(password),
-            "created_at": now, "updated_at": now})
+        account=account, defaults={**stored, "updated_at": now},
+        create_defaults={**stored, "created_at": now, "updated_at": now})
     record(actor, "radius.password_set", account)
     return login
 

@@ -19,12 +19,30 @@ HUAWEI_ADDRESS = "127.0.0.2"
 needs_freeradius = pytest.mark.skipif(not freeradius.installed(), reason="needs FreeRADIUS (Debian package freeradius)")
 
 
-@pytest.fixture(scope="module")
-def radius_server(live_server, tmp_path_factory):
+def _freeradius(live_server, tmp_path_factory, sql: dict):
     conf = tmp_path_factory.mktemp("freeradius")
     settings = freeradius.Settings(tripleplay_url=live_server.url, token=TOKEN, auth_port=freeradius.free_udp_port(),
-                                   acct_port=freeradius.free_udp_port(), threads=4, client_lifetime=3600)
-    process = freeradius.FreeradiusProcess(conf, settings).start()
+                                   acct_port=freeradius.free_udp_port(), threads=4, client_lifetime=3600, **sql)
+    return freeradius.FreeradiusProcess(conf, settings).start()
+
+
+@pytest.fixture(scope="module")
+def radius_server(live_server, tmp_path_factory, django_db_blocker):
+    """The configuration as deployed: on PostgreSQL with the SQL path (TRIPLEPLAY_RADIUS_SQL on), into
+    the test database; on SQLite rest only."""
+    with django_db_blocker.unblock():
+        sql = freeradius.sql_settings_from_database()
+    process = _freeradius(live_server, tmp_path_factory, sql)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def rest_radius_server(live_server, tmp_path_factory):
+    """The rest-only configuration (TRIPLEPLAY_RADIUS_SQL=0, and what SQLite always has)."""
+    process = _freeradius(live_server, tmp_path_factory, {})
     try:
         yield process
     finally:

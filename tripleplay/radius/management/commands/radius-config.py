@@ -22,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--client-lifetime", type=int, default=60, help="seconds FreeRADIUS keeps a NAS's secret")
         parser.add_argument("--threads", type=int, default=16, help="FreeRADIUS threads = rlm_rest connections")
         parser.add_argument("--run-dir", help="pid file and logs (default OUT/run)")
+        parser.add_argument("--no-sql", action="store_true",
+                            help="rest only: no rlm_sql path even on PostgreSQL (as TRIPLEPLAY_RADIUS_SQL=0)")
 
     def handle(self, *args, **o):
         token = o["token"] or os.environ.get("TRIPLEPLAY_RADIUS_TOKEN", "")
@@ -35,7 +37,10 @@ class Command(BaseCommand):
         settings = server.Settings(tripleplay_url=o["url"], token=token, auth_port=o["auth_port"],
                                    acct_port=o["acct_port"], listen_address=o["listen"],
                                    client_network=o["client_network"], client_lifetime=o["client_lifetime"],
-                                   threads=o["threads"])
+                                   threads=o["threads"],
+                                   # PostgreSQL: plain PAP through rlm_sql into tripleplay's database (D272),
+                                   # with the database login tripleplay uses (the file is written 0600).
+                                   **({} if o["no_sql"] else server.sql_settings_from_database()))
         try:
             out = server.render_config(Path(o["out"]), settings, Path(o["run_dir"]) if o["run_dir"] else None)
         except ValueError as e:

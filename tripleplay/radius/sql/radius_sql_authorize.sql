@@ -1,0 +1,97 @@
+-- FreeRADIUS's rlm_sql instance tripleplay_sql (tripleplay/radius/freeradius/mods/tripleplay_sql) asks
+-- these for a plain PAP Access-Request (D270-D273). They answer only what tripleplay/api/aaa.py's
+-- authorize would accept; every other case (an unknown login, any refusal of radius.decision, no funds
+-- row, a password not yet hashed, a User-Name rlm_sql escaped) is 0 rows, rlm_sql's notfound, and the
+-- site asks the rest path, where Python decides and names the refusal exactly as without this path.
+-- Reply attributes are not computed here: they are radius_replyattribute's rows, which
+-- radius.services writes from radius.attributes (D271).
+
+-- rlm_sql's authorize_reply_query, its only authorize query (no check query: one statement per
+-- Access-Request): (id, username, attribute, value, op) rows for the reply list, the product's reply
+-- attributes in the NAS vendor's dictionary in radius.attributes' order (D271), then the password's
+-- SSHA2-512-Password (D270), which the site moves to the control list for pap.
+-- p_username is rlm_sql's escaped %{SQL-User-Name}: a character outside safe_characters became
+-- "=XX", and "=" is itself outside them, so a name with "=" is not the login's own: 0 rows.
+-- The accept rule is radius.decision.refusal's negation (tested against it on a table of cases,
+-- tripleplay/radius/tests/test_sql_path.py); the lookup is radius.selectors.authorize_lookup's.
+CREATE OR REPLACE FUNCTION radius_sql_authorize_pap(p_username text, p_nas text, p_time_zone text)
+RETURNS TABLE (id bigint, username text, attribute text, value text, op text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_today date := (now() AT TIME ZONE p_time_zone)::date;
+    r record;
+BEGIN
+    IF p_username = '' OR position('=' IN p_username) > 0 THEN
+        RETURN;
+    END IF;
+    -- One query (one cached plan): the NAS, the login's access and the product's reply in the NAS's
+    -- vendor as arrays, with whether any value is one rlm_sql would unquote or expand (sql.c: a value
+    -- wholly inside ', " or ` quotes).
+    SELECT a.id AS account_id, l.password_ssha512 AS hash, a.status AS account_status, c.status AS customer_status,
+           f.balance_minor + f.credit_limit_minor - f.held_minor AS available, f.customer_id IS NOT NULL AS has_funds,
+           EXISTS (SELECT 1 FROM customers_vacationhold v WHERE v.account_id = a.id AND v.status = 'active') AS on_hold,
+           s.product_id, x.names, x.vals, x.quoted
+      INTO r
+      FROM (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
+             ORDER BY n.id LIMIT 1) nas
+      JOIN radius_internetlogin l ON true
+      JOIN customers_account a ON a.id = l.account_id
+      JOIN customers_customer c ON c.id = a.customer_id
+      LEFT JOIN ledger_funds f ON f.customer_id = a.customer_id
+      LEFT JOIN radius_internetservice s ON s.product_id = (
+           SELECT ap.product_id FROM customers_accountproduct ap
+            WHERE ap.account_id = a.id AND ap.role = 'main' AND ap.start_date <= v_today
+              AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1)
+      LEFT JOIN LATERAL (
+           SELECT array_agg(ra.attribute::text ORDER BY ra.position) AS names,
+                  array_agg(ra.value::text ORDER BY ra.position) AS vals,
+                  bool_or(left(ra.value, 1) IN ('''', '"', '`') AND right(ra.value, 1) = left(ra.value, 1)) AS quoted
+             FROM radius_replyattribute ra WHERE ra.product_id = s.product_id AND ra.vendor = nas.vendor) x ON true
+     WHERE a.login = p_username ORDER BY l.id LIMIT 1;
+    -- No row: no enabled NAS there, or no such login. Then radius.decision.refusal's rules, and what
+    -- the SQL path needs (the funds row, the one-way password, the materialised reply, D271).
+    IF NOT FOUND
+       OR r.account_status IN ('closed', 'blocked', 'suspended') OR r.customer_status IN ('closed', 'blocked', 'suspended')
+       OR r.on_hold OR r.product_id IS NULL OR NOT r.has_funds OR r.available <= 0 OR r.hash = ''
+       OR r.names IS NULL OR r.quoted THEN
+        RETURN;
+    END IF;
+    id := r.account_id;
+    username := p_username;
+    op := ':=';
+    FOR i IN 1 .. array_length(r.names, 1) LOOP
+        attribute := r.names[i];
+        value := r.vals[i];
+        RETURN NEXT;
+    END LOOP;
+    attribute := 'SSHA2-512-Password';
+    value := r.hash;
+    RETURN NEXT;
+END
+$$;
+
+-- The SQL path's accepted login, replayed from FreeRADIUS's file by sites/tripleplay_logins (D273):
+-- radius.services.record_login_of's UPDATE at the time it was accepted (p_at, Unix seconds), unless a
+-- later authentication is recorded already (the rest path records CHAP logins at once), committed
+-- without waiting for the WAL flush (D211: the set_config is this statement's transaction's, read at
+-- its commit). Returns the rows updated.
+CREATE OR REPLACE FUNCTION radius_sql_post_auth(p_username text, p_nas text, p_at bigint)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows integer;
+    v_at timestamptz := to_timestamp(p_at);
+BEGIN
+    IF p_username = '' OR position('=' IN p_username) > 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM set_config('synchronous_commit', 'off', true);
+    UPDATE radius_internetlogin
+       SET last_auth_at = v_at,
+           last_nas_id = (SELECT n.id FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
+                           ORDER BY n.id LIMIT 1)
+     WHERE account_id IN (SELECT a.id FROM customers_account a WHERE a.login = p_username)
+       AND (last_auth_at IS NULL OR last_auth_at <= v_at);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
