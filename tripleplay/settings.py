@@ -276,6 +276,12 @@ TRIPLEPLAY_SESSION_IDLE_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_IDLE_SE
 # On PostgreSQL, a report that adds usage is charged by one database function when it can be
 # (sessions/sql, D212); 0 keeps every report in Python (tripleplay/sessions/services.py).
 TRIPLEPLAY_SESSION_DB_FUNCTIONS = env_switch("TRIPLEPLAY_SESSION_DB_FUNCTIONS")
+# A RADIUS session's fast window (D280): reports inside the usage its hold covers, for at most this many
+# seconds, are charged by one database function (radius_sql_interim) without a ledger write; 0: none.
+# The window closes this lead before each local midnight (a bill-cycle boundary falls on one), and the
+# sessions job (every TRIPLEPLAY_JOB_SWEEP_SESSIONS_SECONDS) posts what it charged before the boundary.
+TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS", "900"))
+TRIPLEPLAY_SESSION_FAST_SETTLE_LEAD_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_FAST_SETTLE_LEAD_SECONDS", "300"))
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
 # Platform PPV calls answered before Django's middleware (tripleplay/api/ppv_wsgi.py, read by
 # tripleplay/wsgi.py; its system check is tripleplay/api/checks.py), and, on PostgreSQL, the approving
