@@ -89,7 +89,7 @@ def start(actor: Actor, *, base_port: int, tripleplay_url: str, processes: bool 
         return running
     conf = Path(settings.TRIPLEPLAY_HOME) / "freeradius"
     settings_ = freeradius.Settings(tripleplay_url=tripleplay_url, token=token, auth_port=base_port,
-                                    acct_port=base_port + 1, threads=8)
+                                    acct_port=base_port + 1, threads=8, **freeradius.sql_settings_from_database())
     try:
         running.freeradius = freeradius.FreeradiusProcess(conf, settings_).start()
         running.nas = NasProcess(auth_port=base_port, acct_port=base_port + 1, secret=NAS_SECRET,

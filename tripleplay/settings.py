@@ -263,6 +263,10 @@ TRIPLEPLAY_AAA_FAST_PATH = env_switch("TRIPLEPLAY_AAA_FAST_PATH")
 # A PAP Access-Request's password checked by authorize itself, and the login recorded there: one rlm_rest
 # call per Access-Request instead of two (D240); 0 leaves the check to FreeRADIUS's pap and post-auth.
 TRIPLEPLAY_RADIUS_PAP_CHECK = env_switch("TRIPLEPLAY_RADIUS_PAP_CHECK")
+# On PostgreSQL, the FreeRADIUS configuration tripleplay renders (radius/server.py) has the rlm_sql module
+# tripleplay_sql, whose queries call tripleplay's functions and fall through to rlm_rest when they do not
+# take a request (D280); 0 renders rlm_rest only (as on SQLite).
+TRIPLEPLAY_RADIUS_SQL = env_switch("TRIPLEPLAY_RADIUS_SQL")
 TRIPLEPLAY_METRICS_TOKEN = env_secret("TRIPLEPLAY_METRICS_TOKEN")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.

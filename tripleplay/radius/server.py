@@ -30,6 +30,45 @@ class Settings:
     client_lifetime: int = 60  # seconds FreeRADIUS caches a NAS's secret
     threads: int = 16
     timeout: int = 4  # seconds rlm_rest waits for tripleplay
+    # tripleplay's PostgreSQL for the rlm_sql module tripleplay_sql (mods/tripleplay_sql): each query
+    # calls a tripleplay function, and a request it does not take goes to rlm_rest (D280). All None:
+    # no SQL path (SQLite, or TRIPLEPLAY_RADIUS_SQL=0): the module is not rendered, rlm_rest does all.
+    sql_host: str | None = None
+    sql_port: int | None = None
+    sql_user: str | None = None
+    sql_password: str | None = None
+    sql_database: str | None = None
+
+    @property
+    def sql(self) -> bool:
+        return self.sql_host is not None
+
+
+def sql_settings(database: dict) -> dict:
+    """Settings' sql_* fields for a Django DATABASES entry on PostgreSQL ({} for another engine)."""
+    if "postgresql" not in database.get("ENGINE", ""):
+        return {}
+    return {"sql_host": database.get("HOST") or "127.0.0.1", "sql_port": int(database.get("PORT") or 5432),
+            "sql_user": database.get("USER") or "postgres", "sql_password": database.get("PASSWORD") or "",
+            "sql_database": database["NAME"]}
+
+
+def sql_settings_from_database(alias: str = "default") -> dict:
+    """Settings' sql_* fields from Django's connection ``alias`` when it is PostgreSQL and
+    TRIPLEPLAY_RADIUS_SQL is on; {} otherwise (rlm_rest only)."""
+    from django.conf import settings
+    from django.db import connections
+
+    if not settings.TRIPLEPLAY_RADIUS_SQL:
+        return {}
+    return sql_settings(connections[alias].settings_dict)
+
+
+def sql_settings_from_url(url: str) -> dict:
+    """Settings' sql_* fields from a DATABASE_URL (postgres://user:password@host:port/name; {} for another)."""
+    import dj_database_url
+
+    return sql_settings(dj_database_url.parse(url)) if url else {}
 
 
 def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -> Path:
@@ -45,17 +84,50 @@ def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -
               "LISTEN_ADDRESS": settings.listen_address, "CLIENT_NETWORK": settings.client_network,
               "CLIENT_LIFETIME": str(settings.client_lifetime), "THREADS": str(settings.threads),
               "TIMEOUT": str(settings.timeout)}
+    if settings.sql:
+        sql = {"SQL_HOST": settings.sql_host, "SQL_PORT": str(settings.sql_port or 5432),
+               "SQL_USER": settings.sql_user or "", "SQL_PASSWORD": settings.sql_password or "",
+               "SQL_DATABASE": settings.sql_database or ""}
+        for key, value in sql.items():
+            if any(c in value for c in "'\"\\\n %{}$"):
+                raise ValueError(f"the database's {key.lower()[4:]} must be without quotes, spaces, backslashes,"
+                                 " %, $ or braces")
+        values.update(sql)
     for source in TEMPLATE.rglob("*"):
         if source.is_dir() or source.name.startswith(("__", ".")):
             continue
         target = dest / source.relative_to(TEMPLATE)
+        if source.name == SQL_MODULE and not settings.sql:
+            target.unlink(missing_ok=True)  # no SQL path: rlm_rest only (a configuration rendered before)
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = source.read_text()
+        text = _sql_lines(source.read_text(), settings.sql)
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         target.write_text(text)
         target.chmod(0o600)  # it holds the token
     return dest
+
+
+SQL_MODULE = "tripleplay_sql"  # mods/tripleplay_sql: rendered only with the SQL path
+
+
+def _sql_lines(text: str, sql: bool) -> str:
+    """A template line starting (after its indentation) with ``@SQL@`` is kept, without the marker, only
+    with the SQL path; one with ``@REST@`` only without it."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.lstrip("\t ")
+        indent = line[:len(line) - len(body)]
+        if body.startswith("@SQL@"):
+            if sql:
+                out.append(indent + body[5:].lstrip(" "))
+        elif body.startswith("@REST@"):
+            if not sql:
+                out.append(indent + body[6:].lstrip(" "))
+        else:
+            out.append(line)
+    return "".join(out)
 
 
 def free_udp_port() -> int:

@@ -144,15 +144,21 @@ def window(tariff: Tariff, state: Usage, granted: int, max_steps: int = MAX_WIND
     """The fast window (D280) after ``state``: for each increment from the one already billed up to
     the grant ``granted`` (base units), the cumulative charge ``charge()`` gives any usage inside it,
     with no free units (a window is opened only when none are left). At most ``max_steps`` steps; the
-    last ends at the grant at most. Usage above the last step's limit is not the window's."""
+    last ends one wire unit short of the grant: a report that reaches the grant is the Python path's,
+    which reserves the next quota or, when the funds cover none, ends the session (as it would
+    without a window). Usage above the last step's limit is not the window's."""
     steps: list[Step] = []
     billed, last = state.billed, -1
+    below_grant = wire_units(tariff.service_type, granted) - 1
     while len(steps) < max_steps:
         upto = min(max(billed, state.used), granted)  # the most usage billed ``billed`` units
         if upto < state.used or upto <= last:
             break
         c = charge(tariff, state, upto, 0)
-        steps.append(Step(wire_units(tariff.service_type, upto), c.after.billed, c.after.charged_minor))
+        limit = min(wire_units(tariff.service_type, upto), below_grant)
+        if steps and limit <= steps[-1].limit_wire:
+            break
+        steps.append(Step(limit, c.after.billed, c.after.charged_minor))
         if upto >= granted:
             break
         last, billed = upto, tariff.billed(upto + 1)

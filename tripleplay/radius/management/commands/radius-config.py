@@ -35,7 +35,7 @@ class Command(BaseCommand):
         settings = server.Settings(tripleplay_url=o["url"], token=token, auth_port=o["auth_port"],
                                    acct_port=o["acct_port"], listen_address=o["listen"],
                                    client_network=o["client_network"], client_lifetime=o["client_lifetime"],
-                                   threads=o["threads"])
+                                   threads=o["threads"], **server.sql_settings_from_database())
         try:
             out = server.render_config(Path(o["out"]), settings, Path(o["run_dir"]) if o["run_dir"] else None)
         except ValueError as e:
