@@ -749,22 +749,27 @@ def settle_windows(limit: int = 1000) -> int:
     """Post what fast windows charged once their window has closed (fast_until passed), before the
     bill-cycle boundary the window stops short of (D280): each such session is updated as a report
     without new usage would be in Python, its pending charge captured from its hold (an entry and the
-    interval's xDR) and its next hold and window placed. A scheduled job (with the sweeper); a
-    session reported meanwhile was settled by that report. Returns how many were settled."""
+    interval's xDR) and its next hold and window placed; its deadline is left as it was. A scheduled
+    job (before the sweeper, which posts the window of a session it ends); a session reported
+    meanwhile was settled by that report. Returns how many were settled."""
     from django.db.models import F
 
     now = clock.now()
-    due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, fast_until__lte=now,
+    due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, fast_until__lte=now, expires_at__gt=now,
                                               charged_minor__gt=F("posted_minor"))
                .order_by("fast_until").values_list("client", "session_id")[:limit])
     settled = 0
     for client, session_id in due:
         with transaction.atomic():
             s = _locked(client, session_id)
+            now = clock.now()
             if (s is None or s.status != SessionStatus.ACTIVE or s.charged_minor == s.posted_minor
-                    or s.fast_until is None or s.fast_until > clock.now()):
-                continue
+                    or s.fast_until is None or s.fast_until > now or s.expires_at <= now):
+                continue  # reported, stopped or due for the sweeper (which posts it) meanwhile
+            heard = (s.last_seen_at, s.expires_at)
             _update(s, s.used_wire, default_quota(s.service_type), settle=True)
+            # Settling is not hearing from the session: its deadline stays (the new hold outlives it).
+            s.last_seen_at, s.expires_at = heard
             s.save()
             settled += 1
     return settled
