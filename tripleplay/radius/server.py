@@ -54,14 +54,23 @@ def sql_settings(database: dict) -> dict:
 
 
 def sql_settings_from_database(alias: str = "default") -> dict:
-    """Settings' sql_* fields from Django's connection ``alias`` when it is PostgreSQL and
-    TRIPLEPLAY_RADIUS_SQL is on; {} otherwise (rlm_rest only)."""
+    """Settings' sql_* fields from Django's connection ``alias`` when it is PostgreSQL, TRIPLEPLAY_RADIUS_SQL
+    is on and the driver is installed; {} otherwise (rlm_rest only)."""
     from django.conf import settings
     from django.db import connections
 
-    if not settings.TRIPLEPLAY_RADIUS_SQL:
+    if not settings.TRIPLEPLAY_RADIUS_SQL or not sql_driver_installed():
         return {}
     return sql_settings(connections[alias].settings_dict)
+
+
+SQL_DRIVER = Path("/usr/lib/freeradius/rlm_sql_postgresql.so")  # Debian's freeradius-postgresql
+
+
+def sql_driver_installed() -> bool:
+    """Whether this machine's FreeRADIUS has rlm_sql's PostgreSQL driver; without it the SQL path is
+    not rendered (rlm_rest only), rather than a configuration FreeRADIUS refuses."""
+    return SQL_DRIVER.exists()
 
 
 def sql_settings_from_url(url: str) -> dict:
