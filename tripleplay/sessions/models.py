@@ -93,6 +93,9 @@ class ChargingSession(models.Model):
             models.Index(fields=["customer", "status"]),
             # The sweeper's: only active sessions, by their deadline.
             models.Index(fields=["expires_at"], condition=Q(status="active"), name="charging_session_deadline"),
+            # The settle job's (D281): open sessions with a window, by its end.
+            models.Index(fields=["fast_until"], condition=Q(status="active", fast_until__isnull=False),
+                         name="charging_session_fast_until"),
         ]
 
     def __str__(self) -> str:

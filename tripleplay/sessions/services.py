@@ -715,6 +715,15 @@ def stop(client: str, *, session_id: str, used: int) -> Answer:
         return answer
 
 
+def silent_deadline(s: ChargingSession) -> datetime:
+    """When the session is silent: its deadline, or, for a windowed one, the idle timeout after the last
+    report if later (radius_sql_interim writes last_seen_at, never expires_at: an indexed column
+    would make its UPDATE a non-HOT one, D280)."""
+    if s.windowed and s.fast_idle_seconds:
+        return max(s.expires_at, s.last_seen_at + timedelta(seconds=s.fast_idle_seconds))
+    return s.expires_at
+
+
 # -- the sweeper ------------------------------------------------------------------------------------
 
 
@@ -732,6 +741,10 @@ def sweep_silent(limit: int = 1000) -> int:
             s = _locked(client, session_id)
             if s is None or s.status != SessionStatus.ACTIVE or s.expires_at > clock.now():
                 continue  # reported or stopped meanwhile
+            if silent_deadline(s) > clock.now():  # heard through its fast window: the deadline catches up
+                s.expires_at = silent_deadline(s)
+                s.save(update_fields=["expires_at"])
+                continue
             if s.charged_minor > s.posted_minor:  # a fast window's charges: posted from its hold (D280)
                 _charge_usage(client_actor(s.client), s, s.used_wire, _assignments(s))
             if s.hold is not None:
@@ -755,7 +768,7 @@ def settle_windows(limit: int = 1000) -> int:
     from django.db.models import F
 
     now = clock.now()
-    due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, fast_until__lte=now, expires_at__gt=now,
+    due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, fast_until__lte=now,
                                               charged_minor__gt=F("posted_minor"))
                .order_by("fast_until").values_list("client", "session_id")[:limit])
     settled = 0
@@ -764,9 +777,9 @@ def settle_windows(limit: int = 1000) -> int:
             s = _locked(client, session_id)
             now = clock.now()
             if (s is None or s.status != SessionStatus.ACTIVE or s.charged_minor == s.posted_minor
-                    or s.fast_until is None or s.fast_until > now or s.expires_at <= now):
+                    or s.fast_until is None or s.fast_until > now or silent_deadline(s) <= now):
                 continue  # reported, stopped or due for the sweeper (which posts it) meanwhile
-            heard = (s.last_seen_at, s.expires_at)
+            heard = (s.last_seen_at, silent_deadline(s))
             _update(s, s.used_wire, default_quota(s.service_type), settle=True)
             # Settling is not hearing from the session: its deadline stays (the new hold outlives it).
             s.last_seen_at, s.expires_at = heard

@@ -9,6 +9,8 @@
 -- written: the session's active hold reserved the whole window, so available funds are exact; what is
 -- charged and not yet posted (charged_minor - posted_minor, at most the hold) is posted by the Python
 -- path's next report, the Stop, the sweeper or the settle job (sessions.services.settle_windows).
+-- Only columns no index covers are written (not expires_at, the sweeper's index: its deadline is
+-- last_seen_at + fast_idle_seconds, sessions.services.silent_deadline), so both UPDATEs can be HOT.
 --
 -- The NAS session row's id: handled, written; minus that id: handled, a retransmission that changes
 -- nothing (as the Python path answers it). 0, and nothing written: not the window's (no such session, stopped, no window or past fast_until,
@@ -97,8 +99,7 @@ BEGIN
            framed_ip = coalesce(p_framed_ip, framed_ip), updated_at = v_now, interim_updates = interim_updates + 1
      WHERE id = ns.id;
     UPDATE charging_sessions_chargingsession
-       SET used_wire = v_used, billed = v_billed, charged_minor = v_charged, must_end = '', last_seen_at = v_now,
-           expires_at = v_now + make_interval(secs => s.fast_idle_seconds)
+       SET used_wire = v_used, billed = v_billed, charged_minor = v_charged, must_end = '', last_seen_at = v_now
      WHERE id = s.id;
     RETURN ns.id;
 END

@@ -163,13 +163,12 @@ def test_a_closed_window_is_the_python_paths_and_the_settle_job_posts_it(plan, a
     acct(nas, account.login, "Interim-Update", 300, 1200)  # fast again
     assert state(customer)["posted"] == 2
     clock.freeze(T0 + timedelta(minutes=31))  # the window closed, no report since: the job posts it
-    s = ChargingSession.objects.get(customer=customer)
-    seen = (s.last_seen_at, s.expires_at)
     assert sweep_sessions() == "settled 1 closed fast windows, ended 0 silent charging sessions"
     assert state(customer) | {"held": None} == {"charged": 3, "posted": 3, "balance": 497, "held": None,
                                                 "entries": 3, "xdrs": 3, "xdr_kb": 300, "active_holds": 1}
-    s.refresh_from_db()
-    assert (s.last_seen_at, s.expires_at) == seen  # settling is not hearing from the session
+    s = ChargingSession.objects.get(customer=customer)
+    # Settling is not hearing from the session: its deadline is still its last report's (at 20 min).
+    assert (s.last_seen_at, s.expires_at) == (T0 + timedelta(minutes=20), T0 + timedelta(minutes=35))
     assert sweep_sessions() == "settled 0 closed fast windows, ended 0 silent charging sessions"
 
 
@@ -197,6 +196,24 @@ def test_the_sweeper_posts_a_silent_sessions_window(plan, actor):
     assert sweep_sessions() == "settled 0 closed fast windows, ended 1 silent charging sessions"
     assert state(customer) == {"charged": 5, "posted": 5, "balance": 495, "held": 0, "entries": 5,
                                                 "xdrs": 5, "xdr_kb": 500, "active_holds": 0}
+
+
+def test_a_session_heard_only_through_its_window_is_not_swept(plan, actor):
+    """The function writes last_seen_at, not the indexed deadline (a HOT update): the sweeper reads
+    the deadline as the idle timeout after the last report and moves it there."""
+    customer, account, nas = subscriber(actor, plan, 10, 500)
+    acct(nas, account.login, "Start")  # deadline T0 + 15 min
+    clock.freeze(T0 + timedelta(minutes=10))
+    acct(nas, account.login, "Interim-Update", 100, 600)  # fast: heard at 10 min
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.last_seen_at, s.expires_at) == (T0 + timedelta(minutes=10), T0 + timedelta(minutes=15))
+    clock.freeze(T0 + timedelta(minutes=16))
+    assert core.sweep_silent() == 0
+    s.refresh_from_db()
+    assert (s.status, s.expires_at) == ("active", T0 + timedelta(minutes=25))
+    clock.freeze(T0 + timedelta(minutes=25))
+    assert core.sweep_silent() == 1
+    assert state(customer)["posted"] == 1
 
 
 def test_the_sweeper_alone_posts_a_window_it_ends(plan, actor, settings):
