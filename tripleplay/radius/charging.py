@@ -99,9 +99,10 @@ def interim_in_db(nas_id: int, acct_session_id: str, counters: dict, framed_ip: 
     """record_accounting's Interim-Update with newer counters, the session row and its charge in one
     call of radius_interim_update, when the charge is the core's common case (sessions.services.
     prepare_update); what it did, or None when nothing was written and the Python path decides.
-    Not with fast windows on (D280): a windowed session's report the window did not take is Python's,
-    which posts the window's charges and opens the next."""
-    if not core.db_functions_on() or core.fast_windows_on():
+    With fast windows on (D280) a report the window did not take is Python's, which posts the window's
+    charges and opens the next, unless no window can open now (the settle lead before midnight, D281):
+    prepare_update decides."""
+    if not core.db_functions_on():
         return None
     row = prepared.fetch_one(_SESSION_SQL, [client(nas_id), nas_id, acct_session_id])
     if row is None or row[1] != "active":

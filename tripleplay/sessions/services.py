@@ -547,7 +547,10 @@ def prepare_update(client: str, session_id: str, used: int, sequence: int | None
     hold_status, hold_minor, hold_expires, account_status, customer_status, available, allowances = row[n:]
     now = clock.now()
     if (s.status != SessionStatus.ACTIVE or allowances or s.hold_id is None or hold_status != HoldStatus.ACTIVE
-            or s.posted_minor != s.charged_minor or (s.windowed and fast_windows_on())
+            or s.posted_minor != s.charged_minor
+            # a windowed session whose next window can open now: Python opens it (D280); one that
+            # cannot (the settle lead before midnight, D281) is this function's common case as any
+            or (s.windowed and fast_windows_on() and fast_until(now) is not None)
             or hold_expires <= now or used <= s.used_wire
             or decision.status_refusal(account_status, customer_status) is not None
             or (sequence is not None and s.last_sequence is not None and sequence <= s.last_sequence)):
