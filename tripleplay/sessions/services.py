@@ -656,16 +656,13 @@ def run_db_function(db, sql: str, params: list):
     return row[0] if row else None
 
 
-def _update(s: ChargingSession, used: int, want: int, *, settle: bool = False) -> Answer:
-    """``settle``: charge and reserve even without new usage (what a fast window charged is posted
-    and a new window opened: the settle job)."""
+def _update(s: ChargingSession, used: int, want: int) -> Answer:
     actor = client_actor(s.client)
     now = clock.now()
     s.last_seen_at = now
     customer, account = s.customer, s.account
     refusal = decision.status_refusal(account.status, customer.status)
-    if (not settle and used <= s.used_wire and s.hold is not None and s.hold.status == HoldStatus.ACTIVE
-            and refusal is None):
+    if used <= s.used_wire and s.hold is not None and s.hold.status == HoldStatus.ACTIVE and refusal is None:
         # Nothing new (a retransmission, or an idle session): no money moves; the session is alive.
         s.expires_at = _deadline(s, now)
         return Answer.of(200, **_body(s, "updated", "ok", "no new usage", available=_available(customer.pk)))
@@ -763,9 +760,9 @@ def sweep_silent(limit: int = 1000) -> int:
 
 def settle_windows(limit: int = 1000) -> int:
     """Post what fast windows charged once their window has closed (fast_until passed), before the
-    bill-cycle boundary the window stops short of (D280): each such session is updated as a report
-    without new usage would be in Python, its pending charge captured from its hold (an entry and the
-    interval's xDR) and its next hold and window placed; its deadline is left as it was. A scheduled
+    bill-cycle boundary the window stops short of (D280, D281): each such session's pending charge is
+    captured from its hold (an entry and the interval's xDR, as a report without new usage would post
+    it in Python) and its next hold and window placed; its deadline is left as it was. A scheduled
     job (before the sweeper, which posts the window of a session it ends); a session reported
     meanwhile was settled by that report. Returns how many were settled."""
     from django.db.models import F
@@ -783,7 +780,17 @@ def settle_windows(limit: int = 1000) -> int:
                     or s.fast_until is None or s.fast_until > now or silent_deadline(s) <= now):
                 continue  # reported, stopped or due for the sweeper (which posts it) meanwhile
             heard = (s.last_seen_at, silent_deadline(s))
-            _update(s, s.used_wire, default_quota(s.service_type), settle=True)
+            actor, assignments = client_actor(s.client), _assignments(s)
+            _charge_usage(actor, s, s.used_wire, assignments)  # the window's charges, from its hold
+            # The next hold and window, if the session may have them. No SESSION_MUST_END here: its
+            # handlers lock the client's own rows (the RADIUS app: an outbox row referencing the NAS
+            # session row), which the client's reports lock before this row, so the job must not;
+            # the session's next report (or the sweeper) decides a refusal or exhausted funds.
+            units = 0
+            if decision.status_refusal(s.account.status, s.customer.status) is None:
+                units = _reserve(actor, s, s.customer, assignments, default_quota(s.service_type))
+            if units == 0:
+                s.granted = s.used
             # Settling is not hearing from the session: its deadline stays (the new hold outlives it).
             s.last_seen_at, s.expires_at = heard
             s.save()

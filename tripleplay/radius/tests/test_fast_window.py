@@ -319,3 +319,26 @@ def test_200_parallel_interims_with_fast_windows_never_spend_more_than_the_funds
     assert -sum(LedgerEntry.objects.filter(kind="charge").values_list("amount_minor", flat=True)) == 300
     assert sum(Xdr.objects.values_list("cost_minor", flat=True)) == 300
     assert not Hold.objects.filter(status="active").exists()
+
+
+def test_the_settle_job_posts_a_suspended_accounts_window_and_leaves_the_refusal_to_its_next_report(plan, actor):
+    """The job takes the session row only: SESSION_MUST_END's handler writes an outbox row referencing
+    the NAS session row, which a report locks before the session row; the report decides it."""
+    from tripleplay.customers.services import change_account_status
+    from tripleplay.radius.models import NasCommand
+
+    customer, account, nas = subscriber(actor, plan, 11, 500)
+    acct(nas, account.login, "Start")
+    clock.freeze(T0 + timedelta(minutes=10))
+    acct(nas, account.login, "Interim-Update", 300, 600)  # 0.03 in the window
+    change_account_status(actor, account, "suspended", reason="test")  # its own Disconnect-Request
+    commands = list(NasCommand.objects.values_list("pk", "kind"))
+    clock.freeze(T0 + timedelta(minutes=15))
+    assert sweep_sessions().startswith("settled 1 closed fast windows")
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.charged_minor, s.posted_minor, s.hold_id, s.granted, s.must_end) == (3, 3, None, 300, "")
+    assert list(NasCommand.objects.values_list("pk", "kind")) == commands  # the job wrote none
+    acct(nas, account.login, "Interim-Update", 300, 900)  # only the time moved: Python refuses it
+    s.refresh_from_db()
+    assert (s.must_end, s.posted_minor) == ("not_allowed", 3)
+    assert state(customer)["entries"] == 3
