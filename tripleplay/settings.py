@@ -263,9 +263,10 @@ TRIPLEPLAY_AAA_FAST_PATH = env_switch("TRIPLEPLAY_AAA_FAST_PATH")
 # A PAP Access-Request's password checked by authorize itself, and the login recorded there: one rlm_rest
 # call per Access-Request instead of two (D240); 0 leaves the check to FreeRADIUS's pap and post-auth.
 TRIPLEPLAY_RADIUS_PAP_CHECK = env_switch("TRIPLEPLAY_RADIUS_PAP_CHECK")
-# On PostgreSQL, the FreeRADIUS configuration tripleplay renders (radius.server) answers a plain PAP
-# Access-Request through rlm_sql and tripleplay's database functions, without Python (D270-D273);
-# 0 renders the rest-only configuration (every request through rlm_rest, as on SQLite).
+# On PostgreSQL, the FreeRADIUS configuration tripleplay renders (radius.server) has the rlm_sql module
+# tripleplay_sql, whose queries call tripleplay's database functions without Python: a plain PAP
+# Access-Request (D270-D273) and an Interim-Update inside its session's fast window (D280-D282); a request
+# they do not take falls through to rlm_rest. 0 renders the rest-only configuration (as on SQLite).
 TRIPLEPLAY_RADIUS_SQL = env_switch("TRIPLEPLAY_RADIUS_SQL")
 TRIPLEPLAY_METRICS_TOKEN = env_secret("TRIPLEPLAY_METRICS_TOKEN")
 
@@ -280,6 +281,12 @@ TRIPLEPLAY_SESSION_IDLE_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_IDLE_SE
 # On PostgreSQL, a report that adds usage is charged by one database function when it can be
 # (sessions/sql, D212); 0 keeps every report in Python (tripleplay/sessions/services.py).
 TRIPLEPLAY_SESSION_DB_FUNCTIONS = env_switch("TRIPLEPLAY_SESSION_DB_FUNCTIONS")
+# A RADIUS session's fast window (D280): reports inside the usage its hold covers, for at most this many
+# seconds, are charged by one database function (radius_sql_interim) without a ledger write; 0: none.
+# The window closes this lead before each local midnight (a bill-cycle boundary falls on one), and the
+# sessions job (every TRIPLEPLAY_JOB_SWEEP_SESSIONS_SECONDS) posts what it charged before the boundary.
+TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS", "900"))
+TRIPLEPLAY_SESSION_FAST_SETTLE_LEAD_SECONDS = int(os.environ.get("TRIPLEPLAY_SESSION_FAST_SETTLE_LEAD_SECONDS", "300"))
 TRIPLEPLAY_PPV_HOLD_SECONDS = int(os.environ.get("TRIPLEPLAY_PPV_HOLD_SECONDS", "900"))
 # Platform PPV calls answered before Django's middleware (tripleplay/api/ppv_wsgi.py, read by
 # tripleplay/wsgi.py; its system check is tripleplay/api/checks.py), and, on PostgreSQL, the approving

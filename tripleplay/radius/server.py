@@ -40,20 +40,47 @@ class Settings:
     sql_database: str | None = None
     time_zone: str = "UTC"  # settings.TIME_ZONE: the "today" of a product's dates
 
+    @property
+    def sql(self) -> bool:
+        return self.sql_host is not None
+
+
+def sql_settings(database: dict) -> dict:
+    """Settings' sql_* fields for a Django DATABASES entry on PostgreSQL ({} for another engine)."""
+    if "postgresql" not in database.get("ENGINE", ""):
+        return {}
+    return {"sql_host": database.get("HOST") or "127.0.0.1", "sql_port": int(database.get("PORT") or 5432),
+            "sql_user": database.get("USER") or "postgres", "sql_password": database.get("PASSWORD") or "",
+            "sql_database": database["NAME"]}
+
 
 def sql_settings_from_database(alias: str = "default") -> dict:
     """Settings' sql_* fields for Django's database ``alias`` (its live connection settings, so a test
-    database is the test's): {} (no SQL path) unless it is PostgreSQL and TRIPLEPLAY_RADIUS_SQL is on."""
+    database is the test's): {} (no SQL path, rlm_rest only) unless it is PostgreSQL, TRIPLEPLAY_RADIUS_SQL
+    is on and FreeRADIUS has rlm_sql's PostgreSQL driver."""
     from django.conf import settings
     from django.db import connections
 
-    connection = connections[alias]
-    if connection.vendor != "postgresql" or not settings.TRIPLEPLAY_RADIUS_SQL:
+    if not settings.TRIPLEPLAY_RADIUS_SQL or not sql_driver_installed():
         return {}
-    db = connection.settings_dict
-    return {"sql_host": db.get("HOST") or "127.0.0.1", "sql_port": int(db.get("PORT") or 5432),
-            "sql_user": db.get("USER") or "postgres", "sql_password": db.get("PASSWORD") or "",
-            "sql_database": db["NAME"], "time_zone": settings.TIME_ZONE}
+    found = sql_settings(connections[alias].settings_dict)
+    return {**found, "time_zone": settings.TIME_ZONE} if found else {}
+
+
+SQL_DRIVER = Path("/usr/lib/freeradius/rlm_sql_postgresql.so")  # Debian's freeradius-postgresql
+
+
+def sql_driver_installed() -> bool:
+    """Whether this machine's FreeRADIUS has rlm_sql's PostgreSQL driver; without it the SQL path is
+    not rendered (rlm_rest only), rather than a configuration FreeRADIUS refuses."""
+    return SQL_DRIVER.exists()
+
+
+def sql_settings_from_url(url: str) -> dict:
+    """Settings' sql_* fields from a DATABASE_URL (postgres://user:password@host:port/name; {} for another)."""
+    import dj_database_url
+
+    return sql_settings(dj_database_url.parse(url)) if url else {}
 
 
 SQL_ONLY = ("tripleplay_sql", "tripleplay_logins")  # template files of the SQL path (mods/, sites/)
@@ -97,6 +124,7 @@ def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -
         # The site's SQL-path lines (# @SQL@ ... # @END_SQL@) or the rest-only ones they replace.
         text = (_REST_BLOCK if sql else _SQL_BLOCK).sub("", text)
         text = (_SQL_BLOCK if sql else _REST_BLOCK).sub(r"\1", text)
+        text = _sql_lines(text, sql)
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         target.write_text(text)
@@ -145,3 +173,21 @@ class FreeradiusProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def _sql_lines(text: str, sql: bool) -> str:
+    """A template line starting (after its indentation) with ``@SQL@`` is kept, without the marker, only
+    with the SQL path; one with ``@REST@`` only without it (the one-line form of the blocks above)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.lstrip("\t ")
+        indent = line[:len(line) - len(body)]
+        if body.startswith("@SQL@"):
+            if sql:
+                out.append(indent + body[5:].lstrip(" "))
+        elif body.startswith("@REST@"):
+            if not sql:
+                out.append(indent + body[6:].lstrip(" "))
+        else:
+            out.append(line)
+    return "".join(out)

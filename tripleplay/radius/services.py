@@ -311,7 +311,8 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
                 "session_time_seconds": _int(attrs, "Acct-Session-Time")}
     framed_ip = _address_or_none(_first(attrs, "Framed-IP-Address"))
     if status_type == "Interim-Update":
-        done = charging.interim_in_db(nas.pk, session_id[:64], counters, framed_ip, now)  # D212
+        done = (charging.interim_in_window(nas, session_id[:64], counters, framed_ip, now)  # D280
+                or charging.interim_in_db(nas.pk, session_id[:64], counters, framed_ip, now))  # D212
         if done is not None:
             return done
     with transaction.atomic():

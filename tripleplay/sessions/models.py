@@ -50,6 +50,19 @@ class ChargingSession(models.Model):
     free = models.BigIntegerField(default=0)
     charged_minor = models.BigIntegerField(default=0)
     granted = models.BigIntegerField(default=0)
+    # What the ledger has of it (D280): charged_minor, billed and used_wire as last posted (an entry and
+    # an xDR). Equal to them except while a fast window's charges wait to be posted (settle_pending):
+    # charged_minor - posted_minor is charged but not yet posted, always covered by the active hold.
+    posted_minor = models.BigIntegerField(default=0)
+    posted_billed = models.BigIntegerField(default=0)
+    posted_wire = models.BigIntegerField(default=0)
+    # The fast window (D280): reports of a windowed session (RADIUS) whose cumulative usage falls
+    # inside fast_steps ([limit in wire units, billed, cumulative charged_minor], ascending; computed by
+    # quota.window) before fast_until are charged by one database function without a ledger write.
+    windowed = models.BooleanField(default=False)
+    fast_until = models.DateTimeField(null=True, blank=True)
+    fast_steps = models.JSONField(default=list, blank=True)
+    fast_idle_seconds = models.PositiveIntegerField(default=0)  # the deadline the function sets: now + this
     hold = models.OneToOneField(Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="charging_session")
     holds_placed = models.PositiveIntegerField(default=0)  # numbers the holds' idempotency keys
     charges = models.PositiveIntegerField(default=0)  # numbers the charged intervals (xDRs, entry keys)
@@ -71,6 +84,8 @@ class ChargingSession(models.Model):
             models.CheckConstraint(condition=Q(used__gte=0) & Q(billed__gte=0) & Q(free__gte=0)
                                    & Q(free__lte=models.F("billed")) & Q(charged_minor__gte=0),
                                    name="charging_session_usage_sane"),
+            models.CheckConstraint(condition=Q(posted_minor__gte=0) & Q(posted_minor__lte=models.F("charged_minor")),
+                                   name="charging_session_posted_le_charged"),
             models.CheckConstraint(condition=Q(status="active") | Q(hold__isnull=True),
                                    name="charging_session_ended_holds_nothing"),
         ]
@@ -78,6 +93,9 @@ class ChargingSession(models.Model):
             models.Index(fields=["customer", "status"]),
             # The sweeper's: only active sessions, by their deadline.
             models.Index(fields=["expires_at"], condition=Q(status="active"), name="charging_session_deadline"),
+            # The settle job's (D281): open sessions with a window, by its end.
+            models.Index(fields=["fast_until"], condition=Q(status="active", fast_until__isnull=False),
+                         name="charging_session_fast_until"),
         ]
 
     def __str__(self) -> str:

@@ -125,3 +125,41 @@ def grant(tariff: Tariff, state: Usage, want: int, free_left: int, available_min
     billed_to = max(tariff.billed(state.used + units), state.billed)
     units = max(units, billed_to - state.used)
     return Grant(units, reserve(units))
+
+
+MAX_WINDOW_STEPS = 256  # a fast window's steps at most (one per increment: the array stays small)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One increment of a fast window: up to ``limit_wire`` cumulative wire units the session is
+    billed ``billed`` base units and has cost ``charged_minor`` in all."""
+
+    limit_wire: int
+    billed: int
+    charged_minor: int
+
+
+def window(tariff: Tariff, state: Usage, granted: int, max_steps: int = MAX_WINDOW_STEPS) -> list[Step]:
+    """The fast window (D280) after ``state``: for each increment from the one already billed up to
+    the grant ``granted`` (base units), the cumulative charge ``charge()`` gives any usage inside it,
+    with no free units (a window is opened only when none are left). At most ``max_steps`` steps; the
+    last ends one wire unit short of the grant: a report that reaches the grant is the Python path's,
+    which reserves the next quota or, when the funds cover none, ends the session (as it would
+    without a window). Usage above the last step's limit is not the window's."""
+    steps: list[Step] = []
+    billed, last = state.billed, -1
+    below_grant = wire_units(tariff.service_type, granted) - 1
+    while len(steps) < max_steps:
+        upto = min(max(billed, state.used), granted)  # the most usage billed ``billed`` units
+        if upto < state.used or upto <= last:
+            break
+        c = charge(tariff, state, upto, 0)
+        limit = min(wire_units(tariff.service_type, upto), below_grant)
+        if steps and limit <= steps[-1].limit_wire:
+            break
+        steps.append(Step(limit, c.after.billed, c.after.charged_minor))
+        if upto >= granted:
+            break
+        last, billed = upto, tariff.billed(upto + 1)
+    return steps

@@ -26,6 +26,7 @@ import hmac
 import secrets
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from datetime import time as dtime
 from time import perf_counter
 
 from django.conf import settings
@@ -82,6 +83,24 @@ def max_quota(service_type: str) -> int:
 
 def idle_timeout() -> timedelta:
     return timedelta(seconds=settings.TRIPLEPLAY_SESSION_IDLE_SECONDS)
+
+
+def fast_windows_on() -> bool:
+    """Whether a windowed session's reports get a fast window (D280): PostgreSQL with the database
+    functions on (the window is only ever read by radius_sql_interim) and a window length set."""
+    return settings.TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS > 0 and db_functions_on()
+
+
+def fast_until(now: datetime) -> datetime | None:
+    """When a window opened now closes: after TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS, and the settle
+    lead before the next local midnight at the latest (every bill-cycle boundary is a midnight: the
+    settle job posts what a window charged before the boundary, so it is on its period's invoice).
+    None when that is not after ``now``."""
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(now) + timedelta(days=1), dtime.min),
+                                   timezone.get_default_timezone())
+    until = min(now + timedelta(seconds=settings.TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS),
+                midnight - timedelta(seconds=settings.TRIPLEPLAY_SESSION_FAST_SETTLE_LEAD_SECONDS))
+    return until if until > now else None
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -175,10 +194,12 @@ def _available(customer_id: int) -> int:
 
 @measured("start")
 def start(client: str, *, session_id: str, service_type: str, subscriber: str, destination: str | None = None,
-          requested: int | None = None, by: str | None = None) -> Answer:
+          requested: int | None = None, by: str | None = None, windowed: bool = False) -> Answer:
     """Start a session of ``service_type`` for ``subscriber`` (data: an account login; voice: the
     caller's phone number; ``by`` = "login" or "phone_number" overrides) and reserve its first quota
-    (``requested`` wire units, default the service's quota). Idempotent by (client, session id)."""
+    (``requested`` wire units, default the service's quota). Idempotent by (client, session id).
+    ``windowed``: the client's reports may be charged inside a fast window (D280; RADIUS, whose NAS is
+    not told its grant, so a window that does not slide with each report changes nothing it sees)."""
     client = _ref(client, "client", 64)
     session_id = _ref(session_id, "session_id", 200)
     service_type = _service(service_type)
@@ -198,7 +219,8 @@ def start(client: str, *, session_id: str, service_type: str, subscriber: str, d
         return _replay_start(existing, request)
     try:
         with transaction.atomic():
-            return _start(client, session_id, service_type, subscriber, by, destination or "", want, request)
+            return _start(client, session_id, service_type, subscriber, by, destination or "", want, request,
+                          windowed)
     except IntegrityError:
         # The same session id raced us and won; everything of ours rolled back: answer as it did.
         existing = ChargingSession.objects.filter(client=client, session_id=session_id).first()
@@ -215,7 +237,7 @@ def _replay_start(s: ChargingSession, request: dict) -> Answer:
     return _replay(s, "start")
 
 
-def _start(client, session_id, service_type, subscriber, by, destination, want, request) -> Answer:
+def _start(client, session_id, service_type, subscriber, by, destination, want, request, windowed) -> Answer:
     account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
     if account is None:
         return _refused(session_id, service_type, decision.unknown_subscriber(by.replace("_", " "), subscriber))
@@ -234,7 +256,8 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
         subscriber=subscriber, destination=destination, rate_id=found.choice.rate_id,
         price_per_unit_micros=terms.price_per_unit_micros, connection_fee_micros=terms.connection_fee_micros,
         first_increment=terms.first_increment, next_increment=terms.next_increment, offpeak=found.choice.offpeak,
-        currency=customer.currency, started_at=now, last_seen_at=now, expires_at=now, answers={"request": request})
+        currency=customer.currency, started_at=now, last_seen_at=now, expires_at=now, answers={"request": request},
+        windowed=windowed)
     s.save()
     actor = client_actor(client)
     granted = _reserve(actor, s, customer, found.assignments, want)
@@ -293,14 +316,16 @@ def _charge_usage(actor: Actor, s: ChargingSession, used_wire: int, assignments)
     free_taken = rating.consume_allowances(assignments, s.service_type, _day(s), billed_to - s.billed) \
         if billed_to > s.billed else 0
     c = quota.charge(tariff, _usage(s), used, free_taken)
+    # What to post: everything charged since the last post, this report's and a fast window's (D280).
+    post_minor, post_billed = c.after.charged_minor - s.posted_minor, c.after.billed - s.posted_billed
     hold, entry = s.hold, None
     interval = s.charges + 1
-    if c.amount_minor > 0:
-        amount = Money(c.amount_minor, s.currency)
-        description = _description(s, c.billed_delta)
-        data = {"services": {s.service_type: {"cost_minor": c.amount_minor, "count": 0 if s.charged_minor else 1}},
-                "session": s.pk, "interval": interval, "billed": c.billed_delta, "free": c.free_delta}
-        if hold is not None and c.amount_minor <= hold.amount_minor:
+    if post_minor > 0:
+        amount = Money(post_minor, s.currency)
+        description = _description(s, post_billed)
+        data = {"services": {s.service_type: {"cost_minor": post_minor, "count": 0 if s.posted_minor else 1}},
+                "session": s.pk, "interval": interval, "billed": post_billed, "free": c.free_delta}
+        if hold is not None and post_minor <= hold.amount_minor:
             try:
                 entry = ledger.capture_hold(actor, hold, amount=amount, description=description,
                                             service_type=s.service_type, source=rating.USAGE_SOURCE, data=data)
@@ -316,12 +341,12 @@ def _charge_usage(actor: Actor, s: ChargingSession, used_wire: int, assignments)
                                        service_type=s.service_type, source=rating.USAGE_SOURCE, data=data)
     elif hold is not None:
         _release(actor, hold, "no charge for this report")
-    if c.billed_delta > 0:
-        delta_wire = used_wire - s.used_wire
+    if post_billed > 0:
+        delta_wire = used_wire - s.posted_wire
         rating.store_rated(
             actor, source=XDR_SOURCE, external_id=f"{s.pk}:{interval}", account=s.account,
             service_type=s.service_type, started_at=s.started_at, rate_id=s.rate_id, offpeak=s.offpeak,
-            billed=c.billed_delta, free=c.free_delta, cost=Money(c.amount_minor, s.currency), entry=entry,
+            billed=post_billed, free=c.free_delta, cost=Money(post_minor, s.currency), entry=entry,
             raw={"client": s.client, "session_id": s.session_id, "interval": interval, "used": used_wire},
             caller=s.subscriber if s.service_type == pricing.VOICE else "", callee=s.destination,
             login=s.subscriber if s.service_type == pricing.DATA else "",
@@ -331,6 +356,8 @@ def _charge_usage(actor: Actor, s: ChargingSession, used_wire: int, assignments)
     s.hold = None
     s.used_wire, s.used, s.billed, s.free, s.charged_minor = (used_wire, c.after.used, c.after.billed, c.after.free,
                                                               c.after.charged_minor)
+    s.posted_minor, s.posted_billed, s.posted_wire = s.charged_minor, s.billed, s.used_wire
+    s.fast_until, s.fast_steps = None, []  # the window went with the hold
 
 
 def _release(actor: Actor, hold, reason: str) -> None:
@@ -364,6 +391,8 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
     want = quota.base_units(s.service_type, want_wire)
     free_left = rating.allowance_left(assignments, s.service_type, _day(s))
     now = clock.now()
+    # A fast window (D280) when the session asks for one and no free units are left to draw from.
+    until = fast_until(now) if s.windowed and free_left == 0 and fast_windows_on() else None
     units, before = 0, s.granted
     for _ in range(_RESERVE_ATTEMPTS):
         g = quota.grant(tariff, _usage(s), want, free_left, _available(customer.pk))
@@ -372,10 +401,12 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
             break
         s.granted = s.used + g.units
         s.expires_at = _deadline(s, now)  # the hold must outlive the deadline of the grant it pays for
+        # ... and, with a window, every deadline the window's reports set (at most fast_until + idle)
+        hold_until = max(s.expires_at, until + idle_timeout()) if until else s.expires_at
         try:
             s.hold = ledger.place_hold(actor, customer, Money(g.reserve_minor, s.currency),
                                        idempotency_key=f"session:{s.pk}:hold:{s.holds_placed + 1}",
-                                       expires_at=s.expires_at + HOLD_GRACE, account=s.account,
+                                       expires_at=hold_until + HOLD_GRACE, account=s.account,
                                        reference=f"session:{s.pk}", description=f"{s.service_type} session quota",
                                        caller_dedupes=True)
         except InsufficientFunds:
@@ -383,6 +414,10 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
             continue
         s.holds_placed += 1
         units = g.units
+        if until is not None:
+            steps = quota.window(tariff, _usage(s), s.granted)
+            s.fast_until, s.fast_idle_seconds = until, settings.TRIPLEPLAY_SESSION_IDLE_SECONDS
+            s.fast_steps = [[st.limit_wire, st.billed, st.charged_minor] for st in steps]
         break
     s.granted = max(s.granted, s.used + units) if units else s.granted
     s.expires_at = _deadline(s, now)
@@ -455,7 +490,8 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
 # The operator's switch is settings.TRIPLEPLAY_SESSION_DB_FUNCTIONS (env TRIPLEPLAY_SESSION_DB_FUNCTIONS=0);
 # this one is the tests', which turn the function off to compare both paths on the same database.
 USE_DB_FUNCTIONS = True
-_SNAPSHOT_FIELDS = tuple(f.attname for f in ChargingSession._meta.concrete_fields if f.attname != "answers")
+_SNAPSHOT_FIELDS = tuple(f.attname for f in ChargingSession._meta.concrete_fields
+                         if f.attname not in ("answers", "fast_steps"))
 # What prepare_update reads, as columns and a join tree a caller may embed in its own read (the
 # RADIUS app joins it to the NAS's session row: one statement for both, radius/charging.py).
 SNAPSHOT_COLUMNS = (
@@ -511,6 +547,10 @@ def prepare_update(client: str, session_id: str, used: int, sequence: int | None
     hold_status, hold_minor, hold_expires, account_status, customer_status, available, allowances = row[n:]
     now = clock.now()
     if (s.status != SessionStatus.ACTIVE or allowances or s.hold_id is None or hold_status != HoldStatus.ACTIVE
+            or s.posted_minor != s.charged_minor
+            # a windowed session whose next window can open now: Python opens it (D280); one that
+            # cannot (the settle lead before midnight, D281) is this function's common case as any
+            or (s.windowed and fast_windows_on() and fast_until(now) is not None)
             or hold_expires <= now or used <= s.used_wire
             or decision.status_refusal(account_status, customer_status) is not None
             or (sequence is not None and s.last_sequence is not None and sequence <= s.last_sequence)):
@@ -675,6 +715,15 @@ def stop(client: str, *, session_id: str, used: int) -> Answer:
         return answer
 
 
+def silent_deadline(s: ChargingSession) -> datetime:
+    """When the session is silent: its deadline, or, for a windowed one, the idle timeout after the last
+    report if later (radius_sql_interim writes last_seen_at, never expires_at: an indexed column
+    would make its UPDATE a non-HOT one, D280)."""
+    if s.windowed and s.fast_idle_seconds:
+        return max(s.expires_at, s.last_seen_at + timedelta(seconds=s.fast_idle_seconds))
+    return s.expires_at
+
+
 # -- the sweeper ------------------------------------------------------------------------------------
 
 
@@ -692,6 +741,12 @@ def sweep_silent(limit: int = 1000) -> int:
             s = _locked(client, session_id)
             if s is None or s.status != SessionStatus.ACTIVE or s.expires_at > clock.now():
                 continue  # reported or stopped meanwhile
+            if silent_deadline(s) > clock.now():  # heard through its fast window: the deadline catches up
+                s.expires_at = silent_deadline(s)
+                s.save(update_fields=["expires_at"])
+                continue
+            if s.charged_minor > s.posted_minor:  # a fast window's charges: posted from its hold (D280)
+                _charge_usage(client_actor(s.client), s, s.used_wire, _assignments(s))
             if s.hold is not None:
                 _release(actor, s.hold, "session timed out")
             s.hold = None
@@ -701,6 +756,46 @@ def sweep_silent(limit: int = 1000) -> int:
             s.save()
             ended += 1
     return ended
+
+
+def settle_windows(limit: int = 1000) -> int:
+    """Post what fast windows charged once their window has closed (fast_until passed), before the
+    bill-cycle boundary the window stops short of (D280, D281): each such session's pending charge is
+    captured from its hold (an entry and the interval's xDR, as a report without new usage would post
+    it in Python) and its next hold and window placed; its deadline is left as it was. A scheduled
+    job (before the sweeper, which posts the window of a session it ends); a session reported
+    meanwhile was settled by that report. Returns how many were settled."""
+    from django.db.models import F
+
+    now = clock.now()
+    due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, fast_until__lte=now,
+                                              charged_minor__gt=F("posted_minor"))
+               .order_by("fast_until").values_list("client", "session_id")[:limit])
+    settled = 0
+    for client, session_id in due:
+        with transaction.atomic():
+            s = _locked(client, session_id)
+            now = clock.now()
+            if (s is None or s.status != SessionStatus.ACTIVE or s.charged_minor == s.posted_minor
+                    or s.fast_until is None or s.fast_until > now or silent_deadline(s) <= now):
+                continue  # reported, stopped or due for the sweeper (which posts it) meanwhile
+            heard = (s.last_seen_at, silent_deadline(s))
+            actor, assignments = client_actor(s.client), _assignments(s)
+            _charge_usage(actor, s, s.used_wire, assignments)  # the window's charges, from its hold
+            # The next hold and window, if the session may have them. No SESSION_MUST_END here: its
+            # handlers lock the client's own rows (the RADIUS app: an outbox row referencing the NAS
+            # session row), which the client's reports lock before this row, so the job must not;
+            # the session's next report (or the sweeper) decides a refusal or exhausted funds.
+            units = 0
+            if decision.status_refusal(s.account.status, s.customer.status) is None:
+                units = _reserve(actor, s, s.customer, assignments, default_quota(s.service_type))
+            if units == 0:
+                s.granted = s.used
+            # Settling is not hearing from the session: its deadline stays (the new hold outlives it).
+            s.last_seen_at, s.expires_at = heard
+            s.save()
+            settled += 1
+    return settled
 
 
 # -- softswitches -----------------------------------------------------------------------------------

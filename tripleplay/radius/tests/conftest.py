@@ -21,6 +21,8 @@ needs_freeradius = pytest.mark.skipif(not freeradius.installed(), reason="needs 
 
 def _freeradius(live_server, tmp_path_factory, sql: dict):
     conf = tmp_path_factory.mktemp("freeradius")
+    # On PostgreSQL with its SQL path (rlm_sql calling tripleplay's functions, D280) unless
+    # TRIPLEPLAY_RADIUS_SQL=0; on SQLite rlm_rest only.
     settings = freeradius.Settings(tripleplay_url=live_server.url, token=TOKEN, auth_port=freeradius.free_udp_port(),
                                    acct_port=freeradius.free_udp_port(), threads=4, client_lifetime=3600, **sql)
     return freeradius.FreeradiusProcess(conf, settings).start()

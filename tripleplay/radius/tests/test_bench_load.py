@@ -101,10 +101,19 @@ def test_a_tiny_run_through_freeradius_is_answered_and_charged_exactly(radius_se
 
     r = asyncio.run(bench.drive(acct, interim, lambda t, ident: t.packet(ident, 3), 5, inflight=1, seconds=30, count=6))
     assert (r["answered"], r["lost"], r["wrong"]) == (6, 0, 0)
-    # Three Interim-Updates of 100 KB each per session, 0.01 per 100 KB: 0.03 charged to each customer.
+    # Three Interim-Updates of 100 KB each per session, 0.01 per 100 KB: 0.03 charged to each customer,
+    # inside the session's fast window (D280): charged, held, not yet posted; the Stop posts it.
     assert sorted(NetworkSession.objects.values_list("acct_session_id", "input_octets", "output_octets",
                                                      "interim_updates")) == [
         ("t-0", 180_000, 120_000, 3), ("t-1", 180_000, 120_000, 3)]
+    from tripleplay.radius import charging
+    from tripleplay.sessions.models import ChargingSession
+
+    for s in ChargingSession.objects.all():
+        assert (s.used_wire, s.charged_minor, s.posted_minor) == (300_000, 3, 0)
+        assert Funds.objects.get(customer=s.customer).balance_minor == 10_000
+    for session in NetworkSession.objects.all():
+        assert charging.stopped(session)["charged_minor"] == 3
     for customer in customers:
         charges = LedgerEntry.objects.filter(customer=customer, kind="charge")
         assert -sum(e.amount_minor for e in charges) == 3

@@ -24,6 +24,12 @@ from tripleplay.sessions.models import ChargingSession
 
 pytestmark = pytest.mark.postgres
 
+
+@pytest.fixture(autouse=True)
+def _no_fast_windows(settings):
+    """D212's function, as it runs with the fast windows off (D280: test_fast_window.py has them)."""
+    settings.TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS = 0
+
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 SID = "0000a1b2"
 
@@ -203,7 +209,7 @@ def test_installed_definitions_equal_the_files(db, app):
 
     assert [n for p in sql_files(app) for n in function_names(p)] == (
         ["sessions_update_charge"] if app == "sessions"
-        else ["radius_interim_update", "radius_sql_authorize_pap", "radius_sql_post_auth"])
+        else ["radius_interim_update", "radius_sql_authorize_pap", "radius_sql_post_auth", "radius_sql_interim"])
     assert definitions_differ(app) == []
 
 

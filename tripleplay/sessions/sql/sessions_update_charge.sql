@@ -6,7 +6,8 @@
 -- lock, docs/concurrency.md): the guards are checked, the hold is captured (ledger_capture_hold:
 -- the hold, the funds row, the charge entry, its audit event), the interval's xDR written, the next
 -- hold placed (ledger_place_hold: the funds row's conditional UPDATE, the hold, its audit event), and
--- the session row written once.
+-- the session row written once. A session with charges of a fast window not yet posted (D280) is the
+-- Python path's (it posts them first); what this posts is all there is, so posted_* follow.
 --
 -- NULL, and nothing written, when a guard fails (another report came first, the account or customer
 -- is no longer active): the Python path decides the call. Once something is written, a step that
@@ -33,6 +34,7 @@ BEGIN
     SELECT * INTO s FROM charging_sessions_chargingsession WHERE id = p_session FOR UPDATE;
     IF NOT FOUND OR s.status <> 'active' OR s.used_wire <> p_used_wire_was OR s.charges <> p_charges_was
        OR s.holds_placed <> p_holds_was OR s.hold_id IS DISTINCT FROM p_hold_was OR s.charged_minor <> p_charged_was
+       OR s.posted_minor <> s.charged_minor
        OR NOT EXISTS (SELECT 1 FROM customers_account a JOIN customers_customer c ON c.id = a.customer_id
                        WHERE a.id = s.account_id AND a.status = 'active' AND c.status = 'active') THEN
         RETURN NULL;
@@ -64,6 +66,7 @@ BEGIN
     UPDATE charging_sessions_chargingsession
        SET hold_id = v_hold.o_hold, holds_placed = holds_placed + 1, charges = v_interval, used_wire = p_used_wire,
            used = p_used, billed = p_billed, free = p_free, charged_minor = p_charged, granted = p_granted,
+           posted_minor = p_charged, posted_billed = p_billed, posted_wire = p_used_wire, fast_until = NULL,
            last_seen_at = p_now, expires_at = p_expires, must_end = '',
            last_sequence = coalesce(p_sequence, last_sequence),
            answers = CASE WHEN p_sequence IS NULL THEN answers ELSE answers || jsonb_build_object(

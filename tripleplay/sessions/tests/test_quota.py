@@ -49,3 +49,20 @@ def test_grant(tariff, used, want, free_left, available, units, reserve):
     state = quota.charge(tariff, quota.Usage(), used, 0).after
     g = quota.grant(tariff, state, want, free_left, available)
     assert (g.units, g.reserve_minor) == (units, reserve)
+
+
+def test_a_fast_window_lists_each_increments_exact_charge_up_to_one_unit_short_of_the_grant():
+    # A call 0.05 to connect, 30 s then 6 s blocks at 0.01/s, nothing used yet, 48 s granted.
+    assert quota.window(PER_SECOND, quota.Usage(), 48) == [
+        quota.Step(0, 0, 0), quota.Step(30, 30, 35), quota.Step(36, 36, 41), quota.Step(42, 42, 47),
+        quota.Step(47, 48, 53)]  # the grant itself (48 s) is not the window's
+    # Data after 150 KB used (200 KB billed): from the block billed to 600 KB, in bytes.
+    after = quota.Usage(150, 200, 0, 0)
+    steps = quota.window(PER_MB, after, 600)
+    assert [(s.limit_wire, s.billed) for s in steps] == [(200_000, 200), (300_000, 300), (400_000, 400),
+                                                         (500_000, 500), (599_999, 600)]
+    # Every usage inside a step costs exactly what charge() says.
+    for used_bytes in (150_001, 200_000, 200_001, 450_000, 599_999):
+        step = next(s for s in steps if s.limit_wire >= used_bytes)
+        assert step.charged_minor == quota.charge(PER_MB, after, quota.base_units(DATA, used_bytes), 0).after.charged_minor
+    assert len(quota.window(PER_MB, quota.Usage(), 10**9, max_steps=256)) == 256

@@ -264,7 +264,7 @@ def test_the_sweeper_ends_a_silent_session_with_the_exact_charge(subscriber):
     clock.freeze(clock.now() + timedelta(seconds=900 + 358))
     assert services.sweep_silent() == 0  # not yet: idle timeout + the 359 s still granted
     clock.freeze(clock.now() + timedelta(seconds=1))
-    assert sweep_sessions() == "ended 1 silent charging sessions"
+    assert sweep_sessions() == "settled 0 closed fast windows, ended 1 silent charging sessions"
     s = ChargingSession.objects.get()
     assert (s.status, s.end_reason, s.charged_minor, s.hold) == ("ended", "timed_out", 20, None)
     f = funds(account)

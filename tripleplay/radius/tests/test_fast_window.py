@@ -1,0 +1,344 @@
+"""PostgreSQL: a RADIUS charging session's fast window (D280). Interim-Updates inside the usage the
+session's hold covers are charged by radius_sql_interim (one statement, no ledger row) and posted later
+(the next Python report, the Stop, the sweeper, the settle job before a bill date); the money ends the
+same, to the minor unit, as through the Python path alone (TRIPLEPLAY_SESSION_DB_FUNCTIONS=0)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tripleplay import clock
+from tripleplay.ledger.models import Funds, Hold, LedgerEntry
+from tripleplay.ledger.selectors import sum_of_active_holds, sum_of_entries
+from tripleplay.radius import services
+from tripleplay.radius.models import NetworkSession
+from tripleplay.rating.models import Xdr
+from tripleplay.sessions import services as core
+from tripleplay.sessions.jobs import sweep_sessions
+from tripleplay.sessions.models import ChargingSession
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+SID = "0000f00d"
+
+
+@pytest.fixture
+def plan(db, actor):
+    from tripleplay.catalog.services import create_plan, create_product
+    from tripleplay.rating.services import create_rate_table, set_rate
+
+    clock.freeze(T0)
+    internet = create_product(actor, code="fiber", name="Fiber", kind="main", currency="USD", services=["data"])
+    plan = create_plan(actor, internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
+    rates = create_rate_table(actor, internet, service_type="data", name="Fiber volume")
+    # 0.01 per 100 KB, in 100 KB blocks (bench/radius's tariff)
+    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
+    services.set_internet_service(actor, internet, download_kbps=100_000, upload_kbps=20_000)
+    return plan
+
+
+def subscriber(actor, plan, n: int, funds_minor: int):
+    from tripleplay.customers.services import create_account, create_customer
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+
+    customer = create_customer(actor, name=f"sub {n}", currency="USD", balance_model="prepaid")
+    record_payment(actor, customer, Money(funds_minor, "USD"), idempotency_key=f"pay-{n}")
+    account = create_account(actor, customer, main_plan=plan, login=f"user{n}")
+    nas = services.create_nas(actor, name=f"bras-{n}", address=f"192.0.2.{n}", secret="secret-123", vendor="mikrotik")
+    return customer, account, nas
+
+
+def acct(nas, login, status, kb=0, seconds=0, sid=SID):
+    attrs = {"Acct-Status-Type": [status], "Acct-Session-Id": [sid], "User-Name": [login],
+             "Acct-Input-Octets": [str(kb * 600)], "Acct-Output-Octets": [str(kb * 400)],
+             "Acct-Session-Time": [str(seconds)]}
+    return services.record_accounting(nas, attrs)
+
+
+def state(customer) -> dict:
+    s = ChargingSession.objects.get(customer=customer)
+    f = Funds.objects.get(customer=customer)
+    assert f.balance_minor == sum_of_entries(customer.pk)  # balance = entries, always
+    assert f.held_minor == sum_of_active_holds(customer.pk)
+    if s.hold_id is not None:  # what waits to be posted is held
+        assert s.charged_minor - s.posted_minor <= Hold.objects.get(pk=s.hold_id).amount_minor
+    else:
+        assert s.charged_minor == s.posted_minor
+    return {"charged": s.charged_minor, "posted": s.posted_minor, "balance": f.balance_minor, "held": f.held_minor,
+            "entries": -sum(e.amount_minor for e in LedgerEntry.objects.filter(customer=customer, kind="charge")),
+            "xdrs": sum(x.cost_minor for x in Xdr.objects.filter(account__customer=customer)),
+            "xdr_kb": sum(x.billed_quantity for x in Xdr.objects.filter(account__customer=customer)),
+            "active_holds": Hold.objects.filter(customer=customer, status="active").count()}
+
+
+def handled_in_sql(queries) -> int:
+    return sum(q["sql"].startswith("SELECT radius_sql_interim") for q in queries.captured_queries)
+
+
+SCENARIO = [  # (minute, status, KB so far)
+    (0, "Start", 0),
+    (1, "Interim-Update", 100),  # 0.01: inside the window
+    (2, "Interim-Update", 100),  # a retransmission: nothing
+    (3, "Interim-Update", 20_000),  # 2.00: inside (the window covers 256 blocks, 25.5 MB)
+    (4, "Interim-Update", 45_000),  # beyond the window: Python posts 4.50 and reserves the 0.50 left (5 MB)
+    (5, "Interim-Update", 45_100),  # 0.01 inside the new, smaller window
+    (6, "Interim-Update", 70_000),  # beyond the funds: charged whatever they are, exhausted
+    (7, "Stop", 70_050),
+]
+
+
+def test_the_fast_window_and_the_python_path_end_with_the_same_money(plan, actor, settings):
+    results = {}
+    for n, fast in ((1, True), (2, False)):
+        settings.TRIPLEPLAY_SESSION_DB_FUNCTIONS = fast
+        clock.freeze(T0)
+        customer, account, nas = subscriber(actor, plan, n, 500)
+        during = []
+        for minute, status, kb in SCENARIO:
+            clock.freeze(T0 + timedelta(minutes=minute))
+            acct(nas, account.login, status, kb, minute * 60)
+            during.append(state(customer))
+        results[fast] = (during, state(customer))
+    fast, python = results[True], results[False]
+    # The charged total after every report is the same; only when it is posted differs.
+    assert [d["charged"] for d in fast[0]] == [d["charged"] for d in python[0]] == [
+        0, 1, 1, 200, 450, 451, 700, 701]
+    assert [d["posted"] for d in fast[0]] == [0, 0, 0, 0, 450, 450, 700, 701]
+    assert [d["posted"] for d in python[0]] == [0, 1, 1, 200, 450, 451, 700, 701]
+    # Funds: 5.00 paid, 7.01 charged (usage is billed whatever the funds), everything released.
+    assert fast[1] == python[1] == {"charged": 701, "posted": 701, "balance": -201, "held": 0, "entries": 701,
+                                    "xdrs": 701, "xdr_kb": 70_100, "active_holds": 0}
+    assert Xdr.objects.filter(account__customer__name="sub 1").count() == 3  # the window's charges in fewer xDRs
+    assert Xdr.objects.filter(account__customer__name="sub 2").count() == 6
+
+
+def test_an_interim_inside_the_window_writes_no_ledger_row_and_one_outside_settles_it(plan, actor):
+    customer, account, nas = subscriber(actor, plan, 3, 500)
+    acct(nas, account.login, "Start")
+    s = ChargingSession.objects.get(customer=customer)
+    # The window: from no usage to one byte short of the grant (50 MB) or 256 blocks, the first.
+    assert (s.windowed, s.fast_until, s.fast_idle_seconds) == (True, T0 + timedelta(minutes=15), 900)
+    assert s.fast_steps[:3] == [[0, 0, 0], [100_000, 100, 1], [200_000, 200, 2]] and len(s.fast_steps) == 256
+    entries = LedgerEntry.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("updated (granted: ok)")
+    assert handled_in_sql(queries) == 1 and len(queries.captured_queries) == 1  # one statement, nothing else
+    assert LedgerEntry.objects.count() == entries
+    ns = NetworkSession.objects.get()
+    assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (150_000, 100_000, 60, 1)
+    assert state(customer) | {"held": None} == {"charged": 3, "posted": 0, "balance": 500, "held": None, "entries": 0,
+                                                "xdrs": 0, "xdr_kb": 0, "active_holds": 1}
+    # A retransmission: one statement, nothing changes.
+    with CaptureQueriesContext(connection) as queries:
+        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("unchanged")
+    assert len(queries.captured_queries) == 1 and NetworkSession.objects.get().interim_updates == 1
+    # 26 MB: beyond the window's 25.5 MB: Python posts the window's 0.03 and this report's 2.57 at once.
+    acct(nas, account.login, "Interim-Update", 26_000, 120)
+    assert state(customer) | {"held": None} == {"charged": 260, "posted": 260, "balance": 240, "held": None,
+                                                "entries": 260, "xdrs": 260, "xdr_kb": 26_000, "active_holds": 1}
+    s = ChargingSession.objects.get(customer=customer)
+    assert s.fast_steps[0] == [26_000_000, 26_000, 260] and s.fast_until is not None  # a new window
+
+
+def test_a_closed_window_is_the_python_paths_and_the_settle_job_posts_it(plan, actor):
+    customer, account, nas = subscriber(actor, plan, 4, 500)
+    acct(nas, account.login, "Start")
+    clock.freeze(T0 + timedelta(minutes=5))
+    acct(nas, account.login, "Interim-Update", 100, 300)
+    assert state(customer)["posted"] == 0
+    clock.freeze(T0 + timedelta(minutes=15))  # fast_until
+    with CaptureQueriesContext(connection) as queries:
+        acct(nas, account.login, "Interim-Update", 200, 900)
+    assert len(queries.captured_queries) > 1  # the function said no; Python posted and opened a new window
+    assert state(customer) | {"held": None} == {"charged": 2, "posted": 2, "balance": 498, "held": None,
+                                                "entries": 2, "xdrs": 2, "xdr_kb": 200, "active_holds": 1}
+    assert ChargingSession.objects.get(customer=customer).fast_until == T0 + timedelta(minutes=30)
+    clock.freeze(T0 + timedelta(minutes=20))
+    acct(nas, account.login, "Interim-Update", 300, 1200)  # fast again
+    assert state(customer)["posted"] == 2
+    clock.freeze(T0 + timedelta(minutes=31))  # the window closed, no report since: the job posts it
+    assert sweep_sessions() == "settled 1 closed fast windows, ended 0 silent charging sessions"
+    assert state(customer) | {"held": None} == {"charged": 3, "posted": 3, "balance": 497, "held": None,
+                                                "entries": 3, "xdrs": 3, "xdr_kb": 300, "active_holds": 1}
+    s = ChargingSession.objects.get(customer=customer)
+    # Settling is not hearing from the session: its deadline is still its last report's (at 20 min).
+    assert (s.last_seen_at, s.expires_at) == (T0 + timedelta(minutes=20), T0 + timedelta(minutes=35))
+    assert sweep_sessions() == "settled 0 closed fast windows, ended 0 silent charging sessions"
+
+
+def test_a_suspended_account_is_not_fast_pathed(plan, actor):
+    from tripleplay.customers.services import change_account_status
+
+    customer, account, nas = subscriber(actor, plan, 5, 500)
+    acct(nas, account.login, "Start")
+    acct(nas, account.login, "Interim-Update", 100, 60)
+    change_account_status(actor, account, "suspended", reason="test")
+    acct(nas, account.login, "Interim-Update", 200, 120)
+    s = ChargingSession.objects.get(customer=customer)
+    # Python charged and posted it all, refused more and asked the NAS to end the session.
+    assert (s.charged_minor, s.posted_minor, s.must_end, s.hold_id) == (2, 2, "not_allowed", None)
+    assert state(customer)["entries"] == 2
+
+
+def test_the_sweeper_posts_a_silent_sessions_window(plan, actor):
+    customer, account, nas = subscriber(actor, plan, 6, 500)
+    acct(nas, account.login, "Start")
+    acct(nas, account.login, "Interim-Update", 500, 60)
+    assert state(customer)["posted"] == 0
+    clock.freeze(T0 + timedelta(hours=2))  # silent past its deadline (and past its window)
+    # The settle job leaves a session due for the sweeper to it, which posts the window and ends it.
+    assert sweep_sessions() == "settled 0 closed fast windows, ended 1 silent charging sessions"
+    assert state(customer) == {"charged": 5, "posted": 5, "balance": 495, "held": 0, "entries": 5,
+                                                "xdrs": 5, "xdr_kb": 500, "active_holds": 0}
+
+
+def test_a_session_heard_only_through_its_window_is_not_swept(plan, actor):
+    """The function writes last_seen_at, not the indexed deadline (a HOT update): the sweeper reads
+    the deadline as the idle timeout after the last report and moves it there."""
+    customer, account, nas = subscriber(actor, plan, 10, 500)
+    acct(nas, account.login, "Start")  # deadline T0 + 15 min
+    clock.freeze(T0 + timedelta(minutes=10))
+    acct(nas, account.login, "Interim-Update", 100, 600)  # fast: heard at 10 min
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.last_seen_at, s.expires_at) == (T0 + timedelta(minutes=10), T0 + timedelta(minutes=15))
+    clock.freeze(T0 + timedelta(minutes=16))
+    assert core.sweep_silent() == 0
+    s.refresh_from_db()
+    assert (s.status, s.expires_at) == ("active", T0 + timedelta(minutes=25))
+    clock.freeze(T0 + timedelta(minutes=25))
+    assert core.sweep_silent() == 1
+    assert state(customer)["posted"] == 1
+
+
+def test_the_sweeper_alone_posts_a_window_it_ends(plan, actor, settings):
+    customer, account, nas = subscriber(actor, plan, 7, 500)
+    acct(nas, account.login, "Start")
+    acct(nas, account.login, "Interim-Update", 700, 60)
+    clock.freeze(T0 + timedelta(hours=2))
+    assert core.sweep_silent() == 1  # without the settle job first
+    assert state(customer) == {"charged": 7, "posted": 7, "balance": 493, "held": 0, "entries": 7,
+                                                "xdrs": 7, "xdr_kb": 700, "active_holds": 0}
+
+
+def test_a_bill_date_is_never_crossed_with_charges_unposted(plan, actor):
+    """Every bill-cycle boundary is a local midnight: a window closes the settle lead (5 min) before it,
+    the job posts what it charged, and the invoice of the period has every charge made in it."""
+    from tripleplay.invoicing.models import Invoice, InvoiceLine
+    from tripleplay.invoicing.services import run_invoices
+
+    evening = datetime(2026, 5, 31, 23, 40, tzinfo=UTC)
+    clock.freeze(evening)
+    customer, account, nas = subscriber(actor, plan, 8, 500)
+    acct(nas, account.login, "Start")
+    assert ChargingSession.objects.get(customer=customer).fast_until == evening + timedelta(minutes=15)  # 23:55
+    clock.freeze(evening + timedelta(minutes=10))
+    acct(nas, account.login, "Interim-Update", 300, 600)  # 0.03 in the window
+    clock.freeze(evening + timedelta(minutes=16))  # 23:56: the job
+    assert sweep_sessions().startswith("settled 1 closed fast windows")
+    assert ChargingSession.objects.get(customer=customer).fast_until is None  # no window this close to midnight
+    clock.freeze(evening + timedelta(minutes=18))  # 23:58: no window can open, D212's function posts it
+    with CaptureQueriesContext(connection) as queries:
+        acct(nas, account.login, "Interim-Update", 400, 720)
+    assert handled_in_sql(queries) == 1
+    assert sum(q["sql"].startswith("SELECT radius_interim_update") for q in queries.captured_queries) == 1
+    assert state(customer)["posted"] == 4
+    clock.freeze(evening + timedelta(minutes=25))  # 00:05 on the 1st: Python (no window), and a new window
+    acct(nas, account.login, "Interim-Update", 500, 1500)
+    assert ChargingSession.objects.get(customer=customer).fast_until == evening + timedelta(minutes=40)
+    clock.freeze(evening + timedelta(minutes=30))
+    acct(nas, account.login, "Interim-Update", 900, 1800)  # 0.04 in the new window, for June
+    assert state(customer) | {"held": None} == {"charged": 9, "posted": 5, "balance": 495, "held": None,
+                                                "entries": 5, "xdrs": 5, "xdr_kb": 500, "active_holds": 1}
+    midnight = datetime(2026, 6, 1, tzinfo=UTC)
+    before = LedgerEntry.objects.filter(customer=customer, kind="charge", created_at__lt=midnight)
+    assert -sum(e.amount_minor for e in before) == 4  # 0.03 from the window and 0.01 after it, in May
+    assert not run_invoices(actor, date(2026, 6, 1)).failures
+    invoice = Invoice.objects.get(customer=customer)
+    assert invoice.period_end == date(2026, 6, 1)
+    assert sum(ln.amount_minor for ln in InvoiceLine.objects.filter(invoice=invoice, section="usage")) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_200_parallel_interims_with_fast_windows_never_spend_more_than_the_funds(plan, actor, settings, monkeypatch):
+    """Beside sessions' test_200_parallel_updates_never_spend_more_than_the_funds: 20 sessions of one
+    customer whose funds pay for exactly 300 blocks, 200 Interim-Updates at once, each 100 KB more
+    within the session's grant (a NAS honouring it), through the window where they fall in it and
+    Python otherwise; then every session drained to exhaustion and stopped at its grant."""
+    from tripleplay.radius import charging
+    from tripleplay.sessions.tests.test_sessions_concurrency import run_concurrently
+
+    settings.TRIPLEPLAY_SESSION_QUOTA_BYTES = 1_000_000  # 10 blocks (0.10) a quota
+    customer, account, nas = subscriber(actor, plan, 9, 300)
+    sids = [f"s{k:02d}" for k in range(20)]
+    for sid in sids:
+        assert acct(nas, account.login, "Start", sid=sid).endswith("(granted: ok)")
+    fast, real = [], charging.interim_in_window
+
+    def counted(*args):
+        done = real(*args)
+        if done is not None:
+            fast.append(done)
+        return done
+
+    monkeypatch.setattr(charging, "interim_in_window", counted)
+
+    def report(i: int):
+        sid = sids[i % len(sids)]
+        s = ChargingSession.objects.get(client=f"nas:{nas.pk}", session_id=sid)
+        return acct(nas, account.login, "Interim-Update", min(s.used_wire // 1000 + 100, s.granted), 1 + i, sid=sid)
+
+    results = run_concurrently(report, 200)
+    assert [r for kind, r in results if kind == "error"] == []
+    assert fast  # some were the window's
+    assert not LedgerEntry.objects.filter(idempotency_key__contains=":charge:").exists()  # never beyond a hold
+    f = Funds.objects.get(customer=customer)
+    assert f.balance_minor >= 0 and f.available_minor >= 0
+    assert f.balance_minor == sum_of_entries(customer.pk) and f.held_minor == sum_of_active_holds(customer.pk)
+    for s in ChargingSession.objects.filter(customer=customer, hold__isnull=False):
+        assert s.charged_minor - s.posted_minor <= s.hold.amount_minor
+    for k, sid in enumerate(sids):
+        while True:
+            s = ChargingSession.objects.get(client=f"nas:{nas.pk}", session_id=sid)
+            if "exhausted" in acct(nas, account.login, "Interim-Update", s.granted, 10_000 + k, sid=sid):
+                break
+    for sid in sids:
+        s = ChargingSession.objects.get(client=f"nas:{nas.pk}", session_id=sid)
+        acct(nas, account.login, "Stop", s.granted, 20_000, sid=sid)
+    f = Funds.objects.get(customer=customer)
+    # Exactly the 300 blocks the funds paid for were granted, used, charged and posted.
+    assert (f.balance_minor, f.held_minor) == (0, 0)
+    assert sum(ChargingSession.objects.values_list("billed", flat=True)) == 30_000
+    assert sum(ChargingSession.objects.values_list("charged_minor", flat=True)) == 300
+    assert sum(ChargingSession.objects.values_list("posted_minor", flat=True)) == 300
+    assert -sum(LedgerEntry.objects.filter(kind="charge").values_list("amount_minor", flat=True)) == 300
+    assert sum(Xdr.objects.values_list("cost_minor", flat=True)) == 300
+    assert not Hold.objects.filter(status="active").exists()
+
+
+def test_the_settle_job_posts_a_suspended_accounts_window_and_leaves_the_refusal_to_its_next_report(plan, actor):
+    """The job takes the session row only: SESSION_MUST_END's handler writes an outbox row referencing
+    the NAS session row, which a report locks before the session row; the report decides it."""
+    from tripleplay.customers.services import change_account_status
+    from tripleplay.radius.models import NasCommand
+
+    customer, account, nas = subscriber(actor, plan, 11, 500)
+    acct(nas, account.login, "Start")
+    clock.freeze(T0 + timedelta(minutes=10))
+    acct(nas, account.login, "Interim-Update", 300, 600)  # 0.03 in the window
+    change_account_status(actor, account, "suspended", reason="test")  # its own Disconnect-Request
+    commands = list(NasCommand.objects.values_list("pk", "kind"))
+    clock.freeze(T0 + timedelta(minutes=15))
+    assert sweep_sessions().startswith("settled 1 closed fast windows")
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.charged_minor, s.posted_minor, s.hold_id, s.granted, s.must_end) == (3, 3, None, 300, "")
+    assert list(NasCommand.objects.values_list("pk", "kind")) == commands  # the job wrote none
+    acct(nas, account.login, "Interim-Update", 300, 900)  # only the time moved: Python refuses it
+    s.refresh_from_db()
+    assert (s.must_end, s.posted_minor) == ("not_allowed", 3)
+    assert state(customer)["entries"] == 3
