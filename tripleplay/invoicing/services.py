@@ -165,7 +165,11 @@ def _among(model: type, column: str, ids: list[int]) -> Q | RawSQL:
     if not _is_postgres():
         return Q(**{f"{column}__in": ids})
     qn = connection.ops.quote_name
-    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s)", (list(ids),), output_field=BooleanField())
+    # Typed bigint[] (D261): psycopg sends a list of small ints as smallint[] or integer[], and a
+    # bigint column compared with those is a cross-type operator PostgreSQL cannot hash: a filter then
+    # compared each row with the thousand values one by one (200 ms a batch on 50,000 invoices).
+    return RawSQL(f"{qn(model._meta.db_table)}.{qn(column)} = ANY(%s::bigint[])", (list(ids),),
+                  output_field=BooleanField())
 
 
 def _lock_customers(ids: list[int]) -> dict[int, dict]:
@@ -329,10 +333,16 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
     paid = dict(LedgerEntry.objects.filter(_among(LedgerEntry, "customer_id", customer_ids),
                                            kind__in=(EntryKind.PAYMENT, EntryKind.REFUND))
                 .values("customer_id").annotate(s=Sum("amount_minor")).values_list("customer_id", "s"))
-    docs = Invoice.objects.filter(_among(Invoice, "customer_id", customer_ids), kind=DocumentKind.INVOICE).exclude(
-        status=InvoiceStatus.VOID)
-    agg = {r["customer_id"]: r for r in docs.values("customer_id").annotate(
-        settled=Sum("settled_minor"), back=Sum(Case(When(total_minor__lt=0, then=-F("total_minor")), default=0)))}
+    if _is_postgres():
+        agg, open_ids = _documents(customer_ids)
+        open_docs = list(Invoice.objects.filter(_among(Invoice, "id", open_ids)).order_by(
+            "customer_id", "issue_date", "number")) if open_ids else []
+    else:
+        docs = Invoice.objects.filter(customer_id__in=customer_ids, kind=DocumentKind.INVOICE).exclude(
+            status=InvoiceStatus.VOID)
+        agg = {r["customer_id"]: r for r in docs.values("customer_id").annotate(
+            settled=Sum("settled_minor"), back=Sum(Case(When(total_minor__lt=0, then=-F("total_minor")), default=0)))}
+        open_docs = list(docs.filter(status__in=OPEN_STATUSES).order_by("customer_id", "issue_date", "number"))
     free = {cid: (paid.get(cid) or 0) + (agg.get(cid, {}).get("back") or 0) - (agg.get(cid, {}).get("settled") or 0)
             for cid in customer_ids}
     for inv in new:
@@ -340,7 +350,6 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
             free[inv.customer_id] += -inv.total_minor
     changed = []
     now = clock.now()
-    open_docs = list(docs.filter(status__in=OPEN_STATUSES).order_by("customer_id", "issue_date", "number"))
     for inv in [*open_docs, *new]:
         before = (inv.settled_minor, inv.status)
         give = max(0, min(free[inv.customer_id], inv.total_minor - inv.settled_minor))
@@ -356,6 +365,32 @@ def _settle(customer_ids: list[int], today: date, new: list[Invoice] = ()) -> li
         if now_paid:
             INVOICES_PAID(now_paid)
     return changed
+
+
+def _documents(customer_ids: list[int]) -> tuple[dict[int, dict], list[int]]:
+    """PostgreSQL: the customers' invoices that are not void, per customer (D261): customer -> {settled,
+    back} (what is allocated to them; what those with a negative total give back) and the ids of the
+    open ones. One index lookup per customer whatever the planner believes of the table: on a table
+    the invoice run is filling (a first run: statistics of an empty table) a plain ``= ANY`` filter
+    was planned as a scan of every invoice, twice a batch (at 100,000 customers a third of the run)."""
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    # OFFSET 0 keeps the subquery from being pulled up into a join the planner could hash.
+    sql = (f"SELECT d.id, d.customer_id, d.total_minor, d.settled_minor, d.status FROM unnest(%s::bigint[]) AS c(id)"
+           f" CROSS JOIN LATERAL (SELECT i.id, i.customer_id, i.total_minor, i.settled_minor, i.status FROM {table} i"
+           f" WHERE i.customer_id = c.id AND i.kind = %s AND i.status <> %s OFFSET 0) d")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(customer_ids), str(DocumentKind.INVOICE), str(InvoiceStatus.VOID)])
+        rows = cursor.fetchall()
+    agg: dict[int, dict] = {}
+    open_ids = []
+    for pk, cid, total, settled, status in rows:
+        a = agg.setdefault(cid, {"settled": 0, "back": 0})
+        a["settled"] += settled
+        if total < 0:
+            a["back"] += -total
+        if status in OPEN_STATUSES:
+            open_ids.append(pk)
+    return agg, open_ids
 
 
 @dataclass
