@@ -7,10 +7,13 @@ invoice run's batches in this process (``services._close_due_batch``, as ``run_i
 every statement wrapped: its wall time and the WAL it wrote (``pg_current_wal_insert_lsn()`` before
 and after, on the run's own connection: other sessions' WAL in the same instant is counted too, so
 read it on a quiet machine), the COPYs (``core.bulk``) and each COMMIT likewise (the deferred
-foreign-key checks run at COMMIT). One batch (``--profile-batch``) runs under cProfile: its Python
-time by function. Prints a table per label (statement kind and table): calls, seconds, WAL MB, and
-per customer. Not a benchmark of the run's speed (the probes add a round trip per statement): a
-measurement of where it goes.
+foreign-key checks run at COMMIT). One batch (``--profile-batch``) runs under cProfile (its Python
+time by function) and its reads slower than 5 ms are explained (EXPLAIN ANALYZE, after the read).
+``--sql`` runs statements on the seeded database first (an experiment: a constraint dropped). A
+CHECKPOINT before the run makes the first change of every page a full-page image, as in production,
+where the entries invoiced were written a month earlier. Prints a table per label (statement kind
+and table): calls, seconds, ms per batch, WAL MB, and WAL bytes per customer. Not a benchmark of
+the run's speed (the probes add a round trip per statement): a measurement of where it goes.
 """
 
 from __future__ import annotations
