@@ -303,6 +303,9 @@ TRIPLEPLAY_VOUCHER_MAX_FAILURES = int(os.environ.get("TRIPLEPLAY_VOUCHER_MAX_FAI
 TRIPLEPLAY_VOUCHER_FAILURE_WINDOW_SECONDS = int(os.environ.get("TRIPLEPLAY_VOUCHER_FAILURE_WINDOW_SECONDS", "900"))
 
 TRIPLEPLAY_INVOICE_GRACE_DAYS = int(os.environ.get("TRIPLEPLAY_INVOICE_GRACE_DAYS", "14"))  # due = issue + grace
+# The worker's invoice-run job: batch loops in its process, one connection each (PostgreSQL; SQLite runs
+# one; D263). Two overlap the batch's Python with PostgreSQL's inserts and commit of another batch.
+TRIPLEPLAY_INVOICE_RUN_THREADS = int(os.environ.get("TRIPLEPLAY_INVOICE_RUN_THREADS", "2"))
 TRIPLEPLAY_COLLECTIONS_POLICY = os.environ.get("TRIPLEPLAY_COLLECTIONS_POLICY",
                                                "0:reminder,7:late_fee:500,14:suspend,30:block")
 TRIPLEPLAY_INVOICE_DIR = Path(os.environ.get("TRIPLEPLAY_INVOICE_DIR", str(TRIPLEPLAY_HOME / "invoices"))).resolve()

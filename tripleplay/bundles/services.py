@@ -28,7 +28,7 @@ from tripleplay.core import validation as v
 from tripleplay.core.actors import Actor
 from tripleplay.core.errors import Conflict, InvalidInput
 from tripleplay.core.idempotency import fingerprint
-from tripleplay.customers.models import AccountProduct
+from tripleplay.customers.models import Account, AccountProduct
 from tripleplay.ledger import bulk as ledger_bulk
 from tripleplay.ledger import selectors as ledger_selectors
 
@@ -269,8 +269,12 @@ def _data(d: rules.Discount) -> dict:
 def _holdings(customer_ids: list[int]) -> tuple[dict[int, list[rules.Holding]], dict[int, str]]:
     """Every product the customers have had (customer -> holdings) and assignment -> product code: two
     queries for the whole batch."""
-    rows = list(AccountProduct.objects.filter(account__customer_id__in=customer_ids).values_list(
-        "id", "account__customer_id", "product_id", "product__code", "start_date", "end_date"))
+    # The accounts first, then their products by account (D261): as one join the planner hashed the
+    # batch's thousand accounts against a scan of every assignment (400,000 at 100,000 customers).
+    owner = dict(Account.objects.filter(customer_id__in=customer_ids).values_list("id", "customer_id"))
+    rows = [(pk, owner[account_id], product_id, code, start, end) for pk, account_id, product_id, code, start, end
+            in AccountProduct.objects.filter(account_id__in=list(owner)).values_list(
+                "id", "account_id", "product_id", "product__code", "start_date", "end_date")]
     services: dict[int, set[str]] = defaultdict(set)
     for product_id, service in ProductService.objects.filter(
             product_id__in={r[2] for r in rows}).values_list("product_id", "service_type"):

@@ -21,7 +21,7 @@ from psycopg.copy import Copy, FileWriter
 from psycopg.types.json import Jsonb
 
 # PostgreSQL types of typed (binary COPY) column maps: column name -> type, in row order.
-TEXT, INT8, INT4, TIMESTAMPTZ, JSONB, BOOL = "text", "int8", "int4", "timestamptz", "jsonb", "bool"
+TEXT, INT8, INT4, TIMESTAMPTZ, JSONB, BOOL, DATE = "text", "int8", "int4", "timestamptz", "jsonb", "bool", "date"
 
 
 def _as_is(text: str) -> str:

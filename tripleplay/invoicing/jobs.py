@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+
 from tripleplay.core.actors import Actor
 from tripleplay.core.scheduler import PeriodicJob
 from tripleplay.invoicing.documents import store_pending
@@ -12,8 +14,9 @@ from tripleplay.invoicing.services import run_invoices
 
 
 def invoice_run() -> str:
-    """Close the billing periods due today (docs/invoicing.md); idempotent."""
-    report = run_invoices(Actor.system("invoice-run-job"))
+    """Close the billing periods due today (docs/invoicing.md); idempotent. On PostgreSQL in
+    ``TRIPLEPLAY_INVOICE_RUN_THREADS`` batch loops (default 2, D263; SQLite: one)."""
+    report = run_invoices(Actor.system("invoice-run-job"), threads=max(1, settings.TRIPLEPLAY_INVOICE_RUN_THREADS))
     if report.failures:
         raise RuntimeError(f"{report.summary()}: {'; '.join(report.failures)[:1000]}")
     return report.summary()

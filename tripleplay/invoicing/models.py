@@ -155,7 +155,13 @@ class InvoiceLine(models.Model):
 
 
 class InvoicedEntry(models.Model):
-    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, primary_key=True, related_name="invoiced")
+    # No database FOREIGN KEY to the entry (D260), as an xDR's (D42): its deferred check locked every
+    # invoiced entry's row FOR KEY SHARE at commit, a WAL record and a dirtied page of the month-old
+    # ledger per entry (a full-page image after each checkpoint: a quarter of the run's WAL). The run
+    # marks only entries it read or posted in the same transaction, and entries are never deleted
+    # (the ledger's append-only trigger). The primary key still makes an entry invoiceable once.
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, primary_key=True, related_name="invoiced",
+                                 db_constraint=False)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="entries")
     # No link to the line (D60): which line an entry is on follows from the entries on the invoice
     # (lines.build_lines is a pure function of them), and the link cost the run one row reference,
