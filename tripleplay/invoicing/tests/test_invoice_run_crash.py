@@ -84,7 +84,9 @@ def test_run_killed_mid_way_and_rerun_issues_each_invoice_once(due_customers):
 
 @pytest.mark.postgres
 def test_several_processes_split_the_run(due_customers):
-    procs = [run_command("--batch-size", "3", "--batch-delay", "0.05") for _ in range(3)]
+    # Each batch waits 0.4 s before its commit, so the run (ten batches) lasts longer than the other
+    # processes take to start on a loaded machine: with 0.05 s one process could finish alone.
+    procs = [run_command("--batch-size", "3", "--batch-delay", "0.4") for _ in range(3)]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     issued = [int(o.split("Issued ")[1].split()[0]) for o in outs]
