@@ -41,6 +41,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('catalog', '0005_vacation_plan_hold_fee'),
         ('radius', '0004_updated_nascommand_updated_at'),
+        ('ledger', '0005_ledger_read_functions'),  # radius_sql_authorize_pap reads the funds through it
     ]
 
     operations = [

@@ -28,7 +28,7 @@ BEGIN
     -- vendor as arrays, with whether any value is one rlm_sql would unquote or expand (sql.c: a value
     -- wholly inside ', " or ` quotes).
     SELECT a.id AS account_id, l.password_ssha512 AS hash, a.status AS account_status, c.status AS customer_status,
-           f.balance_minor + f.credit_limit_minor - f.held_minor AS available, f.customer_id IS NOT NULL AS has_funds,
+           ledger_available_minor(a.customer_id) AS available,
            EXISTS (SELECT 1 FROM customers_vacationhold v WHERE v.account_id = a.id AND v.status = 'active') AS on_hold,
            s.product_id, x.names, x.vals, x.quoted
       INTO r
@@ -37,7 +37,6 @@ BEGIN
       JOIN radius_internetlogin l ON true
       JOIN customers_account a ON a.id = l.account_id
       JOIN customers_customer c ON c.id = a.customer_id
-      LEFT JOIN ledger_funds f ON f.customer_id = a.customer_id
       LEFT JOIN radius_internetservice s ON s.product_id = (
            SELECT ap.product_id FROM customers_accountproduct ap
             WHERE ap.account_id = a.id AND ap.role = 'main' AND ap.start_date <= v_today
@@ -52,7 +51,7 @@ BEGIN
     -- the SQL path needs (the funds row, the one-way password, the materialised reply, D271).
     IF NOT FOUND
        OR r.account_status IN ('closed', 'blocked', 'suspended') OR r.customer_status IN ('closed', 'blocked', 'suspended')
-       OR r.on_hold OR r.product_id IS NULL OR NOT r.has_funds OR r.available <= 0 OR r.hash = ''
+       OR r.on_hold OR r.product_id IS NULL OR r.available IS NULL OR r.available <= 0 OR r.hash = ''
        OR r.names IS NULL OR r.quoted THEN
         RETURN;
     END IF;

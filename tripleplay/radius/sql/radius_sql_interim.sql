@@ -61,7 +61,7 @@ BEGIN
        AND session_id = ns.acct_session_id FOR UPDATE;
     IF NOT FOUND OR s.status <> 'active' OR NOT s.windowed OR s.fast_until IS NULL OR v_now >= s.fast_until
        OR s.hold_id IS NULL
-       OR NOT EXISTS (SELECT 1 FROM ledger_hold h WHERE h.id = s.hold_id AND h.status = 'active' AND h.expires_at > v_now)
+       OR ledger_open_hold_minor(s.hold_id, v_now) IS NULL
        OR NOT EXISTS (SELECT 1 FROM customers_account a JOIN customers_customer c ON c.id = a.customer_id
                        WHERE a.id = s.account_id AND a.status = 'active' AND c.status = 'active') THEN
         RETURN 0;
@@ -90,7 +90,7 @@ BEGIN
         v_billed := (s.fast_steps -> v_lo ->> 1)::bigint;
         v_charged := (s.fast_steps -> v_lo ->> 2)::bigint;
         IF v_charged < s.charged_minor OR v_billed < s.billed
-           OR v_charged - s.posted_minor > (SELECT h.amount_minor FROM ledger_hold h WHERE h.id = s.hold_id) THEN
+           OR v_charged - s.posted_minor > ledger_open_hold_minor(s.hold_id, v_now) THEN
             RETURN 0;  -- never below what was charged, never beyond the hold (the window is built so)
         END IF;
     END IF;
