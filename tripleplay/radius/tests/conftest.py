@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
+from tripleplay import clock
 from tripleplay.radius import server as freeradius
 
 TOKEN = "radius-test-token-5f2c"
+VOLUME_T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)  # the clock of the volume-priced world below
 MIKROTIK_SECRET = "mikrotik-secret-1"
 HUAWEI_SECRET = "huawei-secret-22"
 HUAWEI_ADDRESS = "127.0.0.2"
@@ -102,3 +105,36 @@ def radclient(server, kind: str, attributes: str, secret: str = MIKROTIK_SECRET)
         name, _, value = line.strip().partition(" = ")
         attrs[name] = value.strip('"')
     return Reply(match.group(1), attrs, out)
+
+
+@pytest.fixture
+def volume_plan(db, actor):
+    """An internet product priced by volume, 0.01 per 100 KB in 100 KB blocks (bench/radius's tariff),
+    and its plan, with the clock frozen at VOLUME_T0: the charging tests' world (the fast window's and
+    D212's database function)."""
+    from tripleplay.catalog.services import create_plan, create_product
+    from tripleplay.radius import services
+    from tripleplay.rating.services import create_rate_table, set_rate
+
+    clock.freeze(VOLUME_T0)
+    internet = create_product(actor, code="fiber", name="Fiber", kind="main", currency="USD", services=["data"])
+    plan = create_plan(actor, internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
+    rates = create_rate_table(actor, internet, service_type="data", name="Fiber volume")
+    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
+    services.set_internet_service(actor, internet, download_kbps=100_000, upload_kbps=20_000)
+    return plan
+
+
+def volume_subscriber(actor, plan, n: int, funds_minor: int):
+    """A prepaid customer number ``n`` with ``funds_minor`` paid in, an account on ``plan`` (login
+    user<n>) and its own MikroTik NAS at 192.0.2.<n>: (customer, account, nas)."""
+    from tripleplay.customers.services import create_account, create_customer
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+    from tripleplay.radius import services
+
+    customer = create_customer(actor, name=f"sub {n}", currency="USD", balance_model="prepaid")
+    record_payment(actor, customer, Money(funds_minor, "USD"), idempotency_key=f"pay-{n}")
+    account = create_account(actor, customer, main_plan=plan, login=f"user{n}")
+    nas = services.create_nas(actor, name=f"bras-{n}", address=f"192.0.2.{n}", secret="secret-123", vendor="mikrotik")
+    return customer, account, nas

@@ -16,6 +16,7 @@ from tripleplay.ledger.models import Funds, Hold, LedgerEntry
 from tripleplay.ledger.selectors import sum_of_active_holds, sum_of_entries
 from tripleplay.radius import services
 from tripleplay.radius.models import NetworkSession
+from tripleplay.radius.tests.conftest import VOLUME_T0, volume_subscriber
 from tripleplay.rating.models import Xdr
 from tripleplay.sessions import services as core
 from tripleplay.sessions.jobs import sweep_sessions
@@ -23,35 +24,16 @@ from tripleplay.sessions.models import ChargingSession
 
 pytestmark = pytest.mark.postgres
 
-T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+T0 = VOLUME_T0
 SID = "0000f00d"
 
 
 @pytest.fixture
-def plan(db, actor):
-    from tripleplay.catalog.services import create_plan, create_product
-    from tripleplay.rating.services import create_rate_table, set_rate
-
-    clock.freeze(T0)
-    internet = create_product(actor, code="fiber", name="Fiber", kind="main", currency="USD", services=["data"])
-    plan = create_plan(actor, internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
-    rates = create_rate_table(actor, internet, service_type="data", name="Fiber volume")
-    # 0.01 per 100 KB, in 100 KB blocks (bench/radius's tariff)
-    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
-    services.set_internet_service(actor, internet, download_kbps=100_000, upload_kbps=20_000)
-    return plan
+def plan(volume_plan):
+    return volume_plan
 
 
-def subscriber(actor, plan, n: int, funds_minor: int):
-    from tripleplay.customers.services import create_account, create_customer
-    from tripleplay.ledger.services import record_payment
-    from tripleplay.money import Money
-
-    customer = create_customer(actor, name=f"sub {n}", currency="USD", balance_model="prepaid")
-    record_payment(actor, customer, Money(funds_minor, "USD"), idempotency_key=f"pay-{n}")
-    account = create_account(actor, customer, main_plan=plan, login=f"user{n}")
-    nas = services.create_nas(actor, name=f"bras-{n}", address=f"192.0.2.{n}", secret="secret-123", vendor="mikrotik")
-    return customer, account, nas
+subscriber = volume_subscriber
 
 
 def acct(nas, login, status, kb=0, seconds=0, sid=SID):

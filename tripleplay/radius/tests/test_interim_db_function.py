@@ -8,7 +8,7 @@ the Stop) is the Python path's in both runs."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -18,6 +18,7 @@ from tripleplay import clock
 from tripleplay.audit.models import AuditEvent
 from tripleplay.core.idempotency import fingerprint
 from tripleplay.ledger.models import Funds, Hold, LedgerEntry
+from tripleplay.radius.tests.conftest import VOLUME_T0, volume_subscriber
 from tripleplay.rating.models import Xdr
 from tripleplay.sessions import services as core
 from tripleplay.sessions.models import ChargingSession
@@ -30,37 +31,16 @@ def _no_fast_windows(settings):
     """D212's function, as it runs with the fast windows off (D280: test_fast_window.py has them)."""
     settings.TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS = 0
 
-T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+T0 = VOLUME_T0
 SID = "0000a1b2"
 
 
 @pytest.fixture
-def world(db, actor):
-    from tripleplay.catalog.services import create_plan, create_product
-    from tripleplay.radius import services
-    from tripleplay.rating.services import create_rate_table, set_rate
-
-    clock.freeze(T0)
-    internet = create_product(actor, code="fiber", name="Fiber", kind="main", currency="USD", services=["data"])
-    plan = create_plan(actor, internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
-    rates = create_rate_table(actor, internet, service_type="data", name="Fiber volume")
-    # 0.01 per 100 KB, in 100 KB blocks (bench/radius's tariff)
-    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
-    services.set_internet_service(actor, internet, download_kbps=100_000, upload_kbps=20_000)
-    return plan
+def world(volume_plan):
+    return volume_plan
 
 
-def _subscriber(actor, plan, n: int, funds_minor: int):
-    from tripleplay.customers.services import create_account, create_customer
-    from tripleplay.ledger.services import record_payment
-    from tripleplay.money import Money
-    from tripleplay.radius import services
-
-    customer = create_customer(actor, name=f"sub {n}", currency="USD", balance_model="prepaid")
-    record_payment(actor, customer, Money(funds_minor, "USD"), idempotency_key=f"pay-{n}")
-    account = create_account(actor, customer, main_plan=plan, login=f"user{n}")
-    nas = services.create_nas(actor, name=f"bras-{n}", address=f"192.0.2.{n}", secret="secret-123", vendor="mikrotik")
-    return customer, account, nas
+_subscriber = volume_subscriber
 
 
 def _acct(nas, login, status, kb_in=0, kb_out=0, seconds=0, **extra):
