@@ -1,5 +1,7 @@
 """Fixtures for the radius tests: a real FreeRADIUS (Debian's) started from the repository's
-configuration against pytest-django's live server, and the simulated NAS as its own process."""
+configuration against pytest-django's live server, the simulated NAS as its own process, the
+subscribers the tests log in (internet_service, internet_subscriber, volume_plan, volume_subscriber)
+and the rlm_rest calls the live server received (calls)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from django.core.signals import request_started
 
 from tripleplay import clock
 from tripleplay.radius import server as freeradius
@@ -18,6 +21,7 @@ VOLUME_T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)  # the clock of the volume-pr
 MIKROTIK_SECRET = "mikrotik-secret-1"
 HUAWEI_SECRET = "huawei-secret-22"
 HUAWEI_ADDRESS = "127.0.0.2"
+PASSWORD = "s3cret-pw"  # internet_subscriber's internet password unless told
 
 needs_freeradius = pytest.mark.skipif(not freeradius.installed(), reason="needs FreeRADIUS (Debian package freeradius)")
 
@@ -82,6 +86,59 @@ def mikrotik_nas(radius_server):
 def aaa_token(settings):
     settings.TRIPLEPLAY_RADIUS_TOKEN = TOKEN
     return TOKEN
+
+
+@pytest.fixture
+def internet_service(actor, catalog):
+    """catalog.internet's internet service with every reply attribute the rest path sends: 100 Mbit/s
+    down, 20 up, pool-fiber, Session-Timeout 86400, Idle-Timeout 600, Acct-Interim-Interval 300."""
+    from tripleplay.radius import services
+
+    return services.set_internet_service(
+        actor,
+        catalog.internet,
+        download_kbps=100_000,
+        upload_kbps=20_000,
+        address_pool="pool-fiber",
+        session_timeout_seconds=86_400,
+        idle_timeout_seconds=600,
+        interim_interval_seconds=300,
+    )
+
+
+@pytest.fixture
+def internet_subscriber(actor, catalog, make_customer):
+    """``internet_subscriber(login, *, funds=10_000, password=PASSWORD, plan=catalog.internet_plan)``: a
+    customer of make_customer with ``funds`` paid in (none when 0), an account on ``plan`` with that
+    login and its internet password; the account. The product's internet service is the test's to set."""
+    from tripleplay.customers.services import create_account
+    from tripleplay.ledger.services import record_payment
+    from tripleplay.money import Money
+    from tripleplay.radius import services
+
+    def make(login: str, *, funds: int = 10_000, password: str = PASSWORD, plan=None):
+        customer = make_customer()
+        if funds:
+            record_payment(actor, customer, Money(funds, "USD"), idempotency_key=f"seed-{login}")
+        account = create_account(actor, customer, main_plan=plan or catalog.internet_plan, login=login)
+        services.set_internet_password(actor, account, password)
+        return account
+
+    return make
+
+
+@pytest.fixture
+def calls():
+    """The rlm_rest calls tripleplay's live server received (their paths below /aaa/v1/radius/), in order."""
+    paths: list[str] = []
+
+    def seen(sender, environ=None, **kwargs):
+        if environ and environ.get("PATH_INFO", "").startswith("/aaa/v1/radius/"):
+            paths.append(environ["PATH_INFO"].removeprefix("/aaa/v1/radius/"))
+
+    request_started.connect(seen)
+    yield paths
+    request_started.disconnect(seen)
 
 
 @dataclass

@@ -12,9 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tripleplay.core import scheduler
-from tripleplay.customers.services import change_customer_status, change_main_product, create_account
-from tripleplay.ledger.services import record_payment
-from tripleplay.money import Money
+from tripleplay.customers.services import change_customer_status, change_main_product
 from tripleplay.radius import reconcile, services
 from tripleplay.radius.coa import Sender
 from tripleplay.radius.models import CommandKind, CommandStatus, NasCommand, NetworkSession, SessionStatus
@@ -52,7 +50,7 @@ def wait_for(predicate, seconds: float = 5.0):
 
 
 @pytest.fixture
-def world(actor, catalog, make_customer, aaa_token, huawei_nas, mikrotik_nas):
+def world(actor, catalog, internet_subscriber, aaa_token, huawei_nas, mikrotik_nas):
     from tripleplay.catalog.services import create_plan, create_product
 
     huawei = services.create_nas(actor, name="huawei-1", address=HUAWEI_ADDRESS, secret=HUAWEI_SECRET,
@@ -67,16 +65,7 @@ def world(actor, catalog, make_customer, aaa_token, huawei_nas, mikrotik_nas):
     services.set_internet_service(actor, fast, download_kbps=500_000, upload_kbps=50_000)
     huawei_nas.reset()
     mikrotik_nas.reset()
-
-    def subscriber(login: str, *, funds: int = 10_000, plan=None):
-        customer = make_customer()
-        if funds:
-            record_payment(actor, customer, Money(funds, "USD"), idempotency_key=f"seed-{login}")
-        account = create_account(actor, customer, main_plan=plan or catalog.internet_plan, login=login)
-        services.set_internet_password(actor, account, "s3cret-pw")
-        return account
-
-    return {"huawei": huawei, "mikrotik": mikrotik, "fast": fast, "fast_plan": fast_plan, "subscriber": subscriber}
+    return {"huawei": huawei, "mikrotik": mikrotik, "fast": fast, "fast_plan": fast_plan, "subscriber": internet_subscriber}
 
 
 def rate(nas_process, session_id: str) -> dict:

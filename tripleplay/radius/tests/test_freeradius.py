@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.signals import request_started
 
 from tripleplay.core import scheduler
-from tripleplay.customers.services import change_customer_status, create_account
+from tripleplay.customers.services import change_customer_status
 from tripleplay.ledger.services import record_payment
 from tripleplay.money import Money
 from tripleplay.radius import services
@@ -32,23 +31,11 @@ def scheduler_loop(name: str):
 
 
 @pytest.fixture
-def world(actor, catalog, make_customer, aaa_token):
+def world(actor, catalog, internet_service, internet_subscriber, aaa_token):
     mikrotik = services.create_nas(actor, name="mikrotik-1", address="127.0.0.1", secret=MIKROTIK_SECRET,
                                    vendor="mikrotik")
     huawei = services.create_nas(actor, name="huawei-1", address=HUAWEI_ADDRESS, secret=HUAWEI_SECRET, vendor="huawei")
-    services.set_internet_service(actor, catalog.internet, download_kbps=100_000, upload_kbps=20_000,
-                                  address_pool="pool-fiber", session_timeout_seconds=86_400,
-                                  idle_timeout_seconds=600, interim_interval_seconds=300)
-
-    def subscriber(login: str, *, funds: int = 10_000, password: str = "s3cret-pw", plan=None):
-        customer = make_customer()
-        if funds:
-            record_payment(actor, customer, Money(funds, "USD"), idempotency_key=f"seed-{login}")
-        account = create_account(actor, customer, main_plan=plan or catalog.internet_plan, login=login)
-        services.set_internet_password(actor, account, password)
-        return account
-
-    return {"mikrotik": mikrotik, "huawei": huawei, "subscriber": subscriber, "catalog": catalog}
+    return {"mikrotik": mikrotik, "huawei": huawei, "subscriber": internet_subscriber, "catalog": catalog}
 
 
 def test_access_accept_carries_the_products_attributes_in_mikrotiks_dictionary(radius_server, world):
@@ -88,20 +75,6 @@ def test_access_reject_names_the_reason(radius_server, world, actor, case, code)
     reply = radclient(radius_server, "auth", f'User-Name = "{user}", User-Password = "{password}"')
     assert reply.code == "Access-Reject", reply.output
     assert reply.attributes["Reply-Message"].split(":")[0] == code, reply.output
-
-
-@pytest.fixture
-def calls():
-    """The rlm_rest calls tripleplay's live server received (their paths), in order."""
-    paths: list[str] = []
-
-    def seen(sender, environ=None, **kwargs):
-        if environ and environ.get("PATH_INFO", "").startswith("/aaa/v1/radius/"):
-            paths.append(environ["PATH_INFO"].removeprefix("/aaa/v1/radius/"))
-
-    request_started.connect(seen)
-    yield paths
-    request_started.disconnect(seen)
 
 
 def _last_login(login: str):

@@ -10,7 +10,6 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.core.signals import request_started
 from django.db import connection
 
 from tripleplay import clock
@@ -239,38 +238,9 @@ def test_the_post_auth_function_records_the_login_like_python(actor):
 
 
 @pytest.fixture
-def calls():
-    paths: list[str] = []
-
-    def seen(sender, environ=None, **kwargs):
-        if environ and environ.get("PATH_INFO", "").startswith("/aaa/v1/radius/"):
-            paths.append(environ["PATH_INFO"].removeprefix("/aaa/v1/radius/"))
-
-    request_started.connect(seen)
-    yield paths
-    request_started.disconnect(seen)
-
-
-@pytest.fixture
-def e2e(actor, catalog, make_customer, aaa_token):
-    from tripleplay.customers.services import create_account
-    from tripleplay.ledger.services import record_payment
-    from tripleplay.money import Money
-
+def e2e(actor, catalog, internet_service, internet_subscriber, aaa_token):
     nas = services.create_nas(actor, name="nas-1", address="127.0.0.1", secret=MIKROTIK_SECRET, vendor="mikrotik")
-    services.set_internet_service(actor, catalog.internet, download_kbps=100_000, upload_kbps=20_000,
-                                  address_pool="pool-fiber", session_timeout_seconds=86_400,
-                                  idle_timeout_seconds=600, interim_interval_seconds=300)
-
-    def subscriber(login: str, *, funds: int = 10_000, plan=None):
-        customer = make_customer()
-        if funds:
-            record_payment(actor, customer, Money(funds, "USD"), idempotency_key=f"seed-{login}")
-        account = create_account(actor, customer, main_plan=plan or catalog.internet_plan, login=login)
-        services.set_internet_password(actor, account, "s3cret-pw")
-        return account
-
-    return {"nas": nas, "subscriber": subscriber, "catalog": catalog}
+    return {"nas": nas, "subscriber": internet_subscriber, "catalog": catalog}
 
 
 def wait_for_login(login: str, seconds: float = 10) -> int | None:
