@@ -71,13 +71,14 @@ def migrate_and_seed(env: dict, script: str, *, timeout: float = 120) -> dict:
     return json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
 
 
-def stop_serve(process: subprocess.Popen | None) -> None:
-    """Stop a server of ``start_serve``: SIGTERM, and SIGKILL if it is not gone in 20 s."""
+def stop_serve(process: subprocess.Popen | None, *, grace: float = 20) -> None:
+    """Stop a server of ``start_serve``, or any child process a test started (a worker, Kamailio): SIGTERM,
+    and SIGKILL if it is not gone in ``grace`` seconds. Nothing for None or a process already ended."""
     if process is None or process.poll() is not None:
         return
     process.terminate()
     try:
-        process.wait(20)
+        process.wait(grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)

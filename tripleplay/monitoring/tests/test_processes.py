@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from tripleplay.core.testing import run_cli, start_serve
+from tripleplay.core.testing import run_cli, start_serve, stop_serve
 
 
 def _readyz_until(url: str, status: int, seconds: float, log_path) -> dict:
@@ -22,16 +22,6 @@ def _readyz_until(url: str, status: int, seconds: float, log_path) -> dict:
             return response.json()
         assert time.monotonic() < deadline, f"/readyz answered {response.text}\n{log_path.read_text()}"
         time.sleep(0.2)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def test_readyz_turns_unready_when_the_worker_dies(tmp_path):
@@ -63,5 +53,5 @@ def test_readyz_turns_unready_when_the_worker_dies(tmp_path):
         assert "tripleplay_workers_alive 0.0" in metrics.splitlines()
     finally:
         if worker is not None:
-            _stop(worker)
-        _stop(server)
+            stop_serve(worker)
+        stop_serve(server)

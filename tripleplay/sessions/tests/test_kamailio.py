@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tripleplay.core.testing import stop_serve
 from tripleplay.ledger.models import Funds, Hold
 from tripleplay.sessions import services
 from tripleplay.sessions.models import ChargingSession
@@ -110,12 +111,7 @@ def kamailio(live_server, world, actor, tmp_path):
         _wait_ready(proc, port, log)
         yield {"port": port, "gateway": gateway, "log": log}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_serve(proc, grace=10)
         gateway.close()
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import run_cli, start_serve
+from tripleplay.core.testing import run_cli, start_serve, stop_serve
 from tripleplay.simulators.testing import SimulatorProcess
 
 CHROMIUM = os.environ.get("TRIPLEPLAY_CHROMIUM", "/usr/bin/chromium")
@@ -68,16 +68,6 @@ def _required() -> bool:
     return os.environ.get(REQUIRE_BROWSER_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     from django.db import connections
@@ -108,8 +98,8 @@ def site(tmp_path_factory):
                                        "1", "--no-jobs"], env=env, stdout=log, stderr=subprocess.STDOUT)
         yield {"url": url, "sim": sim, "seed": seed, "log": log_path, "env": env}
     finally:
-        _stop(worker)
-        _stop(server)
+        stop_serve(worker)
+        stop_serve(server)
         sim.stop()
 
 

@@ -10,13 +10,12 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import free_port, run_cli, start_serve
+from tripleplay.core.testing import free_port, run_cli, start_serve, stop_serve
 from tripleplay.simulators.testing import StripeSimulatorProcess
 
 CHROMIUM = os.environ.get("TRIPLEPLAY_CHROMIUM", "/usr/bin/chromium")
@@ -60,16 +59,6 @@ print("ROWS " + json.dumps({
 """
 
 
-def _stop(proc):
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def paysite(tmp_path_factory):
     from django.db import connections
@@ -102,7 +91,7 @@ def paysite(tmp_path_factory):
         sim.set_webhook(url + "/api/v1/payments/stripe/webhook", secret="whsec_browser")
         yield {"url": url, "sim": sim, "seed": seed, "env": env}
     finally:
-        _stop(server)
+        stop_serve(server)
         sim.stop()
 
 
