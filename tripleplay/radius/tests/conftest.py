@@ -182,6 +182,19 @@ def volume_plan(db, actor):
     return plan
 
 
+@pytest.fixture
+def internet_volume_plan(actor, catalog):
+    """catalog.internet priced by volume as volume_plan's product is (0.10 a MB in 100 KB blocks, 0.01 a
+    block, no free data: every byte paid for) and its plan fiber-volume, without a fee; the clock left
+    running."""
+    from tripleplay.catalog.services import create_plan
+    from tripleplay.rating.services import create_rate_table, set_rate
+
+    rates = create_rate_table(actor, catalog.internet, service_type="data", name="Fiber volume")
+    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
+    return create_plan(actor, catalog.internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
+
+
 def volume_subscriber(actor, plan, n: int, funds_minor: int):
     """A prepaid customer number ``n`` with ``funds_minor`` paid in, an account on ``plan`` (login
     user<n>) and its own MikroTik NAS at 192.0.2.<n>: (customer, account, nas)."""

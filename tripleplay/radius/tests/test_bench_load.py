@@ -58,20 +58,14 @@ def test_an_accounting_request_carries_the_counters_and_a_valid_authenticator():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_tiny_run_through_freeradius_is_answered_and_charged_exactly(radius_server, aaa_token, actor, catalog,
-                                                                      make_customer, monkeypatch):
-    from tripleplay.catalog.services import create_plan
-    from tripleplay.rating.services import create_rate_table, set_rate
-
+                                                                      internet_volume_plan, make_customer, monkeypatch):
     services.create_nas(actor, name="bench-nas", address="127.0.0.1", secret=bench.SECRET, vendor="mikrotik")
     services.set_internet_service(actor, catalog.internet, download_kbps=100_000, upload_kbps=20_000)
-    rates = create_rate_table(actor, catalog.internet, service_type="data", name="volume")
-    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
-    plan = create_plan(actor, catalog.internet, code="volume", name="By volume", periodic_fee_minor=0)
     customers = []
     for i in range(2):
         customer = make_customer()
         record_payment(actor, customer, Money(10_000, "USD"), idempotency_key=f"bench-{i}")
-        account = create_account(actor, customer, main_plan=plan, login=f"u{i}")
+        account = create_account(actor, customer, main_plan=internet_volume_plan, login=f"u{i}")
         services.set_internet_password(actor, account, bench.PASSWORD)
         customers.append(customer)
     dictionary = _dictionary()

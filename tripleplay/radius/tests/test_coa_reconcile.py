@@ -156,23 +156,12 @@ def test_a_disconnect_supersedes_a_queued_coa(radius_server, huawei_nas, world, 
     assert NetworkSession.objects.get(acct_session_id=session_id).status == SessionStatus.STOPPED
 
 
-@pytest.fixture
-def volume_plan(actor, catalog):
-    """0.10 a MB in 100 KB blocks (0.01 a block): every byte paid for."""
-    from tripleplay.catalog.services import create_plan
-    from tripleplay.rating.services import create_rate_table, set_rate
-
-    rates = create_rate_table(actor, catalog.internet, service_type="data", name="Fiber volume")
-    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
-    return create_plan(actor, catalog.internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
-
-
 def test_reconcile_closes_in_billing_a_session_the_nas_lost_charging_the_usage_last_reported(
-        radius_server, huawei_nas, world, actor, volume_plan):
+        radius_server, huawei_nas, world, actor, internet_volume_plan):
     from tripleplay.ledger.models import Funds, LedgerEntry
     from tripleplay.sessions.models import ChargingSession
 
-    account = world["subscriber"]("paul", funds=100, plan=volume_plan)
+    account = world["subscriber"]("paul", funds=100, plan=internet_volume_plan)
     session_id = logged_in(huawei_nas, "paul")
     huawei_nas.interim(session_id, input_octets=200_000, output_octets=100_000, session_time=60)  # 300 KB: 0.03
     funds = Funds.objects.get(customer_id=account.customer_id)

@@ -221,21 +221,15 @@ def test_an_unknown_nas_gets_no_answer(radius_server, world):
 
 
 def test_a_prepaid_volume_quota_running_out_disconnects_and_a_payment_lets_the_subscriber_back(
-        radius_server, huawei_nas, world, actor):
+        radius_server, huawei_nas, world, actor, internet_volume_plan):
     """Issue 14: Start, Interim-Update and Stop charge the exact volume; the funds running out sends a
     Disconnect-Request (the worker's drain) within 5 s and the session ends; a covering payment lets
     the subscriber in again. The data rate: 0.10 a MB in 100 KB blocks (0.01 a block); the funds: 0.05,
     500 KB."""
-    from tripleplay.catalog.services import create_plan
     from tripleplay.ledger.models import Funds, LedgerEntry
-    from tripleplay.rating.services import create_rate_table, set_rate
     from tripleplay.sessions.models import ChargingSession
 
-    rates = create_rate_table(actor, world["catalog"].internet, service_type="data", name="Fiber volume")
-    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
-    volume = create_plan(actor, world["catalog"].internet, code="fiber-volume", name="Fiber by volume",
-                         periodic_fee_minor=0)  # no free data: every byte is paid for
-    account = world["subscriber"]("gina", funds=5, plan=volume)
+    account = world["subscriber"]("gina", funds=5, plan=internet_volume_plan)  # no free data
     services.update_nas(actor, world["huawei"], coa_port=huawei_nas.coa_port)
     huawei_nas.reset()
     session_id = huawei_nas.login("gina", "s3cret-pw")["session"]["session_id"]

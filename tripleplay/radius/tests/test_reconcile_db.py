@@ -11,16 +11,13 @@ from tripleplay.radius import reconcile, services, session_sources
 from tripleplay.radius.models import NetworkSession, SessionStatus
 
 
-def world(actor, catalog, make_customer):
-    from tripleplay.catalog.services import create_plan
+def world(actor, catalog, plan, make_customer):
+    """A NAS and a customer wendy with 1.00 paid in, on ``plan`` (internet_volume_plan, 0.01 per 100 KB),
+    in a session of 300 KB: (nas, customer)."""
     from tripleplay.customers.services import create_account
     from tripleplay.ledger.services import record_payment
     from tripleplay.money import Money
-    from tripleplay.rating.services import create_rate_table, set_rate
 
-    rates = create_rate_table(actor, catalog.internet, service_type="data", name="Volume")
-    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
-    plan = create_plan(actor, catalog.internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
     services.set_internet_service(actor, catalog.internet, download_kbps=100_000, upload_kbps=20_000)
     nas = services.create_nas(actor, name="bras", address="192.0.2.1", secret="secret-123", vendor="huawei",
                               session_source="sim+http://192.0.2.1:1")
@@ -40,8 +37,8 @@ def funds(customer):
     return f.balance_minor, f.held_minor
 
 
-def test_a_lost_session_is_closed_and_charged_once(actor, catalog, make_customer, monkeypatch):
-    nas, customer = world(actor, catalog, make_customer)
+def test_a_lost_session_is_closed_and_charged_once(actor, catalog, internet_volume_plan, make_customer, monkeypatch):
+    nas, customer = world(actor, catalog, internet_volume_plan, make_customer)
     monkeypatch.setattr(session_sources, "read", lambda source, timeout: [])
     from tripleplay.sessions.models import ChargingSession
 
@@ -56,14 +53,15 @@ def test_a_lost_session_is_closed_and_charged_once(actor, catalog, make_customer
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_parallel_reconciliations_on_postgresql_close_and_charge_once(actor, catalog, make_customer, monkeypatch):
+def test_parallel_reconciliations_on_postgresql_close_and_charge_once(actor, catalog, internet_volume_plan, make_customer,
+                                                                       monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection
 
     from tripleplay.ledger.models import LedgerEntry
 
-    nas, customer = world(actor, catalog, make_customer)
+    nas, customer = world(actor, catalog, internet_volume_plan, make_customer)
     monkeypatch.setattr(session_sources, "read", lambda source, timeout: [])
 
     def run(_):

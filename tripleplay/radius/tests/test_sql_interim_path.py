@@ -35,19 +35,12 @@ def calls(monkeypatch):
 
 
 @pytest.fixture
-def subscriber(actor, catalog, make_customer, aaa_token):
-    from tripleplay.catalog.services import create_plan
-    from tripleplay.rating.services import create_rate_table, set_rate
-
+def subscriber(actor, catalog, internet_volume_plan, make_customer, aaa_token):
     services.create_nas(actor, name="mikrotik-1", address="127.0.0.1", secret=MIKROTIK_SECRET, vendor="mikrotik")
     services.set_internet_service(actor, catalog.internet, download_kbps=100_000, upload_kbps=20_000)
-    rates = create_rate_table(actor, catalog.internet, service_type="data", name="Fiber volume")
-    # 0.01 per 100 KB, in 100 KB blocks
-    set_rate(actor, rates, prefix="", price_per_unit_micros=100_000, first_increment=100, next_increment=100)
-    plan = create_plan(actor, catalog.internet, code="fiber-volume", name="Fiber by volume", periodic_fee_minor=0)
-    customer = make_customer()
+    customer = make_customer()  # on internet_volume_plan: 0.01 per 100 KB, in 100 KB blocks
     record_payment(actor, customer, Money(10_000, "USD"), idempotency_key="seed")
-    create_account(actor, customer, main_plan=plan, login="fay")
+    create_account(actor, customer, main_plan=internet_volume_plan, login="fay")
     return customer
 
 
