@@ -21,8 +21,9 @@ pytestmark = [needs_freeradius, pytest.mark.postgres, pytest.mark.django_db(tran
 
 
 @pytest.fixture
-def calls(monkeypatch):
-    """The accounting requests that reached tripleplay's Python (rlm_rest), by Acct-Status-Type."""
+def accounting_calls(monkeypatch):
+    """The accounting requests that reached tripleplay's Python (rlm_rest), by Acct-Status-Type (conftest's
+    calls has the paths of every rlm_rest call)."""
     seen: list[str] = []
     real = services.record_accounting
 
@@ -73,9 +74,10 @@ def run(server, customer, calls: list[str]) -> dict:
             "calls": list(calls)}
 
 
-def test_an_interim_inside_the_window_is_answered_by_rlm_sql_without_python(radius_server, subscriber, calls):
+def test_an_interim_inside_the_window_is_answered_by_rlm_sql_without_python(radius_server, subscriber,
+                                                                            accounting_calls):
     assert radius_server.settings.sql  # PostgreSQL with TRIPLEPLAY_RADIUS_SQL on (the default)
-    out = run(radius_server, subscriber, calls)
+    out = run(radius_server, subscriber, accounting_calls)
     # Start and Stop through rlm_rest; the three interims (and the retransmission) never reached Python.
     assert out["during"]["calls"] == ["Start"]
     assert out["during"]["network"] == (720_000, 480_000, 180, 3, "10.0.0.9")
@@ -88,11 +90,11 @@ def test_an_interim_inside_the_window_is_answered_by_rlm_sql_without_python(radi
     assert (out["charged"], out["xdrs"], out["active_holds"]) == (13, 13, 0)
 
 
-def test_the_rest_only_path_makes_a_python_call_per_request_and_costs_the_same(rest_radius_server, subscriber, calls,
-                                                                                  settings):
+def test_the_rest_only_path_makes_a_python_call_per_request_and_costs_the_same(rest_radius_server, subscriber,
+                                                                                  accounting_calls, settings):
     assert not rest_radius_server.settings.sql
     settings.TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS = 0  # as TRIPLEPLAY_SESSION_DB_FUNCTIONS=0: no window
-    out = run(rest_radius_server, subscriber, calls)
+    out = run(rest_radius_server, subscriber, accounting_calls)
     assert out["during"]["calls"] == ["Start", "Interim-Update", "Interim-Update", "Interim-Update", "Interim-Update"]
     assert out["during"]["network"] == (720_000, 480_000, 180, 3, "10.0.0.9")
     assert out["during"]["charged"] == (1_200_000, 1_200, 12) and out["during"]["posted"] == 12
