@@ -26,6 +26,14 @@ PASSWORD = "s3cret-pw"  # internet_subscriber's internet password unless told
 needs_freeradius = pytest.mark.skipif(not freeradius.installed(), reason="needs FreeRADIUS (Debian package freeradius)")
 
 
+def _running(process):
+    """A module fixture's body: ``process`` (started) yielded, stopped however the tests ended."""
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
 def _freeradius(live_server, tmp_path_factory, sql: dict):
     conf = tmp_path_factory.mktemp("freeradius")
     # On PostgreSQL with its SQL path (rlm_sql calling tripleplay's functions, D280) unless
@@ -41,45 +49,31 @@ def radius_server(live_server, tmp_path_factory, django_db_blocker):
     the test database; on SQLite rest only."""
     with django_db_blocker.unblock():
         sql = freeradius.sql_settings_from_database()
-    process = _freeradius(live_server, tmp_path_factory, sql)
-    try:
-        yield process
-    finally:
-        process.stop()
+    yield from _running(_freeradius(live_server, tmp_path_factory, sql))
 
 
 @pytest.fixture(scope="module")
 def rest_radius_server(live_server, tmp_path_factory):
     """The rest-only configuration (TRIPLEPLAY_RADIUS_SQL=0, and what SQLite always has)."""
-    process = _freeradius(live_server, tmp_path_factory, {})
-    try:
-        yield process
-    finally:
-        process.stop()
+    yield from _running(_freeradius(live_server, tmp_path_factory, {}))
+
+
+def _nas(radius_server, secret: str, bind: str):
+    """The simulated NAS (its own process) at ``bind``, talking to ``radius_server`` with ``secret``."""
+    from tripleplay.simulators.testing import NasProcess
+
+    settings = radius_server.settings
+    return NasProcess(auth_port=settings.auth_port, acct_port=settings.acct_port, secret=secret, bind=bind).start()
 
 
 @pytest.fixture(scope="module")
 def huawei_nas(radius_server):
-    from tripleplay.simulators.testing import NasProcess
-
-    nas = NasProcess(auth_port=radius_server.settings.auth_port, acct_port=radius_server.settings.acct_port,
-                     secret=HUAWEI_SECRET, bind=HUAWEI_ADDRESS).start()
-    try:
-        yield nas
-    finally:
-        nas.stop()
+    yield from _running(_nas(radius_server, HUAWEI_SECRET, HUAWEI_ADDRESS))
 
 
 @pytest.fixture(scope="module")
 def mikrotik_nas(radius_server):
-    from tripleplay.simulators.testing import NasProcess
-
-    nas = NasProcess(auth_port=radius_server.settings.auth_port, acct_port=radius_server.settings.acct_port,
-                     secret=MIKROTIK_SECRET, bind="127.0.0.1").start()
-    try:
-        yield nas
-    finally:
-        nas.stop()
+    yield from _running(_nas(radius_server, MIKROTIK_SECRET, "127.0.0.1"))
 
 
 @pytest.fixture
