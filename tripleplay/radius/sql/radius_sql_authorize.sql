@@ -94,3 +94,29 @@ BEGIN
     RETURN v_rows;
 END
 $$;
+
+-- The SQL path's accepted logins, many in one statement (D290): tripleplay.radius.logins reads them from
+-- FreeRADIUS's file (run/logins/detail) and calls this once per batch, in one transaction committed
+-- before the file's entries are removed. Per login only the latest of the batch is written (the
+-- greatest p_at, the last in the file among equal ones), and never over a later authentication already
+-- recorded, so the result is the one radius_sql_post_auth gives replaying the entries one at a time.
+-- Returns the rows updated.
+CREATE OR REPLACE FUNCTION radius_sql_post_auth_batch(p_usernames text[], p_nas text[], p_at bigint[])
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows integer;
+BEGIN
+    UPDATE radius_internetlogin l
+       SET last_auth_at = b.at,
+           last_nas_id = (SELECT n.id FROM radius_nasclient n WHERE n.address = b.nas::inet AND n.enabled
+                           ORDER BY n.id LIMIT 1)
+      FROM (SELECT DISTINCT ON (a.id) a.id AS account_id, to_timestamp(u.at) AS at, u.nas
+              FROM unnest(p_usernames, p_nas, p_at) WITH ORDINALITY AS u(username, nas, at, ord)
+              JOIN customers_account a ON a.login = u.username
+             WHERE u.username <> '' AND position('=' IN u.username) = 0
+             ORDER BY a.id, u.at DESC, u.ord DESC) b
+     WHERE l.account_id = b.account_id AND (l.last_auth_at IS NULL OR l.last_auth_at <= b.at);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
