@@ -5,9 +5,9 @@ FreeRADIUS's post-auth appends every login the SQL path accepted to ``RUN_DIR/lo
 FreeRADIUS's own detail-reader protocol and records its logins many to a statement,
 ``radius_sql_post_auth_batch`` (radius/sql/radius_sql_authorize.sql):
 
-1. ``detail.work`` left by a reader that stopped is taken first; otherwise ``detail`` is opened, locked
-   (fcntl, the lock FreeRADIUS's writer takes for each entry, so an entry being written is finished
-   first) and renamed ``detail.work``;
+1. ``detail.work`` left by a reader that stopped is taken first; otherwise ``detail`` is renamed
+   ``detail.work``; then it is locked (fcntl, the lock FreeRADIUS's writer takes for each entry, so an
+   entry being written is finished first);
 2. the lock is held while the file is read and recorded: a FreeRADIUS thread that still has the old file
    open fails to lock it and opens ``detail`` again (a new file), as it does for its own reader;
 3. its logins go to the database ``batch`` at a time, each batch one transaction, committed (a normal,
@@ -101,25 +101,27 @@ def batches(logins: Sequence[Login], size: int) -> Iterable[Sequence[Login]]:
 
 
 def _take(directory: Path) -> int | None:
-    """A locked descriptor of detail.work (left over, or detail renamed to it); None when there is none."""
+    """A locked descriptor of detail.work (left over, or detail renamed to it); None when there is none.
+
+    detail is renamed before it is locked: a FreeRADIUS thread that meets the lock opens detail again and
+    must find a new file at once, since it gives up after a few tries (exfile.c's MAX_TRY_LOCK) and then
+    fails post-auth, which rejects the login. The lock then waits for a thread still writing an entry
+    into the renamed file (it opened it before the rename): no half entry is read."""
     work = directory / WORK
-    for name, rename in ((WORK, False), (FILE, True)):
+    try:
+        fd = os.open(work, os.O_RDWR)
+    except FileNotFoundError:
         try:
-            fd = os.open(directory / name, os.O_RDWR)
+            os.rename(directory / FILE, work)
         except FileNotFoundError:
-            continue
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX)  # waits for a FreeRADIUS thread writing an entry
-            if os.fstat(fd).st_nlink == 0:  # removed meanwhile (by another reader): nothing to do
-                os.close(fd)
-                continue
-            if rename:
-                os.rename(directory / FILE, work)
-            return fd
-        except BaseException:
-            os.close(fd)
-            raise
-    return None
+            return None
+        fd = os.open(work, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def record_file(directory: Path, record: Callable[[Sequence[Login]], int], batch: int = BATCH) -> int:

@@ -125,7 +125,7 @@ def test_the_rendered_configuration_has_the_sql_path_only_when_asked(tmp_path):
     site = (sql / "sites" / "tripleplay").read_text()
     module = (sql / "mods" / "tripleplay_sql").read_text()
     assert 'radius_db = "tp"' in module and 'login = "radius"' in module and "'Europe/Berlin'" in module
-    assert "\t\t\ttripleplay_sql {\n" in site and "\t\t\ttripleplay_logins.accounting\n" in site  # authorize, post-auth
+    assert "\t\t\ttripleplay_sql {\n" in site and "\t\t\ttripleplay_logins.accounting {\n" in site  # authorize, post-auth
     # The logins are recorded by tripleplay.radius.logins from the file, not by a FreeRADIUS listener (D290).
     assert not (sql / "sites" / "tripleplay_logins").exists() and "Event-Timestamp" not in site
     assert "detail tripleplay_logins {" in module and "User-Password" in module.split("suppress")[1]
@@ -342,6 +342,30 @@ def test_an_accept_on_the_sql_path_is_the_rest_paths_attribute_by_attribute(
     recorded = InternetLogin.objects.get(account__login="sam").last_auth_at
     assert before <= recorded <= clock.now()  # the time FreeRADIUS accepted it (whole seconds)
 
+
+
+@needs_freeradius
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_login_the_file_cannot_take_is_still_accepted_and_recorded_by_post_auth(radius_server, e2e, calls):
+    """The accepted login's entry cannot be written (D290): a failing post-auth module would turn the
+    Accept into a Reject, so the site records the login through tripleplay's post-auth instead."""
+    e2e["subscriber"]("fay")
+    wait_for_replays(radius_server)
+    logins_dir = radius_server.conf_dir / "run" / "logins"
+    for left in logins_dir.glob("*"):
+        left.unlink()
+    logins_dir.rmdir()
+    logins_dir.write_text("")  # not a directory: rlm_detail can neither open nor make the file
+    try:
+        calls.clear()
+        reply = radclient(radius_server, "auth", 'User-Name = "fay", User-Password = "s3cret-pw"')
+        assert reply.code == "Access-Accept", reply.output
+        assert [c for c in calls if not c.startswith("clients/")] == ["post-auth"]
+        assert InternetLogin.objects.get(account__login="fay").last_nas_id == e2e["nas"].pk  # recorded at once
+    finally:
+        logins_dir.unlink()
+        logins_dir.mkdir(mode=0o700)
 
 
 @needs_freeradius
