@@ -1,6 +1,6 @@
 """PostgreSQL: radius_sql_post_auth_batch (radius/sql/radius_sql_authorize.sql, D290), the SQL path's
-accepted logins recorded many to a statement; the radius app's files installed again (the others are
-unchanged)."""
+accepted logins recorded many to a statement, and radius_sql_authorize_pap reading the funds through the
+ledger's set-returning ledger_available_funds (D291); the radius app's files installed again."""
 
 from django.db import migrations
 
@@ -17,5 +17,5 @@ def down(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("radius", "0006_radfast_sql_interim")]
+    dependencies = [("radius", "0006_radfast_sql_interim"), ("ledger", "0006_radauth2_available_funds")]
     operations = [migrations.RunPython(up, down)]

@@ -24,31 +24,37 @@ BEGIN
     IF p_username = '' OR position('=' IN p_username) > 0 THEN
         RETURN;
     END IF;
-    -- One query (one cached plan): the NAS, the login's access and the product's reply in the NAS's
-    -- vendor as arrays, with whether any value is one rlm_sql would unquote or expand (sql.c: a value
-    -- wholly inside ', " or ` quotes).
+    -- One query (one cached plan): the login's access, the product's reply in the NAS's vendor as arrays,
+    -- with whether any value is one rlm_sql would unquote or expand (sql.c: a value wholly inside ', " or
+    -- ` quotes). Every read is a join or a LATERAL one, evaluated once per login (D291): the funds through
+    -- the ledger's set-returning read, which the plan inlines (a scalar SQL function would be planned
+    -- again at every call). The login is unique, and so is its internet login: at most one row.
     SELECT a.id AS account_id, l.password_ssha512 AS hash, a.status AS account_status, c.status AS customer_status,
-           ledger_available_minor(a.customer_id) AS available,
+           f.available_minor AS available,
            EXISTS (SELECT 1 FROM customers_vacationhold v WHERE v.account_id = a.id AND v.status = 'active') AS on_hold,
            s.product_id, x.names, x.vals, x.quoted
       INTO r
-      FROM (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
-             ORDER BY n.id LIMIT 1) nas
-      JOIN radius_internetlogin l ON true
-      JOIN customers_account a ON a.id = l.account_id
+      FROM customers_account a
+      JOIN radius_internetlogin l ON l.account_id = a.id
       JOIN customers_customer c ON c.id = a.customer_id
-      LEFT JOIN radius_internetservice s ON s.product_id = (
+      LEFT JOIN LATERAL ledger_available_funds(a.customer_id) f ON true
+      LEFT JOIN LATERAL (
            SELECT ap.product_id FROM customers_accountproduct ap
             WHERE ap.account_id = a.id AND ap.role = 'main' AND ap.start_date <= v_today
-              AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1)
+              AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1) p ON true
+      LEFT JOIN radius_internetservice s ON s.product_id = p.product_id
       LEFT JOIN LATERAL (
            SELECT array_agg(ra.attribute::text ORDER BY ra.position) AS names,
                   array_agg(ra.value::text ORDER BY ra.position) AS vals,
                   bool_or(left(ra.value, 1) IN ('''', '"', '`') AND right(ra.value, 1) = left(ra.value, 1)) AS quoted
-             FROM radius_replyattribute ra WHERE ra.product_id = s.product_id AND ra.vendor = nas.vendor) x ON true
-     WHERE a.login = p_username ORDER BY l.id LIMIT 1;
-    -- No row: no enabled NAS there, or no such login. Then radius.decision.refusal's rules, and what
-    -- the SQL path needs (the funds row, the one-way password, the materialised reply, D271).
+             FROM radius_replyattribute ra
+            WHERE ra.product_id = s.product_id
+              AND ra.vendor = (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
+                                ORDER BY n.id LIMIT 1)) x ON true
+     WHERE a.login = p_username;
+    -- No row: no such login; no reply (names NULL): no enabled NAS there, or no internet service. Then
+    -- radius.decision.refusal's rules, and what the SQL path needs (the funds row, the one-way password,
+    -- the materialised reply, D271).
     IF NOT FOUND
        OR r.account_status IN ('closed', 'blocked', 'suspended') OR r.customer_status IN ('closed', 'blocked', 'suspended')
        OR r.on_hold OR r.product_id IS NULL OR r.available IS NULL OR r.available <= 0 OR r.hash = ''
@@ -69,7 +75,8 @@ BEGIN
 END
 $$;
 
--- The SQL path's accepted login, replayed from FreeRADIUS's file by sites/tripleplay_logins (D273):
+-- One accepted login of the SQL path (D273; since D290 the logins reader calls the batch function below,
+-- and this one is the reference the batch is tested against):
 -- radius.services.record_login_of's UPDATE at the time it was accepted (p_at, Unix seconds), unless a
 -- later authentication is recorded already (the rest path records CHAP logins at once), committed
 -- without waiting for the WAL flush (D211: the set_config is this statement's transaction's, read at
