@@ -1,7 +1,8 @@
 -- FreeRADIUS's rlm_sql instance tripleplay_sql (tripleplay/radius/freeradius/mods/tripleplay_sql) asks
--- these for a plain PAP Access-Request (D270-D273). They answer only what tripleplay/api/aaa.py's
+-- these for a plain PAP Access-Request (D270-D273, D291). They answer only what tripleplay/api/aaa.py's
 -- authorize would accept; every other case (an unknown login, any refusal of radius.decision, no funds
--- row, a password not yet hashed, a User-Name rlm_sql escaped) is 0 rows, rlm_sql's notfound, and the
+-- row, a password not yet hashed, a User-Name rlm_sql escaped, a reply not materialised) is 0 rows,
+-- rlm_sql's notfound, and the
 -- site asks the rest path, where Python decides and names the refusal exactly as without this path.
 -- Reply attributes are not computed here: they are radius_replyattribute's rows, which
 -- radius.services writes from radius.attributes (D271).
@@ -24,15 +25,15 @@ BEGIN
     IF p_username = '' OR position('=' IN p_username) > 0 THEN
         RETURN;
     END IF;
-    -- One query (one cached plan): the login's access, the product's reply in the NAS's vendor as arrays,
-    -- with whether any value is one rlm_sql would unquote or expand (sql.c: a value wholly inside ', " or
-    -- ` quotes). Every read is a join or a LATERAL one, evaluated once per login (D291): the funds through
-    -- the ledger's set-returning read, which the plan inlines (a scalar SQL function would be planned
-    -- again at every call). The login is unique, and so is its internet login: at most one row.
+    -- One query (one cached plan) for the access, each read a join evaluated once (D291): the funds
+    -- through the ledger's set-returning read, which the plan inlines (a scalar SQL function's body would
+    -- be planned again at every call); the main product as a LATERAL; the enabled NAS's vendor (its
+    -- address is unique). The login is unique, and so is its internet login: at most one row.
     SELECT a.id AS account_id, l.password_ssha512 AS hash, a.status AS account_status, c.status AS customer_status,
            f.available_minor AS available,
            EXISTS (SELECT 1 FROM customers_vacationhold v WHERE v.account_id = a.id AND v.status = 'active') AS on_hold,
-           s.product_id, x.names, x.vals, x.quoted
+           s.product_id,
+           (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled) AS vendor
       INTO r
       FROM customers_account a
       JOIN radius_internetlogin l ON l.account_id = a.id
@@ -43,32 +44,27 @@ BEGIN
             WHERE ap.account_id = a.id AND ap.role = 'main' AND ap.start_date <= v_today
               AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1) p ON true
       LEFT JOIN radius_internetservice s ON s.product_id = p.product_id
-      LEFT JOIN LATERAL (
-           SELECT array_agg(ra.attribute::text ORDER BY ra.position) AS names,
-                  array_agg(ra.value::text ORDER BY ra.position) AS vals,
-                  bool_or(left(ra.value, 1) IN ('''', '"', '`') AND right(ra.value, 1) = left(ra.value, 1)) AS quoted
-             FROM radius_replyattribute ra
-            WHERE ra.product_id = s.product_id
-              AND ra.vendor = (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
-                                ORDER BY n.id LIMIT 1)) x ON true
      WHERE a.login = p_username;
-    -- No row: no such login; no reply (names NULL): no enabled NAS there, or no internet service. Then
-    -- radius.decision.refusal's rules, and what the SQL path needs (the funds row, the one-way password,
-    -- the materialised reply, D271).
+    -- No row: no such login. Then radius.decision.refusal's rules, and what the SQL path needs (an
+    -- enabled NAS there, the funds row, the one-way password).
     IF NOT FOUND
        OR r.account_status IN ('closed', 'blocked', 'suspended') OR r.customer_status IN ('closed', 'blocked', 'suspended')
        OR r.on_hold OR r.product_id IS NULL OR r.available IS NULL OR r.available <= 0 OR r.hash = ''
-       OR r.names IS NULL OR r.quoted THEN
+       OR r.vendor IS NULL THEN
+        RETURN;
+    END IF;
+    -- The materialised reply in the vendor's dictionary, in order (the unique index's order). None: the
+    -- product's reply is not materialised for that vendor (a value rlm_sql would unquote, D271), and
+    -- nothing is answered: the rest path does.
+    RETURN QUERY SELECT r.account_id, p_username, ra.attribute::text, ra.value::text, ':='::text
+      FROM radius_replyattribute ra WHERE ra.product_id = r.product_id AND ra.vendor = r.vendor
+     ORDER BY ra.position;
+    IF NOT FOUND THEN
         RETURN;
     END IF;
     id := r.account_id;
     username := p_username;
     op := ':=';
-    FOR i IN 1 .. array_length(r.names, 1) LOOP
-        attribute := r.names[i];
-        value := r.vals[i];
-        RETURN NEXT;
-    END LOOP;
     attribute := 'SSHA2-512-Password';
     value := r.hash;
     RETURN NEXT;

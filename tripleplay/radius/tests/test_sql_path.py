@@ -112,6 +112,27 @@ def test_the_migration_fills_existing_passwords_and_reply_attributes(actor):
     assert ReplyAttribute.objects.count() == 5 + 7
 
 
+def test_a_reply_rlm_sql_would_unquote_is_not_materialised():
+    """The function answers the rows as they are (D291): a vendor's reply with a quoted value gets none,
+    so its requests go to the rest path."""
+    from types import SimpleNamespace
+
+    assert [services.rlm_sql_unquotes(v) for v in ("'a'", '"b"', "`c`", "'", "a'", "'a", "", "pool")] == [
+        True, True, True, True, False, False, False, False]
+    service = SimpleNamespace(download_kbps=1000, upload_kbps=500, address_pool="'quoted'",
+                              session_timeout_seconds=0, idle_timeout_seconds=0, interim_interval_seconds=0)
+    assert services.reply_attribute_rows(service) == []  # every vendor answers Framed-Pool
+    service.address_pool = "pool-a"
+    rows = services.reply_attribute_rows(service)
+    assert {v for v, *_ in rows} == set(server_vendors()) and all(not services.rlm_sql_unquotes(r[3]) for r in rows)
+
+
+def server_vendors():
+    from tripleplay.radius.attributes import BY_VENDOR
+
+    return BY_VENDOR
+
+
 def test_the_rendered_configuration_has_the_sql_path_only_when_asked(tmp_path):
     base = {"tripleplay_url": "http://127.0.0.1:8000", "token": "tok-123"}
     rest = server.render_config(tmp_path / "rest", server.Settings(**base))
