@@ -669,6 +669,8 @@ def main() -> int:
                 fr = freeradius.FreeradiusProcess(home / "fr-tripleplay", settings)
                 fr.start()
                 procs.append(fr.proc)
+                if fr.logins is not None:  # the SQL path's logins reader beside it (D290), stopped first
+                    procs.append(fr.logins)
             if "stock" in args.targets:
                 conf = home / "fr-stock"
                 render_stock(conf, stock_db, args.threads, args.base_port + 20, args.base_port + 21)

@@ -174,15 +174,16 @@ def run(
     batch: int = BATCH,
     stop: threading.Event | None = None,
     log=print,
+    parent: int | None = None,
 ) -> None:
-    """Record the file every ``interval`` seconds until ``stop`` is set, then once more (what FreeRADIUS
-    wrote before it stopped). A failure is logged and retried after RETRY seconds; nothing is lost
-    meanwhile (the file stays)."""
+    """Record the file every ``interval`` seconds until ``stop`` is set (or, given ``parent``, that process
+    is gone), then once more (what FreeRADIUS wrote before it stopped). A failure is logged and retried
+    after RETRY seconds; nothing is lost meanwhile (the file stays)."""
     stop = stop or threading.Event()
     connection = None
     last = False
     while True:
-        last = stop.is_set()
+        last = stop.is_set() or (parent is not None and os.getppid() != parent)
         try:
             if connection is None:
                 connection = connect(conninfo)
@@ -214,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a file holding the database URL (postgres://...; a systemd credential); default: PG*",
     )
+    ap.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop (after a last pass) once the process that started this one is gone",
+    )
     args = ap.parse_args(argv)
     if not args.interval > 0 or not 1 <= args.batch <= 100_000:
         ap.error("--interval must be above 0 and --batch from 1 to 100000")
@@ -227,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         interval=args.interval,
         batch=args.batch,
         stop=stop,
+        parent=os.getppid() if args.exit_with_parent else None,
         log=lambda m: print(time.strftime("%Y-%m-%dT%H:%M:%S"), m, file=sys.stderr, flush=True),
     )
     return 0

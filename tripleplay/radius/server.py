@@ -176,7 +176,8 @@ class FreeradiusProcess:
         if self.settings.sql:
             with open(self.conf_dir / "run" / "logins.log", "ab") as log:
                 self.logins = subprocess.Popen(
-                    [sys.executable, "-m", "tripleplay.radius.logins", str(self.conf_dir / "run" / "logins")],
+                    [sys.executable, "-m", "tripleplay.radius.logins", str(self.conf_dir / "run" / "logins"),
+                     "--exit-with-parent"],  # a test or bench killed outright leaves no reader behind
                     env={**os.environ, **logins_environment(self.settings)}, cwd=Path(__file__).resolve().parents[2],
                     stdout=log, stderr=subprocess.STDOUT)
         return self
