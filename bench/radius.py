@@ -30,11 +30,13 @@ Message-Authenticator or the Accounting authenticator computed), timing each req
 within 5 s counts as lost. For each target, in order:
 
 1. Access-Request (PAP) for random users for --seconds, as fast as the answers come: Access-Accept
-   expected (tripleplay: by default rlm_sql's two function calls, the check and the reply, and its
-   post-auth call recording the login without a WAL flush, FreeRADIUS's pap checking the password,
-   D272; with --env TRIPLEPLAY_RADIUS_SQL=0 one rlm_rest call, authorize checking the PAP password
-   and recording the login, D240; two, authorize + post-auth, with also --env
-   TRIPLEPLAY_RADIUS_PAP_CHECK=0; stock: three SELECTs and the radpostauth INSERT).
+   expected (tripleplay: by default one rlm_sql statement, radius_sql_authorize_pap, FreeRADIUS's pap
+   checking the password, post-auth appending the login to FreeRADIUS's detail file, which the logins
+   reader beside FreeRADIUS records in batches, D272, D290, D291; with --env TRIPLEPLAY_RADIUS_SQL=0
+   one rlm_rest call, authorize checking the PAP password and recording the login, D240; two,
+   authorize + post-auth, with also --env TRIPLEPLAY_RADIUS_PAP_CHECK=0; stock: three SELECTs and the
+   radpostauth INSERT). After it, the logins still in the file and how long the reader took to
+   record them are reported.
 2. Accounting-Request Start for every user's session (timed, reported, not the aim).
 3. Interim-Update round-robin over the sessions for --seconds, as fast as the answers come; each
    reports 100 KB more (tripleplay charges it in real time, committed before the Accounting-Response:
@@ -515,9 +517,9 @@ async def drive(port: int, items, make, expect: int, *, inflight: int, seconds: 
 
 
 def login_backlog(run_dir: Path) -> int:
-    """Accepted logins in the SQL path's files not yet replayed into the database (D273): the entries
-    left in run/logins/detail*, an upper bound (the reader's .work file keeps the entries it has done
-    until it finishes the file)."""
+    """Accepted logins in the SQL path's files not yet recorded into the database (D290): the entries
+    left in run/logins/detail*, an upper bound (the reader's .work file keeps its entries until their
+    last batch committed)."""
     return sum(p.read_text(errors="replace").count("\tTimestamp = ") for p in (run_dir / "logins").glob("detail*"))
 
 
@@ -667,6 +669,8 @@ def main() -> int:
                 fr = freeradius.FreeradiusProcess(home / "fr-tripleplay", settings)
                 fr.start()
                 procs.append(fr.proc)
+                if fr.logins is not None:  # the SQL path's logins reader beside it (D290), stopped first
+                    procs.append(fr.logins)
             if "stock" in args.targets:
                 conf = home / "fr-stock"
                 render_stock(conf, stock_db, args.threads, args.base_port + 20, args.base_port + 21)

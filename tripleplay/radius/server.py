@@ -4,10 +4,12 @@ tests, the demo, ``tripleplay radius-config`` and docs/radius.md's deployment st
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +85,7 @@ def sql_settings_from_url(url: str) -> dict:
     return sql_settings(dj_database_url.parse(url)) if url else {}
 
 
-SQL_ONLY = ("tripleplay_sql", "tripleplay_logins")  # template files of the SQL path (mods/, sites/)
+SQL_ONLY = ("tripleplay_sql",)  # template files of the SQL path (mods/)
 _SQL_BLOCK = re.compile(r"^[ \t]*# @SQL@\n(.*?)^[ \t]*# @END_SQL@\n", re.MULTILINE | re.DOTALL)
 _REST_BLOCK = re.compile(r"^[ \t]*# @REST_ONLY@\n(.*?)^[ \t]*# @END_REST_ONLY@\n", re.MULTILINE | re.DOTALL)
 
@@ -111,8 +113,9 @@ def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -
         values.update({"SQL_HOST": settings.sql_host, "SQL_PORT": str(settings.sql_port or 5432),
                        "SQL_USER": settings.sql_user, "SQL_PASSWORD": settings.sql_password or "",
                        "SQL_DATABASE": settings.sql_database, "TIME_ZONE": settings.time_zone})
+    # A rendering without the SQL path leaves none behind; sites/tripleplay_logins (D273) is gone (D290).
     for old in (dest / "mods" / "tripleplay_sql", dest / "sites" / "tripleplay_logins"):
-        old.unlink(missing_ok=True)  # a rendering without the SQL path leaves none behind
+        old.unlink(missing_ok=True)
     for source in TEMPLATE.rglob("*"):
         if source.is_dir() or source.name.startswith(("__", ".")):
             continue
@@ -138,12 +141,22 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+def logins_environment(settings: Settings) -> dict[str, str]:
+    """libpq's PG* variables for the logins reader (``radius.logins``): the database rlm_sql uses."""
+    return {"PGHOST": settings.sql_host or "", "PGPORT": str(settings.sql_port or 5432),
+            "PGUSER": settings.sql_user or "", "PGPASSWORD": settings.sql_password or "",
+            "PGDATABASE": settings.sql_database or ""}
+
+
 class FreeradiusProcess:
-    """``freeradius -f -d DIR`` with its output in DIR/run/freeradius.log."""
+    """``freeradius -f -d DIR`` with its output in DIR/run/freeradius.log; with the SQL path also the
+    reader that records its accepted logins (``python -m tripleplay.radius.logins DIR/run/logins``, D290),
+    its output in DIR/run/logins.log."""
 
     def __init__(self, conf_dir: Path, settings: Settings, *, debug: bool = False):
         self.conf_dir, self.settings, self.debug = Path(conf_dir), settings, debug
         self.proc: subprocess.Popen | None = None
+        self.logins: subprocess.Popen | None = None
         self.log_path = self.conf_dir / "run" / "freeradius.log"
 
     def start(self, timeout: float = 20) -> FreeradiusProcess:
@@ -160,16 +173,25 @@ class FreeradiusProcess:
                 self.stop()
                 raise RuntimeError(f"freeradius did not start:\n{self.log_path.read_text(errors='replace')[-4000:]}")
             time.sleep(0.1)
+        if self.settings.sql:
+            with open(self.conf_dir / "run" / "logins.log", "ab") as log:
+                self.logins = subprocess.Popen(
+                    [sys.executable, "-m", "tripleplay.radius.logins", str(self.conf_dir / "run" / "logins"),
+                     "--exit-with-parent"],  # a test or bench killed outright leaves no reader behind
+                    env={**os.environ, **logins_environment(self.settings)}, cwd=Path(__file__).resolve().parents[2],
+                    stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        """FreeRADIUS first, then the logins reader, which records what FreeRADIUS wrote before it exits."""
+        for proc, wait in ((self.proc, 10), (self.logins, 30)):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(wait)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

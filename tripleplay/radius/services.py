@@ -186,12 +186,24 @@ def set_internet_service(actor: Actor, product: Product, **values) -> InternetSe
 
 def reply_attribute_rows(service) -> list[tuple[str, int, str, str]]:
     """(vendor, position, attribute, value) of every vendor's reply attributes for ``service`` (an
-    InternetService, or the migration's historical one): radius.attributes' answer, nothing recomputed."""
+    InternetService, or the migration's historical one): radius.attributes' answer, nothing recomputed.
+    A vendor's reply with a value rlm_sql would unquote gets no rows: the SQL path cannot carry it, and
+    the database function answers nothing for it, leaving those requests to the rest path (D271, D291)."""
     attrs = ServiceAttributes(service.download_kbps, service.upload_kbps, service.address_pool,
                               service.session_timeout_seconds, service.idle_timeout_seconds,
                               service.interim_interval_seconds)
-    return [(vendor, position, name, value) for vendor in BY_VENDOR
-            for position, (name, value) in enumerate(reply_attributes(vendor, attrs).items())]
+    rows = []
+    for vendor in BY_VENDOR:
+        reply = reply_attributes(vendor, attrs)
+        if not any(rlm_sql_unquotes(value) for value in reply.values()):
+            rows += [(vendor, position, name, value) for position, (name, value) in enumerate(reply.items())]
+    return rows
+
+
+def rlm_sql_unquotes(value: str) -> bool:
+    """Whether rlm_sql would take a reply value for a quoted string and unquote or expand it (sql.c: a
+    value wholly inside ', " or ` quotes)."""
+    return bool(value) and value[0] in "'\"`" and value[-1] == value[0]
 
 
 def write_reply_attributes(service: InternetService) -> None:

@@ -204,8 +204,11 @@ def test_debians_freeradius_unit_with_the_drop_in_passes_systemd_analyze_verify(
         target = tmp_path / dropin.parent.name / dropin.name
         target.parent.mkdir()
         target.write_text(dropin.read_text())
+    logins = FREERADIUS / "tripleplay-radius-logins.service"  # the SQL path's logins reader (D290)
+    (tmp_path / logins.name).write_text(logins.read_text().replace("/opt/tripleplay/venv", sys.prefix))
     env = {**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"}
-    done = subprocess.run([analyze, "verify", "--man=no", "freeradius.service", "tripleplay-realtime.service"],
+    done = subprocess.run([analyze, "verify", "--man=no", "freeradius.service", "tripleplay-realtime.service",
+                           logins.name],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
     ours = [line for line in (done.stdout + done.stderr).splitlines()
             if str(tmp_path) in line or line.startswith(("freeradius", "tripleplay"))]
@@ -213,7 +216,9 @@ def test_debians_freeradius_unit_with_the_drop_in_passes_systemd_analyze_verify(
     ours = [line for line in ours if "MemoryLimit=" not in line]
     assert (done.returncode, ours) == (0, [])
     dropin = (FREERADIUS / "freeradius.service.d" / "tripleplay.conf").read_text()
-    assert "After=tripleplay-realtime.service" in dropin
+    assert "After=tripleplay-realtime.service" in dropin and "RuntimeDirectoryPreserve=yes" in dropin
+    assert "-m tripleplay.radius.logins /run/freeradius/logins --database-url-file %d/database_url" in (
+        logins.read_text())
     for line in ("ExecStart=\n", "ExecStart=/usr/sbin/freeradius -f -d /etc/freeradius/tripleplay\n",
                  "ExecStartPre=/usr/sbin/freeradius -d /etc/freeradius/tripleplay -Cx -lstdout\n"):
         assert line in dropin

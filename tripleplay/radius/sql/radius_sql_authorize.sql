@@ -1,7 +1,8 @@
 -- FreeRADIUS's rlm_sql instance tripleplay_sql (tripleplay/radius/freeradius/mods/tripleplay_sql) asks
--- these for a plain PAP Access-Request (D270-D273). They answer only what tripleplay/api/aaa.py's
+-- these for a plain PAP Access-Request (D270-D273, D291). They answer only what tripleplay/api/aaa.py's
 -- authorize would accept; every other case (an unknown login, any refusal of radius.decision, no funds
--- row, a password not yet hashed, a User-Name rlm_sql escaped) is 0 rows, rlm_sql's notfound, and the
+-- row, a password not yet hashed, a User-Name rlm_sql escaped, a reply not materialised) is 0 rows,
+-- rlm_sql's notfound, and the
 -- site asks the rest path, where Python decides and names the refusal exactly as without this path.
 -- Reply attributes are not computed here: they are radius_replyattribute's rows, which
 -- radius.services writes from radius.attributes (D271).
@@ -24,52 +25,54 @@ BEGIN
     IF p_username = '' OR position('=' IN p_username) > 0 THEN
         RETURN;
     END IF;
-    -- One query (one cached plan): the NAS, the login's access and the product's reply in the NAS's
-    -- vendor as arrays, with whether any value is one rlm_sql would unquote or expand (sql.c: a value
-    -- wholly inside ', " or ` quotes).
+    -- One query (one cached plan) for the access, each read a join evaluated once (D291): the funds
+    -- through the ledger's set-returning read, which the plan inlines (a scalar SQL function's body would
+    -- be planned again at every call); the main product as a LATERAL; the enabled NAS's vendor (its
+    -- address is unique). The login is unique, and so is its internet login: at most one row.
     SELECT a.id AS account_id, l.password_ssha512 AS hash, a.status AS account_status, c.status AS customer_status,
-           ledger_available_minor(a.customer_id) AS available,
+           f.available_minor AS available,
            EXISTS (SELECT 1 FROM customers_vacationhold v WHERE v.account_id = a.id AND v.status = 'active') AS on_hold,
-           s.product_id, x.names, x.vals, x.quoted
+           s.product_id,
+           (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled) AS vendor
       INTO r
-      FROM (SELECT n.vendor FROM radius_nasclient n WHERE n.address = p_nas::inet AND n.enabled
-             ORDER BY n.id LIMIT 1) nas
-      JOIN radius_internetlogin l ON true
-      JOIN customers_account a ON a.id = l.account_id
+      FROM customers_account a
+      JOIN radius_internetlogin l ON l.account_id = a.id
       JOIN customers_customer c ON c.id = a.customer_id
-      LEFT JOIN radius_internetservice s ON s.product_id = (
+      LEFT JOIN LATERAL ledger_available_funds(a.customer_id) f ON true
+      LEFT JOIN LATERAL (
            SELECT ap.product_id FROM customers_accountproduct ap
             WHERE ap.account_id = a.id AND ap.role = 'main' AND ap.start_date <= v_today
-              AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1)
-      LEFT JOIN LATERAL (
-           SELECT array_agg(ra.attribute::text ORDER BY ra.position) AS names,
-                  array_agg(ra.value::text ORDER BY ra.position) AS vals,
-                  bool_or(left(ra.value, 1) IN ('''', '"', '`') AND right(ra.value, 1) = left(ra.value, 1)) AS quoted
-             FROM radius_replyattribute ra WHERE ra.product_id = s.product_id AND ra.vendor = nas.vendor) x ON true
-     WHERE a.login = p_username ORDER BY l.id LIMIT 1;
-    -- No row: no enabled NAS there, or no such login. Then radius.decision.refusal's rules, and what
-    -- the SQL path needs (the funds row, the one-way password, the materialised reply, D271).
+              AND (ap.end_date IS NULL OR ap.end_date > v_today) ORDER BY ap.id LIMIT 1) p ON true
+      LEFT JOIN radius_internetservice s ON s.product_id = p.product_id
+     WHERE a.login = p_username;
+    -- No row: no such login. Then radius.decision.refusal's rules, and what the SQL path needs (an
+    -- enabled NAS there, the funds row, the one-way password).
     IF NOT FOUND
        OR r.account_status IN ('closed', 'blocked', 'suspended') OR r.customer_status IN ('closed', 'blocked', 'suspended')
        OR r.on_hold OR r.product_id IS NULL OR r.available IS NULL OR r.available <= 0 OR r.hash = ''
-       OR r.names IS NULL OR r.quoted THEN
+       OR r.vendor IS NULL THEN
+        RETURN;
+    END IF;
+    -- The materialised reply in the vendor's dictionary, in order (the unique index's order). None: the
+    -- product's reply is not materialised for that vendor (a value rlm_sql would unquote, D271), and
+    -- nothing is answered: the rest path does.
+    RETURN QUERY SELECT r.account_id, p_username, ra.attribute::text, ra.value::text, ':='::text
+      FROM radius_replyattribute ra WHERE ra.product_id = r.product_id AND ra.vendor = r.vendor
+     ORDER BY ra.position;
+    IF NOT FOUND THEN
         RETURN;
     END IF;
     id := r.account_id;
     username := p_username;
     op := ':=';
-    FOR i IN 1 .. array_length(r.names, 1) LOOP
-        attribute := r.names[i];
-        value := r.vals[i];
-        RETURN NEXT;
-    END LOOP;
     attribute := 'SSHA2-512-Password';
     value := r.hash;
     RETURN NEXT;
 END
 $$;
 
--- The SQL path's accepted login, replayed from FreeRADIUS's file by sites/tripleplay_logins (D273):
+-- One accepted login of the SQL path (D273; since D290 the logins reader calls the batch function below,
+-- and this one is the reference the batch is tested against):
 -- radius.services.record_login_of's UPDATE at the time it was accepted (p_at, Unix seconds), unless a
 -- later authentication is recorded already (the rest path records CHAP logins at once), committed
 -- without waiting for the WAL flush (D211: the set_config is this statement's transaction's, read at
@@ -90,6 +93,32 @@ BEGIN
                            ORDER BY n.id LIMIT 1)
      WHERE account_id IN (SELECT a.id FROM customers_account a WHERE a.login = p_username)
        AND (last_auth_at IS NULL OR last_auth_at <= v_at);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
+
+-- The SQL path's accepted logins, many in one statement (D290): tripleplay.radius.logins reads them from
+-- FreeRADIUS's file (run/logins/detail) and calls this once per batch, in one transaction committed
+-- before the file's entries are removed. Per login only the latest of the batch is written (the
+-- greatest p_at, the last in the file among equal ones), and never over a later authentication already
+-- recorded, so the result is the one radius_sql_post_auth gives replaying the entries one at a time.
+-- Returns the rows updated.
+CREATE OR REPLACE FUNCTION radius_sql_post_auth_batch(p_usernames text[], p_nas text[], p_at bigint[])
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows integer;
+BEGIN
+    UPDATE radius_internetlogin l
+       SET last_auth_at = b.at,
+           last_nas_id = (SELECT n.id FROM radius_nasclient n WHERE n.address = b.nas::inet AND n.enabled
+                           ORDER BY n.id LIMIT 1)
+      FROM (SELECT DISTINCT ON (a.id) a.id AS account_id, to_timestamp(u.at) AS at, u.nas
+              FROM unnest(p_usernames, p_nas, p_at) WITH ORDINALITY AS u(username, nas, at, ord)
+              JOIN customers_account a ON a.login = u.username
+             WHERE u.username <> '' AND position('=' IN u.username) = 0
+             ORDER BY a.id, u.at DESC, u.ord DESC) b
+     WHERE l.account_id = b.account_id AND (l.last_auth_at IS NULL OR l.last_auth_at <= b.at);
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     RETURN v_rows;
 END

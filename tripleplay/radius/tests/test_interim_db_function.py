@@ -189,7 +189,8 @@ def test_installed_definitions_equal_the_files(db, app):
 
     assert [n for p in sql_files(app) for n in function_names(p)] == (
         ["sessions_update_charge"] if app == "sessions"
-        else ["radius_interim_update", "radius_sql_authorize_pap", "radius_sql_post_auth", "radius_sql_interim"])
+        else ["radius_interim_update", "radius_sql_authorize_pap", "radius_sql_post_auth", "radius_sql_post_auth_batch",
+              "radius_sql_interim"])
     assert definitions_differ(app) == []
 
 

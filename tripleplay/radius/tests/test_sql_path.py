@@ -111,6 +111,27 @@ def test_the_migration_fills_existing_passwords_and_reply_attributes(actor):
     assert ReplyAttribute.objects.count() == 5 + 7
 
 
+def test_a_reply_rlm_sql_would_unquote_is_not_materialised():
+    """The function answers the rows as they are (D291): a vendor's reply with a quoted value gets none,
+    so its requests go to the rest path."""
+    from types import SimpleNamespace
+
+    assert [services.rlm_sql_unquotes(v) for v in ("'a'", '"b"', "`c`", "'", "a'", "'a", "", "pool")] == [
+        True, True, True, True, False, False, False, False]
+    service = SimpleNamespace(download_kbps=1000, upload_kbps=500, address_pool="'quoted'",
+                              session_timeout_seconds=0, idle_timeout_seconds=0, interim_interval_seconds=0)
+    assert services.reply_attribute_rows(service) == []  # every vendor answers Framed-Pool
+    service.address_pool = "pool-a"
+    rows = services.reply_attribute_rows(service)
+    assert {v for v, *_ in rows} == set(server_vendors()) and all(not services.rlm_sql_unquotes(r[3]) for r in rows)
+
+
+def server_vendors():
+    from tripleplay.radius.attributes import BY_VENDOR
+
+    return BY_VENDOR
+
+
 def test_the_rendered_configuration_has_the_sql_path_only_when_asked(tmp_path):
     base = {"tripleplay_url": "http://127.0.0.1:8000", "token": "tok-123"}
     rest = server.render_config(tmp_path / "rest", server.Settings(**base))
@@ -124,9 +145,11 @@ def test_the_rendered_configuration_has_the_sql_path_only_when_asked(tmp_path):
     site = (sql / "sites" / "tripleplay").read_text()
     module = (sql / "mods" / "tripleplay_sql").read_text()
     assert 'radius_db = "tp"' in module and 'login = "radius"' in module and "'Europe/Berlin'" in module
-    assert "\t\t\ttripleplay_sql {\n" in site and "\t\t\ttripleplay_logins.accounting\n" in site  # authorize, post-auth
-    assert "tripleplay_sql:SELECT radius_sql_post_auth(" in (sql / "sites" / "tripleplay_logins").read_text()
+    assert "\t\t\ttripleplay_sql {\n" in site and "\t\t\ttripleplay_logins.accounting {\n" in site  # authorize, post-auth
+    # The logins are recorded by tripleplay.radius.logins from the file, not by a FreeRADIUS listener (D290).
+    assert not (sql / "sites" / "tripleplay_logins").exists() and "Event-Timestamp" not in site
     assert "detail tripleplay_logins {" in module and "User-Password" in module.split("suppress")[1]
+    assert "locking = yes" in module
     assert "@SQL@" not in site and "A PAP login tripleplay checked" not in site
     with pytest.raises(ValueError, match="SQL password"):
         server.render_config(tmp_path / "bad", server.Settings(**base, sql_host="h", sql_user="u",
@@ -310,6 +333,30 @@ def test_an_accept_on_the_sql_path_is_the_rest_paths_attribute_by_attribute(
     recorded = InternetLogin.objects.get(account__login="sam").last_auth_at
     assert before <= recorded <= clock.now()  # the time FreeRADIUS accepted it (whole seconds)
 
+
+
+@needs_freeradius
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_login_the_file_cannot_take_is_still_accepted_and_recorded_by_post_auth(radius_server, e2e, calls):
+    """The accepted login's entry cannot be written (D290): a failing post-auth module would turn the
+    Accept into a Reject, so the site records the login through tripleplay's post-auth instead."""
+    e2e["subscriber"]("fay")
+    wait_for_replays(radius_server)
+    logins_dir = radius_server.conf_dir / "run" / "logins"
+    for left in logins_dir.glob("*"):
+        left.unlink()
+    logins_dir.rmdir()
+    logins_dir.write_text("")  # not a directory: rlm_detail can neither open nor make the file
+    try:
+        calls.clear()
+        reply = radclient(radius_server, "auth", 'User-Name = "fay", User-Password = "s3cret-pw"')
+        assert reply.code == "Access-Accept", reply.output
+        assert [c for c in calls if not c.startswith("clients/")] == ["post-auth"]
+        assert InternetLogin.objects.get(account__login="fay").last_nas_id == e2e["nas"].pk  # recorded at once
+    finally:
+        logins_dir.unlink()
+        logins_dir.mkdir(mode=0o700)
 
 
 @needs_freeradius
