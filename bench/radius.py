@@ -129,7 +129,7 @@ def charged_minor(database: str) -> dict:
     """What the interims cost in tripleplay's ledger: charges, holds, the invariant balance = entries."""
     sql = ("SELECT (SELECT -coalesce(sum(amount_minor),0) FROM ledger_ledgerentry WHERE kind='charge'), "
            "(SELECT count(*) FROM radius_networksession), (SELECT coalesce(sum(interim_updates),0) FROM "
-           "radius_networksession), (SELECT count(*) FROM ledger_funds f WHERE f.balance_minor <> (SELECT "
+           "radius_networksession) + (SELECT coalesce(sum(fast_reports),0) FROM charging_sessions_chargingsession), (SELECT count(*) FROM ledger_funds f WHERE f.balance_minor <> (SELECT "
            "coalesce(sum(amount_minor),0) FROM ledger_ledgerentry e WHERE e.customer_id=f.customer_id)), "
            "(SELECT coalesce(sum(charged_minor),0) FROM charging_sessions_chargingsession), "
            "(SELECT coalesce(sum(charged_minor - posted_minor),0) FROM charging_sessions_chargingsession), "

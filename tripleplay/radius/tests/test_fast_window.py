@@ -106,26 +106,37 @@ def test_an_interim_inside_the_window_writes_no_ledger_row_and_one_outside_settl
     s = ChargingSession.objects.get(customer=customer)
     # The window: from no usage to one byte short of the grant (50 MB) or 256 blocks, the first.
     assert (s.windowed, s.fast_until, s.fast_idle_seconds) == (True, T0 + timedelta(minutes=15), 900)
-    assert s.fast_steps[:3] == [[0, 0, 0], [100_000, 100, 1], [200_000, 200, 2]] and len(s.fast_steps) == 256
+    # Flattened (limit, billed, charged) per step, found by the key (D295).
+    assert s.fast_window[:9] == [0, 0, 0, 100_000, 100, 1, 200_000, 200, 2] and len(s.fast_window) == 3 * 256
+    assert s.fast_key == f"{nas.address} {SID}"
     entries = LedgerEntry.objects.count()
     with CaptureQueriesContext(connection) as queries:
-        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("updated (granted: ok)")
+        assert acct(nas, account.login, "Interim-Update", 250, 60) == (
+            f"Interim-Update: charging session {s.pk} updated (fast window)")
     assert handled_in_sql(queries) == 1 and len(queries.captured_queries) == 1  # one statement, nothing else
     assert LedgerEntry.objects.count() == entries
+    # One row written: the charging session carries the NAS's counters until the Python path folds them.
     ns = NetworkSession.objects.get()
-    assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (150_000, 100_000, 60, 1)
+    assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (0, 0, 0, 0)
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.reported_input, s.reported_output, s.reported_seconds, s.fast_reports) == (150_000, 100_000, 60, 1)
     assert state(customer) | {"held": None} == {"charged": 3, "posted": 0, "balance": 500, "held": None, "entries": 0,
                                                 "xdrs": 0, "xdr_kb": 0, "active_holds": 1}
     # A retransmission: one statement, nothing changes.
     with CaptureQueriesContext(connection) as queries:
-        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("unchanged")
-    assert len(queries.captured_queries) == 1 and NetworkSession.objects.get().interim_updates == 1
+        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("unchanged (fast window)")
+    assert len(queries.captured_queries) == 1 and ChargingSession.objects.get(customer=customer).fast_reports == 1
     # 26 MB: beyond the window's 25.5 MB: Python posts the window's 0.03 and this report's 2.57 at once.
     acct(nas, account.login, "Interim-Update", 26_000, 120)
     assert state(customer) | {"held": None} == {"charged": 260, "posted": 260, "balance": 240, "held": None,
                                                 "entries": 260, "xdrs": 260, "xdr_kb": 26_000, "active_holds": 1}
     s = ChargingSession.objects.get(customer=customer)
-    assert s.fast_steps[0] == [26_000_000, 26_000, 260] and s.fast_until is not None  # a new window
+    assert s.fast_window[:3] == [26_000_000, 26_000, 260] and s.fast_until is not None  # a new window
+    # ... and the NAS session row took the window's report and this one.
+    ns = NetworkSession.objects.get()
+    assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (
+        15_600_000, 10_400_000, 120, 2)
+    assert (s.reported_input, s.reported_output, s.fast_reports) == (15_600_000, 10_400_000, 0)
 
 
 def test_a_closed_window_is_the_python_paths_and_the_settle_job_posts_it(plan, actor):
