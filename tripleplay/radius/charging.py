@@ -30,11 +30,15 @@ def client(nas_id: int) -> str:
     return f"{CLIENT_PREFIX}{nas_id}"
 
 
-def window_key(nas_address: str, acct_session_id: str) -> str:
+def window_key(nas_address: str, acct_session_id: str) -> str | None:
     """The charging session's name for the fast path (D295): the NAS's address as PostgreSQL's host()
     prints it (radius_sql_interim builds the same from Packet-Src-IP-Address) and the Acct-Session-Id
-    as stored (64 characters at most)."""
-    return f"{ipaddress.ip_address(nas_address)} {acct_session_id[:64]}"
+    as stored (64 characters at most). None for an IPv6 address with an IPv4 address inside (PostgreSQL
+    prints its last 32 bits as IPv4, Python before 3.13 does not): its sessions stay the Python path's."""
+    address = ipaddress.ip_address(nas_address)
+    if address.version == 6 and int(address) >> 32 in (0, 0xFFFF):
+        return None
+    return f"{address} {acct_session_id[:64]}"
 
 
 def reported_of(session) -> core.Reported:
@@ -43,7 +47,7 @@ def reported_of(session) -> core.Reported:
                          session.framed_ip or None)
 
 
-def _key(session) -> str:
+def _key(session) -> str | None:
     return window_key(session.nas.address, session.acct_session_id)
 
 

@@ -16,6 +16,7 @@ from tripleplay.ledger.models import Funds, Hold, LedgerEntry
 from tripleplay.ledger.selectors import sum_of_active_holds, sum_of_entries
 from tripleplay.radius import services
 from tripleplay.radius.models import NetworkSession
+from tripleplay.radius.selectors import with_window_reports
 from tripleplay.radius.tests.conftest import VOLUME_T0, volume_subscriber
 from tripleplay.rating.models import Xdr
 from tripleplay.sessions import services as core
@@ -335,3 +336,95 @@ def test_the_settle_job_posts_a_suspended_accounts_window_and_leaves_the_refusal
     s.refresh_from_db()
     assert (s.must_end, s.posted_minor) == ("not_allowed", 3)
     assert state(customer)["entries"] == 3
+
+
+# -- D295: one row per Interim-Update; what the function no longer reads closes the windows -----------------
+
+
+def test_the_nas_session_row_gets_every_report_the_window_took_once(plan, actor):
+    customer, account, nas = subscriber(actor, plan, 11, 500)
+    acct(nas, account.login, "Start")
+    for minute, kb in ((1, 100), (2, 200), (2, 200), (3, 300)):  # the third a retransmission
+        clock.freeze(T0 + timedelta(minutes=minute))
+        assert "(fast window)" in acct(nas, account.login, "Interim-Update", kb, minute * 60)
+    row = NetworkSession.objects.get()
+    assert (row.input_octets, row.interim_updates) == (0, 0)  # nothing written to it
+    now = with_window_reports(NetworkSession.objects.all())[0]  # what the operator and the API see
+    assert (now.input_octets, now.output_octets, now.session_time_seconds, now.interim_updates,
+            now.updated_at) == (180_000, 120_000, 180, 3, T0 + timedelta(minutes=3))
+    # The Stop is the Python path's: it folds the three reports in first, then takes its own counters.
+    clock.freeze(T0 + timedelta(minutes=4))
+    acct(nas, account.login, "Stop", 350, 240)
+    row = NetworkSession.objects.get()
+    assert (row.status, row.input_octets, row.output_octets, row.session_time_seconds, row.interim_updates) == (
+        "stopped", 210_000, 140_000, 240, 3)
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.fast_reports, s.fast_key, s.charged_minor, s.posted_minor) == (0, None, 4, 4)
+
+
+@pytest.mark.parametrize("change", ["customer suspended", "account blocked"])
+def test_a_status_change_closes_the_window_in_its_transaction(plan, actor, change):
+    from tripleplay.customers.services import change_account_status, change_customer_status
+
+    customer, account, nas = subscriber(actor, plan, 12, 500)
+    acct(nas, account.login, "Start")
+    acct(nas, account.login, "Interim-Update", 100, 60)
+    clock.freeze(T0 + timedelta(minutes=2))
+    if change == "customer suspended":
+        change_customer_status(actor, customer, "suspended", reason="test")
+    else:
+        change_account_status(actor, account, "blocked", reason="test")
+    s = ChargingSession.objects.get(customer=customer)
+    assert s.fast_until == T0 + timedelta(minutes=2)  # closed now: the function reads no status
+    clock.freeze(T0 + timedelta(minutes=3))
+    with CaptureQueriesContext(connection) as queries:
+        acct(nas, account.login, "Interim-Update", 200, 180)
+    assert len(queries.captured_queries) > 1  # the Python path: it posts the window and refuses more
+    s.refresh_from_db()
+    assert (s.charged_minor, s.posted_minor, s.must_end, s.hold_id) == (2, 2, "not_allowed", None)
+
+
+def test_a_nas_disabled_or_moved_closes_its_windows_and_drops_their_keys(plan, actor):
+    customer, account, nas = subscriber(actor, plan, 13, 500)
+    acct(nas, account.login, "Start")
+    acct(nas, account.login, "Interim-Update", 100, 60)
+    clock.freeze(T0 + timedelta(minutes=2))
+    services.update_nas(actor, nas, address="198.51.100.13")
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.fast_until, s.fast_key) == (T0 + timedelta(minutes=2), None)
+    nas.refresh_from_db()
+    clock.freeze(T0 + timedelta(minutes=3))
+    acct(nas, account.login, "Interim-Update", 200, 180)  # Python: posts, and a window under the new address
+    s.refresh_from_db()
+    assert (s.fast_key, s.posted_minor, s.fast_until) == (f"198.51.100.13 {SID}", 2, T0 + timedelta(minutes=18))
+    services.update_nas(actor, nas, enabled=False)
+    s.refresh_from_db()
+    assert (s.fast_until, s.fast_key) == (T0 + timedelta(minutes=3), None)
+    services.update_nas(actor, nas, name="renamed")  # nothing the fast path reads: windows stay as they are
+    assert ChargingSession.objects.get(customer=customer).fast_until == T0 + timedelta(minutes=3)
+
+
+def test_a_key_names_one_session(plan, actor):
+    """A key left on another session (its NAS's address given to a new NAS meanwhile) is dropped by a
+    start that needs it, instead of failing the start on the unique index."""
+    customer, account, nas = subscriber(actor, plan, 14, 5_000)
+    acct(nas, account.login, "Start")
+    ChargingSession.objects.filter(customer=customer).update(client="nas:0")  # as if another NAS's session
+    acct(nas, account.login, "Start", sid="another")
+    ChargingSession.objects.filter(customer=customer, session_id="another").update(fast_key=None)
+    ChargingSession.objects.filter(customer=customer, session_id=SID).update(fast_key=f"{nas.address} again")
+    assert acct(nas, account.login, "Start", sid="again").endswith("(granted: ok)")
+    keys = dict(ChargingSession.objects.filter(customer=customer).values_list("session_id", "fast_key"))
+    assert keys == {SID: None, "another": None, "again": f"{nas.address} again"}
+
+
+def test_the_key_is_the_address_as_postgresql_prints_it(db):
+    from tripleplay.radius.charging import window_key
+
+    for written in ("192.0.2.1", "2001:db8::1", "2001:0DB8:0000:0000:0000:0000:0000:0001", "fe80::1:0:0:0",
+                    "2001:db8:0:0:1:0:0:1", "2001:db8::ffff:1:2", "::1:0:0"):
+        with connection.cursor() as c:
+            c.execute("SELECT host(%s::inet) || ' ' || left(%s, 64)", [written, "x" * 70])
+            assert window_key(written, "x" * 70) == c.fetchone()[0], written
+    # PostgreSQL prints these with an IPv4 tail, Python 3.11 does not: no key, the Python path.
+    assert window_key("::ffff:192.0.2.1", "x") is None and window_key("::1", "x") is None
