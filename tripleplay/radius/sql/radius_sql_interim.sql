@@ -30,7 +30,7 @@ CREATE OR REPLACE FUNCTION radius_sql_interim(
     p_framed_ip inet, p_delay bigint, p_now timestamptz
 ) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-    c_max_counter CONSTANT numeric := 9223372036854775807;  -- radius.services.MAX_COUNTER
+    c_max_counter CONSTANT bigint := 9223372036854775807;  -- radius.services.MAX_COUNTER
     c_max_word CONSTANT bigint := 4294967295;  -- a RADIUS integer
     c_max_usage CONSTANT bigint := 4611686018427387904;  -- sessions.services.MAX_USAGE
     v_now timestamptz;
@@ -39,6 +39,7 @@ DECLARE
     v_until timestamptz;
     v_window bigint[];
     v_used_was bigint;
+    v_giga bigint;
     v_in_was bigint;
     v_out_was bigint;
     v_time_was bigint;
@@ -65,15 +66,19 @@ BEGIN
     IF NOT FOUND OR v_hold IS NULL OR v_until IS NULL OR v_now >= v_until THEN
         RETURN 0;
     END IF;
-    v_in := greatest(v_in_was, least(least(greatest(coalesce(p_in_giga, 0), 0), c_max_word)::numeric * 4294967296
-                     + least(greatest(coalesce(p_in, 0), 0), c_max_word), c_max_counter)::bigint);
-    v_out := greatest(v_out_was, least(least(greatest(coalesce(p_out_giga, 0), 0), c_max_word)::numeric * 4294967296
-                      + least(greatest(coalesce(p_out, 0), 0), c_max_word), c_max_counter)::bigint);
+    -- Octets with their Gigawords, at most MAX_COUNTER, in bigint arithmetic (no numeric): below 2^31
+    -- gigawords the sum is at most 2^63 - 1, from there on it is MAX_COUNTER (radius.services._octets).
+    v_giga := least(greatest(coalesce(p_in_giga, 0), 0), c_max_word);
+    v_in := greatest(v_in_was, CASE WHEN v_giga >= 2147483648 THEN c_max_counter
+                                    ELSE v_giga * 4294967296 + least(greatest(coalesce(p_in, 0), 0), c_max_word) END);
+    v_giga := least(greatest(coalesce(p_out_giga, 0), 0), c_max_word);
+    v_out := greatest(v_out_was, CASE WHEN v_giga >= 2147483648 THEN c_max_counter
+                                      ELSE v_giga * 4294967296 + least(greatest(coalesce(p_out, 0), 0), c_max_word) END);
     v_time := greatest(v_time_was, least(greatest(coalesce(p_time, 0), 0), c_max_word));
     IF v_in = v_in_was AND v_out = v_out_was AND v_time = v_time_was THEN
         RETURN -v_id;  -- a retransmission or a late duplicate: nothing changes (record_accounting's "unchanged")
     END IF;
-    v_used := least(least(v_in::numeric + v_out, c_max_usage), c_max_counter)::bigint;
+    v_used := CASE WHEN v_in >= c_max_usage - v_out THEN c_max_usage ELSE v_in + v_out END;  -- charging.used_bytes
     IF v_used <= v_used_was THEN
         -- No new usage (only the time moved): no money moves, the session is alive (services._update).
         v_billed := 0;

@@ -428,3 +428,17 @@ def test_the_key_is_the_address_as_postgresql_prints_it(db):
             assert window_key(written, "x" * 70) == c.fetchone()[0], written
     # PostgreSQL prints these with an IPv4 tail, Python 3.11 does not: no key, the Python path.
     assert window_key("::ffff:192.0.2.1", "x") is None and window_key("::1", "x") is None
+
+
+@pytest.mark.parametrize("giga", [2**31 - 1, 2**31, 2**32 - 1, 2**40])
+def test_extreme_counters_are_bounded_not_overflowed(plan, actor, giga):
+    """bigint arithmetic (no numeric) bounded as radius.services._octets: no "bigint out of range"
+    whatever the NAS sends; usage beyond the window is the Python path's (0, nothing written)."""
+    customer, account, nas = subscriber(actor, plan, 15, 500)
+    acct(nas, account.login, "Start")
+    with connection.cursor() as c:
+        c.execute("SELECT radius_sql_interim(%s, %s, %s, %s, %s, %s, %s, NULL, 0, NULL)",
+                  [nas.address, SID, 2**32 - 1, giga, 2**32 - 1, giga, 2**32 - 1])
+        assert c.fetchone()[0] == 0
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.fast_reports, s.reported_input, s.charged_minor) == (0, 0, 0)
