@@ -250,8 +250,17 @@ def get_internet_login(request, account_id: IdParam):
 # -- sessions and the outbox -------------------------------------------------------------------------------
 
 
+class _SessionsNow(BoundedPagination):
+    """The page's open sessions with the Interim-Updates the fast path answered laid over (D295)."""
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        page = super().paginate_queryset(queryset, pagination, request, **params)
+        page[self.items_attribute] = selectors.with_window_reports(page[self.items_attribute])
+        return page
+
+
 @router.get("/radius/sessions", response=list[NetworkSessionOut])
-@paginate(BoundedPagination)
+@paginate(_SessionsNow)
 def list_sessions(request, customer_id: IdParam | None = None, account_id: IdParam | None = None,
                   nas_id: IdParam | None = None, status: SessionStatus | None = None):
     """Network sessions as the NAS reported them, newest first."""

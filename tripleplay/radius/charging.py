@@ -15,6 +15,8 @@ the authorization and the start raced with a change, or the funds ran out in bet
 
 from __future__ import annotations
 
+import ipaddress
+
 from tripleplay.core import prepared
 from tripleplay.rating.pricing import DATA
 from tripleplay.sessions import decision
@@ -26,6 +28,27 @@ NOT_CHARGED_PER_USE = {decision.NO_RATE, decision.NO_SUBSCRIPTION, decision.UNKN
 
 def client(nas_id: int) -> str:
     return f"{CLIENT_PREFIX}{nas_id}"
+
+
+def window_key(nas_address: str, acct_session_id: str) -> str | None:
+    """The charging session's name for the fast path (D295): the NAS's address as PostgreSQL's host()
+    prints it (radius_sql_interim builds the same from Packet-Src-IP-Address) and the Acct-Session-Id
+    as stored (64 characters at most). None for an IPv6 address with an IPv4 address inside (PostgreSQL
+    prints its last 32 bits as IPv4, Python before 3.13 does not): its sessions stay the Python path's."""
+    address = ipaddress.ip_address(nas_address)
+    if address.version == 6 and int(address) >> 32 in (0, 0xFFFF):
+        return None
+    return f"{address} {acct_session_id[:64]}"
+
+
+def reported_of(session) -> core.Reported:
+    """The NAS's counters of the session row, for the core (the fast path's retransmission check)."""
+    return core.Reported(session.input_octets, session.output_octets, session.session_time_seconds,
+                         session.framed_ip or None)
+
+
+def _key(session) -> str | None:
+    return window_key(session.nas.address, session.acct_session_id)
 
 
 def used_bytes(session) -> int:
@@ -43,21 +66,49 @@ def started(session) -> dict:
     """Accounting-Start (or the first accounting heard of a session): open the charging session and
     reserve its first quota; a session that already carries usage is charged for it at once."""
     answer = core.start(client(session.nas_id), session_id=session.acct_session_id, service_type=DATA,
-                        subscriber=session.username, by="login", windowed=True)
+                        subscriber=session.username, by="login", windowed=True, window_key=_key(session),
+                        reported=reported_of(session))
     if answer["result"] == "granted" and used_bytes(session):
-        answer = core.update(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session))
+        answer = core.update(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session),
+                             window_key=_key(session), reported=reported_of(session))
     return answer
 
 
 def reported(session) -> dict:
     """Interim-Update with newer counters: charge what was used so far, reserve the next quota."""
-    return core.update(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session))
+    return core.update(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session),
+                       window_key=_key(session), reported=reported_of(session))
+
+
+def take_window_reports(session) -> bool:
+    """Fold what the fast path took for ``session`` (its NAS row, locked by the caller) into the row:
+    each counter the greater, the interim count, the address and the time last heard (D295). Saved
+    at once (what was taken is the row's now). True if there was any."""
+    taken = core.take_reports(client(session.nas_id), session.acct_session_id)
+    if taken is None:
+        return False
+    r = taken.reported
+    session.input_octets = max(session.input_octets, r.input)
+    session.output_octets = max(session.output_octets, r.output)
+    session.session_time_seconds = max(session.session_time_seconds, r.seconds)
+    session.framed_ip = r.address or session.framed_ip
+    session.interim_updates += taken.reports
+    session.updated_at = max(session.updated_at, taken.last_seen_at)
+    session.save(update_fields=["input_octets", "output_octets", "session_time_seconds", "framed_ip",
+                                "interim_updates", "updated_at"])
+    return True
+
+
+def close_windows_of_nas(nas_id: int, *, forget_keys: bool) -> int:
+    """The NAS's sessions' fast windows closed now (D295: disabled, or its address changed)."""
+    return core.close_windows(client=client(nas_id), forget_keys=forget_keys)
 
 
 def stopped(session) -> dict:
     """Accounting-Stop, or the NAS's Accounting-On/Off: charge the rest and release the reservation
     (a session that was never charged is answered 'unknown' and nothing happens)."""
-    return core.stop(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session))
+    return core.stop(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session),
+                     reported=reported_of(session))
 
 
 # -- an Interim-Update in one database call (PostgreSQL, D212) ---------------------------------------------
@@ -70,9 +121,9 @@ _SESSION_SQL = ("SELECT ns.id, ns.status, ns.input_octets, ns.output_octets, ns.
 _LEADING_TYPES = ("bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "inet", "timestamptz")
 
 
-# radius_sql_interim (radius/sql, D280): FreeRADIUS's rlm_sql calls it with the request's attributes
+# radius_sql_interim (radius/sql, D280, D295): FreeRADIUS's rlm_sql calls it with the request's attributes
 # (mods/tripleplay_sql); the accounting view calls it first with the same values, so that both share
-# one rule. Its answer: the NAS session's id, handled whole (negative: a retransmission, nothing
+# one rule. Its answer: the charging session's id, handled whole (negative: a retransmission, nothing
 # changed); 0, nothing written, the Python path's.
 _WINDOW_SQL = ("SELECT radius_sql_interim(%s::text, %s::text, %s::bigint, %s::bigint, %s::bigint, %s::bigint,"
                " %s::bigint, %s::inet, %s::bigint, %s::timestamptz)")
@@ -91,8 +142,8 @@ def interim_in_window(nas, acct_session_id: str, counters: dict, framed_ip: str 
     if not row or not row[0]:
         return None
     if row[0] < 0:
-        return f"Interim-Update: session {-row[0]} unchanged"  # record_accounting's words for a retransmission
-    return f"Interim-Update: session {row[0]} updated (granted: ok)"
+        return f"Interim-Update: charging session {-row[0]} unchanged (fast window)"  # a retransmission
+    return f"Interim-Update: charging session {row[0]} updated (fast window)"
 
 
 def interim_in_db(nas_id: int, acct_session_id: str, counters: dict, framed_ip: str | None, now) -> str | None:

@@ -100,6 +100,7 @@ def reconcile_nas(actor: Actor, nas: NasClient, *, grace: timedelta = timedelta(
         now = clock.now()
         rows = lambda ids: NetworkSession.objects.filter(nas=nas, acct_session_id__in=ids)  # noqa: E731
         for session in rows(todo.close).select_for_update().order_by("id"):
+            charging.take_window_reports(session)  # the fast path's last reports first (D295)
             session.status, session.stopped_at, session.updated_at = SessionStatus.STOPPED, now, now
             session.terminate_cause = REASON
             session.save(update_fields=["status", "stopped_at", "updated_at", "terminate_cause"])

@@ -138,10 +138,16 @@ def update_nas(actor: Actor, nas: NasClient, **changes) -> NasClient:
         fields["enabled"] = bool(changes["enabled"])
     if "session_source" in changes:
         fields["session_source"] = _session_source(changes["session_source"])
+    renamed = "address" in fields and fields["address"] != nas.address
+    disabled = fields.get("enabled") is False and nas.enabled
     for key, value in fields.items():
         setattr(nas, key, value)
     nas.updated_at = clock.now()
     nas.save()
+    if renamed or disabled:
+        # The fast path reads no NAS (D295): its sessions' windows close, and their keys name the old
+        # address no more; their next reports are the Python path's.
+        charging.close_windows_of_nas(nas.pk, forget_keys=True)
     record(actor, "radius.nas_updated", nas, fields=sorted(k.replace("_encrypted", "") for k in fields))
     return nas
 
@@ -310,6 +316,8 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
         with transaction.atomic():
             open_sessions = list(NetworkSession.objects.select_for_update().filter(nas=nas, status=SessionStatus.ACTIVE)
                                  .order_by("id"))
+            for session in open_sessions:  # the fast path's reports first (D295): the counters it took
+                charging.take_window_reports(session)
             NetworkSession.objects.filter(pk__in=[s.pk for s in open_sessions]).update(
                 status=SessionStatus.STOPPED, stopped_at=now, updated_at=now, terminate_cause=f"NAS {status_type}")
             for session in open_sessions:  # charged for what was last reported: the NAS lost the rest
@@ -350,6 +358,8 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
             return f"{status_type}: session {session.pk} started ({answer['result']}: {answer['code']})"
         if session.status == SessionStatus.STOPPED:
             return f"{status_type}: session {session.pk} already stopped, ignored"
+        session.nas = nas
+        charging.take_window_reports(session)  # what the fast path took is the row's first (D295)
         not_newer = all(getattr(session, k) >= value for k, value in counters.items())
         if status_type == "Start" or (status_type == "Interim-Update" and not_newer):
             return f"{status_type}: session {session.pk} unchanged"  # a retransmission or a late duplicate
@@ -379,7 +389,9 @@ def enqueue_disconnects(actor: Actor, sessions, reason: str) -> list[NasCommand]
         raise RuntimeError("disconnects are enqueued inside the billing change's transaction")
     now = clock.now()
     out = []
-    for session in sessions.select_related("nas").order_by("id"):
+    # Locked first: a status change then takes its sessions' rows in a report's order (NAS session row,
+    # then the charging session row, whose window the sessions app closes after this, D295).
+    for session in sessions.select_related("nas").select_for_update(of=("self",)).order_by("id"):
         # A session about to end needs no new rate: a CoA not yet in flight is cancelled (D128).
         NasCommand.objects.filter(session=session, kind=CommandKind.COA, status=CommandStatus.PENDING,
                                   lease_owner="").update(status=CommandStatus.CANCELLED, finished_at=now,

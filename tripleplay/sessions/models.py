@@ -9,6 +9,7 @@ Rules and wire format: docs/sessions.md."""
 from django.db import models
 from django.db.models import Q
 
+from tripleplay.core.fields import BigIntegerList
 from tripleplay.customers.models import Account, Customer
 from tripleplay.ledger.models import Hold
 
@@ -56,13 +57,27 @@ class ChargingSession(models.Model):
     posted_minor = models.BigIntegerField(default=0)
     posted_billed = models.BigIntegerField(default=0)
     posted_wire = models.BigIntegerField(default=0)
-    # The fast window (D280): reports of a windowed session (RADIUS) whose cumulative usage falls
-    # inside fast_steps ([limit in wire units, billed, cumulative charged_minor], ascending; computed by
-    # quota.window) before fast_until are charged by one database function without a ledger write.
+    # The fast window (D280, D295): reports of a windowed session (RADIUS) whose cumulative usage falls
+    # inside fast_window before fast_until are charged by one database function without a ledger
+    # write, which finds the session by fast_key (the client's own name of it, unique) and updates
+    # this row only. fast_window: the steps of quota.window flattened, [limit in wire units, billed,
+    # cumulative charged_minor] * n, ascending. A window is open while fast_until is in the future;
+    # it closes with the hold it was opened with (any post), a status change of the account or the
+    # customer, or the client's word (sessions.services.close_windows).
     windowed = models.BooleanField(default=False)
+    fast_key = models.CharField(max_length=300, null=True, blank=True)
     fast_until = models.DateTimeField(null=True, blank=True)
-    fast_steps = models.JSONField(default=list, blank=True)
+    fast_window = BigIntegerList()
     fast_idle_seconds = models.PositiveIntegerField(default=0)  # the deadline the function sets: now + this
+    # The client's counters as last reported (D295): wire units each way and seconds, and the address
+    # it gave the session, whichever path took the report; fast_reports counts the reports the
+    # function took since the client last took them (sessions.services.take_reports: RADIUS folds
+    # them into its NAS session row).
+    reported_input = models.BigIntegerField(default=0)
+    reported_output = models.BigIntegerField(default=0)
+    reported_seconds = models.BigIntegerField(default=0)
+    reported_address = models.GenericIPAddressField(null=True, blank=True)
+    fast_reports = models.PositiveIntegerField(default=0)
     hold = models.OneToOneField(Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="charging_session")
     holds_placed = models.PositiveIntegerField(default=0)  # numbers the holds' idempotency keys
     charges = models.PositiveIntegerField(default=0)  # numbers the charged intervals (xDRs, entry keys)
@@ -88,6 +103,9 @@ class ChargingSession(models.Model):
                                    name="charging_session_posted_le_charged"),
             models.CheckConstraint(condition=Q(status="active") | Q(hold__isnull=True),
                                    name="charging_session_ended_holds_nothing"),
+            # The fast path's lookup (D295): one session per key while it has one.
+            models.UniqueConstraint(fields=["fast_key"], condition=Q(fast_key__isnull=False),
+                                    name="charging_session_fast_key_unique"),
         ]
         indexes = [
             models.Index(fields=["customer", "status"]),

@@ -29,6 +29,19 @@ def session_of_client(client: str, session_id: str) -> ChargingSession | None:
     return ChargingSession.objects.filter(client=client, session_id=session_id).first()
 
 
+def pending_reports(keys) -> dict[tuple[str, str], ChargingSession]:
+    """The sessions among ``keys`` ((client, session id) pairs) with reports the fast path took and
+    their client has not folded yet (D295: ``fast_reports`` and the counters ``reported_*``)."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    rows = ChargingSession.objects.filter(client__in={k[0] for k in keys}, session_id__in={k[1] for k in keys},
+                                          status=SessionStatus.ACTIVE, fast_reports__gt=0)
+    return {(c.client, c.session_id): c for c in rows.only("client", "session_id", "fast_reports", "reported_input",
+                                                          "reported_output", "reported_seconds", "reported_address",
+                                                          "last_seen_at")}
+
+
 def softswitches() -> QuerySet[Softswitch]:
     return Softswitch.objects.order_by("code")
 

@@ -25,12 +25,15 @@ import hashlib
 import hmac
 import secrets
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from time import perf_counter
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Least
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -40,7 +43,7 @@ from tripleplay.core.actors import Actor, ActorKind
 from tripleplay.core.answers import Answer
 from tripleplay.core.errors import Conflict, InsufficientFunds, InvalidInput
 from tripleplay.core.validation import unstorable_problem
-from tripleplay.customers.models import Account, Customer
+from tripleplay.customers.models import Account, Customer, Status
 from tripleplay.ledger import selectors as ledger_selectors
 from tripleplay.ledger import services as ledger
 from tripleplay.ledger.models import Funds, HoldStatus
@@ -101,6 +104,29 @@ def fast_until(now: datetime) -> datetime | None:
     until = min(now + timedelta(seconds=settings.TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS),
                 midnight - timedelta(seconds=settings.TRIPLEPLAY_SESSION_FAST_SETTLE_LEAD_SECONDS))
     return until if until > now else None
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A client's counters with a report (D295): wire units each way, seconds, and the address it gave
+    the session (RADIUS: Acct-Input/Output-Octets with their gigawords, Acct-Session-Time,
+    Framed-IP-Address). Stored on the session, so that the fast path can tell a retransmission."""
+
+    input: int
+    output: int
+    seconds: int
+    address: str | None = None
+
+
+def _note(s: ChargingSession, reported: Reported | None, window_key: str | None) -> None:
+    """Keep a report's counters (each the greater) and the client's key for the fast path on ``s``."""
+    if reported is not None:
+        s.reported_input = max(s.reported_input, min(reported.input, MAX_USAGE))
+        s.reported_output = max(s.reported_output, min(reported.output, MAX_USAGE))
+        s.reported_seconds = max(s.reported_seconds, min(reported.seconds, MAX_USAGE))
+        s.reported_address = reported.address or s.reported_address
+    if window_key is not None and s.status == SessionStatus.ACTIVE:
+        s.fast_key = window_key
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -194,12 +220,15 @@ def _available(customer_id: int) -> int:
 
 @measured("start")
 def start(client: str, *, session_id: str, service_type: str, subscriber: str, destination: str | None = None,
-          requested: int | None = None, by: str | None = None, windowed: bool = False) -> Answer:
+          requested: int | None = None, by: str | None = None, windowed: bool = False,
+          window_key: str | None = None, reported: Reported | None = None) -> Answer:
     """Start a session of ``service_type`` for ``subscriber`` (data: an account login; voice: the
     caller's phone number; ``by`` = "login" or "phone_number" overrides) and reserve its first quota
     (``requested`` wire units, default the service's quota). Idempotent by (client, session id).
     ``windowed``: the client's reports may be charged inside a fast window (D280; RADIUS, whose NAS is
-    not told its grant, so a window that does not slide with each report changes nothing it sees)."""
+    not told its grant, so a window that does not slide with each report changes nothing it sees);
+    ``window_key``: the client's own name of the session, by which the fast path finds it (D295);
+    ``reported``: the client's counters with this report."""
     client = _ref(client, "client", 64)
     session_id = _ref(session_id, "session_id", 200)
     service_type = _service(service_type)
@@ -220,7 +249,7 @@ def start(client: str, *, session_id: str, service_type: str, subscriber: str, d
     try:
         with transaction.atomic():
             return _start(client, session_id, service_type, subscriber, by, destination or "", want, request,
-                          windowed)
+                          windowed, window_key, reported)
     except IntegrityError:
         # The same session id raced us and won; everything of ours rolled back: answer as it did.
         existing = ChargingSession.objects.filter(client=client, session_id=session_id).first()
@@ -237,7 +266,8 @@ def _replay_start(s: ChargingSession, request: dict) -> Answer:
     return _replay(s, "start")
 
 
-def _start(client, session_id, service_type, subscriber, by, destination, want, request, windowed) -> Answer:
+def _start(client, session_id, service_type, subscriber, by, destination, want, request, windowed, window_key,
+           reported) -> Answer:
     account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
     if account is None:
         return _refused(session_id, service_type, decision.unknown_subscriber(by.replace("_", " "), subscriber))
@@ -258,6 +288,10 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
         first_increment=terms.first_increment, next_increment=terms.next_increment, offpeak=found.choice.offpeak,
         currency=customer.currency, started_at=now, last_seen_at=now, expires_at=now, answers={"request": request},
         windowed=windowed)
+    if window_key is not None:
+        # A key names one session: one left on another (ended meanwhile, its NAS renamed) is dropped.
+        ChargingSession.objects.filter(fast_key=window_key).update(fast_key=None)
+    _note(s, reported, window_key if windowed else None)
     s.save()
     actor = client_actor(client)
     granted = _reserve(actor, s, customer, found.assignments, want)
@@ -357,7 +391,7 @@ def _charge_usage(actor: Actor, s: ChargingSession, used_wire: int, assignments)
     s.used_wire, s.used, s.billed, s.free, s.charged_minor = (used_wire, c.after.used, c.after.billed, c.after.free,
                                                               c.after.charged_minor)
     s.posted_minor, s.posted_billed, s.posted_wire = s.charged_minor, s.billed, s.used_wire
-    s.fast_until, s.fast_steps = None, []  # the window went with the hold
+    s.fast_until, s.fast_window = None, []  # the window went with the hold
 
 
 def _release(actor: Actor, hold, reason: str) -> None:
@@ -417,7 +451,7 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
         if until is not None:
             steps = quota.window(tariff, _usage(s), s.granted)
             s.fast_until, s.fast_idle_seconds = until, settings.TRIPLEPLAY_SESSION_IDLE_SECONDS
-            s.fast_steps = [[st.limit_wire, st.billed, st.charged_minor] for st in steps]
+            s.fast_window = [n for st in steps for n in (st.limit_wire, st.billed, st.charged_minor)]
         break
     s.granted = max(s.granted, s.used + units) if units else s.granted
     s.expires_at = _deadline(s, now)
@@ -447,10 +481,12 @@ def _locked(client: str, session_id: str) -> ChargingSession | None:
 
 @measured("update")
 def update(client: str, *, session_id: str, used: int, sequence: int | None = None,
-           requested: int | None = None) -> Answer:
+           requested: int | None = None, window_key: str | None = None, reported: Reported | None = None) -> Answer:
     """Charge the cumulative usage ``used`` (wire units since the start) and reserve the next quota.
     Idempotent: a report that adds no usage charges nothing; with a ``sequence``, one at or below
-    the last applied is a retry (its first answer) or stale (nothing changes)."""
+    the last applied is a retry (its first answer) or stale (nothing changes). ``window_key`` and
+    ``reported`` as for ``start`` (kept by the Python path; the one-call path of D212 runs only when
+    no window can open, and the next window's opening takes them again)."""
     client = _ref(client, "client", 64)
     session_id = _ref(session_id, "session_id", 200)
     used = _count(used, "used", MAX_USAGE)
@@ -477,6 +513,7 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
             return Answer.of(200, **_body(s, "updated", "stale_sequence",
                                           f"sequence {sequence} is older than {s.last_sequence}: nothing changed",
                                           available=_available(s.customer_id)))
+        _note(s, reported, window_key if s.windowed else None)
         answer = _update(s, used, want)
         if sequence is not None:
             s.last_sequence = sequence
@@ -491,7 +528,7 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
 # this one is the tests', which turn the function off to compare both paths on the same database.
 USE_DB_FUNCTIONS = True
 _SNAPSHOT_FIELDS = tuple(f.attname for f in ChargingSession._meta.concrete_fields
-                         if f.attname not in ("answers", "fast_steps"))
+                         if f.attname not in ("answers", "fast_window"))
 # What prepare_update reads, as columns and a join tree a caller may embed in its own read (the
 # RADIUS app joins it to the NAS's session row: one statement for both, radius/charging.py).
 SNAPSHOT_COLUMNS = (
@@ -690,7 +727,7 @@ def _update(s: ChargingSession, used: int, want: int) -> Answer:
 
 
 @measured("stop")
-def stop(client: str, *, session_id: str, used: int) -> Answer:
+def stop(client: str, *, session_id: str, used: int, reported: Reported | None = None) -> Answer:
     """Charge the rest of the cumulative usage ``used``, release the reservation, end the session.
     An unknown session is answered (404) and an ended one replayed; neither changes anything."""
     client = _ref(client, "client", 64)
@@ -706,8 +743,10 @@ def stop(client: str, *, session_id: str, used: int) -> Answer:
             return Answer.of(200, **_body(s, "ended", "already_ended", f"the session had ended ({s.end_reason})"))
         actor = client_actor(s.client)
         now = clock.now()
+        _note(s, reported, None)
         _charge_usage(actor, s, used, _assignments(s))
         s.status, s.end_reason, s.ended_at, s.last_seen_at = SessionStatus.ENDED, EndReason.STOPPED, now, now
+        s.fast_key = None
         record(actor, "session.stopped", s, used=s.used_wire, charged_minor=s.charged_minor)
         answer = Answer.of(200, **_body(s, "stopped", "ok", "session ended", available=_available(s.customer_id)))
         _store(s, "stop", answer)
@@ -749,7 +788,7 @@ def sweep_silent(limit: int = 1000) -> int:
                 _charge_usage(client_actor(s.client), s, s.used_wire, _assignments(s))
             if s.hold is not None:
                 _release(actor, s.hold, "session timed out")
-            s.hold = None
+            s.hold, s.fast_key = None, None
             s.status, s.end_reason, s.ended_at = SessionStatus.ENDED, EndReason.TIMED_OUT, clock.now()
             record(actor, "session.timed_out", s, used=s.used_wire, charged_minor=s.charged_minor,
                    last_seen_at=_iso(s.last_seen_at))
@@ -765,8 +804,6 @@ def settle_windows(limit: int = 1000) -> int:
     it in Python) and its next hold and window placed; its deadline is left as it was. A scheduled
     job (before the sweeper, which posts the window of a session it ends); a session reported
     meanwhile was settled by that report. Returns how many were settled."""
-    from django.db.models import F
-
     now = clock.now()
     due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, fast_until__lte=now,
                                               charged_minor__gt=F("posted_minor"))
@@ -796,6 +833,69 @@ def settle_windows(limit: int = 1000) -> int:
             s.save()
             settled += 1
     return settled
+
+
+# -- the fast path's side (D295) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The reports the fast path took since the client last asked: the counters as last reported, how
+    many reports, and when the last was heard."""
+
+    reported: Reported
+    reports: int
+    last_seen_at: datetime
+
+
+def take_reports(client: str, session_id: str) -> Taken | None:
+    """What radius_sql_interim took for the session since the client last asked, handed over once
+    (its count zeroed): the client folds it into its own record of the session (RADIUS: the NAS
+    session row's counters and interim count). None when it took none. Locks the session row, so the
+    caller takes its own row first (the report's lock order, docs/concurrency.md)."""
+    with transaction.atomic():
+        s = (ChargingSession.objects.select_for_update()
+             .filter(client=client, session_id=session_id, fast_reports__gt=0)
+             .only("id", "fast_reports", "reported_input", "reported_output", "reported_seconds",
+                   "reported_address", "last_seen_at").first())
+        if s is None:
+            return None
+        ChargingSession.objects.filter(pk=s.pk).update(fast_reports=0)
+        return Taken(Reported(s.reported_input, s.reported_output, s.reported_seconds, s.reported_address),
+                     s.fast_reports, s.last_seen_at)
+
+
+def close_windows(*, client: str | None = None, account_id: int | None = None, customer_id: int | None = None,
+                  forget_keys: bool = False) -> int:
+    """Close the open fast windows of a client's, an account's or a customer's sessions now (D295):
+    the database function reads no status, so whatever would make the Python path refuse a report
+    (an account or customer no longer active, a NAS disabled) closes the windows in its own
+    transaction, and the next report is the Python path's. What they charged is posted by that
+    report, the Stop, the sweeper or the settle job (fast_until is brought to now, not cleared).
+    ``forget_keys``: also drop the sessions' fast-path keys (the client's names changed: a NAS's
+    address). Returns how many sessions changed."""
+    match = Q(client=client) if client is not None else Q(account_id=account_id) if account_id is not None \
+        else Q(customer_id=customer_id)
+    now = clock.now()
+    rows = ChargingSession.objects.filter(match, status=SessionStatus.ACTIVE)
+    closed = rows.filter(fast_until__gt=now).update(fast_until=Least(F("fast_until"), now))
+    if forget_keys:
+        closed += rows.filter(fast_key__isnull=False).update(fast_key=None)
+    return closed
+
+
+def close_windows_of_customer(actor: Actor, customer: Customer, event: str) -> int:
+    """customers.hooks.CUSTOMER_CHANGED: a customer no longer active has no open window."""
+    if decision.status_refusal(Status.ACTIVE, customer.status) is None:
+        return 0
+    return close_windows(customer_id=customer.pk)
+
+
+def close_windows_of_account(actor: Actor, account: Account, event: str) -> int:
+    """customers.hooks.ACCOUNT_CHANGED: an account no longer active (or of a customer no longer active)."""
+    if decision.status_refusal(account.status, account.customer.status) is None:
+        return 0
+    return close_windows(account_id=account.pk)
 
 
 # -- softswitches -----------------------------------------------------------------------------------

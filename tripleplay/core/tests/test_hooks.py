@@ -109,11 +109,13 @@ def test_the_apps_wiring_is_the_documented_one():
     assert customer_hooks.CREDIT_LIMIT_CHANGED.handlers() == ["tripleplay.ledger.services.set_credit_limit"]
     assert customer_hooks.CUSTOMER_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_customer",
                                                           "tripleplay.radius.services.disconnect_customer_if_barred",
+                                                          "tripleplay.sessions.services.close_windows_of_customer",
                                                           "tripleplay.webhooks.handlers.customer_changed",
                                                           "tripleplay.notifications.handlers.customer_changed"]
     assert customer_hooks.ACCOUNT_CHANGED.handlers() == ["tripleplay.iptv.provisioning.sync_account",
                                                          "tripleplay.radius.services.disconnect_account_if_barred",
-                                                         "tripleplay.radius.services.coa_on_main_product_change"]
+                                                         "tripleplay.radius.services.coa_on_main_product_change",
+                                                         "tripleplay.sessions.services.close_windows_of_account"]
     assert sessions_hooks.SESSION_MUST_END.handlers() == ["tripleplay.radius.services.disconnect_on_must_end",
                                                           "tripleplay.webhooks.handlers.session_must_end"]
     assert invoicing_hooks.INVOICES_ISSUED.handlers() == ["tripleplay.webhooks.handlers.invoices_issued",

@@ -16,6 +16,7 @@ from tripleplay.ledger.models import Funds, Hold, LedgerEntry
 from tripleplay.ledger.selectors import sum_of_active_holds, sum_of_entries
 from tripleplay.radius import services
 from tripleplay.radius.models import NetworkSession
+from tripleplay.radius.selectors import with_window_reports
 from tripleplay.radius.tests.conftest import VOLUME_T0, volume_subscriber
 from tripleplay.rating.models import Xdr
 from tripleplay.sessions import services as core
@@ -106,26 +107,37 @@ def test_an_interim_inside_the_window_writes_no_ledger_row_and_one_outside_settl
     s = ChargingSession.objects.get(customer=customer)
     # The window: from no usage to one byte short of the grant (50 MB) or 256 blocks, the first.
     assert (s.windowed, s.fast_until, s.fast_idle_seconds) == (True, T0 + timedelta(minutes=15), 900)
-    assert s.fast_steps[:3] == [[0, 0, 0], [100_000, 100, 1], [200_000, 200, 2]] and len(s.fast_steps) == 256
+    # Flattened (limit, billed, charged) per step, found by the key (D295).
+    assert s.fast_window[:9] == [0, 0, 0, 100_000, 100, 1, 200_000, 200, 2] and len(s.fast_window) == 3 * 256
+    assert s.fast_key == f"{nas.address} {SID}"
     entries = LedgerEntry.objects.count()
     with CaptureQueriesContext(connection) as queries:
-        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("updated (granted: ok)")
+        assert acct(nas, account.login, "Interim-Update", 250, 60) == (
+            f"Interim-Update: charging session {s.pk} updated (fast window)")
     assert handled_in_sql(queries) == 1 and len(queries.captured_queries) == 1  # one statement, nothing else
     assert LedgerEntry.objects.count() == entries
+    # One row written: the charging session carries the NAS's counters until the Python path folds them.
     ns = NetworkSession.objects.get()
-    assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (150_000, 100_000, 60, 1)
+    assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (0, 0, 0, 0)
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.reported_input, s.reported_output, s.reported_seconds, s.fast_reports) == (150_000, 100_000, 60, 1)
     assert state(customer) | {"held": None} == {"charged": 3, "posted": 0, "balance": 500, "held": None, "entries": 0,
                                                 "xdrs": 0, "xdr_kb": 0, "active_holds": 1}
     # A retransmission: one statement, nothing changes.
     with CaptureQueriesContext(connection) as queries:
-        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("unchanged")
-    assert len(queries.captured_queries) == 1 and NetworkSession.objects.get().interim_updates == 1
+        assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("unchanged (fast window)")
+    assert len(queries.captured_queries) == 1 and ChargingSession.objects.get(customer=customer).fast_reports == 1
     # 26 MB: beyond the window's 25.5 MB: Python posts the window's 0.03 and this report's 2.57 at once.
     acct(nas, account.login, "Interim-Update", 26_000, 120)
     assert state(customer) | {"held": None} == {"charged": 260, "posted": 260, "balance": 240, "held": None,
                                                 "entries": 260, "xdrs": 260, "xdr_kb": 26_000, "active_holds": 1}
     s = ChargingSession.objects.get(customer=customer)
-    assert s.fast_steps[0] == [26_000_000, 26_000, 260] and s.fast_until is not None  # a new window
+    assert s.fast_window[:3] == [26_000_000, 26_000, 260] and s.fast_until is not None  # a new window
+    # ... and the NAS session row took the window's report and this one.
+    ns = NetworkSession.objects.get()
+    assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (
+        15_600_000, 10_400_000, 120, 2)
+    assert (s.reported_input, s.reported_output, s.fast_reports) == (15_600_000, 10_400_000, 0)
 
 
 def test_a_closed_window_is_the_python_paths_and_the_settle_job_posts_it(plan, actor):
@@ -324,3 +336,109 @@ def test_the_settle_job_posts_a_suspended_accounts_window_and_leaves_the_refusal
     s.refresh_from_db()
     assert (s.must_end, s.posted_minor) == ("not_allowed", 3)
     assert state(customer)["entries"] == 3
+
+
+# -- D295: one row per Interim-Update; what the function no longer reads closes the windows -----------------
+
+
+def test_the_nas_session_row_gets_every_report_the_window_took_once(plan, actor):
+    customer, account, nas = subscriber(actor, plan, 11, 500)
+    acct(nas, account.login, "Start")
+    for minute, kb in ((1, 100), (2, 200), (2, 200), (3, 300)):  # the third a retransmission
+        clock.freeze(T0 + timedelta(minutes=minute))
+        assert "(fast window)" in acct(nas, account.login, "Interim-Update", kb, minute * 60)
+    row = NetworkSession.objects.get()
+    assert (row.input_octets, row.interim_updates) == (0, 0)  # nothing written to it
+    now = with_window_reports(NetworkSession.objects.all())[0]  # what the operator and the API see
+    assert (now.input_octets, now.output_octets, now.session_time_seconds, now.interim_updates,
+            now.updated_at) == (180_000, 120_000, 180, 3, T0 + timedelta(minutes=3))
+    # The Stop is the Python path's: it folds the three reports in first, then takes its own counters.
+    clock.freeze(T0 + timedelta(minutes=4))
+    acct(nas, account.login, "Stop", 350, 240)
+    row = NetworkSession.objects.get()
+    assert (row.status, row.input_octets, row.output_octets, row.session_time_seconds, row.interim_updates) == (
+        "stopped", 210_000, 140_000, 240, 3)
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.fast_reports, s.fast_key, s.charged_minor, s.posted_minor) == (0, None, 4, 4)
+
+
+@pytest.mark.parametrize("change", ["customer suspended", "account blocked"])
+def test_a_status_change_closes_the_window_in_its_transaction(plan, actor, change):
+    from tripleplay.customers.services import change_account_status, change_customer_status
+
+    customer, account, nas = subscriber(actor, plan, 12, 500)
+    acct(nas, account.login, "Start")
+    acct(nas, account.login, "Interim-Update", 100, 60)
+    clock.freeze(T0 + timedelta(minutes=2))
+    if change == "customer suspended":
+        change_customer_status(actor, customer, "suspended", reason="test")
+    else:
+        change_account_status(actor, account, "blocked", reason="test")
+    s = ChargingSession.objects.get(customer=customer)
+    assert s.fast_until == T0 + timedelta(minutes=2)  # closed now: the function reads no status
+    clock.freeze(T0 + timedelta(minutes=3))
+    with CaptureQueriesContext(connection) as queries:
+        acct(nas, account.login, "Interim-Update", 200, 180)
+    assert len(queries.captured_queries) > 1  # the Python path: it posts the window and refuses more
+    s.refresh_from_db()
+    assert (s.charged_minor, s.posted_minor, s.must_end, s.hold_id) == (2, 2, "not_allowed", None)
+
+
+def test_a_nas_disabled_or_moved_closes_its_windows_and_drops_their_keys(plan, actor):
+    customer, account, nas = subscriber(actor, plan, 13, 500)
+    acct(nas, account.login, "Start")
+    acct(nas, account.login, "Interim-Update", 100, 60)
+    clock.freeze(T0 + timedelta(minutes=2))
+    services.update_nas(actor, nas, address="198.51.100.13")
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.fast_until, s.fast_key) == (T0 + timedelta(minutes=2), None)
+    nas.refresh_from_db()
+    clock.freeze(T0 + timedelta(minutes=3))
+    acct(nas, account.login, "Interim-Update", 200, 180)  # Python: posts, and a window under the new address
+    s.refresh_from_db()
+    assert (s.fast_key, s.posted_minor, s.fast_until) == (f"198.51.100.13 {SID}", 2, T0 + timedelta(minutes=18))
+    services.update_nas(actor, nas, enabled=False)
+    s.refresh_from_db()
+    assert (s.fast_until, s.fast_key) == (T0 + timedelta(minutes=3), None)
+    services.update_nas(actor, nas, name="renamed")  # nothing the fast path reads: windows stay as they are
+    assert ChargingSession.objects.get(customer=customer).fast_until == T0 + timedelta(minutes=3)
+
+
+def test_a_key_names_one_session(plan, actor):
+    """A key left on another session (its NAS's address given to a new NAS meanwhile) is dropped by a
+    start that needs it, instead of failing the start on the unique index."""
+    customer, account, nas = subscriber(actor, plan, 14, 5_000)
+    acct(nas, account.login, "Start")
+    ChargingSession.objects.filter(customer=customer).update(client="nas:0")  # as if another NAS's session
+    acct(nas, account.login, "Start", sid="another")
+    ChargingSession.objects.filter(customer=customer, session_id="another").update(fast_key=None)
+    ChargingSession.objects.filter(customer=customer, session_id=SID).update(fast_key=f"{nas.address} again")
+    assert acct(nas, account.login, "Start", sid="again").endswith("(granted: ok)")
+    keys = dict(ChargingSession.objects.filter(customer=customer).values_list("session_id", "fast_key"))
+    assert keys == {SID: None, "another": None, "again": f"{nas.address} again"}
+
+
+def test_the_key_is_the_address_as_postgresql_prints_it(db):
+    from tripleplay.radius.charging import window_key
+
+    for written in ("192.0.2.1", "2001:db8::1", "2001:0DB8:0000:0000:0000:0000:0000:0001", "fe80::1:0:0:0",
+                    "2001:db8:0:0:1:0:0:1", "2001:db8::ffff:1:2", "::1:0:0"):
+        with connection.cursor() as c:
+            c.execute("SELECT host(%s::inet) || ' ' || left(%s, 64)", [written, "x" * 70])
+            assert window_key(written, "x" * 70) == c.fetchone()[0], written
+    # PostgreSQL prints these with an IPv4 tail, Python 3.11 does not: no key, the Python path.
+    assert window_key("::ffff:192.0.2.1", "x") is None and window_key("::1", "x") is None
+
+
+@pytest.mark.parametrize("giga", [2**31 - 1, 2**31, 2**32 - 1, 2**40])
+def test_extreme_counters_are_bounded_not_overflowed(plan, actor, giga):
+    """bigint arithmetic (no numeric) bounded as radius.services._octets: no "bigint out of range"
+    whatever the NAS sends; usage beyond the window is the Python path's (0, nothing written)."""
+    customer, account, nas = subscriber(actor, plan, 15, 500)
+    acct(nas, account.login, "Start")
+    with connection.cursor() as c:
+        c.execute("SELECT radius_sql_interim(%s, %s, %s, %s, %s, %s, %s, NULL, 0, NULL)",
+                  [nas.address, SID, 2**32 - 1, giga, 2**32 - 1, giga, 2**32 - 1])
+        assert c.fetchone()[0] == 0
+    s = ChargingSession.objects.get(customer=customer)
+    assert (s.fast_reports, s.reported_input, s.charged_minor) == (0, 0, 0)

@@ -13,6 +13,7 @@ from tripleplay.ledger.services import record_payment
 from tripleplay.money import Money
 from tripleplay.radius import services
 from tripleplay.radius.models import NetworkSession
+from tripleplay.radius.selectors import with_window_reports
 from tripleplay.radius.tests.conftest import MIKROTIK_SECRET, needs_freeradius, radclient
 from tripleplay.rating.models import Xdr
 from tripleplay.sessions.models import ChargingSession
@@ -58,12 +59,14 @@ def run(server, customer, calls: list[str]) -> dict:
     interims = [(300, 60), (300, 60), (700, 120), (1_200, 180)]  # KB so far; the second a retransmission
     for kb, seconds in interims:
         assert acct(server, "Interim-Update", kb, seconds) == "Accounting-Response"
-    ns = NetworkSession.objects.get()
+    ns = with_window_reports([NetworkSession.objects.get()])[0]  # as the operator sees it (D295)
     s = ChargingSession.objects.get(customer=customer)
+    written = NetworkSession.objects.get()  # the row itself: the fast path wrote the charging session only
+    during_row = (written.input_octets, written.interim_updates)
     during = {"network": (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates,
                           ns.framed_ip),
               "charged": (s.used_wire, s.billed, s.charged_minor), "posted": s.posted_minor,
-              "balance": Funds.objects.get(customer=customer).balance_minor, "calls": list(calls)}
+              "balance": Funds.objects.get(customer=customer).balance_minor, "calls": list(calls), "row": during_row}
     assert acct(server, "Stop", 1_250, 200) == "Accounting-Response"
     f = Funds.objects.get(customer=customer)
     charges = LedgerEntry.objects.filter(customer=customer, kind="charge")
@@ -81,6 +84,7 @@ def test_an_interim_inside_the_window_is_answered_by_rlm_sql_without_python(radi
     # Start and Stop through rlm_rest; the three interims (and the retransmission) never reached Python.
     assert out["during"]["calls"] == ["Start"]
     assert out["during"]["network"] == (720_000, 480_000, 180, 3, "10.0.0.9")
+    assert out["during"]["row"] == (0, 0)  # the NAS session row waits for the Python path's fold
     # 1,200 KB: 0.12 charged in the fast window, held, nothing posted yet: the balance is the payment.
     assert out["during"]["charged"] == (1_200_000, 1_200, 12) and out["during"]["posted"] == 0
     assert out["during"]["balance"] == 10_000

@@ -24,8 +24,10 @@ def _port(value: str | None) -> int:
 @page()
 def network(request):
     status = request.GET.get("status") or SessionStatus.ACTIVE
+    sessions = paginate(request, selectors.sessions(status=status if status != "all" else None))
+    sessions.object_list = selectors.with_window_reports(sessions.object_list)  # as they are now (D295)
     return show(request, "network/index.html", "network", nas_clients=selectors.nas_clients(), vendors=Vendor.choices,
-                sessions=paginate(request, selectors.sessions(status=status if status != "all" else None)),
+                sessions=sessions,
                 status=status, commands=selectors.commands().exclude(status=CommandStatus.DONE)[:50])
 
 
