@@ -14,7 +14,7 @@ pytestmark = pytest.mark.postgres
 
 def test_the_files_are_the_ones_the_hot_path_calls():
     assert [n for p in sql_files("ledger") for n in function_names(p)] == [
-        "ledger_capture_hold", "ledger_place_hold", "ledger_available_funds", "ledger_open_hold_minor", "ppv_py_json"]
+        "ledger_capture_hold", "ledger_place_hold", "ledger_available_funds", "ppv_py_json"]
     assert [n for p in sql_files("ppv") for n in function_names(p)] == ["ppv_authorize_approve", "ppv_confirm_charge"]
 
 

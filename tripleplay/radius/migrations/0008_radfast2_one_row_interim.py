@@ -21,6 +21,6 @@ def up(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("radius", "0006_radfast_sql_interim"),
+    dependencies = [("radius", "0007_radauth2_post_auth_batch"),
                     ("charging_sessions", "0004_radfast2_fast_key_and_reports")]
     operations = [migrations.RunPython(up, migrations.RunPython.noop)]
