@@ -80,6 +80,17 @@ def reported(session) -> dict:
                        window_key=_key(session), reported=reported_of(session))
 
 
+def lay_over(session, reported: core.Reported, reports: int, last_seen_at) -> None:
+    """The fast path's ``reports`` of ``session`` (a NAS session row) applied to the object: each counter
+    the greater, the address, the interim count, the time last heard (D295). Nothing written."""
+    session.input_octets = max(session.input_octets, reported.input)
+    session.output_octets = max(session.output_octets, reported.output)
+    session.session_time_seconds = max(session.session_time_seconds, reported.seconds)
+    session.framed_ip = reported.address or session.framed_ip
+    session.interim_updates += reports
+    session.updated_at = max(session.updated_at, last_seen_at)
+
+
 def take_window_reports(session) -> bool:
     """Fold what the fast path took for ``session`` (its NAS row, locked by the caller) into the row:
     each counter the greater, the interim count, the address and the time last heard (D295). Saved
@@ -87,13 +98,7 @@ def take_window_reports(session) -> bool:
     taken = core.take_reports(client(session.nas_id), session.acct_session_id)
     if taken is None:
         return False
-    r = taken.reported
-    session.input_octets = max(session.input_octets, r.input)
-    session.output_octets = max(session.output_octets, r.output)
-    session.session_time_seconds = max(session.session_time_seconds, r.seconds)
-    session.framed_ip = r.address or session.framed_ip
-    session.interim_updates += taken.reports
-    session.updated_at = max(session.updated_at, taken.last_seen_at)
+    lay_over(session, taken.reported, taken.reports, taken.last_seen_at)
     session.save(update_fields=["input_octets", "output_octets", "session_time_seconds", "framed_ip",
                                 "interim_updates", "updated_at"])
     return True

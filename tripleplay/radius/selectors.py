@@ -166,20 +166,17 @@ def with_window_reports(rows):
     """``rows`` (NAS session rows, a page) as they are now: an open session's Interim-Updates answered by
     the fast path (D295) are on its charging session until the Python path folds them into the row
     (radius.charging.take_window_reports); here they are laid over the objects, nothing written."""
-    from tripleplay.radius.charging import client
+    from tripleplay.radius.charging import client, lay_over
     from tripleplay.sessions.selectors import pending_reports
+    from tripleplay.sessions.services import Reported
 
     rows = list(rows)
     pending = pending_reports((client(s.nas_id), s.acct_session_id) for s in rows if s.status == "active")
     for s in rows:
         c = pending.get((client(s.nas_id), s.acct_session_id)) if s.status == "active" else None
         if c is not None:
-            s.input_octets = max(s.input_octets, c.reported_input)
-            s.output_octets = max(s.output_octets, c.reported_output)
-            s.session_time_seconds = max(s.session_time_seconds, c.reported_seconds)
-            s.framed_ip = c.reported_address or s.framed_ip
-            s.interim_updates += c.fast_reports
-            s.updated_at = max(s.updated_at, c.last_seen_at)
+            lay_over(s, Reported(c.reported_input, c.reported_output, c.reported_seconds, c.reported_address),
+                     c.fast_reports, c.last_seen_at)
     return rows
 
 
