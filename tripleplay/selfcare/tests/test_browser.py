@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import free_port, run_cli, start_serve
+from tripleplay.core.testing import free_port, run_cli, start_serve, stop_serve
 from tripleplay.simulators.testing import SimulatorProcess, StripeSimulatorProcess
-from tripleplay.web.tests.test_browser import CHROMIUM, REQUIRE_BROWSER_ENV, _missing, _required, _stop, _until
+from tripleplay.web.tests.test_browser import CHROMIUM, REQUIRE_BROWSER_ENV, _missing, _required, _until
 
 pytestmark = pytest.mark.browser
 PASSWORD = "portal-browser-pw"
@@ -127,8 +127,8 @@ def site(tmp_path_factory):
                                        "1", "--no-jobs"], env=env, stdout=log, stderr=subprocess.STDOUT)
         yield {"url": url, "sim": sim, "xml_sim": xml_sim, "stripe": stripe, "seed": seed, "log": log_path}
     finally:
-        _stop(worker)
-        _stop(server)
+        stop_serve(worker)
+        stop_serve(server)
         stripe.stop()
         xml_sim.stop()
         sim.stop()
