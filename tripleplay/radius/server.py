@@ -127,7 +127,6 @@ def render_config(dest: Path, settings: Settings, run_dir: Path | None = None) -
         # The site's SQL-path lines (# @SQL@ ... # @END_SQL@) or the rest-only ones they replace.
         text = (_REST_BLOCK if sql else _SQL_BLOCK).sub("", text)
         text = (_SQL_BLOCK if sql else _REST_BLOCK).sub(r"\1", text)
-        text = _sql_lines(text, sql)
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         target.write_text(text)
@@ -195,21 +194,3 @@ class FreeradiusProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def _sql_lines(text: str, sql: bool) -> str:
-    """A template line starting (after its indentation) with ``@SQL@`` is kept, without the marker, only
-    with the SQL path; one with ``@REST@`` only without it (the one-line form of the blocks above)."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        body = line.lstrip("\t ")
-        indent = line[:len(line) - len(body)]
-        if body.startswith("@SQL@"):
-            if sql:
-                out.append(indent + body[5:].lstrip(" "))
-        elif body.startswith("@REST@"):
-            if not sql:
-                out.append(indent + body[6:].lstrip(" "))
-        else:
-            out.append(line)
-    return "".join(out)
