@@ -129,16 +129,21 @@ def sql_path(env: dict) -> dict:
 
 def charged_minor(database: str) -> dict:
     """What the interims cost in tripleplay's ledger: charges, holds, the invariant balance = entries."""
+    # A session's charged state is the greater of its row's and its fast window's (D296: the Python
+    # path folds the window into the row under its lock).
+    charged = ("(SELECT s.id, s.hold_id, s.posted_minor, greatest(s.charged_minor, coalesce(w.charged_minor, 0)) AS c"
+               " FROM charging_sessions_chargingsession s LEFT JOIN charging_sessions_chargingwindow w"
+               " ON w.session_id = s.id)")
     sql = ("SELECT (SELECT -coalesce(sum(amount_minor),0) FROM ledger_ledgerentry WHERE kind='charge'), "
            "(SELECT count(*) FROM radius_networksession), (SELECT coalesce(sum(interim_updates),0) FROM "
            "radius_networksession)"
-           " + (SELECT coalesce(sum(fast_reports),0) FROM charging_sessions_chargingsession), "
+           " + (SELECT coalesce(sum(reports),0) FROM charging_sessions_chargingwindow), "
            "(SELECT count(*) FROM ledger_funds f WHERE f.balance_minor <> (SELECT "
            "coalesce(sum(amount_minor),0) FROM ledger_ledgerentry e WHERE e.customer_id=f.customer_id)), "
-           "(SELECT coalesce(sum(charged_minor),0) FROM charging_sessions_chargingsession), "
-           "(SELECT coalesce(sum(charged_minor - posted_minor),0) FROM charging_sessions_chargingsession), "
-           "(SELECT count(*) FROM charging_sessions_chargingsession s JOIN ledger_hold h ON h.id = s.hold_id "
-           "WHERE s.charged_minor - s.posted_minor > h.amount_minor OR h.status <> 'active')")
+           f"(SELECT coalesce(sum(c),0) FROM {charged} x), "
+           f"(SELECT coalesce(sum(c - posted_minor),0) FROM {charged} x), "
+           f"(SELECT count(*) FROM {charged} x JOIN ledger_hold h ON h.id = x.hold_id "
+           "WHERE x.c - x.posted_minor > h.amount_minor OR h.status <> 'active')")
     out = _pg("psql", "-At", "-d", database, "-c", sql).stdout.strip().split("|")
     # charged_minor: what the sessions cost (D280: a fast window's charges are held, posted when it closes);
     # posted_minor: the ledger's charge entries; pending_not_held: must be 0.

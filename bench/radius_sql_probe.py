@@ -91,7 +91,7 @@ def interim(args, env: dict, db: str, home: Path) -> bool:
     """The Interim-Update probes (D295): stock's statement and tripleplay's, alternately; the checks."""
     start_sessions(env, args.users)
     _pg("psql", "-q", "-d", db, "-c", "CREATE SEQUENCE probe_octets", "-c", "VACUUM ANALYZE")
-    reports = "SELECT coalesce(sum(fast_reports), 0) FROM charging_sessions_chargingsession"
+    reports = "SELECT coalesce(sum(reports), 0) FROM charging_sessions_chargingwindow"
     before = int(_pg("psql", "-At", "-d", db, "-c", reports).stdout)
     pick = f"\\set i random(0, {args.users - 1})\n"
     rates = {"stock interim": [], "tripleplay interim": []}

@@ -176,7 +176,7 @@ def with_window_reports(rows):
         c = pending.get((client(s.nas_id), s.acct_session_id)) if s.status == "active" else None
         if c is not None:
             lay_over(s, Reported(c.reported_input, c.reported_output, c.reported_seconds, c.reported_address),
-                     c.fast_reports, c.last_seen_at)
+                     c.reports, c.last_seen_at)
     return rows
 
 
@@ -254,7 +254,7 @@ def customer_internet(customer_id: int) -> dict:
     core's session of the same NAS and Acct-Session-Id), the last ended sessions, and the outbox's
     commands not done."""
     from tripleplay.radius.charging import client
-    from tripleplay.sessions.selectors import active_sessions
+    from tripleplay.sessions.selectors import active_sessions, with_windows
 
     accounts = list(Account.objects.filter(customer_id=customer_id).order_by("id"))
     logins = {login.account_id: login for login in
@@ -264,7 +264,8 @@ def customer_internet(customer_id: int) -> dict:
     services = {s.product_id: s for s in InternetService.objects.filter(product_id__in=main.values())}
     rows = [{"account": a, "login": logins.get(a.pk), "service": services.get(main.get(a.pk))}
             for a in accounts if a.pk in logins or main.get(a.pk) in services]
-    charged = {(c.client, c.session_id): c for c in active_sessions(customer=customer_id).filter(service_type="data")}
+    charged = {(c.client, c.session_id): c
+               for c in with_windows(active_sessions(customer=customer_id).filter(service_type="data"))}
     active = with_window_reports(sessions(customer_id=customer_id, status="active").order_by("-started_at", "-id")[:100])
     for s in active:
         s.charging = charged.get((client(s.nas_id), s.acct_session_id))

@@ -57,27 +57,12 @@ class ChargingSession(models.Model):
     posted_minor = models.BigIntegerField(default=0)
     posted_billed = models.BigIntegerField(default=0)
     posted_wire = models.BigIntegerField(default=0)
-    # The fast window (D280, D295): reports of a windowed session (RADIUS) whose cumulative usage falls
-    # inside fast_window before fast_until are charged by one database function without a ledger
-    # write, which finds the session by fast_key (the client's own name of it, unique) and updates
-    # this row only. fast_window: the steps of quota.window flattened, [limit in wire units, billed,
-    # cumulative charged_minor] * n, ascending. A window is open while fast_until is in the future;
-    # it closes with the hold it was opened with (any post), a status change of the account or the
-    # customer, or the client's word (sessions.services.close_windows).
+    # The fast window (D280, D295, D296): a windowed session's (RADIUS) reports inside its window are
+    # charged by one database function on the session's ChargingWindow row (below), without a ledger
+    # write; fast_until mirrors the window's end for the settle job's index (D281).
     windowed = models.BooleanField(default=False)
-    fast_key = models.CharField(max_length=300, null=True, blank=True)
     fast_until = models.DateTimeField(null=True, blank=True)
-    fast_window = BigIntegerList()
     fast_idle_seconds = models.PositiveIntegerField(default=0)  # the deadline the function sets: now + this
-    # The client's counters as last reported (D295): wire units each way and seconds, and the address
-    # it gave the session, whichever path took the report; fast_reports counts the reports the
-    # function took since the client last took them (sessions.services.take_reports: RADIUS folds
-    # them into its NAS session row).
-    reported_input = models.BigIntegerField(default=0)
-    reported_output = models.BigIntegerField(default=0)
-    reported_seconds = models.BigIntegerField(default=0)
-    reported_address = models.GenericIPAddressField(null=True, blank=True)
-    fast_reports = models.PositiveIntegerField(default=0)
     hold = models.OneToOneField(Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="charging_session")
     holds_placed = models.PositiveIntegerField(default=0)  # numbers the holds' idempotency keys
     charges = models.PositiveIntegerField(default=0)  # numbers the charged intervals (xDRs, entry keys)
@@ -103,9 +88,6 @@ class ChargingSession(models.Model):
                                    name="charging_session_posted_le_charged"),
             models.CheckConstraint(condition=Q(status="active") | Q(hold__isnull=True),
                                    name="charging_session_ended_holds_nothing"),
-            # The fast path's lookup (D295): one session per key while it has one.
-            models.UniqueConstraint(fields=["fast_key"], condition=Q(fast_key__isnull=False),
-                                    name="charging_session_fast_key_unique"),
         ]
         indexes = [
             models.Index(fields=["customer", "status"]),
@@ -118,6 +100,37 @@ class ChargingSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client}:{self.session_id} {self.status}"
+
+
+class ChargingWindow(models.Model):
+    """A windowed session's fast window and what was charged inside it (D280, D295, D296): the one row
+    radius_sql_interim reads (by ``key``, without a lock) and writes (one UPDATE guarded by ``hold_id``
+    and ``until``), narrow so that its UPDATE forms and writes a small tuple. Written by the Python
+    path when it opens a window (sessions.services._reserve: the steps, the hold, the end, the session's
+    charged state), closed by any post (``until`` cleared), and folded into the session under its lock
+    before the Python path decides anything (``_locked``: each charged value the greater). ``steps``:
+    quota.window's steps flattened, [limit in wire units, billed, cumulative charged_minor] * n,
+    ascending. ``reported_*`` are the client's counters as last reported, ``reports`` the reports the
+    function took since the client last took them (``take_reports``: RADIUS folds them into its NAS
+    session row)."""
+
+    session = models.OneToOneField(ChargingSession, on_delete=models.CASCADE, primary_key=True, related_name="window")
+    key = models.CharField(max_length=300, null=True, blank=True, unique=True)  # the client's name of the session
+    hold_id = models.BigIntegerField(null=True, blank=True)  # the hold the window was opened with (the guard)
+    until = models.DateTimeField(null=True, blank=True)  # open while in the future
+    used_wire = models.BigIntegerField(default=0)
+    billed = models.BigIntegerField(default=0)
+    charged_minor = models.BigIntegerField(default=0)
+    last_seen_at = models.DateTimeField()
+    reported_input = models.BigIntegerField(default=0)
+    reported_output = models.BigIntegerField(default=0)
+    reported_seconds = models.BigIntegerField(default=0)
+    reported_address = models.GenericIPAddressField(null=True, blank=True)
+    reports = models.PositiveIntegerField(default=0)
+    steps = BigIntegerList()
+
+    def __str__(self) -> str:
+        return f"window of session {self.session_id} until {self.until}"
 
 
 class Softswitch(models.Model):

@@ -54,7 +54,7 @@ from tripleplay.rating import services as rating
 from tripleplay.sessions import decision, quota
 from tripleplay.sessions.hooks import SESSION_MUST_END, SessionMustEnd
 from tripleplay.sessions.metrics import measured
-from tripleplay.sessions.models import ChargingSession, EndReason, SessionStatus, Softswitch
+from tripleplay.sessions.models import ChargingSession, ChargingWindow, EndReason, SessionStatus, Softswitch
 
 XDR_SOURCE = "session"
 MAX_USAGE = 2**62  # bounds every reported counter (bigint columns, with room for sums)
@@ -110,7 +110,7 @@ def fast_until(now: datetime) -> datetime | None:
 class Reported:
     """A client's counters with a report (D295): wire units each way, seconds, and the address it gave
     the session (RADIUS: Acct-Input/Output-Octets with their gigawords, Acct-Session-Time,
-    Framed-IP-Address). Stored on the session, so that the fast path can tell a retransmission."""
+    Framed-IP-Address). Stored with the window, so that the fast path can tell a retransmission."""
 
     input: int
     output: int
@@ -119,14 +119,47 @@ class Reported:
 
 
 def _note(s: ChargingSession, reported: Reported | None, window_key: str | None) -> None:
-    """Keep a report's counters (each the greater) and the client's key for the fast path on ``s``."""
+    """Keep a report's counters and the client's key on ``s`` for the window this report may open."""
+    s._reported, s._window_key = reported, window_key
+
+
+def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step]) -> None:
+    """Write the session's window row (D296): the steps, the hold it is opened with, its end, the
+    session's charged state, the client's key and counters (each counter the greater of the stored and
+    the report's; the reports not yet taken by the client stay). A key names one session: one left on
+    another window (its session ended, its NAS moved) is dropped first."""
+    key, reported = getattr(s, "_window_key", None), getattr(s, "_reported", None)
+    if key is not None:
+        ChargingWindow.objects.filter(key=key).exclude(session_id=s.pk).update(key=None)
+    w = ChargingWindow.objects.select_for_update().filter(session_id=s.pk).first() or ChargingWindow(session=s)
+    w.key = key if key is not None else w.key
+    w.hold_id, w.until = s.hold_id, until
+    w.steps = [n for st in steps for n in (st.limit_wire, st.billed, st.charged_minor)]
+    w.used_wire, w.billed, w.charged_minor, w.last_seen_at = s.used_wire, s.billed, s.charged_minor, s.last_seen_at
     if reported is not None:
-        s.reported_input = max(s.reported_input, min(reported.input, MAX_USAGE))
-        s.reported_output = max(s.reported_output, min(reported.output, MAX_USAGE))
-        s.reported_seconds = max(s.reported_seconds, min(reported.seconds, MAX_USAGE))
-        s.reported_address = reported.address or s.reported_address
-    if window_key is not None and s.status == SessionStatus.ACTIVE:
-        s.fast_key = window_key
+        w.reported_input = max(w.reported_input, min(reported.input, MAX_USAGE))
+        w.reported_output = max(w.reported_output, min(reported.output, MAX_USAGE))
+        w.reported_seconds = max(w.reported_seconds, min(reported.seconds, MAX_USAGE))
+        w.reported_address = reported.address or w.reported_address
+    w.save()
+
+
+def _close_window(s: ChargingSession, *, forget_key: bool = False) -> None:
+    """The session's window closed (a post, the end): the function finds nothing open to charge."""
+    if s.windowed:
+        changes = {"until": None, **({"key": None} if forget_key else {})}
+        ChargingWindow.objects.filter(session_id=s.pk).update(**changes)
+
+
+def _fold(s: ChargingSession) -> None:
+    """What the function charged in the session's window, into ``s`` (under the session's lock; the
+    window row locked after it): each of used_wire, billed, charged_minor, last_seen_at the greater.
+    Everything is cumulative, so folding again changes nothing."""
+    w = (ChargingWindow.objects.select_for_update().filter(session_id=s.pk)
+         .only("used_wire", "billed", "charged_minor", "last_seen_at").first())
+    if w is not None:
+        s.used_wire, s.billed = max(s.used_wire, w.used_wire), max(s.billed, w.billed)
+        s.charged_minor, s.last_seen_at = max(s.charged_minor, w.charged_minor), max(s.last_seen_at, w.last_seen_at)
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -288,9 +321,6 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
         first_increment=terms.first_increment, next_increment=terms.next_increment, offpeak=found.choice.offpeak,
         currency=customer.currency, started_at=now, last_seen_at=now, expires_at=now, answers={"request": request},
         windowed=windowed)
-    if window_key is not None:
-        # A key names one session: one left on another (ended meanwhile, its NAS renamed) is dropped.
-        ChargingSession.objects.filter(fast_key=window_key).update(fast_key=None)
     _note(s, reported, window_key if windowed else None)
     s.save()
     actor = client_actor(client)
@@ -391,7 +421,8 @@ def _charge_usage(actor: Actor, s: ChargingSession, used_wire: int, assignments)
     s.used_wire, s.used, s.billed, s.free, s.charged_minor = (used_wire, c.after.used, c.after.billed, c.after.free,
                                                               c.after.charged_minor)
     s.posted_minor, s.posted_billed, s.posted_wire = s.charged_minor, s.billed, s.used_wire
-    s.fast_until, s.fast_window = None, []  # the window went with the hold
+    s.fast_until = None  # the window went with the hold
+    _close_window(s)
 
 
 def _release(actor: Actor, hold, reason: str) -> None:
@@ -451,7 +482,7 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
         if until is not None:
             steps = quota.window(tariff, _usage(s), s.granted)
             s.fast_until, s.fast_idle_seconds = until, settings.TRIPLEPLAY_SESSION_IDLE_SECONDS
-            s.fast_window = [n for st in steps for n in (st.limit_wire, st.billed, st.charged_minor)]
+            _open_window(s, until, steps)
         break
     s.granted = max(s.granted, s.used + units) if units else s.granted
     s.expires_at = _deadline(s, now)
@@ -476,6 +507,8 @@ def _locked(client: str, session_id: str) -> ChargingSession | None:
     s = ChargingSession.objects.select_for_update().filter(client=client, session_id=session_id).first()
     if s is not None:
         s.hold  # noqa: B018 -- loaded now, under the lock
+        if s.windowed:
+            _fold(s)
     return s
 
 
@@ -528,14 +561,15 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
 # this one is the tests', which turn the function off to compare both paths on the same database.
 USE_DB_FUNCTIONS = True
 _SNAPSHOT_FIELDS = tuple(f.attname for f in ChargingSession._meta.concrete_fields
-                         if f.attname not in ("answers", "fast_window"))
+                         if f.attname != "answers")
 # What prepare_update reads, as columns and a join tree a caller may embed in its own read (the
 # RADIUS app joins it to the NAS's session row: one statement for both, radius/charging.py).
 SNAPSHOT_COLUMNS = (
     f"{', '.join('s.' + f for f in _SNAPSHOT_FIELDS)}, h.status, h.amount_minor, h.expires_at, a.status,"
     f" c.status, {ledger_selectors.available_sql('f')},"
     " EXISTS (SELECT 1 FROM customers_accountproduct ap JOIN catalog_planallowance pa ON pa.plan_id = ap.plan_id"
-    " WHERE ap.account_id = s.account_id AND pa.service_type = s.service_type)")
+    " WHERE ap.account_id = s.account_id AND pa.service_type = s.service_type),"
+    " (SELECT w.used_wire FROM charging_sessions_chargingwindow w WHERE w.session_id = s.id)")
 SNAPSHOT_JOINS = (
     f"charging_sessions_chargingsession s {ledger_selectors.hold_join_sql('h', 's.hold_id')}"
     " JOIN customers_account a ON a.id = s.account_id JOIN customers_customer c ON c.id = s.customer_id"
@@ -581,10 +615,11 @@ def prepare_update(client: str, session_id: str, used: int, sequence: int | None
         return None
     n = len(_SNAPSHOT_FIELDS)
     s = ChargingSession.from_db(DEFAULT_DB_ALIAS, _SNAPSHOT_FIELDS, row[:n])
-    hold_status, hold_minor, hold_expires, account_status, customer_status, available, allowances = row[n:]
+    hold_status, hold_minor, hold_expires, account_status, customer_status, available, allowances, window = row[n:]
     now = clock.now()
     if (s.status != SessionStatus.ACTIVE or allowances or s.hold_id is None or hold_status != HoldStatus.ACTIVE
             or s.posted_minor != s.charged_minor
+            or (window is not None and window > s.used_wire)  # the fast window charged more (D296): Python folds it
             # a windowed session whose next window can open now: Python opens it (D280); one that
             # cannot (the settle lead before midnight, D281) is this function's common case as any
             or (s.windowed and fast_windows_on() and fast_until(now) is not None)
@@ -743,10 +778,9 @@ def stop(client: str, *, session_id: str, used: int, reported: Reported | None =
             return Answer.of(200, **_body(s, "ended", "already_ended", f"the session had ended ({s.end_reason})"))
         actor = client_actor(s.client)
         now = clock.now()
-        _note(s, reported, None)
         _charge_usage(actor, s, used, _assignments(s))
         s.status, s.end_reason, s.ended_at, s.last_seen_at = SessionStatus.ENDED, EndReason.STOPPED, now, now
-        s.fast_key = None
+        _close_window(s, forget_key=True)
         record(actor, "session.stopped", s, used=s.used_wire, charged_minor=s.charged_minor)
         answer = Answer.of(200, **_body(s, "stopped", "ok", "session ended", available=_available(s.customer_id)))
         _store(s, "stop", answer)
@@ -788,7 +822,8 @@ def sweep_silent(limit: int = 1000) -> int:
                 _charge_usage(client_actor(s.client), s, s.used_wire, _assignments(s))
             if s.hold is not None:
                 _release(actor, s.hold, "session timed out")
-            s.hold, s.fast_key = None, None
+            s.hold = None
+            _close_window(s, forget_key=True)
             s.status, s.end_reason, s.ended_at = SessionStatus.ENDED, EndReason.TIMED_OUT, clock.now()
             record(actor, "session.timed_out", s, used=s.used_wire, charged_minor=s.charged_minor,
                    last_seen_at=_iso(s.last_seen_at))
@@ -805,8 +840,9 @@ def settle_windows(limit: int = 1000) -> int:
     job (before the sweeper, which posts the window of a session it ends); a session reported
     meanwhile was settled by that report. Returns how many were settled."""
     now = clock.now()
-    due = list(ChargingSession.objects.filter(status=SessionStatus.ACTIVE, fast_until__lte=now,
-                                              charged_minor__gt=F("posted_minor"))
+    due = list(ChargingSession.objects.filter(Q(charged_minor__gt=F("posted_minor"))
+                                              | Q(window__charged_minor__gt=F("posted_minor")),
+                                              status=SessionStatus.ACTIVE, fast_until__lte=now)
                .order_by("fast_until").values_list("client", "session_id")[:limit])
     settled = 0
     for client, session_id in due:
@@ -850,19 +886,18 @@ class Taken:
 
 def take_reports(client: str, session_id: str) -> Taken | None:
     """What radius_sql_interim took for the session since the client last asked, handed over once
-    (its count zeroed): the client folds it into its own record of the session (RADIUS: the NAS
-    session row's counters and interim count). None when it took none. Locks the session row, so the
-    caller takes its own row first (the report's lock order, docs/concurrency.md)."""
+    (the count zeroed): the client folds it into its own record of the session (RADIUS: the NAS
+    session row's counters and interim count). None when it took none. Locks the session row, then
+    its window row (the order of every writer but the function, which takes only the window row), so
+    the caller takes its own row first (the report's lock order, docs/concurrency.md)."""
     with transaction.atomic():
-        s = (ChargingSession.objects.select_for_update()
-             .filter(client=client, session_id=session_id, fast_reports__gt=0)
-             .only("id", "fast_reports", "reported_input", "reported_output", "reported_seconds",
-                   "reported_address", "last_seen_at").first())
-        if s is None:
+        s = ChargingSession.objects.select_for_update().filter(client=client, session_id=session_id).only("id").first()
+        w = ChargingWindow.objects.select_for_update().filter(session_id=s.pk, reports__gt=0).first() if s else None
+        if w is None:
             return None
-        ChargingSession.objects.filter(pk=s.pk).update(fast_reports=0)
-        return Taken(Reported(s.reported_input, s.reported_output, s.reported_seconds, s.reported_address),
-                     s.fast_reports, s.last_seen_at)
+        ChargingWindow.objects.filter(pk=w.pk).update(reports=0)
+        return Taken(Reported(w.reported_input, w.reported_output, w.reported_seconds, w.reported_address),
+                     w.reports, w.last_seen_at)
 
 
 def close_windows(*, client: str | None = None, account_id: int | None = None, customer_id: int | None = None,
@@ -878,9 +913,12 @@ def close_windows(*, client: str | None = None, account_id: int | None = None, c
         else Q(customer_id=customer_id)
     now = clock.now()
     rows = ChargingSession.objects.filter(match, status=SessionStatus.ACTIVE)
+    # The session rows first, then their windows: a report's order (docs/concurrency.md).
     closed = rows.filter(fast_until__gt=now).update(fast_until=Least(F("fast_until"), now))
+    windows = ChargingWindow.objects.filter(session__in=rows.values("pk"))
+    windows.filter(until__gt=now).update(until=now)
     if forget_keys:
-        closed += rows.filter(fast_key__isnull=False).update(fast_key=None)
+        closed += windows.filter(key__isnull=False).update(key=None)
     return closed
 
 

@@ -23,4 +23,6 @@ def up(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("radius", "0007_radauth2_post_auth_batch"),
                     ("charging_sessions", "0004_radfast2_fast_key_and_reports")]
+    # Its UPDATE names the session row's reported_* columns, which sessions 0005 moves to the window table.
+    run_before = [("charging_sessions", "0005_radfast3_window_table")]
     operations = [migrations.RunPython(up, migrations.RunPython.noop)]

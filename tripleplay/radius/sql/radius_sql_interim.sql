@@ -1,29 +1,27 @@
--- An Interim-Update inside its session's fast window, handled whole by one row's UPDATE (D280, D295):
--- called by FreeRADIUS's rlm_sql (mods/tripleplay_sql, "SELECT 1 WHERE radius_sql_interim(...) <> 0") and
--- by the accounting view first (radius/charging.py interim_in_window), with the request's attributes as
--- they come. The charging session is found by its fast_key (radius.charging.window_key: the NAS's
--- address and the Acct-Session-Id), read without a lock, and its row alone is updated: the NAS's
--- counters (reported_*, each the greater of the stored and the reported, as record_accounting takes
--- them; fast_reports counts the report for the NAS session row, which the Python path folds in,
--- sessions.services.take_reports) and the session's cumulative usage, billed units and charged_minor,
--- read from its fast window (fast_window: [limit in wire units, billed, cumulative charged_minor] * n,
--- ascending, computed by sessions/quota.py window(): no pricing here). No ledger row is written: the
--- session's active hold reserved the whole window, so available funds are exact; what is charged and
--- not yet posted (charged_minor - posted_minor, at most the hold) is posted by the Python path's next
--- report, the Stop, the sweeper or the settle job (sessions.services.settle_windows).
+-- An Interim-Update inside its session's fast window, handled whole by one row's UPDATE (D280, D295,
+-- D296): called by FreeRADIUS's rlm_sql (mods/tripleplay_sql, "SELECT 1 WHERE radius_sql_interim(...) <> 0")
+-- and by the accounting view first (radius/charging.py interim_in_window), with the request's
+-- attributes as they come. The session's window row (charging_sessions_chargingwindow, narrow: the
+-- one row this reads and writes) is found by its key (radius.charging.window_key: the NAS's address
+-- and the Acct-Session-Id), read without a lock, and updated alone: the NAS's counters (reported_*,
+-- each the greater of the stored and the reported, as record_accounting takes them; reports counts
+-- the report for the NAS session row, which the Python path folds in, sessions.services.take_reports)
+-- and the session's cumulative usage, billed units and charged_minor, read from the window's steps
+-- ([limit in wire units, billed, cumulative charged_minor] * n, ascending, computed by
+-- sessions/quota.py window(): no pricing here). The Python path folds them into the charging session
+-- under its lock (sessions.services._fold). No ledger row is written: the session's active hold
+-- reserved the whole window, so available funds are exact; what is charged and not yet posted is
+-- posted by the Python path's next report, the Stop, the sweeper or the settle job.
 -- What is NOT read here, each kept true by whoever changes it (D295): the account's and customer's
 -- status and the NAS's (a change closes the windows, sessions.services.close_windows), the hold (a
--- window is opened with its hold and closed with it; its expiry is after fast_until plus the idle
--- timeout).
--- Only columns no index covers are written (not expires_at, the sweeper's index: its deadline is
--- last_seen_at + fast_idle_seconds, sessions.services.silent_deadline), so the UPDATE can be HOT.
--- The UPDATE is guarded by the hold the window was read with (a new window always comes with a new
--- hold) and takes each value as the greater of the stored and its own, so a concurrent report of the
--- same session, committed first, is never undone (the steps are ascending).
+-- window is opened with its hold and closed with it; its expiry is after the window's end plus the
+-- idle timeout). The UPDATE is guarded by the hold and the end the window was read with, and takes
+-- each value as the greater of the stored and its own, so a concurrent report of the same session,
+-- committed first, is never undone (the steps ascend). It writes no indexed column (a HOT update).
 --
 -- The charging session's id: handled, written; minus that id: handled, a retransmission that changes
 -- nothing (as the Python path answers it). 0, and nothing written: not the window's (no such key, no
--- window or past fast_until, usage beyond the window, the window closed meanwhile): the rest module
+-- window or past its end, usage beyond the window, the window closed meanwhile): the rest module
 -- (Python) decides the request. Each request is wholly one path's.
 CREATE OR REPLACE FUNCTION radius_sql_interim(
     p_nas text, p_session text, p_in bigint, p_in_giga bigint, p_out bigint, p_out_giga bigint, p_time bigint,
@@ -58,11 +56,11 @@ BEGIN
         RETURN 0;
     END IF;
     v_now := coalesce(p_now, now()) - make_interval(secs => least(greatest(coalesce(p_delay, 0), 0), 3600));
-    SELECT s.id, s.hold_id, s.fast_until, s.fast_window, s.used_wire, s.reported_input, s.reported_output,
-           s.reported_seconds
+    SELECT w.session_id, w.hold_id, w.until, w.steps, w.used_wire, w.reported_input, w.reported_output,
+           w.reported_seconds
       INTO v_id, v_hold, v_until, v_window, v_used_was, v_in_was, v_out_was, v_time_was
-      FROM charging_sessions_chargingsession s
-     WHERE s.fast_key = host(p_nas::inet) || ' ' || left(p_session, 64);
+      FROM charging_sessions_chargingwindow w
+     WHERE w.key = host(p_nas::inet) || ' ' || left(p_session, 64);
     IF NOT FOUND OR v_hold IS NULL OR v_until IS NULL OR v_now >= v_until THEN
         RETURN 0;
     END IF;
@@ -101,13 +99,13 @@ BEGIN
         v_billed := v_window[3 * v_lo - 1];
         v_charged := v_window[3 * v_lo];
     END IF;
-    UPDATE charging_sessions_chargingsession
+    UPDATE charging_sessions_chargingwindow
        SET reported_input = greatest(reported_input, v_in), reported_output = greatest(reported_output, v_out),
            reported_seconds = greatest(reported_seconds, v_time),
-           reported_address = coalesce(p_framed_ip, reported_address), fast_reports = fast_reports + 1,
+           reported_address = coalesce(p_framed_ip, reported_address), reports = reports + 1,
            used_wire = greatest(used_wire, v_used), billed = greatest(billed, v_billed),
            charged_minor = greatest(charged_minor, v_charged), last_seen_at = greatest(last_seen_at, v_now)
-     WHERE id = v_id AND hold_id = v_hold AND fast_until = v_until;
+     WHERE session_id = v_id AND hold_id = v_hold AND until = v_until;
     IF NOT FOUND THEN
         RETURN 0;  -- the window closed (posted, a status change) between the read and the write
     END IF;

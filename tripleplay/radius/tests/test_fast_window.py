@@ -21,7 +21,8 @@ from tripleplay.radius.tests.conftest import VOLUME_T0, volume_subscriber
 from tripleplay.rating.models import Xdr
 from tripleplay.sessions import services as core
 from tripleplay.sessions.jobs import sweep_sessions
-from tripleplay.sessions.models import ChargingSession
+from tripleplay.sessions.models import ChargingSession, ChargingWindow
+from tripleplay.sessions.selectors import with_windows
 
 pytestmark = pytest.mark.postgres
 
@@ -44,8 +45,17 @@ def acct(nas, login, status, kb=0, seconds=0, sid=SID):
     return services.record_accounting(nas, attrs)
 
 
+def now_session(customer) -> ChargingSession:
+    """The customer's charging session as it is now: its fast window's charges laid over (D296)."""
+    return with_windows([ChargingSession.objects.get(customer=customer)])[0]
+
+
+def window(customer) -> ChargingWindow:
+    return ChargingWindow.objects.get(session__customer=customer)
+
+
 def state(customer) -> dict:
-    s = ChargingSession.objects.get(customer=customer)
+    s = now_session(customer)
     f = Funds.objects.get(customer=customer)
     assert f.balance_minor == sum_of_entries(customer.pk)  # balance = entries, always
     assert f.held_minor == sum_of_active_holds(customer.pk)
@@ -104,12 +114,13 @@ def test_the_fast_window_and_the_python_path_end_with_the_same_money(plan, actor
 def test_an_interim_inside_the_window_writes_no_ledger_row_and_one_outside_settles_it(plan, actor):
     customer, account, nas = subscriber(actor, plan, 3, 500)
     acct(nas, account.login, "Start")
-    s = ChargingSession.objects.get(customer=customer)
+    s = now_session(customer)
     # The window: from no usage to one byte short of the grant (50 MB) or 256 blocks, the first.
     assert (s.windowed, s.fast_until, s.fast_idle_seconds) == (True, T0 + timedelta(minutes=15), 900)
     # Flattened (limit, billed, charged) per step, found by the key (D295).
-    assert s.fast_window[:9] == [0, 0, 0, 100_000, 100, 1, 200_000, 200, 2] and len(s.fast_window) == 3 * 256
-    assert s.fast_key == f"{nas.address} {SID}"
+    w = window(customer)
+    assert w.steps[:9] == [0, 0, 0, 100_000, 100, 1, 200_000, 200, 2] and len(w.steps) == 3 * 256
+    assert (w.key, w.hold_id, w.until) == (f"{nas.address} {SID}", s.hold_id, s.fast_until)
     entries = LedgerEntry.objects.count()
     with CaptureQueriesContext(connection) as queries:
         assert acct(nas, account.login, "Interim-Update", 250, 60) == (
@@ -119,25 +130,28 @@ def test_an_interim_inside_the_window_writes_no_ledger_row_and_one_outside_settl
     # One row written: the charging session carries the NAS's counters until the Python path folds them.
     ns = NetworkSession.objects.get()
     assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (0, 0, 0, 0)
-    s = ChargingSession.objects.get(customer=customer)
-    assert (s.reported_input, s.reported_output, s.reported_seconds, s.fast_reports) == (150_000, 100_000, 60, 1)
+    w = window(customer)
+    assert (w.reported_input, w.reported_output, w.reported_seconds, w.reports) == (150_000, 100_000, 60, 1)
+    # ... and the charge on the window row alone: the charging session row was not written (D296).
+    assert ChargingSession.objects.get(customer=customer).charged_minor == 0 and w.charged_minor == 3
     assert state(customer) | {"held": None} == {"charged": 3, "posted": 0, "balance": 500, "held": None, "entries": 0,
                                                 "xdrs": 0, "xdr_kb": 0, "active_holds": 1}
     # A retransmission: one statement, nothing changes.
     with CaptureQueriesContext(connection) as queries:
         assert acct(nas, account.login, "Interim-Update", 250, 60).endswith("unchanged (fast window)")
-    assert len(queries.captured_queries) == 1 and ChargingSession.objects.get(customer=customer).fast_reports == 1
+    assert len(queries.captured_queries) == 1 and window(customer).reports == 1
     # 26 MB: beyond the window's 25.5 MB: Python posts the window's 0.03 and this report's 2.57 at once.
     acct(nas, account.login, "Interim-Update", 26_000, 120)
     assert state(customer) | {"held": None} == {"charged": 260, "posted": 260, "balance": 240, "held": None,
                                                 "entries": 260, "xdrs": 260, "xdr_kb": 26_000, "active_holds": 1}
-    s = ChargingSession.objects.get(customer=customer)
-    assert s.fast_window[:3] == [26_000_000, 26_000, 260] and s.fast_until is not None  # a new window
+    s = now_session(customer)
+    assert window(customer).steps[:3] == [26_000_000, 26_000, 260] and s.fast_until is not None  # a new window
     # ... and the NAS session row took the window's report and this one.
     ns = NetworkSession.objects.get()
     assert (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates) == (
         15_600_000, 10_400_000, 120, 2)
-    assert (s.reported_input, s.reported_output, s.fast_reports) == (15_600_000, 10_400_000, 0)
+    w = window(customer)
+    assert (w.reported_input, w.reported_output, w.reports) == (15_600_000, 10_400_000, 0)
 
 
 def test_a_closed_window_is_the_python_paths_and_the_settle_job_posts_it(plan, actor):
@@ -152,7 +166,7 @@ def test_a_closed_window_is_the_python_paths_and_the_settle_job_posts_it(plan, a
     assert len(queries.captured_queries) > 1  # the function said no; Python posted and opened a new window
     assert state(customer) | {"held": None} == {"charged": 2, "posted": 2, "balance": 498, "held": None,
                                                 "entries": 2, "xdrs": 2, "xdr_kb": 200, "active_holds": 1}
-    assert ChargingSession.objects.get(customer=customer).fast_until == T0 + timedelta(minutes=30)
+    assert now_session(customer).fast_until == T0 + timedelta(minutes=30)
     clock.freeze(T0 + timedelta(minutes=20))
     acct(nas, account.login, "Interim-Update", 300, 1200)  # fast again
     assert state(customer)["posted"] == 2
@@ -160,7 +174,7 @@ def test_a_closed_window_is_the_python_paths_and_the_settle_job_posts_it(plan, a
     assert sweep_sessions() == "settled 1 closed fast windows, ended 0 silent charging sessions"
     assert state(customer) | {"held": None} == {"charged": 3, "posted": 3, "balance": 497, "held": None,
                                                 "entries": 3, "xdrs": 3, "xdr_kb": 300, "active_holds": 1}
-    s = ChargingSession.objects.get(customer=customer)
+    s = now_session(customer)
     # Settling is not hearing from the session: its deadline is still its last report's (at 20 min).
     assert (s.last_seen_at, s.expires_at) == (T0 + timedelta(minutes=20), T0 + timedelta(minutes=35))
     assert sweep_sessions() == "settled 0 closed fast windows, ended 0 silent charging sessions"
@@ -174,7 +188,7 @@ def test_a_suspended_account_is_not_fast_pathed(plan, actor):
     acct(nas, account.login, "Interim-Update", 100, 60)
     change_account_status(actor, account, "suspended", reason="test")
     acct(nas, account.login, "Interim-Update", 200, 120)
-    s = ChargingSession.objects.get(customer=customer)
+    s = now_session(customer)
     # Python charged and posted it all, refused more and asked the NAS to end the session.
     assert (s.charged_minor, s.posted_minor, s.must_end, s.hold_id) == (2, 2, "not_allowed", None)
     assert state(customer)["entries"] == 2
@@ -199,7 +213,7 @@ def test_a_session_heard_only_through_its_window_is_not_swept(plan, actor):
     acct(nas, account.login, "Start")  # deadline T0 + 15 min
     clock.freeze(T0 + timedelta(minutes=10))
     acct(nas, account.login, "Interim-Update", 100, 600)  # fast: heard at 10 min
-    s = ChargingSession.objects.get(customer=customer)
+    s = now_session(customer)
     assert (s.last_seen_at, s.expires_at) == (T0 + timedelta(minutes=10), T0 + timedelta(minutes=15))
     clock.freeze(T0 + timedelta(minutes=16))
     assert core.sweep_silent() == 0
@@ -230,12 +244,12 @@ def test_a_bill_date_is_never_crossed_with_charges_unposted(plan, actor):
     clock.freeze(evening)
     customer, account, nas = subscriber(actor, plan, 8, 500)
     acct(nas, account.login, "Start")
-    assert ChargingSession.objects.get(customer=customer).fast_until == evening + timedelta(minutes=15)  # 23:55
+    assert now_session(customer).fast_until == evening + timedelta(minutes=15)  # 23:55
     clock.freeze(evening + timedelta(minutes=10))
     acct(nas, account.login, "Interim-Update", 300, 600)  # 0.03 in the window
     clock.freeze(evening + timedelta(minutes=16))  # 23:56: the job
     assert sweep_sessions().startswith("settled 1 closed fast windows")
-    assert ChargingSession.objects.get(customer=customer).fast_until is None  # no window this close to midnight
+    assert now_session(customer).fast_until is None  # no window this close to midnight
     clock.freeze(evening + timedelta(minutes=18))  # 23:58: no window can open, D212's function posts it
     with CaptureQueriesContext(connection) as queries:
         acct(nas, account.login, "Interim-Update", 400, 720)
@@ -244,7 +258,7 @@ def test_a_bill_date_is_never_crossed_with_charges_unposted(plan, actor):
     assert state(customer)["posted"] == 4
     clock.freeze(evening + timedelta(minutes=25))  # 00:05 on the 1st: Python (no window), and a new window
     acct(nas, account.login, "Interim-Update", 500, 1500)
-    assert ChargingSession.objects.get(customer=customer).fast_until == evening + timedelta(minutes=40)
+    assert now_session(customer).fast_until == evening + timedelta(minutes=40)
     clock.freeze(evening + timedelta(minutes=30))
     acct(nas, account.login, "Interim-Update", 900, 1800)  # 0.04 in the new window, for June
     assert state(customer) | {"held": None} == {"charged": 9, "posted": 5, "balance": 495, "held": None,
@@ -284,7 +298,7 @@ def test_200_parallel_interims_with_fast_windows_never_spend_more_than_the_funds
 
     def report(i: int):
         sid = sids[i % len(sids)]
-        s = ChargingSession.objects.get(client=f"nas:{nas.pk}", session_id=sid)
+        s = with_windows([ChargingSession.objects.get(client=f"nas:{nas.pk}", session_id=sid)])[0]
         return acct(nas, account.login, "Interim-Update", min(s.used_wire // 1000 + 100, s.granted), 1 + i, sid=sid)
 
     results = run_concurrently(report, 200)
@@ -294,7 +308,7 @@ def test_200_parallel_interims_with_fast_windows_never_spend_more_than_the_funds
     f = Funds.objects.get(customer=customer)
     assert f.balance_minor >= 0 and f.available_minor >= 0
     assert f.balance_minor == sum_of_entries(customer.pk) and f.held_minor == sum_of_active_holds(customer.pk)
-    for s in ChargingSession.objects.filter(customer=customer, hold__isnull=False):
+    for s in with_windows(ChargingSession.objects.filter(customer=customer, hold__isnull=False)):
         assert s.charged_minor - s.posted_minor <= s.hold.amount_minor
     for k, sid in enumerate(sids):
         while True:
@@ -329,7 +343,7 @@ def test_the_settle_job_posts_a_suspended_accounts_window_and_leaves_the_refusal
     commands = list(NasCommand.objects.values_list("pk", "kind"))
     clock.freeze(T0 + timedelta(minutes=15))
     assert sweep_sessions().startswith("settled 1 closed fast windows")
-    s = ChargingSession.objects.get(customer=customer)
+    s = now_session(customer)
     assert (s.charged_minor, s.posted_minor, s.hold_id, s.granted, s.must_end) == (3, 3, None, 300, "")
     assert list(NasCommand.objects.values_list("pk", "kind")) == commands  # the job wrote none
     acct(nas, account.login, "Interim-Update", 300, 900)  # only the time moved: Python refuses it
@@ -358,8 +372,9 @@ def test_the_nas_session_row_gets_every_report_the_window_took_once(plan, actor)
     row = NetworkSession.objects.get()
     assert (row.status, row.input_octets, row.output_octets, row.session_time_seconds, row.interim_updates) == (
         "stopped", 210_000, 140_000, 240, 3)
-    s = ChargingSession.objects.get(customer=customer)
-    assert (s.fast_reports, s.fast_key, s.charged_minor, s.posted_minor) == (0, None, 4, 4)
+    s = now_session(customer)
+    w = window(customer)
+    assert (w.reports, w.key, w.until, s.charged_minor, s.posted_minor) == (0, None, None, 4, 4)
 
 
 @pytest.mark.parametrize("change", ["customer suspended", "account blocked"])
@@ -374,7 +389,7 @@ def test_a_status_change_closes_the_window_in_its_transaction(plan, actor, chang
         change_customer_status(actor, customer, "suspended", reason="test")
     else:
         change_account_status(actor, account, "blocked", reason="test")
-    s = ChargingSession.objects.get(customer=customer)
+    s = now_session(customer)
     assert s.fast_until == T0 + timedelta(minutes=2)  # closed now: the function reads no status
     clock.freeze(T0 + timedelta(minutes=3))
     with CaptureQueriesContext(connection) as queries:
@@ -390,18 +405,18 @@ def test_a_nas_disabled_or_moved_closes_its_windows_and_drops_their_keys(plan, a
     acct(nas, account.login, "Interim-Update", 100, 60)
     clock.freeze(T0 + timedelta(minutes=2))
     services.update_nas(actor, nas, address="198.51.100.13")
-    s = ChargingSession.objects.get(customer=customer)
-    assert (s.fast_until, s.fast_key) == (T0 + timedelta(minutes=2), None)
+    s = now_session(customer)
+    assert (s.fast_until, window(customer).until, window(customer).key) == (T0 + timedelta(minutes=2),) * 2 + (None,)
     nas.refresh_from_db()
     clock.freeze(T0 + timedelta(minutes=3))
     acct(nas, account.login, "Interim-Update", 200, 180)  # Python: posts, and a window under the new address
     s.refresh_from_db()
-    assert (s.fast_key, s.posted_minor, s.fast_until) == (f"198.51.100.13 {SID}", 2, T0 + timedelta(minutes=18))
+    assert (window(customer).key, s.posted_minor, s.fast_until) == (f"198.51.100.13 {SID}", 2, T0 + timedelta(minutes=18))
     services.update_nas(actor, nas, enabled=False)
     s.refresh_from_db()
-    assert (s.fast_until, s.fast_key) == (T0 + timedelta(minutes=3), None)
+    assert (s.fast_until, window(customer).until, window(customer).key) == (T0 + timedelta(minutes=3),) * 2 + (None,)
     services.update_nas(actor, nas, name="renamed")  # nothing the fast path reads: windows stay as they are
-    assert ChargingSession.objects.get(customer=customer).fast_until == T0 + timedelta(minutes=3)
+    assert now_session(customer).fast_until == T0 + timedelta(minutes=3)
 
 
 def test_a_key_names_one_session(plan, actor):
@@ -411,10 +426,10 @@ def test_a_key_names_one_session(plan, actor):
     acct(nas, account.login, "Start")
     ChargingSession.objects.filter(customer=customer).update(client="nas:0")  # as if another NAS's session
     acct(nas, account.login, "Start", sid="another")
-    ChargingSession.objects.filter(customer=customer, session_id="another").update(fast_key=None)
-    ChargingSession.objects.filter(customer=customer, session_id=SID).update(fast_key=f"{nas.address} again")
+    ChargingWindow.objects.filter(session__session_id="another").update(key=None)
+    ChargingWindow.objects.filter(session__session_id=SID).update(key=f"{nas.address} again")
     assert acct(nas, account.login, "Start", sid="again").endswith("(granted: ok)")
-    keys = dict(ChargingSession.objects.filter(customer=customer).values_list("session_id", "fast_key"))
+    keys = dict(ChargingWindow.objects.filter(session__customer=customer).values_list("session__session_id", "key"))
     assert keys == {SID: None, "another": None, "again": f"{nas.address} again"}
 
 
@@ -440,5 +455,5 @@ def test_extreme_counters_are_bounded_not_overflowed(plan, actor, giga):
         c.execute("SELECT radius_sql_interim(%s, %s, %s, %s, %s, %s, %s, NULL, 0, NULL)",
                   [nas.address, SID, 2**32 - 1, giga, 2**32 - 1, giga, 2**32 - 1])
         assert c.fetchone()[0] == 0
-    s = ChargingSession.objects.get(customer=customer)
-    assert (s.fast_reports, s.reported_input, s.charged_minor) == (0, 0, 0)
+    w = window(customer)
+    assert (w.reports, w.reported_input, w.charged_minor) == (0, 0, 0)

@@ -17,6 +17,7 @@ from tripleplay.radius.selectors import with_window_reports
 from tripleplay.radius.tests.conftest import MIKROTIK_SECRET, needs_freeradius, radclient
 from tripleplay.rating.models import Xdr
 from tripleplay.sessions.models import ChargingSession
+from tripleplay.sessions.selectors import with_windows
 
 pytestmark = [needs_freeradius, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +61,7 @@ def run(server, customer, calls: list[str]) -> dict:
     for kb, seconds in interims:
         assert acct(server, "Interim-Update", kb, seconds) == "Accounting-Response"
     ns = with_window_reports([NetworkSession.objects.get()])[0]  # as the operator sees it (D295)
-    s = ChargingSession.objects.get(customer=customer)
+    s = with_windows([ChargingSession.objects.get(customer=customer)])[0]  # the window's charges laid over (D296)
     written = NetworkSession.objects.get()  # the row itself: the fast path wrote the charging session only
     during_row = (written.input_octets, written.interim_updates)
     during = {"network": (ns.input_octets, ns.output_octets, ns.session_time_seconds, ns.interim_updates,
