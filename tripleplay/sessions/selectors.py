@@ -53,11 +53,16 @@ def with_windows(sessions):
     windows = {w.session_id: w for w in ChargingWindow.objects.filter(session_id__in=[s.pk for s in sessions])
                .only("session_id", "used_wire", "billed", "charged_minor", "last_seen_at")}
     for s in sessions:
-        w = windows.get(s.pk)
-        if w is not None:
-            s.used_wire, s.billed = max(s.used_wire, w.used_wire), max(s.billed, w.billed)
-            s.charged_minor, s.last_seen_at = max(s.charged_minor, w.charged_minor), max(s.last_seen_at, w.last_seen_at)
+        if s.pk in windows:
+            lay_window_over(s, windows[s.pk])
     return sessions
+
+
+def lay_window_over(s: ChargingSession, w: ChargingWindow) -> None:
+    """``w``'s charged state on ``s`` (the object only): each of used_wire, billed, charged_minor and
+    last_seen_at the greater. Cumulative values, so laying it over again changes nothing."""
+    s.used_wire, s.billed = max(s.used_wire, w.used_wire), max(s.billed, w.billed)
+    s.charged_minor, s.last_seen_at = max(s.charged_minor, w.charged_minor), max(s.last_seen_at, w.last_seen_at)
 
 
 def softswitches() -> QuerySet[Softswitch]:

@@ -55,6 +55,7 @@ from tripleplay.sessions import decision, quota
 from tripleplay.sessions.hooks import SESSION_MUST_END, SessionMustEnd
 from tripleplay.sessions.metrics import measured
 from tripleplay.sessions.models import ChargingSession, ChargingWindow, EndReason, SessionStatus, Softswitch
+from tripleplay.sessions.selectors import lay_window_over
 
 XDR_SOURCE = "session"
 MAX_USAGE = 2**62  # bounds every reported counter (bigint columns, with room for sums)
@@ -158,8 +159,7 @@ def _fold(s: ChargingSession) -> None:
     w = (ChargingWindow.objects.select_for_update().filter(session_id=s.pk)
          .only("used_wire", "billed", "charged_minor", "last_seen_at").first())
     if w is not None:
-        s.used_wire, s.billed = max(s.used_wire, w.used_wire), max(s.billed, w.billed)
-        s.charged_minor, s.last_seen_at = max(s.charged_minor, w.charged_minor), max(s.last_seen_at, w.last_seen_at)
+        lay_window_over(s, w)
 
 
 # -- input ------------------------------------------------------------------------------------------
