@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from tripleplay.core.admin_base import ReadOnlyAdmin
-from tripleplay.sessions.models import ChargingSession, Softswitch
+from tripleplay.sessions.models import ChargingSession, ChargingWindow, Softswitch
 
 
 @admin.register(ChargingSession)
@@ -10,6 +10,14 @@ class ChargingSessionAdmin(ReadOnlyAdmin):
                     "started_at", "last_seen_at")
     list_filter = ("status", "service_type")
     search_fields = ("session_id", "subscriber")
+
+
+@admin.register(ChargingWindow)
+class ChargingWindowAdmin(ReadOnlyAdmin):
+    """A session's fast window (D296): written by the charging core and radius_sql_interim only."""
+
+    list_display = ("session", "key", "until", "used_wire", "charged_minor", "reports", "last_seen_at")
+    exclude = ("steps",)
 
 
 @admin.register(Softswitch)
