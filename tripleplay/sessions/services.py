@@ -119,17 +119,25 @@ class Reported:
     address: str | None = None
 
 
-def _note(s: ChargingSession, reported: Reported | None, window_key: str | None) -> None:
-    """Keep a report's counters and the client's key on ``s`` for the window this report may open."""
-    s._reported, s._window_key = reported, window_key
+@dataclass(frozen=True)
+class Heard:
+    """What a report gives the window it may open (D295): the client's key of the session (None: the
+    window keeps the key it has, if any) and the client's counters (None: none with this report).
+    Passed down from start and update to ``_open_window``; the settle job opens windows with ``SILENT``."""
+
+    key: str | None = None
+    reported: Reported | None = None
 
 
-def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step]) -> None:
+SILENT = Heard()
+
+
+def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step], heard: Heard) -> None:
     """Write the session's window row (D296): the steps, the hold it is opened with, its end, the
     session's charged state, the client's key and counters (each counter the greater of the stored and
     the report's; the reports not yet taken by the client stay). A key names one session: one left on
     another window (its session ended, its NAS moved) is dropped first."""
-    key, reported = getattr(s, "_window_key", None), getattr(s, "_reported", None)
+    key, reported = heard.key, heard.reported
     if key is not None:
         ChargingWindow.objects.filter(key=key).exclude(session_id=s.pk).update(key=None)
     w = ChargingWindow.objects.select_for_update().filter(session_id=s.pk).first() or ChargingWindow(session=s)
@@ -282,7 +290,7 @@ def start(client: str, *, session_id: str, service_type: str, subscriber: str, d
     try:
         with transaction.atomic():
             return _start(client, session_id, service_type, subscriber, by, destination or "", want, request,
-                          windowed, window_key, reported)
+                          windowed, Heard(window_key if windowed else None, reported))
     except IntegrityError:
         # The same session id raced us and won; everything of ours rolled back: answer as it did.
         existing = ChargingSession.objects.filter(client=client, session_id=session_id).first()
@@ -299,8 +307,8 @@ def _replay_start(s: ChargingSession, request: dict) -> Answer:
     return _replay(s, "start")
 
 
-def _start(client, session_id, service_type, subscriber, by, destination, want, request, windowed, window_key,
-           reported) -> Answer:
+def _start(client, session_id, service_type, subscriber, by, destination, want, request, windowed,
+           heard: Heard) -> Answer:
     account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
     if account is None:
         return _refused(session_id, service_type, decision.unknown_subscriber(by.replace("_", " "), subscriber))
@@ -321,10 +329,9 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
         first_increment=terms.first_increment, next_increment=terms.next_increment, offpeak=found.choice.offpeak,
         currency=customer.currency, started_at=now, last_seen_at=now, expires_at=now, answers={"request": request},
         windowed=windowed)
-    _note(s, reported, window_key if windowed else None)
     s.save()
     actor = client_actor(client)
-    granted = _reserve(actor, s, customer, found.assignments, want)
+    granted = _reserve(actor, s, customer, found.assignments, want, heard)
     if granted == 0:
         # Nothing could be reserved: the session never starts. Like every refusal it is not stored
         # (the row rolls back), so a retry after a top-up is decided again.
@@ -447,7 +454,8 @@ def _deadline(s: ChargingSession, now: datetime) -> datetime:
     return deadline
 
 
-def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, want_wire: int) -> int:
+def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, want_wire: int,
+             heard: Heard) -> int:
     """Reserve the next quota (at most ``want_wire`` beyond the usage): the largest grant the
     available funds cover after the free units left, by one conditional UPDATE of the funds row
     (ledger.place_hold). Funds read before it may have moved: a refusal is retried with a fresh read.
@@ -482,7 +490,7 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
         if until is not None:
             steps = quota.window(tariff, _usage(s), s.granted)
             s.fast_until, s.fast_idle_seconds = until, settings.TRIPLEPLAY_SESSION_IDLE_SECONDS
-            _open_window(s, until, steps)
+            _open_window(s, until, steps, heard)
         break
     s.granted = max(s.granted, s.used + units) if units else s.granted
     s.expires_at = _deadline(s, now)
@@ -546,8 +554,7 @@ def update(client: str, *, session_id: str, used: int, sequence: int | None = No
             return Answer.of(200, **_body(s, "updated", "stale_sequence",
                                           f"sequence {sequence} is older than {s.last_sequence}: nothing changed",
                                           available=_available(s.customer_id)))
-        _note(s, reported, window_key if s.windowed else None)
-        answer = _update(s, used, want)
+        answer = _update(s, used, want, Heard(window_key if s.windowed else None, reported))
         if sequence is not None:
             s.last_sequence = sequence
             s.answers = {**s.answers, "update": {**answer, "_http": answer.http_status, "_used": used}}
@@ -728,7 +735,7 @@ def run_db_function(db, sql: str, params: list):
     return row[0] if row else None
 
 
-def _update(s: ChargingSession, used: int, want: int) -> Answer:
+def _update(s: ChargingSession, used: int, want: int, heard: Heard) -> Answer:
     actor = client_actor(s.client)
     now = clock.now()
     s.last_seen_at = now
@@ -747,7 +754,7 @@ def _update(s: ChargingSession, used: int, want: int) -> Answer:
             _must_end(s, decision.NOT_ALLOWED, refusal.code)
         return Answer.of(200, **_body(s, "refused", refusal.code, refusal.message, final=True,
                                       available=_available(customer.pk)))
-    granted = _reserve(actor, s, customer, assignments, want)
+    granted = _reserve(actor, s, customer, assignments, want, heard)
     remaining = max(s.granted - s.used, 0)
     if remaining == 0:
         if s.must_end != decision.QUOTA_EXHAUSTED:
@@ -861,7 +868,7 @@ def settle_windows(limit: int = 1000) -> int:
             # the session's next report (or the sweeper) decides a refusal or exhausted funds.
             units = 0
             if decision.status_refusal(s.account.status, s.customer.status) is None:
-                units = _reserve(actor, s, s.customer, assignments, default_quota(s.service_type))
+                units = _reserve(actor, s, s.customer, assignments, default_quota(s.service_type), SILENT)
             if units == 0:
                 s.granted = s.used
             # Settling is not hearing from the session: its deadline stays (the new hold outlives it).
