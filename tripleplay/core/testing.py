@@ -37,8 +37,9 @@ def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = 
     """``tripleplay serve --server SERVER`` (one worker, four threads) on a free 127.0.0.1 port, its output in
     ``log_path``; returns (process, base URL) once /healthz answers 200. Fails with the log if it dies
     or does not answer within ``timeout`` seconds. The caller stops the process (``stop_serve``). The
-    server leads a process group of its own, so that stopping it stops its workers whatever happens to
-    it. ``port``: one chosen beforehand (when the environment must name the server's own address)."""
+    server leads a process group of its own, so that stopping it also stops any worker it leaves
+    behind (granian's, when it is killed after the grace). ``port``: one chosen beforehand (when the
+    environment must name the server's own address)."""
     import httpx
 
     port = port or free_port()
