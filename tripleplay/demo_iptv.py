@@ -22,6 +22,7 @@ from django.db import transaction
 
 from tripleplay.catalog.models import Product
 from tripleplay.core.actors import Actor
+from tripleplay.core.processes import stop_process
 from tripleplay.iptv.catalog_import import import_from_platform
 from tripleplay.iptv.configuration import create_platform, update_platform
 from tripleplay.iptv.models import ChannelPackage, Platform, ProductPackage
@@ -43,12 +44,7 @@ class RunningIptv:
     worker: subprocess.Popen | None = None
 
     def stop(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            self.worker.terminate()
-            try:
-                self.worker.wait(30)
-            except subprocess.TimeoutExpired:
-                self.worker.kill()
+        stop_process(self.worker, grace=30)
         for sim in self.simulators.values():
             sim.stop()
 

@@ -1,6 +1,7 @@
 """Helpers for tests that start real processes: a free loopback port, a tripleplay command run to
 completion, a temporary SQLite home seeded and served, the provisioning worker run until idle and
-funds read back through the REST API. Test support only; nothing in the application imports this module."""
+funds read back through the REST API. Test support only; nothing in the application imports this module
+(what stops a process, which the application needs too, is core/processes.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tripleplay.core.processes import stop_process
 
 
 def free_port() -> int:
@@ -33,15 +36,17 @@ def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = 
                 server: str = "gunicorn") -> tuple[subprocess.Popen, str]:
     """``tripleplay serve --server SERVER`` (one worker, four threads) on a free 127.0.0.1 port, its output in
     ``log_path``; returns (process, base URL) once /healthz answers 200. Fails with the log if it dies
-    or does not answer within ``timeout`` seconds. The caller stops the process. ``port``: one chosen
-    beforehand (when the environment must name the server's own address)."""
+    or does not answer within ``timeout`` seconds. The caller stops the process (``stop_serve``). The
+    server leads a process group of its own, so that stopping it also stops any worker it leaves
+    behind (granian's, when it is killed after the grace). ``port``: one chosen beforehand (when the
+    environment must name the server's own address)."""
     import httpx
 
     port = port or free_port()
     with open(log_path, "ab") as log:  # appending: other processes of the test may share the log
         process = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "serve", "--host", "127.0.0.1",
                                    "--port", str(port), "--workers", "1", "--threads", "4", "--server", server],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+                                  env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -51,7 +56,9 @@ def start_serve(env: dict, log_path, *, timeout: float = 30, port: int | None = 
                 return process, url
         except httpx.HTTPError:
             pass
-        assert time.monotonic() < deadline, f"no answer from /healthz within {timeout:g} s:\n{Path(log_path).read_text()}"
+        if time.monotonic() >= deadline:
+            stop_process(process)  # the caller gets no process to stop
+            raise AssertionError(f"no answer from /healthz within {timeout:g} s:\n{Path(log_path).read_text()}")
         time.sleep(0.2)
 
 
@@ -72,16 +79,9 @@ def migrate_and_seed(env: dict, script: str, *, timeout: float = 120) -> dict:
 
 
 def stop_serve(process: subprocess.Popen | None, *, grace: float = 20) -> None:
-    """Stop a server of ``start_serve``, or any child process a test started (a worker, Kamailio): SIGTERM,
-    and SIGKILL if it is not gone in ``grace`` seconds. Nothing for None or a process already ended."""
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+    """Stop a server of ``start_serve`` and its workers, or any child process a test started (a worker,
+    Kamailio): ``core.processes.stop_process``."""
+    stop_process(process, grace=grace)
 
 
 def provision(env: dict) -> None:

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tripleplay.core.processes import stop_process
+
 TEMPLATE = Path(__file__).with_name("freeradius")
 BINARY = "freeradius"
 
@@ -183,14 +185,8 @@ class FreeradiusProcess:
 
     def stop(self) -> None:
         """FreeRADIUS first, then the logins reader, which records what FreeRADIUS wrote before it exits."""
-        for proc, wait in ((self.proc, 10), (self.logins, 30)):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(wait)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+        stop_process(self.proc, grace=10)
+        stop_process(self.logins, grace=30)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

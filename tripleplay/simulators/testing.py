@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tripleplay.core.processes import stop_process
+
 
 def launch(module_args: list[str], what: str, timeout: float) -> tuple[subprocess.Popen, dict]:
     """``python -m MODULE ARGS`` as a separate process; waits up to ``timeout`` seconds for the JSON line
@@ -33,13 +35,7 @@ def terminate(proc: subprocess.Popen | None, control: httpx.Client | None = None
     """Close the control client, then stop the process: SIGTERM, and SIGKILL if it is not gone in 10 s."""
     if control is not None:
         control.close()
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    stop_process(proc, grace=10)
 
 
 class SimulatorProcess:

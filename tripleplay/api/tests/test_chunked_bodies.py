@@ -6,16 +6,12 @@ with the same 413 in the same shape when too large (tripleplay/api/chunked_wsgi.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tripleplay.api.chunked_wsgi import ChunkedBody, read_bounded
-from tripleplay.core.testing import run_cli, start_serve
+from tripleplay.core.testing import home_env, migrate_and_seed, start_serve, stop_serve
 from tripleplay.ppv.xmlproto import build_request, parse_answer
 
 SEED = r"""
@@ -43,38 +39,17 @@ def chunks(data: bytes, size: int = 4096):
     return gen()
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL for the server and any worker it left (granian's run in their own processes)."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    for pid in workers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.fixture(scope="module", params=["gunicorn", "granian"])
 def served(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(f"chunked_{request.param}")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
-    run_cli("migrate", "-v", "0", env=env, timeout=180)
-    out = run_cli("django", "shell", "-c", SEED, env=env, timeout=120)
-    seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
+    env = home_env(home)
+    seed = migrate_and_seed(env, SEED)
     server, url = start_serve(env, home / "serve.log", server=request.param)
     try:
         with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
             yield {"client": client, **seed}
     finally:
-        _stop(server)
+        stop_serve(server)
 
 
 def _bearer(token: str, content_type: str = "application/json") -> dict:

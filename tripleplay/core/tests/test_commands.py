@@ -28,7 +28,7 @@ from tripleplay.access.models import ApiClient
 from tripleplay.access.selectors import api_client_for_token, role_of_user
 from tripleplay.catalog.models import Product, SubscriptionPlan
 from tripleplay.core.actors import Actor, Role
-from tripleplay.core.testing import free_port
+from tripleplay.core.testing import free_port, home_env, stop_serve
 from tripleplay.customers.models import Account, Customer
 from tripleplay.customers.services import create_customer
 from tripleplay.ledger.models import Funds, Hold, HoldStatus, LedgerEntry
@@ -359,9 +359,9 @@ def tripleplay_command() -> list[str]:
 
 
 def _start_server(tmp_path, server: str) -> tuple[subprocess.Popen, int, Path]:
-    """``tripleplay serve`` (one worker of two threads) on an empty SQLite home; (process, port, log)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(tmp_path / "home"), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
+    """``tripleplay serve`` (one worker of two threads) on an empty SQLite home, leading a process group of
+    its own (``stop_serve`` stops whatever workers it leaves); (process, port, log)."""
+    env = home_env(tmp_path / "home")
     command = tripleplay_command()
     migrate = subprocess.run([*command, "migrate", "-v", "0"], env=env, capture_output=True, text=True, timeout=180)
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
@@ -371,7 +371,7 @@ def _start_server(tmp_path, server: str) -> tuple[subprocess.Popen, int, Path]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
                                     "--threads", "2", "--server", server, "--no-access-log"],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+                                   env=env, stdout=log, stderr=subprocess.STDOUT, process_group=0)
     return process, port, log_path
 
 
@@ -388,26 +388,6 @@ def _healthz_within(process: subprocess.Popen, port: int, log_path: Path, second
     raise AssertionError(f"no answer from /healthz within {seconds:g} s:\n{log_path.read_text()}")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM (the server stops its workers), then SIGKILL for the server and any worker it left: a
-    killed granian main process would leave its worker processes running."""
-    if process.poll() is not None:
-        return
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    for pid in workers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.mark.parametrize("server", ["gunicorn", "granian"])
 def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path, server):
     process, port, log_path = _start_server(tmp_path, server)
@@ -416,7 +396,7 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path, server):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log_path.read_text()
     finally:
-        _stop(process)
+        stop_serve(process)
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "granian"])
@@ -438,7 +418,7 @@ def test_serve_starts_a_worker_again_when_one_dies(tmp_path, server):
         assert _healthz_within(process, port, log_path, 30) == {"status": "ok", "database": "sqlite"}
         assert process.poll() is None, log_path.read_text()
     finally:
-        _stop(process)
+        stop_serve(process)
 
 
 def free_port_run(count: int) -> int:
@@ -461,6 +441,7 @@ def test_demo_from_zero_provisions_its_subscribers_on_the_simulated_platforms(tm
     """`tripleplay demo --no-serve` on an empty home: seven simulator processes, platforms configured,
     catalogs imported, products linked, the worker drains once; the simulators' saved state holds
     exactly the demo's IPTV subscribers."""
+    # Not core.testing.home_env: without TRIPLEPLAY_DEMO, as a user runs it (the demo sets it itself).
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
     home = tmp_path / "home"
     env.update(TRIPLEPLAY_HOME=str(home), DJANGO_SETTINGS_MODULE="tripleplay.settings")

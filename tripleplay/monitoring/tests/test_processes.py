@@ -3,7 +3,6 @@ it is killed (SIGKILL: no clean stop removes its heartbeat row), and /metrics co
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 
 import httpx
 
-from tripleplay.core.testing import run_cli, start_serve, stop_serve
+from tripleplay.core.testing import home_env, run_cli, start_serve, stop_serve
 
 
 def _readyz_until(url: str, status: int, seconds: float, log_path) -> dict:
@@ -25,9 +24,8 @@ def _readyz_until(url: str, status: int, seconds: float, log_path) -> dict:
 
 
 def test_readyz_turns_unready_when_the_worker_dies(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(tmp_path / "home"), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings",
-               TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS="0.2", TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS="2")
+    env = home_env(tmp_path / "home", TRIPLEPLAY_WORKER_HEARTBEAT_SECONDS="0.2",
+                   TRIPLEPLAY_WORKER_HEARTBEAT_STALE_SECONDS="2")
     log_path = tmp_path / "processes.log"
     run_cli("migrate", "-v", "0", env=env, timeout=180)
     server, url = start_serve(env, log_path)

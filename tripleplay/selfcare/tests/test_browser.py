@@ -10,7 +10,6 @@ the portal then shows it paid) and redeems a voucher. Screenshots as for the ope
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import free_port, run_cli, start_serve, stop_serve
+from tripleplay.core.testing import free_port, home_env, migrate_and_seed, start_serve, stop_serve
 from tripleplay.simulators.testing import SimulatorProcess, StripeSimulatorProcess
 from tripleplay.web.tests.test_browser import CHROMIUM, REQUIRE_BROWSER_ENV, _missing, _required, _until
 
@@ -99,8 +98,7 @@ def site(tmp_path_factory):
     if connections["default"].vendor != "sqlite":
         pytest.skip("the browser tests use their own SQLite database: they run in the SQLite pass")
     home = tmp_path_factory.mktemp("portal_home")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
+    env = home_env(home)
     sim = SimulatorProcess("ministra")
     xml_sim = SimulatorProcess("generic_xml")
     stripe = StripeSimulatorProcess(secret_key="sk_test_portal", webhook_secret="whsec_portal")
@@ -114,11 +112,8 @@ def site(tmp_path_factory):
         xml_sim.start()
         stripe.start()
         env["TRIPLEPLAY_STRIPE_API_BASE"] = stripe.url
-        run_cli("migrate", "-v", "0", env=env, timeout=180)
         urls = f"SIM_URL = {sim.url!r}\nXML_SIM_URL = {xml_sim.url!r}\n"
-        out = run_cli("django", "shell", "-c", f"{urls}PASSWORD = {PASSWORD!r}\n{SEED}", env=env,
-                      timeout=120)
-        seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
+        seed = migrate_and_seed(env, f"{urls}PASSWORD = {PASSWORD!r}\n{SEED}")
         server, url = start_serve(env, log_path, port=port)
         stripe.set_webhook(url + "/api/v1/payments/stripe/webhook", secret="whsec_portal")
         with open(log_path, "ab") as log:

@@ -11,7 +11,6 @@ unchanged)."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import run_cli, start_serve, stop_serve
+from tripleplay.core.testing import home_env, migrate_and_seed, run_cli, start_serve, stop_serve
 from tripleplay.simulators.testing import SimulatorProcess
 
 CHROMIUM = os.environ.get("TRIPLEPLAY_CHROMIUM", "/usr/bin/chromium")
@@ -80,17 +79,13 @@ def site(tmp_path_factory):
     if connections["default"].vendor != "sqlite":
         pytest.skip("the browser tests use their own SQLite database: they run in the SQLite pass")
     home = tmp_path_factory.mktemp("browser_home")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
+    env = home_env(home)
     sim = SimulatorProcess("ministra")
     server = worker = None
     log_path = home / "serve.log"
     try:
         sim.start()
-        run_cli("migrate", "-v", "0", env=env, timeout=180)
-        out = run_cli("django", "shell", "-c", f"SIM_URL = {sim.url!r}\nPASSWORD = {PASSWORD!r}\n{SEED}", env=env,
-                   timeout=120)
-        seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
+        seed = migrate_and_seed(env, f"SIM_URL = {sim.url!r}\nPASSWORD = {PASSWORD!r}\n{SEED}")
         server, url = start_serve(env, log_path)
         with open(log_path, "ab") as log:
             worker = subprocess.Popen([sys.executable, "-m", "tripleplay.cli", "worker", "--threads", "2",

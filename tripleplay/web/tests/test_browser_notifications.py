@@ -5,8 +5,6 @@ the outbox; the customer's page sets a threshold and a language; a support user 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tripleplay.core.testing import run_cli
@@ -33,19 +31,13 @@ print("STATUSES", sorted((n.channel, n.status, bool(n.last_error)) for n in Noti
 """
 
 
-def _env(site) -> dict:  # noqa: F811
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(site["log"].parent), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
-    return env
-
-
 def _statuses(env) -> str:
     out = run_cli("django", "shell", "-c", STATUSES, env=env, timeout=120)
     return next(line for line in out.splitlines() if line.startswith("STATUSES "))[9:]
 
 
 def test_templates_outbox_retry_and_customer_settings(browser, site, shots):  # noqa: F811
-    env = _env(site)
+    env = site["env"]
     context, page = _login(browser, site, "admin")
     page.click("nav a:has-text('Notifications')")
     page.wait_for_selector("h1:has-text('Notifications')")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tripleplay.core.testing import free_port, run_cli, start_serve, stop_serve
+from tripleplay.core.testing import free_port, home_env, migrate_and_seed, run_cli, start_serve, stop_serve
 from tripleplay.simulators.testing import StripeSimulatorProcess
 
 CHROMIUM = os.environ.get("TRIPLEPLAY_CHROMIUM", "/usr/bin/chromium")
@@ -78,15 +78,11 @@ def paysite(tmp_path_factory):
     sim = StripeSimulatorProcess(secret_key="sk_test_browser", webhook_secret="whsec_browser").start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(home), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings",
-               TRIPLEPLAY_STRIPE_SECRET_KEY="sk_test_browser", TRIPLEPLAY_STRIPE_WEBHOOK_SECRET="whsec_browser",
-               TRIPLEPLAY_STRIPE_API_BASE=sim.url, TRIPLEPLAY_PUBLIC_URL=url)
+    env = home_env(home, TRIPLEPLAY_STRIPE_SECRET_KEY="sk_test_browser", TRIPLEPLAY_STRIPE_WEBHOOK_SECRET="whsec_browser",
+                   TRIPLEPLAY_STRIPE_API_BASE=sim.url, TRIPLEPLAY_PUBLIC_URL=url)
     server = None
     try:
-        run_cli("migrate", "-v", "0", env=env, timeout=180)
-        out = run_cli("django", "shell", "-c", f"PASSWORD = {PASSWORD!r}\n{SEED}", env=env, timeout=120)
-        seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
+        seed = migrate_and_seed(env, f"PASSWORD = {PASSWORD!r}\n{SEED}")
         server, url = start_serve(env, home / "serve.log", port=port)
         sim.set_webhook(url + "/api/v1/payments/stripe/webhook", secret="whsec_browser")
         yield {"url": url, "sim": sim, "seed": seed, "env": env}

@@ -5,8 +5,6 @@ the secret is rotated; a support user sees the pages without the forms."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tripleplay.core.testing import free_port, run_cli
@@ -26,12 +24,6 @@ record_payment(Actor.system("browser-test"), c, Money(4321, "USD"), idempotency_
 """
 
 
-def _env(site) -> dict:  # noqa: F811
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRIPLEPLAY_SECRET_KEY")}
-    env.update(TRIPLEPLAY_HOME=str(site["log"].parent), TRIPLEPLAY_DEMO="1", DJANGO_SETTINGS_MODULE="tripleplay.settings")
-    return env
-
-
 def test_an_admin_registers_an_endpoint_and_follows_its_deliveries(browser, site, shots, tmp_path):  # noqa: F811
     port = free_port()
     context, page = _login(browser, site, "admin")
@@ -47,7 +39,7 @@ def test_an_admin_registers_an_endpoint_and_follows_its_deliveries(browser, site
     page.screenshot(path=str(shots / "webhook-secret.png"), full_page=True)
     receiver = Receiver(tmp_path, secret, port=port)
     try:
-        env = _env(site)
+        env = site["env"]
         run_cli("django", "shell", "-c", PAYMENT, env=env, timeout=120)
         run_cli("webhook-worker", "--until-idle", "--threads", "1", env=env, timeout=120)
         (req,) = receiver.requests()
