@@ -10,11 +10,14 @@ from django.core.checks import Tags, Warning, register
 
 @register(Tags.security, deploy=True)
 def check_radius_sql_login(app_configs=None, **kwargs) -> list[Warning]:
-    database = settings.DATABASES["default"]
-    if "postgresql" not in database.get("ENGINE", "") or not settings.TRIPLEPLAY_RADIUS_SQL:
+    return sql_login_warnings(settings.DATABASES["default"], settings.TRIPLEPLAY_RADIUS_SQL,
+                              settings.TRIPLEPLAY_RADIUS_SQL_URL)
+
+
+def sql_login_warnings(database: dict, enabled: bool, url: str) -> list[Warning]:
+    if "postgresql" not in database.get("ENGINE", "") or not enabled:
         return []
     owner = database.get("USER") or "postgres"
-    url = settings.TRIPLEPLAY_RADIUS_SQL_URL
     if url:
         import dj_database_url
 

@@ -184,7 +184,8 @@ def verify(cursor, name: str) -> list[str]:
     if not connect:
         problems.append("cannot CONNECT")
     if create or temp:
-        problems.append("may CREATE schemas or TEMP tables in the database")
+        problems.append("may CREATE schemas or TEMP tables in the database (PUBLIC's TEMP is revoked by the"
+                        " database's owner or a superuser)")
     cursor.execute("SELECT string_agg(nspname, ', ' ORDER BY nspname) FROM pg_namespace"
                    " WHERE has_schema_privilege(%s, oid, 'CREATE')", [name])
     schemas = cursor.fetchone()[0]
