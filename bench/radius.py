@@ -20,7 +20,9 @@ accounting; acct_unique as policy.d/accounting has it). Both FreeRADIUS have the
 max_requests 65536 and a static client 127.0.0.1 (tripleplay's through its dynamic-client lookup,
 kept for the whole run). `--targets ... files` adds a third FreeRADIUS, the stock set-up with the `files`
 module instead of rlm_sql (a users file, accounting not stored): FreeRADIUS's own cost, the ceiling of
-any back end.
+any back end. Tripleplay's FreeRADIUS logs in to PostgreSQL as tripleplay's own (owner) login, not as the
+SQL path's role (D300, D301): the functions' SECURITY DEFINER and pinned search_path cost the same whoever
+calls them, and the bench needs no CREATEROLE or role clean-up.
 
 The load generator is this process: asyncio UDP, --inflight sockets each with one request in flight
 (so --inflight requests in flight in all), each packet built once per user with pyrad and then re-signed

@@ -18,7 +18,10 @@ Probes, each --clients connections for --seconds, a random login each call:
   every call must have been handled in the window (a few fewer: concurrent reports of one session,
   the earlier-sent finding the later's counters, are retransmissions), with money pending inside
   windows only and each balance equal to its entries.
-pgbench's own simple-update TPS from the same run is printed first (the machine's speed that day)."""
+pgbench's own simple-update TPS from the same run is printed first (the machine's speed that day).
+pgbench logs in as the scratch database's owner, not as the SQL path's role (D300, D301): the functions run
+as their owner either way (SECURITY DEFINER, search_path pinned), so the per-call cost is the same, and the
+scripts read a sequence (probe_octets) and call radius_sql_post_auth, which the role may not."""
 
 from __future__ import annotations
 

@@ -268,6 +268,10 @@ TRIPLEPLAY_RADIUS_PAP_CHECK = env_switch("TRIPLEPLAY_RADIUS_PAP_CHECK")
 # Access-Request (D270-D273) and an Interim-Update inside its session's fast window (D280-D282); a request
 # they do not take falls through to rlm_rest. 0 renders the rest-only configuration (as on SQLite).
 TRIPLEPLAY_RADIUS_SQL = env_switch("TRIPLEPLAY_RADIUS_SQL")
+# The SQL path's own login (D300, D301): postgres://role:password@host:port/name, a role that may only call
+# the SQL path's functions (`tripleplay radius-sql-role`), for the rendered mods/tripleplay_sql and the logins
+# reader. Unset: they log in as DATABASE_URL's user, the owner of the whole database (`check --deploy` warns).
+TRIPLEPLAY_RADIUS_SQL_URL = env_secret("TRIPLEPLAY_RADIUS_SQL_URL").strip()
 TRIPLEPLAY_METRICS_TOKEN = env_secret("TRIPLEPLAY_METRICS_TOKEN")
 
 # Pay-per-view: how long an approved authorization holds the funds before it expires.

@@ -3,7 +3,8 @@ installed by that app's migrations on PostgreSQL (SQLite has none: it keeps the 
 
 A file is one or more ``CREATE OR REPLACE FUNCTION`` statements, run as it is: installing is
 idempotent, so a migration that installs an app's files can be added whenever a file changes, and a
-fresh database and an old one both end with the files' definitions. ``definitions_differ`` says
+fresh database and an old one both end with the files' definitions. Every installed function is
+executable by its owner (tripleplay's login) alone unless granted (D300). ``definitions_differ`` says
 which installed functions differ from their files (the test of each app that has any)."""
 
 from __future__ import annotations
@@ -27,11 +28,28 @@ def function_names(path: Path) -> list[str]:
 
 
 def install(schema_editor, app: str) -> None:
-    """Create or replace every function of the app's files (a migration's RunPython)."""
+    """Create or replace every function of the app's files (a migration's RunPython), then revoke EXECUTE
+    on each from PUBLIC (D300): tripleplay's own login owns and calls them; another role calls only what it
+    is granted (radius.sqlrole: the SQL path's three). CREATE OR REPLACE keeps a function's grants; the
+    migration's transaction means a new one is never callable by PUBLIC in between."""
     if schema_editor.connection.vendor != "postgresql":
         return
     for path in sql_files(app):
         schema_editor.execute(path.read_text(), params=None)
+    revoke_public(schema_editor, app)
+
+
+def revoke_public(schema_editor, app: str) -> None:
+    """REVOKE EXECUTE FROM PUBLIC on every function (each overload) the app's files name (PostgreSQL)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    names = [name for path in sql_files(app) for name in function_names(path)]
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT p.oid::regprocedure::text FROM pg_proc p"
+                       " WHERE p.pronamespace = 'public'::regnamespace AND p.proname = ANY(%s) ORDER BY 1", [names])
+        signatures = [row[0] for row in cursor.fetchall()]
+    for signature in signatures:
+        schema_editor.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC", params=None)
 
 
 def uninstall(schema_editor, app: str) -> None:

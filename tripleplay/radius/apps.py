@@ -8,7 +8,7 @@ class RadiusConfig(AppConfig):
     def ready(self):
         from tripleplay.core import scheduler
         from tripleplay.customers import hooks as customers
-        from tripleplay.radius import jobs, services
+        from tripleplay.radius import checks, jobs, services  # noqa: F401 - checks registers the deploy check
         from tripleplay.sessions import hooks as sessions
 
         # A suspension, block or closure disconnects the sessions in the same transaction (the outbox).

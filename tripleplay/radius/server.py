@@ -61,14 +61,27 @@ def sql_settings(database: dict) -> dict:
 def sql_settings_from_database(alias: str = "default") -> dict:
     """Settings' sql_* fields for Django's database ``alias`` (its live connection settings, so a test
     database is the test's): {} (no SQL path, rlm_rest only) unless it is PostgreSQL, TRIPLEPLAY_RADIUS_SQL
-    is on and FreeRADIUS has rlm_sql's PostgreSQL driver."""
+    is on and FreeRADIUS has rlm_sql's PostgreSQL driver. With TRIPLEPLAY_RADIUS_SQL_URL, that URL's
+    (the SQL path's own role, D301); without, the database's own login (see ``owner_login``)."""
     from django.conf import settings
     from django.db import connections
 
     if not settings.TRIPLEPLAY_RADIUS_SQL or not sql_driver_installed():
         return {}
     found = sql_settings(connections[alias].settings_dict)
+    if found and settings.TRIPLEPLAY_RADIUS_SQL_URL:
+        found = sql_settings_from_url(settings.TRIPLEPLAY_RADIUS_SQL_URL)
+        if not found:
+            raise ValueError("TRIPLEPLAY_RADIUS_SQL_URL must be a postgres:// URL")
     return {**found, "time_zone": settings.TIME_ZONE} if found else {}
+
+
+def owner_login(sql: dict) -> bool:
+    """Whether the sql_* fields log in as tripleplay's own database user (no TRIPLEPLAY_RADIUS_SQL_URL, or
+    one with the same user): FreeRADIUS would hold the owner's rights on the whole database (D301)."""
+    from django.db import connections
+
+    return bool(sql) and sql.get("sql_user") == (connections["default"].settings_dict.get("USER") or "postgres")
 
 
 SQL_DRIVER = Path("/usr/lib/freeradius/rlm_sql_postgresql.so")  # Debian's freeradius-postgresql

@@ -217,8 +217,10 @@ def test_debians_freeradius_unit_with_the_drop_in_passes_systemd_analyze_verify(
     assert (done.returncode, ours) == (0, [])
     dropin = (FREERADIUS / "freeradius.service.d" / "tripleplay.conf").read_text()
     assert "After=tripleplay-realtime.service" in dropin and "RuntimeDirectoryPreserve=yes" in dropin
-    assert "-m tripleplay.radius.logins /run/freeradius/logins --database-url-file %d/database_url" in (
+    # The SQL path's own role (D301), never tripleplay's login.
+    assert "-m tripleplay.radius.logins /run/freeradius/logins --database-url-file %d/radius_sql_url" in (
         logins.read_text())
+    assert "LoadCredential=radius_sql_url:/etc/tripleplay/credentials/radius_sql_url" in logins.read_text()
     for line in ("ExecStart=\n", "ExecStart=/usr/sbin/freeradius -f -d /etc/freeradius/tripleplay\n",
                  "ExecStartPre=/usr/sbin/freeradius -d /etc/freeradius/tripleplay -Cx -lstdout\n"):
         assert line in dropin

@@ -6,6 +6,12 @@
 -- site asks the rest path, where Python decides and names the refusal exactly as without this path.
 -- Reply attributes are not computed here: they are radius_replyattribute's rows, which
 -- radius.services writes from radius.attributes (D271).
+-- Least privilege (D300): the SQL path's own functions here (radius_sql_authorize_pap,
+-- radius_sql_post_auth_batch) are SECURITY DEFINER, owned by the migrating user, with search_path pinned
+-- to pg_catalog, public, pg_temp (temporary objects last: they cannot capture a table name); EXECUTE is
+-- revoked from PUBLIC (core.sqlfiles.install) and granted only to the role of TRIPLEPLAY_RADIUS_SQL_URL
+-- (radius.sqlrole, `tripleplay radius-sql-role`), which has no other right in the database.
+-- radius_sql_post_auth is no longer called by the SQL path (the batch is): invoker's rights, no grant.
 
 -- rlm_sql's authorize_reply_query, its only authorize query (no check query: one statement per
 -- Access-Request): (id, username, attribute, value, op) rows for the reply list, the product's reply
@@ -17,7 +23,7 @@
 -- tripleplay/radius/tests/test_sql_path.py); the lookup is radius.selectors.authorize_lookup's.
 CREATE OR REPLACE FUNCTION radius_sql_authorize_pap(p_username text, p_nas text, p_time_zone text)
 RETURNS TABLE (id bigint, username text, attribute text, value text, op text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_today date := (now() AT TIME ZONE p_time_zone)::date;
     r record;
@@ -105,7 +111,7 @@ $$;
 -- recorded, so the result is the one radius_sql_post_auth gives replaying the entries one at a time.
 -- Returns the rows updated.
 CREATE OR REPLACE FUNCTION radius_sql_post_auth_batch(p_usernames text[], p_nas text[], p_at bigint[])
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_rows integer;
 BEGIN

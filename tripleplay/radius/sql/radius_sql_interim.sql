@@ -23,10 +23,12 @@
 -- nothing (as the Python path answers it). 0, and nothing written: not the window's (no such key, no
 -- window or past its end, usage beyond the window, the window closed meanwhile): the rest module
 -- (Python) decides the request. Each request is wholly one path's.
+-- SECURITY DEFINER with a pinned search_path, EXECUTE for the owner and the SQL path's role only (D300):
+-- FreeRADIUS's login reaches this one row through this function and nothing else.
 CREATE OR REPLACE FUNCTION radius_sql_interim(
     p_nas text, p_session text, p_in bigint, p_in_giga bigint, p_out bigint, p_out_giga bigint, p_time bigint,
     p_framed_ip inet, p_delay bigint, p_now timestamptz
-) RETURNS bigint LANGUAGE plpgsql AS $$
+) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     c_max_counter CONSTANT bigint := 9223372036854775807;  -- radius.services.MAX_COUNTER
     c_max_word CONSTANT bigint := 4294967295;  -- a RADIUS integer

@@ -1,12 +1,16 @@
 """Fixtures for the radius tests: a real FreeRADIUS (Debian's) started from the repository's
 configuration against pytest-django's live server, the simulated NAS as its own process, the
-subscribers the tests log in (internet_service, internet_subscriber, volume_plan, volume_subscriber)
-and the rlm_rest calls the live server received (calls)."""
+subscribers the tests log in (internet_service, internet_subscriber, volume_plan, volume_subscriber),
+the rlm_rest calls the live server received (calls) and the SQL path's own role (sql_role, D300: on
+PostgreSQL the FreeRADIUS of radius_server logs in as it)."""
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,13 +47,49 @@ def _freeradius(live_server, tmp_path_factory, sql: dict):
     return freeradius.FreeradiusProcess(conf, settings).start()
 
 
+@contextmanager
+def sql_role():
+    """The SQL path's role (radius.sqlrole, as `tripleplay radius-sql-role` makes it) on the test database,
+    committed (autocommit: call it outside a test's transaction), with a name of its own (roles are the
+    cluster's, shared by every test run on it) and a random password; (name, password); dropped after."""
+    from django.db import connection
+
+    from tripleplay.radius import sqlrole
+
+    name, password = f"tp_radius_test_{os.getpid()}_{secrets.token_hex(4)}", secrets.token_hex(16)
+    with connection.cursor() as cursor:
+        sqlrole.ensure_role(cursor, name, password)
+    try:
+        yield name, password
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP OWNED BY "{name}"')  # its grants in this database
+            cursor.execute(f'DROP ROLE "{name}"')
+
+
 @pytest.fixture(scope="module")
 def radius_server(live_server, tmp_path_factory, django_db_blocker):
     """The configuration as deployed: on PostgreSQL with the SQL path (TRIPLEPLAY_RADIUS_SQL on), into
-    the test database; on SQLite rest only."""
+    the test database, logged in as the SQL path's own role (D300: what it cannot do, it cannot do here
+    either); on SQLite rest only."""
     with django_db_blocker.unblock():
         sql = freeradius.sql_settings_from_database()
-    yield from _running(_freeradius(live_server, tmp_path_factory, sql))
+    if not sql:
+        yield from _running(_freeradius(live_server, tmp_path_factory, sql))
+        return
+    with django_db_blocker.unblock():
+        role = sql_role()
+        name, password = role.__enter__()
+    try:
+        process = _freeradius(live_server, tmp_path_factory, {**sql, "sql_user": name, "sql_password": password})
+        rendered = (process.conf_dir / "mods" / "tripleplay_sql").read_text()
+        if f'login = "{name}"' not in rendered:
+            process.stop()
+            pytest.fail("the rendered rlm_sql module does not log in as the SQL path's role")
+        yield from _running(process)
+    finally:
+        with django_db_blocker.unblock():
+            role.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from django.db import connection
 from tripleplay.radius import logins
 from tripleplay.radius.logins import Login
 from tripleplay.radius.models import InternetLogin
+from tripleplay.radius.tests.conftest import sql_role
 
 # An entry as FreeRADIUS 3.2's rlm_detail writes it (header "%t", log_packet_header, User-Password
 # suppressed), then one whose User-Name needed escapes, then a partial one (a crash mid-write).
@@ -169,9 +170,17 @@ def test_the_reader_records_the_file_into_postgresql_and_commits(actor, tmp_path
     nas = services.create_nas(actor, name="bras", address="127.0.0.1", secret="secret-123", vendor="mikrotik")
     _login(actor, world, "u1")
     (tmp_path / "detail").write_text(_entry("u1", 1796523459) + _entry("u2", 1796523460))
-    env = server.logins_environment(
-        server.Settings(tripleplay_url="http://x", token="t", **server.sql_settings(connection.settings_dict))
-    )
+    with sql_role() as (role, password):  # the SQL path's own role (D300), as deployed
+        env = server.logins_environment(
+            server.Settings(tripleplay_url="http://x", token="t", **{
+                **server.sql_settings(connection.settings_dict), "sql_user": role, "sql_password": password})
+        )
+        _record(tmp_path, env)
+    login = InternetLogin.objects.get(account__login="u1")
+    assert (login.last_nas_id, int(login.last_auth_at.timestamp())) == (nas.pk, 1796523459)
+
+
+def _record(tmp_path, env: dict) -> None:
     conninfo = " ".join(
         f"{k}={v}"
         for k, v in {
@@ -187,5 +196,3 @@ def test_the_reader_records_the_file_into_postgresql_and_commits(actor, tmp_path
     stop.set()  # one pass, then out
     logins.run(tmp_path, conninfo, stop=stop, log=pytest.fail)
     assert list(tmp_path.iterdir()) == []
-    login = InternetLogin.objects.get(account__login="u1")
-    assert (login.last_nas_id, int(login.last_auth_at.timestamp())) == (nas.pk, 1796523459)

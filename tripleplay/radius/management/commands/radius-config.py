@@ -34,13 +34,22 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be from 1 to 65535")
         if not 1 <= o["threads"] <= 1024 or not 1 <= o["client_lifetime"] <= 86400:
             raise CommandError("--threads must be from 1 to 1024 and --client-lifetime from 1 to 86400")
+        try:
+            sql = {} if o["no_sql"] else server.sql_settings_from_database()
+        except ValueError as e:
+            raise CommandError(str(e)) from e
+        if server.owner_login(sql):
+            self.stderr.write(f"warning: the SQL path logs in as {sql['sql_user']}, tripleplay's own database user, "
+                              "with the owner's rights on the whole database; create its own role with "
+                              "`tripleplay radius-sql-role` and set TRIPLEPLAY_RADIUS_SQL_URL (D301)")
         settings = server.Settings(tripleplay_url=o["url"], token=token, auth_port=o["auth_port"],
                                    acct_port=o["acct_port"], listen_address=o["listen"],
                                    client_network=o["client_network"], client_lifetime=o["client_lifetime"],
                                    threads=o["threads"],
                                    # PostgreSQL: plain PAP through rlm_sql into tripleplay's database (D272),
-                                   # with the database login tripleplay uses (the file is written 0600).
-                                   **({} if o["no_sql"] else server.sql_settings_from_database()))
+                                   # as TRIPLEPLAY_RADIUS_SQL_URL's role, or else tripleplay's own login (the
+                                   # file is written 0600; D301).
+                                   **sql)
         try:
             out = server.render_config(Path(o["out"]), settings, Path(o["run_dir"]) if o["run_dir"] else None)
         except ValueError as e:
