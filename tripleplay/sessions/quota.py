@@ -150,15 +150,19 @@ def window(tariff: Tariff, state: Usage, granted: int, max_steps: int = MAX_WIND
     steps: list[Step] = []
     billed, last = state.billed, -1
     below_grant = wire_units(tariff.service_type, granted) - 1
+    # charge(tariff, state, upto, 0) inlined (a start computes up to 256 steps, D298): with no free
+    # units left to take and ``upto`` at least ``state.used``, its new state is billed the greater of
+    # the increments' and ``state.billed``, and charged the greater of that cost and what was charged.
     while len(steps) < max_steps:
         upto = min(max(billed, state.used), granted)  # the most usage billed ``billed`` units
         if upto < state.used or upto <= last:
             break
-        c = charge(tariff, state, upto, 0)
+        after_billed = max(tariff.billed(upto), state.billed)
+        charged = max(tariff.cost(after_billed, state.free), state.charged_minor)
         limit = min(wire_units(tariff.service_type, upto), below_grant)
         if steps and limit <= steps[-1].limit_wire:
             break
-        steps.append(Step(limit, c.after.billed, c.after.charged_minor))
+        steps.append(Step(limit, after_billed, charged))
         if upto >= granted:
             break
         last, billed = upto, tariff.billed(upto + 1)

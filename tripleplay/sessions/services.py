@@ -124,15 +124,17 @@ def _note(s: ChargingSession, reported: Reported | None, window_key: str | None)
     s._reported, s._window_key = reported, window_key
 
 
-def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step]) -> None:
+def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step], *, new_session: bool = False) -> None:
     """Write the session's window row (D296): the steps, the hold it is opened with, its end, the
     session's charged state, the client's key and counters (each counter the greater of the stored and
     the report's; the reports not yet taken by the client stay). A key names one session: one left on
-    another window (its session ended, its NAS moved) is dropped first."""
+    another window (its session ended, its NAS moved) is dropped first. ``new_session``: the session
+    row was inserted in this transaction (a start), so it has no window row yet: none is read (D298)."""
     key, reported = getattr(s, "_window_key", None), getattr(s, "_reported", None)
     if key is not None:
         ChargingWindow.objects.filter(key=key).exclude(session_id=s.pk).update(key=None)
-    w = ChargingWindow.objects.select_for_update().filter(session_id=s.pk).first() or ChargingWindow(session=s)
+    w = None if new_session else ChargingWindow.objects.select_for_update().filter(session_id=s.pk).first()
+    w = w or ChargingWindow(session=s)
     w.key = key if key is not None else w.key
     w.hold_id, w.until = s.hold_id, until
     w.steps = [n for st in steps for n in (st.limit_wire, st.billed, st.charged_minor)]
@@ -142,7 +144,10 @@ def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step]) -
         w.reported_output = max(w.reported_output, min(reported.output, MAX_USAGE))
         w.reported_seconds = max(w.reported_seconds, min(reported.seconds, MAX_USAGE))
         w.reported_address = reported.address or w.reported_address
-    w.save()
+    # A new row is an INSERT at once: save() would first try an UPDATE (the primary key is the
+    # session's, given), a statement that writes nothing (D298). Window rows are created only under
+    # the session row's lock, so no other one can appear in between.
+    w.save(force_insert=w._state.adding)
 
 
 def _close_window(s: ChargingSession, *, forget_key: bool = False) -> None:
@@ -324,7 +329,7 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
     _note(s, reported, window_key if windowed else None)
     s.save()
     actor = client_actor(client)
-    granted = _reserve(actor, s, customer, found.assignments, want)
+    granted = _reserve(actor, s, customer, found.assignments, want, new_session=True)
     if granted == 0:
         # Nothing could be reserved: the session never starts. Like every refusal it is not stored
         # (the row rolls back), so a retry after a top-up is decided again.
@@ -334,8 +339,11 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
             decision.INSUFFICIENT_FUNDS, "available funds do not cover the first unit"), available)
     record(actor, "session.started", s, account=account.pk, service_type=service_type, rate=s.rate_id,
            granted=s.granted)
+    # The funds after the hold: place_hold's RETURNING, read under the funds row's lock that this
+    # transaction keeps until it commits, so the same value as a re-read (D298).
+    available = getattr(s.hold, "available_after_minor", None)
     answer = Answer.of(200, **_body(s, "granted", "ok", "quota granted", final=granted < quota.base_units(
-        service_type, want), available=_available(customer.pk)))
+        service_type, want), available=_available(customer.pk) if available is None else available))
     _store(s, "start", answer)
     s.save()
     return answer
@@ -447,7 +455,8 @@ def _deadline(s: ChargingSession, now: datetime) -> datetime:
     return deadline
 
 
-def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, want_wire: int) -> int:
+def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, want_wire: int, *,
+             new_session: bool = False) -> int:
     """Reserve the next quota (at most ``want_wire`` beyond the usage): the largest grant the
     available funds cover after the free units left, by one conditional UPDATE of the funds row
     (ledger.place_hold). Funds read before it may have moved: a refusal is retried with a fresh read.
@@ -482,7 +491,7 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
         if until is not None:
             steps = quota.window(tariff, _usage(s), s.granted)
             s.fast_until, s.fast_idle_seconds = until, settings.TRIPLEPLAY_SESSION_IDLE_SECONDS
-            _open_window(s, until, steps)
+            _open_window(s, until, steps, new_session=new_session)
         break
     s.granted = max(s.granted, s.used + units) if units else s.granted
     s.expires_at = _deadline(s, now)
