@@ -259,14 +259,16 @@ def _available(customer_id: int) -> int:
 @measured("start")
 def start(client: str, *, session_id: str, service_type: str, subscriber: str, destination: str | None = None,
           requested: int | None = None, by: str | None = None, windowed: bool = False,
-          window_key: str | None = None, reported: Reported | None = None) -> Answer:
+          window_key: str | None = None, reported: Reported | None = None, account: Account | None = None) -> Answer:
     """Start a session of ``service_type`` for ``subscriber`` (data: an account login; voice: the
     caller's phone number; ``by`` = "login" or "phone_number" overrides) and reserve its first quota
     (``requested`` wire units, default the service's quota). Idempotent by (client, session id).
     ``windowed``: the client's reports may be charged inside a fast window (D280; RADIUS, whose NAS is
     not told its grant, so a window that does not slide with each report changes nothing it sees);
     ``window_key``: the client's own name of the session, by which the fast path finds it (D295);
-    ``reported``: the client's counters with this report."""
+    ``reported``: the client's counters with this report. ``account``: the subscriber's account with
+    its customer (``select_related``) when the caller has just read it in its transaction (RADIUS,
+    D298): taken if it is the one ``by`` names, else the account is read here."""
     client = _ref(client, "client", 64)
     session_id = _ref(session_id, "session_id", 200)
     service_type = _service(service_type)
@@ -287,7 +289,7 @@ def start(client: str, *, session_id: str, service_type: str, subscriber: str, d
     try:
         with transaction.atomic():
             return _start(client, session_id, service_type, subscriber, by, destination or "", want, request,
-                          windowed, window_key, reported)
+                          windowed, window_key, reported, account)
     except IntegrityError:
         # The same session id raced us and won; everything of ours rolled back: answer as it did.
         existing = ChargingSession.objects.filter(client=client, session_id=session_id).first()
@@ -305,8 +307,9 @@ def _replay_start(s: ChargingSession, request: dict) -> Answer:
 
 
 def _start(client, session_id, service_type, subscriber, by, destination, want, request, windowed, window_key,
-           reported) -> Answer:
-    account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
+           reported, account=None) -> Answer:
+    if account is None or getattr(account, by) != subscriber:
+        account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
     if account is None:
         return _refused(session_id, service_type, decision.unknown_subscriber(by.replace("_", " "), subscriber))
     customer = account.customer
