@@ -112,7 +112,7 @@ def serial(args, run: str) -> None:
         record_accounting(nas, _attrs(f"u{(i + n) % args.users}", f"{run}-p-{i}"))
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.profile)
+    pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.profile)
     print(out.getvalue(), flush=True)
 
 
@@ -194,6 +194,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=10, help="time of the threaded phase")
     ap.add_argument("--profile", type=int, default=25, help="functions shown of the profile")
+    ap.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"], help="the profile's order")
     ap.add_argument("--database", help="an existing database to use and keep (seeded if it has no tables yet)")
     args = ap.parse_args()
     if (not 1 <= args.users <= 5000 or not 1 <= args.starts <= 5000 or not 1 <= args.threads <= 64
