@@ -2,7 +2,7 @@
 FreeRADIUS, no HTTP), on a seeded scratch PostgreSQL database (bench/radius.py's subscribers):
 
     flock /tmp/tripleplay-bench.lock .venv/bin/python bench/radius_start_probe.py [--users 400]
-        [--starts 200] [--threads 16] [--seconds 10] [--profile 25]
+        [--starts 200] [--threads 16] [--seconds 10] [--profile 25] [--sort cumulative|tottime] [--database NAME]
 
 Each Start is `radius.services.record_accounting(nas, {"Acct-Status-Type": ["Start"], ...})`, as the
 accounting view calls it, for a new Acct-Session-Id of subscriber u<n> (round-robin over --users).
@@ -16,7 +16,9 @@ accounting view calls it, for a new Acct-Session-Id of subscriber u<n> (round-ro
    pg_locks), so that a lock every Start takes shows up.
 
 Bounded: users 1..5000, starts 1..5000, threads 1..64, seconds 1..120. The scratch database is dropped
-on the way out. The machine's pgbench TPS is printed first (the machine's speed that day)."""
+on the way out; `--database NAME` uses an existing database instead and keeps it (seeded first if it
+has no tables: for repeated runs, each adding its Starts to it; drop it afterwards). The machine's
+pgbench TPS is printed first (the machine's speed that day)."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -201,8 +204,8 @@ def main() -> int:
             or not 1 <= args.seconds <= 120):
         raise SystemExit("out of bounds: users 1..5000, starts 1..5000, threads 1..64, seconds 1..120")
     print(f"pgbench simple-update (same run): {pgbench_baseline()['tps']} TPS", flush=True)
-    with tempfile.TemporaryDirectory() as home, scratch_database("tp_bench_start_probe") as scratch:
-        db = args.database or scratch
+    scratch = nullcontext(args.database) if args.database else scratch_database("tp_bench_start_probe")
+    with tempfile.TemporaryDirectory() as home, scratch as db:
         env = django_env(db, Path(home))
         seeded = args.database and _pg("psql", "-At", "-d", db, "-c",
                                        "SELECT to_regclass('radius_nasclient') IS NOT NULL").stdout.strip() == "t"
