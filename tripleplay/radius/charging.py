@@ -62,12 +62,14 @@ def must_disconnect_at_start(answer: dict) -> bool:
     return answer["result"] == "refused" and answer["code"] not in NOT_CHARGED_PER_USE
 
 
-def started(session) -> dict:
+def started(session, *, account=None) -> dict:
     """Accounting-Start (or the first accounting heard of a session): open the charging session and
-    reserve its first quota; a session that already carries usage is charged for it at once."""
+    reserve its first quota; a session that already carries usage is charged for it at once.
+    ``account``: the account of the session's User-Name with its customer, as the caller read it in
+    this transaction (not read again, D298)."""
     answer = core.start(client(session.nas_id), session_id=session.acct_session_id, service_type=DATA,
                         subscriber=session.username, by="login", windowed=True, window_key=_key(session),
-                        reported=reported_of(session))
+                        reported=reported_of(session), account=account)
     if answer["result"] == "granted" and used_bytes(session):
         answer = core.update(client(session.nas_id), session_id=session.acct_session_id, used=used_bytes(session),
                              window_key=_key(session), reported=reported_of(session))

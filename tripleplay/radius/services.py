@@ -339,7 +339,8 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
         locked = NetworkSession.objects.select_for_update().filter(nas=nas, acct_session_id=session_id[:64])
         session, created = locked.first(), False
         if session is None:
-            account = Account.objects.filter(login=username).only("id", "customer_id").first() if username else None
+            # With its customer: the charging session's start below takes it as read (D298).
+            account = Account.objects.select_related("customer").filter(login=username).first() if username else None
             started = now - timedelta(seconds=counters["session_time_seconds"])
             try:
                 with transaction.atomic():  # a savepoint: a duplicate racing us may have created it first
@@ -351,7 +352,7 @@ def record_accounting(nas: NasClient, attrs: dict[str, list[str]]) -> str:
             except IntegrityError:
                 session = locked.get()  # the other request's row, committed (the unique index waited for it)
         if created and status_type != "Stop":
-            answer = charging.started(session)
+            answer = charging.started(session, account=account)
             if charging.must_disconnect_at_start(answer):
                 enqueue_disconnects(Actor.system("charging"), NetworkSession.objects.filter(pk=session.pk),
                                     f"Charging: start refused ({answer['code']})")

@@ -150,16 +150,25 @@ def window(tariff: Tariff, state: Usage, granted: int, max_steps: int = MAX_WIND
     steps: list[Step] = []
     billed, last = state.billed, -1
     below_grant = wire_units(tariff.service_type, granted) - 1
+    # charge(tariff, state, upto, 0) inlined (a start computes up to 256 steps, D298): with no free
+    # units left to take and ``upto`` at least ``state.used``, its new state is billed the greater of
+    # the increments' and ``state.billed``, and charged the greater of that cost and what was charged.
+    # The same pricing functions as Tariff.billed and Tariff.cost, called without their wrappers.
+    terms, free, wire = tariff.terms, state.free, wire_units(tariff.service_type, 1)
+    first, following = terms.first_increment, terms.next_increment
+    priced_unit, exponent, rounding = tariff.priced_unit, tariff.exponent, tariff.rounding
+    billable, usage_cost_minor = pricing.billable, pricing.usage_cost_minor
     while len(steps) < max_steps:
         upto = min(max(billed, state.used), granted)  # the most usage billed ``billed`` units
         if upto < state.used or upto <= last:
             break
-        c = charge(tariff, state, upto, 0)
-        limit = min(wire_units(tariff.service_type, upto), below_grant)
+        after_billed = max(billable(upto, first, following), state.billed)
+        charged = max(usage_cost_minor(after_billed, free, terms, priced_unit, exponent, rounding), state.charged_minor)
+        limit = min(upto * wire, below_grant)
         if steps and limit <= steps[-1].limit_wire:
             break
-        steps.append(Step(limit, c.after.billed, c.after.charged_minor))
+        steps.append(Step(limit, after_billed, charged))
         if upto >= granted:
             break
-        last, billed = upto, tariff.billed(upto + 1)
+        last, billed = upto, billable(upto + 1, first, following)
     return steps

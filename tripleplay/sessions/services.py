@@ -132,15 +132,18 @@ class Heard:
 SILENT = Heard()
 
 
-def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step], heard: Heard) -> None:
+def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step], heard: Heard, *,
+                 new_session: bool = False) -> None:
     """Write the session's window row (D296): the steps, the hold it is opened with, its end, the
     session's charged state, the client's key and counters (each counter the greater of the stored and
     the report's; the reports not yet taken by the client stay). A key names one session: one left on
-    another window (its session ended, its NAS moved) is dropped first."""
+    another window (its session ended, its NAS moved) is dropped first. ``new_session``: the session
+    row was inserted in this transaction (a start), so it has no window row yet: none is read (D298)."""
     key, reported = heard.key, heard.reported
     if key is not None:
         ChargingWindow.objects.filter(key=key).exclude(session_id=s.pk).update(key=None)
-    w = ChargingWindow.objects.select_for_update().filter(session_id=s.pk).first() or ChargingWindow(session=s)
+    w = None if new_session else ChargingWindow.objects.select_for_update().filter(session_id=s.pk).first()
+    w = w or ChargingWindow(session=s)
     w.key = key if key is not None else w.key
     w.hold_id, w.until = s.hold_id, until
     w.steps = [n for st in steps for n in (st.limit_wire, st.billed, st.charged_minor)]
@@ -150,7 +153,10 @@ def _open_window(s: ChargingSession, until: datetime, steps: list[quota.Step], h
         w.reported_output = max(w.reported_output, min(reported.output, MAX_USAGE))
         w.reported_seconds = max(w.reported_seconds, min(reported.seconds, MAX_USAGE))
         w.reported_address = reported.address or w.reported_address
-    w.save()
+    # A new row is an INSERT at once: save() would first try an UPDATE (the primary key is the
+    # session's, given), a statement that writes nothing (D298). Window rows are created only under
+    # the session row's lock, so no other one can appear in between.
+    w.save(force_insert=w._state.adding)
 
 
 def _close_window(s: ChargingSession, *, forget_key: bool = False) -> None:
@@ -262,14 +268,16 @@ def _available(customer_id: int) -> int:
 @measured("start")
 def start(client: str, *, session_id: str, service_type: str, subscriber: str, destination: str | None = None,
           requested: int | None = None, by: str | None = None, windowed: bool = False,
-          window_key: str | None = None, reported: Reported | None = None) -> Answer:
+          window_key: str | None = None, reported: Reported | None = None, account: Account | None = None) -> Answer:
     """Start a session of ``service_type`` for ``subscriber`` (data: an account login; voice: the
     caller's phone number; ``by`` = "login" or "phone_number" overrides) and reserve its first quota
     (``requested`` wire units, default the service's quota). Idempotent by (client, session id).
     ``windowed``: the client's reports may be charged inside a fast window (D280; RADIUS, whose NAS is
     not told its grant, so a window that does not slide with each report changes nothing it sees);
     ``window_key``: the client's own name of the session, by which the fast path finds it (D295);
-    ``reported``: the client's counters with this report."""
+    ``reported``: the client's counters with this report. ``account``: the subscriber's account with
+    its customer (``select_related``) when the caller has just read it in its transaction (RADIUS,
+    D298): taken if it is the one ``by`` names, else the account is read here."""
     client = _ref(client, "client", 64)
     session_id = _ref(session_id, "session_id", 200)
     service_type = _service(service_type)
@@ -290,7 +298,7 @@ def start(client: str, *, session_id: str, service_type: str, subscriber: str, d
     try:
         with transaction.atomic():
             return _start(client, session_id, service_type, subscriber, by, destination or "", want, request,
-                          windowed, Heard(window_key if windowed else None, reported))
+                          windowed, Heard(window_key if windowed else None, reported), account)
     except IntegrityError:
         # The same session id raced us and won; everything of ours rolled back: answer as it did.
         existing = ChargingSession.objects.filter(client=client, session_id=session_id).first()
@@ -308,8 +316,9 @@ def _replay_start(s: ChargingSession, request: dict) -> Answer:
 
 
 def _start(client, session_id, service_type, subscriber, by, destination, want, request, windowed,
-           heard: Heard) -> Answer:
-    account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
+           heard: Heard, account=None) -> Answer:
+    if account is None or getattr(account, by) != subscriber:
+        account = Account.objects.select_related("customer").filter(**{by: subscriber}).first()
     if account is None:
         return _refused(session_id, service_type, decision.unknown_subscriber(by.replace("_", " "), subscriber))
     customer = account.customer
@@ -331,7 +340,7 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
         windowed=windowed)
     s.save()
     actor = client_actor(client)
-    granted = _reserve(actor, s, customer, found.assignments, want, heard)
+    granted = _reserve(actor, s, customer, found.assignments, want, heard, new_session=True)
     if granted == 0:
         # Nothing could be reserved: the session never starts. Like every refusal it is not stored
         # (the row rolls back), so a retry after a top-up is decided again.
@@ -341,8 +350,11 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
             decision.INSUFFICIENT_FUNDS, "available funds do not cover the first unit"), available)
     record(actor, "session.started", s, account=account.pk, service_type=service_type, rate=s.rate_id,
            granted=s.granted)
+    # The funds after the hold: place_hold's RETURNING, read under the funds row's lock that this
+    # transaction keeps until it commits, so the same value as a re-read (D298).
+    available = getattr(s.hold, "available_after_minor", None)
     answer = Answer.of(200, **_body(s, "granted", "ok", "quota granted", final=granted < quota.base_units(
-        service_type, want), available=_available(customer.pk)))
+        service_type, want), available=_available(customer.pk) if available is None else available))
     _store(s, "start", answer)
     s.save()
     return answer
@@ -455,7 +467,7 @@ def _deadline(s: ChargingSession, now: datetime) -> datetime:
 
 
 def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, want_wire: int,
-             heard: Heard) -> int:
+             heard: Heard, *, new_session: bool = False) -> int:
     """Reserve the next quota (at most ``want_wire`` beyond the usage): the largest grant the
     available funds cover after the free units left, by one conditional UPDATE of the funds row
     (ledger.place_hold). Funds read before it may have moved: a refusal is retried with a fresh read.
@@ -490,7 +502,7 @@ def _reserve(actor: Actor, s: ChargingSession, customer: Customer, assignments, 
         if until is not None:
             steps = quota.window(tariff, _usage(s), s.granted)
             s.fast_until, s.fast_idle_seconds = until, settings.TRIPLEPLAY_SESSION_IDLE_SECONDS
-            _open_window(s, until, steps, heard)
+            _open_window(s, until, steps, heard, new_session=new_session)
         break
     s.granted = max(s.granted, s.used + units) if units else s.granted
     s.expires_at = _deadline(s, now)

@@ -1,5 +1,7 @@
 """The charging maths, table-driven: cumulative cost, the free units first, the grant."""
 
+import random
+
 import pytest
 
 from tripleplay.rating.pricing import DATA, VOICE, RateTerms
@@ -66,3 +68,40 @@ def test_a_fast_window_lists_each_increments_exact_charge_up_to_one_unit_short_o
         step = next(s for s in steps if s.limit_wire >= used_bytes)
         assert step.charged_minor == quota.charge(PER_MB, after, quota.base_units(DATA, used_bytes), 0).after.charged_minor
     assert len(quota.window(PER_MB, quota.Usage(), 10**9, max_steps=256)) == 256
+
+
+def _window_by_charge(tariff, state, granted, max_steps=quota.MAX_WINDOW_STEPS):
+    """quota.window as it was written before D298: each step's state from charge() itself."""
+    steps, billed, last = [], state.billed, -1
+    below_grant = quota.wire_units(tariff.service_type, granted) - 1
+    while len(steps) < max_steps:
+        upto = min(max(billed, state.used), granted)
+        if upto < state.used or upto <= last:
+            break
+        c = quota.charge(tariff, state, upto, 0)
+        limit = min(quota.wire_units(tariff.service_type, upto), below_grant)
+        if steps and limit <= steps[-1].limit_wire:
+            break
+        steps.append(quota.Step(limit, c.after.billed, c.after.charged_minor))
+        if upto >= granted:
+            break
+        last, billed = upto, tariff.billed(upto + 1)
+    return steps
+
+
+def test_a_fast_windows_steps_are_charges_own_on_random_tariffs_and_states():
+    # window() works each step's charge out without building a Charge (D298): the same steps as
+    # charge() gives, on seeded random tariffs, charged states and grants.
+    rng = random.Random(298)
+    for _ in range(3000):
+        service = rng.choice([DATA, VOICE])
+        tariff = quota.Tariff(service, RateTerms(rng.choice([0, 1, 7, 10_000, 100_000, 1_234_567]),
+                                                 rng.choice([0, 999, 50_000]), rng.choice([1, 30, 60, 100, 1000]),
+                                                 rng.choice([1, 6, 60, 100])),
+                              rng.choice([0, 2, 3]), rng.choice(["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN"]))
+        used = rng.choice([0, rng.randrange(0, 5000)])
+        billed = tariff.billed(used) + rng.choice([0, 0, rng.randrange(0, 300)])
+        free = rng.choice([0, 0, rng.randrange(0, billed + 1)])
+        state = quota.Usage(used, billed, free, tariff.cost(billed, free) + rng.choice([0, 0, rng.randrange(0, 1000)]))
+        granted, steps = used + rng.randrange(0, 100_000), rng.choice([1, 5, 256])
+        assert quota.window(tariff, state, granted, steps) == _window_by_charge(tariff, state, granted, steps)
