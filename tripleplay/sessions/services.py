@@ -356,8 +356,15 @@ def _start(client, session_id, service_type, subscriber, by, destination, want, 
     answer = Answer.of(200, **_body(s, "granted", "ok", "quota granted", final=granted < quota.base_units(
         service_type, want), available=_available(customer.pk) if available is None else available))
     _store(s, "start", answer)
-    s.save()
+    # Only what changed since the INSERT above (D299): the grant and its deadline, the hold, the window's
+    # end, the answer. Every other column was written by the INSERT and is unchanged (a test compares
+    # the stored row with the object, field by field).
+    s.save(update_fields=_STARTED_FIELDS)
     return answer
+
+
+# The columns _reserve and _store change after a start's INSERT (D299).
+_STARTED_FIELDS = ("granted", "expires_at", "hold", "holds_placed", "fast_until", "fast_idle_seconds", "answers")
 
 
 # -- the money of a report ---------------------------------------------------------------------------

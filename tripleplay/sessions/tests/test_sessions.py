@@ -242,6 +242,33 @@ def test_start_is_idempotent_by_client_and_session_id(subscriber):
     assert Hold.objects.filter(status="active").count() == 2
 
 
+@pytest.mark.parametrize("case", ["voice", "voice_free", "data", "data_windowed"])
+def test_a_started_sessions_row_is_the_object_the_start_built(subscriber, world, monkeypatch, settings, case):
+    """The start's second write names only the columns changed since its INSERT (D299): every column
+    of the stored row equals the session object as the start left it."""
+    built = []
+    store = services._store
+    monkeypatch.setattr(services, "_store", lambda s, call, answer: (built.append(s), store(s, call, answer))[1])
+    if case == "data_windowed":
+        settings.TRIPLEPLAY_SESSION_FAST_WINDOW_SECONDS = 300  # a window where PostgreSQL's functions are on
+    if case.startswith("data"):
+        account = subscriber(1000, plan=world.data_plan, login="u1")
+        a = services.start(NAS, session_id="n1", service_type="data", subscriber="u1",
+                           windowed=case == "data_windowed", window_key="127.0.0.1 n1" if case == "data_windowed" else None)
+    else:
+        account = subscriber(1000, plan=world.voice_free_plan if case == "voice_free" else None)
+        a = services.start(SWITCH, session_id="c1", service_type="voice", subscriber=account.phone_number,
+                           destination=DEST)
+    assert a["result"] == "granted"
+    [s] = built
+    row = ChargingSession.objects.get(pk=s.pk)
+    fields = [f.attname for f in ChargingSession._meta.concrete_fields]
+    assert {f: getattr(row, f) for f in fields} == {f: getattr(s, f) for f in fields}
+    assert row.hold_id is not None or case == "voice_free"
+    if case == "data_windowed" and services.fast_windows_on():
+        assert row.fast_until is not None  # the window's end and idle seconds went with the second write
+
+
 def test_stop_of_an_unknown_or_ended_session_changes_nothing(subscriber):
     account = subscriber(1000)
     assert services.stop(SWITCH, session_id="nope", used=10).http_status == 404
