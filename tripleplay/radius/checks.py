@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+from tripleplay.radius import server
+
 
 @register(Tags.security, deploy=True)
 def check_radius_sql_login(app_configs=None, **kwargs) -> list[Warning]:
@@ -17,7 +19,7 @@ def check_radius_sql_login(app_configs=None, **kwargs) -> list[Warning]:
 def sql_login_warnings(database: dict, enabled: bool, url: str) -> list[Warning]:
     if "postgresql" not in database.get("ENGINE", "") or not enabled:
         return []
-    owner = database.get("USER") or "postgres"
+    owner = server.database_user(database)
     if url:
         import dj_database_url
 

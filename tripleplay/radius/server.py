@@ -49,12 +49,17 @@ class Settings:
         return self.sql_host is not None
 
 
+def database_user(database: dict) -> str:
+    """The user a Django DATABASES entry logs in as (``postgres`` when it names none), as rendered."""
+    return database.get("USER") or "postgres"
+
+
 def sql_settings(database: dict) -> dict:
     """Settings' sql_* fields for a Django DATABASES entry on PostgreSQL ({} for another engine)."""
     if "postgresql" not in database.get("ENGINE", ""):
         return {}
     return {"sql_host": database.get("HOST") or "127.0.0.1", "sql_port": int(database.get("PORT") or 5432),
-            "sql_user": database.get("USER") or "postgres", "sql_password": database.get("PASSWORD") or "",
+            "sql_user": database_user(database), "sql_password": database.get("PASSWORD") or "",
             "sql_database": database["NAME"]}
 
 
@@ -81,7 +86,7 @@ def owner_login(sql: dict) -> bool:
     one with the same user): FreeRADIUS would hold the owner's rights on the whole database (D301)."""
     from django.db import connections
 
-    return bool(sql) and sql.get("sql_user") == (connections["default"].settings_dict.get("USER") or "postgres")
+    return bool(sql) and sql.get("sql_user") == database_user(connections["default"].settings_dict)
 
 
 SQL_DRIVER = Path("/usr/lib/freeradius/rlm_sql_postgresql.so")  # Debian's freeradius-postgresql
