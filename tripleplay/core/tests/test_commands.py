@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -422,11 +423,16 @@ def test_serve_starts_a_worker_again_when_one_dies(tmp_path, server):
 
 
 def free_port_run(count: int) -> int:
-    """A base port with ``count`` free consecutive ports on 127.0.0.1."""
+    """A base port with ``count`` free consecutive ports on 127.0.0.1, below the kernel's ephemeral range:
+    a run inside it (where ``free_port`` draws from) can be taken as a connection's local port by another
+    process (the PostgreSQL pass running beside) between this check and the demo's simulators binding it,
+    which failed a CI run (EADDRINUSE on base + 1)."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768  # Linux's default
     for _ in range(50):
-        base = free_port()
-        if base + count >= 65535:
-            continue
+        base = random.randrange(20000, max(ephemeral_low, 20000 + 2 * count) - count)
         try:
             for p in range(base, base + count):
                 with socket.socket() as s:
